@@ -1,0 +1,97 @@
+#include "jit/codegen.hpp"
+
+#include <fmt/format.h>
+
+#include "jit/status.hpp"
+#include "jit/templates.hpp"
+#include "jit/version.hpp"
+
+namespace draftjit::jit {
+namespace {
+
+std::string render_prologue(const KernelSpec& spec) {
+  return fmt::format(
+      "// draftjit {} kernel {}\n"
+      "constexpr int kThreads = {};\n"
+      "constexpr int kSlots = {};\n"
+      "constexpr int kChunk = {};\n"
+      "constexpr int kStatusNegativeExtendLen = {};\n"
+      "constexpr int kStatusTotalOverflow = {};\n"
+      "constexpr int kStatusCapacityExceeded = {};\n"
+      "constexpr int kStatusSeqLenBelowExtend = {};\n",
+      kLibraryVersion, spec.name(), spec.threads, spec.slots, spec.chunk, static_cast<int>(kStatusNegativeExtendLen),
+      static_cast<int>(kStatusTotalOverflow), static_cast<int>(kStatusCapacityExceeded),
+      static_cast<int>(kStatusSeqLenBelowExtend));
+}
+
+// "a0 | a1 | a2" over i in [0, n), or `empty` when n == 0.
+template <typename Item>
+std::string join_or(int n, Item item, const char* empty) {
+  if (n == 0) return empty;
+  std::string text;
+  for (int i = 0; i < n; ++i) fmt::format_to(std::back_inserter(text), "{}{}", i == 0 ? "" : " | ", item(i));
+  return text;
+}
+
+}  // namespace
+
+std::string render_unrolled_scan(int bs, int pad_end) {
+  std::string s;
+  auto out = std::back_inserter(s);
+  fmt::format_to(out,
+                 "// Fully unrolled sequential scan over {} requests: every load is issued before the first add.\n"
+                 "__device__ __forceinline__ int unrolled_scan(const int* __restrict__ ext, "
+                 "const int* __restrict__ seq, unsigned* __restrict__ out, unsigned* __restrict__ total) {{\n",
+                 bs);
+  for (int i = 0; i < bs; ++i) fmt::format_to(out, "  const int e{0} = ext[{0}];\n", i);
+  for (int i = 0; i < bs; ++i) fmt::format_to(out, "  const int q{0} = seq[{0}];\n", i);
+  fmt::format_to(out, "  const int negative = {};  // sign bit set iff a length is negative\n",
+                 join_or(bs, [](int i) { return fmt::format("e{}", i); }, "0"));
+  fmt::format_to(out, "  const bool short_seq = {};\n",
+                 join_or(bs, [](int i) { return fmt::format("(q{0} < e{0})", i); }, "false"));
+  s += "  unsigned acc = 0u;\n  int wrapped = 0;  // sign bit set iff a prefix passed INT32_MAX\n";
+  for (int i = 0; i < bs; ++i) {
+    fmt::format_to(out, "  out[{0}] = acc;\n  acc += e{0};\n  wrapped |= static_cast<int>(acc);\n", i);
+  }
+  for (int j = bs; j < pad_end; ++j) fmt::format_to(out, "  out[{}] = acc;\n", j);
+  s +=
+      "  *total = acc;\n"
+      "  return (negative < 0 ? kStatusNegativeExtendLen : 0) | (wrapped < 0 ? kStatusTotalOverflow : 0) |\n"
+      "         (short_seq ? kStatusSeqLenBelowExtend : 0);\n"
+      "}\n";
+  return s;
+}
+
+std::string render_source(const KernelSpec& spec) {
+  std::string source = render_prologue(spec);
+  auto append = [&](TemplateId id) {
+    source += '\n';
+    source += template_text(id);
+  };
+  append(TemplateId::common);
+  switch (spec.kind) {
+    case KernelKind::ScanUnrolled:
+      source += '\n' + render_unrolled_scan(spec.bs, spec.bs + 1);
+      append(TemplateId::scan_unrolled_kernel);
+      break;
+    case KernelKind::ScanBlelloch:
+      append(TemplateId::blelloch_block_scan);
+      append(TemplateId::scan_blelloch_kernel);
+      break;
+    case KernelKind::FusedUnrolled:
+      source += '\n' + render_unrolled_scan(spec.bs, spec.slots);
+      append(TemplateId::unrolled_block_scan);
+      append(TemplateId::fused_kernel);
+      break;
+    case KernelKind::FusedBlelloch:
+      append(TemplateId::blelloch_block_scan);
+      append(TemplateId::fused_kernel);
+      break;
+    case KernelKind::Fill:
+      append(TemplateId::fill_kernel);
+      break;
+  }
+  return source;
+}
+
+}  // namespace draftjit::jit

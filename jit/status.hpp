@@ -1,0 +1,20 @@
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace draftjit {
+
+// Bits of the device status word. Rendered into every kernel's prologue from these values, so host and device
+// cannot disagree. Outputs are left untouched whenever any bit is set.
+enum Status : std::int32_t {
+  kStatusOk = 0,
+  kStatusNegativeExtendLen = 1,  // some extend_seq_lens[i] < 0
+  kStatusTotalOverflow = 2,      // the total does not fit in int32 (reported only when no length is negative)
+  kStatusCapacityExceeded = 4,   // total_tokens > capacity (reported only when the total is trustworthy)
+  kStatusSeqLenBelowExtend = 8,  // some seq_lens[i] < extend_seq_lens[i]
+};
+
+// "negative extend length | seq_len below extend length", or "ok".
+std::string describe_status(std::int32_t status);
+
+}  // namespace draftjit

@@ -1,0 +1,19 @@
+#pragma once
+#include <string_view>
+
+namespace draftjit::jit {
+
+// The CUDA templates of templates/, compiled into the library by cmake/EmbedTemplates.cmake.
+enum class TemplateId {
+  common,
+  unrolled_block_scan,
+  blelloch_block_scan,
+  scan_unrolled_kernel,
+  scan_blelloch_kernel,
+  fused_kernel,
+  fill_kernel,
+};
+
+std::string_view template_text(TemplateId id);
+
+}  // namespace draftjit::jit

@@ -1,0 +1,98 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
+#include "commands.hpp"
+#include "draftjit.hpp"
+#include "driver_api.hpp"
+
+namespace draftjit::cli {
+namespace {
+
+int parse_int(std::string_view text, std::string_view what) {
+  int value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    throw std::invalid_argument(fmt::format("{}: '{}' is not an integer", what, text));
+  }
+  return value;
+}
+
+std::vector<std::string_view> split(std::string_view text, char sep) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    const std::size_t at = text.find(sep);
+    parts.push_back(text.substr(0, at));
+    if (at == std::string_view::npos) return parts;
+    text.remove_prefix(at + 1);
+  }
+}
+
+}  // namespace
+
+std::vector<int> parse_bs_list(const std::string& text) {
+  std::vector<int> out;
+  for (std::string_view part : split(text, ',')) {
+    const std::size_t dash = part.find('-', 1);
+    const int lo = parse_int(part.substr(0, dash), "--bs");
+    const int hi = dash == std::string_view::npos ? lo : parse_int(part.substr(dash + 1), "--bs");
+    jit::check_bs(lo, "--bs");
+    jit::check_bs(hi, "--bs");
+    if (hi < lo) throw std::invalid_argument(fmt::format("--bs: range '{}' runs backwards", part));
+    for (int bs = lo; bs <= hi; ++bs) out.push_back(bs);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<std::string> parse_arch_list(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::string_view part : split(text, ',')) {
+    jit::check_arch(part);
+    out.emplace_back(part);
+  }
+  return out;
+}
+
+Options::Options(const Args& args, const std::vector<std::string>& valued, const std::vector<std::string>& flags) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (std::find(flags.begin(), flags.end(), arg) != flags.end()) {
+      values_.emplace_back(arg, "");
+    } else if (std::find(valued.begin(), valued.end(), arg) != valued.end()) {
+      if (i + 1 == args.size()) throw std::invalid_argument(fmt::format("{} needs a value", arg));
+      values_.emplace_back(arg, args[++i]);
+    } else {
+      throw std::invalid_argument(fmt::format("unknown argument '{}'", arg));
+    }
+  }
+}
+
+bool Options::has(const std::string& name) const {
+  return std::any_of(values_.begin(), values_.end(), [&](const auto& v) { return v.first == name; });
+}
+
+std::string Options::get(const std::string& name, const std::string& fallback) const {
+  for (const auto& [key, value] : values_) {
+    if (key == name) return value;
+  }
+  return fallback;
+}
+
+int Options::get_int(const std::string& name, int fallback) const {
+  return has(name) ? parse_int(get(name, ""), name) : fallback;
+}
+
+std::string default_arch() {
+  if (!cuda_available()) {
+    throw std::invalid_argument("no CUDA device found to take the arch from; pass --arch, e.g. --arch sm_90");
+  }
+  CUdevice device = 0;
+  check_cu(driver().cuDeviceGet(&device, 0), "cuDeviceGet", "device 0");
+  return device_arch(device);
+}
+
+}  // namespace draftjit::cli

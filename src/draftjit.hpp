@@ -1,0 +1,84 @@
+#pragma once
+// draftjit: JIT-specialised CUDA kernels for SGLang's NSA "draft extend" metadata.
+//
+// Given per-request extend lengths and KV lengths on the device, writes for every token t of every request b
+//   seqlens_expanded[t]  = seq_lens[b] - extend_seq_lens[b] + 1 + (t - offsets[b])
+//   nsa_cache_seqlens[t] = min(seqlens_expanded[t], nsa_index_topk)
+// where offsets is the exclusive prefix sum of extend_seq_lens. Kernels are rendered for the batch size, compiled
+// with NVRTC on first use, cached in memory and on disk ($DRAFTJIT_CACHE_DIR, see README.md) and launched with the
+// Driver API on the caller's stream, in the context current on the calling thread.
+//
+// Errors: std::invalid_argument for bad arguments (checked on the host before anything is launched);
+// draftjit::StatusError when the device finds bad data in the blocking call; draftjit::CompileError (with NVRTC's
+// log) and draftjit::Error (driver failures, naming the call, the CUDA error and the kernel key) otherwise.
+
+#include <cuda.h>
+
+#include <cstdint>
+#include <string>
+
+#include "jit/errors.hpp"
+#include "jit/kernel_spec.hpp"
+#include "jit/status.hpp"
+
+namespace draftjit {
+
+using jit::kMaxBs;
+using jit::Tuning;
+
+// All pointers are device pointers. The request arrays may be null only when bs == 0, the outputs only when
+// capacity == 0.
+struct DraftExtendArgs {
+  const std::int32_t* extend_seq_lens = nullptr;  // [bs] tokens extended per request, >= 0
+  const std::int32_t* seq_lens = nullptr;         // [bs] KV length per request, extend tokens included
+  std::int64_t bs = 0;                            // 0 ..= kMaxBs
+  std::int32_t nsa_index_topk = 0;
+  std::int32_t* out_seqlens_expanded = nullptr;   // [capacity]
+  std::int32_t* out_nsa_cache_seqlens = nullptr;  // [capacity]
+  std::int64_t capacity = 0;                      // entries available in each output
+};
+
+// The device reported bad data (see draftjit::Status); no output was written.
+class StatusError : public Error {
+ public:
+  StatusError(const std::string& message, std::int32_t status, std::int32_t total, std::int64_t capacity)
+      : Error(message), status_(status), total_(total), capacity_(capacity) {}
+  std::int32_t status() const noexcept { return status_; }
+  std::int32_t total_tokens() const noexcept { return total_; }
+  std::int64_t capacity() const noexcept { return capacity_; }
+
+ private:
+  std::int32_t status_;
+  std::int32_t total_;
+  std::int64_t capacity_;
+};
+
+// Fills both outputs and returns total_tokens. Blocks the host until the stream reaches the end of the work (one
+// 8-byte device-to-host copy into pinned memory, then cuStreamSynchronize); allocates nothing once warm. Throws
+// StatusError, naming the total and the capacity, when the data is bad or the outputs are too small.
+std::int32_t fill_draft_extend_metadata(const DraftExtendArgs& args, CUstream stream, const Tuning& tuning = {});
+
+// The same work without any host synchronisation or allocation, so it can be captured in a CUDA graph. Writes the
+// total to *d_total and the Status bits to *d_status (both device int32); the outputs are written only when the
+// status is 0, and never at or past capacity. d_offsets (device, bs + 1 entries) receives the exclusive offsets;
+// it may be null unless async_requires_offsets(bs), where it serves as the scan's scratch.
+void fill_draft_extend_metadata_async(const DraftExtendArgs& args, CUstream stream, std::int32_t* d_total,
+                                      std::int32_t* d_status, std::int32_t* d_offsets = nullptr,
+                                      const Tuning& tuning = {});
+
+// True when bs is too large for the one-launch path, so the async call needs d_offsets.
+bool async_requires_offsets(std::int64_t bs, const Tuning& tuning = {});
+
+// The specialised prefix sum alone: offsets[0] = 0, offsets[i + 1] = offsets[i] + lens[i] (bs + 1 device entries).
+// Asynchronous. When d_status is non-null it receives the Status bits (negative length, int32 overflow).
+void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* offsets, CUstream stream,
+                       std::int32_t* d_status = nullptr, const Tuning& tuning = {});
+
+// Compiles (or loads from the caches) and loads into the current context every kernel that a call with this bs
+// uses, so that a later call, or a CUDA graph capture, does no JIT work.
+void prepare(std::int64_t bs, const Tuning& tuning = {});
+
+// True when a CUDA driver loads and reports a device. Never throws.
+bool cuda_available();
+
+}  // namespace draftjit

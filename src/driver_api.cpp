@@ -1,0 +1,97 @@
+#include "driver_api.hpp"
+
+#include <dlfcn.h>
+#include <fmt/format.h>
+
+#include <string>
+
+#include "jit/errors.hpp"
+
+namespace draftjit {
+namespace {
+
+struct Loaded {
+  DriverApi api{};
+  std::string error;  // empty when api is usable
+};
+
+template <typename Fn>
+bool bind(void* lib, const char* symbol, Fn& fn, std::string& error) {
+  fn = reinterpret_cast<Fn>(dlsym(lib, symbol));
+  if (fn == nullptr && error.empty()) error = fmt::format("libcuda.so.1 lacks {}", symbol);
+  return fn != nullptr;
+}
+
+Loaded load() {
+  Loaded loaded;
+  // Never closed: modules and functions handed out stay valid until the process exits.
+  void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) {
+    const char* why = dlerror();
+    loaded.error = fmt::format("no CUDA driver found (dlopen libcuda.so.1: {})", why != nullptr ? why : "unknown");
+    return loaded;
+  }
+  DriverApi& a = loaded.api;
+  std::string& e = loaded.error;
+  bind(lib, "cuInit", a.cuInit, e);
+  bind(lib, "cuGetErrorName", a.cuGetErrorName, e);
+  bind(lib, "cuDeviceGetCount", a.cuDeviceGetCount, e);
+  bind(lib, "cuDeviceGet", a.cuDeviceGet, e);
+  bind(lib, "cuCtxGetCurrent", a.cuCtxGetCurrent, e);
+  bind(lib, "cuCtxGetDevice", a.cuCtxGetDevice, e);
+  bind(lib, "cuDeviceGetAttribute", a.cuDeviceGetAttribute, e);
+  bind(lib, "cuModuleLoadData", a.cuModuleLoadData, e);
+  bind(lib, "cuModuleUnload", a.cuModuleUnload, e);
+  bind(lib, "cuModuleGetFunction", a.cuModuleGetFunction, e);
+  bind(lib, "cuLaunchKernel", a.cuLaunchKernel, e);
+  bind(lib, "cuMemAlloc_v2", a.cuMemAlloc, e);
+  bind(lib, "cuMemFree_v2", a.cuMemFree, e);
+  bind(lib, "cuMemAllocHost_v2", a.cuMemAllocHost, e);
+  bind(lib, "cuMemFreeHost", a.cuMemFreeHost, e);
+  bind(lib, "cuMemcpyDtoHAsync_v2", a.cuMemcpyDtoHAsync, e);
+  bind(lib, "cuStreamSynchronize", a.cuStreamSynchronize, e);
+  if (e.empty()) {
+    const CUresult init = a.cuInit(0);
+    if (init != CUDA_SUCCESS) e = fmt::format("no CUDA driver found (cuInit returned {})", static_cast<int>(init));
+  }
+  return loaded;
+}
+
+const Loaded& loaded() {
+  static const Loaded instance = load();
+  return instance;
+}
+
+}  // namespace
+
+const DriverApi& driver() {
+  const Loaded& l = loaded();
+  if (!l.error.empty()) throw Error(l.error);
+  return l.api;
+}
+
+bool cuda_device_available() {
+  const Loaded& l = loaded();
+  int count = 0;
+  return l.error.empty() && l.api.cuDeviceGetCount(&count) == CUDA_SUCCESS && count > 0;
+}
+
+std::string device_arch(CUdevice device) {
+  const DriverApi& cu = driver();
+  int major = 0;
+  int minor = 0;
+  check_cu(cu.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device),
+           "cuDeviceGetAttribute", "compute capability");
+  check_cu(cu.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device),
+           "cuDeviceGetAttribute", "compute capability");
+  return fmt::format("sm_{}{}", major, minor);
+}
+
+void check_cu(CUresult result, std::string_view call, std::string_view context) {
+  if (result == CUDA_SUCCESS) return;
+  const char* name = nullptr;
+  if (driver().cuGetErrorName(result, &name) != CUDA_SUCCESS || name == nullptr) name = "unknown CUresult";
+  throw Error(fmt::format("{} failed ({}) for {}", call, name, context));
+}
+
+}  // namespace draftjit

@@ -1,0 +1,90 @@
+#include "workspace_pool.hpp"
+
+#include "driver_api.hpp"
+
+namespace draftjit {
+namespace {
+
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(std::size_t bytes) : bytes_(bytes) {
+    check_cu(driver().cuMemAlloc(&ptr_, bytes), "cuMemAlloc", "draftjit workspace");
+  }
+  DeviceBuffer(DeviceBuffer&& other) noexcept { swap(other); }
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
+    swap(other);
+    return *this;
+  }
+  ~DeviceBuffer() {
+    if (ptr_ != 0) driver().cuMemFree(ptr_);
+  }
+  CUdeviceptr get() const { return ptr_; }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  void swap(DeviceBuffer& other) noexcept {
+    std::swap(ptr_, other.ptr_);
+    std::swap(bytes_, other.bytes_);
+  }
+  CUdeviceptr ptr_ = 0;
+  std::size_t bytes_ = 0;
+};
+
+class PinnedWords {
+ public:
+  PinnedWords() {
+    void* ptr = nullptr;
+    check_cu(driver().cuMemAllocHost(&ptr, 2 * sizeof(std::int32_t)), "cuMemAllocHost", "draftjit workspace");
+    words_ = static_cast<std::int32_t*>(ptr);
+  }
+  PinnedWords(const PinnedWords&) = delete;
+  PinnedWords& operator=(const PinnedWords&) = delete;
+  ~PinnedWords() { driver().cuMemFreeHost(words_); }
+  std::int32_t* get() const { return words_; }
+
+ private:
+  std::int32_t* words_ = nullptr;
+};
+
+constexpr std::size_t kWordBytes = 2 * sizeof(std::int32_t);
+
+}  // namespace
+
+struct WorkspacePool::Slot {
+  DeviceBuffer device{kWordBytes};  // words, then offsets
+  PinnedWords host;
+};
+
+WorkspacePool::WorkspacePool() = default;
+WorkspacePool::~WorkspacePool() = default;
+
+WorkspacePool::Lease::Lease(WorkspacePool& pool, std::unique_ptr<Slot> slot) : pool_(pool), slot_(std::move(slot)) {}
+WorkspacePool::Lease::Lease(Lease&&) noexcept = default;
+
+WorkspacePool::Lease::~Lease() {
+  if (slot_ == nullptr) return;
+  std::lock_guard lock(pool_.mutex_);
+  pool_.free_.push_back(std::move(slot_));
+}
+
+CUdeviceptr WorkspacePool::Lease::device_words() const { return slot_->device.get(); }
+CUdeviceptr WorkspacePool::Lease::device_offsets() const { return slot_->device.get() + kWordBytes; }
+const std::int32_t* WorkspacePool::Lease::host_words() const { return slot_->host.get(); }
+
+WorkspacePool::Lease WorkspacePool::acquire(std::size_t offsets) {
+  std::unique_ptr<Slot> slot;
+  {
+    std::lock_guard lock(mutex_);
+    if (!free_.empty()) {
+      slot = std::move(free_.back());
+      free_.pop_back();
+    }
+  }
+  if (slot == nullptr) slot = std::make_unique<Slot>();
+  const std::size_t needed = kWordBytes + offsets * sizeof(std::int32_t);
+  if (slot->device.bytes() < needed) slot->device = DeviceBuffer(needed);
+  return Lease(*this, std::move(slot));
+}
+
+}  // namespace draftjit

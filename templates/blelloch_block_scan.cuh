@@ -1,0 +1,52 @@
+// Work-efficient (Blelloch) exclusive scan in shared memory, sized to a power of two. Slot j holds the sum of the
+// kChunk extend lengths from j * kChunk (kChunk > 1 only when bs exceeds what shared memory holds); slots past bs
+// hold 0, so after the scan every slot at or after bs holds the total, which find_slot relies on. Sums wrap modulo
+// 2^32; the callers detect int32 overflow of the total from the signs of the finished prefixes.
+// Returns this thread's validation bits; s_scan and *s_total are ready for every thread on return.
+__device__ __forceinline__ int block_scan_to_shared(const int* __restrict__ ext, const int* __restrict__ seq, int bs,
+                                                    unsigned* s_scan, unsigned* s_total) {
+  int bits = 0;
+  for (int j = threadIdx.x; j < kSlots; j += kThreads) {
+    unsigned sum = 0u;
+#pragma unroll
+    for (int k = 0; k < kChunk; ++k) {
+      const int i = j * kChunk + k;
+      if (i < bs) {
+        const int e = ext[i];
+        if (e < 0) bits |= kStatusNegativeExtendLen;
+        if (seq[i] < e) bits |= kStatusSeqLenBelowExtend;
+        sum += e;
+      }
+    }
+    s_scan[j] = sum;
+  }
+
+  int stride = 1;
+#pragma unroll
+  for (int active = kSlots / 2; active > 0; active /= 2) {  // up-sweep: s_scan[last of pair] += s_scan[first]
+    __syncthreads();
+    for (int k = threadIdx.x; k < active; k += kThreads) {
+      s_scan[stride * (2 * k + 2) - 1] += s_scan[stride * (2 * k + 1) - 1];
+    }
+    stride *= 2;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    *s_total = s_scan[kSlots - 1];
+    s_scan[kSlots - 1] = 0u;
+  }
+#pragma unroll
+  for (int active = 1; active < kSlots; active *= 2) {  // down-sweep: swap and add
+    stride /= 2;
+    __syncthreads();
+    for (int k = threadIdx.x; k < active; k += kThreads) {
+      const int left = stride * (2 * k + 1) - 1;
+      const int right = stride * (2 * k + 2) - 1;
+      const unsigned carried = s_scan[left];
+      s_scan[left] = s_scan[right];
+      s_scan[right] += carried;
+    }
+  }
+  __syncthreads();
+  return bits;
+}

@@ -1,0 +1,31 @@
+// Shared by every draftjit kernel. The rendered prologue above this text defines kThreads, kSlots, kChunk and the
+// kStatus* bits, so the status words here always match the host's draftjit::Status enum.
+
+// Drops bits that an earlier bit makes meaningless, then adds the capacity check, which needs a trustworthy total.
+__device__ __forceinline__ int finalize_status(int bits, unsigned total, long long capacity) {
+  if (bits & kStatusNegativeExtendLen) bits &= ~kStatusTotalOverflow;
+  if (!(bits & (kStatusNegativeExtendLen | kStatusTotalOverflow)) && static_cast<long long>(total) > capacity) {
+    bits |= kStatusCapacityExceeded;
+  }
+  return bits;
+}
+
+// Largest slot b with s_scan[b] <= t. Slots at and after bs hold the total, so for t < total the answer is a real
+// request; kSlots is a power of two, so the search is log2(kSlots) unrolled, branch-free steps.
+__device__ __forceinline__ int find_slot(const unsigned* s_scan, unsigned t) {
+  int b = 0;
+#pragma unroll
+  for (int step = kSlots / 2; step > 0; step /= 2) {
+    if (s_scan[b + step] <= t) b += step;
+  }
+  return b;
+}
+
+// The metadata formula of one token of request b, `local` tokens into its extend.
+__device__ __forceinline__ void write_token(const int* __restrict__ ext, const int* __restrict__ seq, int topk, int b,
+                                            unsigned t, int local, int* __restrict__ out_expanded,
+                                            int* __restrict__ out_cache) {
+  const int expanded = seq[b] - ext[b] + 1 + local;
+  out_expanded[t] = expanded;
+  out_cache[t] = min(expanded, topk);
+}

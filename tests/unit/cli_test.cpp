@@ -1,0 +1,77 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "draftjit.hpp"
+#include "test_support.hpp"
+
+using draftjit::test::run_command;
+using draftjit::test::TempDir;
+
+namespace {
+
+const std::string kCli = DRAFTJIT_CLI;
+
+bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("cli: usage errors exit 2 with a message") {
+  std::string out;
+  CHECK(run_command(kCli, &out) == 2);
+  CHECK(contains(out, "usage:"));
+  out.clear();
+  CHECK(run_command(kCli + " emit --bs 1048577", &out) == 2);
+  CHECK(contains(out, "outside the supported range [0, 1048576]"));
+  out.clear();
+  CHECK(run_command(kCli + " emit --bs 3 --bogus", &out) == 2);
+  CHECK(contains(out, "unknown argument '--bogus'"));
+  out.clear();
+  CHECK(run_command(kCli + " warmup --bs 5-2 --arch sm_90", &out) == 2);
+  CHECK(contains(out, "runs backwards"));
+  out.clear();
+  CHECK(run_command(kCli + " warmup --bs 1 --arch compute_90", &out) == 2);
+  CHECK(contains(out, "not a real GPU architecture"));
+}
+
+TEST_CASE("cli: warmup without --arch needs a GPU and says so") {
+  if (draftjit::cuda_available()) return;  // with a GPU the device's arch is the default, tested on the device
+  std::string out;
+  CHECK(run_command("DRAFTJIT_DISABLE_DISK_CACHE=1 " + kCli + " warmup --bs 1", &out) == 2);
+  CHECK(contains(out, "pass --arch"));
+}
+
+TEST_CASE("cli: warmup fills the cache, a second run finds it, cache verify/list/clear/path manage it") {
+  TempDir dir;
+  const std::string env = "DRAFTJIT_CACHE_DIR='" + dir.path().string() + "' ";
+  std::string out;
+  REQUIRE(run_command(env + kCli + " warmup --bs 1-4,200 --arch sm_90,sm_100 --jobs 2", &out) == 0);
+  CAPTURE(out);
+  CHECK(contains(out, "warmup: 10 kernels for 5 bs on sm_90,sm_100: 10 compiled, 0 already cached, 0 failed"));
+  out.clear();
+  REQUIRE(run_command(env + kCli + " warmup --bs 1-4,200 --arch sm_90,sm_100", &out) == 0);
+  CHECK(contains(out, "0 compiled, 10 already cached, 0 failed"));
+  out.clear();
+  CHECK(run_command(env + kCli + " cache verify", &out) == 0);
+  CHECK(contains(out, "10 files, 0 invalid"));
+  out.clear();
+  CHECK(run_command(env + kCli + " cache list", &out) == 0);
+  CHECK(contains(out, "fused_blelloch.s256.c1.t128.sm_100-"));
+  out.clear();
+  CHECK(run_command(env + kCli + " cache path", &out) == 0);
+  CHECK(contains(out, dir.path().string()));
+  out.clear();
+  run_command("printf junk > '" + (dir.path() / "x.cubin").string() + "'");
+  CHECK(run_command(env + kCli + " cache verify", &out) == 1);
+  CHECK(contains(out, "INVALID"));
+  out.clear();
+  CHECK(run_command(env + kCli + " cache clear", &out) == 0);
+  CHECK(contains(out, "removed 11 files"));
+}
+
+TEST_CASE("cli: emit --cubin-info compiles and reports the key") {
+  std::string out;
+  REQUIRE(run_command(kCli + " emit --bs 3 --cubin-info --arch sm_100", &out) == 0);
+  CHECK(contains(out, "kernel: fused_unrolled.bs3.t128.sm_100-"));
+  CHECK(contains(out, "entry: draftjit_fused"));
+}

@@ -1,0 +1,105 @@
+#include <doctest/doctest.h>
+
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include "jit/kernel_spec.hpp"
+
+using namespace draftjit::jit;
+
+TEST_CASE("bs outside [0, 1048576] is a clear invalid_argument naming the limit") {
+  CHECK_NOTHROW(check_bs(0, "t"));
+  CHECK_NOTHROW(check_bs(kMaxBs, "t"));
+  for (std::int64_t bad : {std::int64_t{-1}, std::int64_t{kMaxBs} + 1, std::int64_t{1} << 40}) {
+    CAPTURE(bad);
+    try {
+      check_bs(bad, "some_call");
+      FAIL("no exception");
+    } catch (const std::invalid_argument& e) {
+      const std::string what = e.what();
+      CHECK(what.find("some_call") != std::string::npos);
+      CHECK(what.find("1048576") != std::string::npos);
+      CHECK(what.find(std::to_string(bad)) != std::string::npos);
+    }
+  }
+  CHECK_THROWS_AS(scan_spec(kMaxBs + 1, Tuning{}), std::invalid_argument);
+}
+
+TEST_CASE("next_pow2") {
+  CHECK(next_pow2(0) == 1);
+  CHECK(next_pow2(1) == 1);
+  CHECK(next_pow2(2) == 2);
+  CHECK(next_pow2(3) == 4);
+  CHECK(next_pow2(200) == 256);
+  CHECK(next_pow2(1024) == 1024);
+  CHECK(next_pow2(1025) == 2048);
+  CHECK(next_pow2(kMaxBs) == kMaxBs);
+}
+
+TEST_CASE("specs cover every bs with power-of-two slots that fit one block") {
+  const Tuning tuning;
+  for (int bs : {0, 1, 2, 63, 64, 65, 127, 128, 129, 200, 1023, 1024, 1025, 2049, 8191, 8192, 8193, 65537, kMaxBs}) {
+    CAPTURE(bs);
+    for (const KernelSpec& spec : {scan_spec(bs, tuning), call_specs(bs, tuning).front()}) {
+      CHECK(spec.slots * spec.chunk >= bs);
+      CHECK((spec.slots & (spec.slots - 1)) == 0);
+      CHECK((spec.chunk & (spec.chunk - 1)) == 0);
+      CHECK(spec.slots <= kMaxSlots);
+      CHECK(spec.threads >= 1);
+      CHECK(spec.threads <= kMaxThreads);
+      if (spec.kind == KernelKind::FusedUnrolled || spec.kind == KernelKind::FusedBlelloch) CHECK(spec.chunk == 1);
+    }
+    CHECK(call_specs(bs, tuning).size() == (bs <= tuning.fused_max_bs ? 1u : 2u));
+  }
+  CHECK(scan_spec(200, tuning).slots == 256);
+  CHECK(scan_spec(64, tuning).kind == KernelKind::ScanUnrolled);
+  CHECK(scan_spec(65, tuning).kind == KernelKind::ScanBlelloch);
+  CHECK(fused_spec(200, tuning).threads == 128);
+  CHECK(fused_spec(4096, tuning).threads == 1024);
+  CHECK_THROWS_AS(fused_spec(tuning.fused_max_bs + 1, tuning), std::invalid_argument);
+}
+
+TEST_CASE("unroll threshold is configurable") {
+  Tuning tuning;
+  tuning.unroll_max_bs = 8;
+  CHECK(fused_spec(8, tuning).kind == KernelKind::FusedUnrolled);
+  CHECK(fused_spec(9, tuning).kind == KernelKind::FusedBlelloch);
+  tuning.unroll_max_bs = 0;
+  CHECK(fused_spec(1, tuning).kind == KernelKind::FusedBlelloch);
+  CHECK(fused_spec(0, tuning).kind == KernelKind::FusedUnrolled);
+}
+
+TEST_CASE("spec ids are distinct and names are readable") {
+  const Tuning tuning;
+  std::set<std::uint64_t> ids;
+  std::set<std::string> names;
+  std::size_t specs = 0;
+  for (int bs = 0; bs <= 3000; ++bs) {
+    for (const KernelSpec& spec : {scan_spec(bs, tuning), fused_spec(bs, tuning)}) {
+      ids.insert(spec.id());
+      names.insert(spec.name());
+      ++specs;
+    }
+  }
+  CHECK(ids.size() == names.size());
+  CHECK(fused_spec(5, tuning).name() == "fused_unrolled.bs5.t128");
+  CHECK(fused_spec(200, tuning).name() == "fused_blelloch.s256.c1.t128");
+  CHECK(scan_spec(kMaxBs, tuning).name() == "scan_blelloch.s8192.c128.t1024");
+}
+
+TEST_CASE("bad tuning and arch are rejected") {
+  Tuning tuning;
+  tuning.fused_max_bs = kMaxSlots + 1;
+  CHECK_THROWS_AS(validate(tuning), std::invalid_argument);
+  tuning = Tuning{};
+  tuning.fill_threads = 33;
+  CHECK_THROWS_AS(validate(tuning), std::invalid_argument);
+  CHECK_NOTHROW(validate(Tuning{}));
+  CHECK_NOTHROW(check_arch("sm_90"));
+  CHECK_NOTHROW(check_arch("sm_90a"));
+  CHECK_NOTHROW(check_arch("sm_100"));
+  CHECK_THROWS_AS(check_arch("compute_90"), std::invalid_argument);
+  CHECK_THROWS_AS(check_arch("sm_"), std::invalid_argument);
+  CHECK_THROWS_AS(check_arch("sm_9x"), std::invalid_argument);
+}

@@ -1,0 +1,68 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "jit/codegen.hpp"
+#include "jit/errors.hpp"
+#include "jit/kernel_key.hpp"
+#include "jit/nvrtc_compiler.hpp"
+
+using namespace draftjit;
+using namespace draftjit::jit;
+
+namespace {
+
+bool is_elf(const std::vector<char>& cubin) {
+  return cubin.size() > 4 && cubin[0] == 0x7f && cubin[1] == 'E' && cubin[2] == 'L' && cubin[3] == 'F';
+}
+
+}  // namespace
+
+TEST_CASE("every kernel kind compiles to a cubin for sm_90 and sm_100 without a GPU") {
+  const Tuning tuning;
+  for (const char* arch : {"sm_90", "sm_100"}) {
+    for (const KernelSpec& spec : {fused_spec(0, tuning), fused_spec(1, tuning), fused_spec(64, tuning),
+                                   fused_spec(200, tuning), fused_spec(8192, tuning), scan_spec(0, tuning),
+                                   scan_spec(33, tuning), scan_spec(1000, tuning), scan_spec(kMaxBs, tuning),
+                                   fill_spec(tuning)}) {
+      CAPTURE(arch);
+      CAPTURE(spec.name());
+      const std::string source = render_source(spec);
+      const CompileOutput out = compile(source, arch, make_key(spec, arch, source).stem, true);
+      CHECK(is_elf(out.cubin));
+      CHECK(out.ptx.find(std::string(".entry ") + spec.entry()) != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("a compile error carries the kernel key and NVRTC's log") {
+  try {
+    compile("extern \"C\" __global__ void broken() { this_is_not_cuda; }", "sm_90", "broken.key");
+    FAIL("no exception");
+  } catch (const CompileError& e) {
+    CHECK(e.key() == "broken.key");
+    CHECK(e.log().find("this_is_not_cuda") != std::string::npos);
+    const std::string what = e.what();
+    CHECK(what.find("broken.key") != std::string::npos);
+    CHECK(what.find("this_is_not_cuda") != std::string::npos);
+  }
+}
+
+TEST_CASE("compile rejects a non-real arch before calling NVRTC") {
+  CHECK_THROWS_AS(compile("", "compute_90", "k"), std::invalid_argument);
+}
+
+TEST_CASE("kernel keys change with everything that changes the cubin") {
+  const KernelSpec spec = fused_spec(5, Tuning{});
+  const std::string source = render_source(spec);
+  const KernelKey a = make_key(spec, "sm_90", source);
+  CHECK(a.text == make_key(spec, "sm_90", source).text);
+  CHECK(a.hash == make_key(spec, "sm_90", source).hash);
+  CHECK(a.hash != make_key(spec, "sm_100", source).hash);
+  CHECK(a.hash != make_key(spec, "sm_90", source + " ").hash);
+  CHECK(a.hash != make_key(fused_spec(6, Tuning{}), "sm_90", source).hash);
+  CHECK(a.text.find("nvrtc " + nvrtc_version()) != std::string::npos);
+  CHECK(a.text.find("draftjit 0.") != std::string::npos);
+  CHECK(a.text.find("--gpu-architecture=sm_90") != std::string::npos);
+  CHECK(a.stem.rfind("fused_unrolled.bs5.t128.sm_90-", 0) == 0);
+}

@@ -1,0 +1,44 @@
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace draftjit::test {
+
+// A fresh directory under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Sets (or, with nullopt, unsets) an environment variable for the scope, then restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, std::optional<std::string> value);
+  ~ScopedEnv();
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+// Collects warnings from a DiskCache.
+struct WarningLog {
+  std::vector<std::string> messages;
+  auto sink() {
+    return [this](const std::string& m) { messages.push_back(m); };
+  }
+};
+
+// Runs a shell command, returning its exit status and appending its stdout+stderr to *output when given.
+int run_command(const std::string& command, std::string* output = nullptr);
+
+}  // namespace draftjit::test
