@@ -1,0 +1,125 @@
+// Costs of the kernel caches, one figure per mode (microseconds unless stated):
+//   cold-compile        NVRTC compile of fresh specialisations, median after the first (no GPU needed)
+//   first-call          this process's first prepare(bs) + launch; run after `draftjit warmup` for a disk hit
+//   warm-overhead       host time of a warm async call minus a raw cuLaunchKernel of the same kernel
+#include <cuda.h>
+#include <cuda_runtime.h>
+#include <draftjit.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "context_kernels.hpp"
+#include "driver_api.hpp"
+#include "jit/cubin_cache.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double us_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int cold_compile() {
+  draftjit::jit::CubinCache cache;  // memory only: every spec is a real compile
+  std::vector<double> ms;
+  for (int bs = 1; bs <= 33; ++bs) {
+    const auto start = Clock::now();
+    cache.get(draftjit::jit::fused_spec(bs, {}), "sm_90");
+    ms.push_back(us_since(start) / 1000.0);
+  }
+  const double first = ms.front();
+  ms.erase(ms.begin());
+  fmt::print("cold-compile: first {:.1f} ms, median of the next {} {:.1f} ms, max {:.1f} ms\n", first, ms.size(),
+             median(ms), *std::max_element(ms.begin(), ms.end()));
+  return 0;
+}
+
+struct Buffers {
+  int *ext, *seq, *out, *words;
+  Buffers() {
+    cudaMalloc(&ext, 64 * sizeof(int));
+    cudaMalloc(&seq, 64 * sizeof(int));
+    cudaMalloc(&out, 512 * sizeof(int));
+    cudaMalloc(&words, 2 * sizeof(int));
+    cudaMemset(ext, 0, 64 * sizeof(int));
+    cudaMemset(seq, 0, 64 * sizeof(int));
+  }
+  draftjit::DraftExtendArgs args(int bs) const { return {ext, seq, bs, 2048, out, out + 256, 256}; }
+};
+
+int first_call(int bs) {
+  cudaSetDevice(0);
+  cudaFree(nullptr);  // create the context outside the timed region
+  Buffers b;
+  const auto stats_before = draftjit::jit::process_cubin_cache().stats();
+  const auto start = Clock::now();
+  draftjit::fill_draft_extend_metadata_async(b.args(bs), nullptr, b.words, b.words + 1);
+  const double launched = us_since(start);
+  cudaDeviceSynchronize();
+  const auto stats = draftjit::jit::process_cubin_cache().stats();
+  fmt::print("first-call bs={}: {:.1f} us from call to launch ({} disk hits, {} compiles)\n", bs, launched,
+             stats.disk_hits - stats_before.disk_hits, stats.compiles - stats_before.compiles);
+  return 0;
+}
+
+int warm_overhead(int bs) {
+  cudaSetDevice(0);
+  Buffers b;
+  const draftjit::DraftExtendArgs args = b.args(bs);
+  const draftjit::jit::KernelSpec spec = draftjit::jit::fused_spec(bs, {});
+  draftjit::prepare(bs);
+  const draftjit::LoadedKernel& kernel = draftjit::kernel_for_current_context(spec);
+  CUdeviceptr ext = reinterpret_cast<CUdeviceptr>(b.ext), seq = reinterpret_cast<CUdeviceptr>(b.seq);
+  CUdeviceptr out = reinterpret_cast<CUdeviceptr>(b.out), cache = reinterpret_cast<CUdeviceptr>(b.out + 256);
+  CUdeviceptr total = reinterpret_cast<CUdeviceptr>(b.words), status = total + 4, offsets = 0;
+  int n = bs, topk = 2048;
+  long long capacity = 256;
+  void* params[] = {&ext, &seq, &n, &topk, &out, &cache, &capacity, &total, &status, &offsets};
+  const unsigned blocks = 2;  // capacity 256 / 128 threads, as the runtime picks
+  auto raw = [&] {
+    draftjit::driver().cuLaunchKernel(kernel.function, blocks, 1, 1, spec.threads, 1, 1, 0, nullptr, params, nullptr);
+  };
+  auto ours = [&] { draftjit::fill_draft_extend_metadata_async(args, nullptr, b.words, b.words + 1); };
+  auto host_time = [&](auto call) {
+    std::vector<double> us;
+    for (int i = -200; i < 20000; ++i) {
+      if (i % 100 == 0) cudaDeviceSynchronize();  // keep the launch queue short, outside the timed calls
+      const auto start = Clock::now();
+      call();
+      if (i >= 0) us.push_back(us_since(start));
+    }
+    return median(us);
+  };
+  const double raw_us = host_time(raw);
+  const double ours_us = host_time(ours);
+  fmt::print("warm-overhead bs={}: raw cuLaunchKernel {:.3f} us, draftjit async call {:.3f} us, overhead {:.3f} us\n",
+             bs, raw_us, ours_us, ours_us - raw_us);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  const int bs = argc > 2 ? std::stoi(argv[2]) : 32;
+  try {
+    if (mode == "cold-compile") return cold_compile();
+    if (mode == "first-call") return first_call(bs);
+    if (mode == "warm-overhead") return warm_overhead(bs);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "draftjit_cache_bench: {}\n", e.what());
+    return 1;
+  }
+  fmt::print(stderr, "usage: draftjit_cache_bench cold-compile | first-call [bs] | warm-overhead [bs]\n");
+  return 2;
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The GPU suite, split across the two machines of this workplace (see docs/GPU.md):
+#   tools/gpu-test.sh prepare   here: copies the fmt and doctest headers into .deps/include (the GPU machine has
+#                               CUDA, CMake and ninja but neither package, and no network)
+#   tools/gpu-test.sh run       on the GPU machine, with .deps carried: builds everything there, runs the GPU
+#                               suite, the unit tests and the examples; $OUT (if set) receives the logs
+#   tools/gpu-test.sh bench     on the GPU machine after `run`: the benchmarks of docs/PERF.md
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-build-device/out}"
+case "${1:-}" in
+  prepare)
+    rm -rf .deps/include && mkdir -p .deps/include
+    cp -r /usr/include/fmt /usr/include/doctest .deps/include/
+    ;;
+  run)
+    mkdir -p "$out"
+    torch_dir=$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null || true)
+    cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -DDRAFTJIT_BUILD_BENCH=ON \
+      -DDRAFTJIT_FMT_INCLUDE_DIR="$PWD/.deps/include" -DDRAFTJIT_DOCTEST_INCLUDE_DIR="$PWD/.deps/include" \
+      -DDRAFTJIT_TORCH_DIR="$torch_dir" >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
+    cmake --build build-device >"$out/build.log" 2>&1 || { grep -E "error|FAILED" "$out/build.log" | head -30; exit 1; }
+    export DRAFTJIT_CACHE_DIR="$PWD/build-device/kernel-cache"
+    rm -rf "$DRAFTJIT_CACHE_DIR"
+    nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+    rc=0
+    build-device/tests/draftjit_gpu_tests 2>&1 | tee "$out/gpu-tests.log" | tail -40 || rc=1
+    grep -q "Status: SUCCESS" "$out/gpu-tests.log" || rc=1
+    build-device/tests/draftjit_unit_tests 2>&1 | tail -4 | tee "$out/unit-tests.log"
+    grep -q "Status: SUCCESS" "$out/unit-tests.log" || rc=1
+    build-device/example_basic || rc=1
+    build-device/example_cuda_graph || rc=1
+    exit $rc
+    ;;
+  bench)
+    mkdir -p "$out"
+    export DRAFTJIT_CACHE_DIR="$PWD/build-device/bench-cache"
+    rm -rf "$DRAFTJIT_CACHE_DIR"
+    b=build-device/bench
+    $b/draftjit_cache_bench cold-compile
+    build-device/draftjit warmup --bs 32 --arch sm_90 >/dev/null 2>&1
+    $b/draftjit_cache_bench first-call 32
+    $b/draftjit_cache_bench warm-overhead 32
+    $b/draftjit_bench --calls "${CALLS:-5000}" --json "$out/bench.json" 2>/dev/null | tee "$out/bench.txt"
+    ;;
+  *)
+    echo "usage: tools/gpu-test.sh prepare|run|bench" >&2
+    exit 2
+    ;;
+esac
