@@ -57,7 +57,8 @@ void enqueue(const DraftExtendArgs& a, CUstream stream, CUdeviceptr d_total, CUd
     const jit::KernelSpec spec = jit::fused_spec(bs, tuning);
     const LoadedKernel& k = kernel_for_current_context(spec);
     void* params[] = {&ext, &seq, &bs, &topk, &out_expanded, &out_cache, &capacity, &d_total, &d_status, &d_offsets};
-    launch({k, fill_blocks(a.capacity, spec.threads, k.context->sm_count), static_cast<unsigned>(spec.threads)},
+    launch({k, fill_blocks(a.capacity, spec.threads * tuning.fused_tokens_per_thread, k.context->sm_count),
+            static_cast<unsigned>(spec.threads)},
            stream, params);
     return;
   }

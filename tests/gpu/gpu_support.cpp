@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdlib>
 
 namespace draftjit::test {
 
@@ -102,13 +101,5 @@ std::string compare_outputs(const Problem& p, const Reference& ref) {
 }
 
 std::string check_untouched(const Problem& p) { return compare_outputs(p, Reference{}); }
-
-void require_devices(int count) {
-  int devices = 0;
-  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices < count) {
-    fmt::print("SKIPPED: needs {} CUDA devices, found {}\n", count, devices);
-    std::exit(77);
-  }
-}
 
 }  // namespace draftjit::test

@@ -73,7 +73,4 @@ std::string check_untouched(const Problem& p);
 // Empty when got == want; else the first difference.
 std::string compare_ints(const std::vector<std::int32_t>& got, const std::vector<std::int32_t>& want, const char* what);
 
-// Ends this process with the skip code when fewer devices are present (each case runs as its own process).
-void require_devices(int count);
-
 }  // namespace draftjit::test
