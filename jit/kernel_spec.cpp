@@ -38,8 +38,6 @@ void validate(const Tuning& t) {
           "fused_blelloch_min_threads must be a power of two in [32, 1024]");
   require(t.fill_threads >= 32 && t.fill_threads <= kMaxThreads && t.fill_threads % 32 == 0,
           "fill_threads must be a multiple of 32 in [32, 1024]");
-  require(t.fused_tokens_per_thread >= 1 && t.fused_tokens_per_thread <= kMaxBs,
-          "fused_tokens_per_thread must be in [1, 1048576]");
 }
 
 const char* kind_name(KernelKind kind) {

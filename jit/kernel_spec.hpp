@@ -19,7 +19,6 @@ struct Tuning {
   int fused_unrolled_threads = 128;      // block size of the fused kernel on the unrolled path
   int fused_blelloch_min_threads = 128;  // the Blelloch fused kernel uses max(this, min(1024, slots / 2))
   int fill_threads = 256;                // block size of the standalone fill kernel
-  int fused_tokens_per_thread = 1;       // fused grid: one block per threads * this output slots (launch-time only)
 };
 
 // Throws std::invalid_argument unless the tuning is usable (thresholds inside the limits above).

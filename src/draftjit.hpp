@@ -53,15 +53,19 @@ class StatusError : public Error {
   std::int64_t capacity_;
 };
 
-// Fills both outputs and returns total_tokens. Blocks the host until the stream reaches the end of the work (one
-// 8-byte device-to-host copy into pinned memory, then cuStreamSynchronize); allocates nothing once warm. Throws
-// StatusError, naming the total and the capacity, when the data is bad or the outputs are too small.
+// Fills both outputs and returns total_tokens. Blocks the host until the stream reaches the end of the work: the
+// kernel writes the total into mapped pinned memory (for bs > fused_max_bs, an 8-byte device-to-host copy does),
+// then cuStreamSynchronize. Allocates nothing once warm. Throws StatusError, naming the total and the capacity,
+// when the data is bad or the outputs are too small.
 std::int32_t fill_draft_extend_metadata(const DraftExtendArgs& args, CUstream stream, const Tuning& tuning = {});
 
 // The same work without any host synchronisation or allocation, so it can be captured in a CUDA graph. Writes the
 // total to *d_total and the Status bits to *d_status (both device int32); the outputs are written only when the
 // status is 0, and never at or past capacity. d_offsets (device, bs + 1 entries) receives the exclusive offsets;
-// it may be null unless async_requires_offsets(bs), where it serves as the scan's scratch.
+// it may be null unless async_requires_offsets(bs), where it serves as the scan's scratch. For the cheapest
+// blocking read of the total afterwards, d_total and d_status may point into mapped pinned host memory
+// (cudaHostAlloc with cudaHostAllocMapped) when bs <= fused_max_bs; the two-kernel path reads *d_status on the
+// device, so keep them in device memory there.
 void fill_draft_extend_metadata_async(const DraftExtendArgs& args, CUstream stream, std::int32_t* d_total,
                                       std::int32_t* d_status, std::int32_t* d_offsets = nullptr,
                                       const Tuning& tuning = {});

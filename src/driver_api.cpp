@@ -46,7 +46,8 @@ Loaded load() {
   bind(lib, "cuLaunchKernel", a.cuLaunchKernel, e);
   bind(lib, "cuMemAlloc_v2", a.cuMemAlloc, e);
   bind(lib, "cuMemFree_v2", a.cuMemFree, e);
-  bind(lib, "cuMemAllocHost_v2", a.cuMemAllocHost, e);
+  bind(lib, "cuMemHostAlloc", a.cuMemHostAlloc, e);
+  bind(lib, "cuMemHostGetDevicePointer_v2", a.cuMemHostGetDevicePointer, e);
   bind(lib, "cuMemFreeHost", a.cuMemFreeHost, e);
   bind(lib, "cuMemcpyDtoHAsync_v2", a.cuMemcpyDtoHAsync, e);
   bind(lib, "cuStreamSynchronize", a.cuStreamSynchronize, e);

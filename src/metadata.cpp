@@ -57,8 +57,7 @@ void enqueue(const DraftExtendArgs& a, CUstream stream, CUdeviceptr d_total, CUd
     const jit::KernelSpec spec = jit::fused_spec(bs, tuning);
     const LoadedKernel& k = kernel_for_current_context(spec);
     void* params[] = {&ext, &seq, &bs, &topk, &out_expanded, &out_cache, &capacity, &d_total, &d_status, &d_offsets};
-    launch({k, fill_blocks(a.capacity, spec.threads * tuning.fused_tokens_per_thread, k.context->sm_count),
-            static_cast<unsigned>(spec.threads)},
+    launch({k, fill_blocks(a.capacity, spec.threads, k.context->sm_count), static_cast<unsigned>(spec.threads)},
            stream, params);
     return;
   }
@@ -88,13 +87,16 @@ std::int32_t fill_draft_extend_metadata(const DraftExtendArgs& args, CUstream st
   ContextState& context = current_context_state();
   const bool split = !jit::fits_fused(static_cast<int>(args.bs), tuning);
   WorkspacePool::Lease workspace = context.workspace.acquire(split ? static_cast<std::size_t>(args.bs) + 1 : 0);
-  const CUdeviceptr words = workspace.device_words();
-  enqueue(args, stream, words, words + sizeof(std::int32_t), split ? workspace.device_offsets() : 0, tuning);
-
   const DriverApi& cu = driver();
-  check_cu(cu.cuMemcpyDtoHAsync(const_cast<std::int32_t*>(workspace.host_words()), words, 2 * sizeof(std::int32_t),
-                                stream),
-           "cuMemcpyDtoHAsync", kCall);
+  if (split) {
+    const CUdeviceptr words = workspace.device_words();
+    enqueue(args, stream, words, words + sizeof(std::int32_t), workspace.device_offsets(), tuning);
+    check_cu(cu.cuMemcpyDtoHAsync(workspace.host_words(), words, 2 * sizeof(std::int32_t), stream),
+             "cuMemcpyDtoHAsync", kCall);
+  } else {
+    const CUdeviceptr words = workspace.mapped_words();
+    enqueue(args, stream, words, words + sizeof(std::int32_t), 0, tuning);
+  }
   check_cu(cu.cuStreamSynchronize(stream), "cuStreamSynchronize", kCall);
   const std::int32_t total = workspace.host_words()[0];
   const std::int32_t status = workspace.host_words()[1];

@@ -31,20 +31,29 @@ class DeviceBuffer {
   std::size_t bytes_ = 0;
 };
 
-class PinnedWords {
+class MappedWords {
  public:
-  PinnedWords() {
+  MappedWords() {
+    const DriverApi& cu = driver();
     void* ptr = nullptr;
-    check_cu(driver().cuMemAllocHost(&ptr, 2 * sizeof(std::int32_t)), "cuMemAllocHost", "draftjit workspace");
+    check_cu(cu.cuMemHostAlloc(&ptr, 2 * sizeof(std::int32_t), CU_MEMHOSTALLOC_DEVICEMAP), "cuMemHostAlloc",
+             "draftjit workspace");
     words_ = static_cast<std::int32_t*>(ptr);
+    const CUresult mapped = cu.cuMemHostGetDevicePointer(&device_, ptr, 0);
+    if (mapped != CUDA_SUCCESS) {
+      cu.cuMemFreeHost(ptr);
+      check_cu(mapped, "cuMemHostGetDevicePointer", "draftjit workspace");
+    }
   }
-  PinnedWords(const PinnedWords&) = delete;
-  PinnedWords& operator=(const PinnedWords&) = delete;
-  ~PinnedWords() { driver().cuMemFreeHost(words_); }
-  std::int32_t* get() const { return words_; }
+  MappedWords(const MappedWords&) = delete;
+  MappedWords& operator=(const MappedWords&) = delete;
+  ~MappedWords() { driver().cuMemFreeHost(words_); }
+  std::int32_t* host() const { return words_; }
+  CUdeviceptr device() const { return device_; }
 
  private:
   std::int32_t* words_ = nullptr;
+  CUdeviceptr device_ = 0;
 };
 
 constexpr std::size_t kWordBytes = 2 * sizeof(std::int32_t);
@@ -53,7 +62,7 @@ constexpr std::size_t kWordBytes = 2 * sizeof(std::int32_t);
 
 struct WorkspacePool::Slot {
   DeviceBuffer device{kWordBytes};  // words, then offsets
-  PinnedWords host;
+  MappedWords host;
 };
 
 WorkspacePool::WorkspacePool() = default;
@@ -70,7 +79,8 @@ WorkspacePool::Lease::~Lease() {
 
 CUdeviceptr WorkspacePool::Lease::device_words() const { return slot_->device.get(); }
 CUdeviceptr WorkspacePool::Lease::device_offsets() const { return slot_->device.get() + kWordBytes; }
-const std::int32_t* WorkspacePool::Lease::host_words() const { return slot_->host.get(); }
+CUdeviceptr WorkspacePool::Lease::mapped_words() const { return slot_->host.device(); }
+std::int32_t* WorkspacePool::Lease::host_words() const { return slot_->host.host(); }
 
 WorkspacePool::Lease WorkspacePool::acquire(std::size_t offsets) {
   std::unique_ptr<Slot> slot;

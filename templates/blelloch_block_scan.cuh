@@ -21,10 +21,16 @@ __device__ __forceinline__ int block_scan_to_shared(const int* __restrict__ ext,
     s_scan[j] = sum;
   }
 
+  // Levels of at most 32 active pairs run inside warp 0, so __syncwarp orders them; a block-wide barrier is needed
+  // only where the previous or the current level spans several warps (and before the first level, after the loads).
   int stride = 1;
 #pragma unroll
   for (int active = kSlots / 2; active > 0; active /= 2) {  // up-sweep: s_scan[last of pair] += s_scan[first]
-    __syncthreads();
+    if (active == kSlots / 2 || active > 16) {
+      __syncthreads();
+    } else {
+      __syncwarp();
+    }
     for (int k = threadIdx.x; k < active; k += kThreads) {
       s_scan[stride * (2 * k + 2) - 1] += s_scan[stride * (2 * k + 1) - 1];
     }
@@ -38,7 +44,11 @@ __device__ __forceinline__ int block_scan_to_shared(const int* __restrict__ ext,
 #pragma unroll
   for (int active = 1; active < kSlots; active *= 2) {  // down-sweep: swap and add
     stride /= 2;
-    __syncthreads();
+    if (active > 32) {
+      __syncthreads();
+    } else {
+      __syncwarp();
+    }
     for (int k = threadIdx.x; k < active; k += kThreads) {
       const int left = stride * (2 * k + 1) - 1;
       const int right = stride * (2 * k + 2) - 1;
