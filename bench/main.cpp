@@ -218,6 +218,7 @@ int main(int argc, char** argv) try {
       CK(cudaStreamSynchronize(stream));
     }, calls);
     row["ours_gpu_events"] = time_events(async_call, std::min(calls, 2000), stream);
+    row["empty_gpu_events"] = time_events([&] { bench::launch_empty(stream); }, std::min(calls, 2000), stream);
     // Experiment (docs/PERF.md): the blocking read through a copy-engine transfer instead of mapped memory.
     row["exp_async_copy_sync"] = time_calls([&] {
       async_call();

@@ -41,7 +41,8 @@ std::string render_unrolled_scan(int bs, int pad_end) {
   fmt::format_to(out,
                  "// Fully unrolled sequential scan over {} requests: every load is issued before the first add.\n"
                  "__device__ __forceinline__ int unrolled_scan(const int* __restrict__ ext, "
-                 "const int* __restrict__ seq, unsigned* __restrict__ out, unsigned* __restrict__ total) {{\n",
+                 "const int* __restrict__ seq, unsigned* __restrict__ out, unsigned* __restrict__ total, "
+                 "int* __restrict__ first) {{\n",
                  bs);
   for (int i = 0; i < bs; ++i) fmt::format_to(out, "  const int e{0} = ext[{0}];\n", i);
   for (int i = 0; i < bs; ++i) fmt::format_to(out, "  const int q{0} = seq[{0}];\n", i);
@@ -54,6 +55,11 @@ std::string render_unrolled_scan(int bs, int pad_end) {
     fmt::format_to(out, "  out[{0}] = acc;\n  acc += e{0};\n  wrapped |= static_cast<int>(acc);\n", i);
   }
   for (int j = bs; j < pad_end; ++j) fmt::format_to(out, "  out[{}] = acc;\n", j);
+  if (bs > 0) {
+    s += "  if (first != nullptr) {  // the fill's per-request base, kept in shared memory by the fused kernel\n";
+    for (int i = 0; i < bs; ++i) fmt::format_to(out, "    first[{0}] = q{0} - e{0} + 1;\n", i);
+    s += "  }\n";
+  }
   s +=
       "  *total = acc;\n"
       "  return (negative < 0 ? kStatusNegativeExtendLen : 0) | (wrapped < 0 ? kStatusTotalOverflow : 0) |\n"

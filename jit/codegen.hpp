@@ -11,7 +11,8 @@ namespace draftjit::jit {
 std::string render_source(const KernelSpec& spec);
 
 // The generated device function `unrolled_scan` for exactly bs requests: bs independent loads of each array, then
-// exactly bs adds with no loop. It writes out[0..pad_end) (exclusive offsets, then the total repeated).
+// exactly bs adds with no loop. It writes out[0..pad_end) (exclusive offsets, then the total repeated) and, when
+// its `first` argument is non-null, first[i] = seq[i] - ext[i] + 1.
 std::string render_unrolled_scan(int bs, int pad_end);
 
 }  // namespace draftjit::jit

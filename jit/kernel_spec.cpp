@@ -28,8 +28,8 @@ KernelSpec blelloch(KernelKind kind, int bs, int threads_floor) {
 
 void validate(const Tuning& t) {
   require(t.unroll_max_bs >= 0 && t.unroll_max_bs <= 1024, "unroll_max_bs must be in [0, 1024]");
-  require(t.fused_max_bs >= 0 && t.fused_max_bs <= kMaxSlots,
-          fmt::format("fused_max_bs must be in [0, {}]", kMaxSlots));
+  require(t.fused_max_bs >= 0 && t.fused_max_bs <= kMaxFusedBs,
+          fmt::format("fused_max_bs must be in [0, {}]", kMaxFusedBs));
   require(t.fused_unrolled_threads >= 32 && t.fused_unrolled_threads <= kMaxThreads &&
               t.fused_unrolled_threads % 32 == 0,
           "fused_unrolled_threads must be a multiple of 32 in [32, 1024]");

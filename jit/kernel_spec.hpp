@@ -8,6 +8,7 @@ namespace draftjit::jit {
 
 inline constexpr int kMaxBs = 1 << 20;     // largest supported batch size
 inline constexpr int kMaxSlots = 8192;     // shared-memory scan slots of one block (32 KiB)
+inline constexpr int kMaxFusedBs = 4096;   // the fused kernel keeps two ints per request in shared memory (32 KiB)
 inline constexpr int kMaxThreads = 1024;   // threads of one block
 
 enum class KernelKind : std::uint8_t { ScanUnrolled, ScanBlelloch, FusedUnrolled, FusedBlelloch, Fill };
@@ -15,7 +16,7 @@ enum class KernelKind : std::uint8_t { ScanUnrolled, ScanBlelloch, FusedUnrolled
 // Choices that shape the generated kernels. Every field ends up in the kernel key.
 struct Tuning {
   int unroll_max_bs = 64;                // bs <= this: fully unrolled sequential scan; above: Blelloch
-  int fused_max_bs = kMaxSlots;          // bs <= this: scan + fill in one launch; above: scan, then fill
+  int fused_max_bs = kMaxFusedBs;        // bs <= this: scan + fill in one launch; above: scan, then fill
   int fused_unrolled_threads = 128;      // block size of the fused kernel on the unrolled path
   int fused_blelloch_min_threads = 128;  // the Blelloch fused kernel uses max(this, min(1024, slots / 2))
   int fill_threads = 256;                // block size of the standalone fill kernel

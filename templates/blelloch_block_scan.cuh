@@ -2,9 +2,11 @@
 // kChunk extend lengths from j * kChunk (kChunk > 1 only when bs exceeds what shared memory holds); slots past bs
 // hold 0, so after the scan every slot at or after bs holds the total, which find_slot relies on. Sums wrap modulo
 // 2^32; the callers detect int32 overflow of the total from the signs of the finished prefixes.
-// Returns this thread's validation bits; s_scan and *s_total are ready for every thread on return.
+// When s_first is non-null (kChunk == 1), it receives seq_lens[i] - extend_seq_lens[i] + 1 per request, so that
+// the fill reads shared memory instead of making a second trip to global memory.
+// Returns this thread's validation bits; s_scan, *s_total and s_first are ready for every thread on return.
 __device__ __forceinline__ int block_scan_to_shared(const int* __restrict__ ext, const int* __restrict__ seq, int bs,
-                                                    unsigned* s_scan, unsigned* s_total) {
+                                                    unsigned* s_scan, unsigned* s_total, int* s_first) {
   int bits = 0;
   for (int j = threadIdx.x; j < kSlots; j += kThreads) {
     unsigned sum = 0u;
@@ -13,8 +15,10 @@ __device__ __forceinline__ int block_scan_to_shared(const int* __restrict__ ext,
       const int i = j * kChunk + k;
       if (i < bs) {
         const int e = ext[i];
+        const int q = seq[i];
         if (e < 0) bits |= kStatusNegativeExtendLen;
-        if (seq[i] < e) bits |= kStatusSeqLenBelowExtend;
+        if (q < e) bits |= kStatusSeqLenBelowExtend;
+        if (s_first != nullptr) s_first[i] = q - e + 1;
         sum += e;
       }
     }

@@ -21,11 +21,10 @@ __device__ __forceinline__ int find_slot(const unsigned* s_scan, unsigned t) {
   return b;
 }
 
-// The metadata formula of one token of request b, `local` tokens into its extend.
-__device__ __forceinline__ void write_token(const int* __restrict__ ext, const int* __restrict__ seq, int topk, int b,
-                                            unsigned t, int local, int* __restrict__ out_expanded,
+// Token t's outputs, where first is seq_lens[b] - extend_seq_lens[b] + 1 of its request b and local its index there.
+__device__ __forceinline__ void write_token(int first, int local, int topk, unsigned t, int* __restrict__ out_expanded,
                                             int* __restrict__ out_cache) {
-  const int expanded = seq[b] - ext[b] + 1 + local;
+  const int expanded = first + local;
   out_expanded[t] = expanded;
   out_cache[t] = min(expanded, topk);
 }

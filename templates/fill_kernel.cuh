@@ -18,7 +18,7 @@ extern "C" __global__ void __launch_bounds__(kThreads)
         hi = mid;
       }
     }
-    write_token(ext, seq, topk, lo, t, static_cast<int>(t - static_cast<unsigned>(offsets[lo])), out_expanded,
-                out_cache);
+    write_token(seq[lo] - ext[lo] + 1, static_cast<int>(t - static_cast<unsigned>(offsets[lo])), topk, t,
+                out_expanded, out_cache);
   }
 }

@@ -5,11 +5,13 @@ extern "C" __global__ void __launch_bounds__(kThreads)
     draftjit_fused(const int* __restrict__ ext, const int* __restrict__ seq, int bs, int topk,
                    int* __restrict__ out_expanded, int* __restrict__ out_cache, long long capacity,
                    int* __restrict__ d_total, int* __restrict__ d_status, int* __restrict__ d_offsets) {
+  static_assert(kChunk == 1, "the fused kernel keeps one slot per request");
   __shared__ unsigned s_scan[kSlots];
+  __shared__ int s_first[kSlots];  // seq_lens[b] - extend_seq_lens[b] + 1
   __shared__ unsigned s_total;
   __shared__ int s_status;
   if (threadIdx.x == 0) s_status = 0;
-  int bits = block_scan_to_shared(ext, seq, bs, s_scan, &s_total);
+  int bits = block_scan_to_shared(ext, seq, bs, s_scan, &s_total, s_first);
   const unsigned total = s_total;
 
   // Slots hold every inclusive prefix (slot j + 1 is request j's, the total covers the last), so a sign bit in any
@@ -35,6 +37,6 @@ extern "C" __global__ void __launch_bounds__(kThreads)
   const unsigned stride = gridDim.x * kThreads;
   for (unsigned t = blockIdx.x * kThreads + threadIdx.x; t < total; t += stride) {
     const int b = find_slot(s_scan, t);
-    write_token(ext, seq, topk, b, t, static_cast<int>(t - s_scan[b]), out_expanded, out_cache);
+    write_token(s_first[b], static_cast<int>(t - s_scan[b]), topk, t, out_expanded, out_cache);
   }
 }

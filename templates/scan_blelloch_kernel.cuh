@@ -8,7 +8,7 @@ extern "C" __global__ void __launch_bounds__(kThreads)
   __shared__ unsigned s_total;
   __shared__ int s_status;
   if (threadIdx.x == 0) s_status = 0;
-  int bits = block_scan_to_shared(ext, seq, bs, s_scan, &s_total);
+  int bits = block_scan_to_shared(ext, seq, bs, s_scan, &s_total, nullptr);
 
   int wrapped = 0;
   for (int j = threadIdx.x; j < kSlots; j += kThreads) {

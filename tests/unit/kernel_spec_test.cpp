@@ -90,7 +90,7 @@ TEST_CASE("spec ids are distinct and names are readable") {
 
 TEST_CASE("bad tuning and arch are rejected") {
   Tuning tuning;
-  tuning.fused_max_bs = kMaxSlots + 1;
+  tuning.fused_max_bs = kMaxFusedBs + 1;
   CHECK_THROWS_AS(validate(tuning), std::invalid_argument);
   tuning = Tuning{};
   tuning.fill_threads = 33;

@@ -22,7 +22,7 @@ TEST_CASE("every kernel kind compiles to a cubin for sm_90 and sm_100 without a 
   const Tuning tuning;
   for (const char* arch : {"sm_90", "sm_100"}) {
     for (const KernelSpec& spec : {fused_spec(0, tuning), fused_spec(1, tuning), fused_spec(64, tuning),
-                                   fused_spec(200, tuning), fused_spec(8192, tuning), scan_spec(0, tuning),
+                                   fused_spec(200, tuning), fused_spec(kMaxFusedBs, tuning), scan_spec(0, tuning),
                                    scan_spec(33, tuning), scan_spec(1000, tuning), scan_spec(kMaxBs, tuning),
                                    fill_spec(tuning)}) {
       CAPTURE(arch);
