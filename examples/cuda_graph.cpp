@@ -6,14 +6,7 @@
 #include <cstdio>
 #include <vector>
 
-#define CHECK_CUDA(call)                                                                     \
-  do {                                                                                       \
-    const cudaError_t err = (call);                                                          \
-    if (err != cudaSuccess) {                                                                \
-      std::fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(err));               \
-      return 1;                                                                              \
-    }                                                                                        \
-  } while (0)
+#include "check_cuda.hpp"
 
 int main() {
   constexpr int bs = 4;

@@ -9,14 +9,6 @@
 
 namespace draftjit::cli {
 
-jit::Tuning tuning_from(const Options& options) {
-  jit::Tuning tuning;
-  tuning.unroll_max_bs = options.get_int("--unroll-max", tuning.unroll_max_bs);
-  tuning.fused_max_bs = options.get_int("--fused-max", tuning.fused_max_bs);
-  jit::validate(tuning);
-  return tuning;
-}
-
 int run_emit(const Args& args) {
   const Options options(args, {"--bs", "--kind", "--arch", "--unroll-max", "--fused-max"}, {"--ptx", "--cubin-info"});
   if (!options.has("--bs")) throw std::invalid_argument("--bs is required");

@@ -86,6 +86,14 @@ int Options::get_int(const std::string& name, int fallback) const {
   return has(name) ? parse_int(get(name, ""), name) : fallback;
 }
 
+jit::Tuning tuning_from(const Options& options) {
+  jit::Tuning tuning;
+  tuning.unroll_max_bs = options.get_int("--unroll-max", tuning.unroll_max_bs);
+  tuning.fused_max_bs = options.get_int("--fused-max", tuning.fused_max_bs);
+  jit::validate(tuning);
+  return tuning;
+}
+
 std::string default_arch() {
   if (!cuda_available()) {
     throw std::invalid_argument("no CUDA device found to take the arch from; pass --arch, e.g. --arch sm_90");
