@@ -5,6 +5,7 @@
 #   tools/gpu-test.sh run       on the GPU machine, with .deps carried: builds everything there, runs the GPU
 #                               suite, the unit tests and the examples; $OUT (if set) receives the logs
 #   tools/gpu-test.sh bench     on the GPU machine after `run`: the benchmarks of docs/PERF.md
+#   tools/gpu-test.sh profile   on the GPU machine after `run`: Nsight Compute summary of the fused kernels
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-build-device/out}"
@@ -13,13 +14,16 @@ case "${1:-}" in
     rm -rf .deps/include && mkdir -p .deps/include
     cp -r /usr/include/fmt /usr/include/doctest .deps/include/
     ;;
-  run)
+  build)
     mkdir -p "$out"
     torch_dir=$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null || true)
     cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -DDRAFTJIT_BUILD_BENCH=ON \
       -DDRAFTJIT_FMT_INCLUDE_DIR="$PWD/.deps/include" -DDRAFTJIT_DOCTEST_INCLUDE_DIR="$PWD/.deps/include" \
       -DDRAFTJIT_TORCH_DIR="$torch_dir" >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
     cmake --build build-device >"$out/build.log" 2>&1 || { grep -E "error|FAILED" "$out/build.log" | head -30; exit 1; }
+    ;;
+  run)
+    bash "$0" build || exit 1
     export DRAFTJIT_CACHE_DIR="$PWD/build-device/kernel-cache"
     rm -rf "$DRAFTJIT_CACHE_DIR"
     nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
@@ -43,8 +47,16 @@ case "${1:-}" in
     $b/draftjit_cache_bench warm-overhead 32
     $b/draftjit_bench --calls "${CALLS:-5000}" --json "$out/bench.json" 2>/dev/null | tee "$out/bench.txt"
     ;;
+  profile)
+    mkdir -p "$out"
+    export DRAFTJIT_CACHE_DIR="$PWD/build-device/bench-cache"
+    ncu --kernel-name regex:draftjit_fused --launch-skip 200 --launch-count 1 \
+      --section SpeedOfLight --section LaunchStats --section WarpStateStats --section MemoryWorkloadAnalysis \
+      build-device/bench/draftjit_bench --calls 300 --bs "${BS:-4096}" >"$out/ncu.txt" 2>&1
+    grep -E "Duration|Elapsed Cycles|Block Size|Grid Size|Registers|Stall|Warp Cycles|Shared Memory Config|Memory Throughput|Issued Warp" "$out/ncu.txt" | head -60
+    ;;
   *)
-    echo "usage: tools/gpu-test.sh prepare|run|bench" >&2
+    echo "usage: tools/gpu-test.sh prepare|build|run|bench|profile" >&2
     exit 2
     ;;
 esac
