@@ -1,5 +1,7 @@
 // Side-by-side latency of the draft-extend metadata paths, per call, medians over many calls after warm-up.
-// usage: draftjit_bench [--calls N] [--json FILE] [--bs 1,8,32]
+// usage: draftjit_bench [--calls N] [--json FILE] [--bs 1,8,32] [--sweep]
+//   --sweep: instead of the comparison, time the graph replay and GPU events of the async call under several
+//            Tuning variants (unroll threshold, Blelloch block size), for choosing the defaults
 #include <cuda.h>
 #include <cuda_runtime.h>
 #include <draftjit.hpp>
@@ -127,17 +129,75 @@ std::vector<int> parse_list(const std::string& text) {
   return out;
 }
 
+struct Variant {
+  std::string name;
+  draftjit::Tuning tuning;
+};
+
+std::vector<Variant> sweep_variants() {
+  std::vector<Variant> variants;
+  for (int unroll : {16, 32, 64, 128}) {
+    draftjit::Tuning t;
+    t.unroll_max_bs = unroll;
+    variants.push_back({fmt::format("unroll<={}", unroll), t});
+  }
+  for (int threads : {128, 256, 512}) {
+    draftjit::Tuning t;
+    t.fused_blelloch_max_threads = threads;
+    variants.push_back({fmt::format("blelloch<={}t", threads), t});
+  }
+  return variants;
+}
+
+int run_sweep(const std::vector<int>& sizes, int calls, cudaStream_t stream, std::mt19937& rng) {
+  const std::vector<Variant> variants = sweep_variants();
+  const CUstream cu_stream = reinterpret_cast<CUstream>(stream);
+  Device words(2);
+  fmt::print("graph replay + sync / GPU events of the async call, us (medians of {} calls)\n{:>6}", calls, "bs");
+  for (const Variant& v : variants) fmt::print(" {:>18}", v.name);
+  fmt::print("\n");
+  for (int bs : sizes) {
+    const Case c = make_case(bs, rng);
+    Device ext(bs), seq(bs), expanded(4 * bs), cache(4 * bs);
+    CK(cudaMemcpy(ext.ptr, c.ext.data(), bs * sizeof(int), cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(seq.ptr, c.seq.data(), bs * sizeof(int), cudaMemcpyHostToDevice));
+    const draftjit::DraftExtendArgs args{ext.ptr, seq.ptr, bs, 2048, expanded.ptr, cache.ptr, 4 * bs};
+    fmt::print("{:>6}", bs);
+    for (const Variant& v : variants) {
+      if (draftjit::fill_draft_extend_metadata(args, cu_stream, v.tuning) != c.total) {
+        throw std::runtime_error(fmt::format("{} is wrong at bs = {}", v.name, bs));
+      }
+      auto call = [&] { draftjit::fill_draft_extend_metadata_async(args, cu_stream, words.ptr, words.ptr + 1, nullptr, v.tuning); };
+      const cudaGraphExec_t graph = capture(call, stream);
+      const double replay = time_calls([&] {
+        CK(cudaGraphLaunch(graph, stream));
+        CK(cudaStreamSynchronize(stream));
+      }, calls);
+      CK(cudaGraphExecDestroy(graph));
+      fmt::print(" {:>9.2f} /{:>7.2f}", replay, time_events(call, std::min(calls, 2000), stream));
+    }
+    fmt::print("\n");
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
   int calls = 5000;
   std::string json_path;
   std::vector<int> sizes = {1, 8, 32, 64, 128, 256, 512, 1024, 4096};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string arg = argv[i];
-    if (arg == "--calls") calls = std::stoi(argv[i + 1]);
-    else if (arg == "--json") json_path = argv[i + 1];
-    else if (arg == "--bs") sizes = parse_list(argv[i + 1]);
+  bool sweep = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--sweep") {
+      sweep = true;
+      continue;
+    }
+    if (i + 1 == argc) throw std::invalid_argument(std::string("missing value for ") + argv[i]);
+    const std::string arg = argv[i++];
+    if (arg == "--calls") calls = std::stoi(argv[i]);
+    else if (arg == "--json") json_path = argv[i];
+    else if (arg == "--bs") sizes = parse_list(argv[i]);
     else throw std::invalid_argument("unknown argument " + arg);
   }
   CK(cudaSetDevice(0));
@@ -152,6 +212,7 @@ int main(int argc, char** argv) try {
   Device d_empty_out(1);
 
   std::mt19937 rng(12345);
+  if (sweep) return run_sweep(sizes, calls, stream, rng);
   std::vector<std::map<std::string, double>> rows;
   std::vector<std::string> columns = {"floor_sync", "floor_async", "floor_graph"};
   if (bench::aten_available()) columns.push_back("aten");

@@ -15,11 +15,13 @@ std::string render_prologue(const KernelSpec& spec) {
       "constexpr int kThreads = {};\n"
       "constexpr int kSlots = {};\n"
       "constexpr int kChunk = {};\n"
+      "constexpr bool kSwizzleSlots = {};\n"
       "constexpr int kStatusNegativeExtendLen = {};\n"
       "constexpr int kStatusTotalOverflow = {};\n"
       "constexpr int kStatusCapacityExceeded = {};\n"
       "constexpr int kStatusSeqLenBelowExtend = {};\n",
-      kLibraryVersion, spec.name(), spec.threads, spec.slots, spec.chunk, static_cast<int>(kStatusNegativeExtendLen),
+      kLibraryVersion, spec.name(), spec.threads, spec.slots, spec.chunk,
+      spec.kind == KernelKind::ScanBlelloch || spec.kind == KernelKind::FusedBlelloch, static_cast<int>(kStatusNegativeExtendLen),
       static_cast<int>(kStatusTotalOverflow), static_cast<int>(kStatusCapacityExceeded),
       static_cast<int>(kStatusSeqLenBelowExtend));
 }

@@ -14,13 +14,13 @@ void require(bool ok, std::string_view what) {
 }
 
 // Slots cover next_pow2(bs) lengths; past kMaxSlots each slot takes a power-of-two chunk of them.
-KernelSpec blelloch(KernelKind kind, int bs, int threads_floor) {
+KernelSpec blelloch(KernelKind kind, int bs, int min_threads, int max_threads) {
   KernelSpec spec;
   spec.kind = kind;
   const int lengths = next_pow2(bs);
   spec.slots = std::min(lengths, kMaxSlots);
   spec.chunk = lengths / spec.slots;
-  spec.threads = std::max(threads_floor, std::min(kMaxThreads, spec.slots / 2));
+  spec.threads = std::max(min_threads, std::min(max_threads, spec.slots / 2));
   return spec;
 }
 
@@ -36,6 +36,9 @@ void validate(const Tuning& t) {
   require(std::has_single_bit(static_cast<unsigned>(t.fused_blelloch_min_threads)) &&
               t.fused_blelloch_min_threads >= 32 && t.fused_blelloch_min_threads <= kMaxThreads,
           "fused_blelloch_min_threads must be a power of two in [32, 1024]");
+  require(std::has_single_bit(static_cast<unsigned>(t.fused_blelloch_max_threads)) &&
+              t.fused_blelloch_max_threads >= t.fused_blelloch_min_threads && t.fused_blelloch_max_threads <= kMaxThreads,
+          "fused_blelloch_max_threads must be a power of two in [fused_blelloch_min_threads, 1024]");
   require(t.fill_threads >= 32 && t.fill_threads <= kMaxThreads && t.fill_threads % 32 == 0,
           "fill_threads must be a multiple of 32 in [32, 1024]");
 }
@@ -104,7 +107,7 @@ bool fits_fused(int bs, const Tuning& tuning) { return bs <= tuning.fused_max_bs
 KernelSpec scan_spec(int bs, const Tuning& tuning) {
   check_bs(bs, "scan_spec");
   if (bs <= tuning.unroll_max_bs) return {KernelKind::ScanUnrolled, bs, next_pow2(bs), 1, 1};
-  return blelloch(KernelKind::ScanBlelloch, bs, 32);
+  return blelloch(KernelKind::ScanBlelloch, bs, 32, kMaxThreads);
 }
 
 KernelSpec fused_spec(int bs, const Tuning& tuning) {
@@ -116,7 +119,7 @@ KernelSpec fused_spec(int bs, const Tuning& tuning) {
   if (bs <= tuning.unroll_max_bs) {
     return {KernelKind::FusedUnrolled, bs, next_pow2(bs), 1, tuning.fused_unrolled_threads};
   }
-  return blelloch(KernelKind::FusedBlelloch, bs, tuning.fused_blelloch_min_threads);
+  return blelloch(KernelKind::FusedBlelloch, bs, tuning.fused_blelloch_min_threads, tuning.fused_blelloch_max_threads);
 }
 
 KernelSpec fill_spec(const Tuning& tuning) { return {KernelKind::Fill, 0, 1, 1, tuning.fill_threads}; }

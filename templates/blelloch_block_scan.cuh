@@ -1,4 +1,5 @@
-// Work-efficient (Blelloch) exclusive scan in shared memory, sized to a power of two. Slot j holds the sum of the
+// Work-efficient (Blelloch) exclusive scan in shared memory, sized to a power of two. Slot i lives at
+// slot_index(i) (kSwizzleSlots is set for these kinds), which keeps the tree's strided accesses off a single bank. Slot j holds the sum of the
 // kChunk extend lengths from j * kChunk (kChunk > 1 only when bs exceeds what shared memory holds); slots past bs
 // hold 0, so after the scan every slot at or after bs holds the total, which find_slot relies on. Sums wrap modulo
 // 2^32; the callers detect int32 overflow of the total from the signs of the finished prefixes.
@@ -22,7 +23,7 @@ __device__ __forceinline__ int block_scan_to_shared(const int* __restrict__ ext,
         sum += e;
       }
     }
-    s_scan[j] = sum;
+    s_scan[slot_index(j)] = sum;
   }
 
   // Levels of at most 32 active pairs run inside warp 0, so __syncwarp orders them; a block-wide barrier is needed
@@ -36,14 +37,14 @@ __device__ __forceinline__ int block_scan_to_shared(const int* __restrict__ ext,
       __syncwarp();
     }
     for (int k = threadIdx.x; k < active; k += kThreads) {
-      s_scan[stride * (2 * k + 2) - 1] += s_scan[stride * (2 * k + 1) - 1];
+      s_scan[slot_index(stride * (2 * k + 2) - 1)] += s_scan[slot_index(stride * (2 * k + 1) - 1)];
     }
     stride *= 2;
   }
   __syncthreads();
   if (threadIdx.x == 0) {
-    *s_total = s_scan[kSlots - 1];
-    s_scan[kSlots - 1] = 0u;
+    *s_total = s_scan[slot_index(kSlots - 1)];
+    s_scan[slot_index(kSlots - 1)] = 0u;
   }
 #pragma unroll
   for (int active = 1; active < kSlots; active *= 2) {  // down-sweep: swap and add
@@ -54,8 +55,8 @@ __device__ __forceinline__ int block_scan_to_shared(const int* __restrict__ ext,
       __syncwarp();
     }
     for (int k = threadIdx.x; k < active; k += kThreads) {
-      const int left = stride * (2 * k + 1) - 1;
-      const int right = stride * (2 * k + 2) - 1;
+      const int left = slot_index(stride * (2 * k + 1) - 1);
+      const int right = slot_index(stride * (2 * k + 2) - 1);
       const unsigned carried = s_scan[left];
       s_scan[left] = s_scan[right];
       s_scan[right] += carried;

@@ -10,13 +10,18 @@ __device__ __forceinline__ int finalize_status(int bits, unsigned total, long lo
   return bits;
 }
 
-// Largest slot b with s_scan[b] <= t. Slots at and after bs hold the total, so for t < total the answer is a real
+// Where slot i of s_scan lives. The Blelloch tree reads slots 2^k apart, which would all fall into one of the 32
+// shared-memory banks; XOR-ing the low five bits with the row number spreads them without padding the array.
+// The unrolled kinds (one writer thread) keep the plain layout.
+__device__ __forceinline__ int slot_index(int i) { return kSwizzleSlots ? i ^ ((i >> 5) & 31) : i; }
+
+// Largest slot b with s_scan[slot_index(b)] <= t. Slots at and after bs hold the total, so for t < total the answer is a real
 // request; kSlots is a power of two, so the search is log2(kSlots) unrolled, branch-free steps.
 __device__ __forceinline__ int find_slot(const unsigned* s_scan, unsigned t) {
   int b = 0;
 #pragma unroll
   for (int step = kSlots / 2; step > 0; step /= 2) {
-    if (s_scan[b + step] <= t) b += step;
+    if (s_scan[slot_index(b + step)] <= t) b += step;
   }
   return b;
 }

@@ -15,7 +15,7 @@ extern "C" __global__ void __launch_bounds__(kThreads)
   const unsigned total = s_total;
 
   // Slots hold every inclusive prefix (slot j + 1 is request j's, the total covers the last), so a sign bit in any
-  // of them means the int32 total overflowed.
+  // of them means the int32 total overflowed. Order does not matter here, so the physical layout is read as is.
   int wrapped = static_cast<int>(total);
   for (int j = threadIdx.x; j < kSlots; j += kThreads) wrapped |= static_cast<int>(s_scan[j]);
   if (wrapped < 0) bits |= kStatusTotalOverflow;
@@ -29,7 +29,7 @@ extern "C" __global__ void __launch_bounds__(kThreads)
       *d_status = status;
     }
     if (d_offsets != nullptr) {
-      for (int j = threadIdx.x; j <= bs; j += kThreads) d_offsets[j] = static_cast<int>(j < bs ? s_scan[j] : total);
+      for (int j = threadIdx.x; j <= bs; j += kThreads) d_offsets[j] = static_cast<int>(j < bs ? s_scan[slot_index(j)] : total);
     }
   }
   if (status != 0) return;
@@ -37,6 +37,6 @@ extern "C" __global__ void __launch_bounds__(kThreads)
   const unsigned stride = gridDim.x * kThreads;
   for (unsigned t = blockIdx.x * kThreads + threadIdx.x; t < total; t += stride) {
     const int b = find_slot(s_scan, t);
-    write_token(s_first[b], static_cast<int>(t - s_scan[b]), topk, t, out_expanded, out_cache);
+    write_token(s_first[b], static_cast<int>(t - s_scan[slot_index(b)]), topk, t, out_expanded, out_cache);
   }
 }

@@ -12,7 +12,7 @@ extern "C" __global__ void __launch_bounds__(kThreads)
 
   int wrapped = 0;
   for (int j = threadIdx.x; j < kSlots; j += kThreads) {
-    unsigned running = s_scan[j];
+    unsigned running = s_scan[slot_index(j)];
 #pragma unroll
     for (int k = 0; k < kChunk; ++k) {
       const int i = j * kChunk + k;
