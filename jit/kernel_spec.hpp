@@ -15,7 +15,7 @@ enum class KernelKind : std::uint8_t { ScanUnrolled, ScanBlelloch, FusedUnrolled
 
 // Choices that shape the generated kernels. Every field ends up in the kernel key.
 struct Tuning {
-  int unroll_max_bs = 64;                // bs <= this: fully unrolled sequential scan; above: Blelloch
+  int unroll_max_bs = 128;               // bs <= this: fully unrolled sequential scan; above: Blelloch (docs/PERF.md)
   int fused_max_bs = kMaxFusedBs;        // bs <= this: scan + fill in one launch; above: scan, then fill
   int fused_unrolled_threads = 128;      // block size of the fused kernel on the unrolled path
   int fused_blelloch_min_threads = 128;  // the Blelloch fused kernel uses max(min, min(max, slots / 2)) threads

@@ -1,6 +1,7 @@
 // Work-efficient (Blelloch) exclusive scan in shared memory, sized to a power of two. Slot i lives at
-// slot_index(i) (kSwizzleSlots is set for these kinds), which keeps the tree's strided accesses off a single bank. Slot j holds the sum of the
-// kChunk extend lengths from j * kChunk (kChunk > 1 only when bs exceeds what shared memory holds); slots past bs
+// slot_index(i) (kSwizzleSlots is set for these kinds), which keeps the tree's strided accesses off a single bank.
+// Slot j holds the sum of the kChunk extend lengths from j * kChunk (kChunk > 1 only when bs exceeds what shared
+// memory holds); slots past bs
 // hold 0, so after the scan every slot at or after bs holds the total, which find_slot relies on. Sums wrap modulo
 // 2^32; the callers detect int32 overflow of the total from the signs of the finished prefixes.
 // When s_first is non-null (kChunk == 1), it receives seq_lens[i] - extend_seq_lens[i] + 1 per request, so that
@@ -9,21 +10,42 @@
 __device__ __forceinline__ int block_scan_to_shared(const int* __restrict__ ext, const int* __restrict__ seq, int bs,
                                                     unsigned* s_scan, unsigned* s_total, int* s_first) {
   int bits = 0;
-  for (int j = threadIdx.x; j < kSlots; j += kThreads) {
-    unsigned sum = 0u;
+  auto accept = [&](int i, int e, int q) {  // validation and the fill's base for request i
+    if (e < 0) bits |= kStatusNegativeExtendLen;
+    if (q < e) bits |= kStatusSeqLenBelowExtend;
+    if (s_first != nullptr) s_first[i] = q - e + 1;
+  };
+  if constexpr (kChunk == 1) {
+    // Every load of this thread is issued before the first is used: one global-memory round trip, not one per slot.
+    constexpr int kPerThread = (kSlots + kThreads - 1) / kThreads;
+    int e[kPerThread];
+    int q[kPerThread];
 #pragma unroll
-    for (int k = 0; k < kChunk; ++k) {
-      const int i = j * kChunk + k;
-      if (i < bs) {
-        const int e = ext[i];
-        const int q = seq[i];
-        if (e < 0) bits |= kStatusNegativeExtendLen;
-        if (q < e) bits |= kStatusSeqLenBelowExtend;
-        if (s_first != nullptr) s_first[i] = q - e + 1;
-        sum += e;
-      }
+    for (int p = 0; p < kPerThread; ++p) {
+      const int i = threadIdx.x + p * kThreads;
+      e[p] = i < bs ? ext[i] : 0;
+      q[p] = i < bs ? seq[i] : 0;
     }
-    s_scan[slot_index(j)] = sum;
+#pragma unroll
+    for (int p = 0; p < kPerThread; ++p) {
+      const int i = threadIdx.x + p * kThreads;
+      if (i < bs) accept(i, e[p], q[p]);
+      if (i < kSlots) s_scan[slot_index(i)] = e[p];
+    }
+  } else {
+    for (int j = threadIdx.x; j < kSlots; j += kThreads) {
+      unsigned sum = 0u;
+#pragma unroll
+      for (int k = 0; k < kChunk; ++k) {
+        const int i = j * kChunk + k;
+        if (i < bs) {
+          const int e = ext[i];
+          accept(i, e, seq[i]);
+          sum += e;
+        }
+      }
+      s_scan[slot_index(j)] = sum;
+    }
   }
 
   // Levels of at most 32 active pairs run inside warp 0, so __syncwarp orders them; a block-wide barrier is needed
