@@ -6,7 +6,9 @@
 //   nsa_cache_seqlens[t] = min(seqlens_expanded[t], nsa_index_topk)
 // where offsets is the exclusive prefix sum of extend_seq_lens. Kernels are rendered for the batch size, compiled
 // with NVRTC on first use, cached in memory and on disk ($DRAFTJIT_CACHE_DIR, see README.md) and launched with the
-// Driver API on the caller's stream, in the context current on the calling thread.
+// Driver API on the caller's stream, in the context current on the calling thread. Loaded kernels are kept per
+// CUcontext for the life of the process, which suits long-lived (e.g. primary) contexts; a context destroyed while
+// the process goes on leaves its entries behind, and a new context given the same handle would find them.
 //
 // Errors: std::invalid_argument for bad arguments (checked on the host before anything is launched);
 // draftjit::StatusError when the device finds bad data in the blocking call; draftjit::CompileError (with NVRTC's

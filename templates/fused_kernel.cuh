@@ -29,7 +29,9 @@ extern "C" __global__ void __launch_bounds__(kThreads)
       *d_status = status;
     }
     if (d_offsets != nullptr) {
-      for (int j = threadIdx.x; j <= bs; j += kThreads) d_offsets[j] = static_cast<int>(j < bs ? s_scan[slot_index(j)] : total);
+      for (int j = threadIdx.x; j <= bs; j += kThreads) {
+        d_offsets[j] = static_cast<int>(j < bs ? s_scan[slot_index(j)] : total);
+      }
     }
   }
   if (status != 0) return;
