@@ -124,8 +124,8 @@ KernelSpec fused_spec(int bs, const Tuning& tuning) {
 
 KernelSpec fill_spec(const Tuning& tuning) { return {KernelKind::Fill, 0, 1, 1, tuning.fill_threads}; }
 
-std::vector<KernelSpec> call_specs(int bs, const Tuning& tuning) {
-  if (fits_fused(bs, tuning)) return {fused_spec(bs, tuning)};
+CallPlan call_plan(int bs, const Tuning& tuning) {
+  if (fits_fused(bs, tuning)) return {fused_spec(bs, tuning), std::nullopt};
   return {scan_spec(bs, tuning), fill_spec(tuning)};
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <string_view>
-#include <vector>
 
 namespace draftjit::jit {
 
@@ -55,7 +55,12 @@ KernelSpec scan_spec(int bs, const Tuning& tuning);   // the standalone prefix s
 KernelSpec fused_spec(int bs, const Tuning& tuning);  // requires fits_fused
 KernelSpec fill_spec(const Tuning& tuning);           // second kernel of the two-kernel path
 
-// The kernels a draft-extend call with this bs launches: the fused kernel, or the scan and the fill.
-std::vector<KernelSpec> call_specs(int bs, const Tuning& tuning);
+// The kernels a draft-extend call with this bs launches: the fused kernel alone, or the scan then the fill.
+struct CallPlan {
+  KernelSpec first;                // the fused kernel, or the scan
+  std::optional<KernelSpec> fill;  // set on the two-kernel path
+  bool fused() const { return !fill.has_value(); }
+};
+CallPlan call_plan(int bs, const Tuning& tuning);
 
 }  // namespace draftjit::jit

@@ -63,19 +63,8 @@ class ContextKernels {
     return *cache;
   }
 
-  static CUcontext current_context(std::string_view what) {
-    CUcontext context = nullptr;
-    check_cu(driver().cuCtxGetCurrent(&context), "cuCtxGetCurrent", what);
-    if (context == nullptr) {
-      throw Error(fmt::format("draftjit: no CUDA context is current on this thread ({}); make one current, "
-                              "e.g. with cudaSetDevice or cuCtxSetCurrent",
-                              what));
-    }
-    return context;
-  }
-
   const LoadedKernel& get(const jit::KernelSpec& spec) {
-    const FunctionKey key{current_context("kernel lookup"), spec.id()};
+    const FunctionKey key{current_context(), spec.id()};
     {
       std::shared_lock lock(mutex_);
       if (auto it = kernels_.find(key); it != kernels_.end()) return *it->second;
@@ -83,17 +72,18 @@ class ContextKernels {
     return load(key, spec);
   }
 
-  ContextState& context_state(CUcontext context) {
-    {
-      std::shared_lock lock(mutex_);
-      if (auto it = contexts_.find(context); it != contexts_.end()) return *it->second;
+ private:
+  static CUcontext current_context() {
+    CUcontext context = nullptr;
+    check_cu(driver().cuCtxGetCurrent(&context), "cuCtxGetCurrent", "kernel lookup");
+    if (context == nullptr) {
+      throw Error(
+          "draftjit: no CUDA context is current on this thread; make one current, e.g. with cudaSetDevice or "
+          "cuCtxSetCurrent");
     }
-    auto state = describe_context(context);
-    std::unique_lock lock(mutex_);
-    return *contexts_.try_emplace(context, std::move(state)).first->second;
+    return context;
   }
 
- private:
   const LoadedKernel& load(const FunctionKey& key, const jit::KernelSpec& spec) {
     ContextState& state = context_state(key.context);
     auto compiled = jit::process_cubin_cache().get(spec, state.arch);
@@ -110,6 +100,16 @@ class ContextKernels {
     return *it->second;
   }
 
+  ContextState& context_state(CUcontext context) {
+    {
+      std::shared_lock lock(mutex_);
+      if (auto it = contexts_.find(context); it != contexts_.end()) return *it->second;
+    }
+    auto state = describe_context(context);
+    std::unique_lock lock(mutex_);
+    return *contexts_.try_emplace(context, std::move(state)).first->second;
+  }
+
   std::shared_mutex mutex_;
   std::unordered_map<FunctionKey, std::unique_ptr<LoadedKernel>, FunctionKeyHash> kernels_;
   std::unordered_map<CUcontext, std::unique_ptr<ContextState>> contexts_;
@@ -120,11 +120,6 @@ class ContextKernels {
 
 const LoadedKernel& kernel_for_current_context(const jit::KernelSpec& spec) {
   return ContextKernels::instance().get(spec);
-}
-
-ContextState& current_context_state() {
-  ContextKernels& cache = ContextKernels::instance();
-  return cache.context_state(ContextKernels::current_context("draftjit workspace"));
 }
 
 }  // namespace draftjit

@@ -28,7 +28,4 @@ struct LoadedKernel {
 // context is current.
 const LoadedKernel& kernel_for_current_context(const jit::KernelSpec& spec);
 
-// draftjit's state for the calling thread's current context (created on first use).
-ContextState& current_context_state();
-
 }  // namespace draftjit

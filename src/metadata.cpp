@@ -41,9 +41,24 @@ void check_args(const DraftExtendArgs& a, const char* call) {
   }
 }
 
+// The kernels of one call, loaded in the current context.
+struct LoadedPlan {
+  jit::CallPlan specs;
+  const LoadedKernel* first;
+  const LoadedKernel* fill;  // null on the fused path
+  ContextState& context() const { return *first->context; }
+};
+
+LoadedPlan load_plan(std::int64_t bs, const Tuning& tuning) {
+  LoadedPlan plan{jit::call_plan(static_cast<int>(bs), tuning), nullptr, nullptr};
+  plan.first = &kernel_for_current_context(plan.specs.first);
+  if (plan.specs.fill) plan.fill = &kernel_for_current_context(*plan.specs.fill);
+  return plan;
+}
+
 // Launches the fused kernel, or the scan then the fill, writing total and status to the given device words.
-void enqueue(const DraftExtendArgs& a, CUstream stream, CUdeviceptr d_total, CUdeviceptr d_status,
-             CUdeviceptr d_offsets, const Tuning& tuning) {
+void enqueue(const LoadedPlan& plan, const DraftExtendArgs& a, CUstream stream, CUdeviceptr d_total,
+             CUdeviceptr d_status, CUdeviceptr d_offsets) {
   // cuLaunchKernel takes the address of each argument, so each lives in a local of the kernel's parameter type.
   int bs = static_cast<int>(a.bs);
   int topk = a.nsa_index_topk;
@@ -52,24 +67,19 @@ void enqueue(const DraftExtendArgs& a, CUstream stream, CUdeviceptr d_total, CUd
   CUdeviceptr seq = reinterpret_cast<CUdeviceptr>(a.seq_lens);
   CUdeviceptr out_expanded = reinterpret_cast<CUdeviceptr>(a.out_seqlens_expanded);
   CUdeviceptr out_cache = reinterpret_cast<CUdeviceptr>(a.out_nsa_cache_seqlens);
+  const int threads = plan.specs.first.threads;
+  const int sm_count = plan.context().sm_count;
 
-  if (jit::fits_fused(bs, tuning)) {
-    const jit::KernelSpec spec = jit::fused_spec(bs, tuning);
-    const LoadedKernel& k = kernel_for_current_context(spec);
+  if (plan.specs.fused()) {
     void* params[] = {&ext, &seq, &bs, &topk, &out_expanded, &out_cache, &capacity, &d_total, &d_status, &d_offsets};
-    launch({k, fill_blocks(a.capacity, spec.threads, k.context->sm_count), static_cast<unsigned>(spec.threads)},
-           stream, params);
+    launch({*plan.first, fill_blocks(a.capacity, threads, sm_count), static_cast<unsigned>(threads)}, stream, params);
     return;
   }
-  const jit::KernelSpec scan = jit::scan_spec(bs, tuning);
-  const jit::KernelSpec fill = jit::fill_spec(tuning);
-  const LoadedKernel& scan_kernel = kernel_for_current_context(scan);
-  const LoadedKernel& fill_kernel = kernel_for_current_context(fill);
   void* scan_params[] = {&ext, &seq, &bs, &capacity, &d_offsets, &d_total, &d_status};
-  launch({scan_kernel, 1, static_cast<unsigned>(scan.threads)}, stream, scan_params);
+  launch({*plan.first, 1, static_cast<unsigned>(threads)}, stream, scan_params);
+  const int fill_threads = plan.specs.fill->threads;
   void* fill_params[] = {&ext, &seq, &bs, &topk, &out_expanded, &out_cache, &d_offsets, &d_status};
-  launch({fill_kernel, fill_blocks(a.capacity, fill.threads, 4 * fill_kernel.context->sm_count),
-          static_cast<unsigned>(fill.threads)},
+  launch({*plan.fill, fill_blocks(a.capacity, fill_threads, 4 * sm_count), static_cast<unsigned>(fill_threads)},
          stream, fill_params);
 }
 
@@ -84,18 +94,19 @@ std::int32_t fill_draft_extend_metadata(const DraftExtendArgs& args, CUstream st
   constexpr const char* kCall = "fill_draft_extend_metadata";
   check_args(args, kCall);
   jit::validate(tuning);
-  ContextState& context = current_context_state();
-  const bool split = !jit::fits_fused(static_cast<int>(args.bs), tuning);
-  WorkspacePool::Lease workspace = context.workspace.acquire(split ? static_cast<std::size_t>(args.bs) + 1 : 0);
+  const LoadedPlan plan = load_plan(args.bs, tuning);
+  const bool split = !plan.specs.fused();
+  WorkspacePool::Lease workspace =
+      plan.context().workspace.acquire(split ? static_cast<std::size_t>(args.bs) + 1 : 0);
   const DriverApi& cu = driver();
   if (split) {
     const CUdeviceptr words = workspace.device_words();
-    enqueue(args, stream, words, words + sizeof(std::int32_t), workspace.device_offsets(), tuning);
+    enqueue(plan, args, stream, words, words + sizeof(std::int32_t), workspace.device_offsets());
     check_cu(cu.cuMemcpyDtoHAsync(workspace.host_words(), words, 2 * sizeof(std::int32_t), stream),
              "cuMemcpyDtoHAsync", kCall);
   } else {
     const CUdeviceptr words = workspace.mapped_words();
-    enqueue(args, stream, words, words + sizeof(std::int32_t), 0, tuning);
+    enqueue(plan, args, stream, words, words + sizeof(std::int32_t), 0);
   }
   check_cu(cu.cuStreamSynchronize(stream), "cuStreamSynchronize", kCall);
   const std::int32_t total = workspace.host_words()[0];
@@ -121,8 +132,8 @@ void fill_draft_extend_metadata_async(const DraftExtendArgs& args, CUstream stre
         "{}: bs = {} exceeds fused_max_bs = {}, so d_offsets ({} entries) is required", kCall, args.bs,
         tuning.fused_max_bs, args.bs + 1));
   }
-  enqueue(args, stream, reinterpret_cast<CUdeviceptr>(d_total), reinterpret_cast<CUdeviceptr>(d_status),
-          reinterpret_cast<CUdeviceptr>(d_offsets), tuning);
+  enqueue(load_plan(args.bs, tuning), args, stream, reinterpret_cast<CUdeviceptr>(d_total),
+          reinterpret_cast<CUdeviceptr>(d_status), reinterpret_cast<CUdeviceptr>(d_offsets));
 }
 
 void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* offsets, CUstream stream,
@@ -151,7 +162,7 @@ void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* 
 void prepare(std::int64_t bs, const Tuning& tuning) {
   jit::check_bs(bs, "prepare");
   jit::validate(tuning);
-  for (const jit::KernelSpec& spec : jit::call_specs(static_cast<int>(bs), tuning)) kernel_for_current_context(spec);
+  load_plan(bs, tuning);
 }
 
 bool cuda_available() { return cuda_device_available(); }

@@ -29,8 +29,9 @@ std::vector<Job> plan(const std::vector<int>& bs_list, const std::vector<std::st
   for (const std::string& arch : arches) {
     std::set<std::uint64_t> seen;
     for (int bs : bs_list) {
-      for (const jit::KernelSpec& spec : jit::call_specs(bs, tuning)) {
-        if (seen.insert(spec.id()).second) jobs.push_back({spec, arch});
+      const jit::CallPlan call = jit::call_plan(bs, tuning);
+      for (const auto& spec : {std::optional(call.first), call.fill}) {
+        if (spec && seen.insert(spec->id()).second) jobs.push_back({*spec, arch});
       }
     }
   }

@@ -41,7 +41,7 @@ TEST_CASE("specs cover every bs with power-of-two slots that fit one block") {
   const Tuning tuning;
   for (int bs : {0, 1, 2, 63, 64, 65, 127, 128, 129, 200, 1023, 1024, 1025, 2049, 8191, 8192, 8193, 65537, kMaxBs}) {
     CAPTURE(bs);
-    for (const KernelSpec& spec : {scan_spec(bs, tuning), call_specs(bs, tuning).front()}) {
+    for (const KernelSpec& spec : {scan_spec(bs, tuning), call_plan(bs, tuning).first}) {
       CHECK(spec.slots * spec.chunk >= bs);
       CHECK((spec.slots & (spec.slots - 1)) == 0);
       CHECK((spec.chunk & (spec.chunk - 1)) == 0);
@@ -50,7 +50,9 @@ TEST_CASE("specs cover every bs with power-of-two slots that fit one block") {
       CHECK(spec.threads <= kMaxThreads);
       if (spec.kind == KernelKind::FusedUnrolled || spec.kind == KernelKind::FusedBlelloch) CHECK(spec.chunk == 1);
     }
-    CHECK(call_specs(bs, tuning).size() == (bs <= tuning.fused_max_bs ? 1u : 2u));
+    const CallPlan plan = call_plan(bs, tuning);
+    CHECK(plan.fused() == (bs <= tuning.fused_max_bs));
+    if (!plan.fused()) CHECK(plan.fill->kind == KernelKind::Fill);
   }
   CHECK(scan_spec(200, tuning).slots == 256);
   CHECK(scan_spec(128, tuning).kind == KernelKind::ScanUnrolled);
