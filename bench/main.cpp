@@ -141,7 +141,7 @@ std::vector<Variant> sweep_variants() {
     t.unroll_max_bs = unroll;
     variants.push_back({fmt::format("unroll<={}", unroll), t});
   }
-  for (int threads : {128, 256, 512}) {
+  for (int threads : {128, 256, 512, 1024}) {
     draftjit::Tuning t;
     t.fused_blelloch_max_threads = threads;
     variants.push_back({fmt::format("blelloch<={}t", threads), t});
