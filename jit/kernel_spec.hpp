@@ -19,7 +19,7 @@ struct Tuning {
   int fused_max_bs = kMaxFusedBs;        // bs <= this: scan + fill in one launch; above: scan, then fill
   int fused_unrolled_threads = 128;      // block size of the fused kernel on the unrolled path
   int fused_blelloch_min_threads = 128;  // the Blelloch fused kernel uses max(min, min(max, slots / 2)) threads
-  int fused_blelloch_max_threads = 1024;
+  int fused_blelloch_max_threads = 512;  // from the sweep in docs/PERF.md
   int fill_threads = 256;                // block size of the standalone fill kernel
 };
 
