@@ -97,8 +97,9 @@ CacheFile read_cache_file(const fs::path& path, std::vector<char>* cubin) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat info {};
   if (fd < 0 || ::fstat(fd, &info) != 0) {
+    const int error = errno;
     if (fd >= 0) ::close(fd);
-    file.problem = fmt::format("cannot read: {}", std::strerror(errno));
+    file.problem = fmt::format("cannot read: {}", std::strerror(error));
     return file;
   }
   bytes.resize(static_cast<std::size_t>(info.st_size));
@@ -123,7 +124,8 @@ CacheFile read_cache_file(const fs::path& path, std::vector<char>* cubin) {
     file.problem = fmt::format("format version {} (expected {})", header.format_version, kFormatVersion);
     return file;
   }
-  if (bytes.size() != sizeof header + header.key_bytes + header.cubin_bytes) {
+  const std::uint64_t body = bytes.size() - sizeof header;  // sizes come from the file: compare without overflow
+  if (header.key_bytes > body || header.cubin_bytes != body - header.key_bytes) {
     file.problem = fmt::format("size {} does not match its header", bytes.size());
     return file;
   }
