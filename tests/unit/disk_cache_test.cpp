@@ -75,7 +75,7 @@ TEST_CASE("a file has a header with magic, version, key, size and checksum, and 
 }
 
 TEST_CASE("a truncated or corrupted file is detected, recompiled and rewritten, with a warning") {
-  for (const char* damage : {"truncate-body", "truncate-header", "flip-byte", "garbage"}) {
+  for (const char* damage : {"truncate-body", "truncate-header", "flip-byte", "garbage", "huge-size"}) {
     CAPTURE(damage);
     TempDir dir;
     WarningLog warnings;
@@ -91,6 +91,12 @@ TEST_CASE("a truncated or corrupted file is detected, recompiled and rewritten, 
       f.put('\x5a');
     }
     if (std::string(damage) == "garbage") std::ofstream(path, std::ios::binary | std::ios::trunc) << "not a cubin";
+    if (std::string(damage) == "huge-size") {  // a size field that would wrap the bounds arithmetic
+      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(16);  // magic (8), format version (4), key size (4), then the cubin size
+      const std::uint64_t huge = ~std::uint64_t{0} - 40;
+      f.write(reinterpret_cast<const char*>(&huge), sizeof huge);
+    }
     CHECK_FALSE(read_cache_file(path).problem.empty());
 
     std::vector<char> rebuilt;
