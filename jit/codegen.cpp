@@ -10,6 +10,8 @@ namespace draftjit::jit {
 namespace {
 
 std::string render_prologue(const KernelSpec& spec) {
+  // Only the tree kinds swizzle: the unrolled kinds have one writer thread and no strided accesses.
+  const bool swizzle = spec.kind == KernelKind::ScanBlelloch || spec.kind == KernelKind::FusedBlelloch;
   return fmt::format(
       "// draftjit {} kernel {}\n"
       "constexpr int kThreads = {};\n"
@@ -20,8 +22,8 @@ std::string render_prologue(const KernelSpec& spec) {
       "constexpr int kStatusTotalOverflow = {};\n"
       "constexpr int kStatusCapacityExceeded = {};\n"
       "constexpr int kStatusSeqLenBelowExtend = {};\n",
-      kLibraryVersion, spec.name(), spec.threads, spec.slots, spec.chunk,
-      spec.kind == KernelKind::ScanBlelloch || spec.kind == KernelKind::FusedBlelloch, static_cast<int>(kStatusNegativeExtendLen),
+      kLibraryVersion, spec.name(), spec.threads, spec.slots, spec.chunk, swizzle,
+      static_cast<int>(kStatusNegativeExtendLen),
       static_cast<int>(kStatusTotalOverflow), static_cast<int>(kStatusCapacityExceeded),
       static_cast<int>(kStatusSeqLenBelowExtend));
 }

@@ -15,7 +15,9 @@ inline std::uint64_t hash_bytes(std::string_view bytes, std::uint64_t seed = 0) 
   constexpr std::uint64_t kMul2 = 0xbf58476d1ce4e5b9ull;
   std::uint64_t h = seed ^ (bytes.size() * kMul1);
   std::size_t at = 0;
-  auto mix = [&](std::uint64_t word) { h = std::rotl((h ^ (std::rotl(word * kMul1, 31) * kMul2)), 27) * 5 + 0x52dce729; };
+  auto mix = [&](std::uint64_t word) {
+    h = std::rotl(h ^ (std::rotl(word * kMul1, 31) * kMul2), 27) * 5 + 0x52dce729;
+  };
   for (; at + 8 <= bytes.size(); at += 8) {
     std::uint64_t word;
     std::memcpy(&word, bytes.data() + at, 8);

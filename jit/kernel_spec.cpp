@@ -37,7 +37,8 @@ void validate(const Tuning& t) {
               t.fused_blelloch_min_threads >= 32 && t.fused_blelloch_min_threads <= kMaxThreads,
           "fused_blelloch_min_threads must be a power of two in [32, 1024]");
   require(std::has_single_bit(static_cast<unsigned>(t.fused_blelloch_max_threads)) &&
-              t.fused_blelloch_max_threads >= t.fused_blelloch_min_threads && t.fused_blelloch_max_threads <= kMaxThreads,
+              t.fused_blelloch_max_threads >= t.fused_blelloch_min_threads &&
+              t.fused_blelloch_max_threads <= kMaxThreads,
           "fused_blelloch_max_threads must be a power of two in [fused_blelloch_min_threads, 1024]");
   require(t.fill_threads >= 32 && t.fill_threads <= kMaxThreads && t.fill_threads % 32 == 0,
           "fill_threads must be a multiple of 32 in [32, 1024]");
@@ -119,7 +120,8 @@ KernelSpec fused_spec(int bs, const Tuning& tuning) {
   if (bs <= tuning.unroll_max_bs) {
     return {KernelKind::FusedUnrolled, bs, next_pow2(bs), 1, tuning.fused_unrolled_threads};
   }
-  return blelloch(KernelKind::FusedBlelloch, bs, tuning.fused_blelloch_min_threads, tuning.fused_blelloch_max_threads);
+  return blelloch(KernelKind::FusedBlelloch, bs, tuning.fused_blelloch_min_threads,
+                  tuning.fused_blelloch_max_threads);
 }
 
 KernelSpec fill_spec(const Tuning& tuning) { return {KernelKind::Fill, 0, 1, 1, tuning.fill_threads}; }

@@ -1,7 +1,7 @@
 #pragma once
 #include <cstdint>
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace draftjit::jit {
@@ -13,7 +13,8 @@ inline constexpr int kMaxThreads = 1024;   // threads of one block
 
 enum class KernelKind : std::uint8_t { ScanUnrolled, ScanBlelloch, FusedUnrolled, FusedBlelloch, Fill };
 
-// Choices that shape the generated kernels. Every field ends up in the kernel key.
+// Choices that shape the generated kernels: the thresholds pick which kernels a call uses, the block sizes are
+// baked into those kernels (and so into their keys).
 struct Tuning {
   int unroll_max_bs = 128;               // bs <= this: fully unrolled sequential scan; above: Blelloch (docs/PERF.md)
   int fused_max_bs = kMaxFusedBs;        // bs <= this: scan + fill in one launch; above: scan, then fill

@@ -31,7 +31,8 @@ unsigned fill_blocks(std::int64_t capacity, int threads, int max_blocks) {
 void check_args(const DraftExtendArgs& a, const char* call) {
   jit::check_bs(a.bs, call);
   if (a.bs > 0 && (a.extend_seq_lens == nullptr || a.seq_lens == nullptr)) {
-    throw std::invalid_argument(fmt::format("{}: extend_seq_lens and seq_lens must be non-null for bs = {}", call, a.bs));
+    throw std::invalid_argument(
+        fmt::format("{}: extend_seq_lens and seq_lens must be non-null for bs = {}", call, a.bs));
   }
   if (a.capacity < 0) throw std::invalid_argument(fmt::format("{}: capacity = {} is negative", call, a.capacity));
   if (a.capacity > 0 && (a.out_seqlens_expanded == nullptr || a.out_nsa_cache_seqlens == nullptr)) {

@@ -15,8 +15,8 @@ __device__ __forceinline__ int finalize_status(int bits, unsigned total, long lo
 // The unrolled kinds (one writer thread) keep the plain layout.
 __device__ __forceinline__ int slot_index(int i) { return kSwizzleSlots ? i ^ ((i >> 5) & 31) : i; }
 
-// Largest slot b with s_scan[slot_index(b)] <= t. Slots at and after bs hold the total, so for t < total the answer is a real
-// request; kSlots is a power of two, so the search is log2(kSlots) unrolled, branch-free steps.
+// Largest slot b with s_scan[slot_index(b)] <= t. Slots at and after bs hold the total, so for t < total the answer
+// is a real request; kSlots is a power of two, so the search is log2(kSlots) unrolled, branch-free steps.
 __device__ __forceinline__ int find_slot(const unsigned* s_scan, unsigned t) {
   int b = 0;
 #pragma unroll

@@ -72,7 +72,8 @@ int run_warmup(const Args& args) {
   const std::vector<int> bs_list = parse_bs_list(options.get("--bs", ""));
   const std::vector<std::string> arches =
       options.has("--arch") ? parse_arch_list(options.get("--arch", "")) : std::vector{default_arch()};
-  const int jobs_wanted = options.get_int("--jobs", static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int jobs_wanted = options.get_int("--jobs", cores);
   if (jobs_wanted < 1) throw std::invalid_argument("--jobs must be at least 1");
   const jit::Tuning tuning = tuning_from(options);
 
