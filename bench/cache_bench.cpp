@@ -1,5 +1,6 @@
 // Costs of the kernel caches, one figure per mode (microseconds unless stated):
 //   cold-compile        NVRTC compile of fresh specialisations, median after the first (no GPU needed)
+//   disk-hit            this process's first two CubinCache::get calls (bs, bs + 1) from a warm disk cache; no GPU
 //   first-call          this process's first prepare(bs) + launch; run after `draftjit warmup` for a disk hit
 //   warm-overhead       host time of a warm async call minus a raw cuLaunchKernel of the same kernel
 #include <cuda.h>
@@ -41,6 +42,18 @@ int cold_compile() {
   ms.erase(ms.begin());
   fmt::print("cold-compile: first {:.1f} ms, median of the next {} {:.1f} ms, max {:.1f} ms\n", first, ms.size(),
              median(ms), *std::max_element(ms.begin(), ms.end()));
+  return 0;
+}
+
+int disk_hit(int bs) {
+  draftjit::jit::CubinCache& cache = draftjit::jit::process_cubin_cache();
+  for (int n : {bs, bs + 1}) {
+    draftjit::jit::Origin origin{};
+    const auto start = Clock::now();
+    cache.get(draftjit::jit::fused_spec(n, {}), "sm_90", &origin);
+    fmt::print("disk-hit bs={}: {:.1f} us ({})\n", n, us_since(start),
+               origin == draftjit::jit::Origin::Disk ? "disk" : "NOT a disk hit: warm the cache first");
+  }
   return 0;
 }
 
@@ -114,12 +127,13 @@ int main(int argc, char** argv) {
   const int bs = argc > 2 ? std::stoi(argv[2]) : 32;
   try {
     if (mode == "cold-compile") return cold_compile();
+    if (mode == "disk-hit") return disk_hit(bs);
     if (mode == "first-call") return first_call(bs);
     if (mode == "warm-overhead") return warm_overhead(bs);
   } catch (const std::exception& e) {
     fmt::print(stderr, "draftjit_cache_bench: {}\n", e.what());
     return 1;
   }
-  fmt::print(stderr, "usage: draftjit_cache_bench cold-compile | first-call [bs] | warm-overhead [bs]\n");
+  fmt::print(stderr, "usage: draftjit_cache_bench cold-compile | disk-hit [bs] | first-call [bs] | warm-overhead [bs]\n");
   return 2;
 }
