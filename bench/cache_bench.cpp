@@ -1,11 +1,11 @@
 // Costs of the kernel caches, one figure per mode (microseconds unless stated):
 //   cold-compile        NVRTC compile of fresh specialisations, median after the first (no GPU needed)
-//   disk-hit            this process's first two CubinCache::get calls (bs, bs + 1) from a warm disk cache; no GPU
+//   disk-hit            this process's first two Pipeline::get calls (bs, bs + 1) from a warm disk cache; no GPU
 //   first-call          this process's first prepare(bs) + launch; run after `draftjit warmup` for a disk hit
 //   warm-overhead       host time of a warm async call minus a raw cuLaunchKernel of the same kernel
 #include <cuda.h>
 #include <cuda_runtime.h>
-#include <draftjit.hpp>
+#include <draftjit/draftjit.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,9 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "context_kernels.hpp"
+#include "context_registry.hpp"
 #include "driver_api.hpp"
-#include "jit/cubin_cache.hpp"
+#include "jit/pipeline.hpp"
+#include "launch.hpp"
 
 namespace {
 
@@ -31,11 +32,12 @@ double median(std::vector<double> v) {
 }
 
 int cold_compile() {
-  draftjit::jit::CubinCache cache;  // memory only: every spec is a real compile
+  draftjit::jit::Pipeline pipeline;  // memory only: every spec is a real compile
+  const auto sm90 = draftjit::jit::Toolchain::for_arch("sm_90");
   std::vector<double> ms;
   for (int bs = 1; bs <= 33; ++bs) {
     const auto start = Clock::now();
-    cache.get(draftjit::jit::fused_spec(bs, {}), "sm_90");
+    pipeline.get(draftjit::jit::fused_spec(bs, {}), sm90);
     ms.push_back(us_since(start) / 1000.0);
   }
   const double first = ms.front();
@@ -46,11 +48,11 @@ int cold_compile() {
 }
 
 int disk_hit(int bs) {
-  draftjit::jit::CubinCache& cache = draftjit::jit::process_cubin_cache();
+  draftjit::jit::Pipeline& pipeline = draftjit::jit::process_pipeline();
   for (int n : {bs, bs + 1}) {
     draftjit::jit::Origin origin{};
     const auto start = Clock::now();
-    cache.get(draftjit::jit::fused_spec(n, {}), "sm_90", &origin);
+    pipeline.get(draftjit::jit::fused_spec(n, {}), draftjit::jit::Toolchain::for_arch("sm_90"), &origin);
     fmt::print("disk-hit bs={}: {:.1f} us ({})\n", n, us_since(start),
                origin == draftjit::jit::Origin::Disk ? "disk" : "NOT a disk hit: warm the cache first");
   }
@@ -74,12 +76,12 @@ int first_call(int bs) {
   cudaSetDevice(0);
   cudaFree(nullptr);  // create the context outside the timed region
   Buffers b;
-  const auto stats_before = draftjit::jit::process_cubin_cache().stats();
+  const auto stats_before = draftjit::jit::process_pipeline().stats();
   const auto start = Clock::now();
   draftjit::fill_draft_extend_metadata_async(b.args(bs), nullptr, b.words, b.words + 1);
   const double launched = us_since(start);
   cudaDeviceSynchronize();
-  const auto stats = draftjit::jit::process_cubin_cache().stats();
+  const auto stats = draftjit::jit::process_pipeline().stats();
   fmt::print("first-call bs={}: {:.1f} us from call to launch ({} disk hits, {} compiles)\n", bs, launched,
              stats.disk_hits - stats_before.disk_hits, stats.compiles - stats_before.compiles);
   return 0;
@@ -91,16 +93,13 @@ int warm_overhead(int bs) {
   const draftjit::DraftExtendArgs args = b.args(bs);
   const draftjit::jit::KernelSpec spec = draftjit::jit::fused_spec(bs, {});
   draftjit::prepare(bs);
-  const draftjit::LoadedKernel& kernel = draftjit::kernel_for_current_context(spec);
-  CUdeviceptr ext = reinterpret_cast<CUdeviceptr>(b.ext), seq = reinterpret_cast<CUdeviceptr>(b.seq);
-  CUdeviceptr out = reinterpret_cast<CUdeviceptr>(b.out), cache = reinterpret_cast<CUdeviceptr>(b.out + 256);
-  CUdeviceptr total = reinterpret_cast<CUdeviceptr>(b.words), status = total + 4, offsets = 0;
-  int n = bs, topk = 2048;
-  long long capacity = 256;
-  void* params[] = {&ext, &seq, &n, &topk, &out, &cache, &capacity, &total, &status, &offsets};
+  const draftjit::LoadedKernel& kernel = draftjit::current_context().kernel(spec);
+  draftjit_kernels::FusedParams params{b.ext, b.seq, bs, 2048, b.out, b.out + 256, 256, b.words, b.words + 1, nullptr};
+  void* args_of_raw[] = {&params};
   const unsigned blocks = 2;  // capacity 256 / 128 threads, as the runtime picks
   auto raw = [&] {
-    draftjit::driver().cuLaunchKernel(kernel.function, blocks, 1, 1, spec.threads, 1, 1, 0, nullptr, params, nullptr);
+    draftjit::driver().cuLaunchKernel(kernel.function, blocks, 1, 1, spec.threads, 1, 1, 0, nullptr, args_of_raw,
+                                      nullptr);
   };
   auto ours = [&] { draftjit::fill_draft_extend_metadata_async(args, nullptr, b.words, b.words + 1); };
   auto host_time = [&](auto call) {

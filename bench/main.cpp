@@ -4,7 +4,7 @@
 //            Tuning variants (unroll threshold, Blelloch block size), for choosing the defaults
 #include <cuda.h>
 #include <cuda_runtime.h>
-#include <draftjit.hpp>
+#include <draftjit/draftjit.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>

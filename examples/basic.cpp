@@ -1,7 +1,7 @@
 // One blocking call on the worked example of SPEC.md:
 //   extend_seq_lens = [2, 3], seq_lens = [10, 15], topk = 128  ->  total 5, seqlens_expanded = [9, 10, 13, 14, 15]
 #include <cuda_runtime.h>
-#include <draftjit.hpp>
+#include <draftjit/draftjit.hpp>
 
 #include <cstdio>
 #include <vector>

@@ -1,7 +1,7 @@
 // Capture the asynchronous call once, then replay it every decoding step with new request data written into the
 // same input buffers, as SGLang does for draft-extend steps. No host synchronisation inside the graph.
 #include <cuda_runtime.h>
-#include <draftjit.hpp>
+#include <draftjit/draftjit.hpp>
 
 #include <cstdio>
 #include <vector>

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "jit/status.hpp"
+#include "draftjit/status.hpp"
 #include "jit/templates.hpp"
 #include "jit/version.hpp"
 
@@ -10,8 +10,8 @@ namespace draftjit::jit {
 namespace {
 
 std::string render_prologue(const KernelSpec& spec) {
-  // Only the tree kinds swizzle: the unrolled kinds have one writer thread and no strided accesses.
-  const bool swizzle = spec.kind == KernelKind::ScanBlelloch || spec.kind == KernelKind::FusedBlelloch;
+  // Only the tree swizzles: the unrolled scans have one writer thread and no strided accesses.
+  const bool swizzle = spec.info().scan == Scan::Blelloch;
   return fmt::format(
       "// draftjit {} kernel {}\n"
       "constexpr int kThreads = {};\n"
@@ -22,7 +22,7 @@ std::string render_prologue(const KernelSpec& spec) {
       "constexpr int kStatusTotalOverflow = {};\n"
       "constexpr int kStatusCapacityExceeded = {};\n"
       "constexpr int kStatusSeqLenBelowExtend = {};\n",
-      kLibraryVersion, spec.name(), spec.threads, spec.slots, spec.chunk, swizzle,
+      kVersion, spec.name(), spec.threads, spec.slots, spec.chunk, swizzle,
       static_cast<int>(kStatusNegativeExtendLen),
       static_cast<int>(kStatusTotalOverflow), static_cast<int>(kStatusCapacityExceeded),
       static_cast<int>(kStatusSeqLenBelowExtend));
@@ -47,10 +47,10 @@ std::string render_unrolled_scan(int bs, int pad_end) {
                  "// Fully unrolled sequential scan over {} requests: every load is issued before the first add.\n"
                  "__device__ __forceinline__ int unrolled_scan(const int* __restrict__ ext, "
                  "const int* __restrict__ seq, unsigned* __restrict__ out, unsigned* __restrict__ total, "
-                 "int* __restrict__ first) {{\n",
+                 "int* __restrict__ fill_base) {{\n",
                  bs);
-  for (int i = 0; i < bs; ++i) fmt::format_to(out, "  const int e{0} = ext[{0}];\n", i);
-  for (int i = 0; i < bs; ++i) fmt::format_to(out, "  const int q{0} = seq[{0}];\n", i);
+  for (int i = 0; i < bs; ++i) fmt::format_to(out, "  const int e{0} = __ldg(&ext[{0}]);\n", i);
+  for (int i = 0; i < bs; ++i) fmt::format_to(out, "  const int q{0} = __ldg(&seq[{0}]);\n", i);
   fmt::format_to(out, "  const int negative = {};  // sign bit set iff a length is negative\n",
                  join_or(bs, [](int i) { return fmt::format("e{}", i); }, "0"));
   fmt::format_to(out, "  const bool short_seq = {};\n",
@@ -61,8 +61,8 @@ std::string render_unrolled_scan(int bs, int pad_end) {
   }
   for (int j = bs; j < pad_end; ++j) fmt::format_to(out, "  out[{}] = acc;\n", j);
   if (bs > 0) {
-    append("  if (first != nullptr) {  // the fill's per-request base, kept in shared memory by the fused kernel\n");
-    for (int i = 0; i < bs; ++i) fmt::format_to(out, "    first[{0}] = q{0} - e{0} + 1;\n", i);
+    append("  if (fill_base != nullptr) {  // kept in shared memory by the fused kernel\n");
+    for (int i = 0; i < bs; ++i) fmt::format_to(out, "    fill_base[{0}] = q{0} - e{0} + 1;\n", i);
     append("  }\n");
   }
   append(
@@ -74,34 +74,24 @@ std::string render_unrolled_scan(int bs, int pad_end) {
 }
 
 std::string render_source(const KernelSpec& spec) {
+  const KindInfo& info = spec.info();
   std::string source = render_prologue(spec);
-  auto append = [&](TemplateId id) {
+  auto append = [&](std::string_view text) {
     source += '\n';
-    source += template_text(id);
+    source += text;
   };
-  append(TemplateId::common);
-  switch (spec.kind) {
-    case KernelKind::ScanUnrolled:
-      source += '\n' + render_unrolled_scan(spec.bs, spec.bs + 1);
-      append(TemplateId::scan_unrolled_kernel);
+  append(template_text(TemplateId::kernel_params));
+  append(template_text(TemplateId::common));
+  switch (info.scan) {
+    case Scan::UnrolledToOffsets: append(render_unrolled_scan(spec.bs, spec.bs + 1)); break;
+    case Scan::UnrolledToSlots:
+      append(render_unrolled_scan(spec.bs, spec.slots));
+      append(template_text(TemplateId::unrolled_block_scan));
       break;
-    case KernelKind::ScanBlelloch:
-      append(TemplateId::blelloch_block_scan);
-      append(TemplateId::scan_blelloch_kernel);
-      break;
-    case KernelKind::FusedUnrolled:
-      source += '\n' + render_unrolled_scan(spec.bs, spec.slots);
-      append(TemplateId::unrolled_block_scan);
-      append(TemplateId::fused_kernel);
-      break;
-    case KernelKind::FusedBlelloch:
-      append(TemplateId::blelloch_block_scan);
-      append(TemplateId::fused_kernel);
-      break;
-    case KernelKind::Fill:
-      append(TemplateId::fill_kernel);
-      break;
+    case Scan::Blelloch: append(template_text(TemplateId::blelloch_block_scan)); break;
+    case Scan::None: break;
   }
+  append(template_text(info.kernel));
   return source;
 }
 

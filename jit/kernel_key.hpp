@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "jit/kernel_spec.hpp"
+#include "jit/toolchain.hpp"
 
 namespace draftjit::jit {
 
@@ -15,7 +16,7 @@ struct KernelKey {
   std::string stem;  // "fused_unrolled.bs5.t128.sm_90-0123456789abcdef"
 };
 
-// Hashes the rendered source together with the options, arch, NVRTC version and library version.
-KernelKey make_key(const KernelSpec& spec, std::string_view arch, std::string_view source);
+// Hashes the rendered source together with the toolchain (arch, options, NVRTC version) and the library version.
+KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain, std::string_view source);
 
 }  // namespace draftjit::jit

@@ -3,15 +3,55 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <stdexcept>
+
+#include "templates/kernel_params.cuh"
+
+namespace draftjit {
+
+void validate(const Tuning& t) {
+  auto require = [](bool ok, std::string_view what) {
+    if (!ok) throw std::invalid_argument(fmt::format("draftjit::Tuning: {}", what));
+  };
+  auto block = [](int threads) { return threads >= 32 && threads <= jit::kMaxThreads && threads % 32 == 0; };
+  auto pow2_block = [&](int threads) { return block(threads) && std::has_single_bit(static_cast<unsigned>(threads)); };
+  require(t.unroll_max_bs >= 0 && t.unroll_max_bs <= 1024, "unroll_max_bs must be in [0, 1024]");
+  require(t.fused_max_bs >= 0 && t.fused_max_bs <= kMaxFusedBs,
+          fmt::format("fused_max_bs must be in [0, {}]", kMaxFusedBs));
+  require(block(t.fused_unrolled_threads), "fused_unrolled_threads must be a multiple of 32 in [32, 1024]");
+  require(pow2_block(t.fused_blelloch_min_threads), "fused_blelloch_min_threads must be a power of two in [32, 1024]");
+  require(pow2_block(t.fused_blelloch_max_threads) && t.fused_blelloch_max_threads >= t.fused_blelloch_min_threads,
+          "fused_blelloch_max_threads must be a power of two in [fused_blelloch_min_threads, 1024]");
+  require(block(t.fill_threads), "fill_threads must be a multiple of 32 in [32, 1024]");
+}
+
+}  // namespace draftjit
 
 namespace draftjit::jit {
 namespace {
 
-void require(bool ok, std::string_view what) {
-  if (!ok) throw std::invalid_argument(fmt::format("draftjit::Tuning: {}", what));
+namespace k = draftjit_kernels;
+
+constexpr std::array<KindInfo, 5> kKinds = {{
+    {KernelKind::ScanUnrolled, "scan_unrolled", k::ScanParams::kEntry, Scan::UnrolledToOffsets,
+     TemplateId::scan_unrolled_kernel},
+    {KernelKind::ScanBlelloch, "scan_blelloch", k::ScanParams::kEntry, Scan::Blelloch,
+     TemplateId::scan_blelloch_kernel},
+    {KernelKind::FusedUnrolled, "fused_unrolled", k::FusedParams::kEntry, Scan::UnrolledToSlots,
+     TemplateId::fused_kernel},
+    {KernelKind::FusedBlelloch, "fused_blelloch", k::FusedParams::kEntry, Scan::Blelloch, TemplateId::fused_kernel},
+    {KernelKind::Fill, "fill", k::FillParams::kEntry, Scan::None, TemplateId::fill_kernel},
+}};
+
+constexpr bool rows_in_enum_order() {
+  for (std::size_t i = 0; i < kKinds.size(); ++i) {
+    if (static_cast<std::size_t>(kKinds[i].kind) != i) return false;
+  }
+  return true;
 }
+static_assert(rows_in_enum_order(), "kind_info indexes kKinds by KernelKind");
 
 // Slots cover next_pow2(bs) lengths; past kMaxSlots each slot takes a power-of-two chunk of them.
 KernelSpec blelloch(KernelKind kind, int bs, int min_threads, int max_threads) {
@@ -26,56 +66,16 @@ KernelSpec blelloch(KernelKind kind, int bs, int min_threads, int max_threads) {
 
 }  // namespace
 
-void validate(const Tuning& t) {
-  require(t.unroll_max_bs >= 0 && t.unroll_max_bs <= 1024, "unroll_max_bs must be in [0, 1024]");
-  require(t.fused_max_bs >= 0 && t.fused_max_bs <= kMaxFusedBs,
-          fmt::format("fused_max_bs must be in [0, {}]", kMaxFusedBs));
-  require(t.fused_unrolled_threads >= 32 && t.fused_unrolled_threads <= kMaxThreads &&
-              t.fused_unrolled_threads % 32 == 0,
-          "fused_unrolled_threads must be a multiple of 32 in [32, 1024]");
-  require(std::has_single_bit(static_cast<unsigned>(t.fused_blelloch_min_threads)) &&
-              t.fused_blelloch_min_threads >= 32 && t.fused_blelloch_min_threads <= kMaxThreads,
-          "fused_blelloch_min_threads must be a power of two in [32, 1024]");
-  require(std::has_single_bit(static_cast<unsigned>(t.fused_blelloch_max_threads)) &&
-              t.fused_blelloch_max_threads >= t.fused_blelloch_min_threads &&
-              t.fused_blelloch_max_threads <= kMaxThreads,
-          "fused_blelloch_max_threads must be a power of two in [fused_blelloch_min_threads, 1024]");
-  require(t.fill_threads >= 32 && t.fill_threads <= kMaxThreads && t.fill_threads % 32 == 0,
-          "fill_threads must be a multiple of 32 in [32, 1024]");
-}
-
-const char* kind_name(KernelKind kind) {
-  switch (kind) {
-    case KernelKind::ScanUnrolled: return "scan_unrolled";
-    case KernelKind::ScanBlelloch: return "scan_blelloch";
-    case KernelKind::FusedUnrolled: return "fused_unrolled";
-    case KernelKind::FusedBlelloch: return "fused_blelloch";
-    case KernelKind::Fill: return "fill";
-  }
-  return "unknown";
-}
-
-const char* KernelSpec::entry() const {
-  switch (kind) {
-    case KernelKind::ScanUnrolled:
-    case KernelKind::ScanBlelloch: return "draftjit_scan";
-    case KernelKind::FusedUnrolled:
-    case KernelKind::FusedBlelloch: return "draftjit_fused";
-    case KernelKind::Fill: return "draftjit_fill";
-  }
-  return "";
-}
+const KindInfo& kind_info(KernelKind kind) { return kKinds.at(static_cast<std::size_t>(kind)); }
 
 std::string KernelSpec::name() const {
-  switch (kind) {
-    case KernelKind::ScanUnrolled:
-    case KernelKind::FusedUnrolled: return fmt::format("{}.bs{}.t{}", kind_name(kind), bs, threads);
-    case KernelKind::ScanBlelloch:
-    case KernelKind::FusedBlelloch:
-      return fmt::format("{}.s{}.c{}.t{}", kind_name(kind), slots, chunk, threads);
-    case KernelKind::Fill: return fmt::format("fill.t{}", threads);
+  switch (info().scan) {
+    case Scan::UnrolledToOffsets:
+    case Scan::UnrolledToSlots: return fmt::format("{}.bs{}.t{}", info().name, bs, threads);
+    case Scan::Blelloch: return fmt::format("{}.s{}.c{}.t{}", info().name, slots, chunk, threads);
+    case Scan::None: break;
   }
-  return "unknown";
+  return fmt::format("{}.t{}", info().name, threads);
 }
 
 std::uint64_t KernelSpec::id() const {
@@ -91,15 +91,6 @@ int next_pow2(int n) { return static_cast<int>(std::bit_ceil(static_cast<unsigne
 void check_bs(std::int64_t bs, std::string_view call) {
   if (bs < 0 || bs > kMaxBs) {
     throw std::invalid_argument(fmt::format("{}: bs = {} is outside the supported range [0, {}]", call, bs, kMaxBs));
-  }
-}
-
-void check_arch(std::string_view arch) {
-  const bool digits = arch.size() >= 5 && arch.substr(0, 3) == "sm_" &&
-                      std::all_of(arch.begin() + 3, arch.end() - (arch.back() == 'a' ? 1 : 0),
-                                  [](char c) { return c >= '0' && c <= '9'; });
-  if (!digits) {
-    throw std::invalid_argument(fmt::format("arch '{}' is not a real GPU architecture such as sm_90 or sm_100", arch));
   }
 }
 

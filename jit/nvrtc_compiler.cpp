@@ -5,8 +5,7 @@
 
 #include <memory>
 
-#include "jit/errors.hpp"
-#include "jit/kernel_spec.hpp"
+#include "draftjit/errors.hpp"
 
 namespace draftjit::jit {
 namespace {
@@ -33,25 +32,9 @@ std::string program_log(nvrtcProgram program) {
 
 }  // namespace
 
-const std::string& nvrtc_version() {
-  static const std::string version = [] {
-    int major = 0;
-    int minor = 0;
-    check(nvrtcVersion(&major, &minor), "nvrtcVersion", "-");
-    return fmt::format("{}.{}", major, minor);
-  }();
-  return version;
-}
-
-std::vector<std::string> compile_options(std::string_view arch) {
-  check_arch(arch);
-  return {fmt::format("--gpu-architecture={}", arch), "--std=c++17", "--device-as-default-execution-space"};
-}
-
-CompileOutput compile(const std::string& source, std::string_view arch, std::string_view key, bool want_ptx) {
-  const std::vector<std::string> options = compile_options(arch);
+CompileOutput compile(const std::string& source, const Toolchain& toolchain, std::string_view key, bool want_ptx) {
   std::vector<const char*> option_ptrs;
-  for (const std::string& option : options) option_ptrs.push_back(option.c_str());
+  for (const std::string& option : toolchain.options) option_ptrs.push_back(option.c_str());
 
   nvrtcProgram raw = nullptr;
   const std::string name = fmt::format("{}.cu", key);

@@ -3,8 +3,10 @@
 
 namespace draftjit::jit {
 
-// The CUDA templates of templates/, compiled into the library by cmake/EmbedTemplates.cmake.
+// The CUDA templates of templates/, compiled into the library by cmake/EmbedTemplates.cmake (each enumerator is
+// a file's stem).
 enum class TemplateId {
+  kernel_params,
   common,
   unrolled_block_scan,
   blelloch_block_scan,

@@ -1,8 +1,9 @@
 #pragma once
 
-namespace draftjit {
+namespace draftjit::jit {
 
-// Part of every kernel key: a new library version never reuses an older version's cubins.
-inline constexpr const char* kLibraryVersion = "0.1.0";
+// project(VERSION) in CMakeLists.txt, passed in by the build. Part of every kernel key: a new library version never
+// reuses an older version's cubins.
+inline constexpr const char* kVersion = DRAFTJIT_VERSION;
 
-}  // namespace draftjit
+}  // namespace draftjit::jit

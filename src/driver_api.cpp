@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "jit/errors.hpp"
+#include "draftjit/errors.hpp"
 
 namespace draftjit {
 namespace {
@@ -16,10 +16,9 @@ struct Loaded {
 };
 
 template <typename Fn>
-bool bind(void* lib, const char* symbol, Fn& fn, std::string& error) {
-  fn = reinterpret_cast<Fn>(dlsym(lib, symbol));
+void bind(void* lib, const char* symbol, Fn*& fn, std::string& error) {
+  fn = reinterpret_cast<Fn*>(dlsym(lib, symbol));
   if (fn == nullptr && error.empty()) error = fmt::format("libcuda.so.1 lacks {}", symbol);
-  return fn != nullptr;
 }
 
 Loaded load() {
@@ -31,29 +30,15 @@ Loaded load() {
     loaded.error = fmt::format("no CUDA driver found (dlopen libcuda.so.1: {})", why != nullptr ? why : "unknown");
     return loaded;
   }
-  DriverApi& a = loaded.api;
-  std::string& e = loaded.error;
-  bind(lib, "cuInit", a.cuInit, e);
-  bind(lib, "cuGetErrorName", a.cuGetErrorName, e);
-  bind(lib, "cuDeviceGetCount", a.cuDeviceGetCount, e);
-  bind(lib, "cuDeviceGet", a.cuDeviceGet, e);
-  bind(lib, "cuCtxGetCurrent", a.cuCtxGetCurrent, e);
-  bind(lib, "cuCtxGetDevice", a.cuCtxGetDevice, e);
-  bind(lib, "cuDeviceGetAttribute", a.cuDeviceGetAttribute, e);
-  bind(lib, "cuModuleLoadData", a.cuModuleLoadData, e);
-  bind(lib, "cuModuleUnload", a.cuModuleUnload, e);
-  bind(lib, "cuModuleGetFunction", a.cuModuleGetFunction, e);
-  bind(lib, "cuLaunchKernel", a.cuLaunchKernel, e);
-  bind(lib, "cuMemAlloc_v2", a.cuMemAlloc, e);
-  bind(lib, "cuMemFree_v2", a.cuMemFree, e);
-  bind(lib, "cuMemHostAlloc", a.cuMemHostAlloc, e);
-  bind(lib, "cuMemHostGetDevicePointer_v2", a.cuMemHostGetDevicePointer, e);
-  bind(lib, "cuMemFreeHost", a.cuMemFreeHost, e);
-  bind(lib, "cuMemcpyDtoHAsync_v2", a.cuMemcpyDtoHAsync, e);
-  bind(lib, "cuStreamSynchronize", a.cuStreamSynchronize, e);
-  if (e.empty()) {
-    const CUresult init = a.cuInit(0);
-    if (init != CUDA_SUCCESS) e = fmt::format("no CUDA driver found (cuInit returned {})", static_cast<int>(init));
+  DriverApi& api = loaded.api;
+#define DRAFTJIT_DRIVER_BIND(name, symbol, signature) bind(lib, symbol, api.name, loaded.error);
+  DRAFTJIT_DRIVER_ENTRY_POINTS(DRAFTJIT_DRIVER_BIND)
+#undef DRAFTJIT_DRIVER_BIND
+  if (loaded.error.empty()) {
+    const CUresult init = api.cuInit(0);
+    if (init != CUDA_SUCCESS) {
+      loaded.error = fmt::format("no CUDA driver found (cuInit returned {})", static_cast<int>(init));
+    }
   }
   return loaded;
 }

@@ -3,33 +3,48 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace draftjit {
 
-// The Driver API entry points draftjit uses, resolved with dlopen("libcuda.so.1") on first use, so that the library
-// and its tools load on machines without a driver. driver() throws draftjit::Error("no CUDA driver found ...") there.
+// Every Driver API entry point draftjit uses, listed once: member name, exported symbol, signature. libcuda is
+// opened with dlopen on first use, so the library and its tools load on machines without a driver.
+#define DRAFTJIT_DRIVER_ENTRY_POINTS(X)                                                                        \
+  X(cuInit, "cuInit", CUresult(unsigned))                                                                      \
+  X(cuGetErrorName, "cuGetErrorName", CUresult(CUresult, const char**))                                        \
+  X(cuDeviceGetCount, "cuDeviceGetCount", CUresult(int*))                                                      \
+  X(cuDeviceGet, "cuDeviceGet", CUresult(CUdevice*, int))                                                      \
+  X(cuDeviceGetAttribute, "cuDeviceGetAttribute", CUresult(int*, CUdevice_attribute, CUdevice))                \
+  X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", CUresult(CUcontext*, CUdevice))                      \
+  X(cuCtxCreate, "cuCtxCreate_v2", CUresult(CUcontext*, unsigned, CUdevice))                                   \
+  X(cuCtxDestroy, "cuCtxDestroy_v2", CUresult(CUcontext))                                                      \
+  X(cuCtxGetCurrent, "cuCtxGetCurrent", CUresult(CUcontext*))                                                  \
+  X(cuCtxSetCurrent, "cuCtxSetCurrent", CUresult(CUcontext))                                                   \
+  X(cuCtxPushCurrent, "cuCtxPushCurrent_v2", CUresult(CUcontext))                                              \
+  X(cuCtxPopCurrent, "cuCtxPopCurrent_v2", CUresult(CUcontext*))                                               \
+  X(cuCtxGetDevice, "cuCtxGetDevice", CUresult(CUdevice*))                                                     \
+  X(cuCtxGetId, "cuCtxGetId", CUresult(CUcontext, unsigned long long*))                                        \
+  X(cuModuleLoadData, "cuModuleLoadData", CUresult(CUmodule*, const void*))                                    \
+  X(cuModuleUnload, "cuModuleUnload", CUresult(CUmodule))                                                      \
+  X(cuModuleGetFunction, "cuModuleGetFunction", CUresult(CUfunction*, CUmodule, const char*))                  \
+  X(cuLaunchKernel, "cuLaunchKernel",                                                                          \
+    CUresult(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream, void**, \
+             void**))                                                                                          \
+  X(cuMemAlloc, "cuMemAlloc_v2", CUresult(CUdeviceptr*, size_t))                                               \
+  X(cuMemFree, "cuMemFree_v2", CUresult(CUdeviceptr))                                                          \
+  X(cuMemHostAlloc, "cuMemHostAlloc", CUresult(void**, size_t, unsigned))                                      \
+  X(cuMemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2", CUresult(CUdeviceptr*, void*, unsigned))        \
+  X(cuMemFreeHost, "cuMemFreeHost", CUresult(void*))                                                           \
+  X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", CUresult(void*, CUdeviceptr, size_t, CUstream))                 \
+  X(cuStreamSynchronize, "cuStreamSynchronize", CUresult(CUstream))
+
 struct DriverApi {
-  CUresult (*cuInit)(unsigned);
-  CUresult (*cuGetErrorName)(CUresult, const char**);
-  CUresult (*cuDeviceGetCount)(int*);
-  CUresult (*cuDeviceGet)(CUdevice*, int);
-  CUresult (*cuCtxGetCurrent)(CUcontext*);
-  CUresult (*cuCtxGetDevice)(CUdevice*);
-  CUresult (*cuDeviceGetAttribute)(int*, CUdevice_attribute, CUdevice);
-  CUresult (*cuModuleLoadData)(CUmodule*, const void*);
-  CUresult (*cuModuleUnload)(CUmodule);
-  CUresult (*cuModuleGetFunction)(CUfunction*, CUmodule, const char*);
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                             CUstream, void**, void**);
-  CUresult (*cuMemAlloc)(CUdeviceptr*, size_t);
-  CUresult (*cuMemFree)(CUdeviceptr);
-  CUresult (*cuMemHostAlloc)(void**, size_t, unsigned);
-  CUresult (*cuMemHostGetDevicePointer)(CUdeviceptr*, void*, unsigned);
-  CUresult (*cuMemFreeHost)(void*);
-  CUresult (*cuMemcpyDtoHAsync)(void*, CUdeviceptr, size_t, CUstream);
-  CUresult (*cuStreamSynchronize)(CUstream);
+#define DRAFTJIT_DRIVER_MEMBER(name, symbol, signature) std::add_pointer_t<signature> name = nullptr;
+  DRAFTJIT_DRIVER_ENTRY_POINTS(DRAFTJIT_DRIVER_MEMBER)
+#undef DRAFTJIT_DRIVER_MEMBER
 };
 
+// The loaded entry points; throws draftjit::Error("no CUDA driver found ...") where there is no usable driver.
 const DriverApi& driver();
 
 // "sm_90" for the device; throws draftjit::Error on a driver failure.

@@ -1,26 +1,20 @@
+// The public calls: check arguments, pick the kernels (jit::call_plan), launch them with typed parameters, and for
+// the blocking call read the total back.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
 
-#include "context_kernels.hpp"
-#include "draftjit.hpp"
-#include "driver_api.hpp"
+#include "context_registry.hpp"
+#include "draftjit/draftjit.hpp"
+#include "jit/version.hpp"
+#include "launch.hpp"
 
 namespace draftjit {
 namespace {
 
-struct Launch {
-  const LoadedKernel& kernel;
-  unsigned blocks;
-  unsigned threads;
-};
-
-void launch(const Launch& l, CUstream stream, void** params) {
-  check_cu(driver().cuLaunchKernel(l.kernel.function, l.blocks, 1, 1, l.threads, 1, 1, 0, stream, params, nullptr),
-           "cuLaunchKernel", l.kernel.key);
-}
+namespace k = draftjit_kernels;
 
 // Enough blocks to give each output slot a thread, capped (the kernels stride over the rest).
 unsigned fill_blocks(std::int64_t capacity, int threads, int max_blocks) {
@@ -45,43 +39,43 @@ void check_args(const DraftExtendArgs& a, const char* call) {
 // The kernels of one call, loaded in the current context.
 struct LoadedPlan {
   jit::CallPlan specs;
-  const LoadedKernel* first;
+  Context& context;
+  const LoadedKernel& main;  // the fused kernel, or the scan
   const LoadedKernel* fill;  // null on the fused path
-  ContextState& context() const { return *first->context; }
 };
 
 LoadedPlan load_plan(std::int64_t bs, const Tuning& tuning) {
-  LoadedPlan plan{jit::call_plan(static_cast<int>(bs), tuning), nullptr, nullptr};
-  plan.first = &kernel_for_current_context(plan.specs.first);
-  if (plan.specs.fill) plan.fill = &kernel_for_current_context(*plan.specs.fill);
-  return plan;
+  const jit::CallPlan specs = jit::call_plan(static_cast<int>(bs), tuning);
+  Context& context = current_context();
+  const LoadedKernel& main = context.kernel(specs.main);
+  return {specs, context, main, specs.fill ? &context.kernel(*specs.fill) : nullptr};
 }
 
-// Launches the fused kernel, or the scan then the fill, writing total and status to the given device words.
-void enqueue(const LoadedPlan& plan, const DraftExtendArgs& a, CUstream stream, CUdeviceptr d_total,
-             CUdeviceptr d_status, CUdeviceptr d_offsets) {
-  // cuLaunchKernel takes the address of each argument, so each lives in a local of the kernel's parameter type.
-  int bs = static_cast<int>(a.bs);
-  int topk = a.nsa_index_topk;
-  long long capacity = a.capacity;
-  CUdeviceptr ext = reinterpret_cast<CUdeviceptr>(a.extend_seq_lens);
-  CUdeviceptr seq = reinterpret_cast<CUdeviceptr>(a.seq_lens);
-  CUdeviceptr out_expanded = reinterpret_cast<CUdeviceptr>(a.out_seqlens_expanded);
-  CUdeviceptr out_cache = reinterpret_cast<CUdeviceptr>(a.out_nsa_cache_seqlens);
-  const int threads = plan.specs.first.threads;
-  const int sm_count = plan.context().sm_count;
+// Where the kernels put total, status and offsets.
+struct Results {
+  int* total;
+  int* status;
+  int* offsets;
+};
 
+// Launches the fused kernel, or the scan then the fill.
+void enqueue(const LoadedPlan& plan, const DraftExtendArgs& a, CUstream stream, Results out) {
+  const int bs = static_cast<int>(a.bs);
+  const int sm_count = plan.context.sm_count();
   if (plan.specs.fused()) {
-    void* params[] = {&ext, &seq, &bs, &topk, &out_expanded, &out_cache, &capacity, &d_total, &d_status, &d_offsets};
-    launch({*plan.first, fill_blocks(a.capacity, threads, sm_count), static_cast<unsigned>(threads)}, stream, params);
+    const int threads = plan.specs.main.threads;
+    launch(plan.main, {fill_blocks(a.capacity, threads, sm_count), static_cast<unsigned>(threads)}, stream,
+           k::FusedParams{a.extend_seq_lens, a.seq_lens, bs, a.nsa_index_topk, a.out_seqlens_expanded,
+                          a.out_nsa_cache_seqlens, a.capacity, out.total, out.status, out.offsets});
     return;
   }
-  void* scan_params[] = {&ext, &seq, &bs, &capacity, &d_offsets, &d_total, &d_status};
-  launch({*plan.first, 1, static_cast<unsigned>(threads)}, stream, scan_params);
+  launch(plan.main, {1, static_cast<unsigned>(plan.specs.main.threads)}, stream,
+         k::ScanParams{a.extend_seq_lens, a.seq_lens, bs, a.capacity, out.offsets, out.total, out.status});
   const int fill_threads = plan.specs.fill->threads;
-  void* fill_params[] = {&ext, &seq, &bs, &topk, &out_expanded, &out_cache, &d_offsets, &d_status};
-  launch({*plan.fill, fill_blocks(a.capacity, fill_threads, 4 * sm_count), static_cast<unsigned>(fill_threads)},
-         stream, fill_params);
+  launch(*plan.fill, {fill_blocks(a.capacity, fill_threads, 4 * sm_count), static_cast<unsigned>(fill_threads)},
+         stream,
+         k::FillParams{a.extend_seq_lens, a.seq_lens, bs, a.nsa_index_topk, a.out_seqlens_expanded,
+                       a.out_nsa_cache_seqlens, out.offsets, out.status});
 }
 
 }  // namespace
@@ -94,20 +88,19 @@ bool async_requires_offsets(std::int64_t bs, const Tuning& tuning) {
 std::int32_t fill_draft_extend_metadata(const DraftExtendArgs& args, CUstream stream, const Tuning& tuning) {
   constexpr const char* kCall = "fill_draft_extend_metadata";
   check_args(args, kCall);
-  jit::validate(tuning);
+  validate(tuning);
   const LoadedPlan plan = load_plan(args.bs, tuning);
   const bool split = !plan.specs.fused();
-  WorkspacePool::Lease workspace =
-      plan.context().workspace.acquire(split ? static_cast<std::size_t>(args.bs) + 1 : 0);
+  WorkspacePool::Lease workspace = plan.context.workspace().acquire(split ? static_cast<std::size_t>(args.bs) + 1 : 0);
   const DriverApi& cu = driver();
   if (split) {
-    const CUdeviceptr words = workspace.device_words();
-    enqueue(plan, args, stream, words, words + sizeof(std::int32_t), workspace.device_offsets());
-    check_cu(cu.cuMemcpyDtoHAsync(workspace.host_words(), words, 2 * sizeof(std::int32_t), stream),
+    int* words = device_ints(workspace.device_words());
+    enqueue(plan, args, stream, {words, words + 1, device_ints(workspace.device_offsets())});
+    check_cu(cu.cuMemcpyDtoHAsync(workspace.host_words(), workspace.device_words(), 2 * sizeof(std::int32_t), stream),
              "cuMemcpyDtoHAsync", kCall);
   } else {
-    const CUdeviceptr words = workspace.mapped_words();
-    enqueue(plan, args, stream, words, words + sizeof(std::int32_t), 0);
+    int* words = device_ints(workspace.mapped_words());
+    enqueue(plan, args, stream, {words, words + 1, nullptr});
   }
   check_cu(cu.cuStreamSynchronize(stream), "cuStreamSynchronize", kCall);
   const std::int32_t total = workspace.host_words()[0];
@@ -124,7 +117,7 @@ void fill_draft_extend_metadata_async(const DraftExtendArgs& args, CUstream stre
                                       std::int32_t* d_status, std::int32_t* d_offsets, const Tuning& tuning) {
   constexpr const char* kCall = "fill_draft_extend_metadata_async";
   check_args(args, kCall);
-  jit::validate(tuning);
+  validate(tuning);
   if (d_total == nullptr || d_status == nullptr) {
     throw std::invalid_argument(fmt::format("{}: d_total and d_status must be non-null", kCall));
   }
@@ -133,39 +126,32 @@ void fill_draft_extend_metadata_async(const DraftExtendArgs& args, CUstream stre
         "{}: bs = {} exceeds fused_max_bs = {}, so d_offsets ({} entries) is required", kCall, args.bs,
         tuning.fused_max_bs, args.bs + 1));
   }
-  enqueue(load_plan(args.bs, tuning), args, stream, reinterpret_cast<CUdeviceptr>(d_total),
-          reinterpret_cast<CUdeviceptr>(d_status), reinterpret_cast<CUdeviceptr>(d_offsets));
+  enqueue(load_plan(args.bs, tuning), args, stream, {d_total, d_status, d_offsets});
 }
 
 void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* offsets, CUstream stream,
                        std::int32_t* d_status, const Tuning& tuning) {
   constexpr const char* kCall = "exclusive_offsets";
   jit::check_bs(bs, kCall);
-  jit::validate(tuning);
+  validate(tuning);
   if ((lens == nullptr && bs > 0) || offsets == nullptr) {
     throw std::invalid_argument(fmt::format("{}: lens (for bs > 0) and offsets must be non-null", kCall));
   }
-  const int n = static_cast<int>(bs);
-  const jit::KernelSpec spec = jit::scan_spec(n, tuning);
-  const LoadedKernel& k = kernel_for_current_context(spec);
-  // seq_lens := lens makes the seq_len check vacuous; the capacity check is off.
-  CUdeviceptr lens_arg = reinterpret_cast<CUdeviceptr>(lens);
-  CUdeviceptr seq_arg = lens_arg;
-  CUdeviceptr offsets_arg = reinterpret_cast<CUdeviceptr>(offsets);
-  CUdeviceptr total_arg = 0;
-  CUdeviceptr status_arg = reinterpret_cast<CUdeviceptr>(d_status);
-  long long capacity = std::numeric_limits<long long>::max();
-  int n_arg = n;
-  void* params[] = {&lens_arg, &seq_arg, &n_arg, &capacity, &offsets_arg, &total_arg, &status_arg};
-  launch({k, 1, static_cast<unsigned>(spec.threads)}, stream, params);
+  const jit::KernelSpec spec = jit::scan_spec(static_cast<int>(bs), tuning);
+  // seq := lens makes the seq_len check vacuous; the capacity check is off.
+  launch(current_context().kernel(spec), {1, static_cast<unsigned>(spec.threads)}, stream,
+         k::ScanParams{lens, lens, static_cast<int>(bs), std::numeric_limits<long long>::max(), offsets, nullptr,
+                       d_status});
 }
 
 void prepare(std::int64_t bs, const Tuning& tuning) {
   jit::check_bs(bs, "prepare");
-  jit::validate(tuning);
+  validate(tuning);
   load_plan(bs, tuning);
 }
 
 bool cuda_available() { return cuda_device_available(); }
+
+const char* version() { return jit::kVersion; }
 
 }  // namespace draftjit

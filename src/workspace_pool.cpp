@@ -1,68 +1,43 @@
 #include "workspace_pool.hpp"
 
-#include "driver_api.hpp"
+#include "owned_handle.hpp"
 
 namespace draftjit {
 namespace {
 
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(std::size_t bytes) : bytes_(bytes) {
-    check_cu(driver().cuMemAlloc(&ptr_, bytes), "cuMemAlloc", "draftjit workspace");
-  }
-  DeviceBuffer(DeviceBuffer&& other) noexcept { swap(other); }
-  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
-    swap(other);
-    return *this;
-  }
-  ~DeviceBuffer() {
-    if (ptr_ != 0) driver().cuMemFree(ptr_);
-  }
-  CUdeviceptr get() const { return ptr_; }
-  std::size_t bytes() const { return bytes_; }
-
- private:
-  void swap(DeviceBuffer& other) noexcept {
-    std::swap(ptr_, other.ptr_);
-    std::swap(bytes_, other.bytes_);
-  }
-  CUdeviceptr ptr_ = 0;
-  std::size_t bytes_ = 0;
-};
-
-class MappedWords {
- public:
-  MappedWords() {
-    const DriverApi& cu = driver();
-    void* ptr = nullptr;
-    check_cu(cu.cuMemHostAlloc(&ptr, 2 * sizeof(std::int32_t), CU_MEMHOSTALLOC_DEVICEMAP), "cuMemHostAlloc",
-             "draftjit workspace");
-    words_ = static_cast<std::int32_t*>(ptr);
-    const CUresult mapped = cu.cuMemHostGetDevicePointer(&device_, ptr, 0);
-    if (mapped != CUDA_SUCCESS) {
-      cu.cuMemFreeHost(ptr);
-      check_cu(mapped, "cuMemHostGetDevicePointer", "draftjit workspace");
-    }
-  }
-  MappedWords(const MappedWords&) = delete;
-  MappedWords& operator=(const MappedWords&) = delete;
-  ~MappedWords() { driver().cuMemFreeHost(words_); }
-  std::int32_t* host() const { return words_; }
-  CUdeviceptr device() const { return device_; }
-
- private:
-  std::int32_t* words_ = nullptr;
-  CUdeviceptr device_ = 0;
-};
-
 constexpr std::size_t kWordBytes = 2 * sizeof(std::int32_t);
+constexpr const char* kWhat = "draftjit workspace";
+
+DeviceMemory allocate_device(std::size_t bytes) {
+  CUdeviceptr ptr = 0;
+  check_cu(driver().cuMemAlloc(&ptr, bytes), "cuMemAlloc", kWhat);
+  return DeviceMemory(ptr);
+}
 
 }  // namespace
 
 struct WorkspacePool::Slot {
-  DeviceBuffer device{kWordBytes};  // words, then offsets
-  MappedWords host;
+  Slot() {
+    const DriverApi& cu = driver();
+    void* words = nullptr;
+    check_cu(cu.cuMemHostAlloc(&words, kWordBytes, CU_MEMHOSTALLOC_DEVICEMAP), "cuMemHostAlloc", kWhat);
+    host = PinnedMemory(words);
+    check_cu(cu.cuMemHostGetDevicePointer(&mapped, words, 0), "cuMemHostGetDevicePointer", kWhat);
+  }
+  void reserve(std::size_t bytes) {
+    if (device_bytes >= bytes) return;
+    device = allocate_device(bytes);
+    device_bytes = bytes;
+  }
+  void abandon() {
+    device.release();
+    host.release();
+  }
+
+  DeviceMemory device = allocate_device(kWordBytes);  // words, then offsets
+  std::size_t device_bytes = kWordBytes;
+  PinnedMemory host;  // two words, mapped into the device's address space at `mapped`
+  CUdeviceptr mapped = 0;
 };
 
 WorkspacePool::WorkspacePool() = default;
@@ -79,8 +54,8 @@ WorkspacePool::Lease::~Lease() {
 
 CUdeviceptr WorkspacePool::Lease::device_words() const { return slot_->device.get(); }
 CUdeviceptr WorkspacePool::Lease::device_offsets() const { return slot_->device.get() + kWordBytes; }
-CUdeviceptr WorkspacePool::Lease::mapped_words() const { return slot_->host.device(); }
-std::int32_t* WorkspacePool::Lease::host_words() const { return slot_->host.host(); }
+CUdeviceptr WorkspacePool::Lease::mapped_words() const { return slot_->mapped; }
+std::int32_t* WorkspacePool::Lease::host_words() const { return static_cast<std::int32_t*>(slot_->host.get()); }
 
 WorkspacePool::Lease WorkspacePool::acquire(std::size_t offsets) {
   std::unique_ptr<Slot> slot;
@@ -92,9 +67,13 @@ WorkspacePool::Lease WorkspacePool::acquire(std::size_t offsets) {
     }
   }
   if (slot == nullptr) slot = std::make_unique<Slot>();
-  const std::size_t needed = kWordBytes + offsets * sizeof(std::int32_t);
-  if (slot->device.bytes() < needed) slot->device = DeviceBuffer(needed);
+  slot->reserve(kWordBytes + offsets * sizeof(std::int32_t));
   return Lease(*this, std::move(slot));
+}
+
+void WorkspacePool::abandon() {
+  std::lock_guard lock(mutex_);
+  for (auto& slot : free_) slot->abandon();
 }
 
 }  // namespace draftjit

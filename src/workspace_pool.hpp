@@ -9,11 +9,11 @@
 
 namespace draftjit {
 
-// Scratch for the blocking call. The fused kernel writes (total, status) straight into mapped pinned host memory,
-// so reading the total needs no copy-engine transfer behind the kernel (measured 5-8 us cheaper, docs/PERF.md). The
-// two-kernel path keeps its words and offsets in device memory, where the fill kernel reads them, and copies the
-// words into the same pinned pair. Slots are reused, so a warm call allocates nothing; each concurrent caller holds
-// its own slot, so calls on different streams never share scratch.
+// Scratch for the blocking call, per context. The fused kernel writes (total, status) straight into mapped pinned
+// host memory, so reading the total needs no copy-engine transfer behind the kernel (measured 5-8 us cheaper,
+// docs/PERF.md). The two-kernel path keeps its words and offsets in device memory, where the fill kernel reads
+// them, and copies the words into the same pinned pair. Slots are reused, so a warm call allocates nothing; each
+// concurrent caller holds its own slot, so calls on different streams never share scratch.
 class WorkspacePool {
  public:
   struct Slot;
@@ -23,10 +23,10 @@ class WorkspacePool {
     Lease(WorkspacePool& pool, std::unique_ptr<Slot> slot);
     Lease(Lease&&) noexcept;
     ~Lease();
-    CUdeviceptr device_words() const;          // [0] total, [1] status, in device memory
-    CUdeviceptr device_offsets() const;        // room for the requested offsets
-    CUdeviceptr mapped_words() const;          // the device's address of host_words()
-    std::int32_t* host_words() const;          // [0] total, [1] status, pinned and mapped
+    CUdeviceptr device_words() const;    // [0] total, [1] status, in device memory
+    CUdeviceptr device_offsets() const;  // room for the requested offsets
+    CUdeviceptr mapped_words() const;    // the device's address of host_words()
+    std::int32_t* host_words() const;    // [0] total, [1] status, pinned and mapped
 
    private:
     WorkspacePool& pool_;
@@ -39,6 +39,9 @@ class WorkspacePool {
   // A slot whose offsets area holds at least `offsets` int32 entries (allocating or growing only when needed).
   // The pool's context must be current.
   Lease acquire(std::size_t offsets);
+
+  // Forgets every free slot's memory without freeing it: for a context that the driver has already destroyed.
+  void abandon();
 
  private:
   std::mutex mutex_;

@@ -7,16 +7,16 @@
 // With more slots than threads, each thread owns kItems consecutive slots and runs the tree's bottom log2(kItems)
 // levels itself, in registers and without barriers; the shared tree then has one leaf per thread. Same result as
 // the full tree, far fewer instructions and barriers per warp (docs/PERF.md, tuning step 9).
-// When s_first is non-null (kChunk == 1), it receives seq_lens[i] - extend_seq_lens[i] + 1 per request, so that
+// When s_fill_base is non-null (kChunk == 1), it receives seq_lens[i] - extend_seq_lens[i] + 1 per request, so that
 // the fill reads shared memory instead of making a second trip to global memory.
-// Returns this thread's validation bits; s_scan, *s_total and s_first are ready for every thread on return.
+// Returns this thread's validation bits; s_scan, *s_total and s_fill_base are ready for every thread on return.
 __device__ __forceinline__ int block_scan_to_shared(const int* __restrict__ ext, const int* __restrict__ seq, int bs,
-                                                    unsigned* s_scan, unsigned* s_total, int* s_first) {
+                                                    unsigned* s_scan, unsigned* s_total, int* s_fill_base) {
   int bits = 0;
   auto accept = [&](int i, int e, int q) {  // validation and the fill's base for request i
     if (e < 0) bits |= kStatusNegativeExtendLen;
     if (q < e) bits |= kStatusSeqLenBelowExtend;
-    if (s_first != nullptr) s_first[i] = q - e + 1;
+    if (s_fill_base != nullptr) s_fill_base[i] = q - e + 1;
   };
   if constexpr (kChunk == 1) {
     // Every load of this thread is issued before the first is used: one global-memory round trip, not one per slot.
@@ -26,8 +26,8 @@ __device__ __forceinline__ int block_scan_to_shared(const int* __restrict__ ext,
 #pragma unroll
     for (int p = 0; p < kPerThread; ++p) {
       const int i = threadIdx.x + p * kThreads;
-      e[p] = i < bs ? ext[i] : 0;
-      q[p] = i < bs ? seq[i] : 0;
+      e[p] = i < bs ? __ldg(&ext[i]) : 0;
+      q[p] = i < bs ? __ldg(&seq[i]) : 0;
     }
 #pragma unroll
     for (int p = 0; p < kPerThread; ++p) {
@@ -42,8 +42,8 @@ __device__ __forceinline__ int block_scan_to_shared(const int* __restrict__ ext,
       for (int k = 0; k < kChunk; ++k) {
         const int i = j * kChunk + k;
         if (i < bs) {
-          const int e = ext[i];
-          accept(i, e, seq[i]);
+          const int e = __ldg(&ext[i]);
+          accept(i, e, __ldg(&seq[i]));
           sum += e;
         }
       }

@@ -26,10 +26,11 @@ __device__ __forceinline__ int find_slot(const unsigned* s_scan, unsigned t) {
   return b;
 }
 
-// Token t's outputs, where first is seq_lens[b] - extend_seq_lens[b] + 1 of its request b and local its index there.
-__device__ __forceinline__ void write_token(int first, int local, int topk, unsigned t, int* __restrict__ out_expanded,
-                                            int* __restrict__ out_cache) {
-  const int expanded = first + local;
+// Token t's outputs, where fill_base is seq_lens[b] - extend_seq_lens[b] + 1 of its request b and local its index
+// there.
+__device__ __forceinline__ void write_token(int fill_base, int local, int topk, unsigned t,
+                                            int* __restrict__ out_expanded, int* __restrict__ out_cache) {
+  const int expanded = fill_base + local;
   out_expanded[t] = expanded;
   out_cache[t] = min(expanded, topk);
 }

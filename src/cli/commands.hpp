@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "jit/kernel_spec.hpp"
+#include "jit/toolchain.hpp"
 
 namespace draftjit::cli {
 
@@ -15,8 +16,8 @@ int run_cache(const Args& args);
 
 // "1-8,16,32-34" -> {1..8, 16, 32, 33, 34}, sorted and unique. Throws std::invalid_argument naming the bad part.
 std::vector<int> parse_bs_list(const std::string& text);
-// "sm_90,sm_100" -> {"sm_90", "sm_100"}, each checked.
-std::vector<std::string> parse_arch_list(const std::string& text);
+// "sm_90,sm_100" -> one validated toolchain per arch.
+std::vector<jit::Toolchain> parse_toolchains(const std::string& text);
 
 // Reads `--name value` pairs and bare `--flag`s; rejects anything else.
 class Options {
@@ -31,7 +32,7 @@ class Options {
 };
 
 // --unroll-max and --fused-max over the default tuning, validated.
-jit::Tuning tuning_from(const Options& options);
+Tuning tuning_from(const Options& options);
 
 // The arch of device 0, or an error telling the user to pass --arch.
 std::string default_arch();

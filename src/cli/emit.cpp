@@ -3,18 +3,20 @@
 #include <stdexcept>
 
 #include "commands.hpp"
-#include "jit/codegen.hpp"
-#include "jit/kernel_key.hpp"
 #include "jit/nvrtc_compiler.hpp"
+#include "jit/pipeline.hpp"
 
 namespace draftjit::cli {
 
 int run_emit(const Args& args) {
   const Options options(args, {"--bs", "--kind", "--arch", "--unroll-max", "--fused-max"}, {"--ptx", "--cubin-info"});
   if (!options.has("--bs")) throw std::invalid_argument("--bs is required");
+  if (options.has("--ptx") && options.has("--cubin-info")) {
+    throw std::invalid_argument("--ptx and --cubin-info exclude each other");
+  }
   const int bs = options.get_int("--bs", 0);
   jit::check_bs(bs, "--bs");
-  const jit::Tuning tuning = tuning_from(options);
+  const Tuning tuning = tuning_from(options);
   const std::string kind = options.get("--kind", jit::fits_fused(bs, tuning) ? "fused" : "scan");
   jit::KernelSpec spec;
   if (kind == "fused") {
@@ -26,20 +28,22 @@ int run_emit(const Args& args) {
   } else {
     throw std::invalid_argument(fmt::format("--kind must be fused, scan or fill, not '{}'", kind));
   }
+  const jit::Toolchain toolchain = jit::Toolchain::for_arch(options.get("--arch", "sm_90"));
 
-  const std::string source = jit::render_source(spec);
-  if (!options.has("--ptx") && !options.has("--cubin-info")) {
-    fmt::print("{}", source);
+  if (options.has("--cubin-info")) {
+    // Through the pipeline like the runtime, but in memory only: emit never touches the disk cache.
+    jit::Pipeline pipeline;
+    const auto compiled = pipeline.get(spec, toolchain);
+    fmt::print("kernel: {}\nentry: {}\nkey: {}\ncubin bytes: {}\n", compiled->key.stem, compiled->entry,
+               compiled->key.text, compiled->cubin.size());
     return 0;
   }
-  const std::string arch = options.get("--arch", "sm_90");
-  const jit::KernelKey key = jit::make_key(spec, arch, source);
-  const jit::CompileOutput out = jit::compile(source, arch, key.stem, options.has("--ptx"));
+  const jit::RenderedKernel rendered = jit::render(spec, toolchain);
   if (options.has("--ptx")) {
-    fmt::print("{}", out.ptx);
+    // PTX is never cached: this is the one path that calls NVRTC outside the pipeline, on purpose.
+    fmt::print("{}", jit::compile(rendered.source, toolchain, rendered.key.stem, true).ptx);
   } else {
-    fmt::print("kernel: {}\nentry: {}\nkey: {}\ncubin bytes: {}\nnvrtc log: {}\n", key.stem, spec.entry(), key.text,
-               out.cubin.size(), out.log.empty() ? "(empty)" : out.log);
+    fmt::print("{}", rendered.source);
   }
   return 0;
 }

@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "commands.hpp"
-#include "draftjit.hpp"
+#include "draftjit/draftjit.hpp"
 #include "driver_api.hpp"
 
 namespace draftjit::cli {
@@ -48,12 +48,9 @@ std::vector<int> parse_bs_list(const std::string& text) {
   return out;
 }
 
-std::vector<std::string> parse_arch_list(const std::string& text) {
-  std::vector<std::string> out;
-  for (std::string_view part : split(text, ',')) {
-    jit::check_arch(part);
-    out.emplace_back(part);
-  }
+std::vector<jit::Toolchain> parse_toolchains(const std::string& text) {
+  std::vector<jit::Toolchain> out;
+  for (std::string_view part : split(text, ',')) out.push_back(jit::Toolchain::for_arch(part));
   return out;
 }
 
@@ -86,11 +83,11 @@ int Options::get_int(const std::string& name, int fallback) const {
   return has(name) ? parse_int(get(name, ""), name) : fallback;
 }
 
-jit::Tuning tuning_from(const Options& options) {
-  jit::Tuning tuning;
+Tuning tuning_from(const Options& options) {
+  Tuning tuning;
   tuning.unroll_max_bs = options.get_int("--unroll-max", tuning.unroll_max_bs);
   tuning.fused_max_bs = options.get_int("--fused-max", tuning.fused_max_bs);
-  jit::validate(tuning);
+  validate(tuning);
   return tuning;
 }
 

@@ -10,28 +10,27 @@
 #include <thread>
 
 #include "commands.hpp"
-#include "jit/cubin_cache.hpp"
-#include "jit/errors.hpp"
+#include "jit/pipeline.hpp"
 
 namespace draftjit::cli {
 namespace {
 
 struct Job {
   jit::KernelSpec spec;
-  std::string arch;
+  const jit::Toolchain* toolchain;
 };
 
 // Distinct kernels behind the requested (bs, arch) pairs: large bs share power-of-two kernels, so 1..1024 needs
 // only unroll_max_bs + log2(1024 / unroll_max_bs) + 1 of them per arch.
-std::vector<Job> plan(const std::vector<int>& bs_list, const std::vector<std::string>& arches,
-                      const jit::Tuning& tuning) {
+std::vector<Job> plan(const std::vector<int>& bs_list, const std::vector<jit::Toolchain>& toolchains,
+                      const Tuning& tuning) {
   std::vector<Job> jobs;
-  for (const std::string& arch : arches) {
+  for (const jit::Toolchain& toolchain : toolchains) {
     std::set<std::uint64_t> seen;
     for (int bs : bs_list) {
       const jit::CallPlan call = jit::call_plan(bs, tuning);
-      for (const auto& spec : {std::optional(call.first), call.fill}) {
-        if (spec && seen.insert(spec->id()).second) jobs.push_back({*spec, arch});
+      for (const auto& spec : {std::optional(call.main), call.fill}) {
+        if (spec && seen.insert(spec->id()).second) jobs.push_back({*spec, &toolchain});
       }
     }
   }
@@ -49,11 +48,11 @@ class Progress {
       constexpr int kWidth = 30;
       const int filled = static_cast<int>(kWidth * finished_ / std::max<std::size_t>(total_, 1));
       fmt::print(stderr, "\r[{:=<{}}{: <{}}] {}/{} {:<48}", "", filled, "", kWidth - filled, finished_, total_,
-                 job.spec.name() + "." + job.arch);
+                 job.spec.name() + "." + job.toolchain->arch);
       if (finished_ == total_) fmt::print(stderr, "\n");
     }
     if (!tty_ || !detail.empty()) {
-      fmt::print(stderr, "{}{:<9} {}.{}{}\n", tty_ ? "\n" : "", outcome, job.spec.name(), job.arch, detail);
+      fmt::print(stderr, "{}{:<9} {}.{}{}\n", tty_ ? "\n" : "", outcome, job.spec.name(), job.toolchain->arch, detail);
     }
   }
 
@@ -70,15 +69,15 @@ int run_warmup(const Args& args) {
   const Options options(args, {"--bs", "--arch", "--jobs", "--unroll-max", "--fused-max"}, {});
   if (!options.has("--bs")) throw std::invalid_argument("--bs is required, e.g. --bs 1-1024");
   const std::vector<int> bs_list = parse_bs_list(options.get("--bs", ""));
-  const std::vector<std::string> arches =
-      options.has("--arch") ? parse_arch_list(options.get("--arch", "")) : std::vector{default_arch()};
+  const std::vector<jit::Toolchain> toolchains =
+      parse_toolchains(options.has("--arch") ? options.get("--arch", "") : default_arch());
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int jobs_wanted = options.get_int("--jobs", cores);
   if (jobs_wanted < 1) throw std::invalid_argument("--jobs must be at least 1");
-  const jit::Tuning tuning = tuning_from(options);
+  const Tuning tuning = tuning_from(options);
 
-  const std::vector<Job> jobs = plan(bs_list, arches, tuning);
-  jit::CubinCache& cache = jit::process_cubin_cache();
+  const std::vector<Job> jobs = plan(bs_list, toolchains, tuning);
+  jit::Pipeline& pipeline = jit::process_pipeline();
   Progress progress(jobs.size());
   std::atomic<std::size_t> next{0}, compiled{0}, cached{0}, failed{0}, bytes{0};
   const auto start = std::chrono::steady_clock::now();
@@ -88,7 +87,7 @@ int run_warmup(const Args& args) {
       const Job& job = jobs[i];
       try {
         jit::Origin origin{};
-        bytes += cache.get(job.spec, job.arch, &origin)->cubin.size();
+        bytes += pipeline.get(job.spec, *job.toolchain, &origin)->cubin.size();
         (origin == jit::Origin::Compiled ? compiled : cached)++;
         progress.done(job, origin == jit::Origin::Compiled ? "compiled" : "cached");
       } catch (const std::exception& e) {
@@ -102,11 +101,13 @@ int run_warmup(const Args& args) {
   for (int t = 0; t < workers; ++t) threads.emplace_back(worker);
   for (std::thread& t : threads) t.join();
 
+  std::string arch_list;
+  for (const jit::Toolchain& toolchain : toolchains) arch_list += (arch_list.empty() ? "" : ",") + toolchain.arch;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const jit::DiskCache* disk = cache.disk();
+  const jit::DiskCache* disk = pipeline.disk();
   fmt::print("warmup: {} kernels for {} bs on {}: {} compiled, {} already cached, {} failed in {:.2f} s; "
              "{} bytes of cubin in {}\n",
-             jobs.size(), bs_list.size(), fmt::join(arches, ","), compiled.load(), cached.load(), failed.load(),
+             jobs.size(), bs_list.size(), arch_list, compiled.load(), cached.load(), failed.load(),
              seconds, bytes.load(), disk != nullptr ? disk->dir().string() : "memory only (disk cache disabled)");
   return failed.load() == 0 ? 0 : 1;
 }

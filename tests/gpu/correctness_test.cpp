@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "gpu_support.hpp"
-#include "jit/cubin_cache.hpp"
+#include "jit/pipeline.hpp"
 
 using namespace draftjit;
 using namespace draftjit::test;
@@ -20,39 +20,6 @@ std::vector<std::int64_t> suite_batch_sizes() {
   }
   for (std::int64_t bs : {65537, 1 << 20}) sizes.push_back(bs);
   return sizes;
-}
-
-// Runs the blocking call, the async call (with offsets) and the standalone scan on one random problem.
-void check_all_calls(const Inputs& in, const Tuning& tuning, cudaStream_t stream) {
-  const Reference ref = reference(in);
-  Problem p(in, ref.total + 37);
-  const CUstream s = reinterpret_cast<CUstream>(stream);
-  CAPTURE(p.bs);
-  CAPTURE(ref.total);
-
-  CHECK(fill_draft_extend_metadata(p.args(), s, tuning) == ref.total);
-  CHECK_MESSAGE(compare_outputs(p, ref) == "", compare_outputs(p, ref));
-
-  p.poison_outputs();
-  DeviceInts words(2);
-  DeviceInts offsets(static_cast<std::size_t>(p.bs) + 1 + kGuard);
-  words.poison();
-  offsets.poison();
-  fill_draft_extend_metadata_async(p.args(), s, words.get(), words.get() + 1, offsets.get(), tuning);
-  REQUIRE_CUDA(cudaStreamSynchronize(stream));
-  CHECK(words.download() == std::vector<std::int32_t>{ref.total, kStatusOk});
-  CHECK_MESSAGE(compare_outputs(p, ref) == "", compare_outputs(p, ref));
-  std::vector<std::int32_t> want_offsets = ref.offsets;
-  want_offsets.resize(offsets.size(), kPoison);
-  CHECK_MESSAGE(compare_ints(offsets.download(), want_offsets, "offsets") == "", "async offsets");
-
-  offsets.poison();
-  words.poison();
-  exclusive_offsets(p.ext.get(), p.bs, offsets.get(), s, words.get() + 1, tuning);
-  REQUIRE_CUDA(cudaStreamSynchronize(stream));
-  CHECK_MESSAGE(compare_ints(offsets.download(), want_offsets, "offsets") == "",
-                compare_ints(offsets.download(), want_offsets, "offsets"));
-  CHECK(words.download()[1] == kStatusOk);
 }
 
 void run_suite(const Tuning& tuning, const std::vector<std::int64_t>& sizes, unsigned seed) {
@@ -118,9 +85,9 @@ TEST_CASE("a warm call does no JIT work") {
   const Inputs in = random_inputs(77, rng);
   Problem p(in, reference(in).total);
   fill_draft_extend_metadata(p.args(), nullptr);
-  const auto before = jit::process_cubin_cache().stats();
+  const auto before = jit::process_pipeline().stats();
   for (int i = 0; i < 100; ++i) fill_draft_extend_metadata(p.args(), nullptr);
-  const auto after = jit::process_cubin_cache().stats();
+  const auto after = jit::process_pipeline().stats();
   CHECK(after.compiles == before.compiles);
   CHECK(after.disk_hits == before.disk_hits);
   CHECK(after.memory_hits == before.memory_hits);

@@ -102,4 +102,37 @@ std::string compare_outputs(const Problem& p, const Reference& ref) {
 
 std::string check_untouched(const Problem& p) { return compare_outputs(p, Reference{}); }
 
+void check_all_calls(const Inputs& in, const Tuning& tuning, cudaStream_t stream) {
+  const Reference ref = reference(in);
+  Problem p(in, ref.total + 37);
+  const CUstream s = reinterpret_cast<CUstream>(stream);
+  CAPTURE(p.bs);
+  CAPTURE(ref.total);
+
+  CHECK(fill_draft_extend_metadata(p.args(), s, tuning) == ref.total);
+  CHECK_MESSAGE(compare_outputs(p, ref) == "", compare_outputs(p, ref));
+
+  p.poison_outputs();
+  DeviceInts words(2);
+  DeviceInts offsets(static_cast<std::size_t>(p.bs) + 1 + kGuard);
+  words.poison();
+  offsets.poison();
+  fill_draft_extend_metadata_async(p.args(), s, words.get(), words.get() + 1, offsets.get(), tuning);
+  REQUIRE_CUDA(cudaStreamSynchronize(stream));
+  CHECK(words.download() == std::vector<std::int32_t>{ref.total, kStatusOk});
+  CHECK_MESSAGE(compare_outputs(p, ref) == "", compare_outputs(p, ref));
+  std::vector<std::int32_t> want_offsets = ref.offsets;
+  want_offsets.resize(offsets.size(), kPoison);
+  CHECK_MESSAGE(compare_ints(offsets.download(), want_offsets, "offsets") == "", "async offsets");
+
+  offsets.poison();
+  words.poison();
+  exclusive_offsets(p.ext.get(), p.bs, offsets.get(), s, words.get() + 1, tuning);
+  REQUIRE_CUDA(cudaStreamSynchronize(stream));
+  CHECK_MESSAGE(compare_ints(offsets.download(), want_offsets, "offsets") == "",
+                compare_ints(offsets.download(), want_offsets, "offsets"));
+  CHECK(words.download()[1] == kStatusOk);
+}
+
+
 }  // namespace draftjit::test

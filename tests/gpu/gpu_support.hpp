@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "draftjit.hpp"
+#include "draftjit/draftjit.hpp"
 
 #define REQUIRE_CUDA(call) REQUIRE_MESSAGE((call) == cudaSuccess, #call, ": ", cudaGetErrorString(cudaGetLastError()))
 
@@ -70,6 +70,10 @@ struct Problem {
 std::string compare_outputs(const Problem& p, const Reference& ref);
 // Empty when every output entry (capacity + guard) is still poison.
 std::string check_untouched(const Problem& p);
+// Runs the blocking call, the async call (with offsets) and exclusive_offsets on one problem, each against the
+// reference with poisoned outputs and a guard tail, on the current context.
+void check_all_calls(const Inputs& in, const Tuning& tuning, cudaStream_t stream);
+
 // Empty when got == want; else the first difference.
 std::string compare_ints(const std::vector<std::int32_t>& got, const std::vector<std::int32_t>& want, const char* what);
 

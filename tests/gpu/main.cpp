@@ -9,7 +9,7 @@
 
 #include <cuda_runtime.h>
 
-#include "draftjit.hpp"
+#include "draftjit/draftjit.hpp"
 
 namespace {
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "draftjit.hpp"
+#include "draftjit/draftjit.hpp"
 #include "test_support.hpp"
 
 using draftjit::test::run_command;

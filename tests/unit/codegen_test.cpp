@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "jit/codegen.hpp"
-#include "jit/status.hpp"
+#include "draftjit/status.hpp"
 
 using namespace draftjit;
 using namespace draftjit::jit;
@@ -22,8 +22,8 @@ TEST_CASE("unrolled scan has exactly bs adds, bs loads per array, and no loop") 
     CAPTURE(bs);
     const std::string code = render_unrolled_scan(bs, bs + 1);
     CHECK(count(code, "acc += ") == static_cast<std::size_t>(bs));
-    CHECK(count(code, " = ext[") == static_cast<std::size_t>(bs));
-    CHECK(count(code, " = seq[") == static_cast<std::size_t>(bs));
+    CHECK(count(code, " = __ldg(&ext[") == static_cast<std::size_t>(bs));
+    CHECK(count(code, " = __ldg(&seq[") == static_cast<std::size_t>(bs));
     CHECK(count(code, "for (") == 0);
     CHECK(count(code, "while") == 0);
     // offsets out[0..bs] are each written once

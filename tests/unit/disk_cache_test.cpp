@@ -5,10 +5,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "jit/cubin_cache.hpp"
+#include "jit/pipeline.hpp"
 #include "test_support.hpp"
 
 using namespace draftjit::jit;
+using draftjit::Tuning;
 using draftjit::test::ScopedEnv;
 using draftjit::test::TempDir;
 using draftjit::test::WarningLog;
@@ -17,12 +18,13 @@ namespace fs = std::filesystem;
 namespace {
 
 const KernelSpec kSpec = fused_spec(7, Tuning{});
+const Toolchain kSm90 = Toolchain::for_arch("sm_90");
 
 // Compiles kSpec through a fresh cache over dir (one "process"), returning where it came from.
 Origin fetch(const fs::path& dir, WarningLog& warnings, std::vector<char>* cubin = nullptr) {
-  CubinCache cache(std::make_unique<DiskCache>(dir, warnings.sink()));
+  Pipeline cache(std::make_unique<DiskCache>(dir, warnings.sink()));
   Origin origin{};
-  auto kernel = cache.get(kSpec, "sm_90", &origin);
+  auto kernel = cache.get(kSpec, kSm90, &origin);
   if (cubin != nullptr) *cubin = kernel->cubin;
   return origin;
 }
@@ -114,7 +116,7 @@ TEST_CASE("a file under another key (other NVRTC, driver or library version) is 
   WarningLog warnings;
   DiskCache disk(dir.path(), warnings.sink());
   const std::string source = "x";
-  KernelKey key = make_key(kSpec, "sm_90", source);
+  KernelKey key = make_key(kSpec, kSm90, source);
   KernelKey other = key;
   other.text.replace(other.text.find("nvrtc "), 6, "nvrtc 99.");
   CHECK(disk.store(other, {'a', 'b'}));  // same file name, different full key
@@ -131,13 +133,13 @@ TEST_CASE("an unusable cache directory falls back to memory with one warning") {
   for (const fs::path& bad : {blocker / "cache", fs::path("/proc/self")}) {
     CAPTURE(bad.string());
     WarningLog warnings;
-    CubinCache cache(std::make_unique<DiskCache>(bad, warnings.sink()));
+    Pipeline cache(std::make_unique<DiskCache>(bad, warnings.sink()));
     Origin origin{};
-    cache.get(kSpec, "sm_90", &origin);
+    cache.get(kSpec, kSm90, &origin);
     CHECK(origin == Origin::Compiled);
-    cache.get(fused_spec(8, Tuning{}), "sm_90", &origin);
+    cache.get(fused_spec(8, Tuning{}), kSm90, &origin);
     CHECK(origin == Origin::Compiled);
-    cache.get(kSpec, "sm_90", &origin);
+    cache.get(kSpec, kSm90, &origin);
     CHECK(origin == Origin::Memory);
     CHECK(warnings.messages.size() == 1);
     CHECK(warnings.messages[0].find("memory only") != std::string::npos);
@@ -154,10 +156,10 @@ TEST_CASE("a full disk leaves no partial file and falls back to memory with one 
   rlimit small = old;
   small.rlim_cur = 64;
   REQUIRE(setrlimit(RLIMIT_FSIZE, &small) == 0);
-  CubinCache cache(std::make_unique<DiskCache>(dir.path(), warnings.sink()));
+  Pipeline cache(std::make_unique<DiskCache>(dir.path(), warnings.sink()));
   Origin origin{};
-  cache.get(kSpec, "sm_90", &origin);
-  cache.get(fused_spec(9, Tuning{}), "sm_90", &origin);
+  cache.get(kSpec, kSm90, &origin);
+  cache.get(fused_spec(9, Tuning{}), kSm90, &origin);
   setrlimit(RLIMIT_FSIZE, &old);
   std::signal(SIGXFSZ, old_handler);
 

@@ -5,7 +5,9 @@
 #include <string>
 
 #include "jit/kernel_spec.hpp"
+#include "templates/kernel_params.cuh"
 
+using namespace draftjit;
 using namespace draftjit::jit;
 
 TEST_CASE("bs outside [0, 1048576] is a clear invalid_argument naming the limit") {
@@ -41,7 +43,7 @@ TEST_CASE("specs cover every bs with power-of-two slots that fit one block") {
   const Tuning tuning;
   for (int bs : {0, 1, 2, 63, 64, 65, 127, 128, 129, 200, 1023, 1024, 1025, 2049, 8191, 8192, 8193, 65537, kMaxBs}) {
     CAPTURE(bs);
-    for (const KernelSpec& spec : {scan_spec(bs, tuning), call_plan(bs, tuning).first}) {
+    for (const KernelSpec& spec : {scan_spec(bs, tuning), call_plan(bs, tuning).main}) {
       CHECK(spec.slots * spec.chunk >= bs);
       CHECK((spec.slots & (spec.slots - 1)) == 0);
       CHECK((spec.chunk & (spec.chunk - 1)) == 0);
@@ -90,7 +92,7 @@ TEST_CASE("spec ids are distinct and names are readable") {
   CHECK(scan_spec(kMaxBs, tuning).name() == "scan_blelloch.s8192.c128.t1024");
 }
 
-TEST_CASE("bad tuning and arch are rejected") {
+TEST_CASE("bad tuning is rejected") {
   Tuning tuning;
   tuning.fused_max_bs = kMaxFusedBs + 1;
   CHECK_THROWS_AS(validate(tuning), std::invalid_argument);
@@ -98,10 +100,21 @@ TEST_CASE("bad tuning and arch are rejected") {
   tuning.fill_threads = 33;
   CHECK_THROWS_AS(validate(tuning), std::invalid_argument);
   CHECK_NOTHROW(validate(Tuning{}));
-  CHECK_NOTHROW(check_arch("sm_90"));
-  CHECK_NOTHROW(check_arch("sm_90a"));
-  CHECK_NOTHROW(check_arch("sm_100"));
-  CHECK_THROWS_AS(check_arch("compute_90"), std::invalid_argument);
-  CHECK_THROWS_AS(check_arch("sm_"), std::invalid_argument);
-  CHECK_THROWS_AS(check_arch("sm_9x"), std::invalid_argument);
+}
+
+TEST_CASE("the kinds table: one row per kind, entries from the params structs") {
+  for (KernelKind kind : {KernelKind::ScanUnrolled, KernelKind::ScanBlelloch, KernelKind::FusedUnrolled,
+                          KernelKind::FusedBlelloch, KernelKind::Fill}) {
+    CHECK(kind_info(kind).kind == kind);
+  }
+  CHECK(std::string(kind_info(KernelKind::FusedBlelloch).entry) == "draftjit_fused");
+  CHECK(std::string(kind_info(KernelKind::ScanUnrolled).entry) == "draftjit_scan");
+  CHECK(std::string(kind_info(KernelKind::Fill).entry) == "draftjit_fill");
+  CHECK(fill_spec(Tuning{}).name() == "fill.t256");
+}
+
+TEST_CASE("params structs have the sizes the compiled kernels declare (tests/filecheck/kernel_params.test)") {
+  CHECK(sizeof(draftjit_kernels::FusedParams) == 72);
+  CHECK(sizeof(draftjit_kernels::ScanParams) == 56);
+  CHECK(sizeof(draftjit_kernels::FillParams) == 56);
 }

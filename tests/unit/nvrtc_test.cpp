@@ -3,9 +3,10 @@
 #include <string>
 
 #include "jit/codegen.hpp"
-#include "jit/errors.hpp"
+#include "draftjit/errors.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/nvrtc_compiler.hpp"
+#include "jit/pipeline.hpp"
 
 using namespace draftjit;
 using namespace draftjit::jit;
@@ -21,23 +22,25 @@ bool is_elf(const std::vector<char>& cubin) {
 TEST_CASE("every kernel kind compiles to a cubin for sm_90 and sm_100 without a GPU") {
   const Tuning tuning;
   for (const char* arch : {"sm_90", "sm_100"}) {
+    const Toolchain toolchain = Toolchain::for_arch(arch);
     for (const KernelSpec& spec : {fused_spec(0, tuning), fused_spec(1, tuning), fused_spec(64, tuning),
                                    fused_spec(200, tuning), fused_spec(kMaxFusedBs, tuning), scan_spec(0, tuning),
                                    scan_spec(33, tuning), scan_spec(1000, tuning), scan_spec(kMaxBs, tuning),
                                    fill_spec(tuning)}) {
       CAPTURE(arch);
       CAPTURE(spec.name());
-      const std::string source = render_source(spec);
-      const CompileOutput out = compile(source, arch, make_key(spec, arch, source).stem, true);
+      const RenderedKernel rendered = render(spec, toolchain);
+      const CompileOutput out = compile(rendered.source, toolchain, rendered.key.stem, true);
       CHECK(is_elf(out.cubin));
-      CHECK(out.ptx.find(std::string(".entry ") + spec.entry()) != std::string::npos);
+      CHECK(out.ptx.find(std::string(".entry ") + spec.info().entry) != std::string::npos);
     }
   }
 }
 
 TEST_CASE("a compile error carries the kernel key and NVRTC's log") {
   try {
-    compile("extern \"C\" __global__ void broken() { this_is_not_cuda; }", "sm_90", "broken.key");
+    compile("extern \"C\" __global__ void broken() { this_is_not_cuda; }", Toolchain::for_arch("sm_90"),
+            "broken.key");
     FAIL("no exception");
   } catch (const CompileError& e) {
     CHECK(e.key() == "broken.key");
@@ -48,20 +51,38 @@ TEST_CASE("a compile error carries the kernel key and NVRTC's log") {
   }
 }
 
-TEST_CASE("compile rejects a non-real arch before calling NVRTC") {
-  CHECK_THROWS_AS(compile("", "compute_90", "k"), std::invalid_argument);
+TEST_CASE("a toolchain is validated once: real architectures this NVRTC supports, else a usage error") {
+  for (const char* good : {"sm_90", "sm_90a", "sm_100"}) {
+    CAPTURE(good);
+    const Toolchain toolchain = Toolchain::for_arch(good);
+    CHECK(toolchain.arch == good);
+    CHECK(toolchain.options.front() == std::string("--gpu-architecture=") + good);
+  }
+  for (const char* bad : {"compute_90", "sm_", "sm_9x", "90", "sm_90b"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_WITH_AS(Toolchain::for_arch(bad), doctest::Contains("not a real GPU architecture"),
+                         std::invalid_argument);
+  }
+  // Shaped right but too old for this NVRTC: one clear error naming what it supports, before any compile.
+  CHECK_THROWS_WITH_AS(Toolchain::for_arch("sm_35"), doctest::Contains("is not supported by NVRTC"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(Toolchain::for_arch("sm_35"), doctest::Contains("sm_90"), std::invalid_argument);
 }
 
 TEST_CASE("kernel keys change with everything that changes the cubin") {
   const KernelSpec spec = fused_spec(5, Tuning{});
   const std::string source = render_source(spec);
-  const KernelKey a = make_key(spec, "sm_90", source);
-  CHECK(a.text == make_key(spec, "sm_90", source).text);
-  CHECK(a.hash == make_key(spec, "sm_90", source).hash);
-  CHECK(a.hash != make_key(spec, "sm_100", source).hash);
-  CHECK(a.hash != make_key(spec, "sm_90", source + " ").hash);
-  CHECK(a.hash != make_key(fused_spec(6, Tuning{}), "sm_90", source).hash);
-  CHECK(a.text.find("nvrtc " + nvrtc_version()) != std::string::npos);
+  const Toolchain sm90 = Toolchain::for_arch("sm_90");
+  const KernelKey a = make_key(spec, sm90, source);
+  CHECK(a.text == make_key(spec, sm90, source).text);
+  CHECK(a.hash == make_key(spec, sm90, source).hash);
+  CHECK(a.hash != make_key(spec, Toolchain::for_arch("sm_100"), source).hash);
+  CHECK(a.hash != make_key(spec, sm90, source + " ").hash);
+  CHECK(a.hash != make_key(fused_spec(6, Tuning{}), sm90, source).hash);
+  Toolchain other_nvrtc = sm90;
+  other_nvrtc.nvrtc_version = "99.0";
+  CHECK(a.hash != make_key(spec, other_nvrtc, source).hash);
+  CHECK(a.text.find("nvrtc " + sm90.nvrtc_version) != std::string::npos);
   CHECK(a.text.find("draftjit 0.") != std::string::npos);
   CHECK(a.text.find("--gpu-architecture=sm_90") != std::string::npos);
   CHECK(a.stem.rfind("fused_unrolled.bs5.t128.sm_90-", 0) == 0);

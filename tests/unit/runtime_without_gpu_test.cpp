@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "draftjit.hpp"
+#include "draftjit/draftjit.hpp"
 
 using namespace draftjit;
 

@@ -1,4 +1,4 @@
-#include "jit/status.hpp"
+#include "draftjit/status.hpp"
 
 #include <fmt/format.h>
 

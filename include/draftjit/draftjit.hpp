@@ -6,27 +6,27 @@
 //   nsa_cache_seqlens[t] = min(seqlens_expanded[t], nsa_index_topk)
 // where offsets is the exclusive prefix sum of extend_seq_lens. Kernels are rendered for the batch size, compiled
 // with NVRTC on first use, cached in memory and on disk ($DRAFTJIT_CACHE_DIR, see README.md) and launched with the
-// Driver API on the caller's stream, in the context current on the calling thread. Loaded kernels are kept per
-// CUcontext for the life of the process, which suits long-lived (e.g. primary) contexts; a context destroyed while
-// the process goes on leaves its entries behind, and a new context given the same handle would find them.
+// Driver API on the caller's stream, in the context current on the calling thread.
+//
+// Contexts are told apart by the driver's unique context ID, so a context created after another was destroyed
+// (cudaDeviceReset, cuCtxDestroy + cuCtxCreate) gets kernels of its own even when the driver reuses the handle.
+// As with any CUDA object, a context must not be destroyed while a draftjit call runs in it.
 //
 // Errors: std::invalid_argument for bad arguments (checked on the host before anything is launched);
 // draftjit::StatusError when the device finds bad data in the blocking call; draftjit::CompileError (with NVRTC's
 // log) and draftjit::Error (driver failures, naming the call, the CUDA error and the kernel key) otherwise.
 
-#include <cuda.h>
-
 #include <cstdint>
-#include <string>
 
-#include "jit/errors.hpp"
-#include "jit/kernel_spec.hpp"
-#include "jit/status.hpp"
+#include "draftjit/errors.hpp"
+#include "draftjit/status.hpp"
+#include "draftjit/tuning.hpp"
+
+// The Driver API's stream handle, declared as cuda.h declares it (so cudaStream_t converts too) without making
+// users' builds depend on where cuda.h lives.
+typedef struct CUstream_st* CUstream;
 
 namespace draftjit {
-
-using jit::kMaxBs;
-using jit::Tuning;
 
 // All pointers are device pointers. The request arrays may be null only when bs == 0, the outputs only when
 // capacity == 0.
@@ -38,21 +38,6 @@ struct DraftExtendArgs {
   std::int32_t* out_seqlens_expanded = nullptr;   // [capacity]
   std::int32_t* out_nsa_cache_seqlens = nullptr;  // [capacity]
   std::int64_t capacity = 0;                      // entries available in each output
-};
-
-// The device reported bad data (see draftjit::Status); no output was written.
-class StatusError : public Error {
- public:
-  StatusError(const std::string& message, std::int32_t status, std::int32_t total, std::int64_t capacity)
-      : Error(message), status_(status), total_(total), capacity_(capacity) {}
-  std::int32_t status() const noexcept { return status_; }
-  std::int32_t total_tokens() const noexcept { return total_; }
-  std::int64_t capacity() const noexcept { return capacity_; }
-
- private:
-  std::int32_t status_;
-  std::int32_t total_;
-  std::int64_t capacity_;
 };
 
 // Fills both outputs and returns total_tokens. Blocks the host until the stream reaches the end of the work: the
@@ -86,5 +71,8 @@ void prepare(std::int64_t bs, const Tuning& tuning = {});
 
 // True when a CUDA driver loads and reports a device. Never throws.
 bool cuda_available();
+
+// "0.1.0": the library's version, also part of every kernel key.
+const char* version();
 
 }  // namespace draftjit

@@ -1,0 +1,65 @@
+#pragma once
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "jit/disk_cache.hpp"
+#include "jit/kernel_key.hpp"
+#include "jit/kernel_spec.hpp"
+#include "jit/single_flight.hpp"
+#include "jit/toolchain.hpp"
+
+namespace draftjit::jit {
+
+// Stages 1 and 2: the source of a spec and the key it is cached under. Pure: touches no cache, no disk, no GPU.
+struct RenderedKernel {
+  KernelSpec spec;
+  std::string source;
+  KernelKey key;
+};
+RenderedKernel render(const KernelSpec& spec, const Toolchain& toolchain);
+
+struct CompiledKernel {
+  KernelKey key;
+  std::string entry;  // the extern "C" kernel name inside the cubin
+  std::vector<char> cubin;
+};
+
+enum class Origin { Memory, Disk, Compiled };
+
+// The one orchestrator of the JIT: render -> key -> memory (single-flight) -> disk -> NVRTC -> publish (memory, then
+// disk). Runtime, prepare, warmup and `draftjit emit --cubin-info` all come through get(). Thread-safe; a failed
+// compile is not kept, so the next request tries again and reports the same error. Renders and hashes the source
+// on every call (microseconds); the runtime calls it only on a per-context miss, never on a warm launch.
+class Pipeline {
+ public:
+  explicit Pipeline(std::unique_ptr<DiskCache> disk = nullptr);
+
+  std::shared_ptr<const CompiledKernel> get(const KernelSpec& spec, const Toolchain& toolchain,
+                                            Origin* origin = nullptr);
+
+  struct Stats {
+    std::size_t memory_hits = 0;
+    std::size_t disk_hits = 0;
+    std::size_t compiles = 0;
+  };
+  Stats stats() const;
+  const DiskCache* disk() const { return disk_.get(); }
+
+ private:
+  std::shared_ptr<const CompiledKernel> load_or_compile(const RenderedKernel& kernel, const Toolchain& toolchain,
+                                                        Origin* origin);
+
+  std::unique_ptr<DiskCache> disk_;
+  SingleFlight<CompiledKernel> memory_;
+  std::atomic<std::size_t> memory_hits_{0};
+  std::atomic<std::size_t> disk_hits_{0};
+  std::atomic<std::size_t> compiles_{0};
+};
+
+// The process-wide pipeline behind the runtime API and the CLI: one of the documented caches. Its disk location
+// comes from default_cache_dir() the first time it is used.
+Pipeline& process_pipeline();
+
+}  // namespace draftjit::jit

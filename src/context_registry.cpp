@@ -1,0 +1,110 @@
+#include "context_registry.hpp"
+
+#include <fmt/format.h>
+
+#include <mutex>
+
+#include "draftjit/errors.hpp"
+#include "driver_api.hpp"
+#include "jit/pipeline.hpp"
+
+namespace draftjit {
+namespace {
+
+CUdevice device_of_current_context() {
+  CUdevice device = 0;
+  check_cu(driver().cuCtxGetDevice(&device), "cuCtxGetDevice", "the current context");
+  return device;
+}
+
+// True while handle still names the context that had this ID.
+bool alive(CUcontext handle, unsigned long long id) {
+  unsigned long long now = 0;
+  return driver().cuCtxGetId(handle, &now) == CUDA_SUCCESS && now == id;
+}
+
+// Every Context by context ID: one of the documented caches. Never destroyed: modules must outlive every caller,
+// and unloading them during static destruction could run after the driver has shut down.
+class Registry {
+ public:
+  static Registry& instance() {
+    static Registry* registry = new Registry();
+    return *registry;
+  }
+
+  Context& current() {
+    const DriverApi& cu = driver();
+    CUcontext handle = nullptr;
+    check_cu(cu.cuCtxGetCurrent(&handle), "cuCtxGetCurrent", "kernel lookup");
+    if (handle == nullptr) {
+      throw Error(
+          "draftjit: no CUDA context is current on this thread; make one current, e.g. with cudaSetDevice or "
+          "cuCtxSetCurrent");
+    }
+    unsigned long long id = 0;
+    check_cu(cu.cuCtxGetId(handle, &id), "cuCtxGetId", "the current context");
+    {
+      std::shared_lock lock(mutex_);
+      if (auto it = contexts_.find(id); it != contexts_.end()) return *it->second;
+    }
+    auto context = std::make_unique<Context>(handle, id, device_of_current_context());
+    std::unique_lock lock(mutex_);
+    drop_dead_contexts();
+    return *contexts_.try_emplace(id, std::move(context)).first->second;
+  }
+
+ private:
+  // Called with the lock held, only when a context is seen for the first time (so never on a warm call).
+  void drop_dead_contexts() {
+    std::erase_if(contexts_, [](auto& entry) {
+      Context& context = *entry.second;
+      if (alive(context.handle(), context.id())) return false;
+      context.abandon();
+      return true;
+    });
+  }
+
+  std::shared_mutex mutex_;
+  std::unordered_map<unsigned long long, std::unique_ptr<Context>> contexts_;
+};
+
+}  // namespace
+
+Context::Context(CUcontext handle, unsigned long long id, CUdevice device)
+    : handle_(handle), id_(id), toolchain_(jit::Toolchain::for_arch(device_arch(device))) {
+  check_cu(driver().cuDeviceGetAttribute(&sm_count_, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device),
+           "cuDeviceGetAttribute", "multiprocessor count");
+}
+
+Context::~Context() = default;
+
+const LoadedKernel& Context::kernel(const jit::KernelSpec& spec) {
+  {
+    std::shared_lock lock(mutex_);
+    if (auto it = kernels_.find(spec.id()); it != kernels_.end()) return *it->second;
+  }
+  auto compiled = jit::process_pipeline().get(spec, toolchain_);
+  CUmodule raw = nullptr;
+  check_cu(driver().cuModuleLoadData(&raw, compiled->cubin.data()), "cuModuleLoadData", compiled->key.stem);
+  ModuleHandle module(raw);
+  auto kernel = std::make_unique<LoadedKernel>();
+  kernel->entry = spec.info().entry;
+  kernel->key = compiled->key.stem;
+  check_cu(driver().cuModuleGetFunction(&kernel->function, module.get(), kernel->entry), "cuModuleGetFunction",
+           kernel->key);
+
+  std::unique_lock lock(mutex_);
+  auto [it, inserted] = kernels_.try_emplace(spec.id(), std::move(kernel));
+  if (inserted) modules_.push_back(std::move(module));  // else another thread won; ours unloads here
+  return *it->second;
+}
+
+void Context::abandon() {
+  std::unique_lock lock(mutex_);
+  for (ModuleHandle& module : modules_) module.release();
+  workspace_.abandon();
+}
+
+Context& current_context() { return Registry::instance().current(); }
+
+}  // namespace draftjit
