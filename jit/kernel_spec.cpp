@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <set>
 #include <stdexcept>
 
 #include "templates/kernel_params.cuh"
@@ -120,6 +121,30 @@ KernelSpec fill_spec(const Tuning& tuning) { return {KernelKind::Fill, 0, 1, 1, 
 CallPlan call_plan(int bs, const Tuning& tuning) {
   if (fits_fused(bs, tuning)) return {fused_spec(bs, tuning), std::nullopt};
   return {scan_spec(bs, tuning), fill_spec(tuning)};
+}
+
+}  // namespace draftjit::jit
+
+namespace draftjit::jit {
+
+KernelSpec spec_for_call(std::string_view kind, int bs, const Tuning& tuning) {
+  if (kind == "main") return call_plan(bs, tuning).main;
+  if (kind == "fused") return fused_spec(bs, tuning);
+  if (kind == "scan") return scan_spec(bs, tuning);
+  if (kind == "fill") return fill_spec(tuning);
+  throw std::invalid_argument(fmt::format("kind must be main, fused, scan or fill, not '{}'", kind));
+}
+
+std::vector<KernelSpec> kernels_for(const std::vector<int>& bs_list, const Tuning& tuning) {
+  std::vector<KernelSpec> specs;
+  std::set<std::uint64_t> seen;
+  for (int bs : bs_list) {
+    const CallPlan call = call_plan(bs, tuning);
+    for (const auto& spec : {std::optional(call.main), call.fill}) {
+      if (spec && seen.insert(spec->id()).second) specs.push_back(*spec);
+    }
+  }
+  return specs;
 }
 
 }  // namespace draftjit::jit

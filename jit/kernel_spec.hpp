@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "draftjit/tuning.hpp"
 #include "jit/templates.hpp"
@@ -63,5 +64,13 @@ struct CallPlan {
   bool fused() const { return !fill.has_value(); }
 };
 CallPlan call_plan(int bs, const Tuning& tuning);
+
+// The spec a call uses for bs, by the name users give it: "main" (the fused kernel, or the scan past
+// fused_max_bs), "fused", "scan" or "fill". Throws std::invalid_argument for any other name.
+KernelSpec spec_for_call(std::string_view kind, int bs, const Tuning& tuning);
+
+// The distinct kernels that calls with these batch sizes launch: large bs share power-of-two kernels, so 1..1024
+// needs only unroll_max_bs + log2(1024 / unroll_max_bs) + 1 of them.
+std::vector<KernelSpec> kernels_for(const std::vector<int>& bs_list, const Tuning& tuning);
 
 }  // namespace draftjit::jit

@@ -24,6 +24,7 @@ namespace draftjit {
   X(cuCtxPopCurrent, "cuCtxPopCurrent_v2", CUresult(CUcontext*))                                               \
   X(cuCtxGetDevice, "cuCtxGetDevice", CUresult(CUdevice*))                                                     \
   X(cuCtxGetId, "cuCtxGetId", CUresult(CUcontext, unsigned long long*))                                        \
+  X(cuPointerGetAttribute, "cuPointerGetAttribute", CUresult(void*, CUpointer_attribute, CUdeviceptr))          \
   X(cuModuleLoadData, "cuModuleLoadData", CUresult(CUmodule*, const void*))                                    \
   X(cuModuleUnload, "cuModuleUnload", CUresult(CUmodule))                                                      \
   X(cuModuleGetFunction, "cuModuleGetFunction", CUresult(CUfunction*, CUmodule, const char*))                  \

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Configures and builds draftjit into build/ (Release). Extra arguments go to CMake's configure step.
+# Configures and builds draftjit into build/ (Release), the Python module included, for the interpreter in $PYTHON
+# (default: Debian's /usr/bin/python3, which has the packages tools/install-deps.sh installs). Extra arguments go
+# to CMake's configure step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+python="${PYTHON:-/usr/bin/python3}"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDRAFTJIT_BUILD_PYTHON=ON -DPython_EXECUTABLE="$python" \
+  "$@" >/dev/null
 cmake --build build

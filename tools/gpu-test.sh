@@ -5,6 +5,9 @@
 #   tools/gpu-test.sh run       on the GPU machine, with .deps carried: builds everything there, runs the GPU
 #                               suite, the unit tests and the examples; $OUT (if set) receives the logs
 #   tools/gpu-test.sh bench     on the GPU machine after `run`: the benchmarks of docs/PERF.md
+#   tools/gpu-test.sh python    on the GPU machine after `run`: the Python module for its python3, the pytest
+#                               suite (CPU and GPU parts), `pip install --no-build-isolation .` into a scratch
+#                               prefix, and bench/python_bench.py
 #   tools/gpu-test.sh profile   on the GPU machine after `run`: Nsight Compute summary of the fused kernels
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +21,8 @@ case "${1:-}" in
     mkdir -p "$out"
     torch_dir=$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null || true)
     cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -DDRAFTJIT_BUILD_BENCH=ON \
+      -DDRAFTJIT_BUILD_PYTHON=ON -DPython_EXECUTABLE="$(command -v python3)" \
+      -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" \
       -DDRAFTJIT_FMT_INCLUDE_DIR="$PWD/.deps/include" -DDRAFTJIT_DOCTEST_INCLUDE_DIR="$PWD/.deps/include" \
       -DDRAFTJIT_TORCH_DIR="$torch_dir" >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
     cmake --build build-device >"$out/build.log" 2>&1 || { grep -E "error|FAILED" "$out/build.log" | head -30; exit 1; }
@@ -47,6 +52,22 @@ case "${1:-}" in
     $b/draftjit_cache_bench warm-overhead 32
     $b/draftjit_bench --calls "${CALLS:-5000}" --json "$out/bench.json" 2>/dev/null | tee "$out/bench.txt"
     ;;
+  python)
+    mkdir -p "$out"
+    export DRAFTJIT_CACHE_DIR="$PWD/build-device/python-cache"
+    rc=0
+    PYTHONPATH="$PWD/build-device/python" python3 -m pytest python/tests -rs -q -p no:cacheprovider \
+      2>&1 | tee "$out/pytest.log" | tail -25 || rc=1
+    grep -qE "[0-9]+ passed" "$out/pytest.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/pytest.log" || rc=1
+    rm -rf /tmp/draftjit-pip && python3 -m pip install -q --no-build-isolation --no-deps --target /tmp/draftjit-pip \
+      --config-settings=cmake.define.DRAFTJIT_FMT_INCLUDE_DIR="$PWD/.deps/include" \
+      --config-settings=build-dir=/tmp/draftjit-pip-build . >"$out/pip.log" 2>&1 || { tail -20 "$out/pip.log"; rc=1; }
+    (cd /tmp && PYTHONPATH=/tmp/draftjit-pip python3 -c \
+      'import draftjit, torch; print("pip install: draftjit", draftjit.__version__, "from", draftjit.__file__, "ops:", hasattr(torch.ops.draftjit, "fill_draft_extend_metadata"))') || rc=1
+    PYTHONPATH="$PWD/build-device/python" python3 bench/python_bench.py --calls "${CALLS:-2000}" \
+      --json "$out/python-bench.json" 2>&1 | tee "$out/python-bench.txt" || rc=1
+    exit $rc
+    ;;
   profile)
     mkdir -p "$out"
     export DRAFTJIT_CACHE_DIR="$PWD/build-device/bench-cache"
@@ -56,7 +77,7 @@ case "${1:-}" in
     grep -E "Duration|Elapsed Cycles|Block Size|Grid Size|Registers|Stall|Warp Cycles|Shared Memory Config|Memory Throughput|Issued Warp" "$out/ncu.txt" | head -60
     ;;
   *)
-    echo "usage: tools/gpu-test.sh prepare|build|run|bench|profile" >&2
+    echo "usage: tools/gpu-test.sh prepare|build|run|bench|python|profile" >&2
     exit 2
     ;;
 esac

@@ -2,7 +2,8 @@
 # Installs the Debian packages draftjit builds and tests with, when any is missing. The CUDA toolkit (NVRTC, headers)
 # is expected in /usr/local/cuda, as on this project's machines.
 set -euo pipefail
-packages=(cmake ninja-build g++ python3 libfmt-dev doctest-dev llvm-19-tools)
+packages=(cmake ninja-build g++ python3 python3-dev libfmt-dev doctest-dev llvm-19-tools pybind11-dev python3-pytest
+          python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,17 +17,7 @@ int run_emit(const Args& args) {
   const int bs = options.get_int("--bs", 0);
   jit::check_bs(bs, "--bs");
   const Tuning tuning = tuning_from(options);
-  const std::string kind = options.get("--kind", jit::fits_fused(bs, tuning) ? "fused" : "scan");
-  jit::KernelSpec spec;
-  if (kind == "fused") {
-    spec = jit::fused_spec(bs, tuning);
-  } else if (kind == "scan") {
-    spec = jit::scan_spec(bs, tuning);
-  } else if (kind == "fill") {
-    spec = jit::fill_spec(tuning);
-  } else {
-    throw std::invalid_argument(fmt::format("--kind must be fused, scan or fill, not '{}'", kind));
-  }
+  const jit::KernelSpec spec = jit::spec_for_call(options.get("--kind", "main"), bs, tuning);
   const jit::Toolchain toolchain = jit::Toolchain::for_arch(options.get("--arch", "sm_90"));
 
   if (options.has("--cubin-info")) {

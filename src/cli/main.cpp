@@ -9,7 +9,7 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage:
-  draftjit emit --bs N [--kind fused|scan|fill] [--arch sm_90] [--ptx | --cubin-info]
+  draftjit emit --bs N [--kind main|fused|scan|fill] [--arch sm_90] [--ptx | --cubin-info]
                 [--unroll-max N] [--fused-max N]
       print the CUDA source rendered for bs (or its PTX, or what NVRTC built)
   draftjit warmup --bs LIST [--arch LIST] [--jobs N] [--unroll-max N] [--fused-max N]

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
-#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -20,19 +19,12 @@ struct Job {
   const jit::Toolchain* toolchain;
 };
 
-// Distinct kernels behind the requested (bs, arch) pairs: large bs share power-of-two kernels, so 1..1024 needs
-// only unroll_max_bs + log2(1024 / unroll_max_bs) + 1 of them per arch.
 std::vector<Job> plan(const std::vector<int>& bs_list, const std::vector<jit::Toolchain>& toolchains,
                       const Tuning& tuning) {
   std::vector<Job> jobs;
+  const std::vector<jit::KernelSpec> specs = jit::kernels_for(bs_list, tuning);
   for (const jit::Toolchain& toolchain : toolchains) {
-    std::set<std::uint64_t> seen;
-    for (int bs : bs_list) {
-      const jit::CallPlan call = jit::call_plan(bs, tuning);
-      for (const auto& spec : {std::optional(call.main), call.fill}) {
-        if (spec && seen.insert(spec->id()).second) jobs.push_back({*spec, &toolchain});
-      }
-    }
+    for (const jit::KernelSpec& spec : specs) jobs.push_back({spec, &toolchain});
   }
   return jobs;
 }

@@ -1,0 +1,122 @@
+"""The Python package without a GPU: import, emit, warmup into a temporary cache, error mapping, and argument
+validation with fake __cuda_array_interface__ objects, rejected before anything reaches the driver."""
+
+import os
+import types
+
+import pytest
+
+import draftjit
+
+HAVE_GPU = draftjit.cuda_available()
+
+
+class FakeArray:
+    """An object with __cuda_array_interface__ and CuPy's device.id, pointing at nothing: safe only while
+    validation rejects it, or where no driver can be reached."""
+
+    def __init__(self, n, typestr="<i4", shape=None, strides=None, readonly=False, device=0, ptr=0x1000):
+        self.__cuda_array_interface__ = {"shape": shape if shape is not None else (n,), "typestr": typestr,
+                                         "data": (ptr, readonly), "strides": strides, "version": 3}
+        self.device = types.SimpleNamespace(id=device)
+
+
+def fill(**overrides):
+    args = dict(extend_seq_lens=FakeArray(4), seq_lens=FakeArray(4), nsa_index_topk=2048,
+                out_seqlens_expanded=FakeArray(16), out_nsa_cache_seqlens=FakeArray(16))
+    args.update(overrides)
+    return draftjit.fill_draft_extend_metadata(**args)
+
+
+def test_import_and_version():
+    assert draftjit.__version__.count(".") == 2
+    assert draftjit.MAX_BS == 1 << 20
+    assert issubclass(draftjit.StatusError, draftjit.Error)
+    assert issubclass(draftjit.CompileError, draftjit.Error)
+    assert issubclass(draftjit.Error, RuntimeError)
+
+
+def test_emit_source_and_ptx():
+    source = draftjit.emit(5)
+    assert "draftjit_fused(" in source and "unrolled_scan(" in source
+    assert "kSlots = 256;" in draftjit.emit(200)
+    assert "draftjit_scan(" in draftjit.emit(10000)
+    assert "draftjit_fill(" in draftjit.emit(10000, kind="fill")
+    assert ".entry draftjit_fused(" in draftjit.emit(5, ptx=True, arch="sm_100")
+
+
+def test_emit_rejects_bad_arguments():
+    with pytest.raises(ValueError, match=r"outside the supported range \[0, 1048576\]"):
+        draftjit.emit(draftjit.MAX_BS + 1)
+    with pytest.raises(ValueError, match="kind must be"):
+        draftjit.emit(4, kind="bogus")
+    with pytest.raises(ValueError, match="not a real GPU architecture"):
+        draftjit.emit(4, arch="compute_90", ptx=True)
+    with pytest.raises(ValueError, match="not supported by NVRTC"):
+        draftjit.emit(4, arch="sm_35", ptx=True)
+
+
+def test_warmup_fills_the_cache_dir():
+    directory = draftjit.cache_dir()
+    assert directory == os.environ["DRAFTJIT_CACHE_DIR"]
+    first = draftjit.warmup([1, 2, 300], "sm_90")
+    assert first == {"kernels": 3, "compiled": 3, "cached": 0}
+    assert len([name for name in os.listdir(directory) if name.endswith(".cubin")]) == 3
+    assert draftjit.warmup(range(1, 3), "sm_90") == {"kernels": 2, "compiled": 0, "cached": 2}
+    with pytest.raises(ValueError, match="outside the supported range"):
+        draftjit.warmup([-1], "sm_90")
+
+
+@pytest.mark.parametrize("overrides, error, match", [
+    ({"extend_seq_lens": FakeArray(4, typestr="<i8")}, TypeError, "extend_seq_lens must be int32"),
+    ({"seq_lens": FakeArray(4, typestr="<f4")}, TypeError, "seq_lens must be int32"),
+    ({"seq_lens": [1, 2, 3, 4]}, TypeError, "seq_lens must be a CUDA tensor or an object with"),
+    ({"extend_seq_lens": FakeArray(4, shape=(2, 2))}, ValueError, "extend_seq_lens must be 1-D"),
+    ({"out_seqlens_expanded": FakeArray(16, strides=(8,))}, ValueError, "out_seqlens_expanded must be contiguous"),
+    ({"out_nsa_cache_seqlens": FakeArray(16, readonly=True)}, ValueError, "out_nsa_cache_seqlens is read-only"),
+    ({"seq_lens": FakeArray(5)}, ValueError, "seq_lens has 5 entries but extend_seq_lens has 4"),
+    ({"out_nsa_cache_seqlens": FakeArray(15)}, ValueError, "both are the capacity"),
+    ({"seq_lens": FakeArray(4, device=1)}, ValueError, "all arrays must be on one device"),
+    ({"nsa_index_topk": 2**31}, ValueError, "nsa_index_topk = 2147483648 does not fit in int32"),
+    ({"nsa_index_topk": 1.5}, TypeError, ""),
+    ({"extend_seq_lens": FakeArray(draftjit.MAX_BS + 1), "seq_lens": FakeArray(draftjit.MAX_BS + 1)}, ValueError,
+     "outside the supported range"),
+])
+def test_bad_arguments_are_rejected_before_any_launch(overrides, error, match):
+    # Were any of these to reach the driver, there would be a draftjit.Error (no driver) or a launch on a bogus
+    # pointer instead of the argument error.
+    with pytest.raises(error, match=match):
+        fill(**overrides)
+
+
+def test_async_and_offsets_arguments():
+    words = dict(total=FakeArray(1), status=FakeArray(1))
+    base = dict(extend_seq_lens=FakeArray(4), seq_lens=FakeArray(4), nsa_index_topk=8,
+                out_seqlens_expanded=FakeArray(16), out_nsa_cache_seqlens=FakeArray(16))
+    with pytest.raises(ValueError, match="status must have at least one entry"):
+        draftjit.fill_draft_extend_metadata_async(**base, total=FakeArray(1), status=FakeArray(0))
+    with pytest.raises(ValueError, match="offsets needs bs \\+ 1 = 5 entries, got 4"):
+        draftjit.fill_draft_extend_metadata_async(**base, **words, offsets=FakeArray(4))
+    with pytest.raises(TypeError, match="total must be"):
+        draftjit.fill_draft_extend_metadata_async(**base, total=None, status=FakeArray(1))
+    with pytest.raises(TypeError, match="pass out"):
+        draftjit.exclusive_offsets(FakeArray(4))
+    with pytest.raises(ValueError, match="out needs bs \\+ 1 = 5 entries, got 3"):
+        draftjit.exclusive_offsets(FakeArray(4), FakeArray(3))
+    with pytest.raises(TypeError, match="stream must be"):
+        fill(stream="default")
+
+
+@pytest.mark.skipif(HAVE_GPU, reason="with a GPU, valid fake arrays would reach a real launch")
+def test_valid_arguments_reach_the_driver_and_its_error_maps_to_draftjit_error():
+    with pytest.raises(draftjit.Error, match="no CUDA driver found"):
+        fill()
+    with pytest.raises(draftjit.Error, match="no CUDA driver found"):
+        draftjit.prepare([1, 2])
+
+
+def test_error_classes_carry_their_fields():
+    error = draftjit.StatusError("bad", status=4, total_tokens=10, capacity=9)
+    assert (error.status, error.total_tokens, error.capacity, str(error)) == (4, 10, 9, "bad")
+    compile_error = draftjit.CompileError("no", key="k", log="l")
+    assert (compile_error.key, compile_error.log) == ("k", "l")
