@@ -97,6 +97,7 @@ def run(bs, calls):
     words = torch.zeros(2, dtype=torch.int32, device="cuda")
     offsets = torch.zeros(bs + 1, dtype=torch.int32, device="cuda")
     flag = torch.zeros(1, dtype=torch.int32, device="cuda")
+    total_word, status_word = words[:1], words[1:]
     topk = 2048
     draftjit.prepare(bs)
 
@@ -130,13 +131,13 @@ def run(bs, calls):
         return draftjit.fill_draft_extend_metadata(ext, seq, topk, expanded, cache)
 
     def ours_op():
-        return torch.ops.draftjit.fill_draft_extend_metadata(ext, seq, topk, expanded, cache)
+        return torch.ops.draftjit.fill_draft_extend_metadata(ext, seq, topk, expanded, cache).item()
 
     def ours_async():
-        draftjit.fill_draft_extend_metadata_async(ext, seq, topk, expanded, cache, words[:1], words[1:], offsets)
+        draftjit.fill_draft_extend_metadata_async(ext, seq, topk, expanded, cache, total_word, status_word, offsets)
 
     def async_op():
-        torch.ops.draftjit.fill_draft_extend_metadata_async(ext, seq, topk, expanded, cache, words[:1], words[1:],
+        torch.ops.draftjit.fill_draft_extend_metadata_async(ext, seq, topk, expanded, cache, total_word, status_word,
                                                             offsets)
 
     offsets.zero_()

@@ -28,7 +28,7 @@ class DraftExtendGraph:
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
             torch.ops.draftjit.fill_draft_extend_metadata_async(self.ext, self.seq, TOPK, self.expanded, self.cache,
-                                                                self.words[:1], self.words[1:])
+                                                                self.words[:1], self.words[1:], None)
 
     def step(self, extend_seq_lens, seq_lens):
         self.ext.copy_(extend_seq_lens)

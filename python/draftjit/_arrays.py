@@ -38,13 +38,14 @@ def as_device_array(obj, name, writable=False):
 def _from_tensor(torch, t, name):
     if t.dtype != torch.int32:
         raise TypeError(f"{name} must be int32, got {t.dtype}")
-    if t.dim() != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {tuple(t.shape)}")
+    shape = t.shape
+    if len(shape) != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {tuple(shape)}")
     if not t.is_cuda:
         raise ValueError(f"{name} must be on a CUDA device, got {t.device}")
     if not t.is_contiguous():
         raise ValueError(f"{name} must be contiguous")
-    return DeviceArray(t.data_ptr(), t.numel(), t.get_device(), "torch")
+    return DeviceArray(t.data_ptr(), shape[0], t.get_device(), "torch")
 
 
 def _from_interface(obj, cai, name, writable):
@@ -84,8 +85,8 @@ def common_device(arrays, names):
 def stream_handle(stream, kind, device):
     """The CUstream to launch on: the given one, else the framework's current stream on device."""
     if stream is None:
-        if kind == "torch":
-            return _torch_module().cuda.current_stream(device).cuda_stream
+        if kind == "torch":  # the raw handle: building a torch.cuda.Stream object costs microseconds
+            return _torch_module()._C._cuda_getCurrentRawStream(device)
         cupy = sys.modules.get("cupy")
         if cupy is not None:
             with cupy.cuda.Device(device):

@@ -78,7 +78,7 @@ def test_warmup_fills_the_cache_dir():
     ({"out_nsa_cache_seqlens": FakeArray(15)}, ValueError, "both are the capacity"),
     ({"seq_lens": FakeArray(4, device=1)}, ValueError, "all arrays must be on one device"),
     ({"nsa_index_topk": 2**31}, ValueError, "nsa_index_topk = 2147483648 does not fit in int32"),
-    ({"nsa_index_topk": 1.5}, TypeError, ""),
+    ({"nsa_index_topk": 1.5}, TypeError, "'float' object cannot be interpreted as an integer"),
     ({"extend_seq_lens": FakeArray(draftjit.MAX_BS + 1), "seq_lens": FakeArray(draftjit.MAX_BS + 1)}, ValueError,
      "outside the supported range"),
 ])

@@ -159,7 +159,7 @@ def test_torch_compile_fullgraph():
     def step(ext, seq, topk, expanded, cache, words, offsets, scan):
         torch.ops.draftjit.fill_draft_extend_metadata_async(ext, seq, topk, expanded, cache, words[:1], words[1:],
                                                             offsets)
-        torch.ops.draftjit.exclusive_offsets(ext, scan)
+        torch.ops.draftjit.exclusive_offsets(ext, scan, None)
         return words + 0, scan * 2
 
     compiled = torch.compile(step, fullgraph=True)
@@ -181,7 +181,9 @@ def test_torch_compile_fullgraph_blocking_op():
 
     compiled = torch.compile(step, fullgraph=True)
     p = Problem(*random_case(np.random.default_rng(), 77))
-    assert compiled(p.ext, p.seq, *p.outputs()) == p.total
+    total = compiled(p.ext, p.seq, *p.outputs())
+    assert total.device.type == "cpu" and total.item() == p.total
+    p.check()
 
 
 def test_side_streams():
@@ -259,7 +261,8 @@ def test_second_device_tensors_and_graph_capture():
     with torch.cuda.device(1):
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            draftjit.fill_draft_extend_metadata_async(p.ext, p.seq, p.topk, *p.outputs(), words[:1], words[1:])
+            torch.ops.draftjit.fill_draft_extend_metadata_async(p.ext, p.seq, p.topk, *p.outputs(), words[:1],
+                                                                words[1:], None)
         for _ in range(20):
             ext, seq, _ = random_case(rng, bs)
             _, expanded_ref, _, total = reference(ext, seq, p.topk)
