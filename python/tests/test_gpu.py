@@ -176,12 +176,12 @@ def test_torch_compile_fullgraph():
 
 
 def test_torch_compile_fullgraph_blocking_op():
-    def step(ext, seq, expanded, cache):
-        return torch.ops.draftjit.fill_draft_extend_metadata(ext, seq, 2048, expanded, cache)
+    def step(ext, seq, topk, expanded, cache):
+        return torch.ops.draftjit.fill_draft_extend_metadata(ext, seq, topk, expanded, cache)
 
     compiled = torch.compile(step, fullgraph=True)
     p = Problem(*random_case(np.random.default_rng(), 77))
-    total = compiled(p.ext, p.seq, *p.outputs())
+    total = compiled(p.ext, p.seq, p.topk, *p.outputs())
     assert total.device.type == "cpu" and total.item() == p.total
     p.check()
 
