@@ -35,6 +35,13 @@ def _topk(value):
     return topk
 
 
+def _batch_sizes(value):
+    """An int or an iterable of ints, as a list of ints."""
+    if hasattr(value, "__iter__"):
+        return [operator.index(bs) for bs in value]
+    return [operator.index(value)]
+
+
 def _request_arrays(extend_seq_lens, seq_lens, out_seqlens_expanded, out_nsa_cache_seqlens):
     ext = as_device_array(extend_seq_lens, "extend_seq_lens")
     seq = as_device_array(seq_lens, "seq_lens")
@@ -107,17 +114,14 @@ def prepare(batch_sizes, device=None):
     """Compiles (or loads from the caches) and loads on the device every kernel that calls with these batch sizes
     use, so that later calls and CUDA graph captures do no JIT work. batch_sizes: an int or an iterable of ints;
     device: an index or torch.device (default: the current device)."""
-    sizes = [operator.index(batch_sizes)] if not hasattr(batch_sizes, "__iter__") else \
-        [operator.index(bs) for bs in batch_sizes]
     index = getattr(device, "index", device)
-    _draftjit.prepare(sizes, common_device([], []) if index is None else operator.index(index))
+    _draftjit.prepare(_batch_sizes(batch_sizes), common_device([], []) if index is None else operator.index(index))
 
 
 def warmup(batch_sizes, arch):
     """Compiles into the disk cache every kernel these batch sizes use on arch (e.g. "sm_90"); needs no GPU.
     Returns {"kernels": n, "compiled": n, "cached": n}."""
-    sizes = [operator.index(batch_sizes)] if not hasattr(batch_sizes, "__iter__") else list(batch_sizes)
-    return _draftjit.warmup(sizes, arch)
+    return _draftjit.warmup(_batch_sizes(batch_sizes), arch)
 
 
 def emit(bs, kind="main", arch="sm_90", ptx=False):
