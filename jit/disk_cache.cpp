@@ -1,55 +1,23 @@
 #include "jit/disk_cache.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <random>
 #include <system_error>
-
-#include "jit/hash.hpp"
 
 namespace draftjit::jit {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr std::array<char, 8> kMagic = {'D', 'J', 'C', 'U', 'B', 'I', 'N', '\0'};
-constexpr std::uint32_t kFormatVersion = 2;  // 2: word-wise checksum
-constexpr const char* kExtension = ".cubin";
+// Longer than any compile, so waiting for another process's compile normally ends with its entry on disk.
+constexpr std::chrono::seconds kMaxLockWait{30};
 
-struct Header {
-  std::array<char, 8> magic;
-  std::uint32_t format_version;
-  std::uint32_t key_bytes;
-  std::uint64_t cubin_bytes;
-  std::uint64_t checksum;  // hash_bytes of the cubin, seeded with hash_bytes of the key text
-};
-static_assert(sizeof(Header) == 32);
-
-std::uint64_t checksum(std::string_view key, const char* cubin, std::size_t size) {
-  return hash_bytes(std::string_view(cubin, size), hash_bytes(key));
-}
-
-const char* env(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : nullptr;
-}
-
-// Reads exactly size bytes or returns errno (EIO when the file is shorter).
-int read_all(int fd, char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::read(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return n < 0 ? errno : EIO;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return 0;
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
 // Writes all bytes or returns errno.
@@ -66,151 +34,168 @@ int write_all(int fd, const char* data, std::size_t size) {
   return 0;
 }
 
-std::string unique_suffix() {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  return fmt::format(".tmp.{}.{:x}", ::getpid(), rng());
+// Calls visit(path, status) for every file in dir; a directory that does not exist has none. Throws
+// std::system_error naming dir when it exists but cannot be read (ENOTDIR, EACCES...).
+template <typename Visit>
+void for_each_file(const fs::path& dir, Visit visit) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec == std::errc::no_such_file_or_directory) return;
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::error_code status_ec;
+    visit(it->path(), it->symlink_status(status_ec));  // symlinks are never followed: they are not ours
+  }
+  if (ec) throw std::system_error(ec, "cannot read cache directory " + dir.string());
+}
+
+bool is_stale(const fs::path& path) {
+  std::error_code ec;
+  const auto modified = fs::last_write_time(path, ec);
+  return !ec && fs::file_time_type::clock::now() - modified > kStaleTempAge;
 }
 
 }  // namespace
 
 void warn_to_stderr(const std::string& message) { fmt::print(stderr, "draftjit: warning: {}\n", message); }
 
-std::optional<fs::path> default_cache_dir() {
-  if (const char* off = env("DRAFTJIT_DISABLE_DISK_CACHE"); off != nullptr && std::string_view(off) != "0") {
-    return std::nullopt;
-  }
-  if (const char* dir = env("DRAFTJIT_CACHE_DIR")) return fs::path(dir);
-  if (const char* xdg = env("XDG_CACHE_HOME")) return fs::path(xdg) / "draftjit";
-  if (const char* home = env("HOME")) return fs::path(home) / ".cache" / "draftjit";
-  return std::nullopt;
+DiskCache::DiskCache(const CacheLocation& location, WarningSink warn) : warn_(std::move(warn)) {
+  if (location.writable) layers_.push_back({*location.writable, true});
+  for (const fs::path& dir : location.read_only) layers_.push_back({dir, false});
 }
 
-DiskCache::DiskCache(fs::path dir, WarningSink warn) : dir_(std::move(dir)), warn_(std::move(warn)) {}
+DiskCache::DiskCache(fs::path writable_dir, WarningSink warn)
+    : DiskCache(CacheLocation{std::move(writable_dir), {}, {}}, std::move(warn)) {}
 
-fs::path DiskCache::path_for(const KernelKey& key) const { return dir_ / (key.stem + kExtension); }
+const DiskCache::Layer* DiskCache::writable() const {
+  return !layers_.empty() && layers_[0].writable ? &layers_[0] : nullptr;
+}
 
-CacheFile read_cache_file(const fs::path& path, std::vector<char>* cubin) {
-  CacheFile file{path, {}, 0, {}};
-  // One read of the whole file with plain POSIX calls: this sits on a new process's first kernel launch, where
-  // iostreams' first-use set-up alone cost ~200 us.
-  std::vector<char> bytes;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat info {};
-  if (fd < 0 || ::fstat(fd, &info) != 0) {
-    const int error = errno;
-    if (fd >= 0) ::close(fd);
-    file.problem = fmt::format("cannot read: {}", std::strerror(error));
-    return file;
-  }
-  bytes.resize(static_cast<std::size_t>(info.st_size));
-  const int error = read_all(fd, bytes.data(), bytes.size());
-  ::close(fd);
-  if (error != 0) {
-    file.problem = fmt::format("cannot read: {}", std::strerror(error));
-    return file;
-  }
-
-  Header header{};
-  if (bytes.size() < sizeof header) {
-    file.problem = "truncated header";
-    return file;
-  }
-  std::memcpy(&header, bytes.data(), sizeof header);
-  if (header.magic != kMagic) {
-    file.problem = "not a draftjit cache file (bad magic)";
-    return file;
-  }
-  if (header.format_version != kFormatVersion) {
-    file.problem = fmt::format("format version {} (expected {})", header.format_version, kFormatVersion);
-    return file;
-  }
-  const std::uint64_t body = bytes.size() - sizeof header;  // sizes come from the file: compare without overflow
-  if (header.key_bytes > body || header.cubin_bytes != body - header.key_bytes) {
-    file.problem = fmt::format("size {} does not match its header", bytes.size());
-    return file;
-  }
-  const char* key = bytes.data() + sizeof header;
-  const char* payload = key + header.key_bytes;
-  file.key.assign(key, header.key_bytes);
-  file.cubin_bytes = header.cubin_bytes;
-  if (checksum(file.key, payload, header.cubin_bytes) != header.checksum) {
-    file.problem = "checksum mismatch";
-    return file;
-  }
-  if (cubin != nullptr) cubin->assign(payload, payload + header.cubin_bytes);
-  return file;
+fs::path DiskCache::path_for(const KernelKey& key) const {
+  return writable()->dir / (key.stem + std::string(kEntrySuffix));
 }
 
 std::optional<std::vector<char>> DiskCache::load(const KernelKey& key) const {
-  const fs::path path = path_for(key);
-  if (::access(path.c_str(), F_OK) != 0) return std::nullopt;
-  std::vector<char> cubin;
-  CacheFile file = read_cache_file(path, &cubin);
-  if (file.problem.empty() && file.key != key.text) file.problem = "holds a different key (hash collision)";
-  if (!file.problem.empty()) {
-    warn_(fmt::format("ignoring cache file {}: {}; it will be rebuilt", path.string(), file.problem));
-    std::error_code ec;
-    fs::remove(path, ec);
-    return std::nullopt;
+  for (const Layer& layer : layers_) {
+    const fs::path path = layer.dir / (key.stem + std::string(kEntrySuffix));
+    std::vector<char> cubin;
+    CacheFile file = read_cache_file(path, &cubin);
+    if (file.state == FileState::Missing) continue;
+    if (file.state == FileState::Valid) {
+      if (file.key == key.text) return cubin;
+      // Same name, so same key hash: a file copied or renamed by hand, or one written by another build.
+      file.state = FileState::Damaged;
+      file.problem = fmt::format("it holds another key ({})", file.key);
+    }
+    if (file.state == FileState::Unreadable || file.state == FileState::NotRegular) {
+      warn(fmt::format("cannot use cache file {}: {}; left in place, compiling instead", path.string(), file.problem));
+    } else if (!layer.writable) {
+      warn(fmt::format("skipping {} in the read-only cache layer: {}", path.string(), file.problem));
+    } else {
+      // A regular file under an entry's exact name is ours by that name, whatever is left of its header.
+      warn(fmt::format("ignoring cache file {}: {}; it will be rebuilt", path.string(), file.problem));
+      std::error_code ec;
+      fs::remove(path, ec);
+    }
   }
-  return cubin;
+  return std::nullopt;
 }
 
 bool DiskCache::store(const KernelKey& key, const std::vector<char>& cubin) {
-  if (store_disabled_.load(std::memory_order_relaxed)) return false;
+  if (writable() == nullptr) return false;
+  const fs::path& dir = writable()->dir;
   std::error_code ec;
-  fs::create_directories(dir_, ec);
+  fs::create_directories(dir, ec);
   if (ec) {
-    warn_once(fmt::format("cannot create cache directory {}: {}; kernels stay in memory only", dir_.string(),
-                          ec.message()));
+    warn(fmt::format("cannot create cache directory {}: {}; kernels stay in memory only", dir.string(),
+                     ec.message()));
     return false;
   }
-  const fs::path final_path = path_for(key);
-  const fs::path temp_path = final_path.string() + unique_suffix();
-  const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const fs::path entry = path_for(key);
+  struct stat info {};
+  if (::lstat(entry.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+    warn(fmt::format("not storing {}: something that is not a regular file is in its place", entry.string()));
+    return false;
+  }
+  const fs::path temp = temp_path_for(entry);
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
-    warn_once(fmt::format("cannot write to cache directory {}: {}; kernels stay in memory only", dir_.string(),
-                          std::strerror(errno)));
+    warn(fmt::format("cannot write to cache directory {}: {}; kernels stay in memory only", dir.string(),
+                     std::strerror(errno)));
     return false;
   }
-  Header header{kMagic, kFormatVersion, static_cast<std::uint32_t>(key.text.size()), cubin.size(),
-                checksum(key.text, cubin.data(), cubin.size())};
-  int error = write_all(fd, reinterpret_cast<const char*>(&header), sizeof header);
-  if (error == 0) error = write_all(fd, key.text.data(), key.text.size());
-  if (error == 0) error = write_all(fd, cubin.data(), cubin.size());
+  const std::vector<char> bytes = encode_entry(key.text, cubin);
+  int error = write_all(fd, bytes.data(), bytes.size());
   if (::close(fd) != 0 && error == 0) error = errno;
-  if (error == 0 && ::rename(temp_path.c_str(), final_path.c_str()) != 0) error = errno;
   if (error != 0) {
-    ::unlink(temp_path.c_str());
-    warn_once(fmt::format("cannot write cache file {}: {}; kernels stay in memory only", final_path.string(),
-                          std::strerror(error)));
+    ::unlink(temp.c_str());
+    warn(fmt::format("cannot write cache files in {}: {}; kernels stay in memory only", dir.string(),
+                     std::strerror(error)));
+    return false;
+  }
+  if (::rename(temp.c_str(), entry.c_str()) != 0) {
+    error = errno;
+    ::unlink(temp.c_str());
+    warn(fmt::format("cannot store {}: {}; this kernel stays in memory only", entry.string(), std::strerror(error)));
     return false;
   }
   return true;
 }
 
-std::vector<CacheFile> DiskCache::list() const {
-  std::vector<CacheFile> files;
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir_, ec)) {
-    if (entry.path().extension() == kExtension) files.push_back(read_cache_file(entry.path()));
-  }
-  return files;
+std::unique_ptr<KeyLock> DiskCache::lock(const KernelKey& key) const {
+  if (writable() == nullptr) return nullptr;
+  return std::make_unique<KeyLock>(writable()->dir, key.hash, kMaxLockWait);
 }
 
-std::size_t DiskCache::clear() {
-  std::size_t removed = 0;
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir_, ec)) {
-    const std::string name = entry.path().filename().string();
-    const bool ours = entry.path().extension() == kExtension || name.find(".cubin.tmp.") != std::string::npos;
-    if (ours && fs::remove(entry.path(), ec)) ++removed;
+DiskCache::Listing DiskCache::list() const {
+  Listing listing;
+  for (std::size_t layer = 0; layer < layers_.size(); ++layer) {
+    for_each_file(layers_[layer].dir, [&](const fs::path& path, const fs::file_status& status) {
+      const std::string name = path.filename().string();
+      if (name == ".locks" && fs::is_directory(status)) return;
+      Entry entry{CacheFile{path, FileState::Valid, {}, {}, 0}, layer, is_temp_name(name), 0, {}};
+      if (!fs::is_regular_file(status) || !(entry.temp || ends_with(name, kEntrySuffix))) {
+        ++listing.others;
+        return;
+      }
+      if (!entry.temp) entry.file = read_cache_file(path);
+      if (!entry.file.ours()) {
+        ++listing.others;
+        return;
+      }
+      std::error_code ec;
+      entry.bytes = fs::file_size(path, ec);
+      entry.modified = fs::last_write_time(path, ec);
+      listing.entries.push_back(std::move(entry));
+    });
   }
-  return removed;
+  return listing;
 }
 
-void DiskCache::warn_once(const std::string& message) {
-  if (!store_disabled_.exchange(true)) warn_(message);
+DiskCache::Removal DiskCache::remove(bool entries) const {
+  Removal removal;
+  if (writable() == nullptr) return removal;
+  for_each_file(writable()->dir, [&](const fs::path& path, const fs::file_status& status) {
+    if (!fs::is_regular_file(status)) return;
+    const std::string name = path.filename().string();
+    const bool doomed = is_temp_name(name) ? is_stale(path)
+                                           : entries && ends_with(name, kEntrySuffix) && read_cache_file(path).ours();
+    if (!doomed) return;
+    std::error_code ec;
+    if (fs::remove(path, ec)) {
+      ++removal.removed;
+    } else if (ec) {
+      removal.failures.push_back(fmt::format("{}: {}", path.string(), ec.message()));
+    }
+  });
+  return removal;
+}
+
+void DiskCache::warn(const std::string& message) const {
+  {
+    std::lock_guard lock(warned_mutex_);
+    if (!warned_.insert(message).second) return;
+  }
+  warn_(message);
 }
 
 }  // namespace draftjit::jit

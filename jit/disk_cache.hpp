@@ -1,60 +1,83 @@
 #pragma once
-#include <atomic>
-#include <cstdint>
+#include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "jit/cache_file.hpp"
+#include "jit/cache_location.hpp"
 #include "jit/kernel_key.hpp"
+#include "jit/key_lock.hpp"
 
 namespace draftjit::jit {
 
 using WarningSink = std::function<void(const std::string&)>;
 void warn_to_stderr(const std::string& message);  // "draftjit: warning: <message>"
 
-// $DRAFTJIT_CACHE_DIR, else $XDG_CACHE_HOME/draftjit, else ~/.cache/draftjit; nullopt when
-// DRAFTJIT_DISABLE_DISK_CACHE=1 or no location can be derived.
-std::optional<std::filesystem::path> default_cache_dir();
-
-// One cubin file as found on disk. `problem` is empty for a valid file.
-struct CacheFile {
-  std::filesystem::path path;
-  std::string key;  // the full key text from the header
-  std::uint64_t cubin_bytes = 0;
-  std::string problem;
-};
-
-// One file per kernel key: header (magic, format version, key text, size, checksum), then the cubin. Files are
-// written to a temporary name and renamed, so a reader sees a whole file or none. Every failure is survivable: a bad
-// file is reported, removed and rebuilt; an unwritable directory or a full disk leaves the caller in memory only,
-// with one warning.
+// The cubin files of kernel keys in a writable directory and, after it, read-only layers (see CacheLocation).
+// Every fault is survivable and local: a damaged entry in the writable directory is warned about, removed and
+// rebuilt; one in a read-only layer is skipped; a file we cannot read (EMFILE, EACCES) is a miss, never
+// "corruption"; a FIFO, directory or symlink in an entry's place is left alone; an entry that cannot be stored
+// leaves that kernel in memory only and the next one is tried again. Each distinct warning is given once.
 class DiskCache {
  public:
-  explicit DiskCache(std::filesystem::path dir, WarningSink warn = warn_to_stderr);
+  struct Layer {
+    std::filesystem::path dir;
+    bool writable = false;
+  };
 
-  const std::filesystem::path& dir() const { return dir_; }
-  std::filesystem::path path_for(const KernelKey& key) const;
+  explicit DiskCache(const CacheLocation& location, WarningSink warn = warn_to_stderr);
+  explicit DiskCache(std::filesystem::path writable_dir, WarningSink warn = warn_to_stderr);
 
-  // The cubin stored under key, or nullopt on a miss or an invalid file (which is warned about and removed).
+  const std::vector<Layer>& layers() const { return layers_; }  // the writable one (if any) first
+  const Layer* writable() const;
+  std::filesystem::path path_for(const KernelKey& key) const;  // in the writable directory, which must exist
+
+  // The cubin stored under key in the first layer that holds a valid entry for it, or nullopt.
   std::optional<std::vector<char>> load(const KernelKey& key) const;
 
-  // Writes the cubin; false (after at most one warning per cache) when the directory cannot take it.
+  // Writes the cubin to the writable directory (temp file, then rename); false, with a warning, when it cannot.
   bool store(const KernelKey& key, const std::vector<char>& cubin);
 
-  std::vector<CacheFile> list() const;  // every cache file, checked (for `draftjit cache list|verify`)
-  std::size_t clear();                  // removes every cache file; returns how many
+  // The cross-process compile lock of key, taken on a miss (bounded wait); nullptr without a writable directory.
+  std::unique_ptr<KeyLock> lock(const KernelKey& key) const;
+
+  // What `draftjit cache list|verify` shows: draftjit's entries and temp files in every layer. Throws
+  // std::system_error naming a directory that exists but cannot be read.
+  struct Entry {
+    CacheFile file;
+    std::size_t layer = 0;  // index into layers()
+    bool temp = false;
+    std::uintmax_t bytes = 0;  // of the file
+    std::filesystem::file_time_type modified{};
+  };
+  struct Listing {
+    std::vector<Entry> entries;
+    std::size_t others = 0;  // files that are not draftjit's: never checked, removed or counted as invalid
+  };
+  Listing list() const;
+
+  // Removes, from the writable directory only, draftjit's entries (regular files with its magic) and temp files
+  // older than kStaleTempAge; with entries = false only those temp files. Throws like list(); failures to remove
+  // one file are collected, not thrown.
+  struct Removal {
+    std::size_t removed = 0;
+    std::vector<std::string> failures;
+  };
+  Removal remove(bool entries) const;
 
  private:
-  void warn_once(const std::string& message);
+  void warn(const std::string& message) const;
 
-  std::filesystem::path dir_;
+  std::vector<Layer> layers_;
   WarningSink warn_;
-  std::atomic<bool> store_disabled_{false};
+  mutable std::mutex warned_mutex_;
+  mutable std::set<std::string> warned_;
 };
-
-// Reads and checks one cache file; for a valid file `cubin` receives the payload when non-null.
-CacheFile read_cache_file(const std::filesystem::path& path, std::vector<char>* cubin = nullptr);
 
 }  // namespace draftjit::jit

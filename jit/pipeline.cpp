@@ -27,19 +27,26 @@ std::shared_ptr<const CompiledKernel> Pipeline::get(const KernelSpec& spec, cons
 
 std::shared_ptr<const CompiledKernel> Pipeline::load_or_compile(const RenderedKernel& kernel,
                                                                 const Toolchain& toolchain, Origin* origin) {
-  auto compiled = std::make_shared<CompiledKernel>(CompiledKernel{kernel.key, kernel.spec.info().entry, {}});
+  auto compiled = std::make_shared<CompiledKernel>(CompiledKernel{kernel.key, kernel.spec.info().entry, {}, false});
+  auto from_disk = [&](std::optional<std::vector<char>> cubin) {
+    if (!cubin) return false;
+    ++disk_hits_;
+    if (origin != nullptr) *origin = Origin::Disk;
+    compiled->cubin = std::move(*cubin);
+    compiled->on_disk = true;
+    return true;
+  };
+  std::unique_ptr<KeyLock> lock;
   if (disk_ != nullptr) {
-    if (auto cubin = disk_->load(kernel.key)) {
-      ++disk_hits_;
-      if (origin != nullptr) *origin = Origin::Disk;
-      compiled->cubin = std::move(*cubin);
-      return compiled;
-    }
+    if (from_disk(disk_->load(kernel.key))) return compiled;
+    // Another process may be compiling this key right now: wait for it, then look again.
+    lock = disk_->lock(kernel.key);
+    if (lock != nullptr && from_disk(disk_->load(kernel.key))) return compiled;
   }
   compiled->cubin = compile(kernel.source, toolchain, kernel.key.stem).cubin;
   ++compiles_;
   if (origin != nullptr) *origin = Origin::Compiled;
-  if (disk_ != nullptr) disk_->store(kernel.key, compiled->cubin);
+  compiled->on_disk = disk_ != nullptr && disk_->store(kernel.key, compiled->cubin);
   return compiled;
 }
 
@@ -47,8 +54,8 @@ Pipeline::Stats Pipeline::stats() const { return {memory_hits_.load(), disk_hits
 
 Pipeline& process_pipeline() {
   static Pipeline pipeline([] {
-    auto dir = default_cache_dir();
-    return dir ? std::make_unique<DiskCache>(*dir) : nullptr;
+    const CacheLocation location = cache_location_from_env();
+    return location.enabled() ? std::make_unique<DiskCache>(location) : nullptr;
   }());
   return pipeline;
 }

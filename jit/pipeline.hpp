@@ -24,13 +24,15 @@ struct CompiledKernel {
   KernelKey key;
   std::string entry;  // the extern "C" kernel name inside the cubin
   std::vector<char> cubin;
+  bool on_disk = false;  // in a cache directory: read from one, or stored in the writable one
 };
 
 enum class Origin { Memory, Disk, Compiled };
 
-// The one orchestrator of the JIT: render -> key -> memory (single-flight) -> disk -> NVRTC -> publish (memory, then
-// disk). Runtime, prepare, warmup and `draftjit emit --cubin-info` all come through get(). Thread-safe; a failed
-// compile is not kept, so the next request tries again and reports the same error. Renders and hashes the source
+// The one orchestrator of the JIT: render -> key -> memory (single-flight) -> disk -> cross-process compile lock ->
+// disk again -> NVRTC -> publish (memory, then disk). Runtime, prepare, warmup and `draftjit emit --cubin-info` all
+// come through get(). Thread-safe; a failed compile is not kept, so the next request tries again and reports the
+// same error. Renders and hashes the source
 // on every call (microseconds); the runtime calls it only on a per-context miss, never on a warm launch.
 class Pipeline {
  public:
@@ -59,7 +61,7 @@ class Pipeline {
 };
 
 // The process-wide pipeline behind the runtime API and the CLI: one of the documented caches. Its disk location
-// comes from default_cache_dir() the first time it is used.
+// comes from cache_location_from_env() the first time it is used.
 Pipeline& process_pipeline();
 
 }  // namespace draftjit::jit

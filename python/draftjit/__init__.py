@@ -120,7 +120,8 @@ def prepare(batch_sizes, device=None):
 
 def warmup(batch_sizes, arch):
     """Compiles into the disk cache every kernel these batch sizes use on arch (e.g. "sm_90"); needs no GPU.
-    Returns {"kernels": n, "compiled": n, "cached": n}."""
+    Returns {"kernels": n, "compiled": n, "cached": n, "not_stored": n}; not_stored counts kernels the disk cache
+    could not take (the reasons were printed as warnings) or all of them when it is disabled."""
     return _draftjit.warmup(_batch_sizes(batch_sizes), arch)
 
 

@@ -72,12 +72,13 @@ py::dict warmup(const std::vector<int>& batch_sizes, const std::string& arch) {
   const draftjit::jit::Toolchain toolchain = draftjit::jit::Toolchain::for_arch(arch);
   std::size_t compiled = 0;
   std::size_t cached = 0;
+  std::size_t not_stored = 0;  // compiled or found, but in memory only: the disk cache is off or refused it
   {
     py::gil_scoped_release release;
     draftjit::jit::Pipeline& pipeline = draftjit::jit::process_pipeline();
     for (const auto& spec : draftjit::jit::kernels_for(batch_sizes, {})) {
       draftjit::jit::Origin origin{};
-      pipeline.get(spec, toolchain, &origin);
+      not_stored += !pipeline.get(spec, toolchain, &origin)->on_disk;
       ++(origin == draftjit::jit::Origin::Compiled ? compiled : cached);
     }
   }
@@ -85,6 +86,7 @@ py::dict warmup(const std::vector<int>& batch_sizes, const std::string& arch) {
   summary["kernels"] = compiled + cached;
   summary["compiled"] = compiled;
   summary["cached"] = cached;
+  summary["not_stored"] = not_stored;
   return summary;
 }
 
@@ -99,7 +101,7 @@ std::string emit(int bs, const std::string& kind, const std::string& arch, bool 
 }
 
 std::optional<std::string> cache_dir() {
-  const auto dir = draftjit::jit::default_cache_dir();
+  const auto dir = draftjit::jit::cache_location_from_env().writable;
   return dir ? std::optional(dir->string()) : std::nullopt;
 }
 

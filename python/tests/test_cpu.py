@@ -60,9 +60,9 @@ def test_warmup_fills_the_cache_dir():
     directory = draftjit.cache_dir()
     assert directory == os.environ["DRAFTJIT_CACHE_DIR"]
     first = draftjit.warmup([1, 2, 300], "sm_90")
-    assert first == {"kernels": 3, "compiled": 3, "cached": 0}
+    assert first == {"kernels": 3, "compiled": 3, "cached": 0, "not_stored": 0}
     assert len([name for name in os.listdir(directory) if name.endswith(".cubin")]) == 3
-    assert draftjit.warmup(range(1, 3), "sm_90") == {"kernels": 2, "compiled": 0, "cached": 2}
+    assert draftjit.warmup(range(1, 3), "sm_90") == {"kernels": 2, "compiled": 0, "cached": 2, "not_stored": 0}
     with pytest.raises(ValueError, match="outside the supported range"):
         draftjit.warmup([-1], "sm_90")
 

@@ -1,42 +1,80 @@
 #include <fmt/format.h>
 
+#include <chrono>
 #include <stdexcept>
 
 #include "commands.hpp"
 #include "jit/disk_cache.hpp"
 
 namespace draftjit::cli {
+namespace {
+
+std::string age(std::filesystem::file_time_type modified) {
+  using namespace std::chrono;
+  const auto s = duration_cast<seconds>(std::filesystem::file_time_type::clock::now() - modified).count();
+  if (s < 120) return fmt::format("{}s", std::max<long long>(s, 0));
+  if (s < 2 * 3600) return fmt::format("{}m", s / 60);
+  if (s < 2 * 86400) return fmt::format("{}h", s / 3600);
+  return fmt::format("{}d", s / 86400);
+}
+
+void print_layers(const jit::DiskCache& cache) {
+  for (std::size_t i = 0; i < cache.layers().size(); ++i) {
+    const auto& layer = cache.layers()[i];
+    fmt::print("layer {}: {} ({})\n", i, layer.dir.string(), layer.writable ? "writable" : "read-only");
+  }
+}
+
+// list prints every entry; verify only the invalid ones and fails when there are any. Temp files are listed, never
+// invalid: a writer may still be on them.
+int list_or_verify(const jit::DiskCache& cache, bool verify) {
+  const jit::DiskCache::Listing listing = cache.list();
+  print_layers(cache);
+  std::size_t invalid = 0;
+  std::size_t temps = 0;
+  std::uintmax_t bytes = 0;
+  if (!verify) fmt::print("{:<8} {:>9} {:>5} {:>5}  {}\n", "STATE", "BYTES", "AGE", "LAYER", "FILE");
+  for (const jit::DiskCache::Entry& entry : listing.entries) {
+    const bool valid = entry.file.state == jit::FileState::Valid;
+    invalid += !valid && !entry.temp;
+    temps += entry.temp;
+    bytes += entry.bytes;
+    if (verify && (valid || entry.temp)) continue;
+    const char* state = entry.temp ? "temp" : valid ? "ok" : "INVALID";
+    fmt::print("{:<8} {:>9} {:>5} {:>5}  {}{}\n", state, entry.bytes, age(entry.modified), entry.layer,
+               entry.file.path.filename().string(), valid || entry.temp ? "" : ": " + entry.file.problem);
+  }
+  fmt::print("{} files, {} invalid, {} temp, {} bytes; {} other files ignored\n", listing.entries.size() - temps,
+             invalid, temps, bytes, listing.others);
+  return verify && invalid > 0 ? 1 : 0;
+}
+
+int clear(const jit::DiskCache& cache) {
+  if (cache.writable() == nullptr) throw std::runtime_error("no writable cache directory to clear");
+  const jit::DiskCache::Removal removal = cache.remove(/*entries=*/true);
+  for (const std::string& failure : removal.failures) fmt::print(stderr, "draftjit cache: cannot remove {}\n", failure);
+  fmt::print("removed {} files from {}{}\n", removal.removed, cache.writable()->dir.string(),
+             removal.failures.empty() ? "" : fmt::format("; {} could not be removed", removal.failures.size()));
+  return removal.failures.empty() ? 0 : 1;
+}
+
+}  // namespace
 
 int run_cache(const Args& args) {
   if (args.size() != 1) throw std::invalid_argument("cache takes one of: list, verify, clear, path");
   const std::string& action = args[0];
-  const auto dir = jit::default_cache_dir();
-  if (action == "path") {
-    fmt::print("{}\n", dir ? dir->string() : "(disabled by DRAFTJIT_DISABLE_DISK_CACHE)");
-    return 0;
-  }
-  if (!dir) throw std::runtime_error("the disk cache is disabled (DRAFTJIT_DISABLE_DISK_CACHE)");
-  jit::DiskCache cache(*dir);
-  if (action == "clear") {
-    fmt::print("removed {} files from {}\n", cache.clear(), dir->string());
-    return 0;
-  }
-  if (action != "list" && action != "verify") {
+  if (action != "path" && action != "list" && action != "verify" && action != "clear") {
     throw std::invalid_argument(fmt::format("unknown cache action '{}'", action));
   }
-  std::size_t bad = 0;
-  std::uint64_t bytes = 0;
-  const auto files = cache.list();
-  for (const jit::CacheFile& file : files) {
-    bytes += file.cubin_bytes;
-    if (!file.problem.empty()) ++bad;
-    if (action == "list" || !file.problem.empty()) {
-      fmt::print("{:<8} {:>8} {}{}\n", file.problem.empty() ? "ok" : "INVALID", file.cubin_bytes,
-                 file.path.filename().string(), file.problem.empty() ? "" : ": " + file.problem);
-    }
+  const jit::CacheLocation location = jit::cache_location_from_env();
+  if (action == "path") {
+    fmt::print("{}\n", location.writable ? location.writable->string() : "(none: " + location.why_not_writable + ")");
+    for (const auto& dir : location.read_only) fmt::print("{} (read-only)\n", dir.string());
+    return location.enabled() ? 0 : 1;
   }
-  fmt::print("{} files, {} invalid, {} bytes of cubin in {}\n", files.size(), bad, bytes, dir->string());
-  return action == "verify" && bad > 0 ? 1 : 0;
+  if (!location.enabled()) throw std::runtime_error(location.why_not_writable);
+  const jit::DiskCache cache(location);
+  return action == "clear" ? clear(cache) : list_or_verify(cache, action == "verify");
 }
 
 }  // namespace draftjit::cli

@@ -17,7 +17,8 @@ constexpr const char* kUsage = R"(usage:
       LIST: ranges and lists, e.g. 1-1024 or 1,2,4-8; arch default: device 0's
   draftjit cache list|verify|clear|path
       inspect or empty the disk cache ($DRAFTJIT_CACHE_DIR, else $XDG_CACHE_HOME/draftjit,
-      else ~/.cache/draftjit; DRAFTJIT_DISABLE_DISK_CACHE=1 turns it off)
+      else ~/.cache/draftjit; DRAFTJIT_DISABLE_DISK_CACHE=1 turns it off; DRAFTJIT_CACHE_PATH=dir1:dir2
+      adds read-only layers); clear and verify touch draftjit's own files only
 )";
 
 }  // namespace

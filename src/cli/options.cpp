@@ -14,6 +14,9 @@ namespace {
 int parse_int(std::string_view text, std::string_view what) {
   int value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error == std::errc::result_out_of_range) {
+    throw std::invalid_argument(fmt::format("{}: {} is out of range", what, text));
+  }
   if (error != std::errc() || end != text.data() + text.size()) {
     throw std::invalid_argument(fmt::format("{}: '{}' is not an integer", what, text));
   }
@@ -33,7 +36,7 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
 }  // namespace
 
 std::vector<int> parse_bs_list(const std::string& text) {
-  std::vector<int> out;
+  std::vector<std::pair<int, int>> ranges;
   for (std::string_view part : split(text, ',')) {
     const std::size_t dash = part.find('-', 1);
     const int lo = parse_int(part.substr(0, dash), "--bs");
@@ -41,10 +44,16 @@ std::vector<int> parse_bs_list(const std::string& text) {
     jit::check_bs(lo, "--bs");
     jit::check_bs(hi, "--bs");
     if (hi < lo) throw std::invalid_argument(fmt::format("--bs: range '{}' runs backwards", part));
-    for (int bs = lo; bs <= hi; ++bs) out.push_back(bs);
+    ranges.emplace_back(lo, hi);
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  // Merged before expanding, so repeated or overlapping ranges cost nothing: the output is at most kMaxBs + 1 long.
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<int> out;
+  int next = 0;  // the first bs not yet in out
+  for (auto [lo, hi] : ranges) {
+    for (int bs = std::max(lo, next); bs <= hi; ++bs) out.push_back(bs);
+    next = std::max(next, hi + 1);
+  }
   return out;
 }
 
@@ -57,6 +66,7 @@ std::vector<jit::Toolchain> parse_toolchains(const std::string& text) {
 Options::Options(const Args& args, const std::vector<std::string>& valued, const std::vector<std::string>& flags) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
+    if (has(arg)) throw std::invalid_argument(fmt::format("{} given more than once", arg));
     if (std::find(flags.begin(), flags.end(), arg) != flags.end()) {
       values_.emplace_back(arg, "");
     } else if (std::find(valued.begin(), valued.end(), arg) != valued.end()) {

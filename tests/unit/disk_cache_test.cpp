@@ -29,16 +29,24 @@ Origin fetch(const fs::path& dir, WarningLog& warnings, std::vector<char>* cubin
   return origin;
 }
 
-fs::path only_file(const fs::path& dir) {
+// Everything in dir but the compile locks.
+std::vector<fs::path> cache_files(const fs::path& dir) {
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path());
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().filename() != ".locks") files.push_back(entry.path());
+  }
+  return files;
+}
+
+fs::path only_file(const fs::path& dir) {
+  const std::vector<fs::path> files = cache_files(dir);
   REQUIRE(files.size() == 1);
   return files[0];
 }
 
 bool all_valid(const fs::path& dir) {
-  for (const CacheFile& f : DiskCache(dir).list()) {
-    if (!f.problem.empty()) return false;
+  for (const DiskCache::Entry& e : DiskCache(dir).list().entries) {
+    if (e.file.state != FileState::Valid) return false;
   }
   return true;
 }
@@ -49,18 +57,18 @@ TEST_CASE("default cache dir follows DRAFTJIT_CACHE_DIR, XDG_CACHE_HOME, HOME an
   ScopedEnv off("DRAFTJIT_DISABLE_DISK_CACHE", std::nullopt);
   {
     ScopedEnv dir("DRAFTJIT_CACHE_DIR", "/x/y");
-    CHECK(default_cache_dir() == fs::path("/x/y"));
+    CHECK(cache_location_from_env().writable == fs::path("/x/y"));
   }
   ScopedEnv no_dir("DRAFTJIT_CACHE_DIR", std::nullopt);
   {
     ScopedEnv xdg("XDG_CACHE_HOME", "/xdg");
-    CHECK(default_cache_dir() == fs::path("/xdg/draftjit"));
+    CHECK(cache_location_from_env().writable == fs::path("/xdg/draftjit"));
   }
   ScopedEnv no_xdg("XDG_CACHE_HOME", std::nullopt);
   ScopedEnv home("HOME", "/home/u");
-  CHECK(default_cache_dir() == fs::path("/home/u/.cache/draftjit"));
+  CHECK(cache_location_from_env().writable == fs::path("/home/u/.cache/draftjit"));
   ScopedEnv disable("DRAFTJIT_DISABLE_DISK_CACHE", "1");
-  CHECK_FALSE(default_cache_dir().has_value());
+  CHECK_FALSE(cache_location_from_env().writable.has_value());
 }
 
 TEST_CASE("a file has a header with magic, version, key, size and checksum, and round-trips") {
@@ -122,7 +130,7 @@ TEST_CASE("a file under another key (other NVRTC, driver or library version) is 
   CHECK(disk.store(other, {'a', 'b'}));  // same file name, different full key
   CHECK_FALSE(disk.load(key).has_value());
   REQUIRE(warnings.messages.size() == 1);
-  CHECK(warnings.messages[0].find("different key") != std::string::npos);
+  CHECK(warnings.messages[0].find("another key") != std::string::npos);
 }
 
 TEST_CASE("an unusable cache directory falls back to memory with one warning") {
@@ -166,22 +174,27 @@ TEST_CASE("a full disk leaves no partial file and falls back to memory with one 
   CHECK(origin == Origin::Compiled);
   CHECK(warnings.messages.size() == 1);
   CHECK(warnings.messages[0].find("memory only") != std::string::npos);
-  CHECK(fs::is_empty(dir.path()));  // the temp file was removed, nothing partial was renamed into place
+  CHECK(cache_files(dir.path()).empty());  // the temp file was removed, nothing partial was renamed into place
 }
 
-TEST_CASE("list, verify and clear") {
+TEST_CASE("list, verify and clear see draftjit's entries only") {
   TempDir dir;
   WarningLog warnings;
   fetch(dir.path(), warnings);
   DiskCache disk(dir.path());
-  REQUIRE(disk.list().size() == 1);
+  REQUIRE(disk.list().entries.size() == 1);
+  const fs::path entry = only_file(dir.path());
+  std::ofstream(dir.path() / "damaged.cubin") << std::string("DJCUBIN\0", 8) << "then junk";
   std::ofstream(dir.path() / "bogus.cubin") << "junk";
   std::ofstream(dir.path() / "unrelated.txt") << "keep me";
-  const auto files = disk.list();
-  CHECK(files.size() == 2);
+  const DiskCache::Listing listing = disk.list();
+  CHECK(listing.entries.size() == 2);
+  CHECK(listing.others == 2);
   CHECK(!all_valid(dir.path()));
-  CHECK(disk.clear() == 2);
-  CHECK(disk.list().empty());
+  CHECK(disk.remove(/*entries=*/true).removed == 2);
+  CHECK(disk.list().entries.empty());
+  CHECK_FALSE(fs::exists(entry));
+  CHECK(fs::exists(dir.path() / "bogus.cubin"));
   CHECK(fs::exists(dir.path() / "unrelated.txt"));
 }
 
@@ -196,8 +209,7 @@ TEST_CASE("two processes warming the same keys at once both succeed and leave on
   CAPTURE(out);
   CHECK(rc == 0);
   CHECK(all_valid(dir.path()));
-  CHECK(DiskCache(dir.path()).list().size() == 24 + 29 + 2);  // unrolled 1..24 and 100..128, Blelloch 256 and 512
-  for (const auto& entry : fs::directory_iterator(dir.path())) {
-    CHECK(entry.path().extension() == ".cubin");  // no temp file left behind
-  }
+  // unrolled 1..24 and 100..128, Blelloch 256 and 512
+  CHECK(DiskCache(dir.path()).list().entries.size() == 24 + 29 + 2);
+  for (const fs::path& file : cache_files(dir.path())) CHECK(file.extension() == ".cubin");  // no temp file left
 }
