@@ -1,7 +1,6 @@
 #pragma once
 #include <cstdint>
 #include <string>
-#include <string_view>
 
 #include "jit/kernel_spec.hpp"
 #include "jit/toolchain.hpp"
@@ -16,7 +15,8 @@ struct KernelKey {
   std::string stem;  // "fused_unrolled.bs5.t128.sm_90-0123456789abcdef"
 };
 
-// Hashes the rendered source together with the toolchain (arch, options, NVRTC version) and the library version.
-KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain, std::string_view source);
+// The spec, the renderer's build-time digest (which stands for the source the spec renders to), the toolchain (arch,
+// options, NVRTC version) and the library version. Renders nothing: a disk hit never builds the source.
+KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain);
 
 }  // namespace draftjit::jit

@@ -6,18 +6,16 @@
 namespace draftjit::jit {
 
 RenderedKernel render(const KernelSpec& spec, const Toolchain& toolchain) {
-  RenderedKernel kernel{spec, render_source(spec), {}};
-  kernel.key = make_key(spec, toolchain, kernel.source);
-  return kernel;
+  return {spec, render_source(spec), make_key(spec, toolchain)};
 }
 
 Pipeline::Pipeline(std::unique_ptr<DiskCache> disk) : disk_(std::move(disk)) {}
 
 std::shared_ptr<const CompiledKernel> Pipeline::get(const KernelSpec& spec, const Toolchain& toolchain,
                                                     Origin* origin) {
-  const RenderedKernel kernel = render(spec, toolchain);
+  const KernelKey key = make_key(spec, toolchain);
   bool built = false;
-  auto compiled = memory_.get(kernel.key.text, [&] { return load_or_compile(kernel, toolchain, origin); }, &built);
+  auto compiled = memory_.get(key.text, [&] { return load_or_compile(spec, key, toolchain, origin); }, &built);
   if (!built) {
     ++memory_hits_;
     if (origin != nullptr) *origin = Origin::Memory;
@@ -25,9 +23,9 @@ std::shared_ptr<const CompiledKernel> Pipeline::get(const KernelSpec& spec, cons
   return compiled;
 }
 
-std::shared_ptr<const CompiledKernel> Pipeline::load_or_compile(const RenderedKernel& kernel,
+std::shared_ptr<const CompiledKernel> Pipeline::load_or_compile(const KernelSpec& spec, const KernelKey& key,
                                                                 const Toolchain& toolchain, Origin* origin) {
-  auto compiled = std::make_shared<CompiledKernel>(CompiledKernel{kernel.key, kernel.spec.info().entry, {}, false});
+  auto compiled = std::make_shared<CompiledKernel>(CompiledKernel{key, spec.info().entry, {}, false});
   auto from_disk = [&](std::optional<std::vector<char>> cubin) {
     if (!cubin) return false;
     ++disk_hits_;
@@ -38,19 +36,22 @@ std::shared_ptr<const CompiledKernel> Pipeline::load_or_compile(const RenderedKe
   };
   std::unique_ptr<KeyLock> lock;
   if (disk_ != nullptr) {
-    if (from_disk(disk_->load(kernel.key))) return compiled;
+    if (from_disk(disk_->load(key))) return compiled;
     // Another process may be compiling this key right now: wait for it, then look again.
-    lock = disk_->lock(kernel.key);
-    if (lock != nullptr && from_disk(disk_->load(kernel.key))) return compiled;
+    lock = disk_->lock(key);
+    if (lock != nullptr && from_disk(disk_->load(key))) return compiled;
   }
-  compiled->cubin = compile(kernel.source, toolchain, kernel.key.stem).cubin;
+  ++renders_;
+  compiled->cubin = compile(render_source(spec), toolchain, key.stem).cubin;
   ++compiles_;
   if (origin != nullptr) *origin = Origin::Compiled;
-  compiled->on_disk = disk_ != nullptr && disk_->store(kernel.key, compiled->cubin);
+  compiled->on_disk = disk_ != nullptr && disk_->store(key, compiled->cubin);
   return compiled;
 }
 
-Pipeline::Stats Pipeline::stats() const { return {memory_hits_.load(), disk_hits_.load(), compiles_.load()}; }
+Pipeline::Stats Pipeline::stats() const {
+  return {memory_hits_.load(), disk_hits_.load(), renders_.load(), compiles_.load()};
+}
 
 Pipeline& process_pipeline() {
   static Pipeline pipeline([] {

@@ -12,7 +12,7 @@
 
 namespace draftjit::jit {
 
-// Stages 1 and 2: the source of a spec and the key it is cached under. Pure: touches no cache, no disk, no GPU.
+// The source of a spec and the key it is cached under, for `draftjit emit`. Pure: touches no cache, disk or GPU.
 struct RenderedKernel {
   KernelSpec spec;
   std::string source;
@@ -32,8 +32,7 @@ enum class Origin { Memory, Disk, Compiled };
 // The one orchestrator of the JIT: render -> key -> memory (single-flight) -> disk -> cross-process compile lock ->
 // disk again -> NVRTC -> publish (memory, then disk). Runtime, prepare, warmup and `draftjit emit --cubin-info` all
 // come through get(). Thread-safe; a failed compile is not kept, so the next request tries again and reports the
-// same error. Renders and hashes the source
-// on every call (microseconds); the runtime calls it only on a per-context miss, never on a warm launch.
+// same error. The key is formed without rendering (make_key): the source is rendered only to be compiled.
 class Pipeline {
  public:
   explicit Pipeline(std::unique_ptr<DiskCache> disk = nullptr);
@@ -44,19 +43,21 @@ class Pipeline {
   struct Stats {
     std::size_t memory_hits = 0;
     std::size_t disk_hits = 0;
+    std::size_t renders = 0;
     std::size_t compiles = 0;
   };
   Stats stats() const;
   const DiskCache* disk() const { return disk_.get(); }
 
  private:
-  std::shared_ptr<const CompiledKernel> load_or_compile(const RenderedKernel& kernel, const Toolchain& toolchain,
-                                                        Origin* origin);
+  std::shared_ptr<const CompiledKernel> load_or_compile(const KernelSpec& spec, const KernelKey& key,
+                                                        const Toolchain& toolchain, Origin* origin);
 
   std::unique_ptr<DiskCache> disk_;
   SingleFlight<CompiledKernel> memory_;
   std::atomic<std::size_t> memory_hits_{0};
   std::atomic<std::size_t> disk_hits_{0};
+  std::atomic<std::size_t> renders_{0};
   std::atomic<std::size_t> compiles_{0};
 };
 

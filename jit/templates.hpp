@@ -18,4 +18,8 @@ enum class TemplateId {
 
 std::string_view template_text(TemplateId id);
 
+// 16 hex digits of SHA-256 over the templates and the renderer's sources (jit/codegen, jit/kernel_spec), taken at
+// build time: the same spec renders the same source exactly when the digest is the same.
+std::string_view renderer_digest();
+
 }  // namespace draftjit::jit

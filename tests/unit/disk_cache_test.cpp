@@ -123,8 +123,7 @@ TEST_CASE("a file under another key (other NVRTC, driver or library version) is 
   TempDir dir;
   WarningLog warnings;
   DiskCache disk(dir.path(), warnings.sink());
-  const std::string source = "x";
-  KernelKey key = make_key(kSpec, kSm90, source);
+  KernelKey key = make_key(kSpec, kSm90);
   KernelKey other = key;
   other.text.replace(other.text.find("nvrtc "), 6, "nvrtc 99.");
   CHECK(disk.store(other, {'a', 'b'}));  // same file name, different full key

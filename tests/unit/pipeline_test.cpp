@@ -48,7 +48,7 @@ TEST_CASE("single flight: 8 threads asking for one new key compile it once") {
   CHECK(warnings.messages.empty());
 }
 
-TEST_CASE("a new cache over the same directory (a new process) loads from disk without NVRTC") {
+TEST_CASE("a new cache over the same directory (a new process) loads from disk without rendering or NVRTC") {
   TempDir dir;
   const KernelSpec spec = scan_spec(40, Tuning{});
   std::vector<char> cubin;
@@ -61,5 +61,6 @@ TEST_CASE("a new cache over the same directory (a new process) loads from disk w
   Origin origin{};
   CHECK(second.get(spec, kSm90, &origin)->cubin == cubin);
   CHECK(origin == Origin::Disk);
+  CHECK(second.stats().renders == 0);
   CHECK(second.stats().compiles == 0);
 }
