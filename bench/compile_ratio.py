@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Cold warmup against NVRTC's floor, in one run on one machine (issue 12's compile target):
+
+    ratio = wall time of `draftjit warmup --bs BS --arch ARCH --jobs J` into an empty cache
+            / wall time of as many empty-kernel NVRTC compiles spread over J processes
+
+Both use the options draftjit compiles with (read from the key `draftjit emit --cubin-info` prints). Needs no GPU.
+usage: bench/compile_ratio.py [--cli build/draftjit] [--bs 1-1024] [--arch sm_90] [--jobs 2]
+"""
+import argparse
+import ctypes
+import multiprocessing
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+EMPTY = 'extern "C" __global__ void empty(int* p) {}'
+
+
+def nvrtc():
+    for name in ("libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12"):
+        for prefix in ("", "/usr/local/cuda/lib64/"):
+            try:
+                return ctypes.CDLL(prefix + name)
+            except OSError:
+                pass
+    raise SystemExit("libnvrtc not found")
+
+
+def compile_empty(options, count):
+    lib = nvrtc()
+    opts = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
+    for _ in range(count):
+        prog = ctypes.c_void_p()
+        assert lib.nvrtcCreateProgram(ctypes.byref(prog), EMPTY.encode(), b"empty.cu", 0, None, None) == 0
+        assert lib.nvrtcCompileProgram(prog, len(options), opts) == 0
+        lib.nvrtcDestroyProgram(ctypes.byref(prog))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cli", default="build/draftjit")
+    parser.add_argument("--bs", default="1-1024")
+    parser.add_argument("--arch", default="sm_90")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+
+    info = subprocess.check_output([args.cli, "emit", "--bs", "1", "--cubin-info", "--arch", args.arch], text=True)
+    options = re.search(r"\) \| (.*)$", re.search(r"^key: (.*)$", info, re.M).group(1)).group(1).split()
+    with tempfile.TemporaryDirectory() as cache:
+        start = time.perf_counter()
+        out = subprocess.check_output([args.cli, "warmup", "--bs", args.bs, "--arch", args.arch, "--jobs",
+                                       str(args.jobs)], env=dict(os.environ, DRAFTJIT_CACHE_DIR=cache),
+                                      stderr=subprocess.DEVNULL, text=True)
+        warmup_s = time.perf_counter() - start
+    kernels = int(re.search(r"warmup: (\d+) kernels", out).group(1))
+
+    shares = [kernels // args.jobs + (i < kernels % args.jobs) for i in range(args.jobs)]
+    compile_empty(options, 1)  # load NVRTC once outside the timing, as warmup's first compile does not count it
+    start = time.perf_counter()
+    with multiprocessing.Pool(args.jobs) as pool:
+        pool.starmap(compile_empty, [(options, n) for n in shares])
+    empty_s = time.perf_counter() - start
+
+    print(f"options: {' '.join(options)}")
+    print(f"cold warmup --bs {args.bs} --arch {args.arch} --jobs {args.jobs}: {kernels} kernels in {warmup_s:.2f} s")
+    print(f"{kernels} empty-kernel compiles over {args.jobs} processes: {empty_s:.2f} s")
+    print(f"ratio: {warmup_s / empty_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()
