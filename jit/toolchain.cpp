@@ -4,6 +4,8 @@
 #include <nvrtc.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <sstream>
 #include <stdexcept>
 
 #include "draftjit/errors.hpp"
@@ -59,6 +61,12 @@ std::vector<std::string> options_for(std::string_view arch) {
   // cubins are byte-identical (checked for every kind at bs 1..5000, docs/PERF.md).
   const NvrtcVersion& v = loaded_nvrtc_version();
   if (v.major > 12 || (v.major == 12 && v.minor >= 4)) options.push_back("--minimal");
+  // Extra options for experiments (e.g. -Ofast-compile=min, measured in docs/PERF.md); part of every key, so their
+  // kernels never mix with the default ones on disk. NVRTC itself rejects what it does not know, with its log.
+  if (const char* extra = std::getenv("DRAFTJIT_NVRTC_OPTIONS")) {
+    std::istringstream words(extra);
+    for (std::string word; words >> word;) options.push_back(word);
+  }
   return options;
 }
 

@@ -9,7 +9,7 @@ namespace draftjit::jit {
 // once per target (per context at run time, per --arch in the CLI); every later stage takes it as given.
 struct Toolchain {
   std::string arch;                  // "sm_90"
-  std::vector<std::string> options;  // NVRTC options, part of every key
+  std::vector<std::string> options;  // NVRTC options (plus $DRAFTJIT_NVRTC_OPTIONS), part of every key
   std::string nvrtc_version;         // "13.0", part of every key
 
   // Throws std::invalid_argument unless arch names a real architecture (sm_90, sm_90a, sm_100) that this NVRTC

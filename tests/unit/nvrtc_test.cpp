@@ -8,6 +8,7 @@
 #include "jit/kernel_key.hpp"
 #include "jit/nvrtc_compiler.hpp"
 #include "jit/pipeline.hpp"
+#include "test_support.hpp"
 
 using namespace draftjit;
 using namespace draftjit::jit;
@@ -91,4 +92,14 @@ TEST_CASE("kernel keys change with everything that changes the cubin") {
   CHECK(a.text.find("draftjit 0.") != std::string::npos);
   CHECK(a.text.find("--gpu-architecture=sm_90") != std::string::npos);
   CHECK(a.stem.rfind("fused_unrolled.bs5.t128.sm_90-", 0) == 0);
+}
+
+TEST_CASE("DRAFTJIT_NVRTC_OPTIONS adds options to the toolchain and so to every key") {
+  const KernelKey plain = make_key(fused_spec(5, Tuning{}), Toolchain::for_arch("sm_90"));
+  draftjit::test::ScopedEnv extra("DRAFTJIT_NVRTC_OPTIONS", " --Ofast-compile=min  -lineinfo ");
+  const Toolchain toolchain = Toolchain::for_arch("sm_90");
+  CHECK(toolchain.options.end()[-2] == "--Ofast-compile=min");
+  CHECK(toolchain.options.back() == "-lineinfo");
+  CHECK(make_key(fused_spec(5, Tuning{}), toolchain).hash != plain.hash);
+  CHECK(compile(render_source(fused_spec(5, Tuning{})), toolchain, "extra-options").cubin.size() > 0);
 }
