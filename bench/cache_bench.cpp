@@ -1,7 +1,9 @@
 // Costs of the kernel caches, one figure per mode (microseconds unless stated):
 //   cold-compile        NVRTC compile of fresh specialisations, median after the first (no GPU needed)
 //   disk-hit            this process's first two Pipeline::get calls (bs, bs + 1) from a warm disk cache; no GPU
-//   first-call          this process's first prepare(bs) + launch; run after `draftjit warmup` for a disk hit
+//   first-call          this process's first call at bs from a warm disk cache (run `draftjit warmup` first) against
+//                       cuModuleLoadData + cuModuleGetFunction of the same cubin
+//   first-call-phases   the same first call split into its steps
 //   warm-overhead       host time of a warm async call minus a raw cuLaunchKernel of the same kernel
 #include <cuda.h>
 #include <cuda_runtime.h>
@@ -106,6 +108,39 @@ int first_call(int bs) {
   return 0;
 }
 
+// Where a first call's time goes, in a fresh process: the context's registry entry (toolchain, SM count), the
+// kernel (pipeline: key, disk; then cuModuleLoadData + cuModuleGetFunction), then the now-warm call itself.
+int first_call_phases(int bs) {
+  cudaSetDevice(0);
+  cudaFree(nullptr);
+  Buffers b;
+  const auto sm90 = draftjit::jit::Toolchain::for_arch("sm_90");
+  auto start = Clock::now();
+  draftjit::jit::process_pipeline();
+  const double pipeline_us = us_since(start);
+  CUmodule warm_module = nullptr;  // the context's first module, untimed, as in first-call
+  draftjit::driver().cuModuleLoadData(&warm_module,
+                                      draftjit::jit::process_pipeline().get(draftjit::jit::fused_spec(bs + 1, {}), sm90)
+                                          ->cubin.data());
+  start = Clock::now();
+  draftjit::Context& context = draftjit::current_context();
+  const double context_us = us_since(start);
+  start = Clock::now();
+  const auto compiled = draftjit::jit::process_pipeline().get(draftjit::jit::fused_spec(bs, {}), sm90);
+  const double get_us = us_since(start);
+  start = Clock::now();
+  context.kernel(draftjit::jit::fused_spec(bs, {}));  // the pipeline now answers from memory: this is the load
+  const double load_us = us_since(start);
+  start = Clock::now();
+  draftjit::fill_draft_extend_metadata_async(b.args(bs), nullptr, b.words, b.words + 1);
+  const double call_us = us_since(start);
+  cudaDeviceSynchronize();
+  fmt::print("first-call-phases bs={}: process pipeline {:.1f} us, context entry {:.1f} us, pipeline get (disk) "
+             "{:.1f} us, module load + get function {:.1f} us, the call once loaded {:.1f} us\n",
+             bs, pipeline_us, context_us, get_us, load_us, call_us);
+  return 0;
+}
+
 int warm_overhead(int bs) {
   cudaSetDevice(0);
   Buffers b;
@@ -147,11 +182,13 @@ int main(int argc, char** argv) {
     if (mode == "cold-compile") return cold_compile();
     if (mode == "disk-hit") return disk_hit(bs);
     if (mode == "first-call") return first_call(bs);
+    if (mode == "first-call-phases") return first_call_phases(bs);
     if (mode == "warm-overhead") return warm_overhead(bs);
   } catch (const std::exception& e) {
     fmt::print(stderr, "draftjit_cache_bench: {}\n", e.what());
     return 1;
   }
-  fmt::print(stderr, "usage: draftjit_cache_bench cold-compile | disk-hit [bs] | first-call [bs] | warm-overhead [bs]\n");
+  fmt::print(stderr, "usage: draftjit_cache_bench cold-compile | disk-hit [bs] | first-call [bs] | "
+                     "first-call-phases [bs] | warm-overhead [bs]\n");
   return 2;
 }

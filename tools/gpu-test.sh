@@ -49,9 +49,10 @@ case "${1:-}" in
     $b/draftjit_cache_bench cold-compile
     build-device/draftjit warmup --bs 32,33,512,513 --arch sm_90 >/dev/null 2>&1
     for run in 1 2 3; do $b/draftjit_cache_bench first-call 32; done
+    for run in 1 2 3; do $b/draftjit_cache_bench first-call-phases 32; done
     $b/draftjit_cache_bench disk-hit 32
     $b/draftjit_cache_bench warm-overhead 32
-    $b/draftjit_bench --calls "${CALLS:-5000}" --json "$out/bench.json" 2>/dev/null | tee "$out/bench.txt"
+    $b/draftjit_bench --calls "${CALLS:-5000}" --json "$out/bench.json" 2>/dev/null | tee "$out/draftjit-bench.txt"
     ;;
   python)
     mkdir -p "$out"
