@@ -14,7 +14,8 @@ constexpr const char* kUsage = R"(usage:
       print the CUDA source rendered for bs (or its PTX, or what NVRTC built)
   draftjit warmup --bs LIST [--arch LIST] [--jobs N] [--unroll-max N] [--fused-max N]
       compile every kernel the runtime uses for these bs into the disk cache
-      LIST: ranges and lists, e.g. 1-1024 or 1,2,4-8; arch default: device 0's
+      LIST: ranges and lists, e.g. 1-1024 or 1,2,4-8; arch default: device 0's; --jobs: at most
+      the cores (the default); exits 1 when a kernel failed or could not be stored
   draftjit cache list|verify|clear|path
       inspect or empty the disk cache ($DRAFTJIT_CACHE_DIR, else $XDG_CACHE_HOME/draftjit,
       else ~/.cache/draftjit; DRAFTJIT_DISABLE_DISK_CACHE=1 turns it off; DRAFTJIT_CACHE_PATH=dir1:dir2
