@@ -37,39 +37,53 @@ std::string join_or(int n, Item item, const char* empty) {
   return text;
 }
 
+// The straight-line prefix sum both forms share: bs loads of ext, then acc over them, out[0..pad_end) written (the
+// exclusive offsets, then the total repeated). With track_wrap, `wrapped` collects the sign of every prefix.
+void append_prefix(fmt::memory_buffer& s, int bs, int pad_end, bool track_wrap) {
+  auto out = std::back_inserter(s);
+  for (int i = 0; i < bs; ++i) fmt::format_to(out, "  const int e{0} = __ldg(&ext[{0}]);\n", i);
+  fmt::format_to(out, "  unsigned acc = 0u;\n");
+  if (track_wrap) fmt::format_to(out, "  int wrapped = 0;  // sign bit set iff a prefix passed INT32_MAX\n");
+  for (int i = 0; i < bs; ++i) {
+    fmt::format_to(out, "  out[{0}] = acc;\n  acc += e{0};\n{1}", i,
+                   track_wrap ? "  wrapped |= static_cast<int>(acc);\n" : "");
+  }
+  for (int j = bs; j < pad_end; ++j) fmt::format_to(out, "  out[{}] = acc;\n", j);
+  fmt::format_to(out, "  *total = acc;\n");
+}
+
 }  // namespace
 
-std::string render_unrolled_scan(int bs, int pad_end) {
+std::string render_unrolled_scan(int bs) {
   fmt::memory_buffer s;  // appends without std::string's per-character growth checks
   auto out = std::back_inserter(s);
-  auto append = [&](std::string_view text) { s.append(text.data(), text.data() + text.size()); };
   fmt::format_to(out,
                  "// Fully unrolled sequential scan over {} requests: every load is issued before the first add.\n"
                  "__device__ __forceinline__ int unrolled_scan(const int* __restrict__ ext, "
-                 "const int* __restrict__ seq, unsigned* __restrict__ out, unsigned* __restrict__ total, "
-                 "int* __restrict__ fill_base) {{\n",
+                 "const int* __restrict__ seq, unsigned* __restrict__ out, unsigned* __restrict__ total) {{\n",
                  bs);
-  for (int i = 0; i < bs; ++i) fmt::format_to(out, "  const int e{0} = __ldg(&ext[{0}]);\n", i);
   for (int i = 0; i < bs; ++i) fmt::format_to(out, "  const int q{0} = __ldg(&seq[{0}]);\n", i);
+  append_prefix(s, bs, bs + 1, /*track_wrap=*/true);
   fmt::format_to(out, "  const int negative = {};  // sign bit set iff a length is negative\n",
                  join_or(bs, [](int i) { return fmt::format("e{}", i); }, "0"));
   fmt::format_to(out, "  const bool short_seq = {};\n",
                  join_or(bs, [](int i) { return fmt::format("(q{0} < e{0})", i); }, "false"));
-  append("  unsigned acc = 0u;\n  int wrapped = 0;  // sign bit set iff a prefix passed INT32_MAX\n");
-  for (int i = 0; i < bs; ++i) {
-    fmt::format_to(out, "  out[{0}] = acc;\n  acc += e{0};\n  wrapped |= static_cast<int>(acc);\n", i);
-  }
-  for (int j = bs; j < pad_end; ++j) fmt::format_to(out, "  out[{}] = acc;\n", j);
-  if (bs > 0) {
-    append("  if (fill_base != nullptr) {  // kept in shared memory by the fused kernel\n");
-    for (int i = 0; i < bs; ++i) fmt::format_to(out, "    fill_base[{0}] = q{0} - e{0} + 1;\n", i);
-    append("  }\n");
-  }
-  append(
-      "  *total = acc;\n"
-      "  return (negative < 0 ? kStatusNegativeExtendLen : 0) | (wrapped < 0 ? kStatusTotalOverflow : 0) |\n"
-      "         (short_seq ? kStatusSeqLenBelowExtend : 0);\n"
-      "}\n");
+  fmt::format_to(out,
+                 "  return (negative < 0 ? kStatusNegativeExtendLen : 0) | (wrapped < 0 ? kStatusTotalOverflow : 0) |\n"
+                 "         (short_seq ? kStatusSeqLenBelowExtend : 0);\n"
+                 "}}\n");
+  return fmt::to_string(s);
+}
+
+std::string render_unrolled_prefix(int bs, int pad_end) {
+  fmt::memory_buffer s;
+  fmt::format_to(std::back_inserter(s),
+                 "// Fully unrolled sequential prefix over {} requests: every load is issued before the first add.\n"
+                 "__device__ __forceinline__ void unrolled_prefix(const int* __restrict__ ext, "
+                 "unsigned* __restrict__ out, unsigned* __restrict__ total) {{\n",
+                 bs);
+  append_prefix(s, bs, pad_end, /*track_wrap=*/false);
+  fmt::format_to(std::back_inserter(s), "}}\n");
   return fmt::to_string(s);
 }
 
@@ -83,9 +97,9 @@ std::string render_source(const KernelSpec& spec) {
   append(template_text(TemplateId::kernel_params));
   append(template_text(TemplateId::common));
   switch (info.scan) {
-    case Scan::UnrolledToOffsets: append(render_unrolled_scan(spec.bs, spec.bs + 1)); break;
+    case Scan::UnrolledToOffsets: append(render_unrolled_scan(spec.bs)); break;
     case Scan::UnrolledToSlots:
-      append(render_unrolled_scan(spec.bs, spec.slots));
+      append(render_unrolled_prefix(spec.bs, spec.slots));
       append(template_text(TemplateId::unrolled_block_scan));
       break;
     case Scan::Blelloch: append(template_text(TemplateId::blelloch_block_scan)); break;

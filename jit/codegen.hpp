@@ -10,9 +10,15 @@ namespace draftjit::jit {
 // and the kernel. Deterministic: the same spec always renders the same bytes, which the kernel key relies on.
 std::string render_source(const KernelSpec& spec);
 
-// The generated device function `unrolled_scan` for exactly bs requests: bs independent loads of each array, then
-// exactly bs adds with no loop. It writes out[0..pad_end) (exclusive offsets, then the total repeated) and, when
-// its `fill_base` argument is non-null, fill_base[i] = seq[i] - ext[i] + 1.
-std::string render_unrolled_scan(int bs, int pad_end);
+// The generated device function `unrolled_scan` of the standalone scan kernel (one thread) for exactly bs requests:
+// bs independent loads of each array, then exactly bs adds with no loop; it writes the bs + 1 exclusive offsets and
+// returns the status bits (negative length, int32 overflow, seq < ext).
+std::string render_unrolled_scan(int bs);
+
+// The generated `unrolled_prefix` that thread 0 of the fused kernel runs: the same straight-line prefix over ext
+// alone, into pad_end shared slots (the total repeated past bs). The block checks the requests and computes their
+// fill bases in parallel meanwhile (templates/unrolled_block_scan.cuh), and the fused kernel detects overflow from
+// the slots' signs, so nothing else is sequential.
+std::string render_unrolled_prefix(int bs, int pad_end);
 
 }  // namespace draftjit::jit

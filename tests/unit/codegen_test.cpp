@@ -20,7 +20,7 @@ std::size_t count(const std::string& text, const std::string& needle) {
 TEST_CASE("unrolled scan has exactly bs adds, bs loads per array, and no loop") {
   for (int bs : {0, 1, 2, 7, 64}) {
     CAPTURE(bs);
-    const std::string code = render_unrolled_scan(bs, bs + 1);
+    const std::string code = render_unrolled_scan(bs);
     CHECK(count(code, "acc += ") == static_cast<std::size_t>(bs));
     CHECK(count(code, " = __ldg(&ext[") == static_cast<std::size_t>(bs));
     CHECK(count(code, " = __ldg(&seq[") == static_cast<std::size_t>(bs));
@@ -32,8 +32,12 @@ TEST_CASE("unrolled scan has exactly bs adds, bs loads per array, and no loop") 
   }
 }
 
-TEST_CASE("unrolled scan pads shared slots up to the power of two") {
-  const std::string code = render_unrolled_scan(5, 8);
+TEST_CASE("the fused kernel's unrolled prefix reads ext alone and pads shared slots up to the power of two") {
+  const std::string code = render_unrolled_prefix(5, 8);
+  CHECK(count(code, "acc += ") == 5);
+  CHECK(count(code, " = __ldg(&ext[") == 5);
+  CHECK(count(code, "seq[") == 0);  // the block checks seq and writes fill bases in parallel
+  CHECK(count(code, "for (") == 0);
   for (int j = 0; j < 8; ++j) CHECK(count(code, fmt::format("out[{}] = acc;", j)) == 1);
   CHECK(count(code, "out[8]") == 0);
 }
@@ -43,7 +47,7 @@ TEST_CASE("render_source picks the template of each kind and bakes the constants
   const std::string fused = render_source(fused_spec(5, tuning));
   CHECK(fused.find("extern \"C\" __global__") != std::string::npos);
   CHECK(fused.find("draftjit_fused(") != std::string::npos);
-  CHECK(fused.find("unrolled_scan(") != std::string::npos);
+  CHECK(fused.find("unrolled_prefix(") != std::string::npos);
   CHECK(fused.find("constexpr int kSlots = 8;") != std::string::npos);
 
   const std::string blelloch = render_source(fused_spec(200, tuning));
