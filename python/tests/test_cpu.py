@@ -38,7 +38,7 @@ def test_import_and_version():
 
 def test_emit_source_and_ptx():
     source = draftjit.emit(5)
-    assert "draftjit_fused(" in source and "unrolled_scan(" in source
+    assert "draftjit_fused(" in source and "unrolled_prefix(" in source
     assert "kSlots = 256;" in draftjit.emit(200)
     assert "draftjit_scan(" in draftjit.emit(10000)
     assert "draftjit_fill(" in draftjit.emit(10000, kind="fill")
