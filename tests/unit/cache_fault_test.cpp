@@ -1,17 +1,19 @@
 // Faults around the disk cache and the CLI (issue 9): each case names the defect it pins down.
 #include <doctest/doctest.h>
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "jit/pipeline.hpp"
 #include "test_support.hpp"
@@ -332,4 +334,36 @@ TEST_CASE("new: cache list shows each entry's size and age") {
   CAPTURE(out);
   const auto bytes = fs::file_size(entry_path(dir.path(), 1));
   CHECK(std::regex_search(out, std::regex(fmt::format(R"(ok +{} +60m +0  fused_unrolled\.bs1\.)", bytes))));
+}
+
+TEST_CASE("new: the compile lock waits for a live holder, with a bound, and a killed holder blocks nobody") {
+  TempDir dir;
+  constexpr std::uint64_t kHash = 12345;
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t holder = ::fork();
+  REQUIRE(holder >= 0);
+  if (holder == 0) {  // the child: take the lock, say so, then wait to be killed
+    KeyLock lock(dir.path(), kHash, std::chrono::milliseconds(0));
+    const char held = lock.held() ? '1' : '0';
+    (void)!::write(ready[1], &held, 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char held = 0;
+  REQUIRE(::read(ready[0], &held, 1) == 1);
+  CHECK(held == '1');
+  {
+    KeyLock blocked(dir.path(), kHash, std::chrono::milliseconds(200));
+    CHECK_FALSE(blocked.held());
+    CHECK(blocked.waited());
+    KeyLock other_stripe(dir.path(), kHash + 1, std::chrono::milliseconds(0));
+    CHECK(other_stripe.held());
+  }
+  ::kill(holder, SIGKILL);
+  ::waitpid(holder, nullptr, 0);
+  KeyLock after(dir.path(), kHash, std::chrono::seconds(5));
+  CHECK(after.held());
+  ::close(ready[0]);
+  ::close(ready[1]);
 }
