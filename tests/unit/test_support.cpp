@@ -41,7 +41,7 @@ ScopedEnv::~ScopedEnv() {
 }
 
 int run_command(const std::string& command, std::string* output) {
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  FILE* pipe = ::popen(("(" + command + ") 2>&1").c_str(), "r");  // the group: background jobs too
   if (pipe == nullptr) throw std::runtime_error("popen failed for: " + command);
   char buffer[4096];
   std::size_t n = 0;
