@@ -235,6 +235,19 @@ TEST_CASE("fault 10: weak spots of the CLI and the environment") {
     CHECK(run_command(kCli + " emit --bs 3 --bs 4", &out) == 2);
     CHECK(contains(out, "--bs given more than once"));
   }
+  SUBCASE("--ptx and --cubin-info together are a usage error, not one silently dropped") {
+    CHECK(run_command(kCli + " emit --bs 3 --ptx --cubin-info", &out) == 2);
+    CHECK(contains(out, "exclude each other"));
+  }
+  SUBCASE("emit checks --arch even when it compiles nothing") {
+    CHECK(run_command(kCli + " emit --bs 3 --arch garbage", &out) == 2);
+    CHECK(contains(out, "not a real GPU architecture"));
+  }
+  SUBCASE("an arch NVRTC cannot target is one usage error, not one NVRTC failure per kernel") {
+    CHECK(run_command("DRAFTJIT_DISABLE_DISK_CACHE=1 " + kCli + " warmup --bs 1-300 --arch sm_35", &out) == 2);
+    CHECK(contains(out, "is not supported by NVRTC"));
+    CHECK_FALSE(contains(out, "FAILED"));
+  }
   SUBCASE("an integer too large is out of range, not 'not an integer'") {
     CHECK(run_command(kCli + " emit --bs 99999999999", &out) == 2);
     CHECK(contains(out, "out of range"));
