@@ -16,10 +16,6 @@ namespace {
 // Longer than any compile, so waiting for another process's compile normally ends with its entry on disk.
 constexpr std::chrono::seconds kMaxLockWait{30};
 
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
 // Writes all bytes or returns errno.
 int write_all(int fd, const char* data, std::size_t size) {
   while (size > 0) {
@@ -153,7 +149,7 @@ DiskCache::Listing DiskCache::list() const {
       const std::string name = path.filename().string();
       if (name == ".locks" && fs::is_directory(status)) return;
       Entry entry{CacheFile{path, FileState::Valid, {}, {}, 0}, layer, is_temp_name(name), 0, {}};
-      if (!fs::is_regular_file(status) || !(entry.temp || ends_with(name, kEntrySuffix))) {
+      if (!fs::is_regular_file(status) || !(entry.temp || name.ends_with(kEntrySuffix))) {
         ++listing.others;
         return;
       }
@@ -178,7 +174,7 @@ DiskCache::Removal DiskCache::remove(bool entries) const {
     if (!fs::is_regular_file(status)) return;
     const std::string name = path.filename().string();
     const bool doomed = is_temp_name(name) ? is_stale(path)
-                                           : entries && ends_with(name, kEntrySuffix) && read_cache_file(path).ours();
+                                           : entries && name.ends_with(kEntrySuffix) && read_cache_file(path).ours();
     if (!doomed) return;
     std::error_code ec;
     if (fs::remove(path, ec)) {

@@ -20,6 +20,8 @@
 
 using namespace draftjit::jit;
 using draftjit::Tuning;
+using draftjit::test::cache_dir_env;
+using draftjit::test::contains;
 using draftjit::test::run_command;
 using draftjit::test::ScopedEnv;
 using draftjit::test::TempDir;
@@ -31,9 +33,6 @@ namespace {
 const std::string kCli = DRAFTJIT_CLI;
 const Toolchain kSm90 = Toolchain::for_arch("sm_90");
 
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
-
-std::string env_for(const fs::path& dir) { return "DRAFTJIT_CACHE_DIR='" + dir.string() + "' "; }
 
 // The file the runtime and warmup use for the main kernel of bs on sm_90.
 fs::path entry_path(const fs::path& dir, int bs) {
@@ -71,19 +70,19 @@ TEST_CASE("fault 1: a FIFO in an entry's place never blocks warmup, verify or li
   for (const char* command : {"warmup --bs 1-2 --arch sm_90", "cache verify", "cache list"}) {
     CAPTURE(command);
     std::string out;
-    const int rc = run_command("timeout 20 env " + env_for(dir.path()) + kCli + " " + command, &out);
+    const int rc = run_command("timeout 20 env " + cache_dir_env(dir.path()) + kCli + " " + command, &out);
     CAPTURE(out);
     CHECK(rc != 124);  // timeout's code: the command hung
   }
   std::string out;
-  run_command(env_for(dir.path()) + kCli + " warmup --bs 1 --arch sm_90", &out);
+  run_command(cache_dir_env(dir.path()) + kCli + " warmup --bs 1 --arch sm_90", &out);
   CHECK(contains(out, "not a regular file"));
   CHECK(fs::is_fifo(fifo));
 }
 
 TEST_CASE("fault 2: a cache file grown to 3 GiB is rejected from its size, without reading it") {
   TempDir dir;
-  const std::string env = env_for(dir.path());
+  const std::string env = cache_dir_env(dir.path());
   REQUIRE(run_command(env + kCli + " warmup --bs 1 --arch sm_90") == 0);
   fs::resize_file(entry_path(dir.path(), 1), std::uintmax_t{3} << 30);  // sparse: costs no disk
   // 1 GB of address space: enough for NVRTC, far too little to read the file whole.
@@ -101,7 +100,7 @@ TEST_CASE("fault 2: a cache file grown to 3 GiB is rejected from its size, witho
 TEST_CASE("fault 3: cache clear removes draftjit's entries and stale temp files only") {
   TempDir dir;
   TempDir outside;
-  const std::string env = env_for(dir.path());
+  const std::string env = cache_dir_env(dir.path());
   REQUIRE(run_command(env + kCli + " warmup --bs 1-2 --arch sm_90") == 0);
   const std::string entry_bytes = read_file(entry_path(dir.path(), 1));
   write_file(dir.path() / "notes.cubin", "the user's own file");
@@ -132,7 +131,7 @@ TEST_CASE("fault 4: one entry that cannot be stored does not stop the others, an
   const fs::path squatter = entry_path(dir.path(), 1);
   fs::create_directories(squatter / "inside");  // a non-empty directory in the entry's place
   std::string out;
-  CHECK(run_command(env_for(dir.path()) + kCli + " warmup --bs 1-3 --arch sm_90 --jobs 1", &out) == 1);
+  CHECK(run_command(cache_dir_env(dir.path()) + kCli + " warmup --bs 1-3 --arch sm_90 --jobs 1", &out) == 1);
   CAPTURE(out);
   CHECK(contains(out, "1 not stored"));
   CHECK(fs::is_directory(squatter / "inside"));
@@ -147,11 +146,11 @@ TEST_CASE("fault 5: failures are never reported as success") {
   for (const char* action : {"list", "verify", "clear"}) {
     CAPTURE(action);
     std::string out;
-    CHECK(run_command(env_for(file) + kCli + " cache " + action, &out) == 1);
+    CHECK(run_command(cache_dir_env(file) + kCli + " cache " + action, &out) == 1);
     CHECK(contains(out, "Not a directory"));
   }
   std::string out;
-  CHECK(run_command(env_for(file / "cache") + kCli + " warmup --bs 1-2 --arch sm_90", &out) == 1);
+  CHECK(run_command(cache_dir_env(file / "cache") + kCli + " warmup --bs 1-2 --arch sm_90", &out) == 1);
   CAPTURE(out);
   CHECK(contains(out, "2 not stored"));
   CHECK_FALSE(contains(out, "bytes of cubin in"));
@@ -197,7 +196,7 @@ TEST_CASE("fault 7: with no HOME, XDG_CACHE_HOME or DRAFTJIT_CACHE_DIR the tools
 
 TEST_CASE("fault 8: a killed warmup's temp files are listed, and the next warmup removes the stale ones") {
   TempDir dir;
-  const std::string env = env_for(dir.path());
+  const std::string env = cache_dir_env(dir.path());
   REQUIRE(run_command(env + kCli + " warmup --bs 1 --arch sm_90") == 0);
   const std::string entry_bytes = read_file(entry_path(dir.path(), 1));
   const fs::path stale = entry_path(dir.path(), 2).string() + ".tmp.4243.def";
@@ -254,7 +253,7 @@ TEST_CASE("fault 10: weak spots of the CLI and the environment") {
   }
   SUBCASE("--jobs is capped at the machine's cores") {
     TempDir dir;
-    CHECK(run_command(env_for(dir.path()) + kCli + " warmup --bs 1-3 --arch sm_90 --jobs 1000", &out) == 0);
+    CHECK(run_command(cache_dir_env(dir.path()) + kCli + " warmup --bs 1-3 --arch sm_90 --jobs 1000", &out) == 0);
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     CHECK(contains(out, fmt::format("with {} threads", std::min(cores, 3u))));
   }
@@ -291,7 +290,7 @@ TEST_CASE("fault 10: weak spots of the CLI and the environment") {
 
 TEST_CASE("new: warmup processes started together compile each kernel once between them") {
   TempDir dir;
-  const std::string warm = env_for(dir.path()) + kCli + " warmup --bs 1-60,100-200 --arch sm_90 --jobs 2";
+  const std::string warm = cache_dir_env(dir.path()) + kCli + " warmup --bs 1-60,100-200 --arch sm_90 --jobs 2";
   std::string out;
   REQUIRE(run_command("(" + warm + ") & (" + warm + ") & (" + warm + ") & (" + warm + ") & wait", &out) == 0);
   CAPTURE(out);
@@ -303,18 +302,18 @@ TEST_CASE("new: warmup processes started together compile each kernel once betwe
   }(), Tuning{}).size();
   CHECK(compiled_in(out) == static_cast<int>(kernels));
   std::string verify;
-  CHECK(run_command(env_for(dir.path()) + kCli + " cache verify", &verify) == 0);
+  CHECK(run_command(cache_dir_env(dir.path()) + kCli + " cache verify", &verify) == 0);
   CHECK(contains(verify, fmt::format("{} files, 0 invalid", kernels)));
 }
 
 TEST_CASE("new: read-only layers are searched after the writable directory, never written, cleaned or repaired") {
   TempDir writable;
   TempDir layer;
-  REQUIRE(run_command(env_for(layer.path()) + kCli + " warmup --bs 1-3 --arch sm_90") == 0);
+  REQUIRE(run_command(cache_dir_env(layer.path()) + kCli + " warmup --bs 1-3 --arch sm_90") == 0);
   const std::string damaged = "DJCUBIN" + std::string(1, '\0') + "damaged";
   write_file(entry_path(layer.path(), 3), damaged);  // a bad entry baked into the image
   const std::string env =
-      env_for(writable.path()) + "DRAFTJIT_CACHE_PATH='/nonexistent:" + layer.path().string() + "' ";
+      cache_dir_env(writable.path()) + "DRAFTJIT_CACHE_PATH='/nonexistent:" + layer.path().string() + "' ";
 
   std::string out;
   CHECK(run_command(env + kCli + " warmup --bs 1-4 --arch sm_90", &out) == 0);
@@ -340,10 +339,10 @@ TEST_CASE("new: read-only layers are searched after the writable directory, neve
 
 TEST_CASE("new: cache list shows each entry's size and age") {
   TempDir dir;
-  REQUIRE(run_command(env_for(dir.path()) + kCli + " warmup --bs 1 --arch sm_90") == 0);
+  REQUIRE(run_command(cache_dir_env(dir.path()) + kCli + " warmup --bs 1 --arch sm_90") == 0);
   make_old(entry_path(dir.path(), 1));
   std::string out;
-  CHECK(run_command(env_for(dir.path()) + kCli + " cache list", &out) == 0);
+  CHECK(run_command(cache_dir_env(dir.path()) + kCli + " cache list", &out) == 0);
   CAPTURE(out);
   const auto bytes = fs::file_size(entry_path(dir.path(), 1));
   CHECK(std::regex_search(out, std::regex(fmt::format(R"(ok +{} +60m +0  fused_unrolled\.bs1\.)", bytes))));

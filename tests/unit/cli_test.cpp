@@ -5,6 +5,8 @@
 #include "draftjit/draftjit.hpp"
 #include "test_support.hpp"
 
+using draftjit::test::cache_dir_env;
+using draftjit::test::contains;
 using draftjit::test::run_command;
 using draftjit::test::TempDir;
 
@@ -12,7 +14,6 @@ namespace {
 
 const std::string kCli = DRAFTJIT_CLI;
 
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
 }  // namespace
 
@@ -43,7 +44,7 @@ TEST_CASE("cli: warmup without --arch needs a GPU and says so") {
 
 TEST_CASE("cli: warmup fills the cache, a second run finds it, cache verify/list/clear/path manage it") {
   TempDir dir;
-  const std::string env = "DRAFTJIT_CACHE_DIR='" + dir.path().string() + "' ";
+  const std::string env = cache_dir_env(dir.path());
   std::string out;
   REQUIRE(run_command(env + kCli + " warmup --bs 1-4,200 --arch sm_90,sm_100 --jobs 2", &out) == 0);
   CAPTURE(out);

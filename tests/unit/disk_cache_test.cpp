@@ -199,7 +199,7 @@ TEST_CASE("list, verify and clear see draftjit's entries only") {
 
 TEST_CASE("two processes warming the same keys at once both succeed and leave only valid files") {
   TempDir dir;
-  const std::string env = "DRAFTJIT_CACHE_DIR='" + dir.path().string() + "' ";
+  const std::string env = draftjit::test::cache_dir_env(dir.path());
   const std::string warm = env + DRAFTJIT_CLI + " warmup --bs 1-24,100-300 --arch sm_90 --jobs 2 > /dev/null 2>&1";
   std::string out;
   const int rc = draftjit::test::run_command("(" + warm + ") & (" + warm + ") & wait %1; a=$?; wait %2; b=$?; "

@@ -38,6 +38,15 @@ struct WarningLog {
   }
 };
 
+inline bool contains(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+// "DRAFTJIT_CACHE_DIR='dir' ": the prefix that points a CLI run at a cache directory.
+inline std::string cache_dir_env(const std::filesystem::path& dir) {
+  return "DRAFTJIT_CACHE_DIR='" + dir.string() + "' ";
+}
+
 // Runs a shell command, returning its exit status and appending its stdout+stderr to *output when given.
 int run_command(const std::string& command, std::string* output = nullptr);
 
