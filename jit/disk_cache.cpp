@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 
@@ -52,7 +53,12 @@ bool is_stale(const fs::path& path) {
 
 }  // namespace
 
-void warn_to_stderr(const std::string& message) { fmt::print(stderr, "draftjit: warning: {}\n", message); }
+// fwrite, not fmt::print: a warning that cannot be written (stderr full or closed) must not fail the load or store
+// it is about.
+void warn_to_stderr(const std::string& message) {
+  const std::string line = "draftjit: warning: " + message + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
 
 DiskCache::DiskCache(const CacheLocation& location, WarningSink warn) : warn_(std::move(warn)) {
   if (location.writable) layers_.push_back({*location.writable, true});

@@ -1,31 +1,31 @@
 #include "jit/nvrtc_compiler.hpp"
 
 #include <fmt/format.h>
-#include <nvrtc.h>
 
 #include <memory>
 
 #include "draftjit/errors.hpp"
+#include "jit/nvrtc_library.hpp"
 
 namespace draftjit::jit {
 namespace {
 
 struct ProgramDeleter {
-  void operator()(_nvrtcProgram* program) const { nvrtcDestroyProgram(&program); }
+  void operator()(_nvrtcProgram* program) const { nvrtc().nvrtcDestroyProgram(&program); }
 };
 using Program = std::unique_ptr<_nvrtcProgram, ProgramDeleter>;
 
 void check(nvrtcResult result, const char* call, std::string_view key) {
   if (result != NVRTC_SUCCESS) {
-    throw Error(fmt::format("{} failed for kernel {}: {}", call, key, nvrtcGetErrorString(result)));
+    throw Error(fmt::format("{} failed for kernel {}: {}", call, key, nvrtc().nvrtcGetErrorString(result)));
   }
 }
 
-std::string program_log(nvrtcProgram program) {
+std::string program_log(const NvrtcApi& api, nvrtcProgram program) {
   std::size_t size = 0;
-  if (nvrtcGetProgramLogSize(program, &size) != NVRTC_SUCCESS || size <= 1) return {};
+  if (api.nvrtcGetProgramLogSize(program, &size) != NVRTC_SUCCESS || size <= 1) return {};
   std::string log(size, '\0');
-  if (nvrtcGetProgramLog(program, log.data()) != NVRTC_SUCCESS) return {};
+  if (api.nvrtcGetProgramLog(program, log.data()) != NVRTC_SUCCESS) return {};
   log.resize(size - 1);  // drop the terminating NUL
   return log;
 }
@@ -33,32 +33,33 @@ std::string program_log(nvrtcProgram program) {
 }  // namespace
 
 CompileOutput compile(const std::string& source, const Toolchain& toolchain, std::string_view key, bool want_ptx) {
+  const NvrtcApi& api = nvrtc();  // the first compile of the process loads NVRTC, or throws saying where it looked
   std::vector<const char*> option_ptrs;
   for (const std::string& option : toolchain.options) option_ptrs.push_back(option.c_str());
 
   nvrtcProgram raw = nullptr;
   const std::string name = fmt::format("{}.cu", key);
-  check(nvrtcCreateProgram(&raw, source.c_str(), name.c_str(), 0, nullptr, nullptr), "nvrtcCreateProgram", key);
+  check(api.nvrtcCreateProgram(&raw, source.c_str(), name.c_str(), 0, nullptr, nullptr), "nvrtcCreateProgram", key);
   const Program program(raw);
 
   const nvrtcResult compiled =
-      nvrtcCompileProgram(program.get(), static_cast<int>(option_ptrs.size()), option_ptrs.data());
+      api.nvrtcCompileProgram(program.get(), static_cast<int>(option_ptrs.size()), option_ptrs.data());
   CompileOutput out;
-  out.log = program_log(program.get());
+  out.log = program_log(api, program.get());
   if (compiled != NVRTC_SUCCESS) {
     throw CompileError(fmt::format("NVRTC failed to compile kernel {} ({}):\n{}", key,
-                                   nvrtcGetErrorString(compiled), out.log),
+                                   api.nvrtcGetErrorString(compiled), out.log),
                        std::string(key), out.log);
   }
 
   std::size_t size = 0;
-  check(nvrtcGetCUBINSize(program.get(), &size), "nvrtcGetCUBINSize", key);
+  check(api.nvrtcGetCUBINSize(program.get(), &size), "nvrtcGetCUBINSize", key);
   out.cubin.resize(size);
-  check(nvrtcGetCUBIN(program.get(), out.cubin.data()), "nvrtcGetCUBIN", key);
+  check(api.nvrtcGetCUBIN(program.get(), out.cubin.data()), "nvrtcGetCUBIN", key);
   if (want_ptx) {
-    check(nvrtcGetPTXSize(program.get(), &size), "nvrtcGetPTXSize", key);
+    check(api.nvrtcGetPTXSize(program.get(), &size), "nvrtcGetPTXSize", key);
     out.ptx.resize(size);
-    check(nvrtcGetPTX(program.get(), out.ptx.data()), "nvrtcGetPTX", key);
+    check(api.nvrtcGetPTX(program.get(), out.ptx.data()), "nvrtcGetPTX", key);
     if (!out.ptx.empty() && out.ptx.back() == '\0') out.ptx.pop_back();
   }
   return out;

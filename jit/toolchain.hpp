@@ -13,11 +13,17 @@ struct Toolchain {
   std::string nvrtc_version;         // "13.0", part of every key
 
   // Throws std::invalid_argument unless arch names a real architecture (sm_90, sm_90a, sm_100) that this NVRTC
-  // can compile for; the message lists the ones it can.
+  // can compile for; the message lists the ones it can. Throws draftjit::Error when no NVRTC can be loaded.
   static Toolchain for_arch(std::string_view arch);
 };
 
-// The real architectures this NVRTC compiles for, e.g. {"sm_75", ..., "sm_120"}.
+// Throws std::invalid_argument unless arch is shaped like an architecture Toolchain::for_arch takes. Needs no NVRTC:
+// for what checks an --arch but compiles nothing (`draftjit emit` of the source).
+void check_arch_name(std::string_view arch);
+
+// The real architectures this NVRTC compiles for, e.g. {"sm_75", ..., "sm_120"}, and its version, e.g. "13.0". Like
+// every NVRTC query these load NVRTC on first use and throw draftjit::Error when it cannot be found.
 std::vector<std::string> supported_archs();
+std::string nvrtc_version();
 
 }  // namespace draftjit::jit

@@ -11,9 +11,11 @@ namespace draftjit {
 // opened with dlopen on first use, so the library and its tools load on machines without a driver.
 #define DRAFTJIT_DRIVER_ENTRY_POINTS(X)                                                                        \
   X(cuInit, "cuInit", CUresult(unsigned))                                                                      \
+  X(cuDriverGetVersion, "cuDriverGetVersion", CUresult(int*))                                                  \
   X(cuGetErrorName, "cuGetErrorName", CUresult(CUresult, const char**))                                        \
   X(cuDeviceGetCount, "cuDeviceGetCount", CUresult(int*))                                                      \
   X(cuDeviceGet, "cuDeviceGet", CUresult(CUdevice*, int))                                                      \
+  X(cuDeviceGetName, "cuDeviceGetName", CUresult(char*, int, CUdevice))                                        \
   X(cuDeviceGetAttribute, "cuDeviceGetAttribute", CUresult(int*, CUdevice_attribute, CUdevice))                \
   X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", CUresult(CUcontext*, CUdevice))                      \
   X(cuCtxCreate, "cuCtxCreate_v2", CUresult(CUcontext*, unsigned, CUdevice))                                   \
@@ -37,7 +39,11 @@ namespace draftjit {
   X(cuMemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2", CUresult(CUdeviceptr*, void*, unsigned))        \
   X(cuMemFreeHost, "cuMemFreeHost", CUresult(void*))                                                           \
   X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", CUresult(void*, CUdeviceptr, size_t, CUstream))                 \
-  X(cuStreamSynchronize, "cuStreamSynchronize", CUresult(CUstream))
+  X(cuStreamSynchronize, "cuStreamSynchronize", CUresult(CUstream))                                           \
+  X(cuEventCreate, "cuEventCreate", CUresult(CUevent*, unsigned))                                              \
+  X(cuEventRecord, "cuEventRecord", CUresult(CUevent, CUstream))                                               \
+  X(cuEventDestroy, "cuEventDestroy_v2", CUresult(CUevent))                                                    \
+  X(cuStreamWaitEvent, "cuStreamWaitEvent", CUresult(CUstream, CUevent, unsigned))
 
 struct DriverApi {
 #define DRAFTJIT_DRIVER_MEMBER(name, symbol, signature) std::add_pointer_t<signature> name = nullptr;

@@ -44,6 +44,11 @@ struct FreePinnedMemory {
   void operator()(void* ptr) const { driver().cuMemFreeHost(ptr); }
 };
 
+struct DestroyEvent {
+  void operator()(CUevent event) const { driver().cuEventDestroy(event); }
+};
+
+using EventHandle = OwnedHandle<CUevent, DestroyEvent>;
 using ModuleHandle = OwnedHandle<CUmodule, UnloadModule>;
 using DeviceMemory = OwnedHandle<CUdeviceptr, FreeDeviceMemory>;
 using PinnedMemory = OwnedHandle<void*, FreePinnedMemory>;

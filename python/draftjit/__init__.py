@@ -4,35 +4,132 @@ For every token t of request b (offsets = exclusive prefix sum of extend_seq_len
     out_seqlens_expanded[t]  = seq_lens[b] - extend_seq_lens[b] + 1 + (t - offsets[b])
     out_nsa_cache_seqlens[t] = min(out_seqlens_expanded[t], nsa_index_topk)
 
-Arrays are PyTorch tensors or anything with ``__cuda_array_interface__`` (CuPy): int32, 1-D, contiguous, on one
-CUDA device. Calls run in that device's primary context, on ``stream`` or else the framework's current stream on
-that device. With PyTorch installed, the calls are also ``torch.ops.draftjit.*`` custom ops (usable under
-``torch.compile(fullgraph=True)`` and CUDA graph capture); ``import draftjit`` works without PyTorch.
+Arrays are PyTorch tensors or anything with ``__cuda_array_interface__`` (CuPy, Numba): int32, 1-D, contiguous, on
+one CUDA device; they are checked once, in C++. Torch tensors go through the torch.ops.draftjit operators (C++, on
+torch's stable ABI; usable under torch.compile(fullgraph=True) and CUDA graph capture) on torch's current stream
+of their device. Other arrays run on ``stream`` if given, else CuPy's current stream when CuPy is imported, else
+the legacy default stream, after the producer stream each array names (interface v3 ``stream``). ``import draftjit``
+works without PyTorch.
 """
 
+import importlib.util
 import operator
+import warnings
 
-from . import _draftjit
-from ._arrays import as_device_array, common_device, stream_handle
 from ._errors import CompileError, Error, StatusError
 
-__version__ = _draftjit.version()
-MAX_BS = _draftjit.MAX_BS
-MAX_FUSED_BS = _draftjit.MAX_FUSED_BS
+try:
+    import torch as _torch
+except ImportError:
+    _torch = None
+
+
+def _load_core():
+    """The C++ core: with torch importable, the module that also holds the torch operators, if it was built."""
+    if _torch is not None and importlib.util.find_spec(f"{__name__}._draftjit_torch") is not None:
+        try:
+            from . import _draftjit_torch
+            return _draftjit_torch
+        except ImportError as error:  # e.g. a torch too old for the stable ABI calls it was built with
+            warnings.warn(f"draftjit: the torch operators did not load ({error}); torch tensors take the slower "
+                          f"__cuda_array_interface__ path", RuntimeWarning, stacklevel=3)
+    from . import _draftjit
+    return _draftjit
+
+
+_core = _load_core()
+__version__ = _core.version()
+MAX_BS = _core.MAX_BS
+MAX_FUSED_BS = _core.MAX_FUSED_BS
+
+if hasattr(_core, "raise_op_error"):
+    from . import _torch_fakes  # noqa: F401
+    _Tensor = _torch.Tensor
+    _fill_op = _torch.ops.draftjit.fill_draft_extend_metadata.default
+    _fill_async_op = _torch.ops.draftjit.fill_draft_extend_metadata_async.default
+    _offsets_op = _torch.ops.draftjit.exclusive_offsets.default
+else:
+    _Tensor = None
 
 __all__ = [
     "CompileError", "Error", "StatusError", "MAX_BS", "MAX_FUSED_BS", "cache_dir", "cuda_available", "emit",
     "exclusive_offsets", "fill_draft_extend_metadata", "fill_draft_extend_metadata_async", "prepare", "warmup",
 ]
 
-_REQUEST_NAMES = ("extend_seq_lens", "seq_lens", "out_seqlens_expanded", "out_nsa_cache_seqlens")
+
+def _is_tensor(array):
+    return _Tensor is not None and isinstance(array, _Tensor)
 
 
-def _topk(value):
-    topk = operator.index(value)
-    if not -2**31 <= topk < 2**31:
-        raise ValueError(f"nsa_index_topk = {topk} does not fit in int32")
-    return topk
+def _run_op(op, *args, stream=None):
+    """Calls a torch operator, on stream when given, re-raising draftjit's typed error where the op threw one
+    (PyTorch turns every C++ exception into a RuntimeError)."""
+    try:
+        if stream is None:
+            return op(*args)
+        with _torch.cuda.stream(_torch_stream(stream)):
+            return op(*args)
+    except RuntimeError as error:
+        _core.raise_op_error(str(error))
+        raise
+
+
+def _torch_stream(stream):
+    if isinstance(stream, _torch.cuda.Stream):
+        return stream
+    return _torch.cuda.ExternalStream(_stream_handle(stream))
+
+
+def _stream_handle(stream):
+    """The CUstream to run on as an int, or None for the default rule."""
+    if stream is None or isinstance(stream, int):
+        return stream
+    for attribute in ("cuda_stream", "ptr"):  # torch.cuda.Stream, cupy.cuda.Stream
+        handle = getattr(stream, attribute, None)
+        if isinstance(handle, int):
+            return handle
+    raise TypeError(f"stream must be an int handle, a torch.cuda.Stream or a cupy.cuda.Stream, "
+                    f"got {type(stream).__name__}")
+
+
+def fill_draft_extend_metadata(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
+                               out_nsa_cache_seqlens, *, stream=None):
+    """Fills both outputs and returns total_tokens, blocking until the GPU is done (the GIL is released meanwhile).
+    The capacity is the outputs' length. Raises StatusError (with .status, .total_tokens, .capacity) for bad data
+    or too small outputs, and then writes nothing."""
+    if _is_tensor(extend_seq_lens):
+        return _run_op(_fill_op, extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
+                       out_nsa_cache_seqlens, stream=stream).item()
+    return _core.fill(extend_seq_lens, seq_lens, operator.index(nsa_index_topk), out_seqlens_expanded,
+                      out_nsa_cache_seqlens, _stream_handle(stream))
+
+
+def fill_draft_extend_metadata_async(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
+                                     out_nsa_cache_seqlens, total, status, offsets=None, *, stream=None):
+    """The same work with no host synchronisation and no allocation, so it can be captured in a CUDA graph. Writes
+    total_tokens to total[0] and draftjit's status bits to status[0]; the outputs are written only when the status
+    is 0. offsets (bs + 1 entries) receives the exclusive offsets and is required when bs > MAX_FUSED_BS."""
+    if _is_tensor(extend_seq_lens):
+        _run_op(_fill_async_op, extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
+                out_nsa_cache_seqlens, total, status, offsets, stream=stream)
+        return
+    _core.fill_async(extend_seq_lens, seq_lens, operator.index(nsa_index_topk), out_seqlens_expanded,
+                     out_nsa_cache_seqlens, total, status, offsets, _stream_handle(stream))
+
+
+def exclusive_offsets(lens, out=None, *, status=None, stream=None):
+    """The specialised prefix sum alone: out[0] = 0, out[i + 1] = out[i] + lens[i] (bs + 1 entries), asynchronous.
+    Allocates out (a tensor like lens) when it is None and lens is a tensor. status[0], when given, receives the
+    status bits (negative length, int32 overflow). Returns out."""
+    if _is_tensor(lens):
+        if out is None:
+            out = lens.new_empty(lens.numel() + 1)
+        _run_op(_offsets_op, lens, out, status, stream=stream)
+        return out
+    if out is None:
+        raise TypeError("exclusive_offsets allocates out only for a torch.Tensor lens; pass out")
+    _core.exclusive_offsets(lens, out, status, _stream_handle(stream))
+    return out
 
 
 def _batch_sizes(value):
@@ -42,72 +139,10 @@ def _batch_sizes(value):
     return [operator.index(value)]
 
 
-def _request_arrays(extend_seq_lens, seq_lens, out_seqlens_expanded, out_nsa_cache_seqlens):
-    ext = as_device_array(extend_seq_lens, "extend_seq_lens")
-    seq = as_device_array(seq_lens, "seq_lens")
-    out_expanded = as_device_array(out_seqlens_expanded, "out_seqlens_expanded", writable=True)
-    out_cache = as_device_array(out_nsa_cache_seqlens, "out_nsa_cache_seqlens", writable=True)
-    if seq.length != ext.length:
-        raise ValueError(f"seq_lens has {seq.length} entries but extend_seq_lens has {ext.length}")
-    if out_cache.length != out_expanded.length:
-        raise ValueError(f"out_nsa_cache_seqlens has {out_cache.length} entries but out_seqlens_expanded has "
-                         f"{out_expanded.length}; both are the capacity")
-    return ext, seq, out_expanded, out_cache
-
-
-def fill_draft_extend_metadata(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
-                               out_nsa_cache_seqlens, *, stream=None):
-    """Fills both outputs and returns total_tokens, blocking until the GPU is done (the GIL is released meanwhile).
-    The capacity is the outputs' length. Raises StatusError (with .status, .total_tokens, .capacity) for bad data
-    or too small outputs, and then writes nothing."""
-    arrays = _request_arrays(extend_seq_lens, seq_lens, out_seqlens_expanded, out_nsa_cache_seqlens)
-    ext, seq, out_expanded, out_cache = arrays
-    device = common_device(arrays, _REQUEST_NAMES)
-    return _draftjit.fill(ext.ptr, seq.ptr, ext.length, _topk(nsa_index_topk), out_expanded.ptr, out_cache.ptr,
-                          out_expanded.length, stream_handle(stream, ext.kind, device), device)
-
-
-def fill_draft_extend_metadata_async(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
-                                     out_nsa_cache_seqlens, total, status, offsets=None, *, stream=None):
-    """The same work with no host synchronisation and no allocation, so it can be captured in a CUDA graph. Writes
-    total_tokens to total[0] and draftjit's status bits to status[0]; the outputs are written only when the status
-    is 0. offsets (bs + 1 entries) receives the exclusive offsets and is required when bs > MAX_FUSED_BS."""
-    arrays = _request_arrays(extend_seq_lens, seq_lens, out_seqlens_expanded, out_nsa_cache_seqlens)
-    ext, seq, out_expanded, out_cache = arrays
-    words = [as_device_array(total, "total", writable=True), as_device_array(status, "status", writable=True)]
-    for word, name in zip(words, ("total", "status")):
-        if word.length < 1:
-            raise ValueError(f"{name} must have at least one entry")
-    offsets_array = None
-    if offsets is not None:
-        offsets_array = as_device_array(offsets, "offsets", writable=True)
-        if offsets_array.length < ext.length + 1:
-            raise ValueError(f"offsets needs bs + 1 = {ext.length + 1} entries, got {offsets_array.length}")
-    device = common_device([*arrays, *words, offsets_array], [*_REQUEST_NAMES, "total", "status", "offsets"])
-    _draftjit.fill_async(ext.ptr, seq.ptr, ext.length, _topk(nsa_index_topk), out_expanded.ptr, out_cache.ptr,
-                         out_expanded.length, words[0].ptr, words[1].ptr,
-                         offsets_array.ptr if offsets_array is not None else 0,
-                         stream_handle(stream, ext.kind, device), device)
-
-
-def exclusive_offsets(lens, out=None, *, status=None, stream=None):
-    """The specialised prefix sum alone: out[0] = 0, out[i + 1] = out[i] + lens[i] (bs + 1 entries), asynchronous.
-    Allocates out (a tensor like lens) when it is None and lens is a tensor. status[0], when given, receives the
-    status bits (negative length, int32 overflow). Returns out."""
-    lens_array = as_device_array(lens, "lens")
-    if out is None:
-        if lens_array.kind != "torch":
-            raise TypeError("exclusive_offsets allocates out only for a torch.Tensor lens; pass out")
-        out = lens.new_empty(lens_array.length + 1)
-    out_array = as_device_array(out, "out", writable=True)
-    if out_array.length < lens_array.length + 1:
-        raise ValueError(f"out needs bs + 1 = {lens_array.length + 1} entries, got {out_array.length}")
-    status_array = as_device_array(status, "status", writable=True) if status is not None else None
-    device = common_device([lens_array, out_array, status_array], ["lens", "out", "status"])
-    _draftjit.exclusive_offsets(lens_array.ptr, lens_array.length, out_array.ptr,
-                                status_array.ptr if status_array is not None else 0,
-                                stream_handle(stream, lens_array.kind, device), device)
-    return out
+def _current_device():
+    if _torch is not None and _torch.cuda.is_available():
+        return _torch.cuda.current_device()
+    return 0
 
 
 def prepare(batch_sizes, device=None):
@@ -115,35 +150,29 @@ def prepare(batch_sizes, device=None):
     use, so that later calls and CUDA graph captures do no JIT work. batch_sizes: an int or an iterable of ints;
     device: an index or torch.device (default: the current device)."""
     index = getattr(device, "index", device)
-    _draftjit.prepare(_batch_sizes(batch_sizes), common_device([], []) if index is None else operator.index(index))
+    _core.prepare(_batch_sizes(batch_sizes), _current_device() if index is None else operator.index(index))
 
 
-def warmup(batch_sizes, arch):
-    """Compiles into the disk cache every kernel these batch sizes use on arch (e.g. "sm_90"); needs no GPU.
-    Returns {"kernels": n, "compiled": n, "cached": n, "not_stored": n}; not_stored counts kernels the disk cache
-    could not take (the reasons were printed as warnings) or all of them when it is disabled."""
-    return _draftjit.warmup(_batch_sizes(batch_sizes), arch)
+def warmup(batch_sizes, arch="sm_90", *, jobs=0):
+    """Compiles into the disk cache every kernel these batch sizes use on arch (e.g. "sm_90", or a list of archs),
+    in parallel like `draftjit warmup` (jobs threads; 0: one per core); needs no GPU. Returns {"kernels": n,
+    "compiled": n, "cached": n, "not_stored": n}; not_stored counts kernels the disk cache could not take (the
+    reasons were printed as warnings) or all of them when it is disabled. Raises draftjit.Error if any failed."""
+    archs = [arch] if isinstance(arch, str) else list(arch)
+    return _core.warmup(_batch_sizes(batch_sizes), archs, operator.index(jobs))
 
 
 def emit(bs, kind="main", arch="sm_90", ptx=False):
     """The CUDA source rendered for bs (or its PTX for arch). kind: "main" (what a call uses), "fused", "scan" or
     "fill"."""
-    return _draftjit.emit(operator.index(bs), kind, arch, bool(ptx))
+    return _core.emit(operator.index(bs), kind, arch, bool(ptx))
 
 
 def cache_dir():
-    """The disk cache's directory, or None when it is disabled."""
-    return _draftjit.cache_dir()
+    """The directory this process's kernels are stored in, or None when the disk cache is disabled."""
+    return _core.cache_dir()
 
 
 def cuda_available():
     """True when a CUDA driver loads and reports a device."""
-    return _draftjit.cuda_available()
-
-
-try:  # the torch.library ops switch on when PyTorch is importable
-    import torch as _torch  # noqa: F401
-except ImportError:
-    pass
-else:
-    from . import _torch_ops  # noqa: F401
+    return _core.cuda_available()

@@ -7,15 +7,11 @@ SGLang swaps one line:
     torch.ops.sgl_kernel.fill_draft_extend_metadata_cuda_adaptive.default(...)
 becomes
     draftjit.sglang.fill_draft_extend_metadata_cuda_adaptive(...)
-and keeps calling .item() on the result, which is a CPU tensor here: the one blocking read already happened."""
+and keeps calling .item() on the result, which is a CPU tensor here: the one blocking read already happened.
+Errors are RuntimeErrors, as from the fork's op."""
 
 import torch
 
-import draftjit
+import draftjit  # noqa: F401  (registers torch.ops.draftjit)
 
-
-def fill_draft_extend_metadata_cuda_adaptive(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
-                                             out_nsa_cache_seqlens):
-    total = draftjit.fill_draft_extend_metadata(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
-                                                out_nsa_cache_seqlens)
-    return torch.tensor(total, dtype=torch.int32)
+fill_draft_extend_metadata_cuda_adaptive = torch.ops.draftjit.fill_draft_extend_metadata.default

@@ -1,62 +1,138 @@
-// draftjit._draftjit: the C++ side of the Python package. It takes device pointers, lengths, a device index and a
-// stream handle as plain integers; python/draftjit/ checks tensors and arrays and picks the stream. Errors become
-// the Python classes of draftjit._errors (so they carry .status, .key, .log), argument errors ValueError.
+// draftjit's C++ core for Python: the calls for __cuda_array_interface__ arrays (CuPy, Numba; torch tensors go
+// through torch.ops.draftjit, python/src/torch_ops.cpp), prepare, warmup, emit and the cache location. Arrays are
+// described here and checked in bindings/checked_calls.cpp, like the torch ops' tensors. Errors become the Python
+// classes of draftjit._errors (so they carry .status, .key, .log), argument errors TypeError or ValueError.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+
+#include <fmt/format.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "bindings/checked_calls.hpp"
 #include "draftjit/draftjit.hpp"
 #include "jit/disk_cache.hpp"
 #include "jit/nvrtc_compiler.hpp"
 #include "jit/pipeline.hpp"
+#include "jit/warmup.hpp"
 #include "primary_context.hpp"
+#ifdef DRAFTJIT_WITH_TORCH
+#include "op_error.hpp"
+#endif
 
 namespace py = pybind11;
 
 namespace {
 
+using draftjit::bindings::ArgumentTypeError;
+using draftjit::bindings::ArrayArg;
 using Ptr = std::uintptr_t;
 
-template <typename T>
-T* as_ptr(Ptr value) {
-  return reinterpret_cast<T*>(value);
+// The interface's "stream": None (or absent) when the data is ready; 1 and 2 name the legacy and per-thread default
+// streams (the values of CU_STREAM_LEGACY and CU_STREAM_PER_THREAD); 0 is disallowed by the interface as ambiguous.
+void read_producer(const py::dict& cai, ArrayArg& a) {
+  if (!cai.contains("stream") || cai["stream"].is_none()) return;
+  const Ptr stream = cai["stream"].cast<Ptr>();
+  if (stream == 0) {
+    throw std::invalid_argument(fmt::format(
+        "{}: __cuda_array_interface__ stream 0 is disallowed by the interface (use 1 for the legacy default stream, "
+        "2 for the per-thread one, or None)", a.name));
+  }
+  a.producer = reinterpret_cast<CUstream>(stream);
+  a.has_producer = true;
 }
 
-CUstream as_stream(Ptr value) { return reinterpret_cast<CUstream>(value); }
-
-draftjit::DraftExtendArgs args_of(Ptr ext, Ptr seq, std::int64_t bs, std::int32_t topk, Ptr out_expanded,
-                                  Ptr out_cache, std::int64_t capacity) {
-  return {as_ptr<const std::int32_t>(ext), as_ptr<const std::int32_t>(seq), bs, topk,
-          as_ptr<std::int32_t>(out_expanded), as_ptr<std::int32_t>(out_cache), capacity};
+ArrayArg from_interface(const py::handle& obj, const char* name) {
+  ArrayArg a;
+  a.name = name;
+  const py::object interface = py::getattr(obj, "__cuda_array_interface__", py::none());
+  if (interface.is_none()) {
+    throw ArgumentTypeError(fmt::format("{} must be a CUDA tensor or an object with __cuda_array_interface__, got {}",
+                                        name, std::string(py::str(py::type::handle_of(obj).attr("__name__")))));
+  }
+  const py::dict cai = interface.cast<py::dict>();
+  const std::string typestr = cai.contains("typestr") ? py::str(cai["typestr"]).cast<std::string>() : "";
+  a.int32 = typestr == "<i4" || typestr == "|i4" || typestr == "=i4";
+  a.dtype = fmt::format("typestr '{}'", typestr);
+  const auto shape = cai.contains("shape") ? cai["shape"].cast<std::vector<std::int64_t>>() : std::vector<std::int64_t>{};
+  a.ndim = static_cast<std::int64_t>(shape.size());
+  a.length = shape.size() == 1 ? shape[0] : 0;
+  if (cai.contains("strides") && !cai["strides"].is_none()) {
+    const auto strides = cai["strides"].cast<std::vector<std::int64_t>>();
+    a.contiguous = a.length <= 1 || strides == std::vector<std::int64_t>{4};
+  }
+  if (cai.contains("mask") && !cai["mask"].is_none()) {
+    throw std::invalid_argument(fmt::format("{}: masked arrays (__cuda_array_interface__ mask) are not supported", name));
+  }
+  const py::tuple data = cai["data"].cast<py::tuple>();
+  a.ptr = data[0].cast<Ptr>();
+  a.read_only = data[1].cast<bool>();
+  read_producer(cai, a);
+  // CuPy names its device; otherwise ask the driver (only for a real pointer: an empty array names none).
+  const py::object device = py::getattr(obj, "device", py::none());
+  const py::object id = device.is_none() ? py::none() : py::getattr(device, "id", py::none());
+  if (!id.is_none()) {
+    a.device = id.cast<int>();
+  } else if (a.ptr != 0) {
+    a.device = draftjit::device_of_pointer(reinterpret_cast<const void*>(a.ptr), name);
+  }
+  return a;
 }
 
-std::int32_t fill(Ptr ext, Ptr seq, std::int64_t bs, std::int32_t topk, Ptr out_expanded, Ptr out_cache,
-                  std::int64_t capacity, Ptr stream, int device) {
-  draftjit::jit::check_bs(bs, "fill_draft_extend_metadata");  // argument errors before any driver call
-  py::gil_scoped_release release;  // the call blocks on the GPU; other Python threads run meanwhile
-  draftjit::PrimaryContextScope scope(device);
-  return draftjit::fill_draft_extend_metadata(args_of(ext, seq, bs, topk, out_expanded, out_cache, capacity),
-                                              as_stream(stream));
+std::optional<ArrayArg> from_optional_interface(const py::handle& obj, const char* name) {
+  if (obj.is_none()) return std::nullopt;
+  return from_interface(obj, name);
 }
 
-void fill_async(Ptr ext, Ptr seq, std::int64_t bs, std::int32_t topk, Ptr out_expanded, Ptr out_cache,
-                std::int64_t capacity, Ptr total, Ptr status, Ptr offsets, Ptr stream, int device) {
-  draftjit::jit::check_bs(bs, "fill_draft_extend_metadata_async");
-  draftjit::PrimaryContextScope scope(device);
-  draftjit::fill_draft_extend_metadata_async(args_of(ext, seq, bs, topk, out_expanded, out_cache, capacity),
-                                             as_stream(stream), as_ptr<std::int32_t>(total),
-                                             as_ptr<std::int32_t>(status), as_ptr<std::int32_t>(offsets));
+// Which device and stream a call on __cuda_array_interface__ arrays runs on when the caller names no stream: the
+// arrays' device (CuPy's current device when none names one), and CuPy's current stream there when CuPy is imported,
+// else the legacy default stream. Arrays whose producer named a stream are ordered after it either way.
+struct Target {
+  int device;
+  CUstream stream;
+};
+Target target(int device, const std::optional<Ptr>& stream) {
+  const py::dict modules = py::module_::import("sys").attr("modules");
+  const py::object cupy = modules.contains("cupy") ? py::object(modules["cupy"]) : py::none();
+  if (device < 0) device = cupy.is_none() ? 0 : cupy.attr("cuda").attr("runtime").attr("getDevice")().cast<int>();
+  if (stream) return {device, reinterpret_cast<CUstream>(*stream)};
+  if (cupy.is_none()) return {device, CU_STREAM_LEGACY};
+  py::object current = cupy.attr("cuda").attr("get_current_stream")(device);
+  return {device, reinterpret_cast<CUstream>(current.attr("ptr").cast<Ptr>())};
 }
 
-void exclusive_offsets(Ptr lens, std::int64_t bs, Ptr out, Ptr status, Ptr stream, int device) {
-  draftjit::jit::check_bs(bs, "exclusive_offsets");
-  draftjit::PrimaryContextScope scope(device);
-  draftjit::exclusive_offsets(as_ptr<const std::int32_t>(lens), bs, as_ptr<std::int32_t>(out), as_stream(stream),
-                              as_ptr<std::int32_t>(status));
+std::int32_t fill(const py::handle& ext, const py::handle& seq, std::int64_t topk, const py::handle& out_expanded,
+                  const py::handle& out_cache, std::optional<Ptr> stream) {
+  const auto call = draftjit::bindings::check_fill(
+      from_interface(ext, "extend_seq_lens"), from_interface(seq, "seq_lens"), topk,
+      from_interface(out_expanded, "out_seqlens_expanded"), from_interface(out_cache, "out_nsa_cache_seqlens"));
+  const Target where = target(call.device, stream);
+  py::gil_scoped_release release;  // blocks on the GPU, may compile: other Python threads run meanwhile
+  return draftjit::bindings::run(call, where.device, where.stream);
+}
+
+void fill_async(const py::handle& ext, const py::handle& seq, std::int64_t topk, const py::handle& out_expanded,
+                const py::handle& out_cache, const py::handle& total, const py::handle& status,
+                const py::handle& offsets, std::optional<Ptr> stream) {
+  const auto call = draftjit::bindings::check_fill_async(
+      from_interface(ext, "extend_seq_lens"), from_interface(seq, "seq_lens"), topk,
+      from_interface(out_expanded, "out_seqlens_expanded"), from_interface(out_cache, "out_nsa_cache_seqlens"),
+      from_interface(total, "total"), from_interface(status, "status"), from_optional_interface(offsets, "offsets"));
+  const Target where = target(call.fill.device, stream);
+  py::gil_scoped_release release;  // a first call may compile
+  draftjit::bindings::run(call, where.device, where.stream);
+}
+
+void exclusive_offsets(const py::handle& lens, const py::handle& out, const py::handle& status,
+                       std::optional<Ptr> stream) {
+  const auto call = draftjit::bindings::check_exclusive_offsets(
+      from_interface(lens, "lens"), from_interface(out, "out"), from_optional_interface(status, "status"));
+  const Target where = target(call.device, stream);
+  py::gil_scoped_release release;  // a first call may compile
+  draftjit::bindings::run(call, where.device, where.stream);
 }
 
 void prepare(const std::vector<std::int64_t>& batch_sizes, int device) {
@@ -66,28 +142,36 @@ void prepare(const std::vector<std::int64_t>& batch_sizes, int device) {
   for (std::int64_t bs : batch_sizes) draftjit::prepare(bs);
 }
 
-// Compiles into the disk cache every kernel that calls with these batch sizes use on arch; needs no GPU.
-py::dict warmup(const std::vector<int>& batch_sizes, const std::string& arch) {
+// Compiles into the disk cache every kernel that calls with these batch sizes use on each arch; needs no GPU. The
+// same loop as `draftjit warmup` (jit/warmup.hpp); a kernel that failed raises draftjit.Error with its message.
+py::dict warmup(const std::vector<int>& batch_sizes, const std::vector<std::string>& archs, std::size_t jobs) {
+  draftjit::jit::WarmupRequest request;
   for (int bs : batch_sizes) draftjit::jit::check_bs(bs, "warmup");
-  const draftjit::jit::Toolchain toolchain = draftjit::jit::Toolchain::for_arch(arch);
-  std::size_t compiled = 0;
-  std::size_t cached = 0;
-  std::size_t not_stored = 0;  // compiled or found, but in memory only: the disk cache is off or refused it
+  request.batch_sizes = batch_sizes;
+  for (const std::string& arch : archs) request.toolchains.push_back(draftjit::jit::Toolchain::for_arch(arch));
+  request.jobs = jobs;
+  std::string first_error;
+  draftjit::jit::WarmupSummary summary;
   {
     py::gil_scoped_release release;
-    draftjit::jit::Pipeline& pipeline = draftjit::jit::process_pipeline();
-    for (const auto& spec : draftjit::jit::kernels_for(batch_sizes, {})) {
-      draftjit::jit::Origin origin{};
-      not_stored += !pipeline.get(spec, toolchain, &origin)->on_disk;
-      ++(origin == draftjit::jit::Origin::Compiled ? compiled : cached);
-    }
+    summary = draftjit::jit::warmup(request, draftjit::jit::process_pipeline(),
+                                    [&](const draftjit::jit::WarmupItem& item) {
+                                      if (item.failed && first_error.empty()) {
+                                        first_error = fmt::format("{}.{}: {}", item.spec.name(),
+                                                                  item.toolchain->arch, item.error);
+                                      }
+                                    });
   }
-  py::dict summary;
-  summary["kernels"] = compiled + cached;
-  summary["compiled"] = compiled;
-  summary["cached"] = cached;
-  summary["not_stored"] = not_stored;
-  return summary;
+  if (summary.failed > 0) {
+    throw draftjit::Error(fmt::format("warmup: {} of {} kernels failed; first: {}", summary.failed, summary.kernels,
+                                      first_error));
+  }
+  py::dict result;
+  result["kernels"] = summary.kernels;
+  result["compiled"] = summary.compiled;
+  result["cached"] = summary.cached;
+  result["not_stored"] = summary.not_stored;
+  return result;
 }
 
 std::string emit(int bs, const std::string& kind, const std::string& arch, bool ptx) {
@@ -100,9 +184,11 @@ std::string emit(int bs, const std::string& kind, const std::string& arch, bool 
   return draftjit::jit::compile(rendered.source, toolchain, rendered.key.stem, true).ptx;
 }
 
+// Where this process's pipeline stores kernels: the location it fixed at first use, not the environment now.
 std::optional<std::string> cache_dir() {
-  const auto dir = draftjit::jit::cache_location_from_env().writable;
-  return dir ? std::optional(dir->string()) : std::nullopt;
+  const draftjit::jit::DiskCache* disk = draftjit::jit::process_pipeline().disk();
+  if (disk == nullptr || disk->writable() == nullptr) return std::nullopt;
+  return disk->writable()->dir.string();
 }
 
 // Raises the Python class `name` of draftjit._errors, built by calling it with the message and keyword arguments.
@@ -114,16 +200,28 @@ void raise(const char* name, const char* message, const py::dict& fields = {}) {
 
 }  // namespace
 
-PYBIND11_MODULE(_draftjit, m) {
+PYBIND11_MODULE(DRAFTJIT_MODULE_NAME, m) {
   m.doc() = "draftjit's C++ core: JIT-specialised draft-extend metadata kernels (see the draftjit package)";
   m.def("fill", &fill);
   m.def("fill_async", &fill_async);
   m.def("exclusive_offsets", &exclusive_offsets);
+#ifdef DRAFTJIT_WITH_TORCH
+  // Raises, typed, the error the calling thread's last failed torch op threw, when PyTorch's RuntimeError with
+  // this message came from it (not from the dispatcher, before the op ran); returns otherwise.
+  m.def("raise_op_error", [](const std::string& message) {
+    const std::exception_ptr error = draftjit::python::take_op_error();
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      if (message.find(e.what()) != std::string::npos) throw;
+    }
+  });
+#endif
   m.def("prepare", &prepare);
   m.def("warmup", &warmup);
   m.def("emit", &emit);
   m.def("cache_dir", &cache_dir);
-  m.def("device_of_pointer", [](Ptr ptr) { return draftjit::device_of_pointer(as_ptr<void>(ptr), "array"); });
   m.def("cuda_available", &draftjit::cuda_available);
   m.def("version", &draftjit::version);
   m.attr("MAX_BS") = draftjit::kMaxBs;
@@ -145,6 +243,8 @@ PYBIND11_MODULE(_draftjit, m) {
       raise("CompileError", e.what(), fields);
     } catch (const draftjit::Error& e) {
       raise("Error", e.what());
+    } catch (const ArgumentTypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const std::invalid_argument& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     }

@@ -15,9 +15,9 @@ class FakeArray:
     """An object with __cuda_array_interface__ and CuPy's device.id, pointing at nothing: safe only while
     validation rejects it, or where no driver can be reached."""
 
-    def __init__(self, n, typestr="<i4", shape=None, strides=None, readonly=False, device=0, ptr=0x1000):
+    def __init__(self, n, typestr="<i4", shape=None, strides=None, readonly=False, device=0, ptr=0x1000, **extra):
         self.__cuda_array_interface__ = {"shape": shape if shape is not None else (n,), "typestr": typestr,
-                                         "data": (ptr, readonly), "strides": strides, "version": 3}
+                                         "data": (ptr, readonly), "strides": strides, "version": 3, **extra}
         self.device = types.SimpleNamespace(id=device)
 
 
@@ -77,6 +77,8 @@ def test_warmup_fills_the_cache_dir():
     ({"seq_lens": FakeArray(5)}, ValueError, "seq_lens has 5 entries but extend_seq_lens has 4"),
     ({"out_nsa_cache_seqlens": FakeArray(15)}, ValueError, "both are the capacity"),
     ({"seq_lens": FakeArray(4, device=1)}, ValueError, "all arrays must be on one device"),
+    ({"seq_lens": FakeArray(4, mask=FakeArray(4))}, ValueError, "seq_lens: masked arrays"),
+    ({"out_seqlens_expanded": FakeArray(16, stream=0)}, ValueError, "stream 0 is disallowed"),
     ({"nsa_index_topk": 2**31}, ValueError, "nsa_index_topk = 2147483648 does not fit in int32"),
     ({"nsa_index_topk": 1.5}, TypeError, "'float' object cannot be interpreted as an integer"),
     ({"extend_seq_lens": FakeArray(draftjit.MAX_BS + 1), "seq_lens": FakeArray(draftjit.MAX_BS + 1)}, ValueError,

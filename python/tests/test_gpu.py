@@ -222,6 +222,38 @@ def test_cupy_arrays():
         assert np.array_equal(cupy.asnumpy(out), offsets)
 
 
+class Exported:
+    """An array's __cuda_array_interface__ taken at one moment, as Numba's wrappers keep it: its v3 "stream" is
+    CuPy's current stream then, i.e. the producer's."""
+
+    def __init__(self, array):
+        self.__cuda_array_interface__ = array.__cuda_array_interface__
+
+
+def test_cuda_array_interface_producer_stream_is_waited_on():
+    # The inputs are written on a non-blocking stream after a ~20 ms spin; the call runs outside it, on CuPy's null
+    # stream, which does not order after non-blocking streams by itself: only the interface's stream tells.
+    cupy = pytest.importorskip("cupy")
+    spin_then_fill = cupy.RawKernel(r"""
+    extern "C" __global__ void spin_then_fill(int* ext, int* seq, int n, long long cycles) {
+      const long long start = clock64();
+      while (clock64() - start < cycles) {}
+      for (int i = threadIdx.x; i < n; i += blockDim.x) { ext[i] = 3; seq[i] = 100; }
+    }""", "spin_then_fill")
+    bs = 64
+    producer = cupy.cuda.Stream(non_blocking=True)
+    for _ in range(5):
+        ext, seq = cupy.zeros(bs, dtype=cupy.int32), cupy.zeros(bs, dtype=cupy.int32)
+        expanded, cache = cupy.zeros(4 * bs, dtype=cupy.int32), cupy.zeros(4 * bs, dtype=cupy.int32)
+        cupy.cuda.Device().synchronize()
+        with producer:
+            spin_then_fill((1,), (128,), (ext, seq, np.int32(bs), np.int64(40_000_000)))
+            arrays = [Exported(a) for a in (ext, seq, expanded, cache)]
+        assert arrays[0].__cuda_array_interface__["stream"] == producer.ptr
+        assert draftjit.fill_draft_extend_metadata(arrays[0], arrays[1], 2048, arrays[2], arrays[3]) == 3 * bs
+        assert cupy.asnumpy(expanded[:3]).tolist() == [98, 99, 100]
+
+
 def test_eight_python_threads():
     failures = []
 

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "commands.hpp"
+#include "jit/codegen.hpp"
 #include "jit/nvrtc_compiler.hpp"
 #include "jit/pipeline.hpp"
 
@@ -18,7 +19,14 @@ int run_emit(const Args& args) {
   jit::check_bs(bs, "--bs");
   const Tuning tuning = tuning_from(options);
   const jit::KernelSpec spec = jit::spec_for_call(options.get("--kind", "main"), bs, tuning);
-  const jit::Toolchain toolchain = jit::Toolchain::for_arch(options.get("--arch", "sm_90"));
+  const std::string arch = options.get("--arch", "sm_90");
+  if (!options.has("--ptx") && !options.has("--cubin-info")) {
+    // The source alone needs no NVRTC (it may be absent here): --arch is checked for its shape only.
+    jit::check_arch_name(arch);
+    fmt::print("{}", jit::render_source(spec));
+    return 0;
+  }
+  const jit::Toolchain toolchain = jit::Toolchain::for_arch(arch);
 
   if (options.has("--cubin-info")) {
     // Through the pipeline like the runtime, but in memory only: emit never touches the disk cache.
@@ -28,13 +36,9 @@ int run_emit(const Args& args) {
                compiled->key.text, compiled->cubin.size());
     return 0;
   }
+  // PTX is never cached: this is the one path that calls NVRTC outside the pipeline, on purpose.
   const jit::RenderedKernel rendered = jit::render(spec, toolchain);
-  if (options.has("--ptx")) {
-    // PTX is never cached: this is the one path that calls NVRTC outside the pipeline, on purpose.
-    fmt::print("{}", jit::compile(rendered.source, toolchain, rendered.key.stem, true).ptx);
-  } else {
-    fmt::print("{}", rendered.source);
-  }
+  fmt::print("{}", jit::compile(rendered.source, toolchain, rendered.key.stem, true).ptx);
   return 0;
 }
 

@@ -1,0 +1,55 @@
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "jit/kernel_spec.hpp"
+#include "jit/pipeline.hpp"
+#include "jit/toolchain.hpp"
+
+namespace draftjit::jit {
+
+// Filling a cache ahead of use: the one loop behind `draftjit warmup` and the Python module's warmup().
+struct WarmupRequest {
+  std::vector<int> batch_sizes;       // each checked by the caller (check_bs); duplicates add no kernels
+  std::vector<Toolchain> toolchains;  // every kernel is built for each of them
+  Tuning tuning;
+  std::size_t jobs = 0;  // worker threads wanted; 0: one per core. Never more than the cores or the kernels.
+};
+
+// One kernel done, for progress output.
+struct WarmupItem {
+  KernelSpec spec;
+  const Toolchain* toolchain = nullptr;  // one of the request's
+  Origin origin = Origin::Compiled;      // meaningless when failed
+  bool failed = false;
+  std::string error;    // what the pipeline threw, when failed
+  bool stored = false;  // in a cache directory (found in one, or written to the writable one)
+  std::size_t bytes = 0;     // of the cubin
+  std::size_t finished = 0;  // kernels done so far, this one included: 1, 2, ... kernels
+  std::size_t kernels = 0;   // in the whole warmup
+};
+
+struct WarmupSummary {
+  std::size_t kernels = 0;  // distinct specs x toolchains
+  std::size_t compiled = 0;
+  std::size_t cached = 0;      // found in memory or on disk
+  std::size_t failed = 0;
+  std::size_t not_stored = 0;  // built or found but in memory only: the disk cache is off or refused it
+  std::size_t bytes = 0;       // of the cubins that are stored
+  std::size_t stale_temps_removed = 0;
+  std::size_t workers = 0;
+  double seconds = 0;  // of the compile phase, after the sweep
+  bool disk_enabled = false;
+  std::string cache_dir;  // the writable directory; empty without one
+};
+
+// Sweeps the writable directory's stale temp files (best effort), then gets every kernel these batch sizes use on
+// each toolchain through the pipeline, in parallel worker threads. A kernel that fails is counted, never thrown.
+// `on_done` (may be empty) is called once per kernel, one call at a time; if it throws, no further kernel is
+// started and its first exception is rethrown once the workers have stopped.
+WarmupSummary warmup(const WarmupRequest& request, Pipeline& pipeline,
+                     const std::function<void(const WarmupItem&)>& on_done = {});
+
+}  // namespace draftjit::jit
