@@ -2,27 +2,55 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace draftjit::jit {
 
-// The on-disk format of one cache entry, `<key stem>.cubin`: a header (magic, format version, key size, cubin size,
-// checksum), the full key text, then the cubin. Entries are written to `<entry>.tmp.<pid>.<random>` and renamed.
+// The on-disk format of one cache entry, `<key stem>.cubin`, the stem ending in `-<the key hash, 16 hex digits>`
+// (make_key): a header (magic, format version, key size, cubin size, checksum), the full key text, then the cubin.
+// Entries are written to `<entry name>.tmp.<pid>.<16 hex digits>` and renamed.
+//
+// Which files in a cache directory are draftjit's, and so what load, list, verify, clear and the warmup sweep may do
+// with them, is decided here and nowhere else: classify() by name and lstat, then read_cache_file() for the content
+// of an entry. docs/DESIGN.md ("Which files are draftjit's") has the rule and what each command does.
 
 inline constexpr std::string_view kEntrySuffix = ".cubin";
+inline constexpr std::string_view kLocksDir = ".locks";  // jit/key_lock's stripe files
 inline constexpr std::uint64_t kMaxEntryBytes = 64 << 20;  // far above any draftjit cubin; larger files are not read
 // A temp file this old belongs to a writer that died: stores take milliseconds.
 inline constexpr std::chrono::minutes kStaleTempAge{5};
 
+// What a name in a cache directory is to draftjit. Nothing is ever followed: a symlink is judged as a symlink.
+enum class FileKind {
+  Entry,     // a regular file named like an entry, or named *.cubin and starting with the magic: the content decides
+  Temp,      // a regular file with a temp name that is empty or starts like an entry: a store in flight, or a dead one
+  Locks,     // the .locks directory (a real directory)
+  InTheWay,  // not a regular file (symlink, FIFO, directory...) under an entry's name: never followed, read, removed
+  Foreign,   // anything else: never read past its first bytes, never removed
+  Missing,   // nothing there
+};
+
+struct Classified {
+  FileKind kind = FileKind::Missing;
+  std::string what;                             // InTheWay only: what is there ("a symbolic link")
+  std::uintmax_t bytes = 0;                     // lstat's size
+  std::filesystem::file_time_type modified{};  // lstat's modification time
+};
+
+// The one rule, from the name and lstat, and for a regular file whose name alone cannot tell (a temp name, a .cubin
+// name that is not an entry's) its first 8 bytes, read without following or blocking.
+Classified classify(const std::filesystem::path& path);
+
+// The content check of an Entry.
 enum class FileState {
   Valid,
   Missing,     // ENOENT, or ENOTDIR (no directory to hold it)
-  Unreadable,  // open or read failed otherwise (EMFILE, EACCES, EIO...): maybe transient, so never removed
-  NotRegular,  // a FIFO, directory, socket or device: never opened for reading, never removed
-  Foreign,     // a regular file without draftjit's magic
-  Damaged,     // draftjit's magic, but the version, sizes or checksum are wrong
+  Unreadable,  // open or read failed otherwise (EMFILE, EACCES, EIO...): maybe transient, so never removed by load
+  NotRegular,  // a symlink, FIFO, directory, socket or device: never followed, opened for reading or removed
+  Damaged,     // ours, but unusable: short, no magic, wrong version, sizes or checksum, or its name is not its key's
 };
 
 struct CacheFile {
@@ -31,18 +59,20 @@ struct CacheFile {
   std::string problem;  // why it is not Valid
   std::string key;      // the full key text from the header (Valid only)
   std::uint64_t cubin_bytes = 0;
-
-  bool ours() const { return state == FileState::Valid || state == FileState::Damaged; }
 };
 
-// Reads and checks one file without following it into a FIFO or device, and without reading more than
-// kMaxEntryBytes; for a Valid file `cubin` receives the payload when non-null.
+// Reads and checks one entry without following a symlink or opening a FIFO or device, without reading more than
+// kMaxEntryBytes, and with its name checked against its content (the key hash in the name must be that of the key
+// text inside); for a Valid file `cubin` receives the payload when non-null.
 CacheFile read_cache_file(const std::filesystem::path& path, std::vector<char>* cubin = nullptr);
 
 // The bytes of an entry holding cubin under key.
 std::vector<char> encode_entry(std::string_view key, const std::vector<char>& cubin);
 
-// A fresh temp name next to entry, and whether a file name is one of draftjit's temp names.
+// The key hash an entry's file name carries, or nullopt when the name is not an entry's.
+std::optional<std::uint64_t> entry_name_hash(std::string_view file_name);
+
+// A fresh temp name next to entry, and whether a file name has the form of one (classify also checks the content).
 std::filesystem::path temp_path_for(const std::filesystem::path& entry);
 bool is_temp_name(std::string_view file_name);
 

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <system_error>
+
+#include "jit/errno_text.hpp"
 
 namespace draftjit::jit {
 namespace fs = std::filesystem;
@@ -31,34 +31,24 @@ int write_all(int fd, const char* data, std::size_t size) {
   return 0;
 }
 
-// Calls visit(path, status) for every file in dir; a directory that does not exist has none. Throws
+// Calls visit(path, classify(path)) for every name in dir; a directory that does not exist has none. Throws
 // std::system_error naming dir when it exists but cannot be read (ENOTDIR, EACCES...).
 template <typename Visit>
 void for_each_file(const fs::path& dir, Visit visit) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
   if (ec == std::errc::no_such_file_or_directory) return;
-  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    std::error_code status_ec;
-    visit(it->path(), it->symlink_status(status_ec));  // symlinks are never followed: they are not ours
-  }
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) visit(it->path(), classify(it->path()));
   if (ec) throw std::system_error(ec, "cannot read cache directory " + dir.string());
 }
 
-bool is_stale(const fs::path& path) {
-  std::error_code ec;
-  const auto modified = fs::last_write_time(path, ec);
-  return !ec && fs::file_time_type::clock::now() - modified > kStaleTempAge;
-}
+bool is_stale(const Classified& temp) { return fs::file_time_type::clock::now() - temp.modified > kStaleTempAge; }
+
+// 0 when the process may look up names in dir, else why not (EACCES): then every entry in it fails the same way,
+// and that is one fact about the directory, not one per kernel.
+int search_error(const fs::path& dir) { return ::faccessat(AT_FDCWD, dir.c_str(), X_OK, AT_EACCESS) == 0 ? 0 : errno; }
 
 }  // namespace
-
-// fwrite, not fmt::print: a warning that cannot be written (stderr full or closed) must not fail the load or store
-// it is about.
-void warn_to_stderr(const std::string& message) {
-  const std::string line = "draftjit: warning: " + message + "\n";
-  std::fwrite(line.data(), 1, line.size(), stderr);
-}
 
 DiskCache::DiskCache(const CacheLocation& location, WarningSink warn) : warn_(std::move(warn)) {
   if (location.writable) layers_.push_back({*location.writable, true});
@@ -79,16 +69,28 @@ fs::path DiskCache::path_for(const KernelKey& key) const {
 std::optional<std::vector<char>> DiskCache::load(const KernelKey& key) const {
   for (const Layer& layer : layers_) {
     const fs::path path = layer.dir / (key.stem + std::string(kEntrySuffix));
+    const Classified found = classify(path);
+    if (found.kind == FileKind::Missing) continue;
+    if (found.kind == FileKind::InTheWay) {  // the only other kind an entry's name can have
+      warn(fmt::format("cannot use cache file {}: not a regular file ({}); left in place, never followed or read, "
+                       "compiling instead",
+                       path.string(), found.what));
+      continue;
+    }
     std::vector<char> cubin;
-    CacheFile file = read_cache_file(path, &cubin);
+    CacheFile file = read_cache_file(path, &cubin);  // itself never follows: the file may have changed since
     if (file.state == FileState::Missing) continue;
     if (file.state == FileState::Valid) {
       if (file.key == key.text) return cubin;
-      // Same name, so same key hash: a file copied or renamed by hand, or one written by another build.
+      // The name carries this key's hash, the text is another's: a 64-bit collision, or a file crafted to look so.
       file.state = FileState::Damaged;
       file.problem = fmt::format("it holds another key ({})", file.key);
     }
-    if (file.state == FileState::Unreadable || file.state == FileState::NotRegular) {
+    const int dir_error = file.state == FileState::Unreadable ? search_error(layer.dir) : 0;
+    if (dir_error != 0) {
+      warn(fmt::format("cannot read cache directory {}: {}; its entries are not used, compiling instead",
+                       layer.dir.string(), errno_text(dir_error)));
+    } else if (file.state == FileState::Unreadable || file.state == FileState::NotRegular) {
       warn(fmt::format("cannot use cache file {}: {}; left in place, compiling instead", path.string(), file.problem));
     } else if (!layer.writable) {
       warn(fmt::format("skipping {} in the read-only cache layer: {}", path.string(), file.problem));
@@ -113,16 +115,16 @@ bool DiskCache::store(const KernelKey& key, const std::vector<char>& cubin) {
     return false;
   }
   const fs::path entry = path_for(key);
-  struct stat info {};
-  if (::lstat(entry.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
-    warn(fmt::format("not storing {}: something that is not a regular file is in its place", entry.string()));
+  if (const Classified found = classify(entry); found.kind == FileKind::InTheWay) {
+    warn(fmt::format("not storing {}: something that is not a regular file ({}) is in its place", entry.string(),
+                     found.what));
     return false;
   }
   const fs::path temp = temp_path_for(entry);
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     warn(fmt::format("cannot write to cache directory {}: {}; kernels stay in memory only", dir.string(),
-                     std::strerror(errno)));
+                     errno_text(errno)));
     return false;
   }
   const std::vector<char> bytes = encode_entry(key.text, cubin);
@@ -131,13 +133,13 @@ bool DiskCache::store(const KernelKey& key, const std::vector<char>& cubin) {
   if (error != 0) {
     ::unlink(temp.c_str());
     warn(fmt::format("cannot write cache files in {}: {}; kernels stay in memory only", dir.string(),
-                     std::strerror(error)));
+                     errno_text(error)));
     return false;
   }
   if (::rename(temp.c_str(), entry.c_str()) != 0) {
     error = errno;
     ::unlink(temp.c_str());
-    warn(fmt::format("cannot store {}: {}; this kernel stays in memory only", entry.string(), std::strerror(error)));
+    warn(fmt::format("cannot store {}: {}; this kernel stays in memory only", entry.string(), errno_text(error)));
     return false;
   }
   return true;
@@ -145,28 +147,35 @@ bool DiskCache::store(const KernelKey& key, const std::vector<char>& cubin) {
 
 std::unique_ptr<KeyLock> DiskCache::lock(const KernelKey& key) const {
   if (writable() == nullptr) return nullptr;
-  return std::make_unique<KeyLock>(writable()->dir, key.hash, kMaxLockWait);
+  return std::make_unique<KeyLock>(writable()->dir, key.hash, kMaxLockWait, key.stem,
+                                   [this](const std::string& message) { warn(message); });
 }
 
 DiskCache::Listing DiskCache::list() const {
   Listing listing;
   for (std::size_t layer = 0; layer < layers_.size(); ++layer) {
-    for_each_file(layers_[layer].dir, [&](const fs::path& path, const fs::file_status& status) {
-      const std::string name = path.filename().string();
-      if (name == ".locks" && fs::is_directory(status)) return;
-      Entry entry{CacheFile{path, FileState::Valid, {}, {}, 0}, layer, is_temp_name(name), 0, {}};
-      if (!fs::is_regular_file(status) || !(entry.temp || name.ends_with(kEntrySuffix))) {
-        ++listing.others;
-        return;
+    for_each_file(layers_[layer].dir, [&](const fs::path& path, const Classified& found) {
+      Entry entry{CacheFile{path, FileState::Valid, {}, {}, 0}, layer, false, found.bytes, found.modified};
+      switch (found.kind) {
+        case FileKind::Missing:  // removed since the directory was read
+        case FileKind::Locks:
+          return;
+        case FileKind::Foreign:
+          ++listing.others;
+          return;
+        case FileKind::Temp:  // never checked: a writer may still be on it
+          entry.temp = true;
+          break;
+        case FileKind::InTheWay:
+          entry.file.state = FileState::NotRegular;
+          entry.file.problem = fmt::format("not a regular file ({}): never followed or removed by draftjit, and "
+                                           "blocks this kernel's entry; remove it by hand",
+                                           found.what);
+          break;
+        case FileKind::Entry:
+          entry.file = read_cache_file(path);
+          break;
       }
-      if (!entry.temp) entry.file = read_cache_file(path);
-      if (!entry.file.ours()) {
-        ++listing.others;
-        return;
-      }
-      std::error_code ec;
-      entry.bytes = fs::file_size(path, ec);
-      entry.modified = fs::last_write_time(path, ec);
       listing.entries.push_back(std::move(entry));
     });
   }
@@ -176,11 +185,10 @@ DiskCache::Listing DiskCache::list() const {
 DiskCache::Removal DiskCache::remove(bool entries) const {
   Removal removal;
   if (writable() == nullptr) return removal;
-  for_each_file(writable()->dir, [&](const fs::path& path, const fs::file_status& status) {
-    if (!fs::is_regular_file(status)) return;
-    const std::string name = path.filename().string();
-    const bool doomed = is_temp_name(name) ? is_stale(path)
-                                           : entries && name.ends_with(kEntrySuffix) && read_cache_file(path).ours();
+  for_each_file(writable()->dir, [&](const fs::path& path, const Classified& found) {
+    if (entries && found.kind == FileKind::InTheWay) removal.left.push_back(path.string() + ": " + found.what);
+    // Every entry, whatever its content: each is ours by its name or its magic, and unlinking reads nothing.
+    const bool doomed = found.kind == FileKind::Temp ? is_stale(found) : entries && found.kind == FileKind::Entry;
     if (!doomed) return;
     std::error_code ec;
     if (fs::remove(path, ec)) {

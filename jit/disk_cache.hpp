@@ -13,17 +13,18 @@
 #include "jit/cache_location.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/key_lock.hpp"
+#include "jit/warning.hpp"
 
 namespace draftjit::jit {
 
-using WarningSink = std::function<void(const std::string&)>;
-void warn_to_stderr(const std::string& message);  // "draftjit: warning: <message>"
-
 // The cubin files of kernel keys in a writable directory and, after it, read-only layers (see CacheLocation).
-// Every fault is survivable and local: a damaged entry in the writable directory is warned about, removed and
-// rebuilt; one in a read-only layer is skipped; a file we cannot read (EMFILE, EACCES) is a miss, never
-// "corruption"; a FIFO, directory or symlink in an entry's place is left alone; an entry that cannot be stored
-// leaves that kernel in memory only and the next one is tried again. Each distinct warning is given once.
+// Which files are draftjit's is classify()'s rule (jit/cache_file), the same for every member here. Every fault is
+// survivable and local: a damaged entry in the writable directory is warned about, removed and rebuilt; one in a
+// read-only layer is skipped; a file we cannot read (EMFILE, EACCES) is a miss, never "corruption"; a FIFO,
+// directory or symlink in an entry's place is never followed and left alone; an entry that cannot be stored leaves
+// that kernel in memory only and the next one is tried again. Each distinct warning is given once per DiskCache
+// (once per process for the process pipeline's), and a directory that cannot be searched is one warning, not one
+// per kernel.
 class DiskCache {
  public:
   struct Layer {
@@ -47,13 +48,14 @@ class DiskCache {
   // The cross-process compile lock of key, taken on a miss (bounded wait); nullptr without a writable directory.
   std::unique_ptr<KeyLock> lock(const KernelKey& key) const;
 
-  // What `draftjit cache list|verify` shows: draftjit's entries and temp files in every layer. Throws
+  // What `draftjit cache list|verify` shows, in every layer: entries (checked; anything not Valid is what verify
+  // reports), temp files, and what is in an entry's place without being a regular file (state NotRegular). Throws
   // std::system_error naming a directory that exists but cannot be read.
   struct Entry {
     CacheFile file;
     std::size_t layer = 0;  // index into layers()
     bool temp = false;
-    std::uintmax_t bytes = 0;  // of the file
+    std::uintmax_t bytes = 0;  // of the file (lstat)
     std::filesystem::file_time_type modified{};
   };
   struct Listing {
@@ -62,12 +64,13 @@ class DiskCache {
   };
   Listing list() const;
 
-  // Removes, from the writable directory only, draftjit's entries (regular files with its magic) and temp files
-  // older than kStaleTempAge; with entries = false only those temp files. Throws like list(); failures to remove
-  // one file are collected, not thrown.
+  // Removes, from the writable directory only, every entry (valid or not) and the temp files older than
+  // kStaleTempAge; with entries = false only those temp files (the warmup sweep). Throws like list(); failures to
+  // remove one file are collected, not thrown.
   struct Removal {
     std::size_t removed = 0;
     std::vector<std::string> failures;
+    std::vector<std::string> left;  // "path: what", for what is in an entry's place and is never removed
   };
   Removal remove(bool entries) const;
 

@@ -24,7 +24,8 @@ inline std::uint64_t hash_bytes(std::string_view bytes, std::uint64_t seed = 0) 
     mix(word);
   }
   std::uint64_t tail = 0;
-  std::memcpy(&tail, bytes.data() + at, bytes.size() - at);
+  // Guarded: an empty view may have a null data(), and memcpy from null is undefined even for 0 bytes.
+  if (at < bytes.size()) std::memcpy(&tail, bytes.data() + at, bytes.size() - at);
   mix(tail);
   h ^= h >> 30;
   h *= kMul2;

@@ -18,4 +18,12 @@ KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain) {
   return key;
 }
 
+std::string_view arch_of_stem(std::string_view stem) {
+  const std::size_t dash = stem.rfind('-');  // before the hash, which has none
+  if (dash == std::string_view::npos) return {};
+  const std::string_view name_and_arch = stem.substr(0, dash);
+  const std::size_t dot = name_and_arch.rfind('.');
+  return dot == std::string_view::npos ? std::string_view() : name_and_arch.substr(dot + 1);
+}
+
 }  // namespace draftjit::jit

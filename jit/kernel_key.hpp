@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "jit/kernel_spec.hpp"
 #include "jit/toolchain.hpp"
@@ -18,5 +19,9 @@ struct KernelKey {
 // The spec, the renderer's build-time digest (which stands for the source the spec renders to), the toolchain (arch,
 // options, NVRTC version) and the library version. Renders nothing: a disk hit never builds the source.
 KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain);
+
+// The arch in a stem, or in a file name that starts with one ("fused_unrolled.bs5.t128.compute_90-0123.cubin" ->
+// "compute_90"); empty when there is none. For listings: `cache list` marks the PTX entries.
+std::string_view arch_of_stem(std::string_view stem);
 
 }  // namespace draftjit::jit

@@ -2,6 +2,10 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <string_view>
+#include <sys/types.h>
+
+#include "jit/warning.hpp"
 
 namespace draftjit::jit {
 
@@ -9,14 +13,24 @@ namespace draftjit::jit {
 // `<cache dir>/.locks/`, so processes that miss the same key together (tensor-parallel ranks) compile it once while
 // the others wait and then find it on disk. Striping bounds the lock files to a fixed set; two keys sharing a
 // stripe only wait for each other. The kernel drops a flock when its holder dies, so a killed compiler never blocks
-// anyone; waiting is bounded, and when no lock can be had (read-only directory, ENOLCK) the caller compiles anyway.
+// anyone; waiting is bounded, and when no lock can be had (read-only directory, ENOLCK, a `.locks` that is a symlink,
+// which is never followed) the caller compiles anyway.
+//
+// A flock belongs to the open file description, which a child forked (without exec) while the lock is held shares:
+// the release is therefore an explicit LOCK_UN by the process that took it, not a close that the child's copy would
+// outlive, and a child's copy of a KeyLock only closes its descriptor. Lock files are O_CLOEXEC: exec'd children get
+// none.
 class KeyLock {
  public:
   static constexpr int kLockStripes = 64;
+  // A wait this long is said once: compiles take 10-200 ms, so the holder is slow, stopped or stuck.
+  static constexpr std::chrono::seconds kWaitNotice{1};
 
   // Waits up to max_wait for the stripe of key_hash. held() tells whether it was taken; waited() whether another
-  // holder made us wait (then the entry has most likely appeared on disk).
-  KeyLock(const std::filesystem::path& cache_dir, std::uint64_t key_hash, std::chrono::milliseconds max_wait);
+  // holder made us wait (then the entry has most likely appeared on disk). key_name names the key in the warning of
+  // a long wait; warn gets that and the warning that the locks are off.
+  KeyLock(const std::filesystem::path& cache_dir, std::uint64_t key_hash, std::chrono::milliseconds max_wait,
+          std::string_view key_name = {}, const WarningSink& warn = warn_to_stderr);
   ~KeyLock();
   KeyLock(const KeyLock&) = delete;
   KeyLock& operator=(const KeyLock&) = delete;
@@ -26,6 +40,7 @@ class KeyLock {
 
  private:
   int fd_ = -1;
+  pid_t owner_ = 0;  // the process that opened fd_: only it releases the lock
   bool held_ = false;
   bool waited_ = false;
 };

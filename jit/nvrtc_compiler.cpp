@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "draftjit/errors.hpp"
+#include "jit/exit_guard.hpp"
 #include "jit/nvrtc_library.hpp"
 
 namespace draftjit::jit {
@@ -34,6 +35,7 @@ std::string program_log(const NvrtcApi& api, nvrtcProgram program) {
 
 CompileOutput compile(const std::string& source, const Toolchain& toolchain, std::string_view key, bool want_ptx) {
   const NvrtcApi& api = nvrtc();  // the first compile of the process loads NVRTC, or throws saying where it looked
+  const CompileInFlight in_flight;  // outlives the program: nothing of NVRTC runs after the exit handler's wait
   std::vector<const char*> option_ptrs;
   for (const std::string& option : toolchain.options) option_ptrs.push_back(option.c_str());
 
@@ -53,14 +55,17 @@ CompileOutput compile(const std::string& source, const Toolchain& toolchain, std
   }
 
   std::size_t size = 0;
-  check(api.nvrtcGetCUBINSize(program.get(), &size), "nvrtcGetCUBINSize", key);
-  out.cubin.resize(size);
-  check(api.nvrtcGetCUBIN(program.get(), out.cubin.data()), "nvrtcGetCUBIN", key);
-  if (want_ptx) {
+  if (!toolchain.emits_ptx()) {
+    check(api.nvrtcGetCUBINSize(program.get(), &size), "nvrtcGetCUBINSize", key);
+    out.cubin.resize(size);
+    check(api.nvrtcGetCUBIN(program.get(), out.cubin.data()), "nvrtcGetCUBIN", key);
+  }
+  if (want_ptx || toolchain.emits_ptx()) {
     check(api.nvrtcGetPTXSize(program.get(), &size), "nvrtcGetPTXSize", key);
-    out.ptx.resize(size);
-    check(api.nvrtcGetPTX(program.get(), out.ptx.data()), "nvrtcGetPTX", key);
-    if (!out.ptx.empty() && out.ptx.back() == '\0') out.ptx.pop_back();
+    std::vector<char> ptx(size);  // NUL-terminated: cuModuleLoadData reads PTX up to it
+    check(api.nvrtcGetPTX(program.get(), ptx.data()), "nvrtcGetPTX", key);
+    if (want_ptx) out.ptx.assign(ptx.data(), ptx.empty() || ptx.back() != '\0' ? ptx.size() : ptx.size() - 1);
+    if (toolchain.emits_ptx()) out.cubin = std::move(ptx);
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "draftjit/errors.hpp"
+#include "jit/environment.hpp"
 
 namespace draftjit::jit {
 namespace {
@@ -23,13 +24,10 @@ constexpr const char* kToolkitDirs[] = {"/usr/local/cuda/lib64", "/usr/local/cud
 // Where pip's CUDA 13 and CUDA 12 wheels (nvidia-cuda-nvrtc, which PyTorch depends on) put libnvrtc, per site dir.
 constexpr const char* kWheelDirs[] = {"nvidia/cu13/lib", "nvidia/cuda_nvrtc/lib"};
 
-const char* env(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : nullptr;
-}
+const char* env(const char* name) { return env_value(name); }
 
 std::string dl_error() {
-  const char* why = dlerror();
+  const char* why = dlerror();  // NOLINT(concurrency-mt-unsafe): glibc keeps dlerror's state per thread
   return why != nullptr ? why : "unknown dlopen error";
 }
 
@@ -59,7 +57,7 @@ class Searcher {
     if (path.find('/') != std::string::npos && ::access(path.c_str(), F_OK) != 0) return fail(place, "not found");
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) return fail(place, dl_error());
-    bind(handle, place, path);
+    bind(handle, place, path, origin);
   }
 
   // kNames in one directory; a directory with none of them is one "not found".
@@ -81,11 +79,11 @@ class Searcher {
     if (found()) return;
     for (const char* name : kNames) {
       if (void* handle = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD)) {
-        bind(handle, fmt::format("{} (already loaded)", name), path_of(handle, name));
+        bind(handle, fmt::format("{} (already loaded)", name), path_of(handle, name), "already loaded");
         if (found()) return;
       }
     }
-    fail("libnvrtc.so.13, .so.12, .so already loaded in this process", "none");
+    fail("a libnvrtc.so.13, .so.12 or .so already loaded in this process", "none");
   }
 
   void loader_default() {
@@ -95,7 +93,8 @@ class Searcher {
       if (handle == nullptr) {
         fail("the loader's default search", dl_error());
       } else {
-        bind(handle, fmt::format("{} (the loader's default search)", name), path_of(handle, name));
+        bind(handle, fmt::format("{} (the loader's default search)", name), path_of(handle, name),
+             "the loader's default search");
       }
     }
   }
@@ -122,7 +121,7 @@ class Searcher {
   }
 
   // Every entry point, or the library is not used (and closed: nothing of it was handed out).
-  void bind(void* handle, const std::string& place, const std::string& path) {
+  void bind(void* handle, const std::string& place, const std::string& path, std::string_view origin) {
     NvrtcApi api{};
     const char* missing = nullptr;
 #define DRAFTJIT_NVRTC_BIND(name)                                                   \
@@ -137,6 +136,7 @@ class Searcher {
     // Never closed: programs and error strings handed out stay valid until the process exits.
     loaded_.api = api;
     loaded_.search.path = path;
+    loaded_.search.origin = origin;
   }
 
   Loaded loaded_;

@@ -44,6 +44,7 @@ struct NvrtcApi {
 // so NVRTC finds its libnvrtc-builtins beside itself; nothing here names or pins the builtins.
 struct NvrtcSearch {
   std::string path;                // the file that loaded; empty when none did
+  std::string origin;              // the rule that found it: "DRAFTJIT_NVRTC_LIBRARY", "$CUDA_HOME/lib64", ...
   std::vector<std::string> tried;  // every place that failed before it, "<place>: <why>" (dlerror or "not found")
   std::string error;               // empty when path is set, else what nvrtc() throws: names every place tried
 };

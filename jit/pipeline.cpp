@@ -1,5 +1,9 @@
 #include "jit/pipeline.hpp"
 
+#include <pthread.h>
+
+#include <atomic>
+
 #include "jit/codegen.hpp"
 #include "jit/nvrtc_compiler.hpp"
 
@@ -53,12 +57,34 @@ Pipeline::Stats Pipeline::stats() const {
   return {memory_hits_.load(), disk_hits_.load(), renders_.load(), compiles_.load()};
 }
 
+namespace {
+
+Pipeline* make_process_pipeline() {
+  const CacheLocation location = cache_location_from_env();
+  return new Pipeline(location.enabled() ? std::make_unique<DiskCache>(location) : nullptr);
+}
+
+// The process pipeline, never destroyed: threads still compiling while the process exits (daemon threads of a
+// Python server) would otherwise run into a memo, mutex and disk cache destroyed under them.
+std::atomic<Pipeline*> process_instance{nullptr};
+
+// In a forked child the parent's pipeline may hold a locked mutex and unfinished single-flight entries of threads
+// that do not exist there, which the child would wait on forever: the child forgets it (leaked, not destroyed: its
+// state is not safe to touch) and builds a fresh one at its next use. Only an atomic store, as fork handlers must.
+void forget_parent_pipeline() { process_instance.store(nullptr, std::memory_order_relaxed); }
+
+}  // namespace
+
 Pipeline& process_pipeline() {
-  static Pipeline pipeline([] {
-    const CacheLocation location = cache_location_from_env();
-    return location.enabled() ? std::make_unique<DiskCache>(location) : nullptr;
-  }());
-  return pipeline;
+  [[maybe_unused]] static const int registered = pthread_atfork(nullptr, nullptr, forget_parent_pipeline);
+  if (Pipeline* pipeline = process_instance.load(std::memory_order_acquire)) return *pipeline;
+  // No lock: one lock held by another thread at fork time is what the child must never wait on. Racing creators
+  // each build one; the loser deletes its own, which nobody else has seen.
+  Pipeline* fresh = make_process_pipeline();
+  Pipeline* expected = nullptr;
+  if (process_instance.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) return *fresh;
+  delete fresh;
+  return *expected;
 }
 
 }  // namespace draftjit::jit

@@ -23,7 +23,7 @@ RenderedKernel render(const KernelSpec& spec, const Toolchain& toolchain);
 struct CompiledKernel {
   KernelKey key;
   std::string entry;  // the extern "C" kernel name inside the cubin
-  std::vector<char> cubin;
+  std::vector<char> cubin;  // or, for a virtual arch (Toolchain::emits_ptx), PTX with its NUL
   bool on_disk = false;  // in a cache directory: read from one, or stored in the writable one
 };
 
@@ -61,8 +61,9 @@ class Pipeline {
   std::atomic<std::size_t> compiles_{0};
 };
 
-// The process-wide pipeline behind the runtime API and the CLI: one of the documented caches. Its disk location
-// comes from cache_location_from_env() the first time it is used.
+// The process-wide pipeline behind the runtime API, the CLI and Python: one of the documented caches. Its disk
+// location comes from cache_location_from_env() the first time it is used. Never destroyed (threads may compile
+// while the process exits); a child forked while another thread compiled starts a fresh one.
 Pipeline& process_pipeline();
 
 }  // namespace draftjit::jit

@@ -6,6 +6,7 @@
 
 #include "draftjit/errors.hpp"
 #include "driver_api.hpp"
+#include "driver_info.hpp"
 #include "jit/pipeline.hpp"
 
 namespace draftjit {
@@ -15,6 +16,20 @@ CUdevice device_of_current_context() {
   CUdevice device = 0;
   check_cu(driver().cuCtxGetDevice(&device), "cuCtxGetDevice", "the current context");
   return device;
+}
+
+// A GPU NVRTC cannot target gets PTX, which the driver finishes; a driver older than the NVRTC cannot read its PTX.
+std::string ptx_newer_than_driver(const jit::Toolchain& toolchain, std::string_view key) {
+  std::string driver = "unknown";
+  try {
+    driver = driver_version();
+  } catch (const Error&) {
+  }
+  return fmt::format(
+      "cuModuleLoadData failed (CUDA_ERROR_UNSUPPORTED_PTX_VERSION) for {}: the kernel is PTX for {} (NVRTC cannot "
+      "make a cubin for this GPU) from NVRTC {}, which is newer than the CUDA driver (CUDA {}), so the driver cannot "
+      "finish it; update the driver, or set DRAFTJIT_NVRTC_LIBRARY to an NVRTC no newer than CUDA {}",
+      key, toolchain.arch, toolchain.nvrtc_version, driver, driver);
 }
 
 // True while handle still names the context that had this ID.
@@ -71,21 +86,28 @@ class Registry {
 }  // namespace
 
 Context::Context(CUcontext handle, unsigned long long id, CUdevice device)
-    : handle_(handle), id_(id), toolchain_(jit::Toolchain::for_arch(device_arch(device))) {
+    : handle_(handle), id_(id), toolchain_(jit::choose_toolchain_for_device(device_arch(device))) {
   check_cu(driver().cuDeviceGetAttribute(&sm_count_, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device),
            "cuDeviceGetAttribute", "multiprocessor count");
 }
 
 Context::~Context() = default;
 
+const LoadedKernel* Context::find(const jit::KernelSpec& spec) {
+  std::shared_lock lock(mutex_);
+  auto it = kernels_.find(spec.id());
+  return it != kernels_.end() ? it->second.get() : nullptr;
+}
+
 const LoadedKernel& Context::kernel(const jit::KernelSpec& spec) {
-  {
-    std::shared_lock lock(mutex_);
-    if (auto it = kernels_.find(spec.id()); it != kernels_.end()) return *it->second;
-  }
+  if (const LoadedKernel* loaded = find(spec)) return *loaded;
   auto compiled = jit::process_pipeline().get(spec, toolchain_);
   CUmodule raw = nullptr;
-  check_cu(driver().cuModuleLoadData(&raw, compiled->cubin.data()), "cuModuleLoadData", compiled->key.stem);
+  const CUresult loaded = driver().cuModuleLoadData(&raw, compiled->cubin.data());
+  if (loaded == CUDA_ERROR_UNSUPPORTED_PTX_VERSION && toolchain_.emits_ptx()) {
+    throw Error(ptx_newer_than_driver(toolchain_, compiled->key.stem));
+  }
+  check_cu(loaded, "cuModuleLoadData", compiled->key.stem);
   ModuleHandle module(raw);
   auto kernel = std::make_unique<LoadedKernel>();
   kernel->entry = spec.info().entry;

@@ -23,6 +23,8 @@ struct LoadedKernel {
 };
 
 // What draftjit keeps for one live CUDA context: its toolchain, SM count, loaded kernels and blocking-call scratch.
+// The toolchain is jit::choose_toolchain_for_device's: cubins for the device's arch, or PTX the driver finishes when
+// NVRTC cannot target it.
 class Context {
  public:
   Context(CUcontext handle, unsigned long long id, CUdevice device);
@@ -33,6 +35,8 @@ class Context {
   // The kernel for spec: the first request goes through the JIT pipeline (memory, disk or NVRTC) and loads a module;
   // every later one is one hash lookup under a shared lock. This context must be current.
   const LoadedKernel& kernel(const jit::KernelSpec& spec);
+  // The kernel for spec if it is loaded already, else null; never compiles or loads.
+  const LoadedKernel* find(const jit::KernelSpec& spec);
 
   int sm_count() const { return sm_count_; }
   WorkspacePool& workspace() { return workspace_; }

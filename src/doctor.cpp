@@ -4,9 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <string_view>
@@ -15,23 +16,18 @@
 #include "driver_api.hpp"
 #include "driver_info.hpp"
 #include "jit/cache_location.hpp"
+#include "jit/environment.hpp"
 #include "jit/disk_cache.hpp"
+#include "jit/kernel_key.hpp"
 #include "jit/nvrtc_library.hpp"
 #include "jit/toolchain.hpp"
+#include "jit/errno_text.hpp"
 
 extern char** environ;
 
 namespace draftjit {
 namespace fs = std::filesystem;
 namespace {
-
-// Every environment variable the C++ code reads (grep getenv: jit/cache_location, jit/toolchain, jit/nvrtc_library),
-// plus XDG_CACHE_HOME, which places the default cache. Keep in step with those files.
-constexpr const char* kVariables[] = {"DRAFTJIT_CACHE_DIR",          "DRAFTJIT_CACHE_PATH",
-                                      "DRAFTJIT_DISABLE_DISK_CACHE", "DRAFTJIT_NVRTC_OPTIONS",
-                                      "DRAFTJIT_NVRTC_LIBRARY",      "DRAFTJIT_PYTHON_SITE_PACKAGES",
-                                      "XDG_CACHE_HOME",              "CUDA_HOME",
-                                      "CUDA_PATH"};
 
 class Report {
  public:
@@ -77,14 +73,27 @@ bool report_nvrtc(Report& r) {
     r.problem("no NVRTC, so nothing can be compiled");
     return false;
   }
-  r.line("nvrtc: loaded " + search.path);
-  for (const std::string& place : search.tried) r.line("nvrtc: searched first " + place);
+  r.line(fmt::format("nvrtc: loaded {} (found by {})", search.path, search.origin));
+  for (const std::string& place : search.tried) r.line("nvrtc: looked first at " + place);
   r.line(fmt::format("nvrtc: version {}, compiles for {}", jit::nvrtc_version(),
                      fmt::join(jit::supported_archs(), " ")));
   return true;
 }
 
-void report_device(Report& r, int index, bool have_nvrtc) {
+// "12.8" -> 12080, cuDriverGetVersion's scale; 0 for what does not parse.
+int cuda_version_number(std::string_view text) {
+  int major = 0;
+  int minor = 0;
+  const std::size_t dot = text.find('.');
+  if (dot == std::string_view::npos) return 0;
+  const auto [major_end, major_error] = std::from_chars(text.data(), text.data() + dot, major);
+  const auto [minor_end, minor_error] = std::from_chars(text.data() + dot + 1, text.data() + text.size(), minor);
+  const bool parsed = major_error == std::errc() && minor_error == std::errc() && major_end == text.data() + dot &&
+                      minor_end == text.data() + text.size();
+  return parsed ? major * 1000 + minor * 10 : 0;
+}
+
+void report_device(Report& r, int index, bool have_nvrtc, const std::string& driver_cuda) {
   const std::string who = fmt::format("device {}", index);
   try {
     CUdevice device = 0;
@@ -95,8 +104,18 @@ void report_device(Report& r, int index, bool have_nvrtc) {
       r.line(what + ": no kernels without NVRTC");  // the NVRTC problem is already counted
       return;
     }
-    const jit::Toolchain toolchain = jit::Toolchain::for_arch(arch);
-    r.line(fmt::format("{}: cubins for {}", what, toolchain.arch));
+    const jit::Toolchain toolchain = jit::choose_toolchain_for_device(arch);
+    if (!toolchain.emits_ptx()) {
+      r.line(fmt::format("{}: cubins for {}", what, toolchain.arch));
+    } else if (cuda_version_number(toolchain.nvrtc_version) > cuda_version_number(driver_cuda)) {
+      r.line(fmt::format("{}: cannot run draftjit's kernels: NVRTC {} cannot target {}, and its PTX ({}) is newer "
+                         "than the driver (CUDA {}) can finish",
+                         what, toolchain.nvrtc_version, arch, toolchain.arch, driver_cuda));
+      r.problem(who + " cannot run draftjit's kernels");
+    } else {
+      r.line(fmt::format("{}: PTX for {}, finished by the driver at load (NVRTC {} cannot target {})", what,
+                         toolchain.arch, toolchain.nvrtc_version, arch));
+    }
   } catch (const std::exception& e) {
     r.line(fmt::format("{}: cannot run draftjit's kernels: {}", who, e.what()));
     r.problem(who + " cannot run draftjit's kernels");
@@ -112,11 +131,12 @@ void report_driver(Report& r, bool have_nvrtc) {
     r.note("ready for compiling only: no CUDA driver, so kernel calls will fail");
     return;
   }
-  r.line("driver: CUDA " + driver_version());
+  const std::string version = driver_version();
+  r.line("driver: CUDA " + version);
   int count = 0;
   check_cu(driver().cuDeviceGetCount(&count), "cuDeviceGetCount", "the device count");
   r.line(fmt::format("driver: {} device{}", count, count == 1 ? "" : "s"));
-  for (int index = 0; index < count; ++index) report_device(r, index, have_nvrtc);
+  for (int index = 0; index < count; ++index) report_device(r, index, have_nvrtc, version);
 }
 
 // Whether draftjit can store into dir: it is a writable directory, or one it can create.
@@ -124,14 +144,14 @@ std::string writability(const fs::path& dir) {
   std::error_code ec;
   if (fs::is_directory(dir, ec)) {
     return ::access(dir.c_str(), W_OK | X_OK) == 0 ? "writable"
-                                                   : fmt::format("NOT writable: {}", std::strerror(errno));
+                                                   : fmt::format("NOT writable: {}", jit::errno_text(errno));
   }
   if (fs::exists(dir, ec)) return "NOT writable: not a directory";
   fs::path parent = dir.parent_path();
   while (!fs::exists(parent, ec) && parent.has_relative_path()) parent = parent.parent_path();
   if (::access(parent.c_str(), W_OK | X_OK) == 0) return "writable (does not exist yet: made on the first store)";
   return fmt::format("NOT writable: does not exist and {} cannot be written: {}", parent.string(),
-                     std::strerror(errno));
+                     jit::errno_text(errno));
 }
 
 void report_layer(Report& r, const fs::path& dir, bool writable) {
@@ -141,12 +161,13 @@ void report_layer(Report& r, const fs::path& dir, bool writable) {
   } else {
     location.read_only.push_back(dir);
   }
-  const jit::DiskCache cache(location, [](const std::string&) {});  // list() warns about nothing it does not throw
+  const jit::DiskCache cache(location, [&r](const std::string& warning) { r.line("cache: warning: " + warning); });
   std::string contents;
   try {
     std::size_t entries = 0;
     std::size_t invalid = 0;
     std::size_t temps = 0;
+    std::size_t ptx = 0;
     std::uintmax_t bytes = 0;
     for (const jit::DiskCache::Entry& entry : cache.list().entries) {
       if (entry.temp) {
@@ -156,8 +177,10 @@ void report_layer(Report& r, const fs::path& dir, bool writable) {
       ++entries;
       bytes += entry.bytes;
       invalid += entry.file.state != jit::FileState::Valid;
+      ptx += jit::is_virtual_arch(jit::arch_of_stem(entry.file.path.filename().string()));
     }
     contents = fmt::format("{} entries, {} bytes", entries, bytes);
+    if (ptx > 0) contents += fmt::format(", {} of them PTX", ptx);
     if (invalid > 0) contents += fmt::format(", {} invalid (draftjit cache verify)", invalid);
     if (temps > 0) contents += fmt::format(", {} temp files", temps);
   } catch (const std::exception& e) {
@@ -172,19 +195,23 @@ void report_layer(Report& r, const fs::path& dir, bool writable) {
 }
 
 void report_cache(Report& r) {
-  const jit::CacheLocation location = jit::cache_location_from_env();
+  // Its warnings are facts of the report, not stderr noise the Python side would not see.
+  const jit::CacheLocation location =
+      jit::cache_location_from_env([&r](const std::string& warning) { r.line("cache: warning: " + warning); });
   if (!location.writable) r.line("cache: no writable directory: " + location.why_not_writable);
   if (location.writable) report_layer(r, *location.writable, true);
   for (const fs::path& layer : location.read_only) report_layer(r, layer, false);
 }
 
 void report_environment(Report& r) {
-  for (const char* name : kVariables) {
-    const char* value = std::getenv(name);
-    r.line(value != nullptr ? fmt::format("env: {}={}", name, value) : fmt::format("env: {} unset", name));
+  for (const jit::EnvVariable& variable : jit::kEnvVariables) {
+    const char* value = jit::env_value(variable.name);
+    r.line(value != nullptr ? fmt::format("env: {}={}", variable.name, value)
+                            : fmt::format("env: {} unset ({})", variable.name, variable.what));
   }
   const auto known = [](std::string_view name) {
-    return std::any_of(std::begin(kVariables), std::end(kVariables), [&](const char* v) { return name == v; });
+    return std::any_of(std::begin(jit::kEnvVariables), std::end(jit::kEnvVariables),
+                       [&](const jit::EnvVariable& v) { return name == v.name; });
   };
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string_view text = *entry;

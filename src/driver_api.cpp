@@ -1,8 +1,10 @@
 #include "driver_api.hpp"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <string>
 
 #include "draftjit/errors.hpp"
@@ -26,7 +28,7 @@ Loaded load() {
   // Never closed: modules and functions handed out stay valid until the process exits.
   void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {
-    const char* why = dlerror();
+    const char* why = dlerror();  // NOLINT(concurrency-mt-unsafe): glibc keeps dlerror's state per thread
     loaded.error = fmt::format("no CUDA driver found (dlopen libcuda.so.1: {})", why != nullptr ? why : "unknown");
     return loaded;
   }
@@ -43,23 +45,46 @@ Loaded load() {
   return loaded;
 }
 
+// Set in a child forked after this process initialised the driver: CUDA does not support using a parent's driver
+// state across fork() (its contexts, modules and memory belong to the parent), so every driver use there fails
+// with a clear error instead of hanging or corrupting the parent's objects. Compiling (warmup, emit) still works.
+std::atomic<bool> forked_after_init{false};
+
+void mark_forked_child() { forked_after_init.store(true, std::memory_order_relaxed); }
+
+// Never destroyed: calls from threads that outlive main (daemon threads at interpreter exit) may still read it.
 const Loaded& loaded() {
-  static const Loaded instance = load();
+  static const Loaded& instance = [] () -> const Loaded& {
+    const Loaded& l = *new Loaded(load());
+    pthread_atfork(nullptr, nullptr, mark_forked_child);
+    return l;
+  }();
   return instance;
 }
+
+constexpr const char* kForkedChild =
+    "draftjit: this process was forked after CUDA was initialised in its parent, and CUDA cannot be used across "
+    "fork(); start worker processes with the 'spawn' method (multiprocessing.set_start_method('spawn')) or fork "
+    "before the first CUDA call. Compiling (warmup, emit) still works here";
 
 }  // namespace
 
 const DriverApi& driver() {
   const Loaded& l = loaded();
   if (!l.error.empty()) throw Error(l.error);
+  if (forked_after_init.load(std::memory_order_relaxed)) throw Error(kForkedChild);
   return l.api;
 }
 
-bool cuda_device_available() {
-  const Loaded& l = loaded();
-  int count = 0;
-  return l.error.empty() && l.api.cuDeviceGetCount(&count) == CUDA_SUCCESS && count > 0;
+bool cuda_device_available() noexcept {
+  try {
+    const Loaded& l = loaded();
+    int count = 0;
+    return l.error.empty() && !forked_after_init.load(std::memory_order_relaxed) &&
+           l.api.cuDeviceGetCount(&count) == CUDA_SUCCESS && count > 0;
+  } catch (...) {  // only an allocation failure while loading: no usable driver either
+    return false;
+  }
 }
 
 std::string device_arch(CUdevice device) {

@@ -43,7 +43,9 @@ namespace draftjit {
   X(cuEventCreate, "cuEventCreate", CUresult(CUevent*, unsigned))                                              \
   X(cuEventRecord, "cuEventRecord", CUresult(CUevent, CUstream))                                               \
   X(cuEventDestroy, "cuEventDestroy_v2", CUresult(CUevent))                                                    \
-  X(cuStreamWaitEvent, "cuStreamWaitEvent", CUresult(CUstream, CUevent, unsigned))
+  X(cuStreamWaitEvent, "cuStreamWaitEvent", CUresult(CUstream, CUevent, unsigned))                            \
+  X(cuStreamIsCapturing, "cuStreamIsCapturing", CUresult(CUstream, CUstreamCaptureStatus*))                    \
+  X(cuThreadExchangeStreamCaptureMode, "cuThreadExchangeStreamCaptureMode", CUresult(CUstreamCaptureMode*))
 
 struct DriverApi {
 #define DRAFTJIT_DRIVER_MEMBER(name, symbol, signature) std::add_pointer_t<signature> name = nullptr;
@@ -58,7 +60,7 @@ const DriverApi& driver();
 std::string device_arch(CUdevice device);
 
 // True when a driver loads and reports at least one device; never throws.
-bool cuda_device_available();
+bool cuda_device_available() noexcept;
 
 // Throws draftjit::Error "<call> failed (<CUDA_ERROR_NAME>) for <context>" unless result is CUDA_SUCCESS.
 void check_cu(CUresult result, std::string_view call, std::string_view context);

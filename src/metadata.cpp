@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "capture_mode.hpp"
 #include "context_registry.hpp"
 #include "draftjit/draftjit.hpp"
 #include "jit/version.hpp"
@@ -16,9 +17,10 @@ namespace {
 
 namespace k = draftjit_kernels;
 
-// Enough blocks to give each output slot a thread, capped (the kernels stride over the rest).
+// Enough blocks to give each output slot a thread, capped (the kernels stride over the rest). Rounded up without
+// capacity + threads - 1, which overflows near INT64_MAX.
 unsigned fill_blocks(std::int64_t capacity, int threads, int max_blocks) {
-  const std::int64_t wanted = (capacity + threads - 1) / threads;
+  const std::int64_t wanted = capacity / threads + (capacity % threads != 0);
   return static_cast<unsigned>(std::clamp<std::int64_t>(wanted, 1, max_blocks));
 }
 
@@ -44,11 +46,32 @@ struct LoadedPlan {
   const LoadedKernel* fill;  // null on the fused path
 };
 
-LoadedPlan load_plan(std::int64_t bs, const Tuning& tuning) {
+// A kernel of the call, loading it on first use, unless the call's stream is capturing a graph: compiling or loading
+// a module there would break the capture, so that is an error naming the prepare() call that avoids it. Checked
+// only when the kernel is missing, so a warm call asks the driver nothing.
+const LoadedKernel& kernel_for_call(Context& context, const jit::KernelSpec& spec, std::int64_t bs, CUstream stream,
+                                    const char* call) {
+  if (const LoadedKernel* loaded = context.find(spec)) return *loaded;
+  if (stream != nullptr && is_capturing(stream)) {
+    throw Error(fmt::format("{}: bs = {} needs kernel {}, which is not loaded in this context, while the call's "
+                            "stream is capturing a CUDA graph; compiling or loading it there would break the capture. "
+                            "Call draftjit::prepare({}) (Python: draftjit.prepare([{}])) before capturing",
+                            call, bs, spec.name(), bs, bs));
+  }
+  const RelaxedCaptureMode relaxed;  // loading must not fail or break another thread's global-mode capture
+  return context.kernel(spec);
+}
+
+LoadedPlan load_plan(std::int64_t bs, const Tuning& tuning, CUstream stream, const char* call) {
   const jit::CallPlan specs = jit::call_plan(static_cast<int>(bs), tuning);
   Context& context = current_context();
-  const LoadedKernel& main = context.kernel(specs.main);
-  return {specs, context, main, specs.fill ? &context.kernel(*specs.fill) : nullptr};
+  const LoadedKernel& main = kernel_for_call(context, specs.main, bs, stream, call);
+  return {specs, context, main, specs.fill ? &kernel_for_call(context, *specs.fill, bs, stream, call) : nullptr};
+}
+
+// The offsets the blocking call keeps in its workspace: only the two-kernel path needs them there.
+std::size_t workspace_offsets(const LoadedPlan& plan, std::int64_t bs) {
+  return plan.specs.fused() ? 0 : static_cast<std::size_t>(bs) + 1;
 }
 
 // Where the kernels put total, status and offsets.
@@ -89,9 +112,12 @@ std::int32_t fill_draft_extend_metadata(const DraftExtendArgs& args, CUstream st
   constexpr const char* kCall = "fill_draft_extend_metadata";
   check_args(args, kCall);
   validate(tuning);
-  const LoadedPlan plan = load_plan(args.bs, tuning);
+  // A first call allocates, and every call synchronises its stream: neither may fail or invalidate another
+  // thread's global-mode capture.
+  const RelaxedCaptureMode relaxed;
+  const LoadedPlan plan = load_plan(args.bs, tuning, stream, kCall);
   const bool split = !plan.specs.fused();
-  WorkspacePool::Lease workspace = plan.context.workspace().acquire(split ? static_cast<std::size_t>(args.bs) + 1 : 0);
+  WorkspacePool::Lease workspace = plan.context.workspace().acquire(workspace_offsets(plan, args.bs));
   const DriverApi& cu = driver();
   if (split) {
     int* words = device_ints(workspace.device_words());
@@ -103,6 +129,7 @@ std::int32_t fill_draft_extend_metadata(const DraftExtendArgs& args, CUstream st
     enqueue(plan, args, stream, {words, words + 1, nullptr});
   }
   check_cu(cu.cuStreamSynchronize(stream), "cuStreamSynchronize", kCall);
+  workspace.complete();
   const std::int32_t total = workspace.host_words()[0];
   const std::int32_t status = workspace.host_words()[1];
   if (status != kStatusOk) {
@@ -126,7 +153,7 @@ void fill_draft_extend_metadata_async(const DraftExtendArgs& args, CUstream stre
         "{}: bs = {} exceeds fused_max_bs = {}, so d_offsets ({} entries) is required", kCall, args.bs,
         tuning.fused_max_bs, args.bs + 1));
   }
-  enqueue(load_plan(args.bs, tuning), args, stream, {d_total, d_status, d_offsets});
+  enqueue(load_plan(args.bs, tuning, stream, kCall), args, stream, {d_total, d_status, d_offsets});
 }
 
 void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* offsets, CUstream stream,
@@ -139,18 +166,23 @@ void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* 
   }
   const jit::KernelSpec spec = jit::scan_spec(static_cast<int>(bs), tuning);
   // seq := lens makes the seq_len check vacuous; the capacity check is off.
-  launch(current_context().kernel(spec), {1, static_cast<unsigned>(spec.threads)}, stream,
+  launch(kernel_for_call(current_context(), spec, bs, stream, kCall), {1, static_cast<unsigned>(spec.threads)}, stream,
          k::ScanParams{lens, lens, static_cast<int>(bs), std::numeric_limits<long long>::max(), offsets, nullptr,
                        d_status});
 }
 
 void prepare(std::int64_t bs, const Tuning& tuning) {
-  jit::check_bs(bs, "prepare");
+  constexpr const char* kCall = "prepare";
+  jit::check_bs(bs, kCall);
   validate(tuning);
-  load_plan(bs, tuning);
+  const RelaxedCaptureMode relaxed;  // the workspace allocation below, beside another thread's capture
+  const LoadedPlan plan = load_plan(bs, tuning, nullptr, kCall);
+  // One workspace slot big enough for this bs, so that a blocking call beside another thread's capture allocates
+  // nothing. Nothing was queued on it, so it goes straight back to the pool.
+  plan.context.workspace().acquire(workspace_offsets(plan, bs)).complete();
 }
 
-bool cuda_available() { return cuda_device_available(); }
+bool cuda_available() noexcept { return cuda_device_available(); }
 
 const char* version() { return jit::kVersion; }
 

@@ -11,9 +11,15 @@
 namespace draftjit {
 namespace {
 
+// Never destroyed, like the contexts they hold: calls may still run in threads that outlive main.
+struct Retained {
+  std::mutex mutex;
+  std::unordered_map<int, CUcontext> contexts;
+};
+
 CUcontext retained_primary_context(int device) {
-  static std::mutex mutex;
-  static std::unordered_map<int, CUcontext> retained;
+  static Retained& state = *new Retained();
+  auto& [mutex, retained] = state;
   std::lock_guard lock(mutex);
   if (auto it = retained.find(device); it != retained.end()) return it->second;
   const DriverApi& cu = driver();

@@ -44,10 +44,15 @@ WorkspacePool::WorkspacePool() = default;
 WorkspacePool::~WorkspacePool() = default;
 
 WorkspacePool::Lease::Lease(WorkspacePool& pool, std::unique_ptr<Slot> slot) : pool_(pool), slot_(std::move(slot)) {}
-WorkspacePool::Lease::Lease(Lease&&) noexcept = default;
+WorkspacePool::Lease::Lease(Lease&& other) noexcept
+    : pool_(other.pool_), slot_(std::move(other.slot_)), completed_(other.completed_) {}
 
 WorkspacePool::Lease::~Lease() {
   if (slot_ == nullptr) return;
+  if (!completed_) {
+    (void)slot_.release();  // leaked on purpose: 8 pinned bytes and a small device buffer, only on error paths
+    return;
+  }
   std::lock_guard lock(pool_.mutex_);
   pool_.free_.push_back(std::move(slot_));
 }
@@ -69,6 +74,11 @@ WorkspacePool::Lease WorkspacePool::acquire(std::size_t offsets) {
   if (slot == nullptr) slot = std::make_unique<Slot>();
   slot->reserve(kWordBytes + offsets * sizeof(std::int32_t));
   return Lease(*this, std::move(slot));
+}
+
+std::size_t WorkspacePool::free_slots() {
+  std::lock_guard lock(mutex_);
+  return free_.size();
 }
 
 void WorkspacePool::abandon() {

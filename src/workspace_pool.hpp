@@ -28,9 +28,15 @@ class WorkspacePool {
     CUdeviceptr mapped_words() const;    // the device's address of host_words()
     std::int32_t* host_words() const;    // [0] total, [1] status, pinned and mapped
 
+    // The GPU is done with the slot (the stream was synchronised after the last work that uses it): only then does
+    // it go back to the pool. A lease that ends without this (an error after a kernel or copy was queued) keeps the
+    // slot out of the pool for good, since the GPU may still write it while a call on another stream reuses it.
+    void complete() { completed_ = true; }
+
    private:
     WorkspacePool& pool_;
     std::unique_ptr<Slot> slot_;
+    bool completed_ = false;
   };
 
   WorkspacePool();
@@ -42,6 +48,8 @@ class WorkspacePool {
 
   // Forgets every free slot's memory without freeing it: for a context that the driver has already destroyed.
   void abandon();
+
+  std::size_t free_slots();  // for tests
 
  private:
   std::mutex mutex_;

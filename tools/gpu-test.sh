@@ -19,7 +19,8 @@ case "${1:-}" in
     ;;
   build)
     mkdir -p "$out"
-    torch_dir=$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null || true)
+    torch_dir=$(cd / && python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null | tail -1)
+    echo "torch: ${torch_dir:-not found}" >"$out/torch.txt"; ls "$torch_dir/lib" >>"$out/torch.txt" 2>&1
     cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -DDRAFTJIT_BUILD_BENCH=ON \
       -DDRAFTJIT_BUILD_PYTHON=ON -DPython_EXECUTABLE="$(command -v python3)" \
       -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" \

@@ -70,7 +70,7 @@ void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* 
 void prepare(std::int64_t bs, const Tuning& tuning = {});
 
 // True when a CUDA driver loads and reports a device. Never throws.
-bool cuda_available();
+bool cuda_available() noexcept;
 
 // "0.1.0": the library's version, also part of every kernel key.
 const char* version();

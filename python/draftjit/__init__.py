@@ -12,9 +12,18 @@ the legacy default stream, after the producer stream each array names (interface
 works without PyTorch.
 """
 
+import atexit
 import importlib.util
 import operator
+import os
+import sys
 import warnings
+
+# Where pip puts NVIDIA's libraries (nvidia/cu13/lib, nvidia/cuda_nvrtc/lib): the C++ core looks there for NVRTC at
+# its first compile, so a machine with only a driver and a torch wheel needs no CUDA toolkit. Set before the core
+# loads; an explicit value is kept.
+os.environ.setdefault("DRAFTJIT_PYTHON_SITE_PACKAGES", os.pathsep.join(
+    path for path in sys.path if os.path.basename(path) in ("site-packages", "dist-packages")))
 
 from ._errors import CompileError, Error, StatusError
 
@@ -38,6 +47,8 @@ def _load_core():
 
 
 _core = _load_core()
+# Before any C-level exit handler: compiles still running in daemon threads finish before NVRTC is torn down.
+atexit.register(_core.wait_for_compiles)
 __version__ = _core.version()
 MAX_BS = _core.MAX_BS
 MAX_FUSED_BS = _core.MAX_FUSED_BS
@@ -52,7 +63,7 @@ else:
     _Tensor = None
 
 __all__ = [
-    "CompileError", "Error", "StatusError", "MAX_BS", "MAX_FUSED_BS", "cache_dir", "cuda_available", "emit",
+    "CompileError", "Error", "StatusError", "MAX_BS", "MAX_FUSED_BS", "cache_dir", "cuda_available", "doctor", "emit",
     "exclusive_offsets", "fill_draft_extend_metadata", "fill_draft_extend_metadata_async", "prepare", "warmup",
 ]
 
@@ -171,6 +182,13 @@ def emit(bs, kind="main", arch="sm_90", ptx=False):
 def cache_dir():
     """The directory this process's kernels are stored in, or None when the disk cache is disabled."""
     return _core.cache_dir()
+
+
+def doctor():
+    """One report of what a user needs when something is off: the NVRTC loaded and from where (and what else was
+    searched), the driver and each GPU's arch, whether kernels are cubins or driver-finished PTX, the cache
+    directories with their sizes, and the environment. Returns (text, ok); ok is False when a call would fail."""
+    return _core.doctor()
 
 
 def cuda_available():

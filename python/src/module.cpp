@@ -15,9 +15,11 @@
 #include "bindings/checked_calls.hpp"
 #include "draftjit/draftjit.hpp"
 #include "jit/disk_cache.hpp"
-#include "jit/nvrtc_compiler.hpp"
+#include "jit/emit.hpp"
+#include "jit/exit_guard.hpp"
 #include "jit/pipeline.hpp"
 #include "jit/warmup.hpp"
+#include "doctor.hpp"
 #include "primary_context.hpp"
 #ifdef DRAFTJIT_WITH_TORCH
 #include "op_error.hpp"
@@ -57,15 +59,16 @@ ArrayArg from_interface(const py::handle& obj, const char* name) {
   const std::string typestr = cai.contains("typestr") ? py::str(cai["typestr"]).cast<std::string>() : "";
   a.int32 = typestr == "<i4" || typestr == "|i4" || typestr == "=i4";
   a.dtype = fmt::format("typestr '{}'", typestr);
-  const auto shape = cai.contains("shape") ? cai["shape"].cast<std::vector<std::int64_t>>() : std::vector<std::int64_t>{};
+  using Dims = std::vector<std::int64_t>;
+  const Dims shape = cai.contains("shape") ? cai["shape"].cast<Dims>() : Dims{};
   a.ndim = static_cast<std::int64_t>(shape.size());
   a.length = shape.size() == 1 ? shape[0] : 0;
   if (cai.contains("strides") && !cai["strides"].is_none()) {
-    const auto strides = cai["strides"].cast<std::vector<std::int64_t>>();
-    a.contiguous = a.length <= 1 || strides == std::vector<std::int64_t>{4};
+    a.contiguous = a.length <= 1 || cai["strides"].cast<Dims>() == Dims{4};
   }
   if (cai.contains("mask") && !cai["mask"].is_none()) {
-    throw std::invalid_argument(fmt::format("{}: masked arrays (__cuda_array_interface__ mask) are not supported", name));
+    throw std::invalid_argument(
+        fmt::format("{}: masked arrays (__cuda_array_interface__ mask) are not supported", name));
   }
   const py::tuple data = cai["data"].cast<py::tuple>();
   a.ptr = data[0].cast<Ptr>();
@@ -177,11 +180,8 @@ py::dict warmup(const std::vector<int>& batch_sizes, const std::vector<std::stri
 std::string emit(int bs, const std::string& kind, const std::string& arch, bool ptx) {
   draftjit::jit::check_bs(bs, "emit");
   const auto spec = draftjit::jit::spec_for_call(kind, bs, {});
-  const auto toolchain = draftjit::jit::Toolchain::for_arch(arch);
-  const draftjit::jit::RenderedKernel rendered = draftjit::jit::render(spec, toolchain);
-  if (!ptx) return rendered.source;
-  py::gil_scoped_release release;
-  return draftjit::jit::compile(rendered.source, toolchain, rendered.key.stem, true).ptx;
+  py::gil_scoped_release release;  // PTX is a compile
+  return draftjit::jit::emit(spec, arch, ptx ? draftjit::jit::EmitOutput::Ptx : draftjit::jit::EmitOutput::Source);
 }
 
 // Where this process's pipeline stores kernels: the location it fixed at first use, not the environment now.
@@ -219,9 +219,17 @@ PYBIND11_MODULE(DRAFTJIT_MODULE_NAME, m) {
   });
 #endif
   m.def("prepare", &prepare);
+  m.def("wait_for_compiles", &draftjit::jit::wait_for_compiles, py::call_guard<py::gil_scoped_release>());
   m.def("warmup", &warmup);
   m.def("emit", &emit);
   m.def("cache_dir", &cache_dir);
+  m.def("doctor", [] {
+    const draftjit::DoctorReport report = [] {
+      py::gil_scoped_release release;  // loads NVRTC and the driver, lists the cache
+      return draftjit::doctor();
+    }();
+    return py::make_tuple(report.text, report.ok);
+  });
   m.def("cuda_available", &draftjit::cuda_available);
   m.def("version", &draftjit::version);
   m.attr("MAX_BS") = draftjit::kMaxBs;

@@ -43,6 +43,7 @@ def test_emit_source_and_ptx():
     assert "draftjit_scan(" in draftjit.emit(10000)
     assert "draftjit_fill(" in draftjit.emit(10000, kind="fill")
     assert ".entry draftjit_fused(" in draftjit.emit(5, ptx=True, arch="sm_100")
+    assert ".entry draftjit_fused(" in draftjit.emit(5, ptx=True, arch="compute_90")  # PTX the driver finishes
 
 
 def test_emit_rejects_bad_arguments():
@@ -51,7 +52,7 @@ def test_emit_rejects_bad_arguments():
     with pytest.raises(ValueError, match="kind must be"):
         draftjit.emit(4, kind="bogus")
     with pytest.raises(ValueError, match="not a real GPU architecture"):
-        draftjit.emit(4, arch="compute_90", ptx=True)
+        draftjit.emit(4, arch="sm90", ptx=True)
     with pytest.raises(ValueError, match="not supported by NVRTC"):
         draftjit.emit(4, arch="sm_35", ptx=True)
 
@@ -122,3 +123,9 @@ def test_error_classes_carry_their_fields():
     assert (error.status, error.total_tokens, error.capacity, str(error)) == (4, 10, 9, "bad")
     compile_error = draftjit.CompileError("no", key="k", log="l")
     assert (compile_error.key, compile_error.log) == ("k", "l")
+
+
+def test_doctor_reports_the_nvrtc_and_the_cache():
+    text, ok = draftjit.doctor()
+    assert ok, text
+    assert "nvrtc: loaded" in text and "cache: directory" in text and "env: DRAFTJIT_CACHE_DIR=" in text

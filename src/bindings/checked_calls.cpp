@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <initializer_list>
 #include <limits>
-#include <map>
 #include <string>
 
 #include "jit/kernel_spec.hpp"
@@ -43,23 +42,28 @@ struct Placement {
   int device = -1;
   std::vector<CUstream> producers;
 };
+// On every call, so it allocates nothing unless an array names a producer stream or the devices disagree.
 Placement place(std::initializer_list<const ArrayArg*> arrays) {
-  std::map<int, const char*> seen;  // device -> first argument on it
   Placement placement;
   for (const ArrayArg* a : arrays) {
     if (a == nullptr) continue;
-    if (a->device >= 0) seen.emplace(a->device, a->name);
+    if (a->device >= 0 && placement.device < 0) placement.device = a->device;
     if (a->has_producer &&
         std::find(placement.producers.begin(), placement.producers.end(), a->producer) == placement.producers.end()) {
       placement.producers.push_back(a->producer);
     }
   }
-  if (seen.size() > 1) {
-    std::string where;
-    for (const auto& [device, name] : seen) where += fmt::format("{}{} on cuda:{}", where.empty() ? "" : ", ", name, device);
+  for (const ArrayArg* a : arrays) {
+    if (a == nullptr || a->device < 0 || a->device == placement.device) continue;
+    std::string where;  // each device once, with the first argument on it
+    std::vector<int> named;
+    for (const ArrayArg* b : arrays) {
+      if (b == nullptr || b->device < 0 || std::find(named.begin(), named.end(), b->device) != named.end()) continue;
+      named.push_back(b->device);
+      where += fmt::format("{}{} on cuda:{}", where.empty() ? "" : ", ", b->name, b->device);
+    }
     throw std::invalid_argument(fmt::format("all arrays must be on one device, got {}", where));
   }
-  if (!seen.empty()) placement.device = seen.begin()->first;
   return placement;
 }
 

@@ -13,6 +13,7 @@ using Args = std::vector<std::string>;
 int run_emit(const Args& args);
 int run_warmup(const Args& args);
 int run_cache(const Args& args);
+int run_doctor(const Args& args);  // 0 when draftjit can work here, else 1
 
 // "1-8,16,32-34" -> {1..8, 16, 32, 33, 34}, sorted and unique. Throws std::invalid_argument naming the bad part.
 std::vector<int> parse_bs_list(const std::string& text);

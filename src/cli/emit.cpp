@@ -3,9 +3,7 @@
 #include <stdexcept>
 
 #include "commands.hpp"
-#include "jit/codegen.hpp"
-#include "jit/nvrtc_compiler.hpp"
-#include "jit/pipeline.hpp"
+#include "jit/emit.hpp"
 
 namespace draftjit::cli {
 
@@ -19,26 +17,10 @@ int run_emit(const Args& args) {
   jit::check_bs(bs, "--bs");
   const Tuning tuning = tuning_from(options);
   const jit::KernelSpec spec = jit::spec_for_call(options.get("--kind", "main"), bs, tuning);
-  const std::string arch = options.get("--arch", "sm_90");
-  if (!options.has("--ptx") && !options.has("--cubin-info")) {
-    // The source alone needs no NVRTC (it may be absent here): --arch is checked for its shape only.
-    jit::check_arch_name(arch);
-    fmt::print("{}", jit::render_source(spec));
-    return 0;
-  }
-  const jit::Toolchain toolchain = jit::Toolchain::for_arch(arch);
-
-  if (options.has("--cubin-info")) {
-    // Through the pipeline like the runtime, but in memory only: emit never touches the disk cache.
-    jit::Pipeline pipeline;
-    const auto compiled = pipeline.get(spec, toolchain);
-    fmt::print("kernel: {}\nentry: {}\nkey: {}\ncubin bytes: {}\n", compiled->key.stem, compiled->entry,
-               compiled->key.text, compiled->cubin.size());
-    return 0;
-  }
-  // PTX is never cached: this is the one path that calls NVRTC outside the pipeline, on purpose.
-  const jit::RenderedKernel rendered = jit::render(spec, toolchain);
-  fmt::print("{}", jit::compile(rendered.source, toolchain, rendered.key.stem, true).ptx);
+  const jit::EmitOutput output = options.has("--ptx")          ? jit::EmitOutput::Ptx
+                                 : options.has("--cubin-info") ? jit::EmitOutput::CubinInfo
+                                                               : jit::EmitOutput::Source;
+  fmt::print("{}", jit::emit(spec, options.get("--arch", "sm_90"), output));
   return 0;
 }
 

@@ -1,8 +1,12 @@
-// draftjit: emit generated kernels, warm the kernel cache, manage the cache.
+// draftjit: emit generated kernels, warm the kernel cache, manage the cache, check the setup.
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <exception>
 #include <stdexcept>
+#include <string>
+#include <system_error>
 
 #include "commands.hpp"
 
@@ -20,28 +24,50 @@ constexpr const char* kUsage = R"(usage:
       inspect or empty the disk cache ($DRAFTJIT_CACHE_DIR, else $XDG_CACHE_HOME/draftjit,
       else ~/.cache/draftjit; DRAFTJIT_DISABLE_DISK_CACHE=1 turns it off; DRAFTJIT_CACHE_PATH=dir1:dir2
       adds read-only layers); clear and verify touch draftjit's own files only
+  draftjit doctor
+      report the NVRTC found (and where it was looked for), the driver, each GPU, the cache and the
+      environment; exits 1 when draftjit cannot compile, or a GPU cannot run its kernels
 )";
 
-}  // namespace
+// fwrite, never throwing: a message about a failure must not become another one (stderr may be full or closed).
+void print_error(const std::string& text) { (void)std::fwrite(text.data(), 1, text.size(), stderr); }
 
-int main(int argc, char** argv) {
+int run_command(const std::string& command, const draftjit::cli::Args& args) {
   using namespace draftjit::cli;
-  if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
-    fmt::print(argc < 2 ? stderr : stdout, "{}", kUsage);
-    return argc < 2 ? 2 : 0;
-  }
-  const std::string command = argv[1];
-  const Args args(argv + 2, argv + argc);
   try {
     if (command == "emit") return run_emit(args);
     if (command == "warmup") return run_warmup(args);
     if (command == "cache") return run_cache(args);
+    if (command == "doctor") return run_doctor(args);
     throw std::invalid_argument(fmt::format("unknown command '{}'", command));
   } catch (const std::invalid_argument& e) {
-    fmt::print(stderr, "draftjit {}: {}\n\n{}", command, e.what(), kUsage);
+    print_error(fmt::format("draftjit {}: {}\n\n{}", command, e.what(), kUsage));
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "draftjit {}: {}\n", command, e.what());
+    print_error(fmt::format("draftjit {}: {}\n", command, e.what()));
     return 1;
   }
+}
+
+// stdout is buffered: output that could not be written (a full disk, a closed pipe) shows only when it is flushed,
+// and a command whose output was lost has failed, whatever it did.
+int flush_stdout(const std::string& command, int rc) {
+  if (std::fflush(stdout) == 0 && std::ferror(stdout) == 0) return rc;
+  print_error(fmt::format("draftjit {}: its output could not be written: {}\n", command,
+                          std::error_code(errno, std::generic_category()).message()));
+  return rc == 0 ? 1 : rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
+    fmt::print(argc < 2 ? stderr : stdout, "{}", kUsage);
+    return flush_stdout("--help", argc < 2 ? 2 : 0);
+  }
+  const std::string command = argv[1];
+  return flush_stdout(command, run_command(command, draftjit::cli::Args(argv + 2, argv + argc)));
+} catch (...) {  // only an allocation failure building the arguments, or the usage text failing to print
+  print_error("draftjit: out of memory, or the usage text could not be written\n");
+  return 1;
 }

@@ -59,7 +59,10 @@ std::vector<int> parse_bs_list(const std::string& text) {
 
 std::vector<jit::Toolchain> parse_toolchains(const std::string& text) {
   std::vector<jit::Toolchain> out;
-  for (std::string_view part : split(text, ',')) out.push_back(jit::Toolchain::for_arch(part));
+  for (std::string_view part : split(text, ',')) {
+    const bool repeated = std::any_of(out.begin(), out.end(), [&](const jit::Toolchain& t) { return t.arch == part; });
+    if (!repeated) out.push_back(jit::Toolchain::for_arch(part));  // sm_90,sm_90 builds each kernel once
+  }
   return out;
 }
 

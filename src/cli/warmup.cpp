@@ -29,7 +29,7 @@ void print_progress(bool tty, const jit::WarmupItem& item) {
   if (!tty || item.failed) {
     text += fmt::format("{}{:<9} {}{}\n", tty ? "\n" : "", outcome, name, item.failed ? ": " + item.error : "");
   }
-  std::fwrite(text.data(), 1, text.size(), stderr);
+  (void)std::fwrite(text.data(), 1, text.size(), stderr);  // progress that cannot be written is dropped
 }
 
 }  // namespace

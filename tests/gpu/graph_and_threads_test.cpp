@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "context_registry.hpp"
 #include "gpu_support.hpp"
 
 using namespace draftjit;
@@ -108,4 +109,113 @@ TEST_CASE("two devices: each context gets its own modules and correct results") 
       CHECK(compare_outputs(p, ref) == "");
     }
   }
+}
+
+// Issue 20 item 7: a blocking call inside a capture queues its kernel and copy (recorded, not run) and then fails
+// in cuStreamSynchronize; its workspace slot must not go back to the pool, where a call on another stream could
+// take it while the GPU may still write it. The code before the fix returned it on every error path.
+TEST_CASE("a blocking call that fails after queuing work keeps its workspace slot out of the pool") {
+  REQUIRE_CUDA(cudaSetDevice(0));
+  std::mt19937 rng(7);
+  for (std::int64_t bs : {16, 10000}) {  // the mapped-words path and the two-kernel copy path
+    CAPTURE(bs);
+    Problem p(random_inputs(bs, rng), 4 * bs + 8);
+    prepare(bs);
+    (void)fill_draft_extend_metadata(p.args(), nullptr);  // a completed call: its slot is in the pool now
+    WorkspacePool& pool = current_context().workspace();
+    const std::size_t free_before = pool.free_slots();
+    REQUIRE(free_before >= 1);
+    cudaStream_t stream;
+    REQUIRE_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    REQUIRE_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    CHECK_THROWS_AS(fill_draft_extend_metadata(p.args(), reinterpret_cast<CUstream>(stream)), Error);
+    cudaGraph_t graph = nullptr;
+    (void)cudaStreamEndCapture(stream, &graph);  // invalidated by the failed sync
+    if (graph != nullptr) REQUIRE_CUDA(cudaGraphDestroy(graph));
+    (void)cudaGetLastError();
+    CHECK(pool.free_slots() == free_before - 1);
+    REQUIRE_CUDA(cudaStreamDestroy(stream));
+  }
+}
+
+// Issue 20 item 5: a call on one thread while another thread captures a graph in global mode (torch.cuda.graph's
+// default). Before the fix a cold blocking call failed in cuMemAlloc and a warm one in cuStreamSynchronize, both
+// with CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, and the other thread's capture ended invalidated.
+TEST_CASE("calls beside another thread's global-mode capture work and leave that capture intact") {
+  REQUIRE_CUDA(cudaSetDevice(0));
+  std::mt19937 rng(11);
+  for (const char* phase : {"cold", "warm"}) {
+    for (std::int64_t bs : {21, 6000}) {  // fused, and the two-kernel path with its device workspace
+      CAPTURE(phase);
+      CAPTURE(bs);
+      // Block sizes no other case uses, so that "cold" really compiles and loads.
+      const Tuning tuning{.fused_unrolled_threads = 160, .fill_threads = 224};
+      const Inputs in = random_inputs(bs, rng);
+      const Reference ref = reference(in);
+      Problem p(in, 4 * bs + 8);
+      DeviceInts words(2);
+      DeviceInts offsets(static_cast<std::size_t>(bs) + 1);
+      DeviceInts scratch(256);
+      cudaStream_t capturing;
+      cudaStream_t calling;
+      REQUIRE_CUDA(cudaStreamCreateWithFlags(&capturing, cudaStreamNonBlocking));
+      REQUIRE_CUDA(cudaStreamCreateWithFlags(&calling, cudaStreamNonBlocking));
+      REQUIRE_CUDA(cudaStreamBeginCapture(capturing, cudaStreamCaptureModeGlobal));
+      REQUIRE_CUDA(cudaMemsetAsync(scratch.get(), 0, 1024, capturing));
+      std::string failure;
+      std::int32_t total = -1;
+      std::thread caller([&] {
+        try {
+          cudaSetDevice(0);
+          total = fill_draft_extend_metadata(p.args(), reinterpret_cast<CUstream>(calling), tuning);
+          fill_draft_extend_metadata_async(p.args(), reinterpret_cast<CUstream>(calling), words.get(),
+                                           words.get() + 1, offsets.get(), tuning);
+          exclusive_offsets(p.ext.get(), bs, offsets.get(), reinterpret_cast<CUstream>(calling), nullptr, tuning);
+        } catch (const std::exception& e) {
+          failure = e.what();
+        }
+      });
+      caller.join();
+      // Checked, not required: the capture must end either way, or every later case would run inside it.
+      CHECK(cudaMemsetAsync(scratch.get(), 1, 1024, capturing) == cudaSuccess);
+      cudaGraph_t graph = nullptr;
+      CHECK(cudaStreamEndCapture(capturing, &graph) == cudaSuccess);
+      (void)cudaGetLastError();
+      REQUIRE_CUDA(cudaStreamSynchronize(calling));  // only now: a plain sync here would break a global capture
+      CHECK_MESSAGE(failure.empty(), failure);
+      CHECK(total == ref.total);
+      CHECK(words.download() == std::vector<std::int32_t>{ref.total, kStatusOk});
+      CHECK(offsets.download() == ref.offsets);
+      REQUIRE(graph != nullptr);
+      cudaGraphExec_t exec;
+      REQUIRE_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+      REQUIRE_CUDA(cudaGraphLaunch(exec, capturing));
+      REQUIRE_CUDA(cudaStreamSynchronize(capturing));
+      REQUIRE_CUDA(cudaGraphExecDestroy(exec));
+      REQUIRE_CUDA(cudaGraphDestroy(graph));
+      REQUIRE_CUDA(cudaStreamDestroy(capturing));
+      REQUIRE_CUDA(cudaStreamDestroy(calling));
+    }
+  }
+}
+
+// Issue 18 item 3: a call whose stream is capturing and whose kernel is not loaded must not compile or load inside
+// the capture; it names the bs, the kernel and the prepare() call, and the capture stays valid.
+TEST_CASE("a cold call inside a capture is refused with the prepare() call that avoids it") {
+  REQUIRE_CUDA(cudaSetDevice(0));
+  std::mt19937 rng(13);
+  const std::int64_t bs = 23;
+  const Tuning tuning{.fused_unrolled_threads = 96};  // a block size no other case loads
+  Problem p(random_inputs(bs, rng), 4 * bs);
+  DeviceInts words(2);
+  cudaStream_t stream;
+  REQUIRE_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  REQUIRE_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  CHECK_THROWS_WITH_AS(fill_draft_extend_metadata_async(p.args(), reinterpret_cast<CUstream>(stream), words.get(),
+                                                        words.get() + 1, nullptr, tuning),
+                       doctest::Contains("Call draftjit::prepare(23)"), Error);
+  cudaGraph_t graph = nullptr;
+  CHECK(cudaStreamEndCapture(stream, &graph) == cudaSuccess);
+  if (graph != nullptr) REQUIRE_CUDA(cudaGraphDestroy(graph));
+  REQUIRE_CUDA(cudaStreamDestroy(stream));
 }

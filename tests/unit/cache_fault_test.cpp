@@ -107,9 +107,9 @@ TEST_CASE("fault 3: cache clear removes draftjit's entries and stale temp files 
   fs::create_directory(dir.path() / "empty.cubin");
   write_file(outside.path() / "target.cubin", entry_bytes);
   fs::create_symlink(outside.path() / "target.cubin", dir.path() / "link.cubin");
-  const fs::path in_flight = entry_path(dir.path(), 3).string() + ".tmp.4242.abc";
+  const fs::path in_flight = entry_path(dir.path(), 3).string() + ".tmp.4242.0123456789abcdef";
   write_file(in_flight, entry_bytes.substr(0, 100));  // a warmup writing right now
-  const fs::path stale = entry_path(dir.path(), 4).string() + ".tmp.4243.def";
+  const fs::path stale = entry_path(dir.path(), 4).string() + ".tmp.4243.fedcba9876543210";
   write_file(stale, entry_bytes.substr(0, 100));  // left by a killed warmup
   make_old(stale);
 
@@ -199,10 +199,10 @@ TEST_CASE("fault 8: a killed warmup's temp files are listed, and the next warmup
   const std::string env = cache_dir_env(dir.path());
   REQUIRE(run_command(env + kCli + " warmup --bs 1 --arch sm_90") == 0);
   const std::string entry_bytes = read_file(entry_path(dir.path(), 1));
-  const fs::path stale = entry_path(dir.path(), 2).string() + ".tmp.4243.def";
+  const fs::path stale = entry_path(dir.path(), 2).string() + ".tmp.4243.fedcba9876543210";
   write_file(stale, entry_bytes.substr(0, 100));
   make_old(stale);
-  const fs::path in_flight = entry_path(dir.path(), 3).string() + ".tmp.4242.abc";
+  const fs::path in_flight = entry_path(dir.path(), 3).string() + ".tmp.4242.0123456789abcdef";
   write_file(in_flight, entry_bytes.substr(0, 100));
 
   std::string out;
@@ -329,7 +329,7 @@ TEST_CASE("new: read-only layers are searched after the writable directory, neve
   CHECK(run_command(env + kCli + " cache list", &out) == 0);
   CHECK(contains(out, "layer 0: " + writable.path().string() + " (writable)"));
   CHECK(contains(out, "layer 2: " + layer.path().string() + " (read-only)"));
-  const std::regex layer_row(R"(ok +\d+ +\d+s +2  )" + entry_path(layer.path(), 1).filename().string());
+  const std::regex layer_row(R"(ok +\d+ +\d+s +2 cubin  )" + entry_path(layer.path(), 1).filename().string());
   CHECK(std::regex_search(out, layer_row));
   out.clear();
   CHECK(run_command(env + kCli + " cache clear", &out) == 0);
@@ -345,7 +345,7 @@ TEST_CASE("new: cache list shows each entry's size and age") {
   CHECK(run_command(cache_dir_env(dir.path()) + kCli + " cache list", &out) == 0);
   CAPTURE(out);
   const auto bytes = fs::file_size(entry_path(dir.path(), 1));
-  CHECK(std::regex_search(out, std::regex(fmt::format(R"(ok +{} +60m +0  fused_unrolled\.bs1\.)", bytes))));
+  CHECK(std::regex_search(out, std::regex(fmt::format(R"(ok +{} +60m +0 cubin  fused_unrolled\.bs1\.)", bytes))));
 }
 
 TEST_CASE("new: the compile lock waits for a live holder, with a bound, and a killed holder blocks nobody") {

@@ -31,7 +31,7 @@ TEST_CASE("cli: usage errors exit 2 with a message") {
   CHECK(run_command(kCli + " warmup --bs 5-2 --arch sm_90", &out) == 2);
   CHECK(contains(out, "runs backwards"));
   out.clear();
-  CHECK(run_command(kCli + " warmup --bs 1 --arch compute_90", &out) == 2);
+  CHECK(run_command(kCli + " warmup --bs 1 --arch compute_9x", &out) == 2);
   CHECK(contains(out, "not a real GPU architecture"));
 }
 
@@ -85,4 +85,43 @@ TEST_CASE("cli: warmup with stderr unwritable still warms the cache and exits 0"
   CHECK(run_command(cache_dir_env(dir.path()) + kCli + " warmup --bs 1-4 --arch sm_90 2>/dev/full", &out) == 0);
   CAPTURE(out);
   CHECK(contains(out, "4 compiled, 0 already cached, 0 failed, 0 not stored"));
+}
+
+// Issue 22 D5: these passed validation and then failed in NVRTC for every kernel (rc 1) instead of a usage error.
+TEST_CASE("issue22 D5: arch names NVRTC cannot take are usage errors, before any compile") {
+  for (const char* arch : {"sm_090", "sm_0090", "sm_090a", "sm_90f", "sm_80a", "compute_090"}) {
+    CAPTURE(arch);
+    std::string out;
+    CHECK(run_command("DRAFTJIT_DISABLE_DISK_CACHE=1 " + kCli + " warmup --bs 1 --arch " + arch, &out) == 2);
+    CHECK(contains(out, "not a real GPU architecture"));
+  }
+  std::string out;
+  CHECK(run_command("DRAFTJIT_DISABLE_DISK_CACHE=1 " + kCli + " warmup --bs 1 --arch sm_90a,sm_100f", &out) == 0);
+}
+
+// Issue 22 D9: the option made NVRTC build sm_100 code that was stored under an sm_90 name; -time made it write a
+// file. Both are refused with the variable named, and nothing is stored.
+TEST_CASE("issue22 D9: NVRTC options that change the target or write files are refused") {
+  for (const char* option : {"--gpu-architecture=sm_100", "-arch=sm_100", "-time=/tmp/draftjit-nvrtc-time.csv",
+                             "-fdevice-time-trace=trace.json"}) {
+    CAPTURE(option);
+    TempDir dir;
+    std::string out;
+    CHECK(run_command(cache_dir_env(dir.path()) + "DRAFTJIT_NVRTC_OPTIONS='" + option + "' " + kCli +
+                          " warmup --bs 1 --arch sm_90",
+                      &out) == 2);
+    CHECK(contains(out, "DRAFTJIT_NVRTC_OPTIONS"));
+    CHECK(contains(out, "is refused"));
+  }
+}
+
+// Issue 22, "also": the same arch twice built every kernel twice; output lost to a full stdout exited 0.
+TEST_CASE("issue22: an arch given twice is built once, and a warmup whose output is lost exits non-zero") {
+  TempDir dir;
+  std::string out;
+  CHECK(run_command(cache_dir_env(dir.path()) + kCli + " warmup --bs 1-2 --arch sm_90,sm_90", &out) == 0);
+  CHECK(contains(out, "warmup: 2 kernels"));
+  out.clear();
+  CHECK(run_command(cache_dir_env(dir.path()) + kCli + " warmup --bs 1-2 --arch sm_90 >/dev/full", &out) == 1);
+  CHECK(contains(out, "its output could not be written"));
 }

@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "jit/pipeline.hpp"
 #include "test_support.hpp"
@@ -211,4 +213,147 @@ TEST_CASE("two processes warming the same keys at once both succeed and leave on
   // unrolled 1..24 and 100..128, Blelloch 256 and 512
   CHECK(DiskCache(dir.path()).list().entries.size() == 24 + 29 + 2);
   for (const fs::path& file : cache_files(dir.path())) CHECK(file.extension() == ".cubin");  // no temp file left
+}
+
+namespace {
+
+void write_bytes(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+}  // namespace
+
+TEST_CASE("entry and temp names have one fixed form") {
+  CHECK(entry_name_hash("fused_unrolled.bs5.t128.sm_90-0123456789abcdef.cubin") == 0x0123456789abcdefull);
+  CHECK(entry_name_hash("x-ffffffffffffffff.cubin") == ~std::uint64_t{0});
+  for (const char* name : {"notes.cubin", "-0123456789abcdef.cubin", "x-0123456789ABCDEF.cubin",
+                           "x-0123456789abcde.cubin", "x_0123456789abcdef.cubin", "x-0123456789abcdef.cubin.txt"}) {
+    CHECK_MESSAGE(!entry_name_hash(name), name);
+  }
+  const std::string entry = "k.sm_90-0123456789abcdef.cubin";
+  CHECK(is_temp_name(temp_path_for(fs::path("/d") / entry).filename().string()));
+  CHECK(is_temp_name(entry + ".tmp.1.0123456789abcdef"));
+  for (const std::string& name :
+       {entry + ".tmp.1.abc", entry + ".tmp.01.0123456789abcdef", entry + ".tmp..0123456789abcdef",
+        entry + ".tmp.1.0123456789abcdeg", std::string("report.cubin.tmp.1.0123456789abcdef")}) {
+    CHECK_MESSAGE(!is_temp_name(name), name);
+  }
+}
+
+TEST_CASE("classify: one rule for what each name in a cache directory is, never following a symlink") {
+  TempDir dir;
+  WarningLog warnings;
+  fetch(dir.path(), warnings);
+  const fs::path entry = only_file(dir.path());
+  const std::string bytes = read_bytes(entry);
+  const std::string name = entry.filename().string();
+  const auto at = [&](const std::string& file) { return dir.path() / file; };
+
+  write_bytes(at("renamed.cubin"), bytes);
+  write_bytes(at("notes.cubin"), "the user's");
+  write_bytes(at(name + ".tmp.12.0123456789abcdef"), "");
+  write_bytes(at(name + ".tmp.13.0123456789abcdef"), bytes.substr(0, 5));
+  write_bytes(at(name + ".tmp.14.0123456789abcdef"), bytes);
+  write_bytes(at(name + ".tmp.15.0123456789abcdef"), "not an entry");
+  write_bytes(at("report.cubin.tmp.1.0123456789abcdef"), bytes);
+  fs::create_symlink(entry, at("link.sm_90-0123456789abcdef.cubin"));
+  fs::create_symlink(entry, at(name + ".tmp.16.0123456789abcdef"));
+  fs::create_symlink(entry, at("link.cubin"));
+  REQUIRE(::mkfifo(at("fifo.sm_90-1123456789abcdef.cubin").c_str(), 0644) == 0);
+  fs::create_directory(at("dir.sm_90-2123456789abcdef.cubin"));
+
+  const std::map<std::string, FileKind> expected = {
+      {name, FileKind::Entry},
+      {"renamed.cubin", FileKind::Entry},  // by its magic
+      {"notes.cubin", FileKind::Foreign},
+      {name + ".tmp.12.0123456789abcdef", FileKind::Temp},
+      {name + ".tmp.13.0123456789abcdef", FileKind::Temp},
+      {name + ".tmp.14.0123456789abcdef", FileKind::Temp},
+      {name + ".tmp.15.0123456789abcdef", FileKind::Foreign},
+      {"report.cubin.tmp.1.0123456789abcdef", FileKind::Foreign},
+      {"link.sm_90-0123456789abcdef.cubin", FileKind::InTheWay},
+      {name + ".tmp.16.0123456789abcdef", FileKind::Foreign},
+      {"link.cubin", FileKind::Foreign},
+      {"fifo.sm_90-1123456789abcdef.cubin", FileKind::InTheWay},
+      {"dir.sm_90-2123456789abcdef.cubin", FileKind::InTheWay},
+      {".locks", FileKind::Locks},
+      {"gone.sm_90-3123456789abcdef.cubin", FileKind::Missing},
+  };
+  for (const auto& [file, kind] : expected) {
+    CAPTURE(file);
+    CHECK(classify(at(file)).kind == kind);
+  }
+  CHECK(classify(at("link.sm_90-0123456789abcdef.cubin")).what == "a symbolic link");
+  CHECK(classify(at("fifo.sm_90-1123456789abcdef.cubin")).what == "a FIFO");
+  CHECK(classify(at(name)).bytes == bytes.size());
+  const CacheFile renamed = read_cache_file(at("renamed.cubin"));
+  CHECK(renamed.state == FileState::Damaged);
+  CHECK(renamed.problem.find("name does not carry") != std::string::npos);
+}
+
+TEST_CASE("load, list, verify and clear follow the one rule: what list calls valid loads, nothing else does") {
+  WarningLog ignored;
+  std::vector<char> good;
+  std::string good_bytes;
+  {
+    TempDir dir;
+    fetch(dir.path(), ignored, &good);
+    good_bytes = read_bytes(only_file(dir.path()));
+  }
+  const KernelKey key = make_key(kSpec, kSm90);
+  const std::vector<char> other = encode_entry(make_key(fused_spec(8, Tuning{}), kSm90).text, {'x'});
+  std::string bad_checksum = good_bytes;
+  bad_checksum.back() ^= 1;
+  std::string bad_magic = good_bytes;
+  bad_magic[0] = 'X';
+  struct Fixture {
+    const char* name;
+    std::string bytes;  // written as a regular file, unless link
+    bool link = false;
+  };
+  const Fixture fixtures[] = {
+      {"valid", good_bytes},
+      {"another key", std::string(other.begin(), other.end())},
+      {"empty", ""},
+      {"5 bytes", good_bytes.substr(0, 5)},
+      {"bad magic", bad_magic},
+      {"bad checksum", bad_checksum},
+      {"symlink to a valid entry", good_bytes, true},
+  };
+  for (const Fixture& fixture : fixtures) {
+    const std::string name = fixture.name;
+    CAPTURE(name);
+    TempDir dir;
+    TempDir outside;
+    WarningLog warnings;
+    DiskCache disk(dir.path(), warnings.sink());
+    const fs::path path = dir.path() / (key.stem + ".cubin");
+    if (fixture.link) {
+      write_bytes(outside.path() / "target", fixture.bytes);
+      fs::create_symlink(outside.path() / "target", path);
+    } else {
+      write_bytes(path, fixture.bytes);
+    }
+    const DiskCache::Listing listing = disk.list();
+    REQUIRE(listing.entries.size() == 1);  // every one is reported: none is "another file"
+    CHECK(listing.others == 0);
+    const bool listed_valid = listing.entries[0].file.state == FileState::Valid;
+    const bool loaded = disk.load(key).has_value();
+    CHECK(loaded == listed_valid);
+    CHECK(listed_valid == (std::string(fixture.name) == "valid"));
+    const DiskCache::Removal removal = disk.remove(/*entries=*/true);
+    if (fixture.link) {
+      CHECK(removal.removed == 0);
+      CHECK(removal.left.size() == 1);
+      CHECK(fs::is_symlink(path));
+      CHECK(read_bytes(outside.path() / "target") == fixture.bytes);
+    } else {
+      CHECK(!fs::exists(path));  // by clear, or already by the load that found it damaged
+    }
+  }
 }

@@ -1,0 +1,84 @@
+"""The process lifecycle without a GPU, each case in a fresh interpreter: a fork while another thread compiles and
+interpreter exit while daemon threads compile (disk cache off, so the compiles are real), and an import with neither
+PyTorch nor NVRTC to be found."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+FORK_WHILE_COMPILING = textwrap.dedent("""
+    import os, sys, threading, time
+    import draftjit
+    draftjit.warmup([1], "sm_90")  # NVRTC loaded and the pipeline built: what is in flight at the fork is a compile
+    threading.Thread(target=draftjit.warmup, args=([300], "sm_90"), daemon=True).start()
+    time.sleep(0.03)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os._exit(0 if draftjit.warmup([300], "sm_90")["kernels"] == 1 else 3)
+        except BaseException as error:
+            os.write(2, repr(error).encode())
+            os._exit(4)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            sys.exit(os.waitstatus_to_exitcode(status))
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    print("the forked child was still blocked after 20 s")
+    sys.exit(5)
+""")
+
+EXIT_WHILE_COMPILING = textwrap.dedent("""
+    import threading, time
+    import draftjit
+    for bs in (300, 600, 1200, 2500):
+        threading.Thread(target=draftjit.warmup, args=([bs], "sm_90"), daemon=True).start()
+    time.sleep(0.05)
+""")
+
+
+def run_script(source, timeout):
+    env = dict(os.environ, DRAFTJIT_DISABLE_DISK_CACHE="1")
+    return subprocess.run([sys.executable, "-c", source], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_fork_while_another_thread_compiles():
+    result = run_script(FORK_WHILE_COMPILING, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_exit_while_daemon_threads_compile():
+    failures = []
+    for run in range(20):
+        result = run_script(EXIT_WHILE_COMPILING, timeout=60)
+        if result.returncode != 0:
+            failures.append(f"run {run}: rc {result.returncode} {result.stderr[-300:]}")
+    assert not failures, "\n".join(failures)
+
+
+WITHOUT_TORCH_OR_NVRTC = textwrap.dedent("""
+    import sys
+    sys.modules["torch"] = None  # import torch raises ImportError, as where PyTorch is not installed
+    import draftjit
+    assert "draftjit_fused(" in draftjit.emit(4)  # rendering needs no NVRTC
+    try:
+        draftjit.emit(4, ptx=True)
+    except draftjit.Error as error:
+        print(error)
+    else:
+        print("compiled without NVRTC")
+""")
+
+
+def test_import_without_torch_and_nvrtc_then_the_first_compile_names_the_search():
+    env = dict(os.environ, DRAFTJIT_NVRTC_LIBRARY="/nonexistent/libnvrtc.so.13")
+    result = subprocess.run([sys.executable, "-c", WITHOUT_TORCH_OR_NVRTC], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "DRAFTJIT_NVRTC_LIBRARY" in result.stdout and "/nonexistent/libnvrtc.so.13" in result.stdout, result.stdout
