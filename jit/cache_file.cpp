@@ -40,7 +40,7 @@ bool all_of(std::string_view text, std::string_view set) { return text.find_firs
 // Opens path for reading without following a symlink (O_NOFOLLOW: ELOOP) or waiting for a FIFO's writer
 // (O_NONBLOCK), and only when it is a regular file (ENXIO otherwise, also what open() says of a socket). Returns the
 // descriptor and its size, or -1 with the errno in error.
-int open_regular(const fs::path& path, std::uint64_t& size, int& error) {
+int open_regular(const fs::path& path, std::uint64_t& size, int& error, FileIdentity* identity = nullptr) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   struct stat info {};
   error = fd < 0 || ::fstat(fd, &info) != 0 ? errno : 0;
@@ -50,6 +50,9 @@ int open_regular(const fs::path& path, std::uint64_t& size, int& error) {
     return -1;
   }
   size = static_cast<std::uint64_t>(info.st_size);
+  if (identity != nullptr) {
+    *identity = {static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
+  }
   return fd;
 }
 
@@ -66,9 +69,10 @@ int read_all(int fd, char* data, std::size_t size) {
 }
 
 // The file's first bytes: all of it when it can be an entry, else just enough to tell what it is.
-int read_prefix(const fs::path& path, std::vector<char>& bytes, std::uint64_t& size, FileState& state) {
+int read_prefix(const fs::path& path, std::vector<char>& bytes, std::uint64_t& size, FileState& state,
+                FileIdentity& identity) {
   int error = 0;
-  const int fd = open_regular(path, size, error);
+  const int fd = open_regular(path, size, error, &identity);
   if (fd >= 0) {
     bytes.resize(size <= kMaxEntryBytes ? size : std::min<std::uint64_t>(size, sizeof(Header)));
     error = read_all(fd, bytes.data(), bytes.size());
@@ -147,10 +151,10 @@ Classified classify(const fs::path& path) {
 }
 
 CacheFile read_cache_file(const fs::path& path, std::vector<char>* cubin) {
-  CacheFile file{path, FileState::Missing, {}, {}, 0};
+  CacheFile file{path, FileState::Missing, {}, {}, 0, {}};
   std::vector<char> bytes;
   std::uint64_t size = 0;
-  if (const int error = read_prefix(path, bytes, size, file.state); error != 0) {
+  if (const int error = read_prefix(path, bytes, size, file.state, file.identity); error != 0) {
     file.problem = error == ELOOP   ? "not a regular file (a symbolic link, never followed)"
                    : error == ENXIO ? "not a regular file"
                                     : errno_text(error);
@@ -226,6 +230,13 @@ bool is_temp_name(std::string_view name) {
   const std::string_view random = tail.substr(dot + 1);
   return !pid.empty() && pid.size() <= 10 && pid[0] != '0' && all_of(pid, "0123456789") &&
          random.size() == kHashDigits && all_of(random, "0123456789abcdef");
+}
+
+bool remove_if_unchanged(const CacheFile& file) {
+  struct stat now {};
+  if (::lstat(file.path.c_str(), &now) != 0) return false;
+  const FileIdentity still{static_cast<std::uint64_t>(now.st_dev), static_cast<std::uint64_t>(now.st_ino)};
+  return still == file.identity && ::unlink(file.path.c_str()) == 0;
 }
 
 }  // namespace draftjit::jit

@@ -53,18 +53,30 @@ enum class FileState {
   Damaged,     // ours, but unusable: short, no magic, wrong version, sizes or checksum, or its name is not its key's
 };
 
+// Which file a path named when it was read: another process may rename a new file into its place afterwards.
+struct FileIdentity {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
+};
+
 struct CacheFile {
   std::filesystem::path path;
   FileState state = FileState::Missing;
   std::string problem;  // why it is not Valid
   std::string key;      // the full key text from the header (Valid only)
   std::uint64_t cubin_bytes = 0;
+  FileIdentity identity;  // of the file read (opened files only)
 };
 
 // Reads and checks one entry without following a symlink or opening a FIFO or device, without reading more than
 // kMaxEntryBytes, and with its name checked against its content (the key hash in the name must be that of the key
 // text inside); for a Valid file `cubin` receives the payload when non-null.
 CacheFile read_cache_file(const std::filesystem::path& path, std::vector<char>* cubin = nullptr);
+
+// Removes the file that was read, unless the path names another file now (a valid entry another process renamed
+// into its place since), which stays. True when removed.
+bool remove_if_unchanged(const CacheFile& file);
 
 // The bytes of an entry holding cubin under key.
 std::vector<char> encode_entry(std::string_view key, const std::vector<char>& cubin);

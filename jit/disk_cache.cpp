@@ -97,8 +97,7 @@ std::optional<std::vector<char>> DiskCache::load(const KernelKey& key) const {
     } else {
       // A regular file under an entry's exact name is ours by that name, whatever is left of its header.
       warn(fmt::format("ignoring cache file {}: {}; it will be rebuilt", path.string(), file.problem));
-      std::error_code ec;
-      fs::remove(path, ec);
+      remove_if_unchanged(file);
     }
   }
   return std::nullopt;
@@ -155,7 +154,7 @@ DiskCache::Listing DiskCache::list() const {
   Listing listing;
   for (std::size_t layer = 0; layer < layers_.size(); ++layer) {
     for_each_file(layers_[layer].dir, [&](const fs::path& path, const Classified& found) {
-      Entry entry{CacheFile{path, FileState::Valid, {}, {}, 0}, layer, false, found.bytes, found.modified};
+      Entry entry{CacheFile{path, FileState::Valid, {}, {}, 0, {}}, layer, false, found.bytes, found.modified};
       switch (found.kind) {
         case FileKind::Missing:  // removed since the directory was read
         case FileKind::Locks:

@@ -13,7 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 targets=(entry_reader cli_options environment)
 # Executions per target in CI: each takes a few seconds on two cores (docs/FUZZ.md has the rates).
-declare -A ci_runs=([entry_reader]=3000 [cli_options]=10000 [environment]=10000)
+declare -A ci_runs=([entry_reader]=3000 [cli_options]=15000 [environment]=20000)
 build_dir="${FUZZ_BUILD_DIR:-build-fuzz}"  # another build* folder (git ignores those) for runs beside CI's
 
 usage() {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: doctest unit tests, FileCheck tests, the package test and
-# the GPU suite through CTest, then the Python suite through pytest (with $PYTHON, default /usr/bin/python3).
+# the GPU suite through CTest, then the Python suite through pytest (with $PYTHON, default /usr/bin/python3), then
+# the fuzz targets for a bounded count each (tools/fuzz.sh ci, with clang), then clang-tidy (tools/tidy.sh). The
+# build has warnings as errors (tools/build.sh).
 # Without a CUDA device each GPU test reports itself skipped by name; skipped tests never count as passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +13,14 @@ tools/build.sh || exit 1
 ctest_rc=$?
 PYTHONPATH="$PWD/build/python" "$python" -m pytest python/tests -rs -q --junitxml=build/pytest-junit.xml
 pytest_rc=$?
-"$python" - <<'PY'
+# The libFuzzer targets (docs/FUZZ.md), built with clang into build-fuzz/ and run for a bounded count each.
+tools/fuzz.sh ci
+fuzz_rc=$?
+# clang-tidy (.clang-tidy: bugprone, concurrency, cert) over every C++ source, no findings allowed.
+tools/tidy.sh
+tidy_rc=$?
+"$python" - "$tidy_rc" <<'PY'
+import sys
 import xml.etree.ElementTree as ET
 passed = failed = skipped = 0
 for case in ET.parse("build/ctest-junit.xml").getroot().iter("testcase"):
@@ -24,6 +33,17 @@ for case in ET.parse("build/pytest-junit.xml").getroot().iter("testcase"):
     failed += bool(outcome & {"failure", "error"})
     skipped += "skipped" in outcome and not outcome & {"failure", "error"}
     passed += not outcome & {"failure", "error", "skipped"}
+try:
+    fuzz = ET.parse("build-fuzz/fuzz-junit.xml").getroot().iter("testcase")
+except (OSError, ET.ParseError):  # tools/fuzz.sh did not get as far as writing it
+    fuzz, failed = [], failed + 1
+for case in fuzz:
+    bad = any(child.tag == "failure" for child in case)
+    failed += bad
+    passed += not bad
+tidy_failed = int(sys.argv[1]) != 0
+failed += tidy_failed
+passed += not tidy_failed
 print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
 PY
-[ $ctest_rc -eq 0 ] && [ $pytest_rc -eq 0 ]
+[ $ctest_rc -eq 0 ] && [ $pytest_rc -eq 0 ] && [ $fuzz_rc -eq 0 ] && [ $tidy_rc -eq 0 ]

@@ -129,3 +129,12 @@ def test_doctor_reports_the_nvrtc_and_the_cache():
     text, ok = draftjit.doctor()
     assert ok, text
     assert "nvrtc: loaded" in text and "cache: directory" in text and "env: DRAFTJIT_CACHE_DIR=" in text
+
+
+def test_cache_dir_is_where_this_process_stores_not_what_the_environment_says_now():
+    directory = draftjit.cache_dir()
+    os.environ["DRAFTJIT_CACHE_DIR"] = directory + "-elsewhere"
+    try:
+        assert draftjit.cache_dir() == directory  # the pipeline fixed its location at first use
+    finally:
+        os.environ["DRAFTJIT_CACHE_DIR"] = directory

@@ -306,3 +306,30 @@ def test_second_device_tensors_and_graph_capture():
     with pytest.raises(ValueError, match="one device"):
         q = Problem(*random_case(rng, 4))
         draftjit.fill_draft_extend_metadata(q.ext, p.seq[:4], q.topk, *q.outputs())
+
+
+FORK_AFTER_CUDA = """
+import os, sys, torch, draftjit
+ext = torch.tensor([2, 3], dtype=torch.int32, device="cuda"); seq = torch.tensor([10, 15], dtype=torch.int32, device="cuda")
+out = torch.zeros(8, dtype=torch.int32, device="cuda"), torch.zeros(8, dtype=torch.int32, device="cuda")
+assert draftjit.fill_draft_extend_metadata(ext, seq, 12, *out) == 5  # the parent has launched kernels
+pid = os.fork()
+if pid == 0:
+    try:
+        draftjit.fill_draft_extend_metadata(ext, seq, 12, *out)
+        os._exit(3)  # CUDA cannot be used across fork(): a result here would be luck
+    except draftjit.Error as error:
+        os._exit(0 if "forked after CUDA was initialised" in str(error) else 4)
+    except BaseException:
+        os._exit(5)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_child_forked_after_cuda_calls_gets_a_clear_error():
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", FORK_AFTER_CUDA], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

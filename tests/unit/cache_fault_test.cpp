@@ -22,6 +22,7 @@ using namespace draftjit::jit;
 using draftjit::Tuning;
 using draftjit::test::cache_dir_env;
 using draftjit::test::contains;
+using draftjit::test::kCli;
 using draftjit::test::run_command;
 using draftjit::test::ScopedEnv;
 using draftjit::test::TempDir;
@@ -30,7 +31,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kCli = DRAFTJIT_CLI;
 const Toolchain kSm90 = Toolchain::for_arch("sm_90");
 
 

@@ -27,6 +27,7 @@ using namespace draftjit::jit;
 using draftjit::Tuning;
 using draftjit::test::cache_dir_env;
 using draftjit::test::contains;
+using draftjit::test::kCli;
 using draftjit::test::run_command;
 using draftjit::test::ScopedEnv;
 using draftjit::test::TempDir;
@@ -35,7 +36,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kCli = DRAFTJIT_CLI;
 const Toolchain kSm90 = Toolchain::for_arch("sm_90");
 
 KernelKey key_of(int bs) { return render(fused_spec(bs, Tuning{}), kSm90).key; }

@@ -7,15 +7,9 @@
 
 using draftjit::test::cache_dir_env;
 using draftjit::test::contains;
+using draftjit::test::kCli;
 using draftjit::test::run_command;
 using draftjit::test::TempDir;
-
-namespace {
-
-const std::string kCli = DRAFTJIT_CLI;
-
-
-}  // namespace
 
 TEST_CASE("cli: usage errors exit 2 with a message") {
   std::string out;

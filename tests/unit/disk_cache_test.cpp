@@ -357,3 +357,20 @@ TEST_CASE("load, list, verify and clear follow the one rule: what list calls val
     }
   }
 }
+
+// Issue 20 item 11: a load that found a damaged entry used to remove the path, which by then could name a valid
+// entry another process had renamed into its place. Now only the file that was read is removed.
+TEST_CASE("a damaged entry is removed only while the path still names the file that was read") {
+  draftjit::test::TempDir dir;
+  const std::filesystem::path path = dir.path() / "entry.cubin";
+  std::ofstream(path) << "damaged";
+  const CacheFile damaged = read_cache_file(path);
+  REQUIRE(damaged.state != FileState::Valid);
+  const std::filesystem::path fresh = dir.path() / "fresh.tmp";
+  std::ofstream(fresh) << "another process's new entry";
+  std::filesystem::rename(fresh, path);
+  CHECK_FALSE(remove_if_unchanged(damaged));
+  CHECK(std::filesystem::exists(path));
+  CHECK(remove_if_unchanged(read_cache_file(path)));
+  CHECK_FALSE(std::filesystem::exists(path));
+}

@@ -9,14 +9,9 @@
 
 using draftjit::test::cache_dir_env;
 using draftjit::test::contains;
+using draftjit::test::kCli;
 using draftjit::test::run_command;
 using draftjit::test::TempDir;
-
-namespace {
-
-const std::string kCli = DRAFTJIT_CLI;
-
-}  // namespace
 
 TEST_CASE("doctor: ok here, naming the NVRTC it loaded, its archs and every variable it reads") {
   const draftjit::DoctorReport report = draftjit::doctor();

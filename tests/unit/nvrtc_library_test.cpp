@@ -11,13 +11,13 @@
 #include "test_support.hpp"
 
 using draftjit::test::contains;
+using draftjit::test::kCli;
 using draftjit::test::run_command;
 using draftjit::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kCli = DRAFTJIT_CLI;
 const std::string kMissing = "/nonexistent/libnvrtc.so.13";
 
 }  // namespace

@@ -6,6 +6,9 @@
 
 namespace draftjit::test {
 
+// The CLI built beside the unit tests (tests/CMakeLists.txt defines DRAFTJIT_CLI).
+inline const std::string kCli = DRAFTJIT_CLI;
+
 // A fresh directory under the system temp dir, removed with everything in it on destruction.
 class TempDir {
  public:

@@ -16,14 +16,9 @@ using namespace draftjit;
 using namespace draftjit::jit;
 using draftjit::test::cache_dir_env;
 using draftjit::test::contains;
+using draftjit::test::kCli;
 using draftjit::test::run_command;
 using draftjit::test::TempDir;
-
-namespace {
-
-const std::string kCli = DRAFTJIT_CLI;
-
-}  // namespace
 
 TEST_CASE("virtual arch: for_arch takes compute_XX when NVRTC lists XX, and its kernels are NUL-terminated PTX") {
   const Toolchain toolchain = Toolchain::for_arch("compute_90");
