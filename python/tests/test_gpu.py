@@ -333,3 +333,59 @@ def test_a_child_forked_after_cuda_calls_gets_a_clear_error():
     import sys
     result = subprocess.run([sys.executable, "-c", FORK_AFTER_CUDA], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("bs", [37, 5000])  # the fused kernel, and the two-kernel path
+def test_opcheck_every_operator(bs):
+    rng = np.random.default_rng(bs)
+    p = Problem(*random_case(rng, bs))
+    words = torch.zeros(2, dtype=torch.int32, device="cuda")
+    offsets = torch.zeros(bs + 1, dtype=torch.int32, device="cuda")
+    ops = torch.ops.draftjit
+    torch.library.opcheck(ops.fill_draft_extend_metadata.default, (p.ext, p.seq, p.topk, *p.outputs()))
+    torch.library.opcheck(ops.fill_draft_extend_metadata_async.default,
+                          (p.ext, p.seq, p.topk, *p.outputs(), words[:1], words[1:], offsets))
+    torch.library.opcheck(ops.exclusive_offsets.default, (p.ext, offsets, None))
+    torch.library.opcheck(ops.exclusive_offsets.default, (p.ext, offsets, words[1:]))
+
+
+def test_torch_compile_dynamic_across_batch_sizes():
+    def step(ext, seq, expanded, cache, words, offsets):
+        torch.ops.draftjit.fill_draft_extend_metadata_async(ext, seq, 2048, expanded, cache, words[:1], words[1:],
+                                                            offsets)
+        return words + 0
+
+    compiled = torch.compile(step, fullgraph=True, dynamic=True)
+    rng = np.random.default_rng()
+    for bs in (3, 17, 130, 4097, 6000):
+        ext, seq, _ = random_case(rng, bs)
+        p = Problem(ext, seq, 2048)
+        words = torch.zeros(2, dtype=torch.int32, device="cuda")
+        offsets = torch.zeros(bs + 1, dtype=torch.int32, device="cuda")
+        assert compiled(p.ext, p.seq, *p.outputs(), words, offsets).tolist() == [p.total, 0], bs
+        p.check()
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda p: draftjit.fill_draft_extend_metadata(p.ext.long(), p.seq, 8, *p.outputs()), TypeError,
+     "extend_seq_lens must be int32, got torch.int64"),
+    (lambda p: draftjit.fill_draft_extend_metadata(p.ext, p.seq.cpu(), 8, *p.outputs()), ValueError,
+     "seq_lens must be on a CUDA device, got cpu"),
+    (lambda p: draftjit.fill_draft_extend_metadata(p.ext, p.seq[:-1], 8, *p.outputs()), ValueError,
+     "seq_lens has 15 entries but extend_seq_lens has 16"),
+    (lambda p: draftjit.fill_draft_extend_metadata(p.ext, p.seq, 8, p.expanded[::2], p.cache[::2]), ValueError,
+     "out_seqlens_expanded must be contiguous"),
+    (lambda p: draftjit.fill_draft_extend_metadata(p.ext.view(4, 4), p.seq, 8, *p.outputs()), ValueError,
+     "extend_seq_lens must be 1-D"),
+    (lambda p: draftjit.fill_draft_extend_metadata(p.ext, p.seq, 2**31, *p.outputs()), ValueError,
+     "nsa_index_topk = 2147483648 does not fit in int32"),
+    (lambda p: draftjit.exclusive_offsets(p.ext, p.seq), ValueError, "out needs bs \\+ 1 = 17 entries, got 16"),
+])
+def test_errors_from_the_cpp_checks_name_the_argument(call, error, match):
+    p = Problem(*random_case(np.random.default_rng(16), 16))
+    with pytest.raises(error, match=match):
+        call(p)
+    p.check_untouched()
+    # Through torch.ops the same check is PyTorch's RuntimeError with the same message.
+    with pytest.raises(RuntimeError, match="extend_seq_lens must be int32"):
+        torch.ops.draftjit.fill_draft_extend_metadata(p.ext.long(), p.seq, 8, *p.outputs())
