@@ -6,7 +6,8 @@
 //   parse_bs_list accepts exactly the lists of integers and ranges inside [0, kMaxBs], and returns their union:
 //     sorted, unique, in range
 //   an accepted arch is spelled canonically (sm_90, compute_100a: no leading zero), a toolchain's arch is the one
-//     asked for, NVRTC compiles for its number, and its options pick that arch once
+//     asked for, NVRTC compiles for its number, and its options pick that arch once; parse_toolchains gives one
+//     toolchain per distinct arch, in the order asked
 //   `emit` (source only: nothing compiles) and `cache` succeed exactly when their arguments are valid
 // The option sets below are copied from src/cli/: keep them in step.
 #include <fmt/format.h>
@@ -219,16 +220,18 @@ void check_arch(const std::string& word) {
   const fz::Outcome many = fz::outcome_of([&] { list = cli::parse_toolchains(word); });
   usage_error_only(many, "parse_toolchains(" + fz::quoted(word) + ")");
   if (!many.ok()) return;
-  std::vector<std::string_view> parts;
+  // One toolchain per distinct arch, in the order asked: a repeated arch builds its kernels once.
+  std::vector<std::string_view> archs;
   for (std::string_view rest = word;;) {
     const std::size_t comma = rest.find(',');
-    parts.push_back(rest.substr(0, comma));
+    const std::string_view part = rest.substr(0, comma);
+    if (std::find(archs.begin(), archs.end(), part) == archs.end()) archs.push_back(part);
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }
-  PROPERTY(list.size() == parts.size(), fmt::format("parse_toolchains({}) gave {} toolchains for {} archs",
-                                                    fz::quoted(word), list.size(), parts.size()));
-  for (std::size_t i = 0; i < parts.size(); ++i) check_toolchain(list[i], parts[i]);
+  PROPERTY(list.size() == archs.size(), fmt::format("parse_toolchains({}) gave {} toolchains for {} distinct archs",
+                                                    fz::quoted(word), list.size(), archs.size()));
+  for (std::size_t i = 0; i < archs.size(); ++i) check_toolchain(list[i], archs[i]);
 }
 
 // One option set: Options against the model, then every getter.

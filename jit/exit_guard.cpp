@@ -1,5 +1,7 @@
 #include "jit/exit_guard.hpp"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -15,6 +17,13 @@ std::atomic<bool> exiting{false};
 
 void wait_at_exit() { wait_for_compiles(); }
 
+// A child forked while another thread compiled inherits that count, but not the thread that would end it: without
+// this, its exit would wait the full kExitWaitSeconds. Atomic stores only, as fork handlers must.
+void reset_in_child() {
+  in_flight.store(0, std::memory_order_relaxed);
+  exiting.store(false, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 void wait_for_compiles() noexcept {
@@ -26,6 +35,7 @@ void wait_for_compiles() noexcept {
 }
 
 CompileInFlight::CompileInFlight() {
+  [[maybe_unused]] static const int registered = pthread_atfork(nullptr, nullptr, reset_in_child);
   // Exit handlers run in reverse order of registration: one registered now runs before every handler NVRTC has
   // registered so far. A registration per compile is a few bytes; the handlers are idle once nothing compiles.
   (void)std::atexit(wait_at_exit);  // fails only past the C library's limit, and ours is not the only safeguard

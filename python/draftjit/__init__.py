@@ -48,7 +48,7 @@ def _load_core():
 
 _core = _load_core()
 # Before any C-level exit handler: compiles still running in daemon threads finish before NVRTC is torn down.
-atexit.register(_core.wait_for_compiles)
+atexit.register(_core._wait_for_compiles)
 __version__ = _core.version()
 MAX_BS = _core.MAX_BS
 MAX_FUSED_BS = _core.MAX_FUSED_BS

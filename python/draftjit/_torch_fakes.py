@@ -7,7 +7,7 @@ import torch
 
 @torch.library.register_fake("draftjit::fill_draft_extend_metadata")
 def _(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens):
-    return torch.empty((), dtype=torch.int32)  # total_tokens, a 0-dim CPU tensor like the real op's
+    return torch.empty((), dtype=torch.int32, device="cpu")  # total_tokens, a 0-dim CPU tensor like the real op's
 
 
 @torch.library.register_fake("draftjit::fill_draft_extend_metadata_async")

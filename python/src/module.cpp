@@ -192,10 +192,16 @@ std::optional<std::string> cache_dir() {
 }
 
 // Raises the Python class `name` of draftjit._errors, built by calling it with the message and keyword arguments.
+// A RuntimeError with the message where the class cannot be built (a broken install): never a second exception
+// out of the exception translator.
 void raise(const char* name, const char* message, const py::dict& fields = {}) {
-  py::object cls = py::module_::import("draftjit._errors").attr(name);
-  py::object error = cls(message, **fields);
-  PyErr_SetObject(cls.ptr(), error.ptr());
+  try {
+    py::object cls = py::module_::import("draftjit._errors").attr(name);
+    py::object error = cls(message, **fields);
+    PyErr_SetObject(cls.ptr(), error.ptr());
+  } catch (const py::error_already_set&) {
+    PyErr_SetString(PyExc_RuntimeError, message);
+  }
 }
 
 }  // namespace
@@ -214,12 +220,13 @@ PYBIND11_MODULE(DRAFTJIT_MODULE_NAME, m) {
     try {
       std::rethrow_exception(error);
     } catch (const std::exception& e) {
-      if (message.find(e.what()) != std::string::npos) throw;
+      if (*e.what() != '\0' && message.find(e.what()) != std::string::npos) throw;
     }
   });
 #endif
   m.def("prepare", &prepare);
-  m.def("wait_for_compiles", &draftjit::jit::wait_for_compiles, py::call_guard<py::gil_scoped_release>());
+  // Private: after it, this process compiles nothing more. draftjit/__init__.py registers it with atexit.
+  m.def("_wait_for_compiles", &draftjit::jit::wait_for_compiles, py::call_guard<py::gil_scoped_release>());
   m.def("warmup", &warmup);
   m.def("emit", &emit);
   m.def("cache_dir", &cache_dir);

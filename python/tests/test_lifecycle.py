@@ -16,12 +16,13 @@ FORK_WHILE_COMPILING = textwrap.dedent("""
     threading.Thread(target=draftjit.warmup, args=([300], "sm_90"), daemon=True).start()
     time.sleep(0.03)
     pid = os.fork()
-    if pid == 0:
+    if pid == 0:  # a normal exit, atexit included: it must not wait for the parent's compile either
         try:
-            os._exit(0 if draftjit.warmup([300], "sm_90")["kernels"] == 1 else 3)
+            ok = draftjit.warmup([300], "sm_90")["kernels"] == 1
         except BaseException as error:
             os.write(2, repr(error).encode())
             os._exit(4)
+        sys.exit(0 if ok else 3)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         done, status = os.waitpid(pid, os.WNOHANG)

@@ -87,10 +87,10 @@ auto in_context(int device, CUstream stream, const std::vector<CUstream>& produc
   return work();
 }
 
-}  // namespace
-
-FillCall check_fill(const ArrayArg& ext, const ArrayArg& seq, std::int64_t topk, const ArrayArg& out_expanded,
-                    const ArrayArg& out_cache) {
+// The request's checks and arguments, without placing them on a device: check_fill places the four arrays,
+// check_fill_async all seven at once.
+DraftExtendArgs checked_request(const ArrayArg& ext, const ArrayArg& seq, std::int64_t topk,
+                                const ArrayArg& out_expanded, const ArrayArg& out_cache) {
   check_array(ext, Access::Read);
   check_array(seq, Access::Read);
   check_array(out_expanded, Access::Write);
@@ -105,17 +105,23 @@ FillCall check_fill(const ArrayArg& ext, const ArrayArg& seq, std::int64_t topk,
         out_cache.length, out_expanded.length));
   }
   jit::check_bs(ext.length, "fill_draft_extend_metadata");
+  return {as<const std::int32_t>(ext), as<const std::int32_t>(seq), ext.length, topk_of(topk),
+          as<std::int32_t>(out_expanded), as<std::int32_t>(out_cache), out_expanded.length};
+}
+
+}  // namespace
+
+FillCall check_fill(const ArrayArg& ext, const ArrayArg& seq, std::int64_t topk, const ArrayArg& out_expanded,
+                    const ArrayArg& out_cache) {
+  const DraftExtendArgs args = checked_request(ext, seq, topk, out_expanded, out_cache);
   Placement placement = place({&ext, &seq, &out_expanded, &out_cache});
-  return {{as<const std::int32_t>(ext), as<const std::int32_t>(seq), ext.length, topk_of(topk),
-           as<std::int32_t>(out_expanded), as<std::int32_t>(out_cache), out_expanded.length},
-          placement.device,
-          std::move(placement.producers)};
+  return {args, placement.device, std::move(placement.producers)};
 }
 
 FillAsyncCall check_fill_async(const ArrayArg& ext, const ArrayArg& seq, std::int64_t topk,
                                const ArrayArg& out_expanded, const ArrayArg& out_cache, const ArrayArg& total,
                                const ArrayArg& status, const std::optional<ArrayArg>& offsets) {
-  FillAsyncCall call{check_fill(ext, seq, topk, out_expanded, out_cache)};
+  const DraftExtendArgs args = checked_request(ext, seq, topk, out_expanded, out_cache);
   for (const ArrayArg* word : {&total, &status}) {
     check_array(*word, Access::Write);
     check_has_one(*word);
@@ -125,12 +131,10 @@ FillAsyncCall check_fill_async(const ArrayArg& ext, const ArrayArg& seq, std::in
     check_holds_offsets(*offsets, ext.length);
   }
   Placement placement = place({&ext, &seq, &out_expanded, &out_cache, &total, &status, offsets ? &*offsets : nullptr});
-  call.fill.device = placement.device;
-  call.fill.producers = std::move(placement.producers);
-  call.total = as<std::int32_t>(total);
-  call.status = as<std::int32_t>(status);
-  call.offsets = offsets ? as<std::int32_t>(*offsets) : nullptr;
-  return call;
+  return {{args, placement.device, std::move(placement.producers)},
+          as<std::int32_t>(total),
+          as<std::int32_t>(status),
+          offsets ? as<std::int32_t>(*offsets) : nullptr};
 }
 
 OffsetsCall check_exclusive_offsets(const ArrayArg& lens, const ArrayArg& out, const std::optional<ArrayArg>& status) {
