@@ -31,6 +31,7 @@
 #include <array>
 #include <cctype>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "draftjit/errors.hpp"
@@ -269,32 +270,32 @@ void check_location(const Setting& s, const jit::CacheLocation& location, const 
 
   // The layers: absolute, unique, each a part of DRAFTJIT_CACHE_PATH, every part a layer.
   const std::vector<std::string> parts = path_parts(s);
-  std::vector<std::string> seen;
-  if (location.writable) seen.push_back(same(*location.writable));
+  std::set<std::string> seen;  // the writable directory and the layers, one spelling each
+  if (location.writable) seen.insert(same(*location.writable));
+  std::vector<std::string> layers;
   for (const fs::path& layer : location.read_only) {
     PROPERTY(layer.is_absolute(),
              fmt::format("the read-only layer {} is relative:{}", fz::quoted(layer.string()), where));
-    PROPERTY(std::find(seen.begin(), seen.end(), same(layer)) == seen.end(),
+    layers.push_back(same(layer));
+    PROPERTY(seen.insert(layers.back()).second,
              fmt::format("the layer {} is there twice (or is the writable directory):{}", fz::quoted(layer.string()),
                          where));
-    seen.push_back(same(layer));
   }
   // A relative part without a working directory is dropped, with a warning.
-  std::vector<std::string> wanted;
+  std::set<std::string> wanted;
   for (const std::string& part : parts) {
     if (const auto r = resolved(s, part)) {
-      wanted.push_back(*r);
+      wanted.insert(*r);
     } else {
       PROPERTY(warned.find("DRAFTJIT_CACHE_PATH") != std::string::npos, "a layer dropped without a warning:" + where);
     }
   }
   for (const std::string& r : wanted) {
-    PROPERTY(std::find(seen.begin(), seen.end(), r) != seen.end(),
-             fmt::format("DRAFTJIT_CACHE_PATH's {} is not a layer:{}", fz::quoted(r), where));
+    PROPERTY(seen.count(r) == 1, fmt::format("DRAFTJIT_CACHE_PATH's {} is not a layer:{}", fz::quoted(r), where));
   }
-  for (const fs::path& layer : location.read_only) {
-    PROPERTY(std::find(wanted.begin(), wanted.end(), same(layer)) != wanted.end(),
-             fmt::format("the layer {} is none of DRAFTJIT_CACHE_PATH's parts:{}", fz::quoted(layer.string()), where));
+  for (const std::string& layer : layers) {
+    PROPERTY(wanted.count(layer) == 1,
+             fmt::format("the layer {} is none of DRAFTJIT_CACHE_PATH's parts:{}", fz::quoted(layer), where));
   }
 
   // The DiskCache over it: writable first, then the layers in order.

@@ -14,6 +14,9 @@ cd "$(dirname "$0")/.."
 targets=(entry_reader cli_options environment)
 # Executions per target in CI: each takes a few seconds on two cores (docs/FUZZ.md has the rates).
 declare -A ci_runs=([entry_reader]=3000 [cli_options]=15000 [environment]=20000)
+# Longest input per target: values and argv words longer than this find nothing new and run slower (the checks of a
+# DRAFTJIT_CACHE_PATH of hundreds of layers are quadratic). entry_reader: its largest seed, a real entry.
+declare -A max_len=([entry_reader]=0 [cli_options]=512 [environment]=512)
 build_dir="${FUZZ_BUILD_DIR:-build-fuzz}"  # another build* folder (git ignores those) for runs beside CI's
 
 usage() {
@@ -43,7 +46,7 @@ run_one() {
   if [ -d /dev/shm ] && [ -w /dev/shm ]; then scratch=$(mktemp -d /dev/shm/draftjit-fuzz-"$target".XXXXXX); fi
   local start=$SECONDS
   FUZZ_SCRATCH="$scratch" TMPDIR="$PWD/$work/tmp" "$build_dir/fuzz_$target" -artifact_prefix="$work/artifacts/" \
-    -print_final_stats=1 "$@" "$work/corpus" >"$work/log" 2>&1
+    -print_final_stats=1 -max_len="${max_len[$target]}" "$@" "$work/corpus" >"$work/log" 2>&1
   local rc=$?
   rm -rf "$scratch"
   local elapsed=$((SECONDS - start))
