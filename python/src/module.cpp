@@ -21,6 +21,7 @@
 #include "jit/warmup.hpp"
 #include "doctor.hpp"
 #include "primary_context.hpp"
+#include "without_gil.hpp"
 #ifdef DRAFTJIT_WITH_TORCH
 #include "op_error.hpp"
 #endif
@@ -31,6 +32,7 @@ namespace {
 
 using draftjit::bindings::ArgumentTypeError;
 using draftjit::bindings::ArrayArg;
+using draftjit::python::without_gil;
 using Ptr = std::uintptr_t;
 
 // The interface's "stream": None (or absent) when the data is ready; 1 and 2 name the legacy and per-thread default
@@ -113,8 +115,8 @@ std::int32_t fill(const py::handle& ext, const py::handle& seq, std::int64_t top
       from_interface(ext, "extend_seq_lens"), from_interface(seq, "seq_lens"), topk,
       from_interface(out_expanded, "out_seqlens_expanded"), from_interface(out_cache, "out_nsa_cache_seqlens"));
   const Target where = target(call.device, stream);
-  py::gil_scoped_release release;  // blocks on the GPU, may compile: other Python threads run meanwhile
-  return draftjit::bindings::run(call, where.device, where.stream);
+  // blocks on the GPU, may compile: other Python threads run meanwhile
+  return without_gil([&] { return draftjit::bindings::run(call, where.device, where.stream); });
 }
 
 void fill_async(const py::handle& ext, const py::handle& seq, std::int64_t topk, const py::handle& out_expanded,
@@ -125,8 +127,7 @@ void fill_async(const py::handle& ext, const py::handle& seq, std::int64_t topk,
       from_interface(out_expanded, "out_seqlens_expanded"), from_interface(out_cache, "out_nsa_cache_seqlens"),
       from_interface(total, "total"), from_interface(status, "status"), from_optional_interface(offsets, "offsets"));
   const Target where = target(call.fill.device, stream);
-  py::gil_scoped_release release;  // a first call may compile
-  draftjit::bindings::run(call, where.device, where.stream);
+  without_gil([&] { draftjit::bindings::run(call, where.device, where.stream); });  // a first call may compile
 }
 
 void exclusive_offsets(const py::handle& lens, const py::handle& out, const py::handle& status,
@@ -134,15 +135,15 @@ void exclusive_offsets(const py::handle& lens, const py::handle& out, const py::
   const auto call = draftjit::bindings::check_exclusive_offsets(
       from_interface(lens, "lens"), from_interface(out, "out"), from_optional_interface(status, "status"));
   const Target where = target(call.device, stream);
-  py::gil_scoped_release release;  // a first call may compile
-  draftjit::bindings::run(call, where.device, where.stream);
+  without_gil([&] { draftjit::bindings::run(call, where.device, where.stream); });  // a first call may compile
 }
 
 void prepare(const std::vector<std::int64_t>& batch_sizes, int device) {
   for (std::int64_t bs : batch_sizes) draftjit::jit::check_bs(bs, "prepare");
-  py::gil_scoped_release release;  // may compile for tens of milliseconds
-  draftjit::PrimaryContextScope scope(device);
-  for (std::int64_t bs : batch_sizes) draftjit::prepare(bs);
+  without_gil([&] {  // may compile for tens of milliseconds
+    draftjit::PrimaryContextScope scope(device);
+    for (std::int64_t bs : batch_sizes) draftjit::prepare(bs);
+  });
 }
 
 // Compiles into the disk cache every kernel that calls with these batch sizes use on each arch; needs no GPU. The
@@ -154,17 +155,15 @@ py::dict warmup(const std::vector<int>& batch_sizes, const std::vector<std::stri
   for (const std::string& arch : archs) request.toolchains.push_back(draftjit::jit::Toolchain::for_arch(arch));
   request.jobs = jobs;
   std::string first_error;
-  draftjit::jit::WarmupSummary summary;
-  {
-    py::gil_scoped_release release;
-    summary = draftjit::jit::warmup(request, draftjit::jit::process_pipeline(),
-                                    [&](const draftjit::jit::WarmupItem& item) {
-                                      if (item.failed && first_error.empty()) {
-                                        first_error = fmt::format("{}.{}: {}", item.spec.name(),
-                                                                  item.toolchain->arch, item.error);
-                                      }
-                                    });
-  }
+  const draftjit::jit::WarmupSummary summary = without_gil([&] {
+    return draftjit::jit::warmup(request, draftjit::jit::process_pipeline(),
+                                 [&](const draftjit::jit::WarmupItem& item) {
+                                   if (item.failed && first_error.empty()) {
+                                     first_error =
+                                         fmt::format("{}.{}: {}", item.spec.name(), item.toolchain->arch, item.error);
+                                   }
+                                 });
+  });
   if (summary.failed > 0) {
     throw draftjit::Error(fmt::format("warmup: {} of {} kernels failed; first: {}", summary.failed, summary.kernels,
                                       first_error));
@@ -180,8 +179,9 @@ py::dict warmup(const std::vector<int>& batch_sizes, const std::vector<std::stri
 std::string emit(int bs, const std::string& kind, const std::string& arch, bool ptx) {
   draftjit::jit::check_bs(bs, "emit");
   const auto spec = draftjit::jit::spec_for_call(kind, bs, {});
-  py::gil_scoped_release release;  // PTX is a compile
-  return draftjit::jit::emit(spec, arch, ptx ? draftjit::jit::EmitOutput::Ptx : draftjit::jit::EmitOutput::Source);
+  return without_gil([&] {  // PTX is a compile
+    return draftjit::jit::emit(spec, arch, ptx ? draftjit::jit::EmitOutput::Ptx : draftjit::jit::EmitOutput::Source);
+  });
 }
 
 // Where this process's pipeline stores kernels: the location it fixed at first use, not the environment now.
@@ -226,15 +226,13 @@ PYBIND11_MODULE(DRAFTJIT_MODULE_NAME, m) {
 #endif
   m.def("prepare", &prepare);
   // Private: after it, this process compiles nothing more. draftjit/__init__.py registers it with atexit.
-  m.def("_wait_for_compiles", &draftjit::jit::wait_for_compiles, py::call_guard<py::gil_scoped_release>());
+  m.def("_wait_for_compiles", [] { without_gil(&draftjit::jit::wait_for_compiles); });
   m.def("warmup", &warmup);
   m.def("emit", &emit);
   m.def("cache_dir", &cache_dir);
   m.def("doctor", [] {
-    const draftjit::DoctorReport report = [] {
-      py::gil_scoped_release release;  // loads NVRTC and the driver, lists the cache
-      return draftjit::doctor();
-    }();
+    // loads NVRTC and the driver, lists the cache
+    const draftjit::DoctorReport report = without_gil(&draftjit::doctor);
     return py::make_tuple(report.text, report.ok);
   });
   m.def("cuda_available", &draftjit::cuda_available);

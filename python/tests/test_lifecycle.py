@@ -42,6 +42,20 @@ EXIT_WHILE_COMPILING = textwrap.dedent("""
     time.sleep(0.05)
 """)
 
+# Threads that keep releasing and retaking the GIL (memory-cache hits): at exit one is nearly always between the two,
+# and Python ends it with pthread_exit when it asks for the GIL back.
+EXIT_WHILE_RETAKING_THE_GIL = textwrap.dedent("""
+    import threading, time
+    import draftjit
+    draftjit.warmup([1], "sm_90")
+    def warm_again():
+        while True:
+            draftjit.warmup([1], "sm_90")
+    for _ in range(4):
+        threading.Thread(target=warm_again, daemon=True).start()
+    time.sleep(0.1)
+""")
+
 
 def run_script(source, timeout):
     env = dict(os.environ, DRAFTJIT_DISABLE_DISK_CACHE="1")
@@ -54,10 +68,11 @@ def test_fork_while_another_thread_compiles():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_exit_while_daemon_threads_compile():
+@pytest.mark.parametrize("script", [EXIT_WHILE_COMPILING, EXIT_WHILE_RETAKING_THE_GIL], ids=["compiling", "retaking"])
+def test_exit_while_daemon_threads_compile(script):
     failures = []
     for run in range(20):
-        result = run_script(EXIT_WHILE_COMPILING, timeout=60)
+        result = run_script(script, timeout=60)
         if result.returncode != 0:
             failures.append(f"run {run}: rc {result.returncode} {result.stderr[-300:]}")
     assert not failures, "\n".join(failures)
