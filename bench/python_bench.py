@@ -19,6 +19,9 @@ rounds, the rows in a rotated order each round, and reports the median of the pe
 machine reaches all rows alike:
   floor            Python floor: torch.cuda._sleep(0) + a 4-byte .item()
   floor_cpp        C++-op floor: torch.ops.draftjit_bench.floor_sync (the floor of every blocking draftjit row)
+  floor_cpp_sig    the same work behind the blocking operator's schema (5 arguments, a 0-dim CPU tensor back),
+                   TORCH_LIBRARY, + .item()
+  floor_stable_sig the same on torch's stable ABI (bench/torch_floor_ops_stable.cpp), + .item()
   torch_ops        the fork's shape of call: zeros + cumsum + copy_ + item, then the fill in torch ops
   note             the design note's one-program scan (Triton) + item + a Triton fill
   triton           torch cumsum + item + the Triton fill
@@ -28,6 +31,8 @@ machine reaches all rows alike:
   sglang_shim      draftjit.sglang.fill_draft_extend_metadata_cuda_adaptive(...) + .item()
   floor_async      torch.cuda._sleep(0) back to back
   floor_cpp_async  C++-op async floor: torch.ops.draftjit_bench.floor_async (the floor of the async draftjit rows)
+  floor_cpp_async_sig     one empty kernel behind the async operator's schema (8 arguments), TORCH_LIBRARY
+  floor_stable_async_sig  the same on torch's stable ABI
   ours_async       draftjit.fill_draft_extend_metadata_async(...) back to back
   ours_async_op    torch.ops.draftjit.fill_draft_extend_metadata_async(..., offsets_or_None) back to back
   empty_graph      replay of a CUDA graph holding one empty kernel + torch.cuda.synchronize()
@@ -38,7 +43,11 @@ Ratios: every draftjit row over its floor ("ours/floor_cpp", "ours_op_call/floor
 "sglang_shim/floor_cpp", "ours_async/floor_cpp_async", "ours_async_op/floor_cpp_async", "graph/empty_graph"), the
 earlier version's ratios ("ours/floor", "torch_ops/ours", "note/ours", "triton/ours", "op_overhead_us" = ours_op -
 ours, "async/floor_async" = ours_async / floor_async), and "op_call_overhead_us" (ours_op_call - ours),
-"shim_overhead_us" (sglang_shim - ours), "floor/floor_cpp", "floor_async/floor_cpp_async".
+"shim_overhead_us" (sglang_shim - ours), "floor/floor_cpp", "floor_async/floor_cpp_async"; and the split of the
+operators' cost: "floor_cpp_sig/floor_cpp" and "floor_cpp_async_sig/floor_cpp_async" (the signature),
+"floor_stable_sig/floor_cpp_sig" and "floor_stable_async_sig/floor_cpp_async_sig" (the stable ABI), "ours_op/
+floor_stable_sig" and "ours_async_op/floor_stable_async_sig" (draftjit's own work), with "ours_op_own_us" and
+"ours_async_op_own_us", the same as differences.
 
 Inputs: per bs, 0..4 extend tokens per request and seq_lens >= extend_seq_lens (numpy generator seeded with bs),
 capacity 4 x bs, nsa_index_topk 2048. Before timing, the plain call's total must equal ext.sum() and its outputs
@@ -63,7 +72,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FLOOR_SOURCES = ("torch_floor_ops.cpp", "torch_floor_ops_kernel.cu")
+FLOOR_SOURCES = ("torch_floor_ops.cpp", "torch_floor_ops_stable.cpp", "torch_floor_ops_kernel.cu")
 FLOOR_EXTENSION = "draftjit_bench_floor"
 TOPK = 2048
 SENTINEL = 271828  # what the floors read back, so a floor that reads nothing is caught
@@ -137,6 +146,8 @@ def _triton_fill(ext, seq, offsets, out_expanded, out_cache, topk):
 COLUMNS = [
     ("floor", "blocking", None, "Python floor: torch.cuda._sleep(0) + a 4-byte .item()"),
     ("floor_cpp", "blocking", None, "C++ op: empty kernel + 4-byte D2H into pinned memory + stream sync"),
+    ("floor_cpp_sig", "blocking", None, "floor_cpp's work behind the blocking op's schema, 0-dim result, + .item()"),
+    ("floor_stable_sig", "blocking", None, "floor_cpp_sig on torch's stable ABI"),
     ("torch_ops", "blocking", None, "fork's shape: zeros + cumsum + copy_ + item + fill in torch ops"),
     ("note", "blocking", None, "one-program Triton scan + item + Triton fill"),
     ("triton", "blocking", None, "torch cumsum + item + Triton fill"),
@@ -146,13 +157,17 @@ COLUMNS = [
     ("sglang_shim", "blocking", "floor_cpp", "draftjit.sglang.fill_draft_extend_metadata_cuda_adaptive + .item()"),
     ("floor_async", "async", None, "torch.cuda._sleep(0), back to back"),
     ("floor_cpp_async", "async", None, "C++ op: one empty kernel, no sync, back to back"),
+    ("floor_cpp_async_sig", "async", None, "floor_cpp_async behind the async op's schema (8 arguments)"),
+    ("floor_stable_async_sig", "async", None, "floor_cpp_async_sig on torch's stable ABI"),
     ("ours_async", "async", "floor_cpp_async", "draftjit.fill_draft_extend_metadata_async, back to back"),
     ("ours_async_op", "async", "floor_cpp_async", "torch.ops.draftjit.fill_draft_extend_metadata_async, b2b"),
     ("empty_graph", "graph", None, "graph replay: one empty kernel, + sync"),
     ("graph", "graph", "empty_graph", "graph replay: the async op, + sync"),
 ]
 KIND = {name: kind for name, kind, _, _ in COLUMNS}
-FLOOR_ROWS = ("floor_cpp", "floor_cpp_async")  # the rows of the built C++ op
+FLOOR_ROWS = ("floor_cpp", "floor_cpp_sig", "floor_stable_sig", "floor_cpp_async", "floor_cpp_async_sig",
+              "floor_stable_async_sig")  # the rows of the built C++ ops
+SIGNATURE_ROWS = ("floor_cpp_sig", "floor_stable_sig")  # return extend_seq_lens[0]
 TRITON_ROWS = ("note", "triton")
 DRAFTJIT_ASYNC_ROWS = ("ours_async", "ours_async_op")  # write the total and status words
 TOTAL_ROWS = ("torch_ops", "note", "triton", "ours", "ours_op_call", "ours_op", "sglang_shim")  # return the total
@@ -183,6 +198,14 @@ RATIOS = [(f"{name}/{floor}", _ratio(name, floor)) for name, _, floor, _ in COLU
     ("async/floor_async", _ratio("ours_async", "floor_async")),
     ("floor/floor_cpp", _ratio("floor", "floor_cpp")),
     ("floor_async/floor_cpp_async", _ratio("floor_async", "floor_cpp_async")),
+    ("floor_cpp_sig/floor_cpp", _ratio("floor_cpp_sig", "floor_cpp")),
+    ("floor_stable_sig/floor_cpp_sig", _ratio("floor_stable_sig", "floor_cpp_sig")),
+    ("ours_op/floor_stable_sig", _ratio("ours_op", "floor_stable_sig")),
+    ("ours_op_own_us", _difference("ours_op", "floor_stable_sig")),
+    ("floor_cpp_async_sig/floor_cpp_async", _ratio("floor_cpp_async_sig", "floor_cpp_async")),
+    ("floor_stable_async_sig/floor_cpp_async_sig", _ratio("floor_stable_async_sig", "floor_cpp_async_sig")),
+    ("ours_async_op/floor_stable_async_sig", _ratio("ours_async_op", "floor_stable_async_sig")),
+    ("ours_async_op_own_us", _difference("ours_async_op", "floor_stable_async_sig")),
 ]
 
 
@@ -371,6 +394,12 @@ def run_bs(bs, options, floor_info, shim, shim_error):
     def floor_cpp():
         return torch.ops.draftjit_bench.floor_sync(flag, pinned)
 
+    def floor_cpp_sig():
+        return torch.ops.draftjit_bench.floor_sync_sig(ext, seq, TOPK, expanded, cache).item()
+
+    def floor_stable_sig():
+        return torch.ops.draftjit_bench_stable.floor_sync_sig(ext, seq, TOPK, expanded, cache).item()
+
     def torch_ops():
         o = torch.zeros(bs + 1, dtype=torch.int32, device="cuda")
         o[1:].copy_(torch.cumsum(ext, 0))
@@ -411,6 +440,14 @@ def run_bs(bs, options, floor_info, shim, shim_error):
     def floor_cpp_async():
         torch.ops.draftjit_bench.floor_async(flag)
 
+    def floor_cpp_async_sig():
+        torch.ops.draftjit_bench.floor_async_sig(ext, seq, TOPK, expanded, cache, total_word, status_word,
+                                                 async_offsets)
+
+    def floor_stable_async_sig():
+        torch.ops.draftjit_bench_stable.floor_async_sig(ext, seq, TOPK, expanded, cache, total_word, status_word,
+                                                        async_offsets)
+
     def ours_async():
         draftjit.fill_draft_extend_metadata_async(ext, seq, TOPK, expanded, cache, total_word, status_word,
                                                   async_offsets)
@@ -419,10 +456,12 @@ def run_bs(bs, options, floor_info, shim, shim_error):
         torch.ops.draftjit.fill_draft_extend_metadata_async(ext, seq, TOPK, expanded, cache, total_word, status_word,
                                                             async_offsets)
 
-    calls = {"floor": floor, "floor_cpp": floor_cpp, "torch_ops": torch_ops, "note": note, "triton": triton_path,
+    calls = {"floor": floor, "floor_cpp": floor_cpp, "floor_cpp_sig": floor_cpp_sig,
+             "floor_stable_sig": floor_stable_sig, "torch_ops": torch_ops, "note": note, "triton": triton_path,
              "ours": ours, "ours_op_call": ours_op_call, "ours_op": ours_op, "sglang_shim": sglang_shim,
-             "floor_async": floor_async, "floor_cpp_async": floor_cpp_async, "ours_async": ours_async,
-             "ours_async_op": ours_async_op}
+             "floor_async": floor_async, "floor_cpp_async": floor_cpp_async,
+             "floor_cpp_async_sig": floor_cpp_async_sig, "floor_stable_async_sig": floor_stable_async_sig,
+             "ours_async": ours_async, "ours_async_op": ours_async_op}
 
     missing = {}
     for name in FLOOR_ROWS:
@@ -463,7 +502,7 @@ def run_bs(bs, options, floor_info, shim, shim_error):
             if not (isinstance(result, torch.Tensor) and result.dim() == 0 and result.device.type == "cpu"):
                 raise WrongResult(f"{name} returned {result!r}, expected a 0-dim CPU tensor")
             result = int(result.item())
-        expected = total if name in TOTAL_ROWS else SENTINEL
+        expected = total if name in TOTAL_ROWS else int(ext_h[0]) if name in SIGNATURE_ROWS else SENTINEL
         if result != expected:
             raise WrongResult(f"{name} returned {result!r}, expected {expected}")
 
@@ -600,7 +639,7 @@ def main():
         print(f"C++-op floor: torch.ops.draftjit_bench built for {floor_info['arch']} ({floor_info['gencode']}) in "
               f"{floor_info['build_s']} s", flush=True)
     else:
-        print("C++-op floor: MISSING (rows floor_cpp and floor_cpp_async, and the ratios over them, are left out):")
+        print("C++-op floor: MISSING (its rows, FLOOR_ROWS, and the ratios over them are left out):")
         for line in floor_info["error"].splitlines():
             print(f"  {line}")
         sys.stdout.flush()

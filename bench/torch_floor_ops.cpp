@@ -7,6 +7,12 @@
 //       (page-locked CPU memory), cudaStreamSynchronize, and the int read back
 //   draftjit_bench::floor_async(Tensor x) -> ()
 //       one empty kernel on torch's current stream, no synchronisation
+//   draftjit_bench::floor_sync_sig, draftjit_bench::floor_async_sig
+//       the same work behind the schemas of draftjit's blocking and async operators (floor_sync_sig reads
+//       extend_seq_lens[0] into a pinned word and returns it as a 0-dim CPU int32 tensor, as draftjit returns its
+//       total), so that the rows over them split what the operators' signatures cost (eight tensors through the
+//       dispatcher, a tensor result) from what draftjit itself does; bench/torch_floor_ops_stable.cpp has both on
+//       torch's stable ABI, as draftjit's operators are. Neither checks its arguments.
 //
 // Built by the benchmark itself with torch.utils.cpp_extension.load (this file by the host compiler, the kernel in
 // torch_floor_ops_kernel.cu by nvcc for the GPU's arch only) and loaded with torch.ops.load_library; Python calls
@@ -16,7 +22,10 @@
 
 #include <cstdint>
 
+#include <optional>
+
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
 #include <c10/cuda/CUDAStream.h>
 #include <c10/util/Exception.h>
 #include <cuda_runtime_api.h>
@@ -25,6 +34,7 @@
 namespace draftjit_bench_floor {
 
 cudaError_t launch_empty(cudaStream_t stream);  // torch_floor_ops_kernel.cu
+int32_t* pinned_word();                          // torch_floor_ops_kernel.cu
 
 namespace {
 
@@ -55,15 +65,42 @@ void floor_async(const at::Tensor& x) {
   check(launch_empty(at::cuda::getCurrentCUDAStream().stream()), "empty kernel launch");
 }
 
+at::Tensor floor_sync_sig(const at::Tensor& extend_seq_lens, const at::Tensor& /*seq_lens*/, int64_t /*topk*/,
+                          const at::Tensor& /*out_seqlens_expanded*/, const at::Tensor& /*out_nsa_cache_seqlens*/) {
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
+  check(launch_empty(stream), "empty kernel launch");
+  int32_t* word = pinned_word();
+  check(cudaMemcpyAsync(word, extend_seq_lens.data_ptr(), sizeof(int32_t), cudaMemcpyDeviceToHost, stream),
+        "cudaMemcpyAsync");
+  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+  at::Tensor result = at::empty({}, at::TensorOptions().dtype(at::kInt));
+  *result.data_ptr<int32_t>() = *word;
+  return result;
+}
+
+void floor_async_sig(const at::Tensor& extend_seq_lens, const at::Tensor& /*seq_lens*/, int64_t /*topk*/,
+                     const at::Tensor& /*out_seqlens_expanded*/, const at::Tensor& /*out_nsa_cache_seqlens*/,
+                     const at::Tensor& /*total*/, const at::Tensor& /*status*/,
+                     const std::optional<at::Tensor>& /*offsets*/) {
+  check(launch_empty(at::cuda::getCurrentCUDAStream().stream()), "empty kernel launch");
+}
+
 }  // namespace
 }  // namespace draftjit_bench_floor
 
 TORCH_LIBRARY(draftjit_bench, m) {
   m.def("floor_sync(Tensor x, Tensor pinned) -> int");
   m.def("floor_async(Tensor x) -> ()");
+  m.def("floor_sync_sig(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
+        "Tensor(a!) out_seqlens_expanded, Tensor(b!) out_nsa_cache_seqlens) -> Tensor");
+  m.def("floor_async_sig(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
+        "Tensor(a!) out_seqlens_expanded, Tensor(b!) out_nsa_cache_seqlens, Tensor(c!) total, Tensor(d!) status, "
+        "Tensor(e!)? offsets) -> ()");
 }
 
 TORCH_LIBRARY_IMPL(draftjit_bench, CUDA, m) {
   m.impl("floor_sync", TORCH_FN(draftjit_bench_floor::floor_sync));
   m.impl("floor_async", TORCH_FN(draftjit_bench_floor::floor_async));
+  m.impl("floor_sync_sig", TORCH_FN(draftjit_bench_floor::floor_sync_sig));
+  m.impl("floor_async_sig", TORCH_FN(draftjit_bench_floor::floor_async_sig));
 }
