@@ -26,6 +26,6 @@ struct CacheLocation {
   bool enabled() const { return writable.has_value() || !read_only.empty(); }
 };
 
-CacheLocation cache_location_from_env(const WarningSink& warn = warn_to_stderr);
+CacheLocation cache_location_from_env(const WarningSink& warn = warn_to_log);
 
 }  // namespace draftjit::jit

@@ -32,8 +32,8 @@ class DiskCache {
     bool writable = false;
   };
 
-  explicit DiskCache(const CacheLocation& location, WarningSink warn = warn_to_stderr);
-  explicit DiskCache(std::filesystem::path writable_dir, WarningSink warn = warn_to_stderr);
+  explicit DiskCache(const CacheLocation& location, WarningSink warn = warn_to_log);
+  explicit DiskCache(std::filesystem::path writable_dir, WarningSink warn = warn_to_log);
 
   const std::vector<Layer>& layers() const { return layers_; }  // the writable one (if any) first
   const Layer* writable() const;

@@ -30,7 +30,7 @@ class KeyLock {
   // holder made us wait (then the entry has most likely appeared on disk). key_name names the key in the warning of
   // a long wait; warn gets that and the warning that the locks are off.
   KeyLock(const std::filesystem::path& cache_dir, std::uint64_t key_hash, std::chrono::milliseconds max_wait,
-          std::string_view key_name = {}, const WarningSink& warn = warn_to_stderr);
+          std::string_view key_name = {}, const WarningSink& warn = warn_to_log);
   ~KeyLock();
   KeyLock(const KeyLock&) = delete;
   KeyLock& operator=(const KeyLock&) = delete;

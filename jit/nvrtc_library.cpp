@@ -12,6 +12,7 @@
 
 #include "draftjit/errors.hpp"
 #include "jit/environment.hpp"
+#include "jit/log.hpp"
 
 namespace draftjit::jit {
 namespace {
@@ -173,7 +174,14 @@ Loaded search() {
 }
 
 const Loaded& loaded() {
-  static const Loaded instance = search();
+  static const Loaded instance = [] {
+    Loaded found = search();
+    // Info either way: a failure also reaches the caller, as the error of its compile.
+    log_event(LogLevel::Info, "nvrtc",
+              found.search.error.empty() ? fmt::format("{} ({})", found.search.path, found.search.origin)
+                                         : found.search.error);
+    return found;
+  }();
   return instance;
 }
 

@@ -2,9 +2,16 @@
 
 #include <pthread.h>
 
-#include <atomic>
+#include <fmt/format.h>
 
+#include <atomic>
+#include <chrono>
+
+#include "draftjit/errors.hpp"
 #include "jit/codegen.hpp"
+#include "jit/compile_dump.hpp"
+#include "jit/compile_policy.hpp"
+#include "jit/log.hpp"
 #include "jit/nvrtc_compiler.hpp"
 
 namespace draftjit::jit {
@@ -21,7 +28,7 @@ std::shared_ptr<const CompiledKernel> Pipeline::get(const KernelSpec& spec, cons
   bool built = false;
   auto compiled = memory_.get(key.text, [&] { return load_or_compile(spec, key, toolchain, origin); }, &built);
   if (!built) {
-    ++memory_hits_;
+    memory_hits_.fetch_add(1, std::memory_order_relaxed);
     if (origin != nullptr) *origin = Origin::Memory;
   }
   return compiled;
@@ -33,6 +40,7 @@ std::shared_ptr<const CompiledKernel> Pipeline::load_or_compile(const KernelSpec
   auto from_disk = [&](std::optional<std::vector<char>> cubin) {
     if (!cubin) return false;
     ++disk_hits_;
+    log_event(LogLevel::Info, "disk hit", key.stem);
     if (origin != nullptr) *origin = Origin::Disk;
     compiled->cubin = std::move(*cubin);
     compiled->on_disk = true;
@@ -45,16 +53,51 @@ std::shared_ptr<const CompiledKernel> Pipeline::load_or_compile(const KernelSpec
     lock = disk_->lock(key);
     if (lock != nullptr && from_disk(disk_->load(key))) return compiled;
   }
+  check_compile_allowed(key.stem);
   ++renders_;
-  compiled->cubin = compile(render_source(spec), toolchain, key.stem).cubin;
+  const std::string source = render_source(spec);
+  const auto& dump = dump_dir();
+  const auto start = std::chrono::steady_clock::now();
+  CompileOutput output;
+  try {
+    output = compile(source, toolchain, key.stem, /*want_ptx=*/dump.has_value());
+  } catch (const CompileError& error) {
+    log_event(LogLevel::Error, "compile failed", fmt::format("{} for {} ({})", key.stem, toolchain.arch,
+                                                            current_front_end()));
+    if (dump) dump_compile(*dump, key.stem, source, toolchain, nullptr, error.log());
+    throw;
+  }
+  const auto ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
   ++compiles_;
+  compile_ns_total_ += ns;
+  for (std::uint64_t seen = compile_ns_max_.load(); ns > seen && !compile_ns_max_.compare_exchange_weak(seen, ns);) {
+  }
+  log_event(LogLevel::Info, "compile",
+            fmt::format("{} for {} in {:.1f} ms ({})", key.stem, toolchain.arch, static_cast<double>(ns) / 1e6,
+                        current_front_end()));
+  if (dump) dump_compile(*dump, key.stem, source, toolchain, &output.ptx, output.log);
+  compiled->cubin = std::move(output.cubin);
   if (origin != nullptr) *origin = Origin::Compiled;
   compiled->on_disk = disk_ != nullptr && disk_->store(key, compiled->cubin);
+  if (compiled->on_disk) bytes_stored_ += compiled->cubin.size();
   return compiled;
 }
 
 Pipeline::Stats Pipeline::stats() const {
-  return {memory_hits_.load(), disk_hits_.load(), renders_.load(), compiles_.load()};
+  return {memory_hits_.load(),
+          disk_hits_.load(),
+          renders_.load(),
+          compiles_.load(),
+          static_cast<double>(compile_ns_total_.load()) / 1e6,
+          static_cast<double>(compile_ns_max_.load()) / 1e6,
+          bytes_stored_.load()};
+}
+
+void Pipeline::reset_stats() {
+  for (auto* counter : {&memory_hits_, &disk_hits_, &renders_, &compiles_, &bytes_stored_}) counter->store(0);
+  compile_ns_total_.store(0);
+  compile_ns_max_.store(0);
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #pragma once
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,13 +41,19 @@ class Pipeline {
   std::shared_ptr<const CompiledKernel> get(const KernelSpec& spec, const Toolchain& toolchain,
                                             Origin* origin = nullptr);
 
+  // Counters since construction or the last reset_stats(): relaxed atomics, one increment per event, so a warm
+  // call pays one uncontended add (memory_hits).
   struct Stats {
     std::size_t memory_hits = 0;
     std::size_t disk_hits = 0;
     std::size_t renders = 0;
     std::size_t compiles = 0;
+    double compile_ms_total = 0;  // of successful compiles
+    double compile_ms_max = 0;
+    std::size_t bytes_stored = 0;  // written to the writable cache directory
   };
   Stats stats() const;
+  void reset_stats();
   const DiskCache* disk() const { return disk_.get(); }
 
  private:
@@ -59,6 +66,9 @@ class Pipeline {
   std::atomic<std::size_t> disk_hits_{0};
   std::atomic<std::size_t> renders_{0};
   std::atomic<std::size_t> compiles_{0};
+  std::atomic<std::uint64_t> compile_ns_total_{0};
+  std::atomic<std::uint64_t> compile_ns_max_{0};
+  std::atomic<std::size_t> bytes_stored_{0};
 };
 
 // The process-wide pipeline behind the runtime API, the CLI and Python: one of the documented caches. Its disk

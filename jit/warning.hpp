@@ -1,18 +1,16 @@
 #pragma once
-#include <cstdio>
 #include <functional>
 #include <string>
 
+#include "jit/log.hpp"
+
 namespace draftjit::jit {
 
-// Where the disk cache, its location and its compile lock send warnings: stderr by default, a list in tests.
+// Where the disk cache, its location and its compile lock send warnings: the log by default, a list in tests.
 using WarningSink = std::function<void(const std::string&)>;
 
-// "draftjit: warning: <message>". fwrite, not fmt::print: a warning that cannot be written (stderr full or closed)
-// must not fail the load, store or wait it is about.
-inline void warn_to_stderr(const std::string& message) {
-  const std::string line = "draftjit: warning: " + message + "\n";
-  (void)std::fwrite(line.data(), 1, line.size(), stderr);
-}
+// A "cache" event at warn level (jit/log.hpp): never throws, so a warning that cannot be written does not fail the
+// load, store or wait it is about.
+inline void warn_to_log(const std::string& message) { log_event(LogLevel::Warn, "cache", message); }
 
 }  // namespace draftjit::jit

@@ -2,15 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <mutex>
 
 #include "draftjit/errors.hpp"
 #include "driver_api.hpp"
 #include "driver_info.hpp"
+#include "jit/log.hpp"
 #include "jit/pipeline.hpp"
 
 namespace draftjit {
 namespace {
+
+std::atomic<std::size_t> module_loads{0};  // every context's, for stats()
 
 CUdevice device_of_current_context() {
   CUdevice device = 0;
@@ -115,10 +119,17 @@ const LoadedKernel& Context::kernel(const jit::KernelSpec& spec) {
   check_cu(driver().cuModuleGetFunction(&kernel->function, module.get(), kernel->entry), "cuModuleGetFunction",
            kernel->key);
 
-  std::unique_lock lock(mutex_);
-  auto [it, inserted] = kernels_.try_emplace(spec.id(), std::move(kernel));
-  if (inserted) modules_.push_back(std::move(module));  // else another thread won; ours unloads here
-  return *it->second;
+  const LoadedKernel* result = nullptr;
+  {
+    std::unique_lock lock(mutex_);
+    auto [it, inserted] = kernels_.try_emplace(spec.id(), std::move(kernel));
+    result = it->second.get();
+    if (!inserted) return *result;  // another thread won; ours unloads here
+    modules_.push_back(std::move(module));
+  }
+  module_loads.fetch_add(1, std::memory_order_relaxed);
+  jit::log_event(jit::LogLevel::Info, "module load", fmt::format("{} in context {}", result->key, id_));
+  return *result;
 }
 
 void Context::abandon() {
@@ -128,5 +139,8 @@ void Context::abandon() {
 }
 
 Context& current_context() { return Registry::instance().current(); }
+
+std::size_t module_load_count() { return module_loads.load(std::memory_order_relaxed); }
+void reset_module_load_count() { module_loads.store(0, std::memory_order_relaxed); }
 
 }  // namespace draftjit

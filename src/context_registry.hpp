@@ -63,4 +63,8 @@ class Context {
 // no driver is present or no context is current.
 Context& current_context();
 
+// Modules loaded into any context since the start or the last reset, for draftjit::stats().
+std::size_t module_load_count();
+void reset_module_load_count();
+
 }  // namespace draftjit

@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "draftjit/errors.hpp"
+#include "draftjit/stats.hpp"
 #include "draftjit/status.hpp"
 #include "draftjit/tuning.hpp"
 

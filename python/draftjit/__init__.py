@@ -14,9 +14,11 @@ works without PyTorch.
 
 import atexit
 import importlib.util
+import logging
 import operator
 import os
 import sys
+import threading
 import warnings
 
 # Where pip puts NVIDIA's libraries (nvidia/cu13/lib, nvidia/cuda_nvrtc/lib): the C++ core looks there for NVRTC at
@@ -47,11 +49,43 @@ def _load_core():
 
 
 _core = _load_core()
-# Before any C-level exit handler: compiles still running in daemon threads finish before NVRTC is torn down.
-atexit.register(_core._wait_for_compiles)
 __version__ = _core.version()
 MAX_BS = _core.MAX_BS
 MAX_FUSED_BS = _core.MAX_FUSED_BS
+
+# draftjit's events (DRAFTJIT_LOG picks which: error, warn (default), info, debug) go to this logger instead of
+# stderr: a daemon thread logs them as they come, and the exit handler logs what is left.
+logger = logging.getLogger("draftjit")
+_LEVELS = {"error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
+
+
+def _log_waiting_events():
+    for level, event, message in _core._take_log_events():
+        logger.log(_LEVELS[level], "%s: %s", event, message, extra={"draftjit_event": event})
+
+
+def _forward_log_events():
+    while True:
+        _core._wait_log_events()
+        _log_waiting_events()
+
+
+def _start_log_forwarding():
+    threading.Thread(target=_forward_log_events, name="draftjit-log", daemon=True).start()
+
+
+_core._log_to_python()
+_start_log_forwarding()
+os.register_at_fork(after_in_child=_start_log_forwarding)
+
+
+def _at_exit():
+    # Before any C-level exit handler: compiles still running in daemon threads finish before NVRTC is torn down.
+    _core._wait_for_compiles()
+    _log_waiting_events()
+
+
+atexit.register(_at_exit)
 
 if hasattr(_core, "raise_op_error"):
     from . import _torch_fakes  # noqa: F401
@@ -64,7 +98,8 @@ else:
 
 __all__ = [
     "CompileError", "Error", "StatusError", "MAX_BS", "MAX_FUSED_BS", "cache_dir", "cuda_available", "doctor", "emit",
-    "exclusive_offsets", "fill_draft_extend_metadata", "fill_draft_extend_metadata_async", "prepare", "warmup",
+    "exclusive_offsets", "fill_draft_extend_metadata", "fill_draft_extend_metadata_async", "freeze", "logger",
+    "prepare", "reset_stats", "stats", "warmup",
 ]
 
 
@@ -194,3 +229,21 @@ def doctor():
 def cuda_available():
     """True when a CUDA driver loads and reports a device."""
     return _core.cuda_available()
+
+
+def stats():
+    """Counters of this process's JIT work since it started or since reset_stats(), as a dict: memory_hits,
+    disk_hits (and disk_hits_per_layer, indexed like `draftjit cache list`), compiles, compile_ms_total,
+    compile_ms_max, module_loads, bytes_stored. Only cold-path events count; a warm call changes none."""
+    return _core.stats()
+
+
+def reset_stats():
+    """Sets every counter of stats() to zero."""
+    _core.reset_stats()
+
+
+def freeze():
+    """Marks the end of warm-up: from now on a compile raises draftjit.Error when DRAFTJIT_JIT=strict, and is
+    logged as a warning when DRAFTJIT_JIT=warn (unset: allowed). Kernels compiled or on disk are unaffected."""
+    _core.freeze()

@@ -20,6 +20,8 @@
 #include "jit/pipeline.hpp"
 #include "jit/warmup.hpp"
 #include "doctor.hpp"
+#include "jit/log.hpp"
+#include "log_forwarding.hpp"
 #include "primary_context.hpp"
 #include "without_gil.hpp"
 #ifdef DRAFTJIT_WITH_TORCH
@@ -33,6 +35,15 @@ namespace {
 using draftjit::bindings::ArgumentTypeError;
 using draftjit::bindings::ArrayArg;
 using draftjit::python::without_gil;
+
+// Work for Python callers: without the GIL, and named "python" in the compile events it causes.
+template <class Work>
+auto python_call(Work&& work) {
+  return without_gil([&] {
+    const draftjit::jit::FrontEndScope front_end("python");
+    return work();
+  });
+}
 using Ptr = std::uintptr_t;
 
 // The interface's "stream": None (or absent) when the data is ready; 1 and 2 name the legacy and per-thread default
@@ -116,7 +127,7 @@ std::int32_t fill(const py::handle& ext, const py::handle& seq, std::int64_t top
       from_interface(out_expanded, "out_seqlens_expanded"), from_interface(out_cache, "out_nsa_cache_seqlens"));
   const Target where = target(call.device, stream);
   // blocks on the GPU, may compile: other Python threads run meanwhile
-  return without_gil([&] { return draftjit::bindings::run(call, where.device, where.stream); });
+  return python_call([&] { return draftjit::bindings::run(call, where.device, where.stream); });
 }
 
 void fill_async(const py::handle& ext, const py::handle& seq, std::int64_t topk, const py::handle& out_expanded,
@@ -127,7 +138,7 @@ void fill_async(const py::handle& ext, const py::handle& seq, std::int64_t topk,
       from_interface(out_expanded, "out_seqlens_expanded"), from_interface(out_cache, "out_nsa_cache_seqlens"),
       from_interface(total, "total"), from_interface(status, "status"), from_optional_interface(offsets, "offsets"));
   const Target where = target(call.fill.device, stream);
-  without_gil([&] { draftjit::bindings::run(call, where.device, where.stream); });  // a first call may compile
+  python_call([&] { draftjit::bindings::run(call, where.device, where.stream); });  // a first call may compile
 }
 
 void exclusive_offsets(const py::handle& lens, const py::handle& out, const py::handle& status,
@@ -135,12 +146,12 @@ void exclusive_offsets(const py::handle& lens, const py::handle& out, const py::
   const auto call = draftjit::bindings::check_exclusive_offsets(
       from_interface(lens, "lens"), from_interface(out, "out"), from_optional_interface(status, "status"));
   const Target where = target(call.device, stream);
-  without_gil([&] { draftjit::bindings::run(call, where.device, where.stream); });  // a first call may compile
+  python_call([&] { draftjit::bindings::run(call, where.device, where.stream); });  // a first call may compile
 }
 
 void prepare(const std::vector<std::int64_t>& batch_sizes, int device) {
   for (std::int64_t bs : batch_sizes) draftjit::jit::check_bs(bs, "prepare");
-  without_gil([&] {  // may compile for tens of milliseconds
+  python_call([&] {  // may compile for tens of milliseconds
     draftjit::PrimaryContextScope scope(device);
     for (std::int64_t bs : batch_sizes) draftjit::prepare(bs);
   });
@@ -155,7 +166,7 @@ py::dict warmup(const std::vector<int>& batch_sizes, const std::vector<std::stri
   for (const std::string& arch : archs) request.toolchains.push_back(draftjit::jit::Toolchain::for_arch(arch));
   request.jobs = jobs;
   std::string first_error;
-  const draftjit::jit::WarmupSummary summary = without_gil([&] {
+  const draftjit::jit::WarmupSummary summary = python_call([&] {
     return draftjit::jit::warmup(request, draftjit::jit::process_pipeline(),
                                  [&](const draftjit::jit::WarmupItem& item) {
                                    if (item.failed && first_error.empty()) {
@@ -179,7 +190,7 @@ py::dict warmup(const std::vector<int>& batch_sizes, const std::vector<std::stri
 std::string emit(int bs, const std::string& kind, const std::string& arch, bool ptx) {
   draftjit::jit::check_bs(bs, "emit");
   const auto spec = draftjit::jit::spec_for_call(kind, bs, {});
-  return without_gil([&] {  // PTX is a compile
+  return python_call([&] {  // PTX is a compile
     return draftjit::jit::emit(spec, arch, ptx ? draftjit::jit::EmitOutput::Ptx : draftjit::jit::EmitOutput::Source);
   });
 }
@@ -236,6 +247,22 @@ PYBIND11_MODULE(DRAFTJIT_MODULE_NAME, m) {
     return py::make_tuple(report.text, report.ok);
   });
   m.def("cuda_available", &draftjit::cuda_available);
+  m.def("stats", [] {
+    const draftjit::JitStats counted = draftjit::stats();
+    py::dict result;
+    result["memory_hits"] = counted.memory_hits;
+    result["disk_hits"] = counted.disk_hits;
+    result["disk_hits_per_layer"] = counted.disk_hits_per_layer;
+    result["compiles"] = counted.compiles;
+    result["compile_ms_total"] = counted.compile_ms_total;
+    result["compile_ms_max"] = counted.compile_ms_max;
+    result["module_loads"] = counted.module_loads;
+    result["bytes_stored"] = counted.bytes_stored;
+    return result;
+  });
+  m.def("reset_stats", &draftjit::reset_stats);
+  m.def("freeze", &draftjit::freeze);
+  draftjit::python::bind_log_forwarding(m);
   m.def("version", &draftjit::version);
   m.attr("MAX_BS") = draftjit::kMaxBs;
   m.attr("MAX_FUSED_BS") = draftjit::kMaxFusedBs;

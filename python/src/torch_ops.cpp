@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "bindings/checked_calls.hpp"
+#include "jit/log.hpp"
 #include "op_error.hpp"
 
 namespace draftjit::python {
@@ -71,9 +72,11 @@ CUstream current_stream(int device) {
   return static_cast<CUstream>(stream);
 }
 
-// Every op body runs through here: a failure is kept for the Python wrapper, then rethrown for PyTorch.
+// Every op body runs through here: a failure is kept for the Python wrapper, then rethrown for PyTorch; compile
+// events name the operators as their front end.
 template <typename Body>
 auto recording(Body&& body) {
+  const jit::FrontEndScope front_end("torch op");
   last_op_error = nullptr;
   try {
     return body();

@@ -1,0 +1,48 @@
+#include "jit/compile_dump.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <system_error>
+
+#include "jit/environment.hpp"
+#include "jit/log.hpp"
+
+namespace draftjit::jit {
+namespace {
+
+void write_file(const std::filesystem::path& path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  out.close();
+  if (!out) log_event(LogLevel::Warn, "dump", fmt::format("could not write {}", path.string()));
+}
+
+}  // namespace
+
+const std::optional<std::filesystem::path>& dump_dir() {
+  static const std::optional<std::filesystem::path> dir = []() -> std::optional<std::filesystem::path> {
+    const char* value = env_value("DRAFTJIT_DUMP_DIR");
+    if (value == nullptr) return std::nullopt;
+    return std::filesystem::path(value);
+  }();
+  return dir;
+}
+
+void dump_compile(const std::filesystem::path& dir, std::string_view stem, const std::string& source,
+                  const Toolchain& toolchain, const std::string* ptx, const std::string& log) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    log_event(LogLevel::Warn, "dump", fmt::format("cannot create {}: {}", dir.string(), error.message()));
+    return;
+  }
+  const std::string base = (dir / stem).string();
+  write_file(base + ".cu", source);
+  if (ptx != nullptr) write_file(base + ".ptx", *ptx);
+  write_file(base + ".options", fmt::format("{}\n", fmt::join(toolchain.options, "\n")));
+  write_file(base + ".log", log);
+  log_event(LogLevel::Debug, "dump", fmt::format("{} -> {}.*", stem, base));
+}
+
+}  // namespace draftjit::jit

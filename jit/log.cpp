@@ -1,0 +1,97 @@
+#include "jit/log.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "jit/environment.hpp"
+
+namespace draftjit::jit {
+namespace {
+
+thread_local const char* front_end = nullptr;
+
+constexpr int kUnread = -1;
+std::atomic<int> threshold{kUnread};
+
+// The sink, swapped whole and never freed: no lock on the logging path (a forked child cannot inherit one held by
+// another thread) and nothing destroyed under a thread that logs while the process exits. set_log_sink is called
+// about once per process, so what it leaks is one std::function.
+std::atomic<const LogSink*> sink{nullptr};
+
+void write_stderr(LogLevel level, std::string_view event, std::string_view message) {
+  std::string line = "draftjit: ";
+  line.append(level_name(level)).append(": ").append(event).append(": ").append(message).append("\n");
+  (void)std::fwrite(line.data(), 1, line.size(), stderr);  // one write per line, so lines of threads don't mix
+}
+
+int parse_threshold(const char* value, bool& unknown) {
+  unknown = false;
+  if (value == nullptr) return static_cast<int>(LogLevel::Warn);
+  const std::string_view text(value);
+  for (LogLevel level : {LogLevel::Error, LogLevel::Warn, LogLevel::Info, LogLevel::Debug}) {
+    if (text == level_name(level)) return static_cast<int>(level);
+  }
+  if (text == "warning") return static_cast<int>(LogLevel::Warn);
+  unknown = true;
+  return static_cast<int>(LogLevel::Warn);
+}
+
+void read_threshold(const char* value) {
+  bool unknown = false;
+  threshold.store(parse_threshold(value, unknown), std::memory_order_relaxed);
+  if (unknown) {
+    log_event(LogLevel::Warn, "environment",
+              std::string("DRAFTJIT_LOG=") + value + " is not error, warn, info or debug; using warn");
+  }
+}
+
+}  // namespace
+
+const char* level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::Error: return "error";
+    case LogLevel::Warn: return "warn";
+    case LogLevel::Info: return "info";
+    case LogLevel::Debug: return "debug";
+  }
+  return "?";
+}
+
+LogLevel log_threshold() {
+  int value = threshold.load(std::memory_order_relaxed);
+  if (value == kUnread) {
+    static std::once_flag once;
+    std::call_once(once, [] { read_threshold(env_value("DRAFTJIT_LOG")); });
+    value = threshold.load(std::memory_order_relaxed);
+  }
+  return static_cast<LogLevel>(value);
+}
+
+void log_event(LogLevel level, std::string_view event, std::string_view message) {
+  if (!log_enabled(level)) return;
+  const LogSink* current = sink.load(std::memory_order_acquire);
+  try {
+    if (current != nullptr) return (*current)(level, event, message);
+    write_stderr(level, event, message);
+  } catch (...) {  // an event that cannot be delivered is lost, never the caller's work
+  }
+}
+
+void set_log_sink(LogSink new_sink) {
+  sink.store(new_sink ? new LogSink(std::move(new_sink)) : nullptr, std::memory_order_release);
+}
+
+const char* current_front_end() { return front_end != nullptr ? front_end : "C++"; }
+
+FrontEndScope::FrontEndScope(const char* name) : previous_(front_end) { front_end = name; }
+FrontEndScope::~FrontEndScope() { front_end = previous_; }
+
+void set_log_threshold_for_test(const char* value) {
+  (void)log_threshold();  // the first read has happened, so it never overwrites this one
+  read_threshold(value);
+}
+
+}  // namespace draftjit::jit
