@@ -1,1 +1,300 @@
-// placeholder
+#include "jit/cache_bundle.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <system_error>
+
+#include "jit/cache_file.hpp"
+#include "jit/errno_text.hpp"
+#include "jit/hash.hpp"
+#include "jit/kernel_key.hpp"
+
+namespace draftjit::jit {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::array<char, 8> kMagic = {'D', 'J', 'B', 'U', 'N', 'D', 'L', 'E'};
+constexpr std::array<char, 8> kTrailerMagic = {'D', 'J', 'B', 'E', 'N', 'D', '\0', '\0'};
+constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::size_t kHeaderBytes = 24;
+constexpr std::size_t kEntryHeaderBytes = 16;
+constexpr std::size_t kTrailerBytes = 16;
+constexpr std::uint32_t kMaxNameBytes = 255;  // NAME_MAX: an entry's name is one file name
+
+void put(std::vector<char>& out, std::uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+std::uint64_t get(const std::vector<char>& in, std::size_t at, int bytes) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) value |= std::uint64_t{static_cast<unsigned char>(in[at + i])} << (8 * i);
+  return value;
+}
+
+void append(std::vector<char>& out, const char* data, std::size_t size) { out.insert(out.end(), data, data + size); }
+
+// Writes all bytes or returns errno.
+int write_all(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+// The whole of path (a pipe too); throws std::runtime_error naming it.
+std::vector<char> read_whole(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot open bundle {}: {}", path.string(), errno_text(errno)));
+  std::vector<char> bytes;
+  std::array<char, 1 << 16> chunk{};
+  while (true) {
+    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      throw std::runtime_error(fmt::format("cannot read bundle {}: {}", path.string(), errno_text(error)));
+    }
+    if (n == 0) break;
+    append(bytes, chunk.data(), static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return bytes;
+}
+
+// A directory of our own under the system temp dir, removed with its content: import checks an entry by writing it
+// there under its name and reading it back with read_cache_file, the one reader (it reads files, not memory).
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (fs::temp_directory_path() / "draftjit-import.XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error(fmt::format("cannot create a scratch directory {}: {}", pattern, errno_text(errno)));
+    }
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// make_key's text holds "| <arch> | <spec name> (spec ": the name's "<spec name>.<arch>" must be the key's, beyond the
+// hash that read_cache_file checks, or the entry is stored under a name no load of that key looks up.
+bool name_matches_key(std::string_view name, std::string_view key) {
+  const std::string_view stem = name.substr(0, name.size() - kEntrySuffix.size());
+  const std::string_view arch = arch_of_stem(stem);
+  const std::size_t dash = stem.rfind('-');
+  if (arch.empty() || dash < arch.size() + 1) return false;
+  const std::string_view spec = stem.substr(0, dash - arch.size() - 1);
+  return key.find(fmt::format("| {} | {} (spec ", arch, spec)) != std::string_view::npos;
+}
+
+struct Checked {
+  CacheFile file;
+  std::vector<char> cubin;
+};
+
+// An item checked as a load would check the file: Valid, or why not in file.problem.
+Checked check_item(const ScratchDir& scratch, const BundleItem& item) {
+  Checked checked{CacheFile{scratch.path() / "-", FileState::Damaged, {}, {}, 0, {}}, {}};
+  const std::string_view name = item.name;
+  if (name.find('/') != name.npos || name.find('\0') != name.npos || !entry_name_hash(name)) {
+    checked.file.problem = "not an entry's file name (<spec>.<arch>-<16 hex digits>.cubin)";
+    return checked;
+  }
+  const fs::path path = scratch.path() / item.name;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int error = fd < 0 ? errno : write_all(fd, item.data.data(), item.data.size());
+  if (fd >= 0 && ::close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) {
+    ::unlink(path.c_str());
+    throw std::runtime_error(fmt::format("cannot check entries in {}: {}", scratch.path().string(), errno_text(error)));
+  }
+  checked.file = read_cache_file(path, &checked.cubin);
+  ::unlink(path.c_str());
+  if (checked.file.state == FileState::Valid && !name_matches_key(name, checked.file.key)) {
+    checked.file.state = FileState::Damaged;
+    checked.file.problem = fmt::format("its name does not name the kernel its key is for ({})", checked.file.key);
+  }
+  return checked;
+}
+
+}  // namespace
+
+std::vector<char> encode_bundle(const std::vector<BundleItem>& items) {
+  std::vector<char> out;
+  append(out, kMagic.data(), kMagic.size());
+  put(out, kFormatVersion, 4);
+  put(out, 0, 4);
+  put(out, items.size(), 8);
+  for (const BundleItem& item : items) {
+    put(out, item.name.size(), 4);
+    put(out, 0, 4);
+    put(out, item.data.size(), 8);
+    append(out, item.name.data(), item.name.size());
+    append(out, item.data.data(), item.data.size());
+  }
+  const std::uint64_t sum = hash_bytes(std::string_view(out.data(), out.size()));
+  append(out, kTrailerMagic.data(), kTrailerMagic.size());
+  put(out, sum, 8);
+  return out;
+}
+
+DecodedBundle decode_bundle(const std::vector<char>& bytes, const std::string& source) {
+  auto fail = [&](std::uint64_t offset, const std::string& what) {
+    return BundleError(fmt::format("bundle {}: {} at offset {}", source, what, offset));
+  };
+  const std::size_t size = bytes.size();
+  if (size < kHeaderBytes) {
+    throw fail(size, fmt::format("truncated: {} bytes, shorter than the {}-byte header", size, kHeaderBytes));
+  }
+  if (std::memcmp(bytes.data(), kMagic.data(), kMagic.size()) != 0) throw fail(0, "not a draftjit bundle: no magic");
+  if (const std::uint64_t version = get(bytes, 8, 4); version != kFormatVersion) {
+    throw fail(8, fmt::format("format version {} (this draftjit reads {})", version, kFormatVersion));
+  }
+  if (const std::uint64_t flags = get(bytes, 12, 4); flags != 0) throw fail(12, fmt::format("unknown flags {}", flags));
+  const std::uint64_t count = get(bytes, 16, 8);
+  DecodedBundle bundle;
+  std::size_t at = kHeaderBytes;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::string which = fmt::format("entry {} of {}", i + 1, count);
+    if (size - at < kEntryHeaderBytes) {
+      throw fail(size, fmt::format("truncated: {} starts at offset {} and needs a {}-byte header", which, at,
+                                   kEntryHeaderBytes));
+    }
+    const std::uint64_t name_bytes = get(bytes, at, 4);
+    const std::uint64_t data_bytes = get(bytes, at + 8, 8);
+    if (name_bytes == 0 || name_bytes > kMaxNameBytes) {
+      throw fail(at, fmt::format("{}: a name of {} bytes (1-{})", which, name_bytes, kMaxNameBytes));
+    }
+    if (get(bytes, at + 4, 4) != 0) throw fail(at + 4, which + ": a reserved field is not 0");
+    if (data_bytes > kMaxEntryBytes) {
+      throw fail(at + 8, fmt::format("{}: {} bytes, more than any entry ({})", which, data_bytes, kMaxEntryBytes));
+    }
+    const std::size_t body = at + kEntryHeaderBytes;
+    if (size - body < name_bytes + data_bytes) {
+      throw fail(size, fmt::format("truncated: {} at offset {} needs {} bytes after its header, {} are left", which, at,
+                                   name_bytes + data_bytes, size - body));
+    }
+    BundleItem item;
+    item.name.assign(bytes.data() + body, name_bytes);
+    item.data.assign(bytes.data() + body + name_bytes, bytes.data() + body + name_bytes + data_bytes);
+    item.offset = at;
+    bundle.items.push_back(std::move(item));
+    at = body + name_bytes + data_bytes;
+  }
+  if (size - at < kTrailerBytes) {
+    throw fail(size, fmt::format("truncated: the {}-byte trailer after {} entries starts at offset {}", kTrailerBytes,
+                                 count, at));
+  }
+  if (std::memcmp(bytes.data() + at, kTrailerMagic.data(), kTrailerMagic.size()) != 0) {
+    throw fail(at, fmt::format("no trailer after {} entries: damaged, or more entries than its header says", count));
+  }
+  if (size - at > kTrailerBytes) {
+    throw fail(at + kTrailerBytes, fmt::format("{} bytes after the trailer", size - at - kTrailerBytes));
+  }
+  bundle.checksum_ok = get(bytes, at + 8, 8) == hash_bytes(std::string_view(bytes.data(), at));
+  bundle.trailer_offset = at;
+  return bundle;
+}
+
+ExportResult export_bundle(const DiskCache& cache, const fs::path& file,
+                           const std::optional<std::set<std::string>>& only_stems) {
+  ExportResult result;
+  std::vector<BundleItem> items;
+  std::set<std::string> taken;  // names: the first layer's entry is the one a load uses
+  for (const DiskCache::Entry& entry : cache.list().entries) {
+    if (entry.temp) continue;
+    const std::string name = entry.file.path.filename().string();
+    const std::string stem = name.substr(0, name.size() - std::min(name.size(), kEntrySuffix.size()));
+    if (only_stems && only_stems->count(stem) == 0) continue;
+    std::vector<char> cubin;
+    // Read again for its bytes: it may have changed since the listing, and what is exported is what was checked.
+    const CacheFile read = entry.file.state == FileState::Valid ? read_cache_file(entry.file.path, &cubin) : entry.file;
+    if (read.state != FileState::Valid) {
+      result.invalid += read.state != FileState::Missing;
+      continue;
+    }
+    if (!taken.insert(name).second) continue;
+    items.push_back({name, encode_entry(read.key, cubin)});
+  }
+  if (only_stems) {
+    for (const std::string& stem : *only_stems) {
+      if (taken.count(stem + std::string(kEntrySuffix)) == 0) result.missing.push_back(stem);
+    }
+  }
+  const std::vector<char> bytes = encode_bundle(items);
+  const fs::path temp = temp_path_for(file);  // "<file>.tmp.<pid>.<random>", beside it: rename stays in one directory
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  int error = fd < 0 ? errno : write_all(fd, bytes.data(), bytes.size());
+  if (fd >= 0 && ::close(fd) != 0 && error == 0) error = errno;
+  if (error == 0 && ::rename(temp.c_str(), file.c_str()) != 0) error = errno;
+  if (error != 0) {
+    ::unlink(temp.c_str());
+    throw std::runtime_error(fmt::format("cannot write bundle {}: {}", file.string(), errno_text(error)));
+  }
+  result.exported = items.size();
+  result.bytes = bytes.size();
+  return result;
+}
+
+std::vector<ImportItem> import_bundle(DiskCache& cache, const fs::path& file) {
+  if (cache.writable() == nullptr) throw std::runtime_error("no writable cache directory to import into");
+  const DecodedBundle bundle = decode_bundle(read_whole(file), file.string());
+  const ScratchDir scratch;
+  std::vector<Checked> checked;
+  checked.reserve(bundle.items.size());
+  for (const BundleItem& item : bundle.items) checked.push_back(check_item(scratch, item));
+  if (!bundle.checksum_ok) {
+    // Nothing is stored from a damaged bundle; the entries' own checksums say where the damage is, when it is in one.
+    std::string where = "the damage is outside the entries' data (names or headers)";
+    for (std::size_t i = 0; i < checked.size(); ++i) {
+      if (checked[i].file.state != FileState::Valid) {
+        where = fmt::format("entry {} ({}) at offset {} is damaged: {}", i + 1, bundle.items[i].name,
+                            bundle.items[i].offset, checked[i].file.problem);
+        break;
+      }
+    }
+    throw BundleError(
+        fmt::format("bundle {}: checksum mismatch over bytes 0-{} (trailer at offset {}): {}; nothing "
+                    "imported",
+                    file.string(), bundle.trailer_offset, bundle.trailer_offset, where));
+  }
+  std::vector<ImportItem> report;
+  for (std::size_t i = 0; i < checked.size(); ++i) {
+    const BundleItem& item = bundle.items[i];
+    Checked& entry = checked[i];
+    ImportItem& out = report.emplace_back(ImportItem{item.name, false, {}});
+    if (entry.file.state != FileState::Valid) {
+      out.why = fmt::format("entry {} at offset {}: {}", i + 1, item.offset, entry.file.problem);
+      continue;
+    }
+    const std::string stem = item.name.substr(0, item.name.size() - kEntrySuffix.size());
+    const KernelKey key{entry.file.key, hash_bytes(entry.file.key), stem};
+    out.imported = cache.store(key, entry.cubin);
+    if (!out.imported) out.why = "the cache directory refused it (the warning above says why)";
+  }
+  return report;
+}
+
+}  // namespace draftjit::jit

@@ -1,1 +1,189 @@
-// placeholder
+#include "jit/cache_prune.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <limits>
+#include <stdexcept>
+
+#include "jit/cache_file.hpp"
+#include "jit/environment.hpp"
+#include "jit/errno_text.hpp"
+
+namespace draftjit::jit {
+namespace fs = std::filesystem;
+namespace {
+
+// The number at the start of text and what follows it; nullopt when there is no number or it does not fit.
+std::optional<std::pair<std::uint64_t, std::string_view>> leading_number(std::string_view text, bool& too_large) {
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  too_large = error == std::errc::result_out_of_range;
+  if (error != std::errc()) return std::nullopt;
+  return std::pair{value, text.substr(static_cast<std::size_t>(end - text.data()))};
+}
+
+std::chrono::system_clock::time_point time_of(const struct timespec& t) {
+  using namespace std::chrono;
+  return system_clock::time_point(duration_cast<system_clock::duration>(seconds(t.tv_sec) + nanoseconds(t.tv_nsec)));
+}
+
+// Still the file that was listed. The inode alone is not enough: a file created after the listed one was unlinked
+// may get its inode back; a later store or a load's touch also gives it a later mtime.
+bool still_listed(const PruneCandidate& listed, const struct stat& now) {
+  return S_ISREG(now.st_mode) && now.st_dev == listed.device && now.st_ino == listed.inode &&
+         static_cast<std::uintmax_t>(now.st_size) == listed.bytes && now.st_mtim.tv_sec == listed.modified.tv_sec &&
+         now.st_mtim.tv_nsec == listed.modified.tv_nsec;
+}
+
+FileIdentity identity_of(const PruneCandidate& entry) {
+  return {static_cast<std::uint64_t>(entry.device), static_cast<std::uint64_t>(entry.inode)};
+}
+
+// Puts a file the prune moved aside back under its entry's name, never replacing what is there now: that can only be
+// a newer store of the same key (then ours is superseded and goes), or something in the way that draftjit does not
+// own. rename(2) would replace it; renameat2's RENAME_NOREPLACE, or link(2) where a filesystem lacks that, do not.
+// Returns 0 or errno.
+int put_back(const fs::path& temp, const fs::path& entry) {
+  int error = ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, entry.c_str(), RENAME_NOREPLACE) == 0 ? 0 : errno;
+  if (error == EINVAL || error == ENOSYS) {  // no RENAME_NOREPLACE here: link fails with EEXIST in the same case
+    error = ::link(temp.c_str(), entry.c_str()) == 0 ? 0 : errno;
+    if (error == 0) ::unlink(temp.c_str());
+  }
+  if (error == EEXIST) error = ::unlink(temp.c_str()) == 0 ? 0 : errno;
+  return error;
+}
+
+}  // namespace
+
+std::uint64_t parse_byte_size(std::string_view text, std::string_view what) {
+  bool too_large = false;
+  const auto parsed = leading_number(text, too_large);
+  unsigned shift = 0;
+  if (parsed && parsed->second.size() == 1) {
+    const char unit = parsed->second[0];
+    shift = unit == 'K' || unit == 'k' ? 10 : unit == 'M' || unit == 'm' ? 20 : unit == 'G' || unit == 'g' ? 30 : 0;
+  }
+  if (!too_large && (!parsed || (!parsed->second.empty() && shift == 0))) {
+    throw std::invalid_argument(
+        fmt::format("{}: '{}' is not a size in bytes (a number, optionally with K, M or G: 512M)", what, text));
+  }
+  if (too_large || parsed->first > (std::numeric_limits<std::uint64_t>::max() >> shift)) {
+    throw std::invalid_argument(fmt::format("{}: '{}' is too large", what, text));
+  }
+  return parsed->first << shift;
+}
+
+std::chrono::seconds parse_age(std::string_view text, std::string_view what) {
+  bool too_large = false;
+  const auto parsed = leading_number(text, too_large);
+  std::int64_t unit = 0;
+  if (parsed && parsed->second.size() == 1) {
+    const char c = parsed->second[0];
+    unit = c == 's' ? 1 : c == 'm' ? 60 : c == 'h' ? 3600 : c == 'd' ? 86400 : 0;
+  }
+  if (!too_large && unit == 0) {
+    throw std::invalid_argument(
+        fmt::format("{}: '{}' is not an age (a number and s, m, h or d: 30m, 12h, 7d)", what, text));
+  }
+  // A century is far past any cache's life; the bound keeps now - age representable.
+  constexpr std::int64_t kMaxSeconds = 100LL * 366 * 86400;
+  if (too_large || parsed->first > static_cast<std::uint64_t>(kMaxSeconds / unit)) {
+    throw std::invalid_argument(fmt::format("{}: '{}' is too large (at most 36600d)", what, text));
+  }
+  return std::chrono::seconds(static_cast<std::int64_t>(parsed->first) * unit);
+}
+
+std::optional<std::uint64_t> cache_bound_from_env(const WarningSink& warn) {
+  const char* value = env_value("DRAFTJIT_CACHE_MAX_BYTES");
+  if (value == nullptr) return std::nullopt;
+  try {
+    return parse_byte_size(value, "DRAFTJIT_CACHE_MAX_BYTES");
+  } catch (const std::invalid_argument& e) {
+    warn(fmt::format("{}; the disk cache is not bounded", e.what()));
+    return std::nullopt;
+  }
+}
+
+std::optional<PruneCandidate> prune_candidate(const fs::path& path) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return std::nullopt;
+  return PruneCandidate{path, static_cast<std::uintmax_t>(info.st_size), info.st_mtim, info.st_dev, info.st_ino};
+}
+
+std::vector<std::size_t> select_evictions(const std::vector<PruneCandidate>& entries, const PruneRule& rule,
+                                          std::chrono::system_clock::time_point now) {
+  std::vector<std::size_t> order(entries.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto used = [&](std::size_t i) { return time_of(entries[i].modified); };
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return used(a) != used(b) ? used(a) < used(b) : entries[a].path < entries[b].path;
+  });
+  std::uintmax_t total = 0;
+  for (const PruneCandidate& entry : entries) total += entry.bytes;
+  std::vector<std::size_t> doomed;
+  for (const std::size_t i : order) {  // least recently used first, so each rule takes a prefix of the order
+    const bool too_old = rule.older_than && used(i) < now - *rule.older_than;
+    const bool over = rule.max_bytes && total > *rule.max_bytes;
+    if (!too_old && !over) continue;
+    doomed.push_back(i);
+    total -= entries[i].bytes;
+  }
+  return doomed;
+}
+
+// Why not unlink(entry) after checking it, as remove_if_unchanged does: between that check and the unlink, a store of
+// the same key may rename its new entry into the name, and the unlink would remove it after the store reported it
+// stored. A rename is atomic: once the listed name is moved to a temp name of our own, nobody else writes there, so
+// the check and the unlink of the temp name (remove_if_unchanged there) cannot race. What turns out not to be the
+// listed file (a store since the listing, or an entry a load touched) is put back. Meanwhile a load of that key
+// misses and compiles; a load that had opened the file reads it whole (unlink keeps an open file). A prune killed
+// between the rename and the put-back leaves a temp file, which the warmup sweep removes after kStaleTempAge.
+Eviction evict(const PruneCandidate& entry, std::string* failure) {
+  auto fail = [&](std::string why) {
+    *failure = fmt::format("{}: {}", entry.path.string(), why);
+    return Eviction::Failed;
+  };
+  if (!entry_name_hash(entry.path.filename().string())) {
+    // An entry renamed by hand (classify: *.cubin with the magic): no store writes to a name that carries no key
+    // hash, so nothing can be renamed into its place, and the check-then-unlink is enough.
+    struct stat now {};
+    if (::lstat(entry.path.c_str(), &now) != 0) return Eviction::Gone;
+    if (!still_listed(entry, now)) return Eviction::Changed;
+    errno = 0;  // remove_if_unchanged says false without an errno when the file changed since that lstat
+    if (remove_if_unchanged(CacheFile{entry.path, FileState::Valid, {}, {}, 0, identity_of(entry)})) {
+      return Eviction::Removed;
+    }
+    if (errno == 0) return Eviction::Changed;
+    return errno == ENOENT ? Eviction::Gone : fail(errno_text(errno));
+  }
+  const fs::path temp = temp_path_for(entry.path);
+  if (::rename(entry.path.c_str(), temp.c_str()) != 0) {
+    return errno == ENOENT ? Eviction::Gone : fail(errno_text(errno));
+  }
+  struct stat now {};
+  // Under its temp name an old entry looks like a dead writer's temp file to a concurrent sweep, which may remove it:
+  // only the listed file can be that old (a store or a touch since the listing is new), so it is gone as wanted.
+  if (::lstat(temp.c_str(), &now) != 0) {
+    return errno == ENOENT ? Eviction::Removed
+                           : fail(fmt::format("moved to {}, then: {}", temp.string(), errno_text(errno)));
+  }
+  int unlink_error = 0;
+  if (still_listed(entry, now)) {
+    if (remove_if_unchanged(CacheFile{temp, FileState::Valid, {}, {}, 0, identity_of(entry)})) return Eviction::Removed;
+    unlink_error = errno;  // kept, so it goes back
+  }
+  if (const int error = put_back(temp, entry.path); error != 0) {
+    return fail(fmt::format("moved to {} and cannot be put back ({}); it is removed as a stale temp file",
+                            temp.string(), errno_text(error)));
+  }
+  return unlink_error != 0 ? fail(fmt::format("cannot remove it: {}", errno_text(unlink_error))) : Eviction::Changed;
+}
+
+}  // namespace draftjit::jit

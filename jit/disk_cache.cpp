@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "jit/errno_text.hpp"
+#include "jit/log.hpp"
 
 namespace draftjit::jit {
 namespace fs = std::filesystem;
@@ -53,6 +54,7 @@ int search_error(const fs::path& dir) { return ::faccessat(AT_FDCWD, dir.c_str()
 DiskCache::DiskCache(const CacheLocation& location, WarningSink warn) : warn_(std::move(warn)) {
   if (location.writable) layers_.push_back({*location.writable, true});
   for (const fs::path& dir : location.read_only) layers_.push_back({dir, false});
+  if (writable() != nullptr) max_bytes_ = cache_bound_from_env([this](const std::string& m) { this->warn(m); });
 }
 
 DiskCache::DiskCache(fs::path writable_dir, WarningSink warn)
@@ -81,7 +83,10 @@ std::optional<std::vector<char>> DiskCache::load(const KernelKey& key) const {
     CacheFile file = read_cache_file(path, &cubin);  // itself never follows: the file may have changed since
     if (file.state == FileState::Missing) continue;
     if (file.state == FileState::Valid) {
-      if (file.key == key.text) return cubin;
+      if (file.key == key.text) {
+        if (layer.writable) touch_once(key.stem, path);
+        return cubin;
+      }
       // The name carries this key's hash, the text is another's: a 64-bit collision, or a file crafted to look so.
       file.state = FileState::Damaged;
       file.problem = fmt::format("it holds another key ({})", file.key);
@@ -141,7 +146,78 @@ bool DiskCache::store(const KernelKey& key, const std::vector<char>& cubin) {
     warn(fmt::format("cannot store {}: {}; this kernel stays in memory only", entry.string(), errno_text(error)));
     return false;
   }
+  enforce_bound(bytes.size());
   return true;
+}
+
+void DiskCache::touch_once(const std::string& stem, const fs::path& path) const {
+  {
+    std::lock_guard lock(touched_mutex_);
+    if (!touched_.insert(stem).second) return;
+  }
+  // Best effort, never followed: a file replaced since it was read gets the touch instead (it is as new), and one we
+  // may read but not change (another user's) keeps its mtime and is evicted earlier than its use says.
+  (void)::utimensat(AT_FDCWD, path.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
+}
+
+void DiskCache::enforce_bound(std::uintmax_t stored) {
+  if (!max_bytes_) return;
+  std::lock_guard lock(bound_mutex_);
+  stored_since_prune_ += stored;
+  // Other processes' stores are not counted here: each process prunes on its own, so between prunes the directory
+  // can exceed the bound by what the others stored since theirs.
+  if (known_bytes_ && *known_bytes_ + stored_since_prune_ <= *max_bytes_) return;
+  const auto low_water = static_cast<std::uint64_t>(static_cast<double>(*max_bytes_) * kLowWater);
+  try {
+    const PruneResult result = prune({low_water, std::nullopt});
+    for (const std::string& failure : result.failures) warn("cannot evict " + failure);
+    known_bytes_ = result.kept_bytes;
+    stored_since_prune_ = 0;
+  } catch (const std::exception& e) {  // the store itself succeeded
+    warn(fmt::format("cannot bound the disk cache: {}", e.what()));
+  }
+}
+
+PruneResult DiskCache::prune(const PruneRule& rule) const {
+  PruneResult result;
+  if (writable() == nullptr || !rule.any()) return result;
+  std::vector<PruneCandidate> entries;
+  for_each_file(writable()->dir, [&](const fs::path& path, const Classified& found) {
+    // Entries only: a temp file may have a writer on it, and the rest is not draftjit's or not a regular file.
+    if (found.kind != FileKind::Entry) return;
+    if (std::optional<PruneCandidate> entry = prune_candidate(path)) entries.push_back(std::move(*entry));
+  });
+  result.listed = entries.size();
+  for (const PruneCandidate& entry : entries) result.listed_bytes += entry.bytes;
+  std::uintmax_t gone_bytes = 0;
+  const auto now = std::chrono::system_clock::now();
+  for (const std::size_t i : select_evictions(entries, rule, now)) {
+    const PruneCandidate& entry = entries[i];
+    std::string failure;
+    switch (evict(entry, &failure)) {
+      case Eviction::Removed: {
+        ++result.removed;
+        result.removed_bytes += entry.bytes;
+        const auto unused = std::chrono::duration_cast<std::chrono::seconds>(
+            now - std::chrono::system_clock::time_point(std::chrono::seconds(entry.modified.tv_sec)));
+        log_event(LogLevel::Info, "evict",
+                  fmt::format("{} ({} bytes, last used {}s ago)", entry.path.string(), entry.bytes, unused.count()));
+        break;
+      }
+      case Eviction::Changed:
+        ++result.changed;
+        break;
+      case Eviction::Gone:
+        ++result.gone;
+        gone_bytes += entry.bytes;
+        break;
+      case Eviction::Failed:
+        result.failures.push_back(std::move(failure));
+        break;
+    }
+  }
+  result.kept_bytes = result.listed_bytes - result.removed_bytes - gone_bytes;
+  return result;
 }
 
 std::unique_ptr<KeyLock> DiskCache::lock(const KernelKey& key) const {

@@ -11,6 +11,7 @@
 
 #include "jit/cache_file.hpp"
 #include "jit/cache_location.hpp"
+#include "jit/cache_prune.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/key_lock.hpp"
 #include "jit/warning.hpp"
@@ -25,6 +26,10 @@ namespace draftjit::jit {
 // that kernel in memory only and the next one is tried again. Each distinct warning is given once per DiskCache
 // (once per process for the process pipeline's), and a directory that cannot be searched is one warning, not one
 // per kernel.
+//
+// With DRAFTJIT_CACHE_MAX_BYTES set, the writable directory is bounded: a hit there refreshes the entry's mtime (once
+// per entry per DiskCache), so mtime order is use order, and a store that may have taken the entries past the bound
+// evicts the least recently used (prune) down to kLowWater of it.
 class DiskCache {
  public:
   struct Layer {
@@ -39,11 +44,26 @@ class DiskCache {
   const Layer* writable() const;
   std::filesystem::path path_for(const KernelKey& key) const;  // in the writable directory, which must exist
 
-  // The cubin stored under key in the first layer that holds a valid entry for it, or nullopt.
+  // The cubin stored under key in the first layer that holds a valid entry for it, or nullopt. An entry removed by a
+  // prune meanwhile is a miss: entries are replaced and removed only by rename and unlink, and read whole from one
+  // open descriptor.
   std::optional<std::vector<char>> load(const KernelKey& key) const;
 
-  // Writes the cubin to the writable directory (temp file, then rename); false, with a warning, when it cannot.
+  // Writes the cubin to the writable directory (temp file, then rename); false, with a warning, when it cannot. Then,
+  // under a bound, prunes when what this cache knows of the directory (its total at the last prune plus what it
+  // stored since) exceeds the bound; a prune that fails is a warning, never a failed store.
   bool store(const KernelKey& key, const std::vector<char>& cubin);
+
+  // The bound from DRAFTJIT_CACHE_MAX_BYTES, read at construction; nullopt: none (or no writable directory).
+  std::optional<std::uint64_t> max_bytes() const { return max_bytes_; }
+  // A store-time prune goes down to this fraction of the bound, so that a full cache lists its directory once per
+  // tenth of the bound stored, not on every store.
+  static constexpr double kLowWater = 0.9;
+
+  // Evicts entries of the writable directory by rule (jit/cache_prune): only what classify() calls an entry, never
+  // temp files, foreign files or what is in an entry's place, and nothing in a read-only layer. Throws like list();
+  // failures to remove one entry are collected, not thrown.
+  PruneResult prune(const PruneRule& rule) const;
 
   // The cross-process compile lock of key, taken on a miss (bounded wait); nullptr without a writable directory.
   std::unique_ptr<KeyLock> lock(const KernelKey& key) const;
@@ -76,11 +96,19 @@ class DiskCache {
 
  private:
   void warn(const std::string& message) const;
+  void touch_once(const std::string& stem, const std::filesystem::path& path) const;
+  void enforce_bound(std::uintmax_t stored);
 
   std::vector<Layer> layers_;
   WarningSink warn_;
   mutable std::mutex warned_mutex_;
   mutable std::set<std::string> warned_;
+  mutable std::mutex touched_mutex_;
+  mutable std::set<std::string> touched_;  // stems whose mtime a hit refreshed
+  std::optional<std::uint64_t> max_bytes_;
+  std::mutex bound_mutex_;
+  std::optional<std::uintmax_t> known_bytes_;  // the entries' total after the last prune; nullopt before the first
+  std::uintmax_t stored_since_prune_ = 0;
 };
 
 }  // namespace draftjit::jit

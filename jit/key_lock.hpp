@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
 #include <sys/types.h>
 
@@ -13,24 +14,50 @@ namespace draftjit::jit {
 // `<cache dir>/.locks/`, so processes that miss the same key together (tensor-parallel ranks) compile it once while
 // the others wait and then find it on disk. Striping bounds the lock files to a fixed set; two keys sharing a
 // stripe only wait for each other. The kernel drops a flock when its holder dies, so a killed compiler never blocks
-// anyone; waiting is bounded, and when no lock can be had (read-only directory, ENOLCK, a `.locks` that is a symlink,
-// which is never followed) the caller compiles anyway.
+// anyone; waiting is bounded, and when no lock can be had (read-only directory, a `.locks` that is a symlink, which is
+// never followed) the caller compiles anyway.
 //
 // A flock belongs to the open file description, which a child forked (without exec) while the lock is held shares:
 // the release is therefore an explicit LOCK_UN by the process that took it, not a close that the child's copy would
 // outlive, and a child's copy of a KeyLock only closes its descriptor. Lock files are O_CLOEXEC: exec'd children get
 // none.
+//
+// Where flock does not work (NFS without a lock manager: ENOLCK, EOPNOTSUPP, ENOSYS), or with DRAFTJIT_LOCK=file
+// (NFS whose flock is only local to each client), the lock is an owner file `NN.lock.owner` beside the stripe file,
+// created with O_CREAT | O_EXCL and holding the owner's host, pid namespace, pid, start time and a sequence number. A
+// waiter breaks it as stale when its owner is on this host (same host name and pid namespace) and gone
+// (kill(pid, 0) == ESRCH), or when it is older than kStaleOwnerAge on any host; the release removes it only while it
+// is still ours. Breaking and releasing both first rename the file to a name of their own and then read what they
+// moved, so they act on exactly the content they judged; key_lock.cpp has the race argument. The worst a lost race
+// does is let two processes compile one key, which the cache's atomic store makes harmless.
+enum class LockMode : std::uint8_t {
+  Flock,  // DRAFTJIT_LOCK unset or "flock": flock, and the owner file where flock fails
+  File,   // DRAFTJIT_LOCK=file: the owner file only
+};
+
+// DRAFTJIT_LOCK's mode: unset, "flock" or "file"; anything else is one warning (to warn) and Flock.
+LockMode lock_mode_from(const char* value, const WarningSink& warn = warn_to_log);
+// lock_mode_from(DRAFTJIT_LOCK), read at the first call of the process.
+LockMode lock_mode();
+
+// For tests: flock fails with this errno (0: flock is called), as it does on NFS without a lock manager (ENOLCK).
+void set_flock_error_for_test(int error);
+
 class KeyLock {
  public:
   static constexpr int kLockStripes = 64;
   // A wait this long is said once: compiles take 10-200 ms, so the holder is slow, stopped or stuck.
   static constexpr std::chrono::seconds kWaitNotice{1};
+  // An owner file this old is stale whatever its host: 600 times the slowest compile, so only a dead or stuck
+  // holder's (another host's, whose pid cannot be checked) is this old. Breaking a live one costs a duplicate
+  // compile; keeping a dead one costs every process a full wait on that stripe until then.
+  static constexpr std::chrono::minutes kStaleOwnerAge{2};
 
   // Waits up to max_wait for the stripe of key_hash. held() tells whether it was taken; waited() whether another
   // holder made us wait (then the entry has most likely appeared on disk). key_name names the key in the warning of
-  // a long wait; warn gets that and the warning that the locks are off.
+  // a long wait; warn gets that, the warning that the locks are off and the note that a stale owner file was broken.
   KeyLock(const std::filesystem::path& cache_dir, std::uint64_t key_hash, std::chrono::milliseconds max_wait,
-          std::string_view key_name = {}, const WarningSink& warn = warn_to_log);
+          std::string_view key_name = {}, const WarningSink& warn = warn_to_log, LockMode mode = lock_mode());
   ~KeyLock();
   KeyLock(const KeyLock&) = delete;
   KeyLock& operator=(const KeyLock&) = delete;
@@ -39,8 +66,11 @@ class KeyLock {
   bool waited() const { return waited_; }
 
  private:
-  int fd_ = -1;
-  pid_t owner_ = 0;  // the process that opened fd_: only it releases the lock
+  int fd_ = -1;          // the stripe file (flock), or -1
+  int dir_fd_ = -1;      // `.locks`, while an owner file is held
+  std::string owned_;    // the owner file's name in `.locks`, while held
+  std::string content_;  // and the line written in it
+  pid_t owner_ = 0;  // the process that took the lock: only it releases it
   bool held_ = false;
   bool waited_ = false;
 };

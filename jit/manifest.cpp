@@ -1,1 +1,368 @@
-// placeholder
+#include "jit/manifest.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+#include "jit/environment.hpp"
+#include "jit/errno_text.hpp"
+#include "jit/log.hpp"
+
+namespace draftjit::jit {
+namespace {
+
+constexpr std::string_view kHeader =
+    "# draftjit kernel manifest: one kernel a line (draftjit warmup --manifest FILE)\n";
+constexpr int kMaxUnrollBs = 1024;  // validate(Tuning)'s bound on unroll_max_bs
+constexpr std::uintmax_t kMaxManifestBytes = 64 << 20;  // a million lines; larger files are not read
+constexpr std::array<std::string_view, 5> kFieldNames = {"bs", "slots", "chunk", "threads", "arch"};
+
+// ---- the format ------------------------------------------------------------------------------------------------
+
+std::vector<std::string_view> fields_of(std::string_view line) {
+  std::vector<std::string_view> fields;
+  std::size_t at = 0;
+  while (true) {
+    at = line.find_first_not_of(" \t", at);
+    if (at == std::string_view::npos) return fields;
+    const std::size_t end = std::min(line.find_first_of(" \t", at), line.size());
+    fields.push_back(line.substr(at, end - at));
+    at = end;
+  }
+}
+
+const KindInfo* kind_named(std::string_view name) {
+  for (KernelKind kind : {KernelKind::ScanUnrolled, KernelKind::ScanBlelloch, KernelKind::FusedUnrolled,
+                          KernelKind::FusedBlelloch, KernelKind::Fill}) {
+    if (name == kind_info(kind).name) return &kind_info(kind);
+  }
+  return nullptr;
+}
+
+// The value of `name=value`, field `index` (1-based, for the message) of the line.
+std::string_view value_of(std::string_view field, std::string_view name, std::size_t index) {
+  if (field.size() <= name.size() || field.substr(0, name.size()) != name || field[name.size()] != '=') {
+    throw std::invalid_argument(fmt::format("field {} is '{}', expected {}=...", index, field, name));
+  }
+  return field.substr(name.size() + 1);
+}
+
+int number_of(std::string_view field, std::string_view name, std::size_t index) {
+  const std::string_view text = value_of(field, name, index);
+  int value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 0) {
+    throw std::invalid_argument(fmt::format("{}={} is not a non-negative integer in range", name, text));
+  }
+  return value;
+}
+
+// ---- which specs are real --------------------------------------------------------------------------------------
+
+void require(bool ok, const KernelSpec& spec, std::string_view what) {
+  if (!ok) throw std::invalid_argument(fmt::format("no tuning makes this {} kernel: {}", spec.info().name, what));
+}
+
+bool pow2(int n) { return n > 0 && std::has_single_bit(static_cast<unsigned>(n)); }
+bool block(int threads) { return threads >= 32 && threads <= kMaxThreads && threads % 32 == 0; }
+
+}  // namespace
+
+void check_manifest_spec(const KernelSpec& spec) {
+  const std::string fields = fmt::format("bs={} slots={} chunk={} threads={}", spec.bs, spec.slots, spec.chunk,
+                                         spec.threads);
+  auto need = [&](bool ok, std::string_view rule) { require(ok, spec, fmt::format("{}: {}", fields, rule)); };
+  switch (spec.info().scan) {
+    case Scan::UnrolledToOffsets:
+    case Scan::UnrolledToSlots: {  // scan_spec / fused_spec for bs <= unroll_max_bs
+      const int max_bs = spec.kind == KernelKind::FusedUnrolled ? std::min(kMaxUnrollBs, kMaxFusedBs) : kMaxUnrollBs;
+      need(spec.bs >= 0 && spec.bs <= max_bs, fmt::format("bs must be in [0, {}]", max_bs));
+      need(spec.slots == next_pow2(spec.bs),
+           fmt::format("slots must be {}, the power of two >= bs", next_pow2(spec.bs)));
+      need(spec.chunk == 1, "chunk must be 1");
+      if (spec.kind == KernelKind::ScanUnrolled) {
+        need(spec.threads == 1, "threads must be 1 (one thread runs the scan)");
+      } else {
+        need(block(spec.threads), fmt::format("threads must be a multiple of 32 in [32, {}]", kMaxThreads));
+      }
+      return;
+    }
+    case Scan::Blelloch: {  // the blelloch() helper of kernel_spec.cpp, for next_pow2(bs) lengths
+      const int max_lengths = next_pow2(spec.kind == KernelKind::FusedBlelloch ? kMaxFusedBs : kMaxBs);
+      need(spec.bs == 0, "bs must be 0 (a launch argument of this kind)");
+      need(pow2(spec.slots) && spec.slots <= kMaxSlots,
+           fmt::format("slots must be a power of two in [1, {}]", kMaxSlots));
+      need(pow2(spec.chunk) && spec.chunk <= max_lengths / spec.slots,
+           fmt::format("chunk must be a power of two with slots * chunk <= {}", max_lengths));
+      need(spec.chunk == 1 || spec.slots == kMaxSlots, fmt::format("chunk > 1 needs slots = {}", kMaxSlots));
+      if (spec.kind == KernelKind::ScanBlelloch) {
+        const int threads = std::max(32, std::min(kMaxThreads, spec.slots / 2));
+        need(spec.threads == threads, fmt::format("threads must be {} for these slots", threads));
+      } else {
+        need(pow2(spec.threads) && block(spec.threads),
+             fmt::format("threads must be a power of two in [32, {}]", kMaxThreads));
+      }
+      return;
+    }
+    case Scan::None:  // fill_spec
+      need(spec.bs == 0 && spec.slots == 1 && spec.chunk == 1, "bs must be 0, slots and chunk 1");
+      need(block(spec.threads), fmt::format("threads must be a multiple of 32 in [32, {}]", kMaxThreads));
+      return;
+  }
+}
+
+std::string format_manifest_entry(const ManifestEntry& entry) {
+  const KernelSpec& s = entry.spec;
+  return fmt::format("v{} {} bs={} slots={} chunk={} threads={} arch={}", kManifestVersion, s.info().name, s.bs,
+                     s.slots, s.chunk, s.threads, entry.arch);
+}
+
+ManifestEntry parse_manifest_entry(std::string_view line) {
+  const std::vector<std::string_view> fields = fields_of(line);
+  if (fields.empty() || fields[0].size() < 2 || fields[0][0] != 'v') {
+    throw std::invalid_argument(
+        fmt::format("expected 'v{} <kind> bs=N slots=N chunk=N threads=N arch=ARCH'", kManifestVersion));
+  }
+  if (fields[0] != fmt::format("v{}", kManifestVersion)) {
+    throw std::invalid_argument(
+        fmt::format("format version '{}' is not one this draftjit reads (v{})", fields[0], kManifestVersion));
+  }
+  if (fields.size() != 7) {
+    throw std::invalid_argument(fmt::format(
+        "expected 7 fields 'v{} <kind> bs=N slots=N chunk=N threads=N arch=ARCH', found {}", kManifestVersion,
+        fields.size()));
+  }
+  const KindInfo* kind = kind_named(fields[1]);
+  if (kind == nullptr) {
+    throw std::invalid_argument(fmt::format(
+        "unknown kernel kind '{}' (known: scan_unrolled, scan_blelloch, fused_unrolled, fused_blelloch, fill)",
+        fields[1]));
+  }
+  ManifestEntry entry;
+  entry.spec.kind = kind->kind;
+  entry.spec.bs = number_of(fields[2], kFieldNames[0], 3);
+  entry.spec.slots = number_of(fields[3], kFieldNames[1], 4);
+  entry.spec.chunk = number_of(fields[4], kFieldNames[2], 5);
+  entry.spec.threads = number_of(fields[5], kFieldNames[3], 6);
+  entry.arch = std::string(value_of(fields[6], kFieldNames[4], 7));
+  check_manifest_spec(entry.spec);
+  check_arch_name(entry.arch);
+  return entry;
+}
+
+namespace {
+
+// The line as an error message may quote it: bounded, with control bytes (a binary file) shown as '?'.
+std::string quoted(std::string_view line) {
+  constexpr std::size_t kMax = 100;
+  std::string out(line.substr(0, kMax));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return "'" + out + (line.size() > kMax ? "...'" : "'");
+}
+
+std::string read_whole(const std::filesystem::path& path) {
+  auto fail = [&](int error, std::string_view what) {
+    throw std::system_error(error, std::generic_category(), fmt::format("{} manifest {}", what, path.string()));
+  };
+  // O_NONBLOCK: a FIFO in its place cannot hang the open; it is refused below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) fail(errno, "cannot open");
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) fail(errno, "cannot stat");
+  if (!S_ISREG(info.st_mode)) {
+    throw std::invalid_argument(fmt::format("manifest {} is not a regular file", path.string()));
+  }
+  if (static_cast<std::uintmax_t>(info.st_size) > kMaxManifestBytes) {
+    throw std::invalid_argument(fmt::format("manifest {} is {} bytes, over the {} a manifest may have", path.string(),
+                                            info.st_size, kMaxManifestBytes));
+  }
+  std::string text;
+  std::array<char, 1 << 16> buffer{};
+  while (true) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(errno, "cannot read");
+    if (n == 0) return text;
+    text.append(buffer.data(), static_cast<std::size_t>(n));
+    if (text.size() > kMaxManifestBytes) {
+      throw std::invalid_argument(fmt::format("manifest {} grew past {} bytes while read", path.string(),
+                                              kMaxManifestBytes));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path) {
+  const std::string text = read_whole(path);
+  std::vector<ManifestEntry> entries;
+  std::set<std::pair<std::uint64_t, std::string>> seen;
+  std::set<std::string> archs_checked;
+  std::size_t number = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    ++number;
+    const std::size_t end = text.find('\n', at);
+    const std::string_view line = std::string_view(text).substr(at, end == std::string::npos ? end : end - at);
+    at = end == std::string::npos ? text.size() : end + 1;
+    auto fail = [&](std::string_view what) {
+      throw std::invalid_argument(fmt::format("{}:{}: {}: {}", path.string(), number, what, quoted(line)));
+    };
+    if (end == std::string::npos) fail("the last line has no newline: the file was cut short (a truncated copy?)");
+    if (line.find_first_not_of(" \t") == std::string_view::npos || line.front() == '#') continue;
+    ManifestEntry entry;
+    try {
+      entry = parse_manifest_entry(line);
+      if (archs_checked.insert(entry.arch).second) (void)Toolchain::for_arch(entry.arch);
+    } catch (const std::invalid_argument& e) {
+      fail(e.what());
+    }
+    if (seen.emplace(entry.spec.id(), entry.arch).second) entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+// ---- recording -------------------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr int kUnread = -1;
+constexpr int kOff = 0;
+constexpr int kOn = 1;
+std::atomic<int> record_state{kUnread};
+std::once_flag env_read;
+
+std::string& configured_path() {
+  static auto* path = new std::string;  // leaked: kernels may be loaded while the process exits
+  return *path;
+}
+
+// Made absolute once, so that a process changing its working directory keeps appending to the same file.
+void read_env() {
+  const char* value = env_value("DRAFTJIT_RECORD");
+  if (value != nullptr) {
+    std::error_code ec;
+    const std::filesystem::path absolute = std::filesystem::absolute(value, ec);
+    configured_path() = ec ? std::string(value) : absolute.string();
+  }
+  record_state.store(value != nullptr ? kOn : kOff, std::memory_order_release);
+}
+
+struct Recorder {
+  std::mutex mutex;
+  std::string path;
+  std::set<std::pair<std::uint64_t, std::string>> recorded;  // spec id, arch
+  bool warned = false;
+};
+
+// A child forked while another thread recorded would find the mutex locked forever: it forgets the parent's
+// recorder (leaked, its state is not safe to touch; one atomic store, as fork handlers must) and makes a fresh one.
+// The fresh one may record again what the parent did: duplicate lines collapse when read.
+std::atomic<Recorder*> recorder{nullptr};
+void forget_parent_recorder() { recorder.store(nullptr, std::memory_order_relaxed); }
+
+Recorder& current_recorder() {
+  [[maybe_unused]] static const int registered = pthread_atfork(nullptr, nullptr, forget_parent_recorder);
+  Recorder* current = recorder.load(std::memory_order_acquire);
+  if (current != nullptr) return *current;
+  auto* fresh = new Recorder;
+  fresh->path = configured_path();
+  if (recorder.compare_exchange_strong(current, fresh, std::memory_order_acq_rel)) return *fresh;
+  delete fresh;  // another thread made one first
+  return *current;
+}
+
+// Appends text as one write(); empty on success, else why not. The creator (O_EXCL, so exactly one) writes the
+// header and its line together; another process's line may still land before them, so readers skip '#' lines
+// anywhere.
+std::string append(const std::string& path, const std::string& line) {
+  static_assert(kHeader.size() < 512, "header and line stay far below PIPE_BUF");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::string text = line;
+    // O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of hanging the kernel load.
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (fd >= 0) {
+      text.insert(0, kHeader);
+    } else if (errno == EEXIST) {
+      fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
+      if (fd < 0 && errno == ENOENT) continue;  // removed between the two opens: create it again
+    }
+    if (fd < 0) return errno_text(errno);
+    if (text.size() >= PIPE_BUF) {  // cannot happen with draftjit's kinds and archs; said rather than torn
+      ::close(fd);
+      return fmt::format("the line is {} bytes, too long to append atomically", text.size());
+    }
+    ssize_t written = 0;
+    do {
+      written = ::write(fd, text.data(), text.size());
+    } while (written < 0 && errno == EINTR);
+    const int error = errno;
+    ::close(fd);
+    if (written == static_cast<ssize_t>(text.size())) return {};
+    return written < 0 ? errno_text(error)
+                       : fmt::format("only {} of {} bytes written: the last line is torn", written, text.size());
+  }
+  return "it was removed again each time it was opened";
+}
+
+}  // namespace
+
+void record_kernel(const KernelSpec& spec, const Toolchain& toolchain) {
+  // Acquire, not relaxed, so that a thread seeing kOn also sees the path; on x86 and ARMv8 both are a plain load.
+  int state = record_state.load(std::memory_order_acquire);
+  if (state == kOff) return;
+  if (state == kUnread) {
+    try {
+      std::call_once(env_read, read_env);
+    } catch (...) {
+      return;  // env_value's logic_error cannot happen for a declared variable; never throw from a kernel load
+    }
+    if (record_state.load(std::memory_order_acquire) == kOff) return;
+  }
+  try {
+    Recorder& r = current_recorder();
+    std::lock_guard lock(r.mutex);
+    if (r.path.empty() || r.recorded.count({spec.id(), toolchain.arch}) != 0) return;
+    const ManifestEntry entry{spec, toolchain.arch};
+    const std::string why = append(r.path, format_manifest_entry(entry) + "\n");
+    if (why.empty()) {
+      r.recorded.emplace(spec.id(), toolchain.arch);  // a failed one is tried again at its next load
+      log_event(LogLevel::Info, "record", fmt::format("{} {}", r.path, format_manifest_entry(entry)));
+    } else if (!r.warned) {
+      r.warned = true;
+      log_event(LogLevel::Warn, "record",
+                fmt::format("cannot record {}.{} in {} (DRAFTJIT_RECORD): {}; further failures are not reported",
+                            spec.name(), toolchain.arch, r.path, why));
+    }
+  } catch (...) {  // allocation failure: recording is best effort, a kernel load must not fail for it
+  }
+}
+
+void set_record_path_for_test(const char* path) {
+  std::call_once(env_read, [] {});  // the environment is not read after this
+  configured_path() = path != nullptr ? path : "";
+  recorder.store(nullptr, std::memory_order_relaxed);  // the old one is leaked, like a forked child's
+  record_state.store(path != nullptr ? kOn : kOff, std::memory_order_release);
+}
+
+}  // namespace draftjit::jit

@@ -8,6 +8,8 @@
 #include <system_error>
 #include <thread>
 
+#include "jit/log.hpp"
+
 namespace draftjit::jit {
 namespace {
 
@@ -22,18 +24,29 @@ std::size_t sweep_stale_temps(const DiskCache* disk) {
   }
 }
 
-// One item per kernel and toolchain, spec and toolchain filled in, toolchain by toolchain.
+bool same_toolchain(const Toolchain& a, const Toolchain& b) {
+  return a.arch == b.arch && a.options == b.options && a.nvrtc_version == b.nvrtc_version;
+}
+
+// One item per kernel and toolchain, spec and toolchain filled in, toolchain by toolchain, then the explicit
+// kernels in their order; each kernel once.
 std::vector<WarmupItem> plan(const WarmupRequest& request) {
   std::vector<WarmupItem> items;
+  auto add = [&](const KernelSpec& spec, const Toolchain& toolchain) {
+    const bool planned = std::any_of(items.begin(), items.end(), [&](const WarmupItem& item) {
+      return item.spec == spec && same_toolchain(*item.toolchain, toolchain);
+    });
+    if (planned) return;
+    WarmupItem item;
+    item.spec = spec;
+    item.toolchain = &toolchain;
+    items.push_back(std::move(item));
+  };
   const std::vector<KernelSpec> specs = kernels_for(request.batch_sizes, request.tuning);
   for (const Toolchain& toolchain : request.toolchains) {
-    for (const KernelSpec& spec : specs) {
-      WarmupItem item;
-      item.spec = spec;
-      item.toolchain = &toolchain;
-      items.push_back(std::move(item));
-    }
+    for (const KernelSpec& spec : specs) add(spec, toolchain);
   }
+  for (const WarmupKernel& kernel : request.kernels) add(kernel.spec, kernel.toolchain);
   return items;
 }
 
@@ -44,6 +57,18 @@ std::size_t worker_count(std::size_t wanted, std::size_t kernels) {
 }
 
 }  // namespace
+
+std::vector<WarmupKernel> warmup_kernels(const std::vector<ManifestEntry>& entries) {
+  std::vector<WarmupKernel> kernels;
+  std::vector<Toolchain> toolchains;  // one per arch: for_arch asks NVRTC
+  for (const ManifestEntry& entry : entries) {
+    auto found = std::find_if(toolchains.begin(), toolchains.end(),
+                              [&](const Toolchain& t) { return t.arch == entry.arch; });
+    if (found == toolchains.end()) found = toolchains.insert(toolchains.end(), Toolchain::for_arch(entry.arch));
+    kernels.push_back({entry.spec, *found});
+  }
+  return kernels;
+}
 
 WarmupSummary warmup(const WarmupRequest& request, Pipeline& pipeline,
                      const std::function<void(const WarmupItem&)>& on_done) {
@@ -82,7 +107,9 @@ WarmupSummary warmup(const WarmupRequest& request, Pipeline& pipeline,
       next = plan_items.size();
     }
   };
+  const char* front_end = current_front_end();  // the workers' compiles are the caller's
   auto worker = [&] {
+    const FrontEndScope scope(front_end);
     for (std::size_t i = next++; i < plan_items.size(); i = next++) {
       WarmupItem item = plan_items[i];
       try {

@@ -5,23 +5,33 @@
 #include <vector>
 
 #include "jit/kernel_spec.hpp"
+#include "jit/manifest.hpp"
 #include "jit/pipeline.hpp"
 #include "jit/toolchain.hpp"
 
 namespace draftjit::jit {
 
+// One kernel named as it is, for one toolchain: what a manifest line becomes.
+struct WarmupKernel {
+  KernelSpec spec;
+  Toolchain toolchain;
+};
+
 // Filling a cache ahead of use: the one loop behind `draftjit warmup` and the Python module's warmup().
 struct WarmupRequest {
   std::vector<int> batch_sizes;       // each checked by the caller (check_bs); duplicates add no kernels
-  std::vector<Toolchain> toolchains;  // every kernel is built for each of them
-  Tuning tuning;
+  std::vector<Toolchain> toolchains;  // every kernel of batch_sizes is built for each of them
+  Tuning tuning;                      // for batch_sizes
+  // Kernels built as they are, after those of batch_sizes (usually instead of them); one that repeats a kernel of
+  // the plan (same spec, arch, options and NVRTC version) is built once.
+  std::vector<WarmupKernel> kernels;
   std::size_t jobs = 0;  // worker threads wanted; 0: one per core. Never more than the cores or the kernels.
 };
 
 // One kernel done, for progress output.
 struct WarmupItem {
   KernelSpec spec;
-  const Toolchain* toolchain = nullptr;  // one of the request's
+  const Toolchain* toolchain = nullptr;  // one of the request's (in toolchains, or of one of its kernels)
   Origin origin = Origin::Compiled;      // meaningless when failed
   bool failed = false;
   std::string error;    // what the pipeline threw, when failed
@@ -32,7 +42,7 @@ struct WarmupItem {
 };
 
 struct WarmupSummary {
-  std::size_t kernels = 0;  // distinct specs x toolchains
+  std::size_t kernels = 0;  // distinct specs x toolchains, and the distinct explicit kernels
   std::size_t compiled = 0;
   std::size_t cached = 0;      // found in memory or on disk
   std::size_t failed = 0;
@@ -45,10 +55,14 @@ struct WarmupSummary {
   std::string cache_dir;  // the writable directory; empty without one
 };
 
+// The manifest's kernels, each for the toolchain of its arch (Toolchain::for_arch, once per arch): a request's
+// `kernels`. Throws like Toolchain::for_arch.
+std::vector<WarmupKernel> warmup_kernels(const std::vector<ManifestEntry>& entries);
+
 // Sweeps the writable directory's stale temp files (best effort), then gets every kernel these batch sizes use on
-// each toolchain through the pipeline, in parallel worker threads. A kernel that fails is counted, never thrown.
-// `on_done` (may be empty) is called once per kernel, one call at a time; if it throws, no further kernel is
-// started and its first exception is rethrown once the workers have stopped.
+// each toolchain, and every explicit kernel, through the pipeline, in parallel worker threads. A kernel that fails
+// is counted, never thrown. `on_done` (may be empty) is called once per kernel, one call at a time; if it throws, no
+// further kernel is started and its first exception is rethrown once the workers have stopped.
 WarmupSummary warmup(const WarmupRequest& request, Pipeline& pipeline,
                      const std::function<void(const WarmupItem&)>& on_done = {});
 

@@ -9,6 +9,7 @@
 #include "driver_api.hpp"
 #include "driver_info.hpp"
 #include "jit/log.hpp"
+#include "jit/manifest.hpp"
 #include "jit/pipeline.hpp"
 
 namespace draftjit {
@@ -129,6 +130,7 @@ const LoadedKernel& Context::kernel(const jit::KernelSpec& spec) {
   }
   module_loads.fetch_add(1, std::memory_order_relaxed);
   jit::log_event(jit::LogLevel::Info, "module load", fmt::format("{} in context {}", result->key, id_));
+  jit::record_kernel(spec, toolchain_);  // DRAFTJIT_RECORD: loaded here means launched by this process
   return *result;
 }
 

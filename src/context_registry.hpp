@@ -39,6 +39,7 @@ class Context {
   const LoadedKernel* find(const jit::KernelSpec& spec);
 
   int sm_count() const { return sm_count_; }
+  const jit::Toolchain& toolchain() const { return toolchain_; }
   WorkspacePool& workspace() { return workspace_; }
   CUcontext handle() const { return handle_; }
   unsigned long long id() const { return id_; }

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
 #include "capture_mode.hpp"
 #include "context_registry.hpp"
 #include "draftjit/draftjit.hpp"
+#include "jit/manifest.hpp"
 #include "jit/version.hpp"
 #include "launch.hpp"
 
@@ -180,6 +182,19 @@ void prepare(std::int64_t bs, const Tuning& tuning) {
   // One workspace slot big enough for this bs, so that a blocking call beside another thread's capture allocates
   // nothing. Nothing was queued on it, so it goes straight back to the pool.
   plan.context.workspace().acquire(workspace_offsets(plan, bs)).complete();
+}
+
+std::size_t prepare_manifest(const char* path) {
+  const std::vector<jit::ManifestEntry> entries = jit::read_manifest(path);
+  const RelaxedCaptureMode relaxed;  // module loads, beside another thread's capture
+  Context& context = current_context();
+  std::size_t loaded = 0;
+  for (const jit::ManifestEntry& entry : entries) {
+    if (entry.arch != context.toolchain().arch) continue;
+    context.kernel(entry.spec);
+    ++loaded;
+  }
+  return loaded;
 }
 
 bool cuda_available() noexcept { return cuda_device_available(); }

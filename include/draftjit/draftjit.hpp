@@ -16,6 +16,7 @@
 // draftjit::StatusError when the device finds bad data in the blocking call; draftjit::CompileError (with NVRTC's
 // log) and draftjit::Error (driver failures, naming the call, the CUDA error and the kernel key) otherwise.
 
+#include <cstddef>
 #include <cstdint>
 
 #include "draftjit/errors.hpp"
@@ -69,6 +70,12 @@ void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* 
 // Compiles (or loads from the caches) and loads into the current context every kernel that a call with this bs
 // uses, so that a later call, or a CUDA graph capture, does no JIT work.
 void prepare(std::int64_t bs, const Tuning& tuning = {});
+
+// prepare() for the kernels a manifest names (written by processes run with DRAFTJIT_RECORD=FILE): each kernel
+// recorded for the current context's toolchain (its device's arch) is compiled or read from the caches and loaded;
+// kernels recorded for other archs are skipped. Returns how many were loaded. Throws std::invalid_argument naming
+// path:line for a malformed line, std::system_error naming the path when it cannot be read.
+std::size_t prepare_manifest(const char* path);
 
 // True when a CUDA driver loads and reports a device. Never throws.
 bool cuda_available() noexcept;

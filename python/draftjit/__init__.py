@@ -191,12 +191,16 @@ def _current_device():
     return 0
 
 
-def prepare(batch_sizes, device=None):
+def prepare(batch_sizes=(), device=None, *, manifest=None):
     """Compiles (or loads from the caches) and loads on the device every kernel that calls with these batch sizes
     use, so that later calls and CUDA graph captures do no JIT work. batch_sizes: an int or an iterable of ints;
-    device: an index or torch.device (default: the current device)."""
+    device: an index or torch.device (default: the current device). manifest: a file that processes run with
+    DRAFTJIT_RECORD=file wrote; its kernels recorded for the device's arch are loaded too (others are skipped), and
+    prepare returns how many (None without a manifest)."""
     index = getattr(device, "index", device)
-    _core.prepare(_batch_sizes(batch_sizes), _current_device() if index is None else operator.index(index))
+    loaded = _core.prepare(_batch_sizes(batch_sizes), _current_device() if index is None else operator.index(index),
+                           None if manifest is None else os.fspath(manifest))
+    return loaded if manifest is not None else None
 
 
 def warmup(batch_sizes, arch="sm_90", *, jobs=0):

@@ -149,11 +149,15 @@ void exclusive_offsets(const py::handle& lens, const py::handle& out, const py::
   python_call([&] { draftjit::bindings::run(call, where.device, where.stream); });  // a first call may compile
 }
 
-void prepare(const std::vector<std::int64_t>& batch_sizes, int device) {
+// The batch sizes' kernels, then the manifest's (when given) for the device's arch; returns how many of the
+// manifest's were loaded.
+std::size_t prepare(const std::vector<std::int64_t>& batch_sizes, int device,
+                    const std::optional<std::string>& manifest) {
   for (std::int64_t bs : batch_sizes) draftjit::jit::check_bs(bs, "prepare");
-  python_call([&] {  // may compile for tens of milliseconds
+  return python_call([&] {  // may compile for tens of milliseconds
     draftjit::PrimaryContextScope scope(device);
     for (std::int64_t bs : batch_sizes) draftjit::prepare(bs);
+    return manifest ? draftjit::prepare_manifest(manifest->c_str()) : std::size_t{0};
   });
 }
 

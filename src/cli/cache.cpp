@@ -2,15 +2,30 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
+#include <optional>
+#include <set>
 #include <stdexcept>
 
 #include "commands.hpp"
+#include "jit/cache_bundle.hpp"
+#include "jit/cache_prune.hpp"
 #include "jit/disk_cache.hpp"
 #include "jit/kernel_key.hpp"
+#include "jit/manifest.hpp"
 #include "jit/toolchain.hpp"
 
 namespace draftjit::cli {
 namespace {
+
+constexpr const char* kCacheActions = R"(cache takes one of:
+  list | verify | clear | path
+  prune --max-bytes N [--older-than D]   (or --older-than D alone) evict the least recently used entries of the
+                                          writable directory until they total at most N bytes (K, M, G: powers
+                                          of 1024), and those last used more than D ago (30m, 12h, 7d)
+  export FILE [--manifest M]              write every layer's valid entries (or those of M's kernels) into one
+                                          bundle file
+  import FILE                             check and store a bundle's entries into the writable directory)";
 
 std::string age(std::filesystem::file_time_type modified) {
   using namespace std::chrono;
@@ -74,7 +89,88 @@ int clear(const jit::DiskCache& cache) {
   return removal.failures.empty() ? 0 : 1;
 }
 
-int run(const std::string& action) {
+jit::PruneRule prune_rule(const Options& options) {
+  jit::PruneRule rule;
+  if (options.has("--max-bytes")) rule.max_bytes = jit::parse_byte_size(options.get("--max-bytes", ""), "--max-bytes");
+  if (options.has("--older-than")) rule.older_than = jit::parse_age(options.get("--older-than", ""), "--older-than");
+  if (!rule.any()) throw std::invalid_argument("cache prune needs --max-bytes N, --older-than D, or both");
+  return rule;
+}
+
+int prune(const jit::DiskCache& cache, const jit::PruneRule& rule) {
+  if (cache.writable() == nullptr) throw std::runtime_error("no writable cache directory to prune");
+  const jit::PruneResult result = cache.prune(rule);
+  for (const std::string& failure : result.failures) fmt::print(stderr, "draftjit cache: cannot evict {}\n", failure);
+  fmt::print("pruned {}: removed {} entries ({} bytes); {} entries ({} bytes) left{}{}\n",
+             cache.writable()->dir.string(), result.removed, result.removed_bytes,
+             result.listed - result.removed - result.gone, result.kept_bytes,
+             result.changed == 0 ? "" : fmt::format("; {} kept: used or stored again since listed", result.changed),
+             result.failures.empty() ? "" : fmt::format("; {} could not be removed", result.failures.size()));
+  return result.failures.empty() ? 0 : 1;
+}
+
+// The stems of a manifest's kernels: their keys need each arch's toolchain, so NVRTC.
+std::set<std::string> manifest_stems(const std::string& manifest) {
+  std::set<std::string> stems;
+  std::map<std::string, jit::Toolchain> toolchains;
+  for (const jit::ManifestEntry& entry : jit::read_manifest(manifest)) {
+    auto it = toolchains.find(entry.arch);
+    if (it == toolchains.end()) it = toolchains.emplace(entry.arch, jit::Toolchain::for_arch(entry.arch)).first;
+    stems.insert(jit::make_key(entry.spec, it->second).stem);
+  }
+  return stems;
+}
+
+int export_to(const jit::DiskCache& cache, const std::string& file, const Options& options) {
+  std::optional<std::set<std::string>> only;
+  if (options.has("--manifest")) only = manifest_stems(options.get("--manifest", ""));
+  const jit::ExportResult result = jit::export_bundle(cache, file, only);
+  for (const std::string& stem : result.missing) {
+    fmt::print(stderr, "draftjit cache: {} (in the manifest) has no valid entry in any layer\n", stem);
+  }
+  fmt::print(
+      "exported {} entries ({} bytes) to {}{}{}\n", result.exported, result.bytes, file,
+      result.invalid == 0 ? "" : fmt::format("; {} invalid entries left out (cache verify names them)", result.invalid),
+      result.missing.empty() ? "" : fmt::format("; {} of the manifest's kernels missing", result.missing.size()));
+  return result.missing.empty() ? 0 : 1;
+}
+
+int import_from(jit::DiskCache& cache, const std::string& file) {
+  const std::vector<jit::ImportItem> items = jit::import_bundle(cache, file);
+  std::size_t skipped = 0;
+  for (const jit::ImportItem& item : items) {
+    if (item.imported) {
+      fmt::print("imported {}\n", item.name);
+    } else {
+      ++skipped;
+      fmt::print(stderr, "draftjit cache: skipped {}: {}\n", item.name, item.why);
+    }
+  }
+  fmt::print("imported {} of {} entries from {} into {}{}\n", items.size() - skipped, items.size(), file,
+             cache.writable()->dir.string(), skipped == 0 ? "" : fmt::format("; {} skipped", skipped));
+  return skipped == 0 ? 0 : 1;
+}
+
+// The file operand of export and import, then their options.
+const std::string& file_operand(const Args& args) {
+  if (args.size() < 2 || args[1].starts_with("--")) {
+    throw std::invalid_argument(fmt::format("cache {} needs a FILE", args[0]));
+  }
+  return args[1];
+}
+
+int run(const Args& args) {
+  const std::string& action = args[0];
+  const Args rest(args.begin() + 1, args.end());
+  const bool with_file = action == "export" || action == "import";
+  // Usage errors first, before the environment is read or anything is touched.
+  const std::string file = with_file ? file_operand(args) : std::string();
+  const Options options(with_file ? Args(rest.begin() + 1, rest.end()) : rest,
+                        action == "prune"    ? std::vector<std::string>{"--max-bytes", "--older-than"}
+                        : action == "export" ? std::vector<std::string>{"--manifest"}
+                                             : std::vector<std::string>{},
+                        {});
+  const jit::PruneRule rule = action == "prune" ? prune_rule(options) : jit::PruneRule{};
   const jit::CacheLocation location = jit::cache_location_from_env();
   if (action == "path") {
     fmt::print("{}\n", location.writable ? location.writable->string() : "(none: " + location.why_not_writable + ")");
@@ -82,19 +178,22 @@ int run(const std::string& action) {
     return location.enabled() ? 0 : 1;
   }
   if (!location.enabled()) throw std::runtime_error(location.why_not_writable);
-  const jit::DiskCache cache(location);
+  jit::DiskCache cache(location);
+  if (action == "prune") return prune(cache, rule);
+  if (action == "export") return export_to(cache, file, options);
+  if (action == "import") return import_from(cache, file);
   return action == "clear" ? clear(cache) : list_or_verify(cache, action == "verify");
 }
 
 }  // namespace
 
 int run_cache(const Args& args) {
-  if (args.size() != 1) throw std::invalid_argument("cache takes one of: list, verify, clear, path");
+  if (args.empty()) throw std::invalid_argument(kCacheActions);
   const std::string& action = args[0];
-  if (action != "path" && action != "list" && action != "verify" && action != "clear") {
-    throw std::invalid_argument(fmt::format("unknown cache action '{}'", action));
+  for (const char* known : {"path", "list", "verify", "clear", "prune", "export", "import"}) {
+    if (action == known) return run(args);
   }
-  return run(action);
+  throw std::invalid_argument(fmt::format("unknown cache action '{}'; {}", action, kCacheActions));
 }
 
 }  // namespace draftjit::cli

@@ -20,6 +20,9 @@ constexpr const char* kUsage = R"(usage:
       compile every kernel the runtime uses for these bs into the disk cache
       LIST: ranges and lists, e.g. 1-1024 or 1,2,4-8; arch default: device 0's; --jobs: at most
       the cores (the default); exits 1 when a kernel failed or could not be stored
+  draftjit warmup --manifest FILE [--jobs N]
+      compile exactly the kernels of a DRAFTJIT_RECORD manifest, each for its recorded arch; --bs,
+      --arch and the tuning options do not combine with it
   draftjit cache list|verify|clear|path
       inspect or empty the disk cache ($DRAFTJIT_CACHE_DIR, else $XDG_CACHE_HOME/draftjit,
       else ~/.cache/draftjit; DRAFTJIT_DISABLE_DISK_CACHE=1 turns it off; DRAFTJIT_CACHE_PATH=dir1:dir2

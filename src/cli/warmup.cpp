@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,6 +8,8 @@
 #include <stdexcept>
 
 #include "commands.hpp"
+#include "jit/log.hpp"
+#include "jit/manifest.hpp"
 #include "jit/warmup.hpp"
 
 namespace draftjit::cli {
@@ -32,30 +35,58 @@ void print_progress(bool tty, const jit::WarmupItem& item) {
   (void)std::fwrite(text.data(), 1, text.size(), stderr);  // progress that cannot be written is dropped
 }
 
+// The kernels a manifest names, each for its recorded arch; what --bs and --arch would say instead is refused
+// rather than guessed (filter, or retarget?), and so is the tuning, which the recorded specs already carry.
+void plan_from_manifest(const Options& options, const std::string& manifest, jit::WarmupRequest& request) {
+  for (const char* other : {"--bs", "--arch", "--unroll-max", "--fused-max"}) {
+    if (options.has(other)) {
+      throw std::invalid_argument(fmt::format("--manifest cannot be combined with {}: the manifest names each kernel "
+                                              "and the arch it was recorded for",
+                                              other));
+    }
+  }
+  request.kernels = jit::warmup_kernels(jit::read_manifest(manifest));
+  if (request.kernels.empty()) {
+    throw std::runtime_error(fmt::format("the manifest {} names no kernels: was DRAFTJIT_RECORD set where kernels "
+                                         "were launched?",
+                                         manifest));
+  }
+}
+
 }  // namespace
 
 int run_warmup(const Args& args) {
-  const Options options(args, {"--bs", "--arch", "--jobs", "--unroll-max", "--fused-max"}, {});
-  if (!options.has("--bs")) throw std::invalid_argument("--bs is required, e.g. --bs 1-1024");
+  const Options options(args, {"--bs", "--arch", "--jobs", "--unroll-max", "--fused-max", "--manifest"}, {});
+  const std::string manifest = options.get("--manifest", "");
   jit::WarmupRequest request;
-  request.batch_sizes = parse_bs_list(options.get("--bs", ""));
-  request.toolchains = parse_toolchains(options.has("--arch") ? options.get("--arch", "") : default_arch());
+  if (options.has("--manifest")) {
+    plan_from_manifest(options, manifest, request);
+  } else {
+    if (!options.has("--bs")) throw std::invalid_argument("--bs (or --manifest) is required, e.g. --bs 1-1024");
+    request.batch_sizes = parse_bs_list(options.get("--bs", ""));
+    request.toolchains = parse_toolchains(options.has("--arch") ? options.get("--arch", "") : default_arch());
+    request.tuning = tuning_from(options);
+  }
   const int jobs_wanted = options.get_int("--jobs", std::numeric_limits<int>::max());
   if (jobs_wanted < 1) throw std::invalid_argument("--jobs must be at least 1");
   request.jobs = static_cast<std::size_t>(jobs_wanted);
-  request.tuning = tuning_from(options);
 
   const bool tty = ::isatty(STDERR_FILENO) == 1;
+  const jit::FrontEndScope front_end("draftjit warmup");
   const jit::WarmupSummary s =
       jit::warmup(request, jit::process_pipeline(), [tty](const jit::WarmupItem& item) { print_progress(tty, item); });
 
   if (s.stale_temps_removed > 0) {
     fmt::print("warmup: removed {} stale temp file{}\n", s.stale_temps_removed, s.stale_temps_removed == 1 ? "" : "s");
   }
-  std::string arch_list;
-  for (const jit::Toolchain& toolchain : request.toolchains) {
-    arch_list += (arch_list.empty() ? "" : ",") + toolchain.arch;
-  }
+  std::vector<std::string> archs;  // in first-use order
+  auto note_arch = [&](const std::string& arch) {
+    if (std::find(archs.begin(), archs.end(), arch) == archs.end()) archs.push_back(arch);
+  };
+  for (const jit::Toolchain& toolchain : request.toolchains) note_arch(toolchain.arch);
+  for (const jit::WarmupKernel& kernel : request.kernels) note_arch(kernel.toolchain.arch);
+  const std::string source = options.has("--manifest") ? fmt::format("from the manifest {}", manifest)
+                                                       : fmt::format("for {} bs", request.batch_sizes.size());
   // A disabled cache is the user's choice; a cache that could not take every kernel is a failed warmup.
   std::string where = "memory only (disk cache disabled)";
   if (s.disk_enabled) {
@@ -63,9 +94,9 @@ int run_warmup(const Args& args) {
     where = s.not_stored > 0 ? fmt::format("NOT all stored in {} (see the warnings above)", dir)
                              : fmt::format("{} bytes of cubin in the cache ({})", s.bytes, dir);
   }
-  fmt::print("warmup: {} kernels for {} bs on {} with {} threads: {} compiled, {} already cached, {} failed, "
+  fmt::print("warmup: {} kernels {} on {} with {} threads: {} compiled, {} already cached, {} failed, "
              "{} not stored in {:.2f} s; {}\n",
-             s.kernels, request.batch_sizes.size(), arch_list, s.workers, s.compiled, s.cached, s.failed,
+             s.kernels, source, fmt::join(archs, ","), s.workers, s.compiled, s.cached, s.failed,
              s.disk_enabled ? s.not_stored : 0, s.seconds, where);
   return s.failed == 0 && (!s.disk_enabled || s.not_stored == 0) ? 0 : 1;
 }

@@ -1,1 +1,393 @@
-// placeholder
+// The kernel manifest (jit/manifest): its one format, recording from many processes, and warmup from it.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "jit/log.hpp"
+#include "jit/manifest.hpp"
+#include "test_support.hpp"
+
+using namespace draftjit::jit;
+using draftjit::Tuning;
+using draftjit::test::contains;
+using draftjit::test::kCli;
+using draftjit::test::run_command;
+using draftjit::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The message read_manifest throws for a manifest whose third line is `line`.
+std::string error_for(const fs::path& path, const std::string& line, bool newline = true) {
+  write_text(path, "# header\nv1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90\n" + line + (newline ? "\n" : ""));
+  try {
+    (void)read_manifest(path);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Makes the recording of this test process go to path for the scope, then off again.
+struct ScopedRecord {
+  explicit ScopedRecord(const fs::path& path) { set_record_path_for_test(path.c_str()); }
+  ~ScopedRecord() { set_record_path_for_test(nullptr); }
+};
+
+// Collects the "record" events for the scope.
+struct RecordEvents {
+  std::vector<std::string> warnings;
+  RecordEvents() {
+    set_log_threshold_for_test("warn");
+    set_log_sink([this](LogLevel level, std::string_view event, std::string_view message) {
+      if (level == LogLevel::Warn && event == "record") warnings.emplace_back(message);
+    });
+  }
+  ~RecordEvents() {
+    set_log_sink({});
+    set_log_threshold_for_test(nullptr);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("issue18: a manifest line is readable text that parses back to the same kernel") {
+  CHECK(format_manifest_entry({fused_spec(5, {}), "sm_90"}) ==
+        "v1 fused_unrolled bs=5 slots=8 chunk=1 threads=128 arch=sm_90");
+  std::vector<int> batch_sizes;
+  for (int bs = 0; bs <= 300; ++bs) batch_sizes.push_back(bs);
+  for (int bs : {4096, 4097, 8192, 8193, 100000, draftjit::kMaxBs}) batch_sizes.push_back(bs);
+  Tuning small;
+  small.unroll_max_bs = 0;
+  small.fused_max_bs = 64;
+  small.fused_unrolled_threads = 96;
+  small.fused_blelloch_min_threads = 32;
+  small.fused_blelloch_max_threads = 1024;
+  small.fill_threads = 1024;
+  std::size_t checked = 0;
+  for (const Tuning& tuning : {Tuning{}, small}) {
+    for (const KernelSpec& spec : kernels_for(batch_sizes, tuning)) {
+      for (const char* arch : {"sm_90", "sm_100a", "compute_90"}) {
+        const ManifestEntry entry{spec, arch};
+        const std::string line = format_manifest_entry(entry);
+        CAPTURE(line);
+        CHECK(parse_manifest_entry(line) == entry);
+        CHECK(line.size() < 128);  // far below PIPE_BUF, so one write() appends it whole
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked > 400);  // both tunings, small and large bs, three archs
+}
+
+TEST_CASE("issue18: every malformed manifest line is an error naming path:line and what is wrong") {
+  TempDir dir;
+  const fs::path path = dir.path() / "kernels.manifest";
+  const std::string at = path.string() + ":3: ";
+  const std::string good_tail = " arch=sm_90";
+  struct Case {
+    std::string line;
+    std::string what;
+  };
+  const std::vector<Case> cases = {
+      {"fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90", "expected 'v1 <kind> bs=N"},
+      {"v2 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90", "format version 'v2' is not one this draftjit reads"},
+      {"v1 fill bs=0 slots=1 chunk=1", "expected 7 fields"},
+      {"v1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90 extra=1", "found 8"},
+      {"v1 filler bs=0 slots=1 chunk=1 threads=256 arch=sm_90", "unknown kernel kind 'filler'"},
+      {"v1 fill slots=1 bs=0 chunk=1 threads=256 arch=sm_90", "field 3 is 'slots=1', expected bs="},
+      {"v1 fill bs=x slots=1 chunk=1 threads=256 arch=sm_90", "bs=x is not a non-negative integer"},
+      {"v1 fill bs=-1 slots=1 chunk=1 threads=256 arch=sm_90", "bs=-1 is not a non-negative integer"},
+      {"v1 fill bs=0 slots=1 chunk=1 threads=99999999999 arch=sm_90", "threads=99999999999 is not"},
+      {"v1 fill bs=0 slots=1 chunk=1 threads=100 arch=sm_90", "threads must be a multiple of 32"},
+      {"v1 fill bs=3 slots=1 chunk=1 threads=256 arch=sm_90", "bs must be 0, slots and chunk 1"},
+      {"v1 fused_unrolled bs=2000 slots=2048 chunk=1 threads=128 arch=sm_90", "bs must be in [0, 1024]"},
+      {"v1 fused_unrolled bs=5 slots=4 chunk=1 threads=128 arch=sm_90", "slots must be 8"},
+      {"v1 scan_unrolled bs=5 slots=8 chunk=1 threads=128 arch=sm_90", "threads must be 1"},
+      {"v1 fused_blelloch bs=0 slots=3 chunk=1 threads=128 arch=sm_90", "slots must be a power of two"},
+      {"v1 fused_blelloch bs=0 slots=4096 chunk=2 threads=128 arch=sm_90", "slots * chunk <= 4096"},
+      {"v1 fused_blelloch bs=0 slots=256 chunk=1 threads=2048 arch=sm_90", "threads must be a power of two"},
+      {"v1 fused_blelloch bs=7 slots=256 chunk=1 threads=128 arch=sm_90", "bs must be 0"},
+      {"v1 scan_blelloch bs=0 slots=1024 chunk=2 threads=512 arch=sm_90", "chunk > 1 needs slots = 8192"},
+      {"v1 scan_blelloch bs=0 slots=1024 chunk=1 threads=128 arch=sm_90", "threads must be 512 for these slots"},
+      {"v1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_9x", "arch 'sm_9x' is not a real GPU architecture"},
+      {"v1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_20", "is not supported by NVRTC"},
+      {"v1 fill bs=0 slots=1 chunk=1 threads=256 arch=", "arch '' is not"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.line);
+    const std::string error = error_for(path, c.line);
+    CHECK(contains(error, at));
+    CHECK(contains(error, c.what));
+    CHECK(contains(error, c.line.substr(0, 40)));  // quotes the line
+  }
+  SUBCASE("a last line cut short is an error, even when what is left would parse") {
+    for (const std::string torn : {"v1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90", "v1 fill bs=0 slo"}) {
+      const std::string error = error_for(path, torn, /*newline=*/false);
+      CHECK(contains(error, at));
+      CHECK(contains(error, "the last line has no newline"));
+    }
+  }
+  SUBCASE("control bytes are not echoed") {
+    const std::string error = error_for(path, std::string("v1 fill\x1b[2J bs=0"));
+    CHECK(contains(error, at));
+    CHECK_FALSE(contains(error, "\x1b"));
+  }
+}
+
+TEST_CASE("issue18: a manifest skips header lines anywhere and blank lines, and collapses duplicates in order") {
+  TempDir dir;
+  const fs::path path = dir.path() / "m";
+  const ManifestEntry a{fused_spec(3, {}), "sm_90"};
+  const ManifestEntry b{fill_spec({}), "sm_90"};
+  const ManifestEntry c{fused_spec(3, {}), "compute_90"};
+  write_text(path, format_manifest_entry(a) + "\n# draftjit kernel manifest\n\n" + format_manifest_entry(b) +
+                       "\n  \n" + format_manifest_entry(a) + "\n# again\n" + format_manifest_entry(c) + "\n" +
+                       format_manifest_entry(b) + "\n");
+  CHECK(read_manifest(path) == std::vector<ManifestEntry>{a, b, c});
+  write_text(path, "");
+  CHECK(read_manifest(path).empty());
+}
+
+TEST_CASE("issue18: a manifest that is missing, a directory or a FIFO is an error naming it, and never hangs") {
+  TempDir dir;
+  const fs::path missing = dir.path() / "missing";
+  CHECK_THROWS_AS(read_manifest(missing), std::system_error);
+  try {
+    (void)read_manifest(missing);
+  } catch (const std::system_error& e) {
+    CHECK(contains(e.what(), missing.string()));
+    CHECK(contains(e.what(), "No such file"));
+  }
+  CHECK_THROWS_WITH_AS(read_manifest(dir.path()), doctest::Contains("is not a regular file"), std::invalid_argument);
+  const fs::path fifo = dir.path() / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(read_manifest(fifo), doctest::Contains("is not a regular file"), std::invalid_argument);
+}
+
+TEST_CASE("issue18: record_kernel appends each kernel once per process, under one header") {
+  TempDir dir;
+  const fs::path path = dir.path() / "recorded.manifest";
+  const Toolchain sm90 = Toolchain::for_arch("sm_90");
+  const Toolchain ptx = Toolchain::for_arch("compute_90");
+  {
+    set_record_path_for_test(nullptr);
+    record_kernel(fused_spec(1, {}), sm90);  // off: nothing is written, nothing created
+    CHECK_FALSE(fs::exists(path));
+  }
+  {
+    const ScopedRecord record(path);
+    for (int round = 0; round < 3; ++round) {
+      record_kernel(fused_spec(1, {}), sm90);
+      record_kernel(fill_spec({}), sm90);
+      record_kernel(fused_spec(1, {}), ptx);
+    }
+  }
+  const std::string text = read_text(path);
+  CAPTURE(text);
+  const std::vector<std::string> lines = lines_of(text);
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0].rfind("# draftjit kernel manifest", 0) == 0);
+  CHECK(lines[1] == format_manifest_entry({fused_spec(1, {}), "sm_90"}));
+  CHECK(read_manifest(path) == std::vector<ManifestEntry>{{fused_spec(1, {}), "sm_90"},
+                                                          {fill_spec({}), "sm_90"},
+                                                          {fused_spec(1, {}), "compute_90"}});
+  {  // a new "process" (a fresh recorder) appends to the file it finds, without a second header
+    const ScopedRecord record(path);
+    record_kernel(fused_spec(2, {}), sm90);
+  }
+  const std::vector<std::string> after = lines_of(read_text(path));
+  CHECK(after.size() == 5);
+  CHECK(std::count_if(after.begin(), after.end(), [](const std::string& l) { return l[0] == '#'; }) == 1);
+}
+
+TEST_CASE("issue18: a manifest that cannot be written is one warning, never an exception, and is tried again") {
+  TempDir dir;
+  const fs::path path = dir.path() / "no-such-dir" / "m";
+  const Toolchain sm90 = Toolchain::for_arch("sm_90");
+  RecordEvents events;
+  {
+    const ScopedRecord record(path);
+    CHECK_NOTHROW(record_kernel(fused_spec(1, {}), sm90));
+    CHECK_NOTHROW(record_kernel(fused_spec(2, {}), sm90));
+    CHECK_NOTHROW(record_kernel(fused_spec(1, {}), sm90));
+    REQUIRE(events.warnings.size() == 1);
+    CHECK(contains(events.warnings[0], path.string()));
+    CHECK(contains(events.warnings[0], "fused_unrolled.bs1.t128.sm_90"));
+    CHECK(contains(events.warnings[0], "No such file or directory"));
+    fs::create_directories(path.parent_path());  // fixed: the kernel that failed is recorded at its next load
+    record_kernel(fused_spec(1, {}), sm90);
+  }
+  CHECK(read_manifest(path) == std::vector<ManifestEntry>{{fused_spec(1, {}), "sm_90"}});
+  CHECK(events.warnings.size() == 1);
+}
+
+TEST_CASE("issue18: many processes recording at once give exactly the union, one header and no torn line") {
+  TempDir dir;
+  const fs::path path = dir.path() / "shared.manifest";
+  constexpr int kChildren = 8;
+  constexpr int kShared = 20;  // kernels every child records
+  const Toolchain sm90 = Toolchain::for_arch("sm_90");
+  const ScopedRecord record(path);
+  int start[2];
+  REQUIRE(::pipe(start) == 0);
+  std::vector<pid_t> children;
+  for (int child = 0; child < kChildren; ++child) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::close(start[1]);
+      char go = 0;
+      (void)!::read(start[0], &go, 1);  // EOF when the parent closes its end: all start together
+      for (int bs = 1; bs <= kShared; ++bs) {
+        record_kernel(fused_spec(bs, {}), sm90);
+        record_kernel(fused_spec(100 + child, {}), sm90);  // repeated: recorded once
+      }
+      Tuning own;
+      own.fill_threads = 32 * (child + 1);
+      record_kernel(fill_spec(own), sm90);
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  ::close(start[0]);
+  ::close(start[1]);
+  for (pid_t pid : children) {
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+  std::set<std::string> expected;
+  for (int bs = 1; bs <= kShared; ++bs) expected.insert(format_manifest_entry({fused_spec(bs, {}), "sm_90"}));
+  for (int child = 0; child < kChildren; ++child) {
+    Tuning own;
+    own.fill_threads = 32 * (child + 1);
+    expected.insert(format_manifest_entry({fused_spec(100 + child, {}), "sm_90"}));
+    expected.insert(format_manifest_entry({fill_spec(own), "sm_90"}));
+  }
+  std::set<std::string> read;
+  for (const ManifestEntry& entry : read_manifest(path)) read.insert(format_manifest_entry(entry));  // none torn
+  CHECK(read == expected);
+  const std::string text = read_text(path);
+  const std::vector<std::string> lines = lines_of(text);
+  CHECK(text.back() == '\n');
+  CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l[0] == '#'; }) == 1);
+  CHECK(lines.size() == 1 + kChildren * (kShared + 2));  // each child wrote each of its kernels once
+}
+
+TEST_CASE("issue18: draftjit warmup --manifest compiles exactly the manifest's kernels, each for its arch") {
+  TempDir cache;
+  TempDir work;
+  const fs::path manifest = work.path() / "kernels.manifest";
+  const std::vector<ManifestEntry> entries = {
+      {fused_spec(3, {}), "sm_90"}, {scan_spec(5000, {}), "sm_90"}, {fill_spec({}), "compute_90"}};
+  std::string text = "# draftjit kernel manifest\n";
+  for (const ManifestEntry& e : entries) text += format_manifest_entry(e) + "\n";
+  text += format_manifest_entry(entries[0]) + "\n";  // a duplicate adds nothing
+  write_text(manifest, text);
+
+  const std::string command =
+      draftjit::test::cache_dir_env(cache.path()) + kCli + " warmup --manifest '" + manifest.string() + "' --jobs 2";
+  std::string out;
+  CHECK(run_command(command, &out) == 0);
+  CAPTURE(out);
+  CHECK(contains(out,
+                 fmt::format("warmup: 3 kernels from the manifest {} on sm_90,compute_90 with", manifest.string())));
+  CHECK(contains(out, "3 compiled, 0 already cached, 0 failed, 0 not stored"));
+  std::set<std::string> stems;
+  for (const auto& file : fs::directory_iterator(cache.path())) {
+    const std::string name = file.path().filename().string();
+    if (name == ".locks") continue;
+    CHECK(file.path().extension() == ".cubin");
+    stems.insert(name.substr(0, name.rfind('-')));
+  }
+  CHECK(stems == std::set<std::string>{fused_spec(3, {}).name() + ".sm_90", scan_spec(5000, {}).name() + ".sm_90",
+                                       fill_spec({}).name() + ".compute_90"});
+  out.clear();
+  CHECK(run_command(command, &out) == 0);
+  CHECK(contains(out, "0 compiled, 3 already cached"));
+}
+
+TEST_CASE("issue18: draftjit warmup --manifest refuses what would contradict it, a bad line, and an empty manifest") {
+  TempDir cache;
+  TempDir work;
+  const fs::path manifest = work.path() / "m";
+  write_text(manifest, "v1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90\n");
+  const std::string run = draftjit::test::cache_dir_env(cache.path()) + kCli + " warmup --manifest '" +
+                          manifest.string() + "'";
+  for (const char* extra : {" --arch sm_90", " --bs 1", " --fused-max 8", " --unroll-max 4"}) {
+    std::string out;
+    CHECK(run_command(run + extra, &out) == 2);
+    CHECK(contains(out, "--manifest cannot be combined with"));
+  }
+  write_text(manifest, "v1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90\nv1 fill bs=0\n");
+  std::string out;
+  CHECK(run_command(run, &out) == 2);
+  CHECK(contains(out, manifest.string() + ":2: expected 7 fields"));
+  write_text(manifest, "# draftjit kernel manifest\n");
+  out.clear();
+  CHECK(run_command(run, &out) == 1);
+  CHECK(contains(out, "names no kernels"));
+  out.clear();
+  CHECK(run_command(draftjit::test::cache_dir_env(cache.path()) + kCli + " warmup --manifest '" +
+                        (work.path() / "absent").string() + "'",
+                    &out) == 1);
+  CHECK(contains(out, "No such file or directory"));
+  CHECK(fs::is_empty(cache.path()));  // nothing was compiled for any of them
+}
+
+// Run by the next test in a process of its own, where DRAFTJIT_RECORD is read as a process reads it: once, at the
+// first record. Does nothing in the ordinary run.
+TEST_CASE("issue18: helper run as a child process: records with DRAFTJIT_RECORD set") {
+  if (std::getenv("DRAFTJIT_TEST_RECORD_CHILD") == nullptr) return;
+  const Toolchain sm90 = Toolchain::for_arch("sm_90");
+  record_kernel(fused_spec(7, {}), sm90);
+  REQUIRE(::chdir("/") == 0);  // the relative path was made absolute at the first record
+  record_kernel(fused_spec(7, {}), sm90);
+  record_kernel(fill_spec({}), sm90);
+}
+
+TEST_CASE("issue18: DRAFTJIT_RECORD is read at the first record, a relative path taken from the directory then") {
+  TempDir dir;
+  std::string out;
+  const int rc = run_command("cd '" + dir.path().string() +
+                                 "' && DRAFTJIT_TEST_RECORD_CHILD=1 DRAFTJIT_RECORD=relative.manifest /proc/" +
+                                 std::to_string(::getpid()) + "/exe -tc='*helper run as a child process*'",
+                             &out);
+  CAPTURE(out);
+  CHECK(rc == 0);
+  CHECK(read_manifest(dir.path() / "relative.manifest") ==
+        std::vector<ManifestEntry>{{fused_spec(7, {}), "sm_90"}, {fill_spec({}), "sm_90"}});
+  CHECK(lines_of(read_text(dir.path() / "relative.manifest")).size() == 3);
+}

@@ -92,3 +92,36 @@ TEST_CASE("warmup: a callback that throws stops the warmup and its exception rea
                        std::runtime_error);
   CHECK(calls == 1);
 }
+
+TEST_CASE("issue18: a request's explicit kernels are built as given, for their own toolchains, each once") {
+  TempDir dir;
+  WarningLog warnings;
+  WarmupRequest request = request_for({1});  // fused_unrolled.bs1 on sm_90
+  const Toolchain sm90 = Toolchain::for_arch("sm_90");
+  const Toolchain ptx = Toolchain::for_arch("compute_90");
+  request.kernels = {{fused_spec(1, {}), sm90},  // repeats the kernel of bs 1
+                     {fill_spec({}), sm90},
+                     {fused_spec(2, {}), ptx},
+                     {fill_spec({}), sm90}};
+  std::set<std::string> names;
+  Pipeline pipeline(std::make_unique<DiskCache>(dir.path(), warnings.sink()));
+  const WarmupSummary summary = warmup(request, pipeline, [&](const WarmupItem& item) {
+    CHECK_FALSE(item.failed);
+    names.insert(item.spec.name() + "." + item.toolchain->arch);
+  });
+  CHECK(summary.kernels == 3);
+  CHECK(summary.compiled == 3);
+  CHECK(names == std::set<std::string>{"fused_unrolled.bs1.t128.sm_90", fill_spec({}).name() + ".sm_90",
+                                       "fused_unrolled.bs2.t128.compute_90"});
+}
+
+TEST_CASE("issue18: warmup_kernels gives each manifest entry the toolchain of its arch") {
+  const std::vector<WarmupKernel> kernels =
+      warmup_kernels({{fused_spec(1, {}), "sm_90"}, {fill_spec({}), "compute_90"}, {fused_spec(2, {}), "sm_90"}});
+  REQUIRE(kernels.size() == 3);
+  CHECK(kernels[0].toolchain.arch == "sm_90");
+  CHECK(kernels[1].toolchain.arch == "compute_90");
+  CHECK(kernels[1].toolchain.emits_ptx());
+  CHECK(kernels[2].spec == fused_spec(2, {}));
+  CHECK_THROWS_AS(warmup_kernels({{fill_spec({}), "sm_20"}}), std::invalid_argument);
+}

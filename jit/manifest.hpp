@@ -1,0 +1,61 @@
+#pragma once
+// Warmup from use: DRAFTJIT_RECORD=file makes a process append every kernel it launches to a manifest, and
+// `draftjit warmup --manifest file` (or Python's prepare(manifest=...)) compiles exactly those kernels.
+//
+// The format, one kernel a line, each line complete in itself so that many processes can append at once:
+//
+//   # draftjit kernel manifest: one kernel a line (draftjit warmup --manifest FILE)
+//   v1 fused_unrolled bs=5 slots=8 chunk=1 threads=128 arch=sm_90
+//   v1 fill bs=0 slots=1 chunk=1 threads=256 arch=compute_90
+//
+// "v1" is the line's format version (a file appended to by two draftjit versions is read line by line), then the
+// KernelSpec's fields and the toolchain's arch, in this order. Lines starting with '#' (the header, which a race of
+// two creators or a concatenation of manifests may put anywhere, any number of times) and blank lines are skipped;
+// every line ends with '\n', so a truncated copy shows as a last line without one.
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jit/kernel_spec.hpp"
+#include "jit/toolchain.hpp"
+
+namespace draftjit::jit {
+
+inline constexpr int kManifestVersion = 1;
+
+struct ManifestEntry {
+  KernelSpec spec;
+  std::string arch;  // the toolchain's: sm_90, compute_90
+  friend bool operator==(const ManifestEntry&, const ManifestEntry&) = default;
+};
+
+// The one definition of a line (without its '\n'): format_manifest_entry's output parses back to the same entry.
+std::string format_manifest_entry(const ManifestEntry& entry);
+// Throws std::invalid_argument saying what is wrong with the line (the caller adds where it is): the shape, the
+// version, an unknown kind, a number that is not one, a spec no tuning makes (see check_manifest_spec), an arch that
+// is not shaped like one (check_arch_name; whether this NVRTC compiles for it is read_manifest's check).
+ManifestEntry parse_manifest_entry(std::string_view line);
+
+// Throws std::invalid_argument unless spec is one that kernels_for can produce under some valid Tuning: bs within
+// the kind's range (the exact bs of an unrolled kind, 0 otherwise), slots and chunk powers of two within kMaxSlots
+// and what kMaxBs needs, threads within the kind's block sizes. A spec outside these would render a kernel nobody
+// tested.
+void check_manifest_spec(const KernelSpec& spec);
+
+// The manifest's kernels, in the order of their first line, duplicates collapsed. Throws std::invalid_argument
+// naming `path:line` and what is wrong for a malformed line (parse_manifest_entry), an arch that this NVRTC does not
+// compile for (Toolchain::for_arch), or a last line cut short; std::system_error naming the path when it cannot be
+// opened or read, or is not a regular file; draftjit::Error when no NVRTC can be loaded to check the archs.
+std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path);
+
+// Appends the kernel to $DRAFTJIT_RECORD, once per kernel (spec and arch) per process. Without the variable, one
+// relaxed atomic load. Called where a kernel is first loaded for launching (cold path). Safe with many processes
+// appending to one file: O_APPEND, one write() per line, lines far below PIPE_BUF; the file is created (O_EXCL) with
+// the header when missing. A failure is one warning ("record" event) per process and never throws.
+void record_kernel(const KernelSpec& spec, const Toolchain& toolchain);
+
+// For tests: record to path as if DRAFTJIT_RECORD held it (nullptr: off), with a fresh set of recorded kernels.
+void set_record_path_for_test(const char* path);
+
+}  // namespace draftjit::jit
