@@ -68,7 +68,7 @@ fs::path DiskCache::path_for(const KernelKey& key) const {
   return writable()->dir / (key.stem + std::string(kEntrySuffix));
 }
 
-std::optional<std::vector<char>> DiskCache::load(const KernelKey& key) const {
+std::optional<std::vector<char>> DiskCache::load(const KernelKey& key, std::size_t* layer_index) const {
   for (const Layer& layer : layers_) {
     const fs::path path = layer.dir / (key.stem + std::string(kEntrySuffix));
     const Classified found = classify(path);
@@ -85,6 +85,7 @@ std::optional<std::vector<char>> DiskCache::load(const KernelKey& key) const {
     if (file.state == FileState::Valid) {
       if (file.key == key.text) {
         if (layer.writable) touch_once(key.stem, path);
+        if (layer_index != nullptr) *layer_index = static_cast<std::size_t>(&layer - layers_.data());
         return cubin;
       }
       // The name carries this key's hash, the text is another's: a 64-bit collision, or a file crafted to look so.

@@ -47,7 +47,8 @@ class DiskCache {
   // The cubin stored under key in the first layer that holds a valid entry for it, or nullopt. An entry removed by a
   // prune meanwhile is a miss: entries are replaced and removed only by rename and unlink, and read whole from one
   // open descriptor.
-  std::optional<std::vector<char>> load(const KernelKey& key) const;
+  // *layer_index, when given, receives the index of the layer it came from.
+  std::optional<std::vector<char>> load(const KernelKey& key, std::size_t* layer_index = nullptr) const;
 
   // Writes the cubin to the writable directory (temp file, then rename); false, with a warning, when it cannot. Then,
   // under a bound, prunes when what this cache knows of the directory (its total at the last prune plus what it

@@ -20,7 +20,8 @@ RenderedKernel render(const KernelSpec& spec, const Toolchain& toolchain) {
   return {spec, render_source(spec), make_key(spec, toolchain)};
 }
 
-Pipeline::Pipeline(std::unique_ptr<DiskCache> disk) : disk_(std::move(disk)) {}
+Pipeline::Pipeline(std::unique_ptr<DiskCache> disk)
+    : disk_(std::move(disk)), disk_hits_per_layer_(disk_ != nullptr ? disk_->layers().size() : 0) {}
 
 std::shared_ptr<const CompiledKernel> Pipeline::get(const KernelSpec& spec, const Toolchain& toolchain,
                                                     Origin* origin) {
@@ -37,10 +38,13 @@ std::shared_ptr<const CompiledKernel> Pipeline::get(const KernelSpec& spec, cons
 std::shared_ptr<const CompiledKernel> Pipeline::load_or_compile(const KernelSpec& spec, const KernelKey& key,
                                                                 const Toolchain& toolchain, Origin* origin) {
   auto compiled = std::make_shared<CompiledKernel>(CompiledKernel{key, spec.info().entry, {}, false});
+  std::size_t layer = 0;
   auto from_disk = [&](std::optional<std::vector<char>> cubin) {
     if (!cubin) return false;
     ++disk_hits_;
-    log_event(LogLevel::Info, "disk hit", key.stem);
+    ++disk_hits_per_layer_[layer];
+    log_event(LogLevel::Info, "disk hit", fmt::format("{} in layer {} ({})", key.stem, layer,
+                                                      disk_->layers()[layer].dir.string()));
     if (origin != nullptr) *origin = Origin::Disk;
     compiled->cubin = std::move(*cubin);
     compiled->on_disk = true;
@@ -48,10 +52,10 @@ std::shared_ptr<const CompiledKernel> Pipeline::load_or_compile(const KernelSpec
   };
   std::unique_ptr<KeyLock> lock;
   if (disk_ != nullptr) {
-    if (from_disk(disk_->load(key))) return compiled;
+    if (from_disk(disk_->load(key, &layer))) return compiled;
     // Another process may be compiling this key right now: wait for it, then look again.
     lock = disk_->lock(key);
-    if (lock != nullptr && from_disk(disk_->load(key))) return compiled;
+    if (lock != nullptr && from_disk(disk_->load(key, &layer))) return compiled;
   }
   check_compile_allowed(key.stem);
   ++renders_;
@@ -85,17 +89,21 @@ std::shared_ptr<const CompiledKernel> Pipeline::load_or_compile(const KernelSpec
 }
 
 Pipeline::Stats Pipeline::stats() const {
-  return {memory_hits_.load(),
-          disk_hits_.load(),
-          renders_.load(),
-          compiles_.load(),
-          static_cast<double>(compile_ns_total_.load()) / 1e6,
-          static_cast<double>(compile_ns_max_.load()) / 1e6,
-          bytes_stored_.load()};
+  Stats stats{memory_hits_.load(),
+              disk_hits_.load(),
+              {},
+              renders_.load(),
+              compiles_.load(),
+              static_cast<double>(compile_ns_total_.load()) / 1e6,
+              static_cast<double>(compile_ns_max_.load()) / 1e6,
+              bytes_stored_.load()};
+  for (const auto& hits : disk_hits_per_layer_) stats.disk_hits_per_layer.push_back(hits.load());
+  return stats;
 }
 
 void Pipeline::reset_stats() {
   for (auto* counter : {&memory_hits_, &disk_hits_, &renders_, &compiles_, &bytes_stored_}) counter->store(0);
+  for (auto& hits : disk_hits_per_layer_) hits.store(0);
   compile_ns_total_.store(0);
   compile_ns_max_.store(0);
 }

@@ -46,6 +46,7 @@ class Pipeline {
   struct Stats {
     std::size_t memory_hits = 0;
     std::size_t disk_hits = 0;
+    std::vector<std::size_t> disk_hits_per_layer;  // indexed like disk()->layers()
     std::size_t renders = 0;
     std::size_t compiles = 0;
     double compile_ms_total = 0;  // of successful compiles
@@ -64,6 +65,7 @@ class Pipeline {
   SingleFlight<CompiledKernel> memory_;
   std::atomic<std::size_t> memory_hits_{0};
   std::atomic<std::size_t> disk_hits_{0};
+  std::vector<std::atomic<std::size_t>> disk_hits_per_layer_;  // one per layer of disk_, fixed at construction
   std::atomic<std::size_t> renders_{0};
   std::atomic<std::size_t> compiles_{0};
   std::atomic<std::uint64_t> compile_ns_total_{0};

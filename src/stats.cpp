@@ -13,6 +13,7 @@ JitStats stats() {
   JitStats result;
   result.memory_hits = counted.memory_hits;
   result.disk_hits = counted.disk_hits;
+  result.disk_hits_per_layer = counted.disk_hits_per_layer;
   result.compiles = counted.compiles;
   result.compile_ms_total = counted.compile_ms_total;
   result.compile_ms_max = counted.compile_ms_max;

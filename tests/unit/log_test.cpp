@@ -100,7 +100,7 @@ TEST_CASE("issue18: a compile, a disk hit and a front end are logged at info, wi
   second.get(spec, kSm90);
   const auto hits = log.of("disk hit");
   REQUIRE(hits.size() == 1);
-  CHECK(contains(hits[0].message, stem));
+  CHECK(contains(hits[0].message, stem + " in layer 0 (" + dir.path().string() + ")"));
   CHECK(log.of("compile").size() == 1);
   CHECK(std::string(current_front_end()) == "C++");  // the scope ended
 }
@@ -128,7 +128,7 @@ TEST_CASE("issue18: below the threshold nothing is logged; an unknown DRAFTJIT_L
   CHECK(log.events.empty());
 }
 
-TEST_CASE("issue18: the pipeline counts compiles, their time, disk hits and bytes stored; reset_stats zeroes") {
+TEST_CASE("issue18: the pipeline counts compiles, their time, disk hits per layer and bytes stored; reset zeroes") {
   TempDir dir;
   WarningLog warnings;
   Pipeline pipeline(std::make_unique<DiskCache>(dir.path(), warnings.sink()));
@@ -139,6 +139,7 @@ TEST_CASE("issue18: the pipeline counts compiles, their time, disk hits and byte
   CHECK(stats.compiles == 2);
   CHECK(stats.memory_hits == 1);
   CHECK(stats.disk_hits == 0);
+  CHECK(stats.disk_hits_per_layer == std::vector<std::size_t>{0});
   CHECK(stats.compile_ms_total > 0);
   CHECK(stats.compile_ms_max > 0);
   CHECK(stats.compile_ms_max <= stats.compile_ms_total);
@@ -152,11 +153,19 @@ TEST_CASE("issue18: the pipeline counts compiles, their time, disk hits and byte
   CHECK(stats.compile_ms_max == 0);
   CHECK(stats.bytes_stored == 0);
 
-  Pipeline reader(std::make_unique<DiskCache>(dir.path(), warnings.sink()));
+  // A new process whose writable directory is empty and that reads the first one as a read-only layer.
+  TempDir other;
+  Pipeline reader(std::make_unique<DiskCache>(CacheLocation{other.path(), {dir.path()}, {}}, warnings.sink()));
   reader.get(fused_spec(12, Tuning{}), kSm90);
-  CHECK(reader.stats().disk_hits == 1);
-  CHECK(reader.stats().compiles == 0);
-  CHECK(reader.stats().bytes_stored == 0);
+  reader.get(fused_spec(11, Tuning{}), kSm90);
+  reader.get(fused_spec(10, Tuning{}), kSm90);  // compiled, stored in the writable layer
+  Pipeline again(std::make_unique<DiskCache>(CacheLocation{other.path(), {dir.path()}, {}}, warnings.sink()));
+  again.get(fused_spec(10, Tuning{}), kSm90);
+  CHECK(reader.stats().disk_hits == 2);
+  CHECK(reader.stats().disk_hits_per_layer == std::vector<std::size_t>{0, 2});
+  CHECK(reader.stats().compiles == 1);
+  CHECK(again.stats().disk_hits_per_layer == std::vector<std::size_t>{1, 0});
+  CHECK(warnings.messages.empty());
 }
 
 TEST_CASE("issue18: after freeze() with DRAFTJIT_JIT=strict a compile is an error naming the key; hits still work") {
