@@ -389,3 +389,50 @@ def test_errors_from_the_cpp_checks_name_the_argument(call, error, match):
     # Through torch.ops the same check is PyTorch's RuntimeError with the same message.
     with pytest.raises(RuntimeError, match="extend_seq_lens must be int32"):
         torch.ops.draftjit.fill_draft_extend_metadata(p.ext.long(), p.seq, 8, *p.outputs())
+
+
+RECORD_CALLS = """
+import torch, draftjit
+for bs in (37, 5000):  # the fused kernel, then the scan and the fill
+    ext = torch.ones(bs, dtype=torch.int32, device="cuda"); seq = ext * 9
+    out = torch.empty(bs, dtype=torch.int32, device="cuda"), torch.empty(bs, dtype=torch.int32, device="cuda")
+    assert draftjit.fill_draft_extend_metadata(ext, seq, 2048, *out) == bs
+    assert draftjit.fill_draft_extend_metadata(ext, seq, 2048, *out) == bs  # a warm call records nothing more
+"""
+
+SERVE_FROM_MANIFEST = """
+import sys, torch, draftjit
+loaded = draftjit.prepare(manifest=sys.argv[1])
+draftjit.freeze()  # DRAFTJIT_JIT=strict: a compile from here on raises
+stats = draftjit.stats()
+for bs in (37, 5000):
+    ext = torch.ones(bs, dtype=torch.int32, device="cuda"); seq = ext * 9
+    out = torch.empty(bs, dtype=torch.int32, device="cuda"), torch.empty(bs, dtype=torch.int32, device="cuda")
+    assert draftjit.fill_draft_extend_metadata(ext, seq, 2048, *out) == bs
+assert draftjit.stats() == stats, (stats, draftjit.stats())  # nothing loaded or compiled after prepare
+try:
+    draftjit.prepare([38])
+except draftjit.Error as error:
+    assert "DRAFTJIT_JIT=strict" in str(error), error
+else:
+    raise AssertionError("compiled bs 38 after freeze() in strict mode")
+print(loaded)
+"""
+
+
+def test_record_a_manifest_then_prepare_exactly_its_kernels_and_serve_strict(tmp_path):
+    import os
+    import subprocess
+    import sys
+    manifest = tmp_path / "kernels.manifest"
+    env = dict(os.environ, DRAFTJIT_CACHE_DIR=str(tmp_path / "recording"), DRAFTJIT_RECORD=str(manifest))
+    recorded = subprocess.run([sys.executable, "-c", RECORD_CALLS], env=env, capture_output=True, text=True,
+                              timeout=300)
+    assert recorded.returncode == 0, recorded.stderr
+    lines = [line for line in manifest.read_text().splitlines() if line and not line.startswith("#")]
+    assert sorted(line.split()[1] for line in lines) == ["fill", "fused_unrolled", "scan_blelloch"], lines
+    env = dict(os.environ, DRAFTJIT_CACHE_DIR=str(tmp_path / "serving"), DRAFTJIT_JIT="strict")
+    served = subprocess.run([sys.executable, "-c", SERVE_FROM_MANIFEST, str(manifest)], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert served.returncode == 0, served.stdout + served.stderr
+    assert served.stdout.split() == ["3"], served.stdout

@@ -27,6 +27,12 @@ constexpr const char* kUsage = R"(usage:
       inspect or empty the disk cache ($DRAFTJIT_CACHE_DIR, else $XDG_CACHE_HOME/draftjit,
       else ~/.cache/draftjit; DRAFTJIT_DISABLE_DISK_CACHE=1 turns it off; DRAFTJIT_CACHE_PATH=dir1:dir2
       adds read-only layers); clear and verify touch draftjit's own files only
+  draftjit cache prune --max-bytes N [--older-than D]
+      evict the least recently used entries of the writable directory until they total at most N
+      (K, M, G), and those unused for D (30m, 12h, 7d); either option alone works too
+  draftjit cache export FILE [--manifest M] | draftjit cache import FILE
+      carry the valid entries of every layer (or a manifest's) in one checksummed bundle; import
+      stores each entry that checks out and exits 1 if it skipped any
   draftjit doctor
       report the NVRTC found (and where it was looked for), the driver, each GPU, the cache and the
       environment; exits 1 when draftjit cannot compile, or a GPU cannot run its kernels

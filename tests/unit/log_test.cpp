@@ -1,5 +1,5 @@
-// Issue 18, items 1-3 without a GPU: the event log (levels, sink, front ends), the pipeline's counters, the compile
-// policy after freeze(), and DRAFTJIT_DUMP_DIR.
+// Issue 18 without a GPU: the event log (levels, sink, front ends), the pipeline's counters, the compile policy
+// after freeze(), DRAFTJIT_DUMP_DIR, and the README's worked example through the CLI.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include "jit/compile_dump.hpp"
 #include "jit/compile_policy.hpp"
 #include "jit/log.hpp"
+#include "jit/manifest.hpp"
 #include "jit/pipeline.hpp"
 #include "test_support.hpp"
 
@@ -241,4 +242,29 @@ TEST_CASE("issue18: the CLI with DRAFTJIT_LOG=info and DRAFTJIT_DUMP_DIR logs an
   for (const auto& file : std::filesystem::directory_iterator(dump)) {
     if (file.path().extension() == ".ptx") CHECK(contains(read_text(file.path()), ".entry draftjit_fused"));
   }
+}
+
+TEST_CASE("issue18: the README's worked example without a GPU: manifest -> warmup -> export -> import -> all cached") {
+  TempDir dir;
+  const std::filesystem::path manifest = dir.path() / "kernels.manifest";
+  {
+    std::ofstream out(manifest);
+    for (const KernelSpec& spec : kernels_for({5, 300, 5000}, Tuning{})) {
+      out << format_manifest_entry({spec, "sm_90"}) << "\n";
+    }
+  }
+  const std::string bake = "DRAFTJIT_CACHE_DIR='" + (dir.path() / "bake").string() + "' ";
+  const std::string image = "DRAFTJIT_CACHE_DIR='" + (dir.path() / "image").string() + "' ";
+  const std::string bundle = (dir.path() / "cache.bundle").string();
+  std::string output;
+  REQUIRE(run_command(bake + kCli + " warmup --manifest '" + manifest.string() + "' --jobs 2", &output) == 0);
+  CHECK(contains(output, "4 compiled, 0 already cached, 0 failed"));
+  REQUIRE(run_command(bake + kCli + " cache export '" + bundle + "' --manifest '" + manifest.string() + "'",
+                      &output) == 0);
+  REQUIRE(run_command(image + kCli + " cache import '" + bundle + "'", &output) == 0);
+  // Serving: an empty writable directory over the imported cache as a read-only layer compiles nothing.
+  const std::string serve = "DRAFTJIT_CACHE_DIR='" + (dir.path() / "serve").string() + "' DRAFTJIT_CACHE_PATH='" +
+                            (dir.path() / "image").string() + "' ";
+  REQUIRE(run_command(serve + kCli + " warmup --manifest '" + manifest.string() + "'", &output) == 0);
+  CHECK(contains(output, "0 compiled, 4 already cached, 0 failed"));
 }
