@@ -73,6 +73,13 @@ void write_file(const fs::path& path, std::string_view bytes, std::string_view t
   if (!out.flush()) violated(target, "cannot write " + path.string());
 }
 
+void empty_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) fs::remove_all(it->path(), ec);
+  if (!fs::is_empty(dir, ec) || ec) violated("setup", "cannot empty " + dir.string());
+}
+
 std::vector<std::string> tree(const fs::path& dir) {
   std::vector<std::string> out;
   std::error_code ec;

@@ -30,6 +30,9 @@ const std::filesystem::path& scratch_root();
 std::string read_file(const std::filesystem::path& path, std::string_view target);
 void write_file(const std::filesystem::path& path, std::string_view bytes, std::string_view target);
 
+// dir exists and is empty (its entries removed one by one: cheaper than making it again on every input).
+void empty_dir(const std::filesystem::path& dir);
+
 // Every file and directory under dir, relative to it, sorted ("a", "a/b", ...).
 std::vector<std::string> tree(const std::filesystem::path& dir);
 

@@ -6,7 +6,6 @@
 
 #include <array>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <string_view>
 #include <system_error>
@@ -75,64 +74,26 @@ std::vector<char> read_whole(const fs::path& path) {
   return bytes;
 }
 
-// A directory of our own under the system temp dir, removed with its content: import checks an entry by writing it
-// there under its name and reading it back with read_cache_file, the one reader (it reads files, not memory).
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "draftjit-import.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error(fmt::format("cannot create a scratch directory {}: {}", pattern, errno_text(errno)));
-    }
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// make_key's text holds "| <arch> | <spec name> (spec ": the name's "<spec name>.<arch>" must be the key's, beyond the
-// hash that read_cache_file checks, or the entry is stored under a name no load of that key looks up.
-bool name_matches_key(std::string_view name, std::string_view key) {
-  const std::string_view stem = name.substr(0, name.size() - kEntrySuffix.size());
-  const std::string_view arch = arch_of_stem(stem);
-  const std::size_t dash = stem.rfind('-');
-  if (arch.empty() || dash < arch.size() + 1) return false;
-  const std::string_view spec = stem.substr(0, dash - arch.size() - 1);
-  return key.find(fmt::format("| {} | {} (spec ", arch, spec)) != std::string_view::npos;
-}
-
 struct Checked {
   CacheFile file;
   std::vector<char> cubin;
 };
 
-// An item checked as a load would check the file: Valid, or why not in file.problem.
-Checked check_item(const ScratchDir& scratch, const BundleItem& item) {
-  Checked checked{CacheFile{scratch.path() / "-", FileState::Damaged, {}, {}, 0, {}}, {}};
+// An item checked as a load would check its file (decode_entry), and its name against the kernel its key is for:
+// Valid, or why not in file.problem.
+Checked check_item(const BundleItem& item) {
   const std::string_view name = item.name;
   if (name.find('/') != name.npos || name.find('\0') != name.npos || !entry_name_hash(name)) {
-    checked.file.problem = "not an entry's file name (<spec>.<arch>-<16 hex digits>.cubin)";
-    return checked;
+    return {CacheFile{item.name, FileState::Damaged, "not an entry's file name (<spec>.<arch>-<16 hex digits>.cubin)",
+                      {}, 0, {}},
+            {}};
   }
-  const fs::path path = scratch.path() / item.name;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  int error = fd < 0 ? errno : write_all(fd, item.data.data(), item.data.size());
-  if (fd >= 0 && ::close(fd) != 0 && error == 0) error = errno;
-  if (error != 0) {
-    ::unlink(path.c_str());
-    throw std::runtime_error(fmt::format("cannot check entries in {}: {}", scratch.path().string(), errno_text(error)));
-  }
-  checked.file = read_cache_file(path, &checked.cubin);
-  ::unlink(path.c_str());
-  if (checked.file.state == FileState::Valid && !name_matches_key(name, checked.file.key)) {
+  Checked checked;
+  checked.file = decode_entry(name, item.data, &checked.cubin);
+  // decode_entry checks the hash in the name; the rest of it must be the kernel's too, or the entry would be stored
+  // under a name that no load of its key looks up.
+  if (checked.file.state == FileState::Valid &&
+      name != stem_of_key_text(checked.file.key) + std::string(kEntrySuffix)) {
     checked.file.state = FileState::Damaged;
     checked.file.problem = fmt::format("its name does not name the kernel its key is for ({})", checked.file.key);
   }
@@ -261,10 +222,9 @@ ExportResult export_bundle(const DiskCache& cache, const fs::path& file,
 std::vector<ImportItem> import_bundle(DiskCache& cache, const fs::path& file) {
   if (cache.writable() == nullptr) throw std::runtime_error("no writable cache directory to import into");
   const DecodedBundle bundle = decode_bundle(read_whole(file), file.string());
-  const ScratchDir scratch;
   std::vector<Checked> checked;
   checked.reserve(bundle.items.size());
-  for (const BundleItem& item : bundle.items) checked.push_back(check_item(scratch, item));
+  for (const BundleItem& item : bundle.items) checked.push_back(check_item(item));
   if (!bundle.checksum_ok) {
     // Nothing is stored from a damaged bundle; the entries' own checksums say where the damage is, when it is in one.
     std::string where = "the damage is outside the entries' data (names or headers)";
@@ -289,8 +249,7 @@ std::vector<ImportItem> import_bundle(DiskCache& cache, const fs::path& file) {
       out.why = fmt::format("entry {} at offset {}: {}", i + 1, item.offset, entry.file.problem);
       continue;
     }
-    const std::string stem = item.name.substr(0, item.name.size() - kEntrySuffix.size());
-    const KernelKey key{entry.file.key, hash_bytes(entry.file.key), stem};
+    const KernelKey key{entry.file.key, hash_bytes(entry.file.key), stem_of_key_text(entry.file.key)};
     out.imported = cache.store(key, entry.cubin);
     if (!out.imported) out.why = "the cache directory refused it (the warning above says why)";
   }

@@ -50,9 +50,7 @@ int open_regular(const fs::path& path, std::uint64_t& size, int& error, FileIden
     return -1;
   }
   size = static_cast<std::uint64_t>(info.st_size);
-  if (identity != nullptr) {
-    *identity = {static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
-  }
+  if (identity != nullptr) *identity = identity_of(info);
   return fd;
 }
 
@@ -150,24 +148,21 @@ Classified classify(const fs::path& path) {
   return found;
 }
 
-CacheFile read_cache_file(const fs::path& path, std::vector<char>* cubin) {
-  CacheFile file{path, FileState::Missing, {}, {}, 0, {}};
-  std::vector<char> bytes;
-  std::uint64_t size = 0;
-  if (const int error = read_prefix(path, bytes, size, file.state, file.identity); error != 0) {
-    file.problem = error == ELOOP   ? "not a regular file (a symbolic link, never followed)"
-                   : error == ENXIO ? "not a regular file"
-                                    : errno_text(error);
-    return file;
-  }
+namespace {
+
+// The checks of an entry's bytes. file_size is the file's, of which bytes holds all when it is at most
+// kMaxEntryBytes and else only the header's worth (read_prefix), so that a huge file is refused unread.
+CacheFile decode(std::string_view file_name, const std::vector<char>& bytes, std::uint64_t file_size,
+                 std::vector<char>* cubin) {
+  CacheFile file{std::string(file_name), FileState::Valid, {}, {}, 0, {}};
   auto fail = [&](std::string problem) {
     file.state = FileState::Damaged;
     file.problem = std::move(problem);
     return file;
   };
-  if (bytes.size() < kMagic.size()) return fail(fmt::format("{} bytes: too short to be an entry", size));
+  if (bytes.size() < kMagic.size()) return fail(fmt::format("{} bytes: too short to be an entry", file_size));
   if (std::memcmp(bytes.data(), kMagic.data(), kMagic.size()) != 0) return fail("no draftjit magic: not an entry");
-  if (size > kMaxEntryBytes) return fail(fmt::format("{} bytes: too large to be an entry", size));
+  if (file_size > kMaxEntryBytes) return fail(fmt::format("{} bytes: too large to be an entry", file_size));
   Header header{};
   if (bytes.size() < sizeof header) return fail("truncated header");
   std::memcpy(&header, bytes.data(), sizeof header);
@@ -182,12 +177,36 @@ CacheFile read_cache_file(const fs::path& path, std::vector<char>* cubin) {
   const char* payload = key.data() + key.size();
   if (checksum(key, payload, header.cubin_bytes) != header.checksum) return fail("checksum mismatch");
   // The name is what a load looks up: an entry copied or renamed onto another key's name must not pass as that key.
-  const std::optional<std::uint64_t> named = entry_name_hash(path.filename().string());
+  const std::optional<std::uint64_t> named = entry_name_hash(file_name);
   if (!named) return fail(fmt::format("its name does not carry its key's hash, so no load finds it ({})", key));
   if (*named != hash_bytes(key)) return fail(fmt::format("it holds another key ({})", key));
   file.key.assign(key);
   file.cubin_bytes = header.cubin_bytes;
   if (cubin != nullptr) cubin->assign(payload, payload + header.cubin_bytes);
+  return file;
+}
+
+}  // namespace
+
+CacheFile decode_entry(std::string_view file_name, const std::vector<char>& bytes, std::vector<char>* cubin) {
+  return decode(file_name, bytes, bytes.size(), cubin);
+}
+
+CacheFile read_cache_file(const fs::path& path, std::vector<char>* cubin) {
+  std::vector<char> bytes;
+  std::uint64_t size = 0;
+  FileState state = FileState::Missing;
+  FileIdentity identity;
+  if (const int error = read_prefix(path, bytes, size, state, identity); error != 0) {
+    return CacheFile{path, state,
+                     error == ELOOP   ? "not a regular file (a symbolic link, never followed)"
+                     : error == ENXIO ? "not a regular file"
+                                      : errno_text(error),
+                     {}, 0, identity};
+  }
+  CacheFile file = decode(path.filename().string(), bytes, size, cubin);
+  file.path = path;
+  file.identity = identity;
   return file;
 }
 
@@ -232,11 +251,10 @@ bool is_temp_name(std::string_view name) {
          random.size() == kHashDigits && all_of(random, "0123456789abcdef");
 }
 
-bool remove_if_unchanged(const CacheFile& file) {
-  struct stat now {};
-  if (::lstat(file.path.c_str(), &now) != 0) return false;
-  const FileIdentity still{static_cast<std::uint64_t>(now.st_dev), static_cast<std::uint64_t>(now.st_ino)};
-  return still == file.identity && ::unlink(file.path.c_str()) == 0;
+FileIdentity identity_of(const struct stat& info) {
+  return {static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino),
+          static_cast<std::uint64_t>(info.st_size), static_cast<std::int64_t>(info.st_mtim.tv_sec),
+          static_cast<std::int64_t>(info.st_mtim.tv_nsec)};
 }
 
 }  // namespace draftjit::jit

@@ -1,4 +1,6 @@
 #pragma once
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -53,12 +55,19 @@ enum class FileState {
   Damaged,     // ours, but unusable: short, no magic, wrong version, sizes or checksum, or its name is not its key's
 };
 
-// Which file a path named when it was read: another process may rename a new file into its place afterwards.
+// Which file a path named when it was looked at, and as it was then: another process may rename a new file into its
+// place afterwards, and a store or a load's touch gives it a new mtime. The inode alone is not enough: a file created
+// after the one seen was unlinked may get its inode back. What jit/cache_prune's evict() compares before it removes.
 struct FileIdentity {
   std::uint64_t device = 0;
   std::uint64_t inode = 0;
+  std::uint64_t bytes = 0;
+  std::int64_t mtime_sec = 0;
+  std::int64_t mtime_nsec = 0;
   friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
 };
+// The identity of what lstat or fstat described.
+FileIdentity identity_of(const struct stat& info);
 
 struct CacheFile {
   std::filesystem::path path;
@@ -69,14 +78,15 @@ struct CacheFile {
   FileIdentity identity;  // of the file read (opened files only)
 };
 
-// Reads and checks one entry without following a symlink or opening a FIFO or device, without reading more than
-// kMaxEntryBytes, and with its name checked against its content (the key hash in the name must be that of the key
-// text inside); for a Valid file `cubin` receives the payload when non-null.
-CacheFile read_cache_file(const std::filesystem::path& path, std::vector<char>* cubin = nullptr);
+// The checks of one entry's bytes, the one definition of what a valid entry is: magic, size (at most
+// kMaxEntryBytes), format version, sizes that add up, checksum, and file_name (what a load looks up) carrying the
+// hash of the key text inside. For a Valid entry `cubin` receives the payload when non-null. The result's path is
+// file_name and its identity empty: the bytes came from no file (a bundle's entry), or the caller fills them in.
+CacheFile decode_entry(std::string_view file_name, const std::vector<char>& bytes, std::vector<char>* cubin = nullptr);
 
-// Removes the file that was read, unless the path names another file now (a valid entry another process renamed
-// into its place since), which stays. True when removed.
-bool remove_if_unchanged(const CacheFile& file);
+// Reads one entry without following a symlink or opening a FIFO or device and without reading more than
+// kMaxEntryBytes, then checks it with decode_entry's checks; identity is that of the file read.
+CacheFile read_cache_file(const std::filesystem::path& path, std::vector<char>* cubin = nullptr);
 
 // The bytes of an entry holding cubin under key.
 std::vector<char> encode_entry(std::string_view key, const std::vector<char>& cubin);

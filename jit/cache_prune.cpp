@@ -29,21 +29,15 @@ std::optional<std::pair<std::uint64_t, std::string_view>> leading_number(std::st
   return std::pair{value, text.substr(static_cast<std::size_t>(end - text.data()))};
 }
 
-std::chrono::system_clock::time_point time_of(const struct timespec& t) {
+std::chrono::system_clock::time_point used_at(const FileIdentity& file) {
   using namespace std::chrono;
-  return system_clock::time_point(duration_cast<system_clock::duration>(seconds(t.tv_sec) + nanoseconds(t.tv_nsec)));
+  return system_clock::time_point(
+      duration_cast<system_clock::duration>(seconds(file.mtime_sec) + nanoseconds(file.mtime_nsec)));
 }
 
-// Still the file that was listed. The inode alone is not enough: a file created after the listed one was unlinked
-// may get its inode back; a later store or a load's touch also gives it a later mtime.
+// Still the file that was listed, as it was then (see FileIdentity).
 bool still_listed(const PruneCandidate& listed, const struct stat& now) {
-  return S_ISREG(now.st_mode) && now.st_dev == listed.device && now.st_ino == listed.inode &&
-         static_cast<std::uintmax_t>(now.st_size) == listed.bytes && now.st_mtim.tv_sec == listed.modified.tv_sec &&
-         now.st_mtim.tv_nsec == listed.modified.tv_nsec;
-}
-
-FileIdentity identity_of(const PruneCandidate& entry) {
-  return {static_cast<std::uint64_t>(entry.device), static_cast<std::uint64_t>(entry.inode)};
+  return S_ISREG(now.st_mode) && identity_of(now) == listed.seen;
 }
 
 // Puts a file the prune moved aside back under its entry's name, never replacing what is there now: that can only be
@@ -114,60 +108,55 @@ std::optional<std::uint64_t> cache_bound_from_env(const WarningSink& warn) {
 std::optional<PruneCandidate> prune_candidate(const fs::path& path) {
   struct stat info {};
   if (::lstat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return std::nullopt;
-  return PruneCandidate{path, static_cast<std::uintmax_t>(info.st_size), info.st_mtim, info.st_dev, info.st_ino};
+  return PruneCandidate{path, identity_of(info)};
 }
 
 std::vector<std::size_t> select_evictions(const std::vector<PruneCandidate>& entries, const PruneRule& rule,
                                           std::chrono::system_clock::time_point now) {
   std::vector<std::size_t> order(entries.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  auto used = [&](std::size_t i) { return time_of(entries[i].modified); };
+  auto used = [&](std::size_t i) { return used_at(entries[i].seen); };
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return used(a) != used(b) ? used(a) < used(b) : entries[a].path < entries[b].path;
   });
   std::uintmax_t total = 0;
-  for (const PruneCandidate& entry : entries) total += entry.bytes;
+  for (const PruneCandidate& entry : entries) total += entry.seen.bytes;
   std::vector<std::size_t> doomed;
   for (const std::size_t i : order) {  // least recently used first, so each rule takes a prefix of the order
     const bool too_old = rule.older_than && used(i) < now - *rule.older_than;
     const bool over = rule.max_bytes && total > *rule.max_bytes;
     if (!too_old && !over) continue;
     doomed.push_back(i);
-    total -= entries[i].bytes;
+    total -= entries[i].seen.bytes;
   }
   return doomed;
 }
 
-// Why not unlink(entry) after checking it, as remove_if_unchanged does: between that check and the unlink, a store of
-// the same key may rename its new entry into the name, and the unlink would remove it after the store reported it
-// stored. A rename is atomic: once the listed name is moved to a temp name of our own, nobody else writes there, so
-// the check and the unlink of the temp name (remove_if_unchanged there) cannot race. What turns out not to be the
-// listed file (a store since the listing, or an entry a load touched) is put back. Meanwhile a load of that key
-// misses and compiles; a load that had opened the file reads it whole (unlink keeps an open file). A prune killed
-// between the rename and the put-back leaves a temp file, which the warmup sweep removes after kStaleTempAge.
+// Why not unlink(entry) after checking it by its name: between that check and the unlink, a store of the same key may
+// rename its new entry into the name, and the unlink would remove it after the store reported it stored. A rename is
+// atomic: once the listed name is moved to a temp name of our own, nobody else writes there, so the check and the
+// unlink of the temp name cannot race. What turns out not to be the listed file (a store since the listing, or an
+// entry a load touched) is put back. Meanwhile a load of that key misses and compiles; a load that had opened the
+// file reads it whole (unlink keeps an open file). An evict killed between the rename and the put-back leaves a temp
+// file, which the warmup sweep removes after kStaleTempAge.
 Eviction evict(const PruneCandidate& entry, std::string* failure) {
   auto fail = [&](std::string why) {
     *failure = fmt::format("{}: {}", entry.path.string(), why);
     return Eviction::Failed;
   };
+  struct stat now {};
   if (!entry_name_hash(entry.path.filename().string())) {
     // An entry renamed by hand (classify: *.cubin with the magic): no store writes to a name that carries no key
     // hash, so nothing can be renamed into its place, and the check-then-unlink is enough.
-    struct stat now {};
     if (::lstat(entry.path.c_str(), &now) != 0) return Eviction::Gone;
     if (!still_listed(entry, now)) return Eviction::Changed;
-    errno = 0;  // remove_if_unchanged says false without an errno when the file changed since that lstat
-    if (remove_if_unchanged(CacheFile{entry.path, FileState::Valid, {}, {}, 0, identity_of(entry)})) {
-      return Eviction::Removed;
-    }
-    if (errno == 0) return Eviction::Changed;
+    if (::unlink(entry.path.c_str()) == 0) return Eviction::Removed;
     return errno == ENOENT ? Eviction::Gone : fail(errno_text(errno));
   }
   const fs::path temp = temp_path_for(entry.path);
   if (::rename(entry.path.c_str(), temp.c_str()) != 0) {
     return errno == ENOENT ? Eviction::Gone : fail(errno_text(errno));
   }
-  struct stat now {};
   // Under its temp name an old entry looks like a dead writer's temp file to a concurrent sweep, which may remove it:
   // only the listed file can be that old (a store or a touch since the listing is new), so it is gone as wanted.
   if (::lstat(temp.c_str(), &now) != 0) {
@@ -176,7 +165,7 @@ Eviction evict(const PruneCandidate& entry, std::string* failure) {
   }
   int unlink_error = 0;
   if (still_listed(entry, now)) {
-    if (remove_if_unchanged(CacheFile{temp, FileState::Valid, {}, {}, 0, identity_of(entry)})) return Eviction::Removed;
+    if (::unlink(temp.c_str()) == 0 || errno == ENOENT) return Eviction::Removed;  // ENOENT: a sweep, as above
     unlink_error = errno;  // kept, so it goes back
   }
   if (const int error = put_back(temp, entry.path); error != 0) {

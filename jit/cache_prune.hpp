@@ -1,6 +1,4 @@
 #pragma once
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -9,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "jit/cache_file.hpp"
 #include "jit/warning.hpp"
 
 namespace draftjit::jit {
@@ -33,13 +32,10 @@ struct PruneRule {
   bool any() const { return max_bytes.has_value() || older_than.has_value(); }
 };
 
-// One entry as listed: what it must still be for the prune to remove it.
+// One entry as listed (or read): what it must still be for evict() to remove it.
 struct PruneCandidate {
   std::filesystem::path path;
-  std::uintmax_t bytes = 0;
-  struct timespec modified {};
-  dev_t device = 0;
-  ino_t inode = 0;
+  FileIdentity seen;  // its size and mtime are also what the rule judges
 };
 
 // The lstat of path as a candidate, or nullopt when it is not there or not a regular file.
@@ -57,8 +53,9 @@ enum class Eviction {
   Failed,   // *failure says why; nothing of the entry is lost
 };
 
-// Removes one listed entry only if it is still the file listed (device, inode, size and mtime): see the .cpp for why
-// this is a rename to a temp name first.
+// Removes one listed entry only if it is still the file listed (FileIdentity: device, inode, size and mtime), without
+// ever removing a file that a store renamed into its name meanwhile: see the .cpp for why this is a rename to a temp
+// name first. The one way draftjit removes an entry it judged (a prune's eviction, a load's damaged entry).
 Eviction evict(const PruneCandidate& entry, std::string* failure);
 
 struct PruneResult {

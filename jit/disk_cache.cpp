@@ -101,9 +101,12 @@ std::optional<std::vector<char>> DiskCache::load(const KernelKey& key, std::size
     } else if (!layer.writable) {
       warn(fmt::format("skipping {} in the read-only cache layer: {}", path.string(), file.problem));
     } else {
-      // A regular file under an entry's exact name is ours by that name, whatever is left of its header.
+      // A regular file under an entry's exact name is ours by that name, whatever is left of its header. Removed as
+      // a prune evicts (only the file that was read, never a valid entry another process stored since); a removal
+      // that fails leaves it for the store after the compile to replace.
       warn(fmt::format("ignoring cache file {}: {}; it will be rebuilt", path.string(), file.problem));
-      remove_if_unchanged(file);
+      std::string failure;
+      (void)evict(PruneCandidate{path, file.identity}, &failure);
     }
   }
   return std::nullopt;
@@ -189,7 +192,7 @@ PruneResult DiskCache::prune(const PruneRule& rule) const {
     if (std::optional<PruneCandidate> entry = prune_candidate(path)) entries.push_back(std::move(*entry));
   });
   result.listed = entries.size();
-  for (const PruneCandidate& entry : entries) result.listed_bytes += entry.bytes;
+  for (const PruneCandidate& entry : entries) result.listed_bytes += entry.seen.bytes;
   std::uintmax_t gone_bytes = 0;
   const auto now = std::chrono::system_clock::now();
   for (const std::size_t i : select_evictions(entries, rule, now)) {
@@ -198,11 +201,11 @@ PruneResult DiskCache::prune(const PruneRule& rule) const {
     switch (evict(entry, &failure)) {
       case Eviction::Removed: {
         ++result.removed;
-        result.removed_bytes += entry.bytes;
+        result.removed_bytes += entry.seen.bytes;
         const auto unused = std::chrono::duration_cast<std::chrono::seconds>(
-            now - std::chrono::system_clock::time_point(std::chrono::seconds(entry.modified.tv_sec)));
-        log_event(LogLevel::Info, "evict",
-                  fmt::format("{} ({} bytes, last used {}s ago)", entry.path.string(), entry.bytes, unused.count()));
+            now - std::chrono::system_clock::time_point(std::chrono::seconds(entry.seen.mtime_sec)));
+        log_event(LogLevel::Info, "evict", fmt::format("{} ({} bytes, last used {}s ago)", entry.path.string(),
+                                                       entry.seen.bytes, unused.count()));
         break;
       }
       case Eviction::Changed:
@@ -210,7 +213,7 @@ PruneResult DiskCache::prune(const PruneRule& rule) const {
         break;
       case Eviction::Gone:
         ++result.gone;
-        gone_bytes += entry.bytes;
+        gone_bytes += entry.seen.bytes;
         break;
       case Eviction::Failed:
         result.failures.push_back(std::move(failure));

@@ -57,6 +57,13 @@ KernelSpec scan_spec(int bs, const Tuning& tuning);   // the standalone prefix s
 KernelSpec fused_spec(int bs, const Tuning& tuning);  // requires fits_fused
 KernelSpec fill_spec(const Tuning& tuning);           // second kernel of the two-kernel path
 
+// Throws std::invalid_argument ("no tuning makes this <kind> kernel: <fields>: <rule>") unless the constructors above
+// make spec under some valid Tuning: bs within the kind's range (the exact bs of an unrolled kind, up to kMaxUnrollBs,
+// and kMaxFusedBs for the fused one; 0 otherwise), slots and chunk as blelloch() lays out next_pow2(bs) lengths
+// (powers of two within kMaxSlots and what kMaxBs or kMaxFusedBs needs), threads within the kind's block sizes. For
+// specs that come from outside (a manifest's line): one outside these would render a kernel nobody tested.
+void check_spec_is_buildable(const KernelSpec& spec);
+
 // The kernels a draft-extend call with this bs launches: the fused kernel alone, or the scan then the fill.
 struct CallPlan {
   KernelSpec main;                 // the fused kernel, or the scan

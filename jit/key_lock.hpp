@@ -23,13 +23,9 @@ namespace draftjit::jit {
 // none.
 //
 // Where flock does not work (NFS without a lock manager: ENOLCK, EOPNOTSUPP, ENOSYS), or with DRAFTJIT_LOCK=file
-// (NFS whose flock is only local to each client), the lock is an owner file `NN.lock.owner` beside the stripe file,
-// created with O_CREAT | O_EXCL and holding the owner's host, pid namespace, pid, start time and a sequence number. A
-// waiter breaks it as stale when its owner is on this host (same host name and pid namespace) and gone
-// (kill(pid, 0) == ESRCH), or when it is older than kStaleOwnerAge on any host; the release removes it only while it
-// is still ours. Breaking and releasing both first rename the file to a name of their own and then read what they
-// moved, so they act on exactly the content they judged; key_lock.cpp has the race argument. The worst a lost race
-// does is let two processes compile one key, which the cache's atomic store makes harmless.
+// (NFS whose flock is only local to each client), the lock is an owner file `NN.lock.owner` beside the stripe file:
+// jit/lock_file has the protocol (taking, judging staleness, breaking, releasing); this class chooses it, waits on
+// it, says what it found and releases it from the taker only, as with flock.
 enum class LockMode : std::uint8_t {
   Flock,  // DRAFTJIT_LOCK unset or "flock": flock, and the owner file where flock fails
   File,   // DRAFTJIT_LOCK=file: the owner file only
@@ -48,10 +44,6 @@ class KeyLock {
   static constexpr int kLockStripes = 64;
   // A wait this long is said once: compiles take 10-200 ms, so the holder is slow, stopped or stuck.
   static constexpr std::chrono::seconds kWaitNotice{1};
-  // An owner file this old is stale whatever its host: 600 times the slowest compile, so only a dead or stuck
-  // holder's (another host's, whose pid cannot be checked) is this old. Breaking a live one costs a duplicate
-  // compile; keeping a dead one costs every process a full wait on that stripe until then.
-  static constexpr std::chrono::minutes kStaleOwnerAge{2};
 
   // Waits up to max_wait for the stripe of key_hash. held() tells whether it was taken; waited() whether another
   // holder made us wait (then the entry has most likely appeared on disk). key_name names the key in the warning of

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <bit>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -28,7 +27,6 @@ namespace {
 
 constexpr std::string_view kHeader =
     "# draftjit kernel manifest: one kernel a line (draftjit warmup --manifest FILE)\n";
-constexpr int kMaxUnrollBs = 1024;  // validate(Tuning)'s bound on unroll_max_bs
 constexpr std::uintmax_t kMaxManifestBytes = 64 << 20;  // a million lines; larger files are not read
 constexpr std::array<std::string_view, 5> kFieldNames = {"bs", "slots", "chunk", "threads", "arch"};
 
@@ -72,59 +70,7 @@ int number_of(std::string_view field, std::string_view name, std::size_t index) 
   return value;
 }
 
-// ---- which specs are real --------------------------------------------------------------------------------------
-
-void require(bool ok, const KernelSpec& spec, std::string_view what) {
-  if (!ok) throw std::invalid_argument(fmt::format("no tuning makes this {} kernel: {}", spec.info().name, what));
-}
-
-bool pow2(int n) { return n > 0 && std::has_single_bit(static_cast<unsigned>(n)); }
-bool block(int threads) { return threads >= 32 && threads <= kMaxThreads && threads % 32 == 0; }
-
 }  // namespace
-
-void check_manifest_spec(const KernelSpec& spec) {
-  const std::string fields = fmt::format("bs={} slots={} chunk={} threads={}", spec.bs, spec.slots, spec.chunk,
-                                         spec.threads);
-  auto need = [&](bool ok, std::string_view rule) { require(ok, spec, fmt::format("{}: {}", fields, rule)); };
-  switch (spec.info().scan) {
-    case Scan::UnrolledToOffsets:
-    case Scan::UnrolledToSlots: {  // scan_spec / fused_spec for bs <= unroll_max_bs
-      const int max_bs = spec.kind == KernelKind::FusedUnrolled ? std::min(kMaxUnrollBs, kMaxFusedBs) : kMaxUnrollBs;
-      need(spec.bs >= 0 && spec.bs <= max_bs, fmt::format("bs must be in [0, {}]", max_bs));
-      need(spec.slots == next_pow2(spec.bs),
-           fmt::format("slots must be {}, the power of two >= bs", next_pow2(spec.bs)));
-      need(spec.chunk == 1, "chunk must be 1");
-      if (spec.kind == KernelKind::ScanUnrolled) {
-        need(spec.threads == 1, "threads must be 1 (one thread runs the scan)");
-      } else {
-        need(block(spec.threads), fmt::format("threads must be a multiple of 32 in [32, {}]", kMaxThreads));
-      }
-      return;
-    }
-    case Scan::Blelloch: {  // the blelloch() helper of kernel_spec.cpp, for next_pow2(bs) lengths
-      const int max_lengths = next_pow2(spec.kind == KernelKind::FusedBlelloch ? kMaxFusedBs : kMaxBs);
-      need(spec.bs == 0, "bs must be 0 (a launch argument of this kind)");
-      need(pow2(spec.slots) && spec.slots <= kMaxSlots,
-           fmt::format("slots must be a power of two in [1, {}]", kMaxSlots));
-      need(pow2(spec.chunk) && spec.chunk <= max_lengths / spec.slots,
-           fmt::format("chunk must be a power of two with slots * chunk <= {}", max_lengths));
-      need(spec.chunk == 1 || spec.slots == kMaxSlots, fmt::format("chunk > 1 needs slots = {}", kMaxSlots));
-      if (spec.kind == KernelKind::ScanBlelloch) {
-        const int threads = std::max(32, std::min(kMaxThreads, spec.slots / 2));
-        need(spec.threads == threads, fmt::format("threads must be {} for these slots", threads));
-      } else {
-        need(pow2(spec.threads) && block(spec.threads),
-             fmt::format("threads must be a power of two in [32, {}]", kMaxThreads));
-      }
-      return;
-    }
-    case Scan::None:  // fill_spec
-      need(spec.bs == 0 && spec.slots == 1 && spec.chunk == 1, "bs must be 0, slots and chunk 1");
-      need(block(spec.threads), fmt::format("threads must be a multiple of 32 in [32, {}]", kMaxThreads));
-      return;
-  }
-}
 
 std::string format_manifest_entry(const ManifestEntry& entry) {
   const KernelSpec& s = entry.spec;

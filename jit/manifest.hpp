@@ -37,11 +37,9 @@ std::string format_manifest_entry(const ManifestEntry& entry);
 // is not shaped like one (check_arch_name; whether this NVRTC compiles for it is read_manifest's check).
 ManifestEntry parse_manifest_entry(std::string_view line);
 
-// Throws std::invalid_argument unless spec is one that kernels_for can produce under some valid Tuning: bs within
-// the kind's range (the exact bs of an unrolled kind, 0 otherwise), slots and chunk powers of two within kMaxSlots
-// and what kMaxBs needs, threads within the kind's block sizes. A spec outside these would render a kernel nobody
-// tested.
-void check_manifest_spec(const KernelSpec& spec);
+// A manifest's spec is one that kernels_for can produce under some valid Tuning: check_spec_is_buildable
+// (jit/kernel_spec), next to the constructors whose rules it applies.
+inline void check_manifest_spec(const KernelSpec& spec) { check_spec_is_buildable(spec); }
 
 // The manifest's kernels, in the order of their first line, duplicates collapsed. Throws std::invalid_argument
 // naming `path:line` and what is wrong for a malformed line (parse_manifest_entry), an arch that this NVRTC does not

@@ -226,3 +226,49 @@ TEST_CASE("issue18: export and import refuse what they cannot do, with the file 
   CHECK(run_command(cli + " cache import x.djb --manifest m", &text) == 2);
   CHECK(contains(text, "unknown argument '--manifest'"));
 }
+
+// What import checks an entry's name against: the stem make_key gives, read back from the key text it holds.
+TEST_CASE("stem_of_key_text reads back make_key's stem from its text, and nothing from other text") {
+  Tuning tuning;
+  tuning.unroll_max_bs = 4;
+  for (const KernelSpec& spec : kernels_for({0, 3, 5, 5000}, tuning)) {
+    for (const char* arch : {"sm_90", "sm_100a", "compute_90"}) {
+      const KernelKey key = make_key(spec, Toolchain::for_arch(arch));
+      CAPTURE(key.text);
+      CHECK(stem_of_key_text(key.text) == key.stem);
+    }
+  }
+  for (const char* text : {"", "draftjit 1 | sm_90", " (spec 1)", "a | b (spec 1)", " |  | x (spec 1)"}) {
+    CAPTURE(text);
+    CHECK(stem_of_key_text(text).empty());
+  }
+}
+
+// One definition of a valid entry: an entry's bytes decode as its file reads, and a load's checks are the bundle's.
+TEST_CASE("decode_entry checks bytes exactly as read_cache_file checks the file holding them") {
+  TempDir dir;
+  const KernelKey key = make_key(fused_spec(3, Tuning{}), Toolchain::for_arch("sm_90"));
+  const std::vector<char> good = encode_entry(key.text, {'c', 'u', 'b'});
+  std::vector<char> flipped = good;
+  flipped.back() ^= 1;
+  std::vector<char> versioned = good;
+  versioned[8] = 9;
+  const std::vector<char> other = encode_entry(key.text + " ", {'c'});
+  for (const std::vector<char>& bytes : {good, flipped, versioned, other, std::vector<char>(good.begin(), good.end() - 1),
+                                         std::vector<char>(good.begin(), good.begin() + 5), std::vector<char>{}}) {
+    for (const std::string& name : {key.stem + ".cubin", std::string("renamed.cubin")}) {
+      CAPTURE(name);
+      CAPTURE(bytes.size());
+      write_bytes(dir.path() / name, bytes);
+      std::vector<char> from_file;
+      std::vector<char> from_bytes;
+      const CacheFile read = read_cache_file(dir.path() / name, &from_file);
+      const CacheFile decoded = decode_entry(name, bytes, &from_bytes);
+      CHECK(decoded.state == read.state);
+      CHECK(decoded.problem == read.problem);
+      CHECK(decoded.key == read.key);
+      CHECK(from_bytes == from_file);
+    }
+  }
+  CHECK(decode_entry(key.stem + ".cubin", good).state == FileState::Valid);
+}

@@ -359,18 +359,54 @@ TEST_CASE("load, list, verify and clear follow the one rule: what list calls val
 }
 
 // Issue 20 item 11: a load that found a damaged entry used to remove the path, which by then could name a valid
-// entry another process had renamed into its place. Now only the file that was read is removed.
+// entry another process had renamed into its place. Then it compared the inode before unlinking by name, which left a
+// window between the two. Now it removes the file as a prune evicts one (jit/cache_prune's evict: moved aside under
+// a name of its own, compared there, unlinked or put back), so only the file that was read is ever removed.
 TEST_CASE("a damaged entry is removed only while the path still names the file that was read") {
-  draftjit::test::TempDir dir;
-  const std::filesystem::path path = dir.path() / "entry.cubin";
-  std::ofstream(path) << "damaged";
-  const CacheFile damaged = read_cache_file(path);
-  REQUIRE(damaged.state != FileState::Valid);
-  const std::filesystem::path fresh = dir.path() / "fresh.tmp";
-  std::ofstream(fresh) << "another process's new entry";
-  std::filesystem::rename(fresh, path);
-  CHECK_FALSE(remove_if_unchanged(damaged));
-  CHECK(std::filesystem::exists(path));
-  CHECK(remove_if_unchanged(read_cache_file(path)));
-  CHECK_FALSE(std::filesystem::exists(path));
+  TempDir dir;
+  const fs::path hashed = DiskCache(dir.path()).path_for(make_key(kSpec, kSm90));
+  for (const fs::path& path : {dir.path() / "entry.cubin", hashed}) {  // renamed by hand, or a key's name
+    CAPTURE(path);
+    std::ofstream(path) << "damaged";
+    const CacheFile damaged = read_cache_file(path);
+    REQUIRE(damaged.state == FileState::Damaged);
+    const fs::path fresh = dir.path() / "fresh.tmp";
+    std::ofstream(fresh) << "another process's new entry";
+    fs::rename(fresh, path);
+    std::string failure;
+    CHECK(evict(PruneCandidate{path, damaged.identity}, &failure) == Eviction::Changed);
+    CHECK(fs::exists(path));
+    CHECK(evict(PruneCandidate{path, read_cache_file(path).identity}, &failure) == Eviction::Removed);
+    CHECK_FALSE(fs::exists(path));
+    CHECK(failure.empty());
+  }
+  CHECK(cache_files(dir.path()).empty());  // nothing left aside
+}
+
+// The same through DiskCache::load: its warning about the damaged file comes between its read and the removal, so a
+// sink that stores there is another process's store landing in that window.
+TEST_CASE("a valid entry stored between a load's read of a damaged entry and its removal survives") {
+  TempDir dir;
+  ScopedEnv unset("DRAFTJIT_CACHE_MAX_BYTES", std::nullopt);
+  const KernelKey key = make_key(kSpec, kSm90);
+  const std::vector<char> cubin = {'n', 'e', 'w'};
+  DiskCache other(dir.path(), [](const std::string&) {});
+  bool stored = false;
+  WarningLog warnings;
+  DiskCache cache(dir.path(), [&](const std::string& message) {
+    warnings.messages.push_back(message);
+    if (draftjit::test::contains(message, "it will be rebuilt")) stored = other.store(key, cubin);
+  });
+  std::ofstream(cache.path_for(key)) << "damaged";
+  CHECK_FALSE(cache.load(key).has_value());
+  REQUIRE(warnings.messages.size() == 1);
+  CHECK(draftjit::test::contains(warnings.messages[0], "ignoring cache file " + cache.path_for(key).string()));
+  REQUIRE(stored);
+  CHECK(DiskCache(dir.path()).load(key) == cubin);
+  CHECK(cache_files(dir.path()).size() == 1);  // the new entry, and nothing moved aside
+
+  // Without a store in between, the damaged one is removed.
+  std::ofstream(cache.path_for(key)) << "damaged again";
+  CHECK_FALSE(DiskCache(dir.path(), [](const std::string&) {}).load(key).has_value());
+  CHECK(cache_files(dir.path()).empty());
 }

@@ -118,3 +118,46 @@ TEST_CASE("params structs have the sizes the compiled kernels declare (tests/fil
   CHECK(sizeof(draftjit_kernels::ScanParams) == 56);
   CHECK(sizeof(draftjit_kernels::FillParams) == 56);
 }
+
+// check_spec_is_buildable derives its limits from the constructors and the named bounds (kMaxUnrollBs, kMaxFusedBs,
+// kMaxBs, kMaxSlots, kMaxThreads): what the widest valid tunings make passes, one step past any bound does not.
+TEST_CASE("a spec is buildable exactly when the constructors make it under some valid tuning") {
+  Tuning widest;
+  widest.unroll_max_bs = kMaxUnrollBs;
+  CHECK_NOTHROW(validate(widest));
+  Tuning too_wide = widest;
+  too_wide.unroll_max_bs = kMaxUnrollBs + 1;
+  CHECK_THROWS_WITH_AS(validate(too_wide), "draftjit::Tuning: unroll_max_bs must be in [0, 1024]",
+                       std::invalid_argument);
+  Tuning blelloch_only;
+  blelloch_only.unroll_max_bs = 0;
+  blelloch_only.fused_blelloch_min_threads = 32;
+  blelloch_only.fused_blelloch_max_threads = kMaxThreads;
+  for (const Tuning& tuning : {Tuning{}, widest, blelloch_only}) {
+    for (int bs : {0, 1, 5, 128, kMaxUnrollBs, kMaxFusedBs, kMaxFusedBs + 1, 8193, kMaxBs}) {
+      CAPTURE(bs);
+      for (const KernelSpec& spec : kernels_for({bs}, tuning)) {
+        CAPTURE(spec.name());
+        CHECK_NOTHROW(check_spec_is_buildable(spec));
+      }
+    }
+  }
+  auto refused = [](const KernelSpec& spec, const std::string& rule) {
+    CAPTURE(spec.name());
+    CHECK_THROWS_WITH_AS(check_spec_is_buildable(spec), doctest::Contains(rule.c_str()), std::invalid_argument);
+  };
+  KernelSpec spec = scan_spec(kMaxUnrollBs, widest);
+  CHECK_NOTHROW(check_spec_is_buildable(spec));
+  spec.bs = kMaxUnrollBs + 1;
+  spec.slots = next_pow2(spec.bs);
+  refused(spec, "bs must be in [0, 1024]");
+  spec = scan_spec(kMaxBs, Tuning{});
+  spec.chunk *= 2;
+  refused(spec, "chunk must be a power of two with slots * chunk <= 1048576");
+  spec = fused_spec(kMaxFusedBs, blelloch_only);
+  spec.slots *= 2;
+  refused(spec, "slots * chunk <= 4096");
+  spec = fill_spec(Tuning{});
+  spec.threads = kMaxThreads + 32;
+  refused(spec, "no tuning makes this fill kernel: bs=0 slots=1 chunk=1 threads=1056: threads must be a multiple");
+}
