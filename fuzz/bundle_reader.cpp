@@ -1,6 +1,6 @@
 // The bundle reader (jit/cache_bundle): the input is a bundle file (`draftjit cache export`'s format), imported with
-// import_bundle into an empty private cache directory, with $TMPDIR private too (import once checked entries in a
-// scratch directory there, and must leave nothing behind).
+// import_bundle into an empty private cache directory, with $TMPDIR private too (import checks entries in memory, and
+// must leave nothing behind anywhere).
 // Properties (docs/FUZZ.md):
 //   decode_bundle accepts exactly the framing cache_bundle.hpp documents (a model written from it), with the same
 //     items, offsets and checksum verdict, and refuses anything else with BundleError; a bundle it accepts with a
@@ -13,8 +13,8 @@
 //     a skipped one says why
 //   afterwards the cache directory holds exactly the imported names (the last one of a name), each file is exactly
 //     the bytes the bundle carried, DiskCache::load of its key gives exactly its cubin, and DiskCache::list finds
-//     each entry Valid, once, and nothing else; import's scratch directory is gone and nothing outside the private
-//     directory changed (a sentinel file)
+//     each entry Valid, once, and nothing else; $TMPDIR is empty and nothing outside the private directory changed
+//     (a sentinel file)
 //
 // FUZZ_WRITE_SEEDS=DIR, from the repository root, writes the seed corpus (fuzz/corpus/bundle_reader/) into DIR and
 // exits: small bundles made with encode_bundle of real keys, and one of the real entry fuzz/corpus/entry_reader holds.
@@ -55,7 +55,7 @@ constexpr std::string_view kTarget = "bundle_reader";
 struct World {
   fs::path root;                       // the private directory: everything below is the target's
   fs::path home;                       // $HOME and $XDG_CACHE_HOME
-  fs::path tmp;                        // $TMPDIR: import_bundle makes its scratch directory here
+  fs::path tmp;                        // $TMPDIR: must stay empty
   fs::path cache;                      // the writable cache directory, emptied before each input
   fs::path bundle;                     // the input's file
   fs::path sentinel;                   // a file beside them that nothing may change

@@ -39,20 +39,6 @@ std::uint64_t get(const std::vector<char>& in, std::size_t at, int bytes) {
 
 void append(std::vector<char>& out, const char* data, std::size_t size) { out.insert(out.end(), data, data + size); }
 
-// Writes all bytes or returns errno.
-int write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return 0;
-}
-
 // The whole of path (a pipe too); throws std::runtime_error naming it.
 std::vector<char> read_whole(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -205,14 +191,8 @@ ExportResult export_bundle(const DiskCache& cache, const fs::path& file,
     }
   }
   const std::vector<char> bytes = encode_bundle(items);
-  const fs::path temp = temp_path_for(file);  // "<file>.tmp.<pid>.<random>", beside it: rename stays in one directory
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-  int error = fd < 0 ? errno : write_all(fd, bytes.data(), bytes.size());
-  if (fd >= 0 && ::close(fd) != 0 && error == 0) error = errno;
-  if (error == 0 && ::rename(temp.c_str(), file.c_str()) != 0) error = errno;
-  if (error != 0) {
-    ::unlink(temp.c_str());
-    throw std::runtime_error(fmt::format("cannot write bundle {}: {}", file.string(), errno_text(error)));
+  if (const AtomicWrite written = write_atomically(file, bytes); !written.ok()) {
+    throw std::runtime_error(fmt::format("cannot write bundle {}: {}", file.string(), errno_text(written.error)));
   }
   result.exported = items.size();
   result.bytes = bytes.size();

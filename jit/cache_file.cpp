@@ -233,6 +233,38 @@ std::optional<std::uint64_t> entry_name_hash(std::string_view name) {
   return hash;
 }
 
+namespace {
+
+// Writes all bytes or returns errno.
+int write_all(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+}  // namespace
+
+AtomicWrite write_atomically(const fs::path& path, const std::vector<char>& bytes) {
+  const fs::path temp = temp_path_for(path);
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);  // O_EXCL: never a symlink
+  if (fd < 0) return {AtomicWrite::Failed::Create, errno};
+  AtomicWrite result;
+  if (const int error = write_all(fd, bytes.data(), bytes.size()); error != 0) {
+    result = {AtomicWrite::Failed::Write, error};
+  }
+  if (::close(fd) != 0 && result.ok()) result = {AtomicWrite::Failed::Write, errno};  // NFS reports write-back here
+  if (result.ok() && ::rename(temp.c_str(), path.c_str()) != 0) result = {AtomicWrite::Failed::Rename, errno};
+  if (!result.ok()) ::unlink(temp.c_str());
+  return result;
+}
+
 fs::path temp_path_for(const fs::path& entry) {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return entry.string() + fmt::format("{}{}.{:0{}x}", kTempMarker, ::getpid(), rng(), kHashDigits);

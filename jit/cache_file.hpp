@@ -98,4 +98,13 @@ std::optional<std::uint64_t> entry_name_hash(std::string_view file_name);
 std::filesystem::path temp_path_for(const std::filesystem::path& entry);
 bool is_temp_name(std::string_view file_name);
 
+// Writes bytes to a fresh temp file beside path (temp_path_for), then renames it over path, so a reader sees the
+// whole old file or the whole new one. On failure the temp file is removed; what failed and errno are returned.
+struct AtomicWrite {
+  enum class Failed { Nothing, Create, Write, Rename } failed = Failed::Nothing;
+  int error = 0;
+  bool ok() const { return failed == Failed::Nothing; }
+};
+AtomicWrite write_atomically(const std::filesystem::path& path, const std::vector<char>& bytes);
+
 }  // namespace draftjit::jit

@@ -18,20 +18,6 @@ namespace {
 // Longer than any compile, so waiting for another process's compile normally ends with its entry on disk.
 constexpr std::chrono::seconds kMaxLockWait{30};
 
-// Writes all bytes or returns errno.
-int write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return 0;
-}
-
 // Calls visit(path, classify(path)) for every name in dir; a directory that does not exist has none. Throws
 // std::system_error naming dir when it exists but cannot be read (ENOTDIR, EACCES...).
 template <typename Visit>
@@ -128,26 +114,21 @@ bool DiskCache::store(const KernelKey& key, const std::vector<char>& cubin) {
                      found.what));
     return false;
   }
-  const fs::path temp = temp_path_for(entry);
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    warn(fmt::format("cannot write to cache directory {}: {}; kernels stay in memory only", dir.string(),
-                     errno_text(errno)));
-    return false;
-  }
   const std::vector<char> bytes = encode_entry(key.text, cubin);
-  int error = write_all(fd, bytes.data(), bytes.size());
-  if (::close(fd) != 0 && error == 0) error = errno;
-  if (error != 0) {
-    ::unlink(temp.c_str());
-    warn(fmt::format("cannot write cache files in {}: {}; kernels stay in memory only", dir.string(),
-                     errno_text(error)));
+  const AtomicWrite written = write_atomically(entry, bytes);
+  if (written.failed == AtomicWrite::Failed::Create) {
+    warn(fmt::format("cannot write to cache directory {}: {}; kernels stay in memory only", dir.string(),
+                     errno_text(written.error)));
     return false;
   }
-  if (::rename(temp.c_str(), entry.c_str()) != 0) {
-    error = errno;
-    ::unlink(temp.c_str());
-    warn(fmt::format("cannot store {}: {}; this kernel stays in memory only", entry.string(), errno_text(error)));
+  if (written.failed == AtomicWrite::Failed::Write) {
+    warn(fmt::format("cannot write cache files in {}: {}; kernels stay in memory only", dir.string(),
+                     errno_text(written.error)));
+    return false;
+  }
+  if (written.failed == AtomicWrite::Failed::Rename) {
+    warn(fmt::format("cannot store {}: {}; this kernel stays in memory only", entry.string(),
+                     errno_text(written.error)));
     return false;
   }
   enforce_bound(bytes.size());

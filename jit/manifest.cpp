@@ -44,6 +44,17 @@ std::vector<std::string_view> fields_of(std::string_view line) {
   }
 }
 
+// Text as an error message may show it: bounded, with control bytes (a binary file) shown as '?'. Every message
+// about a line quotes through here, fields included, so none carries a terminal escape or a megabyte of input.
+std::string shown(std::string_view text) {
+  constexpr std::size_t kMax = 100;
+  std::string out(text.substr(0, kMax));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c >= 0x7f) c = '?';
+  }
+  return "'" + out + (text.size() > kMax ? "...'" : "'");
+}
+
 const KindInfo* kind_named(std::string_view name) {
   for (KernelKind kind : {KernelKind::ScanUnrolled, KernelKind::ScanBlelloch, KernelKind::FusedUnrolled,
                           KernelKind::FusedBlelloch, KernelKind::Fill}) {
@@ -55,7 +66,7 @@ const KindInfo* kind_named(std::string_view name) {
 // The value of `name=value`, field `index` (1-based, for the message) of the line.
 std::string_view value_of(std::string_view field, std::string_view name, std::size_t index) {
   if (field.size() <= name.size() || field.substr(0, name.size()) != name || field[name.size()] != '=') {
-    throw std::invalid_argument(fmt::format("field {} is '{}', expected {}=...", index, field, name));
+    throw std::invalid_argument(fmt::format("field {} is {}, expected {}=...", index, shown(field), name));
   }
   return field.substr(name.size() + 1);
 }
@@ -65,7 +76,7 @@ int number_of(std::string_view field, std::string_view name, std::size_t index) 
   int value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end != text.data() + text.size() || value < 0) {
-    throw std::invalid_argument(fmt::format("{}={} is not a non-negative integer in range", name, text));
+    throw std::invalid_argument(fmt::format("{}={} is not a non-negative integer in range", name, shown(text)));
   }
   return value;
 }
@@ -86,7 +97,7 @@ ManifestEntry parse_manifest_entry(std::string_view line) {
   }
   if (fields[0] != fmt::format("v{}", kManifestVersion)) {
     throw std::invalid_argument(
-        fmt::format("format version '{}' is not one this draftjit reads (v{})", fields[0], kManifestVersion));
+        fmt::format("format version {} is not one this draftjit reads (v{})", shown(fields[0]), kManifestVersion));
   }
   if (fields.size() != 7) {
     throw std::invalid_argument(fmt::format(
@@ -96,8 +107,8 @@ ManifestEntry parse_manifest_entry(std::string_view line) {
   const KindInfo* kind = kind_named(fields[1]);
   if (kind == nullptr) {
     throw std::invalid_argument(fmt::format(
-        "unknown kernel kind '{}' (known: scan_unrolled, scan_blelloch, fused_unrolled, fused_blelloch, fill)",
-        fields[1]));
+        "unknown kernel kind {} (known: scan_unrolled, scan_blelloch, fused_unrolled, fused_blelloch, fill)",
+        shown(fields[1])));
   }
   ManifestEntry entry;
   entry.spec.kind = kind->kind;
@@ -107,21 +118,17 @@ ManifestEntry parse_manifest_entry(std::string_view line) {
   entry.spec.threads = number_of(fields[5], kFieldNames[3], 6);
   entry.arch = std::string(value_of(fields[6], kFieldNames[4], 7));
   check_manifest_spec(entry.spec);
-  check_arch_name(entry.arch);
+  try {
+    check_arch_name(entry.arch);
+  } catch (const std::invalid_argument&) {
+    if (shown(entry.arch) == "'" + entry.arch + "'") throw;  // short and printable: its message says what is wrong
+    throw std::invalid_argument(fmt::format("arch={} is not an architecture name (sm_90, compute_90)",
+                                            shown(entry.arch)));
+  }
   return entry;
 }
 
 namespace {
-
-// The line as an error message may quote it: bounded, with control bytes (a binary file) shown as '?'.
-std::string quoted(std::string_view line) {
-  constexpr std::size_t kMax = 100;
-  std::string out(line.substr(0, kMax));
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  }
-  return "'" + out + (line.size() > kMax ? "...'" : "'");
-}
 
 std::string read_whole(const std::filesystem::path& path) {
   auto fail = [&](int error, std::string_view what) {
@@ -172,7 +179,7 @@ std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path) {
     const std::string_view line = std::string_view(text).substr(at, end == std::string::npos ? end : end - at);
     at = end == std::string::npos ? text.size() : end + 1;
     auto fail = [&](std::string_view what) {
-      throw std::invalid_argument(fmt::format("{}:{}: {}: {}", path.string(), number, what, quoted(line)));
+      throw std::invalid_argument(fmt::format("{}:{}: {}: {}", path.string(), number, what, shown(line)));
     };
     if (end == std::string::npos) fail("the last line has no newline: the file was cut short (a truncated copy?)");
     if (line.find_first_not_of(" \t") == std::string_view::npos || line.front() == '#') continue;

@@ -7,9 +7,8 @@
 #   tools/fuzz.sh build                                 only build
 # Each run works on a copy of fuzz/corpus/TARGET in build-fuzz/run/TARGET/ (new inputs never go into the
 # repository); what it finds is left in build-fuzz/run/TARGET/artifacts/ and named on stderr. FUZZ_SKIP=a,b leaves
-# those input classes out (docs/FUZZ.md). fuzz/corpus/TARGET/open-CLASS files reproduce faults not fixed yet: they
-# are not run, and their classes are left out (in CI too) until the fix renames them regress-CLASS. FUZZ_CXX picks
-# the compiler (default clang++-14), FUZZ_BUILD_DIR the build folder (default build-fuzz).
+# those input classes out (docs/FUZZ.md); CI never sets it. FUZZ_CXX picks the compiler (default clang++-14),
+# FUZZ_BUILD_DIR the build folder (default build-fuzz).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 targets=(entry_reader cli_options environment manifest_reader bundle_reader)
@@ -23,7 +22,7 @@ declare -A max_len=([entry_reader]=0 [cli_options]=512 [environment]=512 [manife
 build_dir="${FUZZ_BUILD_DIR:-build-fuzz}"  # another build* folder (git ignores those) for runs beside CI's
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -42,22 +41,13 @@ run_one() {
   local work="$build_dir/run/$target"
   rm -rf "$work"
   mkdir -p "$work/corpus" "$work/tmp" "$work/artifacts"
-  # open-CLASS files reproduce a fault not fixed yet (docs/FUZZ.md): replayed by hand, not run, or CI fails at once.
-  find fuzz/corpus/"$target" -maxdepth 1 -type f ! -name 'open-*' -exec cp -t "$work/corpus/" {} +
+  find fuzz/corpus/"$target" -maxdepth 1 -type f -exec cp -t "$work/corpus/" {} +
   # The targets' private directories: on a tmpfs where there is one (files are made and removed on every input),
   # else under the run's folder; removed afterwards, so that a crashed run leaves nothing behind.
   local scratch="$PWD/$work/tmp"
   if [ -d /dev/shm ] && [ -w /dev/shm ]; then scratch=$(mktemp -d /dev/shm/draftjit-fuzz-"$target".XXXXXX); fi
-  # The classes of those open faults are left out of the run (FUZZ_SKIP), so that the run looks past them.
-  local skip="${FUZZ_SKIP:-}" open
-  open=$(find fuzz/corpus/"$target" -maxdepth 1 -type f -name 'open-*' -printf '%f\n' | sed 's/^open-//; s/\..*$//' |
-    sort | paste -sd, -)
-  if [ -n "$open" ]; then
-    skip="${skip:+$skip,}$open"
-    echo "fuzz $target: leaving out the open faults $open (fuzz/corpus/$target/open-*)" >&2
-  fi
   local start=$SECONDS
-  FUZZ_SKIP="$skip" FUZZ_SCRATCH="$scratch" TMPDIR="$PWD/$work/tmp" "$build_dir/fuzz_$target" \
+  FUZZ_SCRATCH="$scratch" TMPDIR="$PWD/$work/tmp" "$build_dir/fuzz_$target" \
     -artifact_prefix="$work/artifacts/" \
     -print_final_stats=1 -max_len="${max_len[$target]}" "$@" "$work/corpus" >"$work/log" 2>&1
   local rc=$?

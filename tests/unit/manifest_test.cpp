@@ -127,9 +127,9 @@ TEST_CASE("issue18: every malformed manifest line is an error naming path:line a
       {"v1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90 extra=1", "found 8"},
       {"v1 filler bs=0 slots=1 chunk=1 threads=256 arch=sm_90", "unknown kernel kind 'filler'"},
       {"v1 fill slots=1 bs=0 chunk=1 threads=256 arch=sm_90", "field 3 is 'slots=1', expected bs="},
-      {"v1 fill bs=x slots=1 chunk=1 threads=256 arch=sm_90", "bs=x is not a non-negative integer"},
-      {"v1 fill bs=-1 slots=1 chunk=1 threads=256 arch=sm_90", "bs=-1 is not a non-negative integer"},
-      {"v1 fill bs=0 slots=1 chunk=1 threads=99999999999 arch=sm_90", "threads=99999999999 is not"},
+      {"v1 fill bs=x slots=1 chunk=1 threads=256 arch=sm_90", "bs='x' is not a non-negative integer"},
+      {"v1 fill bs=-1 slots=1 chunk=1 threads=256 arch=sm_90", "bs='-1' is not a non-negative integer"},
+      {"v1 fill bs=0 slots=1 chunk=1 threads=99999999999 arch=sm_90", "threads='99999999999' is not"},
       {"v1 fill bs=0 slots=1 chunk=1 threads=100 arch=sm_90", "threads must be a multiple of 32"},
       {"v1 fill bs=3 slots=1 chunk=1 threads=256 arch=sm_90", "bs must be 0, slots and chunk 1"},
       {"v1 fused_unrolled bs=2000 slots=2048 chunk=1 threads=128 arch=sm_90", "bs must be in [0, 1024]"},
@@ -390,4 +390,20 @@ TEST_CASE("issue18: DRAFTJIT_RECORD is read at the first record, a relative path
   CHECK(read_manifest(dir.path() / "relative.manifest") ==
         std::vector<ManifestEntry>{{fused_spec(7, {}), "sm_90"}, {fill_spec({}), "sm_90"}});
   CHECK(lines_of(read_text(dir.path() / "relative.manifest")).size() == 3);
+}
+
+TEST_CASE("issue18: a malformed line's error shows its fields bounded and without control bytes (raw-message)") {
+  for (const std::string& line : {std::string("v\x1b[2J"), std::string("v1 fused_unrolled bs=\x1b[2J"),
+                                  std::string(5000, 'v'), "v1 " + std::string(5000, 'k'),
+                                  "v1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_\x1b" + std::string(300, '9')}) {
+    try {
+      parse_manifest_entry(line);
+      FAIL("accepted a malformed line");
+    } catch (const std::invalid_argument& error) {
+      const std::string message = error.what();
+      CHECK(message.size() < 400);
+      CHECK(std::none_of(message.begin(), message.end(),
+                         [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }));
+    }
+  }
 }
