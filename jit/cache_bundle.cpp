@@ -26,6 +26,9 @@ constexpr std::size_t kHeaderBytes = 24;
 constexpr std::size_t kEntryHeaderBytes = 16;
 constexpr std::size_t kTrailerBytes = 16;
 constexpr std::uint32_t kMaxNameBytes = 255;  // NAME_MAX: an entry's name is one file name
+// A whole cache of every kernel of bs 1..kMaxBs for a few archs is tens of MiB: a larger file is not a bundle of ours,
+// and is refused before it is read into memory.
+constexpr std::uintmax_t kMaxBundleBytes = std::uintmax_t{1} << 30;
 
 void put(std::vector<char>& out, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
@@ -39,26 +42,6 @@ std::uint64_t get(const std::vector<char>& in, std::size_t at, int bytes) {
 
 void append(std::vector<char>& out, const char* data, std::size_t size) { out.insert(out.end(), data, data + size); }
 
-// The whole of path (a pipe too); throws std::runtime_error naming it.
-std::vector<char> read_whole(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error(fmt::format("cannot open bundle {}: {}", path.string(), errno_text(errno)));
-  std::vector<char> bytes;
-  std::array<char, 1 << 16> chunk{};
-  while (true) {
-    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      throw std::runtime_error(fmt::format("cannot read bundle {}: {}", path.string(), errno_text(error)));
-    }
-    if (n == 0) break;
-    append(bytes, chunk.data(), static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return bytes;
-}
 
 struct Checked {
   CacheFile file;
@@ -201,7 +184,7 @@ ExportResult export_bundle(const DiskCache& cache, const fs::path& file,
 
 std::vector<ImportItem> import_bundle(DiskCache& cache, const fs::path& file) {
   if (cache.writable() == nullptr) throw std::runtime_error("no writable cache directory to import into");
-  const DecodedBundle bundle = decode_bundle(read_whole(file), file.string());
+  const DecodedBundle bundle = decode_bundle(read_regular_file(file, kMaxBundleBytes, "bundle"), file.string());
   std::vector<Checked> checked;
   checked.reserve(bundle.items.size());
   for (const BundleItem& item : bundle.items) checked.push_back(check_item(item));

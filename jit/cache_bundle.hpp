@@ -60,8 +60,9 @@ ExportResult export_bundle(const DiskCache& cache, const std::filesystem::path& 
 
 // Reads file, refuses it whole (BundleError) when its framing or checksum is wrong, then checks every entry as a
 // load would (checksum, name against the key inside) and stores each good one with DiskCache::store (temp + rename).
-// An entry that fails its check, or that the store refuses, is skipped with why. Throws std::runtime_error when file
-// cannot be read or the cache has no writable directory.
+// An entry that fails its check, or that the store refuses, is skipped with why. Throws std::system_error when file
+// cannot be read, std::invalid_argument when it is not a regular file or over 1 GiB (read_regular_file), and
+// std::runtime_error when the cache has no writable directory.
 struct ImportItem {
   std::string name;
   bool imported = false;

@@ -265,6 +265,40 @@ AtomicWrite write_atomically(const fs::path& path, const std::vector<char>& byte
   return result;
 }
 
+std::vector<char> read_regular_file(const fs::path& path, std::uintmax_t max_bytes, std::string_view what) {
+  auto fail = [&](int error, std::string_view doing) {
+    throw std::system_error(error, std::generic_category(), fmt::format("{} {} {}", doing, what, path.string()));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) fail(errno, "cannot open");
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) fail(errno, "cannot stat");
+  if (!S_ISREG(info.st_mode)) {
+    throw std::invalid_argument(fmt::format("{} {} is not a regular file", what, path.string()));
+  }
+  if (static_cast<std::uintmax_t>(info.st_size) > max_bytes) {
+    throw std::invalid_argument(
+        fmt::format("{} {} is {} bytes, over the {} it may have", what, path.string(), info.st_size, max_bytes));
+  }
+  std::vector<char> bytes;
+  bytes.reserve(static_cast<std::size_t>(info.st_size));
+  std::array<char, 1 << 16> chunk{};
+  while (true) {
+    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(errno, "cannot read");
+    if (n == 0) return bytes;
+    bytes.insert(bytes.end(), chunk.data(), chunk.data() + n);
+    if (bytes.size() > max_bytes) {
+      throw std::invalid_argument(fmt::format("{} {} grew past {} bytes while read", what, path.string(), max_bytes));
+    }
+  }
+}
+
 fs::path temp_path_for(const fs::path& entry) {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return entry.string() + fmt::format("{}{}.{:0{}x}", kTempMarker, ::getpid(), rng(), kHashDigits);

@@ -107,4 +107,11 @@ struct AtomicWrite {
 };
 AtomicWrite write_atomically(const std::filesystem::path& path, const std::vector<char>& bytes);
 
+// The whole of a regular file of at most max_bytes, for readers of files a user names (manifests, bundles). Opened
+// non-blocking, so a FIFO in its place cannot hang the open; refused before anything is read when it is not a
+// regular file or too large. Throws std::system_error ("cannot open <what> <path>", stat, read) and
+// std::invalid_argument (not a regular file, too large, grew past max_bytes while read), naming what and path.
+std::vector<char> read_regular_file(const std::filesystem::path& path, std::uintmax_t max_bytes,
+                                    std::string_view what);
+
 }  // namespace draftjit::jit

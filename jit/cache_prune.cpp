@@ -42,7 +42,10 @@ bool still_listed(const PruneCandidate& listed, const struct stat& now) {
 
 // Puts a file the prune moved aside back under its entry's name, never replacing what is there now: that can only be
 // a newer store of the same key (then ours is superseded and goes), or something in the way that draftjit does not
-// own. rename(2) would replace it; renameat2's RENAME_NOREPLACE, or link(2) where a filesystem lacks that, do not.
+// own. rename(2) would replace it; renameat2's RENAME_NOREPLACE, or link(2) where a filesystem lacks that, do not;
+// where neither works (FUSE, vfat: no hard links), a rename after checking that the name is free, whose window only
+// loses the newer store to ours, the same key's. What was moved aside is removed only when it is draftjit's (a temp
+// name's file starting like an entry): a file that took the entry's place after the listing stays where it is.
 // Returns 0 or errno.
 int put_back(const fs::path& temp, const fs::path& entry) {
   int error = ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, entry.c_str(), RENAME_NOREPLACE) == 0 ? 0 : errno;
@@ -50,7 +53,14 @@ int put_back(const fs::path& temp, const fs::path& entry) {
     error = ::link(temp.c_str(), entry.c_str()) == 0 ? 0 : errno;
     if (error == 0) ::unlink(temp.c_str());
   }
-  if (error == EEXIST) error = ::unlink(temp.c_str()) == 0 ? 0 : errno;
+  if (error == EPERM || error == EOPNOTSUPP) {
+    struct stat there {};
+    error = ::lstat(entry.c_str(), &there) == 0 ? EEXIST : ::rename(temp.c_str(), entry.c_str()) == 0 ? 0 : errno;
+  }
+  if (error == EEXIST) {
+    if (classify(temp).kind != FileKind::Temp) return EEXIST;
+    error = ::unlink(temp.c_str()) == 0 ? 0 : errno;
+  }
   return error;
 }
 
@@ -123,6 +133,7 @@ std::vector<std::size_t> select_evictions(const std::vector<PruneCandidate>& ent
   for (const PruneCandidate& entry : entries) total += entry.seen.bytes;
   std::vector<std::size_t> doomed;
   for (const std::size_t i : order) {  // least recently used first, so each rule takes a prefix of the order
+    if (!rule.keep.empty() && entries[i].path == rule.keep) continue;
     const bool too_old = rule.older_than && used(i) < now - *rule.older_than;
     const bool over = rule.max_bytes && total > *rule.max_bytes;
     if (!too_old && !over) continue;
@@ -169,7 +180,7 @@ Eviction evict(const PruneCandidate& entry, std::string* failure) {
     unlink_error = errno;  // kept, so it goes back
   }
   if (const int error = put_back(temp, entry.path); error != 0) {
-    return fail(fmt::format("moved to {} and cannot be put back ({}); it is removed as a stale temp file",
+    return fail(fmt::format("moved to {} and cannot be put back ({}); a sweep removes it there if it is draftjit's",
                             temp.string(), errno_text(error)));
   }
   return unlink_error != 0 ? fail(fmt::format("cannot remove it: {}", errno_text(unlink_error))) : Eviction::Changed;

@@ -29,6 +29,7 @@ std::optional<std::uint64_t> cache_bound_from_env(const WarningSink& warn);
 struct PruneRule {
   std::optional<std::uint64_t> max_bytes;          // the entries left total at most this many bytes
   std::optional<std::chrono::seconds> older_than;  // entries last used longer ago than this go
+  std::filesystem::path keep;  // never evicted when set: the entry a store just wrote, even under a tiny bound
   bool any() const { return max_bytes.has_value() || older_than.has_value(); }
 };
 

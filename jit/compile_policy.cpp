@@ -40,7 +40,7 @@ void freeze() {
                 case JitMode::Warn: return "logged as warnings (DRAFTJIT_JIT=warn)";
                 case JitMode::Allow: break;
               }
-              return "allowed (DRAFTJIT_JIT unset)";
+              return "allowed (DRAFTJIT_JIT is not strict or warn)";
             }()));
 }
 

@@ -131,7 +131,7 @@ bool DiskCache::store(const KernelKey& key, const std::vector<char>& cubin) {
                      errno_text(written.error)));
     return false;
   }
-  enforce_bound(bytes.size());
+  enforce_bound(bytes.size(), entry);
   return true;
 }
 
@@ -145,7 +145,7 @@ void DiskCache::touch_once(const std::string& stem, const fs::path& path) const 
   (void)::utimensat(AT_FDCWD, path.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
 }
 
-void DiskCache::enforce_bound(std::uintmax_t stored) {
+void DiskCache::enforce_bound(std::uintmax_t stored, const fs::path& stored_entry) {
   if (!max_bytes_) return;
   std::lock_guard lock(bound_mutex_);
   stored_since_prune_ += stored;
@@ -154,7 +154,7 @@ void DiskCache::enforce_bound(std::uintmax_t stored) {
   if (known_bytes_ && *known_bytes_ + stored_since_prune_ <= *max_bytes_) return;
   const auto low_water = static_cast<std::uint64_t>(static_cast<double>(*max_bytes_) * kLowWater);
   try {
-    const PruneResult result = prune({low_water, std::nullopt});
+    const PruneResult result = prune({low_water, std::nullopt, stored_entry});
     for (const std::string& failure : result.failures) warn("cannot evict " + failure);
     known_bytes_ = result.kept_bytes;
     stored_since_prune_ = 0;

@@ -98,7 +98,7 @@ class DiskCache {
  private:
   void warn(const std::string& message) const;
   void touch_once(const std::string& stem, const std::filesystem::path& path) const;
-  void enforce_bound(std::uintmax_t stored);
+  void enforce_bound(std::uintmax_t stored, const std::filesystem::path& stored_entry);
 
   std::vector<Layer> layers_;
   WarningSink warn_;

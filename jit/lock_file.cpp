@@ -107,7 +107,9 @@ std::optional<std::string> stale_reason(const OwnerFile& file) {
                        pid_text.empty() ? "?" : pid_text, std::chrono::duration<double>(file.age).count(),
                        std::chrono::seconds(kStaleOwnerAge).count());
   }
-  if (host + " " + field(file.content, "pidns") != host_identity() || pid_text.empty()) return std::nullopt;
+  // Only an owner of this host and pid namespace is judged by its pid; an unknown namespace (no /proc) is nobody's.
+  const std::string pidns = field(file.content, "pidns");
+  if (pidns == "unknown" || host + " " + pidns != host_identity() || pid_text.empty()) return std::nullopt;
   const long pid = std::strtol(pid_text.c_str(), nullptr, 10);
   if (pid <= 0 || pid > INT_MAX) return std::nullopt;
   // ESRCH: no such process. EPERM means one exists (another user's): maybe a reused pid, left to the age bound.
@@ -123,24 +125,31 @@ std::string who(const OwnerFile& file) {
   return fmt::format("pid {} on host {}", pid, field(file.content, "host"));
 }
 
-// See the protocol above: moves `name` aside, removes it when it holds `expected`, else puts it back. True when the
-// file is gone from the name (removed by us, or by someone else before us).
-bool take_back(int dir_fd, const std::string& name, const std::string& expected) {
+enum class TakeBack {
+  Gone,     // the file is gone from the name: removed by us, or by someone else before us
+  Kept,     // it holds something else, and is back under its name
+  Refused,  // it cannot be moved (a read-only or foreign-owned .locks): nobody can remove it
+};
+
+// See the protocol above: moves `name` aside, removes it when it holds `expected`, else puts it back.
+TakeBack take_back(int dir_fd, const std::string& name, const std::string& expected) {
   static std::atomic<std::uint64_t> sequence{0};
   const std::string aside = fmt::format("{}.{}.{}.aside", name, ::getpid(), sequence++);
-  if (::renameat(dir_fd, name.c_str(), dir_fd, aside.c_str()) != 0) return errno == ENOENT;
+  if (::renameat(dir_fd, name.c_str(), dir_fd, aside.c_str()) != 0) {
+    return errno == ENOENT ? TakeBack::Gone : TakeBack::Refused;
+  }
   OwnerFile moved;
   if (read_owner_file(dir_fd, aside, moved) == Read::Ok && moved.content == expected) {
     ::unlinkat(dir_fd, aside.c_str(), 0);
-    return true;
+    return TakeBack::Gone;
   }
   // Not what was judged: put it back, never over a file that took the name meanwhile (link fails with EEXIST then).
   if (::linkat(dir_fd, aside.c_str(), dir_fd, name.c_str(), 0) != 0 && errno != EEXIST) {
     (void)::renameat(dir_fd, aside.c_str(), dir_fd, name.c_str());  // no hard links here: rename it back
-    return false;
+    return TakeBack::Kept;
   }
   ::unlinkat(dir_fd, aside.c_str(), 0);
-  return false;
+  return TakeBack::Kept;
 }
 
 }  // namespace
@@ -179,13 +188,17 @@ OwnerFileAttempt try_owner_file(int dir_fd, const std::string& name, const std::
     case Read::Ok: break;
   }
   std::optional<std::string> stale = stale_reason(file);
-  // Not stale; or it cannot be removed (permissions), or someone took it meanwhile.
-  if (!stale || !take_back(dir_fd, name, file.content)) return {OwnerFileOutcome::Busy, who(file), {}};
-  return {OwnerFileOutcome::Broken, {}, std::move(*stale)};
+  if (!stale) return {OwnerFileOutcome::Busy, who(file), {}};
+  switch (take_back(dir_fd, name, file.content)) {
+    case TakeBack::Gone: return {OwnerFileOutcome::Broken, {}, std::move(*stale)};
+    case TakeBack::Kept: return {OwnerFileOutcome::Busy, who(file), {}};  // someone took it meanwhile
+    case TakeBack::Refused: break;  // a stale lock nobody can remove: waiting for it would never end
+  }
+  return {OwnerFileOutcome::NoLock, {}, {}};
 }
 
 bool release_owner_file(int dir_fd, const std::string& name, const std::string& line) {
-  return take_back(dir_fd, name, line);
+  return take_back(dir_fd, name, line) == TakeBack::Gone;
 }
 
 }  // namespace draftjit::jit

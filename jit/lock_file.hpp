@@ -29,7 +29,7 @@ enum class OwnerFileOutcome : std::uint8_t {
   Gone,      // it went away (released, or broken by another taker) while being judged: try again at once
   Broken,    // it was stale and is removed (stale says why): try again at once
   InTheWay,  // not a regular file (a symlink, never followed): left alone, so no lock can be had
-  NoLock,    // cannot be created (read-only or full directory, a failed write): no lock can be had
+  NoLock,    // cannot be created (read-only or full directory, a failed write), or a stale one cannot be removed
 };
 
 struct OwnerFileAttempt {

@@ -34,7 +34,6 @@ int parse_threshold(const char* value, bool& unknown) {
   for (LogLevel level : {LogLevel::Error, LogLevel::Warn, LogLevel::Info, LogLevel::Debug}) {
     if (text == level_name(level)) return static_cast<int>(level);
   }
-  if (text == "warning") return static_cast<int>(LogLevel::Warn);
   unknown = true;
   return static_cast<int>(LogLevel::Warn);
 }

@@ -27,7 +27,7 @@ void log_event(LogLevel level, std::string_view event, std::string_view message)
 using LogSink = std::function<void(LogLevel level, std::string_view event, std::string_view message)>;
 void set_log_sink(LogSink sink);
 
-// The front end the calling thread's work comes from ("python", "torch op", "CLI warmup"), which compile events
+// The front end the calling thread's work comes from ("python", "torch op", "draftjit warmup"), which compile events
 // name; "C++" outside any scope. A scope sets it for the thread until it ends; warmup's workers inherit their
 // caller's.
 const char* current_front_end();

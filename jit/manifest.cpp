@@ -18,6 +18,7 @@
 #include <system_error>
 #include <utility>
 
+#include "jit/cache_file.hpp"
 #include "jit/environment.hpp"
 #include "jit/errno_text.hpp"
 #include "jit/log.hpp"
@@ -128,47 +129,9 @@ ManifestEntry parse_manifest_entry(std::string_view line) {
   return entry;
 }
 
-namespace {
-
-std::string read_whole(const std::filesystem::path& path) {
-  auto fail = [&](int error, std::string_view what) {
-    throw std::system_error(error, std::generic_category(), fmt::format("{} manifest {}", what, path.string()));
-  };
-  // O_NONBLOCK: a FIFO in its place cannot hang the open; it is refused below.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) fail(errno, "cannot open");
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) fail(errno, "cannot stat");
-  if (!S_ISREG(info.st_mode)) {
-    throw std::invalid_argument(fmt::format("manifest {} is not a regular file", path.string()));
-  }
-  if (static_cast<std::uintmax_t>(info.st_size) > kMaxManifestBytes) {
-    throw std::invalid_argument(fmt::format("manifest {} is {} bytes, over the {} a manifest may have", path.string(),
-                                            info.st_size, kMaxManifestBytes));
-  }
-  std::string text;
-  std::array<char, 1 << 16> buffer{};
-  while (true) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail(errno, "cannot read");
-    if (n == 0) return text;
-    text.append(buffer.data(), static_cast<std::size_t>(n));
-    if (text.size() > kMaxManifestBytes) {
-      throw std::invalid_argument(fmt::format("manifest {} grew past {} bytes while read", path.string(),
-                                              kMaxManifestBytes));
-    }
-  }
-}
-
-}  // namespace
-
-std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path) {
-  const std::string text = read_whole(path);
+std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path, bool check_archs) {
+  const std::vector<char> bytes = read_regular_file(path, kMaxManifestBytes, "manifest");
+  const std::string_view text(bytes.data(), bytes.size());
   std::vector<ManifestEntry> entries;
   std::set<std::pair<std::uint64_t, std::string>> seen;
   std::set<std::string> archs_checked;
@@ -176,17 +139,17 @@ std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path) {
   for (std::size_t at = 0; at < text.size();) {
     ++number;
     const std::size_t end = text.find('\n', at);
-    const std::string_view line = std::string_view(text).substr(at, end == std::string::npos ? end : end - at);
-    at = end == std::string::npos ? text.size() : end + 1;
+    const std::string_view line = text.substr(at, end == std::string_view::npos ? end : end - at);
+    at = end == std::string_view::npos ? text.size() : end + 1;
     auto fail = [&](std::string_view what) {
       throw std::invalid_argument(fmt::format("{}:{}: {}: {}", path.string(), number, what, shown(line)));
     };
-    if (end == std::string::npos) fail("the last line has no newline: the file was cut short (a truncated copy?)");
+    if (end == std::string_view::npos) fail("the last line has no newline: the file was cut short (a truncated copy?)");
     if (line.find_first_not_of(" \t") == std::string_view::npos || line.front() == '#') continue;
     ManifestEntry entry;
     try {
       entry = parse_manifest_entry(line);
-      if (archs_checked.insert(entry.arch).second) (void)Toolchain::for_arch(entry.arch);
+      if (check_archs && archs_checked.insert(entry.arch).second) (void)Toolchain::for_arch(entry.arch);
     } catch (const std::invalid_argument& e) {
       fail(e.what());
     }

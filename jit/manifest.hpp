@@ -1,5 +1,6 @@
 #pragma once
-// Warmup from use: DRAFTJIT_RECORD=file makes a process append every kernel it launches to a manifest, and
+// Warmup from use: DRAFTJIT_RECORD=file makes a process append every kernel it loads to launch (for its calls and
+// prepare()) to a manifest, and
 // `draftjit warmup --manifest file` (or Python's prepare(manifest=...)) compiles exactly those kernels.
 //
 // The format, one kernel a line, each line complete in itself so that many processes can append at once:
@@ -43,9 +44,11 @@ inline void check_manifest_spec(const KernelSpec& spec) { check_spec_is_buildabl
 
 // The manifest's kernels, in the order of their first line, duplicates collapsed. Throws std::invalid_argument
 // naming `path:line` and what is wrong for a malformed line (parse_manifest_entry), an arch that this NVRTC does not
-// compile for (Toolchain::for_arch), or a last line cut short; std::system_error naming the path when it cannot be
-// opened or read, or is not a regular file; draftjit::Error when no NVRTC can be loaded to check the archs.
-std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path);
+// compile for (Toolchain::for_arch; only with check_archs), or a last line cut short, and naming the path when it is
+// not a regular file or too large; std::system_error naming the path when it cannot be opened or read;
+// draftjit::Error when no NVRTC can be loaded to check the archs. Without check_archs an arch is only checked for
+// its shape: for a caller that uses one arch's kernels and skips the rest (prepare_manifest on a fleet's manifest).
+std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path, bool check_archs = true);
 
 // Appends the kernel to $DRAFTJIT_RECORD, once per kernel (spec and arch) per process. Without the variable, one
 // relaxed atomic load. Called where a kernel is first loaded for launching (cold path). Safe with many processes

@@ -65,10 +65,12 @@ std::shared_ptr<const CompiledKernel> Pipeline::load_or_compile(const KernelSpec
   CompileOutput output;
   try {
     output = compile(source, toolchain, key.stem, /*want_ptx=*/dump.has_value());
-  } catch (const CompileError& error) {
-    log_event(LogLevel::Error, "compile failed", fmt::format("{} for {} ({})", key.stem, toolchain.arch,
-                                                            current_front_end()));
-    if (dump) dump_compile(*dump, key.stem, source, toolchain, nullptr, error.log());
+  } catch (const std::exception& error) {  // NVRTC's rejection (CompileError, with its log), or NVRTC missing
+    const auto* rejected = dynamic_cast<const CompileError*>(&error);
+    log_event(LogLevel::Error, "compile failed",
+              fmt::format("{} for {} ({}): {}", key.stem, toolchain.arch, current_front_end(),
+                          rejected != nullptr ? "NVRTC rejected it (its log is in the error)" : error.what()));
+    if (dump) dump_compile(*dump, key.stem, source, toolchain, nullptr, rejected != nullptr ? rejected->log() : "");
     throw;
   }
   const auto ns = static_cast<std::uint64_t>(

@@ -41,8 +41,9 @@ class Pipeline {
   std::shared_ptr<const CompiledKernel> get(const KernelSpec& spec, const Toolchain& toolchain,
                                             Origin* origin = nullptr);
 
-  // Counters since construction or the last reset_stats(): relaxed atomics, one increment per event, so a warm
-  // call pays one uncontended add (memory_hits).
+  // Counters since construction or the last reset_stats(), one atomic add per event. Only lookups count: a warm
+  // call of the runtime finds its kernel in its context and never reaches the pipeline. memory_hits includes
+  // requests that waited for another thread's build of the same key.
   struct Stats {
     std::size_t memory_hits = 0;
     std::size_t disk_hits = 0;

@@ -185,7 +185,8 @@ void prepare(std::int64_t bs, const Tuning& tuning) {
 }
 
 std::size_t prepare_manifest(const char* path) {
-  const std::vector<jit::ManifestEntry> entries = jit::read_manifest(path);
+  // Archs are only checked for their shape: a fleet's manifest may name archs this NVRTC does not compile for.
+  const std::vector<jit::ManifestEntry> entries = jit::read_manifest(path, /*check_archs=*/false);
   const RelaxedCaptureMode relaxed;  // module loads, beside another thread's capture
   Context& context = current_context();
   std::size_t loaded = 0;

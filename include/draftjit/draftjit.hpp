@@ -71,10 +71,12 @@ void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* 
 // uses, so that a later call, or a CUDA graph capture, does no JIT work.
 void prepare(std::int64_t bs, const Tuning& tuning = {});
 
-// prepare() for the kernels a manifest names (written by processes run with DRAFTJIT_RECORD=FILE): each kernel
-// recorded for the current context's toolchain (its device's arch) is compiled or read from the caches and loaded;
-// kernels recorded for other archs are skipped. Returns how many were loaded. Throws std::invalid_argument naming
-// path:line for a malformed line, std::system_error naming the path when it cannot be read.
+// The kernels a manifest names (written by processes run with DRAFTJIT_RECORD=FILE), loaded like prepare() loads
+// a bs's: each kernel recorded for the current context's toolchain (its device's arch) is compiled or read from the
+// caches and loaded into the context; kernels recorded for other archs are skipped. Unlike prepare(bs) it sizes no
+// blocking-call workspace (a manifest names kernels, not batch sizes). Returns how many were loaded. Throws
+// std::invalid_argument naming path:line for a malformed line, std::system_error naming the path when it cannot be
+// read.
 std::size_t prepare_manifest(const char* path);
 
 // True when a CUDA driver loads and reports a device. Never throws.

@@ -9,7 +9,7 @@ namespace draftjit {
 // Counters since the process started or since reset_stats(). Only cold-path events count (a kernel looked up for
 // a context, read from disk, compiled or loaded): a warm call changes none of them.
 struct JitStats {
-  std::size_t memory_hits = 0;  // kernels found in the in-memory cache
+  std::size_t memory_hits = 0;  // kernels found in the in-memory cache (or built meanwhile by another thread)
   std::size_t disk_hits = 0;    // kernels read from a cache directory; per layer in disk_hits_per_layer
   std::vector<std::size_t> disk_hits_per_layer;  // indexed like `draftjit cache list`'s layers: the writable first
   std::size_t compiles = 0;                      // NVRTC compiles that succeeded

@@ -54,14 +54,20 @@ MAX_BS = _core.MAX_BS
 MAX_FUSED_BS = _core.MAX_FUSED_BS
 
 # draftjit's events (DRAFTJIT_LOG picks which: error, warn (default), info, debug) go to this logger instead of
-# stderr: a daemon thread logs them as they come, and the exit handler logs what is left.
+# stderr: a daemon thread logs them as they come, and the exit handler logs what is left. An explicit DRAFTJIT_LOG
+# also sets the logger's level (where the application has not), so that its events are not dropped there; showing
+# them is the application's logging configuration's job, as for any library.
 logger = logging.getLogger("draftjit")
 _LEVELS = {"error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
+if os.environ.get("DRAFTJIT_LOG") in _LEVELS and logger.level == logging.NOTSET:
+    logger.setLevel(_LEVELS[os.environ["DRAFTJIT_LOG"]])
+_log_lock = threading.Lock()  # one batch at a time, so the exit handler waits for the one being logged
 
 
 def _log_waiting_events():
-    for level, event, message in _core._take_log_events():
-        logger.log(_LEVELS[level], "%s: %s", event, message, extra={"draftjit_event": event})
+    with _log_lock:
+        for level, event, message in _core._take_log_events():
+            logger.log(_LEVELS[level], "%s: %s", event, message, extra={"draftjit_event": event})
 
 
 def _forward_log_events():
@@ -74,9 +80,15 @@ def _start_log_forwarding():
     threading.Thread(target=_forward_log_events, name="draftjit-log", daemon=True).start()
 
 
+def _after_fork_in_child():
+    global _log_lock
+    _log_lock = threading.Lock()  # the parent's thread may have held it at the fork
+    _start_log_forwarding()
+
+
 _core._log_to_python()
 _start_log_forwarding()
-os.register_at_fork(after_in_child=_start_log_forwarding)
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _at_exit():

@@ -134,7 +134,7 @@ TEST_CASE("issue18: prune evicts the least recently used entries, and a load cou
   REQUIRE(loaded);
   CHECK(*loaded == kCubin);
 
-  const PruneResult result = cache.prune({3 * entry_bytes(0), std::nullopt});
+  const PruneResult result = cache.prune({3 * entry_bytes(0), std::nullopt, {}});
   CHECK(result.listed == 6);
   CHECK(result.removed == 3);
   CHECK(result.removed_bytes == 3 * entry_bytes(0));
@@ -152,11 +152,11 @@ TEST_CASE("issue18: prune --older-than removes only entries last used before the
     REQUIRE(cache.store(test_key(i), kCubin));
     set_used(cache.path_for(test_key(i)), 24 * i);  // used 0, 1, 2, 3 days ago
   }
-  PruneResult result = cache.prune({std::nullopt, std::chrono::hours(36)});
+  PruneResult result = cache.prune({std::nullopt, std::chrono::hours(36), {}});
   CHECK(result.removed == 2);
   CHECK(entries_in(dir.path()) == "t00 t01");
   // Both rules: the age first, then the bound over what is left.
-  result = cache.prune({entry_bytes(0), std::chrono::hours(12)});
+  result = cache.prune({entry_bytes(0), std::chrono::hours(12), {}});
   CHECK(result.removed == 1);
   CHECK(entries_in(dir.path()) == "t00");
 }
@@ -177,7 +177,7 @@ TEST_CASE("issue18: prune never touches foreign files, temp files, what is in an
   const fs::path link = cache.path_for(test_key(7));
   fs::create_symlink(layer.path() / (test_key(9).stem + ".cubin"), link);
 
-  const PruneResult result = cache.prune({0, std::nullopt});
+  const PruneResult result = cache.prune({0, std::nullopt, {}});
   CHECK(result.listed == 3);
   CHECK(result.removed == 3);
   CHECK(result.kept_bytes == 0);
@@ -250,6 +250,18 @@ TEST_CASE("issue18: a store under DRAFTJIT_CACHE_MAX_BYTES evicts the least rece
   CHECK(entries_in(dir.path()) == "t08 t09 t10 t11");
 }
 
+TEST_CASE("issue18: a bound smaller than one entry never evicts the entry a store just wrote") {
+  TempDir dir;
+  ScopedEnv env("DRAFTJIT_CACHE_MAX_BYTES", "1");
+  DiskCache cache(dir.path());
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(cache.store(test_key(i), kCubin));
+    set_used(cache.path_for(test_key(i)), 100 - i);
+    CHECK(cache.load(test_key(i)) == kCubin);  // reported stored, and it is
+  }
+  CHECK(entries_in(dir.path()) == "t02");
+}
+
 TEST_CASE("issue18: a load racing prunes and stores of its entry gets the right bytes or a miss, never damage") {
   TempDir dir;
   ScopedEnv unset("DRAFTJIT_CACHE_MAX_BYTES", std::nullopt);
@@ -273,7 +285,7 @@ TEST_CASE("issue18: a load racing prunes and stores of its entry gets the right 
   });
   for (int i = 0; i < 200; ++i) {
     REQUIRE(cache.store(key, big));
-    REQUIRE(cache.prune({0, std::nullopt}).failures.empty());
+    REQUIRE(cache.prune({0, std::nullopt, {}}).failures.empty());
   }
   done = true;
   reader.join();
