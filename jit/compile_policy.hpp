@@ -1,8 +1,8 @@
 #pragma once
 // Whether this process may still compile: servers warm up, call freeze(), and from then on a compile means a kernel
-// was missed at startup. DRAFTJIT_JIT (read once, at freeze() or the first compile) says what a compile after freeze() does:
-// "strict" throws draftjit::Error before NVRTC runs, "warn" logs it and compiles; unset (or "allow") compiles
-// silently. Disk and memory hits are never affected. freeze() is process state: a forked child inherits it.
+// was missed at startup. DRAFTJIT_JIT (read once, at freeze() or the first compile) says what a compile after
+// freeze() does: "strict" throws draftjit::Error before NVRTC runs, "warn" logs it and compiles; unset (or "allow")
+// compiles silently. Disk and memory hits are never affected. freeze() is process state: a forked child inherits it.
 #include <string_view>
 
 namespace draftjit::jit {

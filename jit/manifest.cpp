@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 
 #include "jit/cache_file.hpp"
 #include "jit/environment.hpp"
+#include "jit/fork_local.hpp"
 #include "jit/errno_text.hpp"
 #include "jit/log.hpp"
 
@@ -191,21 +191,14 @@ struct Recorder {
   bool warned = false;
 };
 
-// A child forked while another thread recorded would find the mutex locked forever: it forgets the parent's
-// recorder (leaked, its state is not safe to touch; one atomic store, as fork handlers must) and makes a fresh one.
-// The fresh one may record again what the parent did: duplicate lines collapse when read.
-std::atomic<Recorder*> recorder{nullptr};
-void forget_parent_recorder() { recorder.store(nullptr, std::memory_order_relaxed); }
-
+// A child forked while another thread recorded would find the mutex locked forever: it makes a fresh recorder
+// (ForkLocal), which may record again what the parent did: duplicate lines collapse when read.
 Recorder& current_recorder() {
-  [[maybe_unused]] static const int registered = pthread_atfork(nullptr, nullptr, forget_parent_recorder);
-  Recorder* current = recorder.load(std::memory_order_acquire);
-  if (current != nullptr) return *current;
-  auto* fresh = new Recorder;
-  fresh->path = configured_path();
-  if (recorder.compare_exchange_strong(current, fresh, std::memory_order_acq_rel)) return *fresh;
-  delete fresh;  // another thread made one first
-  return *current;
+  return ForkLocal<Recorder>::get([] {
+    auto* fresh = new Recorder;
+    fresh->path = configured_path();
+    return fresh;
+  });
 }
 
 // Appends text as one write(); empty on success, else why not. The creator (O_EXCL, so exactly one) writes the
@@ -277,7 +270,11 @@ void record_kernel(const KernelSpec& spec, const Toolchain& toolchain) {
 void set_record_path_for_test(const char* path) {
   std::call_once(env_read, [] {});  // the environment is not read after this
   configured_path() = path != nullptr ? path : "";
-  recorder.store(nullptr, std::memory_order_relaxed);  // the old one is leaked, like a forked child's
+  Recorder& r = current_recorder();  // as a fresh process's: nothing recorded yet
+  const std::lock_guard lock(r.mutex);
+  r.path = configured_path();
+  r.recorded.clear();
+  r.warned = false;
   record_state.store(path != nullptr ? kOn : kOff, std::memory_order_release);
 }
 

@@ -1,7 +1,5 @@
 #include "jit/pipeline.hpp"
 
-#include <pthread.h>
-
 #include <fmt/format.h>
 
 #include <atomic>
@@ -11,6 +9,7 @@
 #include "jit/codegen.hpp"
 #include "jit/compile_dump.hpp"
 #include "jit/compile_policy.hpp"
+#include "jit/fork_local.hpp"
 #include "jit/log.hpp"
 #include "jit/nvrtc_compiler.hpp"
 
@@ -117,27 +116,11 @@ Pipeline* make_process_pipeline() {
   return new Pipeline(location.enabled() ? std::make_unique<DiskCache>(location) : nullptr);
 }
 
-// The process pipeline, never destroyed: threads still compiling while the process exits (daemon threads of a
-// Python server) would otherwise run into a memo, mutex and disk cache destroyed under them.
-std::atomic<Pipeline*> process_instance{nullptr};
-
-// In a forked child the parent's pipeline may hold a locked mutex and unfinished single-flight entries of threads
-// that do not exist there, which the child would wait on forever: the child forgets it (leaked, not destroyed: its
-// state is not safe to touch) and builds a fresh one at its next use. Only an atomic store, as fork handlers must.
-void forget_parent_pipeline() { process_instance.store(nullptr, std::memory_order_relaxed); }
-
 }  // namespace
 
-Pipeline& process_pipeline() {
-  [[maybe_unused]] static const int registered = pthread_atfork(nullptr, nullptr, forget_parent_pipeline);
-  if (Pipeline* pipeline = process_instance.load(std::memory_order_acquire)) return *pipeline;
-  // No lock: one lock held by another thread at fork time is what the child must never wait on. Racing creators
-  // each build one; the loser deletes its own, which nobody else has seen.
-  Pipeline* fresh = make_process_pipeline();
-  Pipeline* expected = nullptr;
-  if (process_instance.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) return *fresh;
-  delete fresh;
-  return *expected;
-}
+// Never destroyed: threads still compiling while the process exits (daemon threads of a Python server) would
+// otherwise run into a memo, mutex and disk cache destroyed under them. A forked child builds its own: the parent's
+// may hold unfinished single-flight entries of threads that do not exist there, which the child would wait on.
+Pipeline& process_pipeline() { return ForkLocal<Pipeline>::get(make_process_pipeline); }
 
 }  // namespace draftjit::jit

@@ -1,7 +1,5 @@
 #include "log_forwarding.hpp"
 
-#include <pthread.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -11,6 +9,7 @@
 #include <tuple>
 #include <vector>
 
+#include "jit/fork_local.hpp"
 #include "jit/log.hpp"
 #include "without_gil.hpp"
 
@@ -63,19 +62,10 @@ class EventQueue {
   std::size_t dropped_ = 0;
 };
 
-// Leaked, like the process pipeline: a daemon thread may be waiting on it while the process exits. A child forked
-// while another thread held its mutex forgets it and starts an empty one (the package restarts its thread there).
-std::atomic<EventQueue*> queue_instance{nullptr};
-void forget_parent_queue() { queue_instance.store(nullptr, std::memory_order_relaxed); }
-
+// Never destroyed, like the process pipeline: a daemon thread may be waiting on it while the process exits. A child
+// forked while another thread held its mutex starts an empty one (the package restarts its thread there).
 EventQueue& queue() {
-  [[maybe_unused]] static const int registered = pthread_atfork(nullptr, nullptr, forget_parent_queue);
-  if (EventQueue* existing = queue_instance.load(std::memory_order_acquire)) return *existing;
-  auto* fresh = new EventQueue;
-  EventQueue* expected = nullptr;
-  if (queue_instance.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) return *fresh;
-  delete fresh;
-  return *expected;
+  return jit::ForkLocal<EventQueue>::get([] { return new EventQueue; });
 }
 
 }  // namespace

@@ -254,8 +254,9 @@ TEST_CASE("decode_entry checks bytes exactly as read_cache_file checks the file 
   std::vector<char> versioned = good;
   versioned[8] = 9;
   const std::vector<char> other = encode_entry(key.text + " ", {'c'});
-  for (const std::vector<char>& bytes : {good, flipped, versioned, other, std::vector<char>(good.begin(), good.end() - 1),
-                                         std::vector<char>(good.begin(), good.begin() + 5), std::vector<char>{}}) {
+  const std::vector<char> cut(good.begin(), good.end() - 1);
+  const std::vector<char> stub(good.begin(), good.begin() + 5);
+  for (const std::vector<char>& bytes : {good, flipped, versioned, other, cut, stub, std::vector<char>{}}) {
     for (const std::string& name : {key.stem + ".cubin", std::string("renamed.cubin")}) {
       CAPTURE(name);
       CAPTURE(bytes.size());
