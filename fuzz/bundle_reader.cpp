@@ -46,12 +46,6 @@ namespace fz = draftjit::fuzz;
 
 constexpr std::string_view kTarget = "bundle_reader";
 
-// The message is built only when the property fails.
-#define PROPERTY(ok, what)                    \
-  do {                                        \
-    if (!(ok)) fz::violated(kTarget, (what)); \
-  } while (0)
-
 struct World {
   fs::path root;                       // the private directory: everything below is the target's
   fs::path home;                       // $HOME and $XDG_CACHE_HOME

@@ -37,12 +37,6 @@ const Words kEmitFlags = {"--ptx", "--cubin-info"};
 const Words kWarmupValued = {"--bs", "--arch", "--jobs", "--unroll-max", "--fused-max"};
 const Words kCacheActions = {"list", "verify", "clear", "path"};
 
-// The message is built only when the property fails.
-#define PROPERTY(ok, what)                    \
-  do {                                        \
-    if (!(ok)) fz::violated(kTarget, (what)); \
-  } while (0)
-
 std::string show(const Words& words) {
   std::string out = "[";
   for (const std::string& w : words) out += (out.size() > 1 ? " " : "") + fz::quoted(w);

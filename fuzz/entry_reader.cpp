@@ -41,12 +41,6 @@ namespace fz = draftjit::fuzz;
 constexpr std::string_view kTarget = "entry_reader";
 constexpr char kMagic[8] = {'D', 'J', 'C', 'U', 'B', 'I', 'N', '\0'};
 
-// The message is built only when the property fails.
-#define PROPERTY(ok, what)                    \
-  do {                                        \
-    if (!(ok)) fz::violated(kTarget, (what)); \
-  } while (0)
-
 std::string state_name(jit::FileState state) {
   switch (state) {
     case jit::FileState::Valid:

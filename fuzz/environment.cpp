@@ -54,12 +54,6 @@ constexpr std::array<const char*, kCount> kVariables = {
     "DRAFTJIT_NVRTC_OPTIONS", "XDG_CACHE_HOME",      "HOME"};
 constexpr std::uint8_t kGoneCwd = 1 << 6;
 
-// The message is built only when the property fails.
-#define PROPERTY(ok, what)                    \
-  do {                                        \
-    if (!(ok)) fz::violated(kTarget, (what)); \
-  } while (0)
-
 struct World {
   fs::path cwd;       // the working directory of the calls, unless it is a removed one
   int home_cwd = -1;  // libFuzzer's (its corpus paths may be relative): restored after each call

@@ -16,6 +16,12 @@ namespace draftjit::fuzz {
 // Prints "PROPERTY VIOLATED (<target>): <what>" and aborts, so that libFuzzer records the input as a crash.
 [[noreturn]] void violated(std::string_view target, std::string_view what);
 
+// A property of the target named by the kTarget in scope; the message is built only when the property fails.
+#define PROPERTY(ok, what)                                  \
+  do {                                                      \
+    if (!(ok)) ::draftjit::fuzz::violated(kTarget, (what)); \
+  } while (0)
+
 // Whether the comma-separated $FUZZ_SKIP names this input class (see docs/FUZZ.md for the names). A target leaves
 // such inputs out (returns -1: not added to the corpus) instead of checking them: for a long run past a known fault
 // that would otherwise stop it at once. CI never sets it.

@@ -32,12 +32,6 @@ namespace fz = draftjit::fuzz;
 
 constexpr std::string_view kTarget = "manifest_reader";
 
-// The message is built only when the property fails.
-#define PROPERTY(ok, what)                    \
-  do {                                        \
-    if (!(ok)) fz::violated(kTarget, (what)); \
-  } while (0)
-
 constexpr std::array<std::string_view, 5> kKinds = {"scan_unrolled", "scan_blelloch", "fused_unrolled",
                                                     "fused_blelloch", "fill"};
 
