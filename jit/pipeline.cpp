@@ -65,10 +65,14 @@ std::shared_ptr<const CompiledKernel> Pipeline::load_or_compile(const KernelSpec
   try {
     output = compile(source, toolchain, key.stem, /*want_ptx=*/dump.has_value());
   } catch (const std::exception& error) {  // NVRTC's rejection (CompileError, with its log), or NVRTC missing
+    // Info, and the error's first line only: the caller gets the whole error, and a warmup without NVRTC would
+    // otherwise print its search once per kernel.
     const auto* rejected = dynamic_cast<const CompileError*>(&error);
-    log_event(LogLevel::Error, "compile failed",
+    const std::string_view what = error.what();
+    log_event(LogLevel::Info, "compile failed",
               fmt::format("{} for {} ({}): {}", key.stem, toolchain.arch, current_front_end(),
-                          rejected != nullptr ? "NVRTC rejected it (its log is in the error)" : error.what()));
+                          rejected != nullptr ? "NVRTC rejected it (its log is in the error)"
+                                              : what.substr(0, what.find('\n'))));
     if (dump) dump_compile(*dump, key.stem, source, toolchain, nullptr, rejected != nullptr ? rejected->log() : "");
     throw;
   }
