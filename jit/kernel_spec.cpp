@@ -89,6 +89,8 @@ KernelSpec blelloch(KernelKind kind, int bs, int min_threads, int max_threads) {
 
 const KindInfo& kind_info(KernelKind kind) { return kKinds.at(static_cast<std::size_t>(kind)); }
 
+std::span<const KindInfo> kernel_kinds() { return kKinds; }
+
 std::string KernelSpec::name() const {
   switch (info().scan) {
     case Scan::UnrolledToOffsets:

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,7 @@ struct KindInfo {
   TemplateId kernel;   // the template holding the __global__ function
 };
 const KindInfo& kind_info(KernelKind kind);
+std::span<const KindInfo> kernel_kinds();  // every row, in KernelKind order
 
 // One specialisation: everything baked into one rendered kernel except the target toolchain.
 struct KernelSpec {

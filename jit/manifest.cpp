@@ -57,11 +57,16 @@ std::string shown(std::string_view text) {
 }
 
 const KindInfo* kind_named(std::string_view name) {
-  for (KernelKind kind : {KernelKind::ScanUnrolled, KernelKind::ScanBlelloch, KernelKind::FusedUnrolled,
-                          KernelKind::FusedBlelloch, KernelKind::Fill}) {
-    if (name == kind_info(kind).name) return &kind_info(kind);
+  for (const KindInfo& info : kernel_kinds()) {
+    if (name == info.name) return &info;
   }
   return nullptr;
+}
+
+std::string kind_names() {
+  std::string names;
+  for (const KindInfo& info : kernel_kinds()) names += (names.empty() ? "" : ", ") + std::string(info.name);
+  return names;
 }
 
 // The value of `name=value`, field `index` (1-based, for the message) of the line.
@@ -107,9 +112,8 @@ ManifestEntry parse_manifest_entry(std::string_view line) {
   }
   const KindInfo* kind = kind_named(fields[1]);
   if (kind == nullptr) {
-    throw std::invalid_argument(fmt::format(
-        "unknown kernel kind {} (known: scan_unrolled, scan_blelloch, fused_unrolled, fused_blelloch, fill)",
-        shown(fields[1])));
+    throw std::invalid_argument(
+        fmt::format("unknown kernel kind {} (known: {})", shown(fields[1]), kind_names()));
   }
   ManifestEntry entry;
   entry.spec.kind = kind->kind;
