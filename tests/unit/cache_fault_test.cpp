@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <string>
 #include <thread>
@@ -25,7 +24,9 @@ using draftjit::test::contains;
 using draftjit::test::kCli;
 using draftjit::test::run_command;
 using draftjit::test::ScopedEnv;
+using draftjit::test::read_file;
 using draftjit::test::TempDir;
+using draftjit::test::write_file;
 using draftjit::test::WarningLog;
 namespace fs = std::filesystem;
 
@@ -37,15 +38,6 @@ const Toolchain kSm90 = Toolchain::for_arch("sm_90");
 // The file the runtime and warmup use for the main kernel of bs on sm_90.
 fs::path entry_path(const fs::path& dir, int bs) {
   return dir / (render(fused_spec(bs, Tuning{}), kSm90).key.stem + ".cubin");
-}
-
-void write_file(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 void make_old(const fs::path& path) {  // an hour ago: older than any in-flight write

@@ -11,7 +11,6 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <regex>
 #include <stdexcept>
@@ -30,7 +29,9 @@ using draftjit::test::contains;
 using draftjit::test::kCli;
 using draftjit::test::run_command;
 using draftjit::test::ScopedEnv;
+using draftjit::test::read_file;
 using draftjit::test::TempDir;
+using draftjit::test::write_file;
 using draftjit::test::WarningLog;
 namespace fs = std::filesystem;
 
@@ -42,15 +43,6 @@ KernelKey key_of(int bs) { return render(fused_spec(bs, Tuning{}), kSm90).key; }
 
 // The file the runtime and warmup use for the main kernel of bs on sm_90.
 fs::path entry_path(const fs::path& dir, int bs) { return dir / (key_of(bs).stem + ".cubin"); }
-
-void write_file(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 void age_by(const fs::path& path, std::chrono::minutes minutes) {
   fs::last_write_time(path, fs::file_time_type::clock::now() - minutes);

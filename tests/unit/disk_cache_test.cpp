@@ -13,7 +13,9 @@
 using namespace draftjit::jit;
 using draftjit::Tuning;
 using draftjit::test::ScopedEnv;
+using draftjit::test::read_file;
 using draftjit::test::TempDir;
+using draftjit::test::write_file;
 using draftjit::test::WarningLog;
 namespace fs = std::filesystem;
 
@@ -217,14 +219,6 @@ TEST_CASE("two processes warming the same keys at once both succeed and leave on
 
 namespace {
 
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 }  // namespace
 
@@ -250,17 +244,17 @@ TEST_CASE("classify: one rule for what each name in a cache directory is, never 
   WarningLog warnings;
   fetch(dir.path(), warnings);
   const fs::path entry = only_file(dir.path());
-  const std::string bytes = read_bytes(entry);
+  const std::string bytes = read_file(entry);
   const std::string name = entry.filename().string();
   const auto at = [&](const std::string& file) { return dir.path() / file; };
 
-  write_bytes(at("renamed.cubin"), bytes);
-  write_bytes(at("notes.cubin"), "the user's");
-  write_bytes(at(name + ".tmp.12.0123456789abcdef"), "");
-  write_bytes(at(name + ".tmp.13.0123456789abcdef"), bytes.substr(0, 5));
-  write_bytes(at(name + ".tmp.14.0123456789abcdef"), bytes);
-  write_bytes(at(name + ".tmp.15.0123456789abcdef"), "not an entry");
-  write_bytes(at("report.cubin.tmp.1.0123456789abcdef"), bytes);
+  write_file(at("renamed.cubin"), bytes);
+  write_file(at("notes.cubin"), "the user's");
+  write_file(at(name + ".tmp.12.0123456789abcdef"), "");
+  write_file(at(name + ".tmp.13.0123456789abcdef"), bytes.substr(0, 5));
+  write_file(at(name + ".tmp.14.0123456789abcdef"), bytes);
+  write_file(at(name + ".tmp.15.0123456789abcdef"), "not an entry");
+  write_file(at("report.cubin.tmp.1.0123456789abcdef"), bytes);
   fs::create_symlink(entry, at("link.sm_90-0123456789abcdef.cubin"));
   fs::create_symlink(entry, at(name + ".tmp.16.0123456789abcdef"));
   fs::create_symlink(entry, at("link.cubin"));
@@ -303,7 +297,7 @@ TEST_CASE("load, list, verify and clear follow the one rule: what list calls val
   {
     TempDir dir;
     fetch(dir.path(), ignored, &good);
-    good_bytes = read_bytes(only_file(dir.path()));
+    good_bytes = read_file(only_file(dir.path()));
   }
   const KernelKey key = make_key(kSpec, kSm90);
   const std::vector<char> other = encode_entry(make_key(fused_spec(8, Tuning{}), kSm90).text, {'x'});
@@ -334,10 +328,10 @@ TEST_CASE("load, list, verify and clear follow the one rule: what list calls val
     DiskCache disk(dir.path(), warnings.sink());
     const fs::path path = dir.path() / (key.stem + ".cubin");
     if (fixture.link) {
-      write_bytes(outside.path() / "target", fixture.bytes);
+      write_file(outside.path() / "target", fixture.bytes);
       fs::create_symlink(outside.path() / "target", path);
     } else {
-      write_bytes(path, fixture.bytes);
+      write_file(path, fixture.bytes);
     }
     const DiskCache::Listing listing = disk.list();
     REQUIRE(listing.entries.size() == 1);  // every one is reported: none is "another file"
@@ -351,7 +345,7 @@ TEST_CASE("load, list, verify and clear follow the one rule: what list calls val
       CHECK(removal.removed == 0);
       CHECK(removal.left.size() == 1);
       CHECK(fs::is_symlink(path));
-      CHECK(read_bytes(outside.path() / "target") == fixture.bytes);
+      CHECK(read_file(outside.path() / "target") == fixture.bytes);
     } else {
       CHECK(!fs::exists(path));  // by clear, or already by the load that found it damaged
     }

@@ -23,7 +23,9 @@
 
 using namespace draftjit::jit;
 using draftjit::test::contains;
+using draftjit::test::read_file;
 using draftjit::test::TempDir;
+using draftjit::test::write_file;
 using draftjit::test::WarningLog;
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
@@ -35,11 +37,6 @@ const WarningSink kQuiet = [](const std::string&) {};
 
 fs::path owner_file(const fs::path& cache_dir, std::uint64_t hash = kHash) {
   return cache_dir / kLocksDir / fmt::format("{:02}.lock.owner", hash % KeyLock::kLockStripes);
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 // An owner file as another process (of another host, or another pid here) leaves it.
@@ -145,7 +142,7 @@ TEST_CASE("issue18: an owner file left by a holder killed with SIGKILL is broken
   ::close(ready[0]);
   ::close(ready[1]);
   REQUIRE(fs::exists(owner_file(dir.path())));  // SIGKILL ran no release
-  CHECK(contains(read_text(owner_file(dir.path())), fmt::format(" pid={} ", holder)));
+  CHECK(contains(read_file(owner_file(dir.path())), fmt::format(" pid={} ", holder)));
 
   WarningLog warnings;
   const KeyLock next(dir.path(), kHash, std::chrono::seconds(30), "the key", warnings.sink(), LockMode::File);
@@ -154,7 +151,7 @@ TEST_CASE("issue18: an owner file left by a holder killed with SIGKILL is broken
   REQUIRE(warnings.messages.size() == 1);
   CHECK(contains(warnings.messages[0], "removed the stale compile lock " + owner_file(dir.path()).string()));
   CHECK(contains(warnings.messages[0], fmt::format("pid {} on this host, which is no longer running", holder)));
-  CHECK(contains(read_text(owner_file(dir.path())), fmt::format(" pid={} ", ::getpid())));
+  CHECK(contains(read_file(owner_file(dir.path())), fmt::format(" pid={} ", ::getpid())));
 }
 
 TEST_CASE("issue18: another host's owner file is waited on (bounded) while fresh and broken once old") {
@@ -166,7 +163,7 @@ TEST_CASE("issue18: another host's owner file is waited on (bounded) while fresh
     CHECK_FALSE(fresh.held());
     CHECK(fresh.waited());
   }
-  CHECK(read_text(owner_file(dir.path())) == foreign_owner());  // a failed taker leaves it alone
+  CHECK(read_file(owner_file(dir.path())) == foreign_owner());  // a failed taker leaves it alone
   CHECK(warnings.messages.empty());
 
   fs::last_write_time(owner_file(dir.path()), fs::file_time_type::clock::now() - std::chrono::hours(1));
@@ -193,7 +190,7 @@ TEST_CASE("issue18: a fresh owner file of a live process here, or one still bein
       CHECK_FALSE(lock.held());
       CHECK(lock.waited());
     }
-    CHECK(read_text(owner_file(dir.path())) == content);
+    CHECK(read_file(owner_file(dir.path())) == content);
   }
   // The empty one, once old, is broken like any other.
   fs::last_write_time(owner_file(dir.path()), fs::file_time_type::clock::now() - std::chrono::hours(1));
@@ -210,7 +207,7 @@ TEST_CASE("issue18: a release never removes an owner file that is not ours") {
   std::ofstream(replacement) << foreign_owner();
   fs::rename(replacement, owner_file(dir.path()));
   lock.reset();
-  CHECK(read_text(owner_file(dir.path())) == foreign_owner());
+  CHECK(read_file(owner_file(dir.path())) == foreign_owner());
   CHECK(others_in_locks(dir.path()).empty());  // the file it moved aside to check went back, nothing else is left
 
   // Ours removed by someone else meanwhile: the release finds nothing and does nothing.
@@ -226,7 +223,7 @@ TEST_CASE("issue18: a child forked while an owner-file lock is held does not rel
   TempDir dir;
   auto lock = std::make_unique<KeyLock>(dir.path(), kHash, milliseconds(0), "", kQuiet, LockMode::File);
   REQUIRE(lock->held());
-  const std::string ours = read_text(owner_file(dir.path()));
+  const std::string ours = read_file(owner_file(dir.path()));
   const pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {  // destroys its copy, as a forked worker's unwinding would
@@ -234,7 +231,7 @@ TEST_CASE("issue18: a child forked while an owner-file lock is held does not rel
     ::_exit(0);
   }
   REQUIRE(::waitpid(child, nullptr, 0) == child);
-  CHECK(read_text(owner_file(dir.path())) == ours);
+  CHECK(read_file(owner_file(dir.path())) == ours);
   const KeyLock other(dir.path(), kHash, milliseconds(20), "", kQuiet, LockMode::File);
   CHECK_FALSE(other.held());
   lock.reset();
@@ -266,7 +263,7 @@ TEST_CASE("issue18: something other than a regular file in the owner file's plac
   REQUIRE(warnings.messages.size() == 1);
   CHECK(contains(warnings.messages[0], "is not a regular file and is left alone"));
   CHECK(fs::is_symlink(owner_file(dir.path())));
-  CHECK(read_text(target) == "not ours");
+  CHECK(read_file(target) == "not ours");
 }
 
 TEST_CASE("issue18: where flock fails with ENOLCK, EOPNOTSUPP or ENOSYS the default mode uses owner files") {
@@ -279,7 +276,7 @@ TEST_CASE("issue18: where flock fails with ENOLCK, EOPNOTSUPP or ENOSYS the defa
     } fails(error);
     auto lock = std::make_unique<KeyLock>(dir.path(), kHash, milliseconds(0), "", kQuiet, LockMode::Flock);
     CHECK(lock->held());
-    CHECK(contains(read_text(owner_file(dir.path())), fmt::format(" pid={} ", ::getpid())));
+    CHECK(contains(read_file(owner_file(dir.path())), fmt::format(" pid={} ", ::getpid())));
     {
       const KeyLock other(dir.path(), kHash, milliseconds(20), "", kQuiet, LockMode::Flock);
       CHECK_FALSE(other.held());

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,7 +21,9 @@ using draftjit::Tuning;
 using draftjit::test::contains;
 using draftjit::test::kCli;
 using draftjit::test::run_command;
+using draftjit::test::read_file;
 using draftjit::test::TempDir;
+using draftjit::test::write_file;
 using draftjit::test::WarningLog;
 
 namespace {
@@ -68,13 +69,6 @@ struct ScopedPolicy {
   ScopedPolicy(const ScopedPolicy&) = delete;
   ScopedPolicy& operator=(const ScopedPolicy&) = delete;
 };
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 }  // namespace
 
@@ -219,9 +213,9 @@ TEST_CASE("issue18: dump_compile writes the source, PTX, options and NVRTC log o
   TempDir dir;
   const std::filesystem::path dump = dir.path() / "made" / "here";  // created when missing
   dump_compile(dump, "fused_unrolled.bs3.t128.sm_90-00", "__global__ void k() {}", kSm90, nullptr, "the log");
-  CHECK(read_text(dump / "fused_unrolled.bs3.t128.sm_90-00.cu") == "__global__ void k() {}");
-  CHECK(read_text(dump / "fused_unrolled.bs3.t128.sm_90-00.log") == "the log");
-  CHECK(contains(read_text(dump / "fused_unrolled.bs3.t128.sm_90-00.options"), "sm_90"));
+  CHECK(read_file(dump / "fused_unrolled.bs3.t128.sm_90-00.cu") == "__global__ void k() {}");
+  CHECK(read_file(dump / "fused_unrolled.bs3.t128.sm_90-00.log") == "the log");
+  CHECK(contains(read_file(dump / "fused_unrolled.bs3.t128.sm_90-00.options"), "sm_90"));
   CHECK_FALSE(std::filesystem::exists(dump / "fused_unrolled.bs3.t128.sm_90-00.ptx"));  // a failed compile has none
 }
 
@@ -240,7 +234,7 @@ TEST_CASE("issue18: the CLI with DRAFTJIT_LOG=info and DRAFTJIT_DUMP_DIR logs an
   std::sort(suffixes.begin(), suffixes.end());
   CHECK(suffixes == std::vector<std::string>{".cu", ".log", ".options", ".ptx"});
   for (const auto& file : std::filesystem::directory_iterator(dump)) {
-    if (file.path().extension() == ".ptx") CHECK(contains(read_text(file.path()), ".entry draftjit_fused"));
+    if (file.path().extension() == ".ptx") CHECK(contains(read_file(file.path()), ".entry draftjit_fused"));
   }
 }
 

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <set>
 #include <sstream>
@@ -27,19 +26,13 @@ using draftjit::Tuning;
 using draftjit::test::contains;
 using draftjit::test::kCli;
 using draftjit::test::run_command;
+using draftjit::test::read_file;
 using draftjit::test::TempDir;
+using draftjit::test::write_file;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -50,7 +43,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 // The message read_manifest throws for a manifest whose third line is `line`.
 std::string error_for(const fs::path& path, const std::string& line, bool newline = true) {
-  write_text(path, "# header\nv1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90\n" + line + (newline ? "\n" : ""));
+  write_file(path, "# header\nv1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90\n" + line + (newline ? "\n" : ""));
   try {
     (void)read_manifest(path);
   } catch (const std::invalid_argument& e) {
@@ -172,11 +165,11 @@ TEST_CASE("issue18: a manifest skips header lines anywhere and blank lines, and 
   const ManifestEntry a{fused_spec(3, {}), "sm_90"};
   const ManifestEntry b{fill_spec({}), "sm_90"};
   const ManifestEntry c{fused_spec(3, {}), "compute_90"};
-  write_text(path, format_manifest_entry(a) + "\n# draftjit kernel manifest\n\n" + format_manifest_entry(b) +
+  write_file(path, format_manifest_entry(a) + "\n# draftjit kernel manifest\n\n" + format_manifest_entry(b) +
                        "\n  \n" + format_manifest_entry(a) + "\n# again\n" + format_manifest_entry(c) + "\n" +
                        format_manifest_entry(b) + "\n");
   CHECK(read_manifest(path) == std::vector<ManifestEntry>{a, b, c});
-  write_text(path, "");
+  write_file(path, "");
   CHECK(read_manifest(path).empty());
 }
 
@@ -214,7 +207,7 @@ TEST_CASE("issue18: record_kernel appends each kernel once per process, under on
       record_kernel(fused_spec(1, {}), ptx);
     }
   }
-  const std::string text = read_text(path);
+  const std::string text = read_file(path);
   CAPTURE(text);
   const std::vector<std::string> lines = lines_of(text);
   REQUIRE(lines.size() == 4);
@@ -227,7 +220,7 @@ TEST_CASE("issue18: record_kernel appends each kernel once per process, under on
     const ScopedRecord record(path);
     record_kernel(fused_spec(2, {}), sm90);
   }
-  const std::vector<std::string> after = lines_of(read_text(path));
+  const std::vector<std::string> after = lines_of(read_file(path));
   CHECK(after.size() == 5);
   CHECK(std::count_if(after.begin(), after.end(), [](const std::string& l) { return l[0] == '#'; }) == 1);
 }
@@ -299,7 +292,7 @@ TEST_CASE("issue18: many processes recording at once give exactly the union, one
   std::set<std::string> read;
   for (const ManifestEntry& entry : read_manifest(path)) read.insert(format_manifest_entry(entry));  // none torn
   CHECK(read == expected);
-  const std::string text = read_text(path);
+  const std::string text = read_file(path);
   const std::vector<std::string> lines = lines_of(text);
   CHECK(text.back() == '\n');
   CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l[0] == '#'; }) == 1);
@@ -315,7 +308,7 @@ TEST_CASE("issue18: draftjit warmup --manifest compiles exactly the manifest's k
   std::string text = "# draftjit kernel manifest\n";
   for (const ManifestEntry& e : entries) text += format_manifest_entry(e) + "\n";
   text += format_manifest_entry(entries[0]) + "\n";  // a duplicate adds nothing
-  write_text(manifest, text);
+  write_file(manifest, text);
 
   const std::string command =
       draftjit::test::cache_dir_env(cache.path()) + kCli + " warmup --manifest '" + manifest.string() + "' --jobs 2";
@@ -343,7 +336,7 @@ TEST_CASE("issue18: draftjit warmup --manifest refuses what would contradict it,
   TempDir cache;
   TempDir work;
   const fs::path manifest = work.path() / "m";
-  write_text(manifest, "v1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90\n");
+  write_file(manifest, "v1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90\n");
   const std::string run = draftjit::test::cache_dir_env(cache.path()) + kCli + " warmup --manifest '" +
                           manifest.string() + "'";
   for (const char* extra : {" --arch sm_90", " --bs 1", " --fused-max 8", " --unroll-max 4"}) {
@@ -351,11 +344,11 @@ TEST_CASE("issue18: draftjit warmup --manifest refuses what would contradict it,
     CHECK(run_command(run + extra, &out) == 2);
     CHECK(contains(out, "--manifest cannot be combined with"));
   }
-  write_text(manifest, "v1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90\nv1 fill bs=0\n");
+  write_file(manifest, "v1 fill bs=0 slots=1 chunk=1 threads=256 arch=sm_90\nv1 fill bs=0\n");
   std::string out;
   CHECK(run_command(run, &out) == 2);
   CHECK(contains(out, manifest.string() + ":2: expected 7 fields"));
-  write_text(manifest, "# draftjit kernel manifest\n");
+  write_file(manifest, "# draftjit kernel manifest\n");
   out.clear();
   CHECK(run_command(run, &out) == 1);
   CHECK(contains(out, "names no kernels"));
@@ -389,7 +382,7 @@ TEST_CASE("issue18: DRAFTJIT_RECORD is read at the first record, a relative path
   CHECK(rc == 0);
   CHECK(read_manifest(dir.path() / "relative.manifest") ==
         std::vector<ManifestEntry>{{fused_spec(7, {}), "sm_90"}, {fill_spec({}), "sm_90"}});
-  CHECK(lines_of(read_text(dir.path() / "relative.manifest")).size() == 3);
+  CHECK(lines_of(read_file(dir.path() / "relative.manifest")).size() == 3);
 }
 
 TEST_CASE("issue18: a malformed line's error shows its fields bounded and without control bytes (raw-message)") {

@@ -41,6 +41,10 @@ struct WarningLog {
   }
 };
 
+// The whole file as bytes ("" when it cannot be read), and a file replaced by exactly these bytes.
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& bytes);
+
 inline bool contains(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }
