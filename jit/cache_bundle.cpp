@@ -7,6 +7,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <system_error>
 
@@ -46,6 +47,7 @@ void append(std::vector<char>& out, const char* data, std::size_t size) { out.in
 struct Checked {
   CacheFile file;
   std::vector<char> cubin;
+  std::optional<KernelKey> key;  // of a Valid entry: what it is stored under
 };
 
 // An item checked as a load would check its file (decode_entry), and its name against the kernel its key is for:
@@ -55,14 +57,16 @@ Checked check_item(const BundleItem& item) {
   if (name.find('/') != name.npos || name.find('\0') != name.npos || !entry_name_hash(name)) {
     return {CacheFile{item.name, FileState::Damaged, "not an entry's file name (<spec>.<arch>-<16 hex digits>.cubin)",
                       {}, 0, {}},
-            {}};
+            {},
+            std::nullopt};
   }
   Checked checked;
   checked.file = decode_entry(name, item.data, &checked.cubin);
   // decode_entry checks the hash in the name; the rest of it must be the kernel's too, or the entry would be stored
   // under a name that no load of its key looks up.
-  if (checked.file.state == FileState::Valid &&
-      name != stem_of_key_text(checked.file.key) + std::string(kEntrySuffix)) {
+  if (checked.file.state == FileState::Valid) checked.key = key_of_text(checked.file.key);
+  const bool named_for_key = checked.key && name == checked.key->stem + std::string(kEntrySuffix);
+  if (checked.file.state == FileState::Valid && !named_for_key) {
     checked.file.state = FileState::Damaged;
     checked.file.problem = fmt::format("its name does not name the kernel its key is for ({})", checked.file.key);
   }
@@ -199,7 +203,7 @@ std::vector<ImportItem> import_bundle(DiskCache& cache, const fs::path& file) {
       }
     }
     throw BundleError(
-        fmt::format("bundle {}: checksum mismatch over bytes 0-{} (trailer at offset {}): {}; nothing "
+        fmt::format("bundle {}: checksum mismatch over the {} bytes before the trailer (at offset {}): {}; nothing "
                     "imported",
                     file.string(), bundle.trailer_offset, bundle.trailer_offset, where));
   }
@@ -212,8 +216,7 @@ std::vector<ImportItem> import_bundle(DiskCache& cache, const fs::path& file) {
       out.why = fmt::format("entry {} at offset {}: {}", i + 1, item.offset, entry.file.problem);
       continue;
     }
-    const KernelKey key{entry.file.key, hash_bytes(entry.file.key), stem_of_key_text(entry.file.key)};
-    out.imported = cache.store(key, entry.cubin);
+    out.imported = cache.store(*entry.key, entry.cubin);
     if (!out.imported) out.why = "the cache directory refused it (the warning above says why)";
   }
   return report;

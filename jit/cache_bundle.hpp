@@ -21,7 +21,7 @@ namespace draftjit::jit {
 //
 // An entry's data is its cache file's bytes, which keep their own header and checksum (jit/cache_file), and its
 // name is that file's name: import checks both with decode_entry, the checks a load applies, and the name against the
-// kernel its key is for (stem_of_key_text).
+// kernel its key is for (key_of_text).
 
 // What is wrong with a bundle as a whole (too short, not one, damaged): names the file and the offset.
 class BundleError : public std::runtime_error {

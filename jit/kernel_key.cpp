@@ -9,7 +9,7 @@
 namespace draftjit::jit {
 namespace {
 
-// Where make_key's text names the kernel, " | <arch> | <spec name> (spec ": what stem_of_key_text reads back.
+// Where make_key's text names the kernel, " | <arch> | <spec name> (spec ": what key_of_text reads back.
 constexpr std::string_view kFieldBar = " | ";
 constexpr std::string_view kSpecOpen = " (spec ";
 
@@ -21,7 +21,7 @@ std::string stem_for(std::string_view spec_name, std::string_view arch, std::uin
 
 KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain) {
   KernelKey key;
-  // stem_of_key_text reads " | <arch> | <spec name> (spec " back: change the two together.
+  // key_of_text reads " | <arch> | <spec name> (spec " back: change the two together.
   key.text = fmt::format("draftjit {} | renderer {} | nvrtc {} | {} | {} (spec {:x}) | {}", kVersion,
                          renderer_digest(), toolchain.nvrtc_version, toolchain.arch, spec.name(), spec.id(),
                          fmt::join(toolchain.options, " "));
@@ -30,17 +30,21 @@ KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain) {
   return key;
 }
 
-std::string stem_of_key_text(std::string_view text) {
+std::optional<KernelKey> key_of_text(std::string_view text) {
   const std::size_t spec_open = text.find(kSpecOpen);  // the first: the options after it may hold anything
-  if (spec_open == std::string_view::npos || spec_open < kFieldBar.size()) return {};
+  if (spec_open == std::string_view::npos || spec_open < kFieldBar.size()) return std::nullopt;
   const std::size_t name_bar = text.rfind(kFieldBar, spec_open - kFieldBar.size());
-  if (name_bar == std::string_view::npos || name_bar < kFieldBar.size()) return {};
+  if (name_bar == std::string_view::npos || name_bar < kFieldBar.size()) return std::nullopt;
   const std::size_t arch_bar = text.rfind(kFieldBar, name_bar - kFieldBar.size());
-  if (arch_bar == std::string_view::npos) return {};
+  if (arch_bar == std::string_view::npos) return std::nullopt;
   const std::string_view name = text.substr(name_bar + kFieldBar.size(), spec_open - name_bar - kFieldBar.size());
   const std::string_view arch = text.substr(arch_bar + kFieldBar.size(), name_bar - arch_bar - kFieldBar.size());
-  if (name.empty() || arch.empty()) return {};
-  return stem_for(name, arch, hash_bytes(text));
+  if (name.empty() || arch.empty()) return std::nullopt;
+  KernelKey key;
+  key.text = std::string(text);
+  key.hash = hash_bytes(text);
+  key.stem = stem_for(name, arch, key.hash);
+  return key;
 }
 
 std::string_view arch_of_stem(std::string_view stem) {

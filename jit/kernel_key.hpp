@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,10 +21,10 @@ struct KernelKey {
 // options, NVRTC version) and the library version. Renders nothing: a disk hit never builds the source.
 KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain);
 
-// The stem make_key gives the key whose full text is `text`, read back from the arch and spec name in it; empty when
-// the text is not laid out as make_key writes it. An entry is found only under "<this stem>.cubin": what an imported
-// entry's name must be (its key hash alone, which read_cache_file checks, leaves the rest of the name free).
-std::string stem_of_key_text(std::string_view text);
+// The key make_key gives whose full text is `text`: its hash, and its stem read back from the arch and spec name in
+// it; nullopt when the text is not laid out as make_key writes it. An entry is found only under "<stem>.cubin": what
+// an imported entry's name must be (its key hash alone, which read_cache_file checks, leaves the rest free).
+std::optional<KernelKey> key_of_text(std::string_view text);
 
 // The arch in a stem, or in a file name that starts with one ("fused_unrolled.bs5.t128.compute_90-0123.cubin" ->
 // "compute_90"); empty when there is none. For listings: `cache list` marks the PTX entries.

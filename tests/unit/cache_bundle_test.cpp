@@ -228,19 +228,23 @@ TEST_CASE("issue18: export and import refuse what they cannot do, with the file 
 }
 
 // What import checks an entry's name against: the stem make_key gives, read back from the key text it holds.
-TEST_CASE("stem_of_key_text reads back make_key's stem from its text, and nothing from other text") {
+TEST_CASE("key_of_text reads back make_key's key from its text, and nothing from other text") {
   Tuning tuning;
   tuning.unroll_max_bs = 4;
   for (const KernelSpec& spec : kernels_for({0, 3, 5, 5000}, tuning)) {
     for (const char* arch : {"sm_90", "sm_100a", "compute_90"}) {
       const KernelKey key = make_key(spec, Toolchain::for_arch(arch));
       CAPTURE(key.text);
-      CHECK(stem_of_key_text(key.text) == key.stem);
+      const std::optional<KernelKey> read = key_of_text(key.text);
+      REQUIRE(read);
+      CHECK(read->stem == key.stem);
+      CHECK(read->hash == key.hash);
+      CHECK(read->text == key.text);
     }
   }
   for (const char* text : {"", "draftjit 1 | sm_90", " (spec 1)", "a | b (spec 1)", " |  | x (spec 1)"}) {
     CAPTURE(text);
-    CHECK(stem_of_key_text(text).empty());
+    CHECK_FALSE(key_of_text(text));
   }
 }
 
