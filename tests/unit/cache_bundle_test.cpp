@@ -227,6 +227,18 @@ TEST_CASE("issue18: export and import refuse what they cannot do, with the file 
   CHECK(contains(text, "unknown argument '--manifest'"));
 }
 
+TEST_CASE("issue18: import refuses what is not a regular file before reading it") {
+  TempDir dir;
+  DiskCache cache(dir.path() / "cache");
+  fs::create_directories(dir.path() / "not-a-bundle");
+  try {
+    import_bundle(cache, dir.path() / "not-a-bundle");
+    FAIL("imported a directory");
+  } catch (const std::invalid_argument& error) {
+    CHECK(contains(error.what(), "bundle " + (dir.path() / "not-a-bundle").string() + " is not a regular file"));
+  }
+}
+
 // What import checks an entry's name against: the stem make_key gives, read back from the key text it holds.
 TEST_CASE("key_of_text reads back make_key's key from its text, and nothing from other text") {
   Tuning tuning;
