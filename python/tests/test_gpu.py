@@ -386,8 +386,9 @@ def test_errors_from_the_cpp_checks_name_the_argument(call, error, match):
     with pytest.raises(error, match=match):
         call(p)
     p.check_untouched()
-    # Through torch.ops the same check is PyTorch's RuntimeError with the same message.
-    with pytest.raises(RuntimeError, match="extend_seq_lens must be int32"):
+    # Through torch.ops the same check arrives as the ValueError torch makes of a C++ error (not the TypeError the
+    # plain function raises for a wrong dtype), with the same message.
+    with pytest.raises(ValueError, match="extend_seq_lens must be int32"):
         torch.ops.draftjit.fill_draft_extend_metadata(p.ext.long(), p.seq, 8, *p.outputs())
 
 
