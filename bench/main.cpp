@@ -136,7 +136,7 @@ struct Variant {
 
 std::vector<Variant> sweep_variants() {
   std::vector<Variant> variants;
-  for (int unroll : {16, 32, 64, 128}) {
+  for (int unroll : {0, 16, 32, 64, 128}) {
     draftjit::Tuning t;
     t.unroll_max_bs = unroll;
     variants.push_back({fmt::format("unroll<={}", unroll), t});

@@ -368,7 +368,7 @@ def run_bs(bs, options, floor_info, shim, shim_error):
     pinned = torch.zeros(1, dtype=torch.int32, pin_memory=True)
     draftjit.prepare(bs)
 
-    # The plain call first: its total must be ext.sum() and its outputs the function of SPEC.md.
+    # The plain call first: its total must be ext.sum() and its outputs the function of docs/DESIGN.md.
     expanded.fill_(-1)
     cache.fill_(-1)
     got = draftjit.fill_draft_extend_metadata(ext, seq, TOPK, expanded, cache)

@@ -1,4 +1,4 @@
-// One blocking call on the worked example of SPEC.md:
+// One blocking call on the worked example of docs/DESIGN.md:
 //   extend_seq_lens = [2, 3], seq_lens = [10, 15], topk = 128  ->  total 5, seqlens_expanded = [9, 10, 13, 14, 15]
 #include <cuda_runtime.h>
 #include <draftjit/draftjit.hpp>

@@ -1,24 +1,21 @@
 #pragma once
 #include <string>
+#include <string_view>
 
 #include "jit/kernel_spec.hpp"
 
 namespace draftjit::jit {
 
-// The complete CUDA source of one specialisation: a prologue of constants, the kernels' parameter structs, the
-// shared helpers, the scan (generated straight-line code for the unrolled kinds, the Blelloch template otherwise)
-// and the kernel. Deterministic: the same spec always renders the same bytes, which the kernel key relies on.
+// The instantiation of one specialisation: the kernel template of its kind over its scan type (templates/), behind
+// the extern "C" entry its params struct names, with the #include lines of the headers it needs.
+std::string render_instantiation(const KernelSpec& spec);
+
+// `text` with every #include of a header of templates/ replaced by the header's text, recursively and each header
+// once, so that NVRTC needs no include path and a dumped source compiles alone.
+std::string inline_headers(std::string_view text);
+
+// The complete CUDA source of one specialisation: its instantiation with the headers inlined. Deterministic: the same
+// spec always renders the same bytes, which the kernel key relies on.
 std::string render_source(const KernelSpec& spec);
-
-// The generated device function `unrolled_scan` of the standalone scan kernel (one thread) for exactly bs requests:
-// bs independent loads of each array, then exactly bs adds with no loop; it writes the bs + 1 exclusive offsets and
-// returns the status bits (negative length, int32 overflow, seq < ext).
-std::string render_unrolled_scan(int bs);
-
-// The generated `unrolled_prefix` that thread 0 of the fused kernel runs: the same straight-line prefix over ext
-// alone, into pad_end shared slots (the total repeated past bs). The block checks the requests and computes their
-// fill bases in parallel meanwhile (templates/unrolled_block_scan.cuh), and the fused kernel detects overflow from
-// the slots' signs, so nothing else is sequential.
-std::string render_unrolled_prefix(int bs, int pad_end);
 
 }  // namespace draftjit::jit

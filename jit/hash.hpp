@@ -8,8 +8,8 @@ namespace draftjit::jit {
 
 // 64-bit hash of a byte string, eight bytes per step: each word is multiplied and rotated into the state, and the
 // state is avalanched at the end. About 4x faster than byte-wise FNV-1a, which matters on a new process's first
-// kernel (rendered source and cubin are hashed on every disk-cache hit). Keys also carry their full text, so a
-// collision is caught by comparing texts, not trusted.
+// kernel: every disk-cache hit hashes the whole cubin for its checksum (and the key text, a few hundred bytes). Keys
+// also carry their full text, so a collision is caught by comparing texts, not trusted.
 inline std::uint64_t hash_bytes(std::string_view bytes, std::uint64_t seed = 0) {
   constexpr std::uint64_t kMul1 = 0x9e3779b97f4a7c15ull;
   constexpr std::uint64_t kMul2 = 0xbf58476d1ce4e5b9ull;

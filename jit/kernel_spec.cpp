@@ -53,14 +53,15 @@ namespace {
 namespace k = draftjit_kernels;
 
 constexpr std::array<KindInfo, 5> kKinds = {{
-    {KernelKind::ScanUnrolled, "scan_unrolled", k::ScanParams::kEntry, Scan::UnrolledToOffsets,
-     TemplateId::scan_unrolled_kernel},
-    {KernelKind::ScanBlelloch, "scan_blelloch", k::ScanParams::kEntry, Scan::Blelloch,
-     TemplateId::scan_blelloch_kernel},
-    {KernelKind::FusedUnrolled, "fused_unrolled", k::FusedParams::kEntry, Scan::UnrolledToSlots,
-     TemplateId::fused_kernel},
-    {KernelKind::FusedBlelloch, "fused_blelloch", k::FusedParams::kEntry, Scan::Blelloch, TemplateId::fused_kernel},
-    {KernelKind::Fill, "fill", k::FillParams::kEntry, Scan::None, TemplateId::fill_kernel},
+    {KernelKind::ScanUnrolled, "scan_unrolled", k::ScanParams::kEntry, "ScanParams", Scan::Unrolled,
+     "scan_kernel.cuh", "scan_kernel"},
+    {KernelKind::ScanBlelloch, "scan_blelloch", k::ScanParams::kEntry, "ScanParams", Scan::Blelloch,
+     "scan_kernel.cuh", "scan_kernel"},
+    {KernelKind::FusedUnrolled, "fused_unrolled", k::FusedParams::kEntry, "FusedParams", Scan::Unrolled,
+     "fused_kernel.cuh", "fused_kernel"},
+    {KernelKind::FusedBlelloch, "fused_blelloch", k::FusedParams::kEntry, "FusedParams", Scan::Blelloch,
+     "fused_kernel.cuh", "fused_kernel"},
+    {KernelKind::Fill, "fill", k::FillParams::kEntry, "FillParams", Scan::None, "fill_kernel.cuh", "fill_kernel"},
 }};
 
 constexpr bool rows_in_enum_order() {
@@ -93,8 +94,7 @@ std::span<const KindInfo> kernel_kinds() { return kKinds; }
 
 std::string KernelSpec::name() const {
   switch (info().scan) {
-    case Scan::UnrolledToOffsets:
-    case Scan::UnrolledToSlots: return fmt::format("{}.bs{}.t{}", info().name, bs, threads);
+    case Scan::Unrolled: return fmt::format("{}.bs{}.t{}", info().name, bs, threads);
     case Scan::Blelloch: return fmt::format("{}.s{}.c{}.t{}", info().name, slots, chunk, threads);
     case Scan::None: break;
   }
@@ -152,7 +152,7 @@ namespace {
 Tuning widest_tuning_for(const KernelSpec& spec) {
   Tuning tuning;
   const Scan scan = spec.info().scan;
-  tuning.unroll_max_bs = scan == Scan::UnrolledToOffsets || scan == Scan::UnrolledToSlots ? kMaxUnrollBs : 0;
+  tuning.unroll_max_bs = scan == Scan::Unrolled ? kMaxUnrollBs : 0;
   tuning.fused_max_bs = kMaxFusedBs;
   tuning.fused_unrolled_threads = spec.threads;
   tuning.fused_blelloch_min_threads = spec.threads;
@@ -185,8 +185,7 @@ void check_spec_is_buildable(const KernelSpec& spec) {
     }
   };
   switch (spec.info().scan) {
-    case Scan::UnrolledToOffsets:
-    case Scan::UnrolledToSlots: {  // bs <= unroll_max_bs, and the fused kernel's bs <= fused_max_bs
+    case Scan::Unrolled: {  // bs <= unroll_max_bs, and the fused kernel's bs <= fused_max_bs
       const int max_bs = spec.kind == KernelKind::FusedUnrolled ? std::min(kMaxUnrollBs, kMaxFusedBs) : kMaxUnrollBs;
       need(spec.bs >= 0 && spec.bs <= max_bs, fmt::format("bs must be in [0, {}]", max_bs));
       const KernelSpec made = made_for(spec, spec.bs);

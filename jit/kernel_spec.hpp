@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "draftjit/tuning.hpp"
-#include "jit/templates.hpp"
 
 namespace draftjit::jit {
 
@@ -16,21 +15,22 @@ inline constexpr int kMaxThreads = 1024;  // threads of one block
 
 enum class KernelKind : std::uint8_t { ScanUnrolled, ScanBlelloch, FusedUnrolled, FusedBlelloch, Fill };
 
-// How a kind scans, which decides what its name shows and what the renderer puts before the kernel template.
+// How a kind scans: which scan type of templates/ its kernel template is instantiated over.
 enum class Scan : std::uint8_t {
-  UnrolledToOffsets,  // generated straight-line scan for exactly bs, writing bs + 1 offsets to global memory
-  UnrolledToSlots,    // the same, run by thread 0 into the block's kSlots shared slots
-  Blelloch,           // the tree over kSlots power-of-two slots (templates/blelloch_block_scan.cuh)
-  None,               // the fill reads offsets a scan wrote
+  Unrolled,  // UnrolledScan<bs, slots, threads>: sequential, specialised for exactly bs (templates/unrolled_scan.cuh)
+  Blelloch,  // BlellochScan<slots, chunk, threads> over power-of-two slots (templates/blelloch_scan.cuh)
+  None,      // the fill reads offsets a scan wrote
 };
 
 // Everything about a kind, in one row per kind (kernel_kinds() in kernel_spec.cpp).
 struct KindInfo {
   KernelKind kind;
-  const char* name;    // "fused_unrolled", part of file names and keys
-  const char* entry;   // the extern "C" kernel: its params struct's kEntry (templates/kernel_params.cuh)
+  const char* name;      // "fused_unrolled", part of file names and keys
+  const char* entry;     // the extern "C" kernel: its params struct's kEntry (templates/kernel_params.cuh)
+  const char* params;    // that struct, "FusedParams"
   Scan scan;
-  TemplateId kernel;   // the template holding the __global__ function
+  const char* header;    // the header of templates/ that defines the kernel template
+  const char* kernel;    // the kernel template, instantiated over the scan type ("fused_kernel")
 };
 const KindInfo& kind_info(KernelKind kind);
 std::span<const KindInfo> kernel_kinds();  // every row, in KernelKind order

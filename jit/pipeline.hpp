@@ -30,10 +30,11 @@ struct CompiledKernel {
 
 enum class Origin { Memory, Disk, Compiled };
 
-// The one orchestrator of the JIT: render -> key -> memory (single-flight) -> disk -> cross-process compile lock ->
-// disk again -> NVRTC -> publish (memory, then disk). Runtime, prepare, warmup and `draftjit emit --cubin-info` all
-// come through get(). Thread-safe; a failed compile is not kept, so the next request tries again and reports the
-// same error. The key is formed without rendering (make_key): the source is rendered only to be compiled.
+// The one orchestrator of the JIT: key -> memory (single-flight) -> disk -> cross-process compile lock -> disk
+// again -> compile policy -> render -> NVRTC -> store on disk -> publish in memory. make_key needs no source, so a
+// memory or disk hit renders nothing: the source is rendered only to be compiled. Runtime, prepare, warmup and
+// `draftjit emit --cubin-info` all come through get(). Thread-safe; a failed compile is not kept, so the next
+// request tries again and reports the same error.
 class Pipeline {
  public:
   explicit Pipeline(std::unique_ptr<DiskCache> disk = nullptr);

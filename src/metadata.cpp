@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -167,10 +166,9 @@ void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* 
     throw std::invalid_argument(fmt::format("{}: lens (for bs > 0) and offsets must be non-null", kCall));
   }
   const jit::KernelSpec spec = jit::scan_spec(static_cast<int>(bs), tuning);
-  // seq := lens makes the seq_len check vacuous; the capacity check is off.
+  // No seq: lengths alone, with no fill behind them (no seq check, no capacity).
   launch(kernel_for_call(current_context(), spec, bs, stream, kCall), {1, static_cast<unsigned>(spec.threads)}, stream,
-         k::ScanParams{lens, lens, static_cast<int>(bs), std::numeric_limits<long long>::max(), offsets, nullptr,
-                       d_status});
+         k::ScanParams{lens, nullptr, static_cast<int>(bs), 0, offsets, nullptr, d_status});
 }
 
 void prepare(std::int64_t bs, const Tuning& tuning) {

@@ -2,7 +2,17 @@
 
 #include <fmt/format.h>
 
+#include "templates/kernel_params.cuh"
+
 namespace draftjit {
+
+namespace k = draftjit_kernels;
+constexpr bool same_bit(Status host, int kernels) { return static_cast<int>(host) == kernels; }
+static_assert(same_bit(kStatusNegativeExtendLen, k::kStatusNegativeExtendLen) &&
+                  same_bit(kStatusTotalOverflow, k::kStatusTotalOverflow) &&
+                  same_bit(kStatusCapacityExceeded, k::kStatusCapacityExceeded) &&
+                  same_bit(kStatusSeqLenBelowExtend, k::kStatusSeqLenBelowExtend),
+              "the kernels' status bits (templates/kernel_params.cuh) must be the host's");
 
 std::string describe_status(std::int32_t status) {
   if (status == kStatusOk) return "ok";

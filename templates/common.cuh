@@ -1,29 +1,28 @@
-// Shared by every draftjit kernel. The rendered prologue above this text defines kThreads, kSlots, kChunk and the
-// kStatus* bits, so the status words here always match the host's draftjit::Status enum.
+// What every draftjit kernel shares: the status word's rules and the one formula of the fill.
+#ifndef DRAFTJIT_COMMON_CUH
+#define DRAFTJIT_COMMON_CUH
 
-// Drops bits that an earlier bit makes meaningless, then adds the capacity check, which needs a trustworthy total.
-__device__ __forceinline__ int finalize_status(int bits, unsigned total, long long capacity) {
-  if (bits & kStatusNegativeExtendLen) bits &= ~kStatusTotalOverflow;
-  if (!(bits & (kStatusNegativeExtendLen | kStatusTotalOverflow)) && static_cast<long long>(total) > capacity) {
-    bits |= kStatusCapacityExceeded;
-  }
-  return bits;
+#include "kernel_params.cuh"
+
+namespace draftjit_kernels {
+
+enum : int { kWarpThreads = 32 };
+enum : unsigned { kFullWarp = 0xffffffffu };  // every lane of a warp, for the *_sync intrinsics
+
+// The bits one request earns: a negative extend length, or a KV length below it.
+__device__ __forceinline__ int request_bits(int ext, int seq) {
+  return (ext < 0 ? kStatusNegativeExtendLen : 0) | (seq < ext ? kStatusSeqLenBelowExtend : 0);
 }
 
-// Where slot i of s_scan lives. The Blelloch tree reads slots 2^k apart, which would all fall into one of the 32
-// shared-memory banks; XOR-ing the low five bits with the row number spreads them without padding the array.
-// The unrolled kinds (one writer thread) keep the plain layout.
-__device__ __forceinline__ int slot_index(int i) { return kSwizzleSlots ? i ^ ((i >> 5) & 31) : i; }
+// Drops bits that an earlier bit makes meaningless: with a negative length the sum proves nothing.
+__device__ __forceinline__ int finalize_status(int bits) {
+  return bits & kStatusNegativeExtendLen ? bits & ~kStatusTotalOverflow : bits;
+}
 
-// Largest slot b with s_scan[slot_index(b)] <= t. Slots at and after bs hold the total, so for t < total the answer
-// is a real request; kSlots is a power of two, so the search is log2(kSlots) unrolled, branch-free steps.
-__device__ __forceinline__ int find_slot(const unsigned* s_scan, unsigned t) {
-  int b = 0;
-#pragma unroll
-  for (int step = kSlots / 2; step > 0; step /= 2) {
-    if (s_scan[slot_index(b + step)] <= t) b += step;
-  }
-  return b;
+// Adds the capacity check to finalized bits, which needs a trustworthy total.
+__device__ __forceinline__ int check_capacity(int bits, unsigned total, long long capacity) {
+  const bool trustworthy = !(bits & (kStatusNegativeExtendLen | kStatusTotalOverflow));
+  return trustworthy && static_cast<long long>(total) > capacity ? bits | kStatusCapacityExceeded : bits;
 }
 
 // Token t's outputs, where fill_base is seq_lens[b] - extend_seq_lens[b] + 1 of its request b and local its index
@@ -34,3 +33,7 @@ __device__ __forceinline__ void write_token(int fill_base, int local, int topk, 
   out_expanded[t] = expanded;
   out_cache[t] = min(expanded, topk);
 }
+
+}  // namespace draftjit_kernels
+
+#endif  // DRAFTJIT_COMMON_CUH

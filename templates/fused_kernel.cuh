@@ -1,36 +1,50 @@
-// Scan and fill in one launch. Every block scans the (small) request arrays into its own shared memory, so no block
-// waits on another; block 0 publishes total, status and the optional offsets. Outputs are written only when the
-// status is clean, and never at or past `capacity`.
+// Scan and fill in one launch, over any scan type of unrolled_scan.cuh or blelloch_scan.cuh. Every block scans the
+// (small) request arrays into its own shared memory, so no block waits on another; block 0 publishes total, status
+// and the optional offsets. Outputs are written only when the status is clean, and never at or past `capacity`.
+#ifndef DRAFTJIT_FUSED_KERNEL_CUH
+#define DRAFTJIT_FUSED_KERNEL_CUH
 
-// One thread per token; its request comes from the slot search over the block's own scan.
-__device__ __forceinline__ void fill_from_shared(const unsigned* s_scan, const int* s_fill_base, unsigned total,
-                                                 int topk, int* __restrict__ out_expanded,
-                                                 int* __restrict__ out_cache) {
-  const unsigned stride = gridDim.x * kThreads;
-  for (unsigned t = blockIdx.x * kThreads + threadIdx.x; t < total; t += stride) {
-    const int b = find_slot(s_scan, t);
-    write_token(s_fill_base[b], static_cast<int>(t - s_scan[slot_index(b)]), topk, t, out_expanded, out_cache);
+#include "common.cuh"
+
+namespace draftjit_kernels {
+
+// Largest slot b with slots[Scan::slot(b)] <= t. Slots at and after bs hold the total, so for t < total the answer is
+// a real request; kSlots is a power of two, so the search is log2(kSlots) unrolled, branch-free steps.
+template <class Scan>
+__device__ __forceinline__ int find_slot(const unsigned* slots, unsigned t) {
+  int b = 0;
+#pragma unroll
+  for (int step = Scan::kSlots / 2; step > 0; step /= 2) {
+    if (slots[Scan::slot(b + step)] <= t) b += step;
   }
+  return b;
 }
 
-extern "C" __global__ void __launch_bounds__(kThreads) draftjit_fused(const draftjit_kernels::FusedParams p) {
-  static_assert(kChunk == 1, "the fused kernel keeps one slot per request");
-  __shared__ unsigned s_scan[kSlots];
-  __shared__ int s_fill_base[kSlots];  // seq_lens[b] - extend_seq_lens[b] + 1
+template <class Scan>
+__device__ __forceinline__ void fused_kernel(const FusedParams& p) {
+  static_assert(Scan::kChunk == 1, "the fused kernel keeps one slot per request");
+  __shared__ unsigned s_slots[Scan::kSlots];
+  __shared__ int s_fill_base[Scan::kSlots];  // seq_lens[b] - extend_seq_lens[b] + 1, at Scan::slot(b)
   __shared__ unsigned s_total;
   __shared__ int s_status;
   if (threadIdx.x == 0) s_status = 0;
-  int bits = block_scan_to_shared(p.ext, p.seq, p.bs, s_scan, &s_total, s_fill_base);
+  int bits = 0;
+  Scan::block_exclusive(p.ext, p.bs, s_slots, &s_total, [&](int i, int ext) {
+    const int seq = __ldg(&p.seq[i]);
+    bits |= request_bits(ext, seq);
+    s_fill_base[Scan::slot(i)] = seq - ext + 1;
+  });
+  __syncthreads();
   const unsigned total = s_total;
 
   // Slots hold every inclusive prefix (slot j + 1 is request j's, the total covers the last), so a sign bit in any
   // of them means the int32 total overflowed. Order does not matter here, so the physical layout is read as is.
   int wrapped = static_cast<int>(total);
-  for (int j = threadIdx.x; j < kSlots; j += kThreads) wrapped |= static_cast<int>(s_scan[j]);
+  for (int j = threadIdx.x; j < Scan::kSlots; j += Scan::kThreads) wrapped |= static_cast<int>(s_slots[j]);
   if (wrapped < 0) bits |= kStatusTotalOverflow;
   if (bits != 0) atomicOr(&s_status, bits);
   __syncthreads();
-  const int status = finalize_status(s_status, total, p.capacity);
+  const int status = check_capacity(finalize_status(s_status), total, p.capacity);
 
   if (blockIdx.x == 0) {
     if (threadIdx.x == 0) {
@@ -38,11 +52,21 @@ extern "C" __global__ void __launch_bounds__(kThreads) draftjit_fused(const draf
       *p.status = status;
     }
     if (p.offsets != nullptr) {
-      for (int j = threadIdx.x; j <= p.bs; j += kThreads) {
-        p.offsets[j] = static_cast<int>(j < p.bs ? s_scan[slot_index(j)] : total);
+      for (int j = threadIdx.x; j <= p.bs; j += Scan::kThreads) {
+        p.offsets[j] = static_cast<int>(j < p.bs ? s_slots[Scan::slot(j)] : total);
       }
     }
   }
   if (status != 0) return;
-  fill_from_shared(s_scan, s_fill_base, total, p.topk, p.out_expanded, p.out_cache);
+  // One thread per token; its request comes from the search over the block's own scan.
+  const unsigned stride = gridDim.x * Scan::kThreads;
+  for (unsigned t = blockIdx.x * Scan::kThreads + threadIdx.x; t < total; t += stride) {
+    const int b = find_slot<Scan>(s_slots, t);
+    write_token(s_fill_base[Scan::slot(b)], static_cast<int>(t - s_slots[Scan::slot(b)]), p.topk, t,
+                p.out_expanded, p.out_cache);
+  }
 }
+
+}  // namespace draftjit_kernels
+
+#endif  // DRAFTJIT_FUSED_KERNEL_CUH

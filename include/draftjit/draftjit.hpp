@@ -4,9 +4,10 @@
 // Given per-request extend lengths and KV lengths on the device, writes for every token t of every request b
 //   seqlens_expanded[t]  = seq_lens[b] - extend_seq_lens[b] + 1 + (t - offsets[b])
 //   nsa_cache_seqlens[t] = min(seqlens_expanded[t], nsa_index_topk)
-// where offsets is the exclusive prefix sum of extend_seq_lens. Kernels are rendered for the batch size, compiled
-// with NVRTC on first use, cached in memory and on disk ($DRAFTJIT_CACHE_DIR, see README.md) and launched with the
-// Driver API on the caller's stream, in the context current on the calling thread.
+// where offsets is the exclusive prefix sum of extend_seq_lens (the whole definition, with the checks and a worked
+// example: docs/DESIGN.md, "What draftjit computes"). Kernels are rendered for the batch size, compiled with NVRTC
+// on first use, cached in memory and on disk ($DRAFTJIT_CACHE_DIR, see README.md) and launched with the Driver API
+// on the caller's stream, in the context current on the calling thread.
 //
 // Contexts are told apart by the driver's unique context ID, so a context created after another was destroyed
 // (cudaDeviceReset, cuCtxDestroy + cuCtxCreate) gets kernels of its own even when the driver reuses the handle.
@@ -82,7 +83,8 @@ std::size_t prepare_manifest(const char* path);
 // True when a CUDA driver loads and reports a device. Never throws.
 bool cuda_available() noexcept;
 
-// "0.1.0": the library's version, also part of every kernel key.
+// The library's version ("major.minor.patch", CMake's project(VERSION), as is the Python package's), also part of
+// every kernel key.
 const char* version();
 
 }  // namespace draftjit

@@ -4,8 +4,8 @@
 
 namespace draftjit {
 
-// Bits of the device status word. Rendered into every kernel's prologue from these values, so host and device
-// cannot disagree. Outputs are left untouched whenever any bit is set.
+// Bits of the device status word; the kernels' own copy (templates/kernel_params.cuh) is checked against these at
+// build time, so host and device cannot disagree. Outputs are left untouched whenever any bit is set.
 enum Status : std::int32_t {
   kStatusOk = 0,
   kStatusNegativeExtendLen = 1,  // some extend_seq_lens[i] < 0

@@ -2,6 +2,8 @@
 validation with fake __cuda_array_interface__ objects, rejected before anything reaches the driver."""
 
 import os
+import pathlib
+import re
 import types
 
 import pytest
@@ -34,6 +36,17 @@ def test_import_and_version():
     assert issubclass(draftjit.StatusError, draftjit.Error)
     assert issubclass(draftjit.CompileError, draftjit.Error)
     assert issubclass(draftjit.Error, RuntimeError)
+
+
+def test_version_has_one_source():
+    # The wheel's version comes from pyproject's regex over CMakeLists.txt, the module's from the compile definition
+    # of the same project(VERSION): a hard-coded version in either place would show here.
+    tomllib = pytest.importorskip("tomllib")
+    root = pathlib.Path(__file__).resolve().parents[2]
+    setting = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["scikit-build"]["metadata"]["version"]
+    assert setting["provider"] == "scikit_build_core.metadata.regex"
+    match = re.search(setting["regex"], (root / setting["input"]).read_text())
+    assert match is not None and match.group("value") == draftjit.__version__
 
 
 def test_emit_source_and_ptx():

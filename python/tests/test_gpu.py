@@ -25,7 +25,7 @@ SUITE_SIZES = [*range(0, 131), *(n + d for n in (256, 512, 1024, 2048, 4096, 819
 
 
 def reference(ext, seq, topk):
-    """SPEC.md in NumPy, in int64."""
+    """docs/DESIGN.md's definition in NumPy, in int64."""
     ext64, seq64 = ext.astype(np.int64), seq.astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum(ext64)])
     total = int(offsets[-1])

@@ -62,7 +62,7 @@ TEST_CASE("long and zero-length extends") {
   check_all_calls(one_long, Tuning{}, nullptr);
 }
 
-TEST_CASE("worked example from SPEC.md") {
+TEST_CASE("worked example from docs/DESIGN.md") {
   REQUIRE_CUDA(cudaSetDevice(0));
   Inputs in;
   in.ext = {2, 3};

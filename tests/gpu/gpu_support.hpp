@@ -50,7 +50,7 @@ struct Reference {
   std::vector<std::int32_t> cache;
   std::int32_t total = 0;
 };
-Reference reference(const Inputs& in);  // straight from SPEC.md, in int64
+Reference reference(const Inputs& in);  // straight from docs/DESIGN.md, in int64
 
 // Inputs on the device and poisoned output buffers of capacity + kGuard entries.
 struct Problem {

@@ -187,7 +187,8 @@ TEST_CASE("issue18: a truncated or damaged bundle is refused whole, naming the o
   }
   std::vector<char> damaged = bytes;
   damaged[second + 100] ^= 0x40;  // inside the second entry's own bytes
-  refused(damaged, fmt::format("entry 2 ({}) at offset {} is damaged: checksum mismatch", entry_name(2), second));
+  refused(damaged, fmt::format("entry 2 ({}) at offset {} is damaged: checksum mismatch", decoded.items[1].name,
+                               second));
   refused(damaged, "nothing imported");
   damaged = bytes;
   damaged[8] = 7;

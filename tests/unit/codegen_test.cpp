@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "jit/codegen.hpp"
+#include "jit/templates.hpp"
 #include "draftjit/status.hpp"
 
 using namespace draftjit;
@@ -17,58 +18,47 @@ std::size_t count(const std::string& text, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("unrolled scan has exactly bs adds, bs loads per array, and no loop") {
-  for (int bs : {0, 1, 2, 7, 64}) {
-    CAPTURE(bs);
-    const std::string code = render_unrolled_scan(bs);
-    CHECK(count(code, "acc += ") == static_cast<std::size_t>(bs));
-    CHECK(count(code, " = __ldg(&ext[") == static_cast<std::size_t>(bs));
-    CHECK(count(code, " = __ldg(&seq[") == static_cast<std::size_t>(bs));
-    CHECK(count(code, "for (") == 0);
-    CHECK(count(code, "while") == 0);
-    // offsets out[0..bs] are each written once
-    for (int j = 0; j <= bs; ++j) CHECK(count(code, fmt::format("out[{}] = acc;", j)) == 1);
-    CHECK(count(code, fmt::format("out[{}]", bs + 1)) == 0);
-  }
-}
-
-TEST_CASE("the fused kernel's unrolled prefix reads ext alone and pads shared slots up to the power of two") {
-  const std::string code = render_unrolled_prefix(5, 8);
-  CHECK(count(code, "acc += ") == 5);
-  CHECK(count(code, " = __ldg(&ext[") == 5);
-  CHECK(count(code, "seq[") == 0);  // the block checks seq and writes fill bases in parallel
-  CHECK(count(code, "for (") == 0);
-  for (int j = 0; j < 8; ++j) CHECK(count(code, fmt::format("out[{}] = acc;", j)) == 1);
-  CHECK(count(code, "out[8]") == 0);
-}
-
-TEST_CASE("render_source picks the template of each kind and bakes the constants") {
+TEST_CASE("the instantiation is one kernel template over the spec's scan type, behind the params' entry") {
   const Tuning tuning;
-  const std::string fused = render_source(fused_spec(5, tuning));
-  CHECK(fused.find("extern \"C\" __global__") != std::string::npos);
-  CHECK(fused.find("draftjit_fused(") != std::string::npos);
-  CHECK(fused.find("unrolled_prefix(") != std::string::npos);
-  CHECK(fused.find("constexpr int kSlots = 8;") != std::string::npos);
+  const std::string fused = render_instantiation(fused_spec(5, tuning));
+  CHECK(fused.find("#include \"unrolled_scan.cuh\"\n#include \"fused_kernel.cuh\"") != std::string::npos);
+  CHECK(fused.find("extern \"C\" __global__ void __launch_bounds__(128) "
+                   "draftjit_fused(const draftjit_kernels::FusedParams p) {\n"
+                   "  draftjit_kernels::fused_kernel<draftjit_kernels::UnrolledScan<5, 8, 128>>(p);\n}") !=
+        std::string::npos);
 
-  const std::string blelloch = render_source(fused_spec(200, tuning));
-  CHECK(blelloch.find("constexpr int kSlots = 256;") != std::string::npos);
+  const std::string blelloch = render_instantiation(fused_spec(200, tuning));
+  CHECK(blelloch.find("fused_kernel<draftjit_kernels::BlellochScan<256, 1, 128>>(p);") != std::string::npos);
   CHECK(blelloch.find("unrolled_scan") == std::string::npos);
-  CHECK(blelloch.find("up-sweep") != std::string::npos);
 
-  const std::string scan = render_source(scan_spec(100000, tuning));
-  CHECK(scan.find("draftjit_scan(") != std::string::npos);
-  CHECK(scan.find("constexpr int kSlots = 8192;") != std::string::npos);
-  CHECK(scan.find("constexpr int kChunk = 16;") != std::string::npos);  // next_pow2(100000) = 131072 = 8192 * 16
+  // next_pow2(100000) = 131072 = 8192 slots of 16 lengths
+  const std::string scan = render_instantiation(scan_spec(100000, tuning));
+  CHECK(scan.find("draftjit_scan(const draftjit_kernels::ScanParams p)") != std::string::npos);
+  CHECK(scan.find("scan_kernel<draftjit_kernels::BlellochScan<8192, 16, 1024>>(p);") != std::string::npos);
+  CHECK(render_instantiation(scan_spec(3, tuning)).find("scan_kernel<draftjit_kernels::UnrolledScan<3, 4, 1>>(p);") !=
+        std::string::npos);
 
-  CHECK(render_source(fill_spec(tuning)).find("draftjit_fill(") != std::string::npos);
+  const std::string fill = render_instantiation(fill_spec(tuning));
+  CHECK(fill.find("__launch_bounds__(256) draftjit_fill(const draftjit_kernels::FillParams p)") != std::string::npos);
+  CHECK(fill.find("fill_kernel<256>(p);") != std::string::npos);
+  CHECK(fill.find("scan.cuh") == std::string::npos);
 }
 
-TEST_CASE("status bits in the kernels come from the host enum") {
-  const std::string code = render_source(fused_spec(3, Tuning{}));
-  CHECK(code.find(fmt::format("kStatusNegativeExtendLen = {};", int(kStatusNegativeExtendLen))) != std::string::npos);
-  CHECK(code.find(fmt::format("kStatusTotalOverflow = {};", int(kStatusTotalOverflow))) != std::string::npos);
-  CHECK(code.find(fmt::format("kStatusCapacityExceeded = {};", int(kStatusCapacityExceeded))) != std::string::npos);
-  CHECK(code.find(fmt::format("kStatusSeqLenBelowExtend = {};", int(kStatusSeqLenBelowExtend))) != std::string::npos);
+TEST_CASE("render_source inlines each header of templates/ once, where it is first included") {
+  const std::string source = render_source(fused_spec(200, Tuning{}));
+  CHECK(source.find("#include") == std::string::npos);
+  for (const char* guard : {"DRAFTJIT_KERNEL_PARAMS_CUH", "DRAFTJIT_COMMON_CUH", "DRAFTJIT_BLELLOCH_SCAN_CUH",
+                            "DRAFTJIT_FUSED_KERNEL_CUH"}) {
+    CAPTURE(guard);
+    CHECK(count(source, fmt::format("#ifndef {}\n", guard)) == 1);
+  }
+  CHECK(source.find("DRAFTJIT_UNROLLED_SCAN_CUH") == std::string::npos);
+  // A header's text goes in where it is first included, so every definition comes before its first use.
+  CHECK(source.find("struct FusedParams {") < source.find("int request_bits("));
+  CHECK(source.find("int request_bits(") < source.find("struct BlellochScan {"));
+  CHECK(source.find("struct BlellochScan {") < source.find("void fused_kernel("));
+  CHECK(source.find("void fused_kernel(") < source.find("extern \"C\" __global__"));
+  CHECK_THROWS_AS(template_text("no_such_header.cuh"), std::logic_error);
 }
 
 TEST_CASE("rendering is deterministic") {
