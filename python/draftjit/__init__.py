@@ -121,13 +121,14 @@ def _is_tensor(array):
 
 def _run_op(op, *args, stream=None):
     """Calls a torch operator, on stream when given, re-raising draftjit's typed error where the op threw one
-    (PyTorch turns every C++ exception into a RuntimeError)."""
+    (PyTorch turns a C++ exception into its own: RuntimeError, or ValueError for argument errors in torch 2.11).
+    Only the exception this thread's op kept, with the same message, is raised instead; anything else propagates."""
     try:
         if stream is None:
             return op(*args)
         with _torch.cuda.stream(_torch_stream(stream)):
             return op(*args)
-    except RuntimeError as error:
+    except (RuntimeError, ValueError, TypeError) as error:
         _core.raise_op_error(str(error))
         raise
 

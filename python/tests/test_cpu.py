@@ -51,8 +51,8 @@ def test_version_has_one_source():
 
 def test_emit_source_and_ptx():
     source = draftjit.emit(5)
-    assert "draftjit_fused(" in source and "unrolled_prefix(" in source
-    assert "kSlots = 256;" in draftjit.emit(200)
+    assert "draftjit_fused(" in source and "fused_kernel<draftjit_kernels::UnrolledScan<5, 8, 128>>(p);" in source
+    assert "BlellochScan<256, 1, 128>" in draftjit.emit(200)
     assert "draftjit_scan(" in draftjit.emit(10000)
     assert "draftjit_fill(" in draftjit.emit(10000, kind="fill")
     assert ".entry draftjit_fused(" in draftjit.emit(5, ptx=True, arch="sm_100")

@@ -386,8 +386,8 @@ def test_errors_from_the_cpp_checks_name_the_argument(call, error, match):
     with pytest.raises(error, match=match):
         call(p)
     p.check_untouched()
-    # Through torch.ops the same check arrives as the ValueError torch makes of a C++ error (not the TypeError the
-    # plain function raises for a wrong dtype), with the same message.
+    # Through torch.ops the same check is PyTorch's own exception (torch 2.11: ValueError, for a wrong dtype too)
+    # with the same message; the plain function above raised draftjit's typed one.
     with pytest.raises(ValueError, match="extend_seq_lens must be int32"):
         torch.ops.draftjit.fill_draft_extend_metadata(p.ext.long(), p.seq, 8, *p.outputs())
 
