@@ -57,8 +57,8 @@ TEST_CASE("specs cover every bs with power-of-two slots that fit one block") {
     if (!plan.fused()) CHECK(plan.fill->kind == KernelKind::Fill);
   }
   CHECK(scan_spec(200, tuning).slots == 256);
-  CHECK(scan_spec(128, tuning).kind == KernelKind::ScanUnrolled);
-  CHECK(scan_spec(129, tuning).kind == KernelKind::ScanBlelloch);
+  CHECK(scan_spec(tuning.unroll_max_bs, tuning).kind == KernelKind::ScanUnrolled);
+  CHECK(scan_spec(tuning.unroll_max_bs + 1, tuning).kind == KernelKind::ScanBlelloch);
   CHECK(fused_spec(200, tuning).threads == 128);
   CHECK(fused_spec(4096, tuning).threads == 512);
   CHECK_THROWS_AS(fused_spec(tuning.fused_max_bs + 1, tuning), std::invalid_argument);
