@@ -66,13 +66,15 @@ KernelSpec fill_spec(const Tuning& tuning);           // second kernel of the tw
 // specs that come from outside (a manifest's line): one outside these would render a kernel nobody tested.
 void check_spec_is_buildable(const KernelSpec& spec);
 
-// The kernels a draft-extend call with this bs launches: the fused kernel alone, or the scan then the fill.
+// The kernels a call with this bs launches, decided once: for draft extend the fused kernel alone, or the scan then
+// the fill; for exclusive_offsets the scan alone.
 struct CallPlan {
   KernelSpec main;                 // the fused kernel, or the scan
   std::optional<KernelSpec> fill;  // set on the two-kernel path
-  bool fused() const { return !fill.has_value(); }
+  bool single_launch() const { return !fill.has_value(); }  // main writes every result; nothing follows it
 };
-CallPlan call_plan(int bs, const Tuning& tuning);
+CallPlan call_plan(int bs, const Tuning& tuning);     // draft extend
+CallPlan offsets_plan(int bs, const Tuning& tuning);  // exclusive_offsets
 
 // The spec a call uses for bs, by the name users give it: "main" (the fused kernel, or the scan past
 // fused_max_bs), "fused", "scan" or "fill". Throws std::invalid_argument for any other name.
