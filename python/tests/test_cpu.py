@@ -73,12 +73,14 @@ def test_emit_rejects_bad_arguments():
 def test_warmup_fills_the_cache_dir():
     directory = draftjit.cache_dir()
     assert directory == os.environ["DRAFTJIT_CACHE_DIR"]
-    first = draftjit.warmup([1, 2, 300], "sm_90")
+    # sm_87, an arch no test GPU here has: a GPU test that ran first in this session's cache compiled its own arch's
+    # kernels, never these.
+    first = draftjit.warmup([1, 2, 300], "sm_87")
     assert first == {"kernels": 3, "compiled": 3, "cached": 0, "not_stored": 0}
-    assert len([name for name in os.listdir(directory) if name.endswith(".cubin")]) == 3
-    assert draftjit.warmup(range(1, 3), "sm_90") == {"kernels": 2, "compiled": 0, "cached": 2, "not_stored": 0}
+    assert len([name for name in os.listdir(directory) if ".sm_87-" in name and name.endswith(".cubin")]) == 3
+    assert draftjit.warmup(range(1, 3), "sm_87") == {"kernels": 2, "compiled": 0, "cached": 2, "not_stored": 0}
     with pytest.raises(ValueError, match="outside the supported range"):
-        draftjit.warmup([-1], "sm_90")
+        draftjit.warmup([-1], "sm_87")
 
 
 @pytest.mark.parametrize("overrides, error, match", [
