@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "capture_mode.hpp"
@@ -58,11 +57,12 @@ struct LoadedPlan {
   }
 };
 
-// How a capture-time refusal tells the caller to load the kernel beforehand.
-std::string load_ahead_advice(const char* call, std::int64_t bs) {
-  if (std::string_view(call) == "exclusive_offsets") {
-    return fmt::format("Call exclusive_offsets once with bs = {} before capturing", bs);
-  }
+// What loads a call's kernels ahead of a capture: prepare() loads the draft-extend kernels; the scan that
+// exclusive_offsets runs alone is loaded only by running it once.
+enum class LoadAhead { Prepare, CallOnce };
+
+std::string load_ahead_advice(LoadAhead how, const char* call, std::int64_t bs) {
+  if (how == LoadAhead::CallOnce) return fmt::format("Call {} once with bs = {} before capturing", call, bs);
   return fmt::format("Call draftjit::prepare({}) (Python: draftjit.prepare([{}])) before capturing", bs, bs);
 }
 
@@ -70,26 +70,27 @@ std::string load_ahead_advice(const char* call, std::int64_t bs) {
 // a module there would break the capture, so that is an error naming the call that avoids it. Checked only when
 // the kernel is missing, so a warm call asks the driver nothing.
 const LoadedKernel& kernel_for_call(Context& context, const jit::KernelSpec& spec, std::int64_t bs, CUstream stream,
-                                    const char* call) {
+                                    const char* call, LoadAhead how) {
   if (const LoadedKernel* loaded = context.find(spec)) return *loaded;
   if (stream != nullptr && is_capturing(stream)) {
     throw Error(fmt::format("{}: bs = {} needs kernel {}, which is not loaded in this context, while the call's "
                             "stream is capturing a CUDA graph; compiling or loading it there would break the capture. "
                             "{}",
-                            call, bs, spec.name(), load_ahead_advice(call, bs)));
+                            call, bs, spec.name(), load_ahead_advice(how, call, bs)));
   }
   const RelaxedCaptureMode relaxed;  // loading must not fail or break another thread's global-mode capture
   return context.kernel(spec);
 }
 
-LoadedPlan load_plan(const jit::CallPlan& specs, std::int64_t bs, CUstream stream, const char* call) {
+LoadedPlan load_plan(const jit::CallPlan& specs, std::int64_t bs, CUstream stream, const char* call, LoadAhead how) {
   Context& context = current_context();
-  const LoadedKernel& main = kernel_for_call(context, specs.main, bs, stream, call);
-  return {specs, context, main, specs.fill ? &kernel_for_call(context, *specs.fill, bs, stream, call) : nullptr};
+  const LoadedKernel& main = kernel_for_call(context, specs.main, bs, stream, call, how);
+  const LoadedKernel* fill = specs.fill ? &kernel_for_call(context, *specs.fill, bs, stream, call, how) : nullptr;
+  return {specs, context, main, fill};
 }
 
 LoadedPlan draft_extend_plan(std::int64_t bs, const Tuning& tuning, CUstream stream, const char* call) {
-  return load_plan(jit::call_plan(static_cast<int>(bs), tuning), bs, stream, call);
+  return load_plan(jit::call_plan(static_cast<int>(bs), tuning), bs, stream, call, LoadAhead::Prepare);
 }
 
 // Where the kernels put total, status and offsets.
@@ -181,7 +182,8 @@ void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* 
   if ((lens == nullptr && bs > 0) || offsets == nullptr) {
     throw std::invalid_argument(fmt::format("{}: lens (for bs > 0) and offsets must be non-null", kCall));
   }
-  const LoadedPlan plan = load_plan(jit::offsets_plan(static_cast<int>(bs), tuning), bs, stream, kCall);
+  const LoadedPlan plan =
+      load_plan(jit::offsets_plan(static_cast<int>(bs), tuning), bs, stream, kCall, LoadAhead::CallOnce);
   // No seq: lengths alone, with no fill behind them (no seq check, no capacity).
   launch(plan.main, {1, static_cast<unsigned>(plan.specs.main.threads)}, stream,
          k::ScanParams{lens, nullptr, static_cast<int>(bs), 0, offsets, nullptr, d_status});

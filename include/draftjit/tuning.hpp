@@ -4,7 +4,7 @@ namespace draftjit {
 
 inline constexpr int kMaxBs = 1 << 20;     // largest supported batch size
 inline constexpr int kMaxFusedBs = 4096;   // the fused kernel keeps two ints per request in shared memory (32 KiB)
-inline constexpr int kMaxUnrollBs = 1024;  // largest unroll_max_bs: the unrolled scan is bs adds in straight-line code
+inline constexpr int kMaxUnrollBs = 1024;  // largest unroll_max_bs: the unrolled scan is bs straight-line adds
 
 // Choices that shape the generated kernels: the thresholds pick which kernels a call uses, the block sizes are
 // baked into those kernels (and so into their keys). The defaults come from the sweeps in docs/PERF.md.
