@@ -62,14 +62,7 @@ Checked check_item(const BundleItem& item) {
   }
   Checked checked;
   checked.file = decode_entry(name, item.data, &checked.cubin);
-  // decode_entry checks the hash in the name; the rest of it must be the kernel's too, or the entry would be stored
-  // under a name that no load of its key looks up.
-  if (checked.file.state == FileState::Valid) checked.key = key_of_text(checked.file.key);
-  const bool named_for_key = checked.key && name == checked.key->stem + std::string(kEntrySuffix);
-  if (checked.file.state == FileState::Valid && !named_for_key) {
-    checked.file.state = FileState::Damaged;
-    checked.file.problem = fmt::format("its name does not name the kernel its key is for ({})", checked.file.key);
-  }
+  checked.key = check_named_for_its_key(checked.file, name);  // else it would be stored where no load looks
   return checked;
 }
 

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "jit/errno_text.hpp"
+#include "jit/kernel_key.hpp"
 #include "jit/log.hpp"
 
 namespace draftjit::jit {
@@ -234,6 +235,7 @@ DiskCache::Listing DiskCache::list() const {
           break;
         case FileKind::Entry:
           entry.file = read_cache_file(path);
+          check_named_for_its_key(entry.file, path.filename().string());
           break;
       }
       listing.entries.push_back(std::move(entry));

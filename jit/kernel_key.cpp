@@ -47,6 +47,15 @@ std::optional<KernelKey> key_of_text(std::string_view text) {
   return key;
 }
 
+std::optional<KernelKey> check_named_for_its_key(CacheFile& file, std::string_view file_name) {
+  if (file.state != FileState::Valid) return std::nullopt;
+  std::optional<KernelKey> key = key_of_text(file.key);
+  if (key && file_name == key->stem + std::string(kEntrySuffix)) return key;
+  file.state = FileState::Damaged;
+  file.problem = fmt::format("its name does not name the kernel its key is for ({})", file.key);
+  return std::nullopt;
+}
+
 std::string_view arch_of_stem(std::string_view stem) {
   const std::size_t dash = stem.rfind('-');  // before the hash, which has none
   if (dash == std::string_view::npos) return {};

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "jit/cache_file.hpp"
 #include "jit/kernel_spec.hpp"
 #include "jit/toolchain.hpp"
 
@@ -25,6 +26,12 @@ KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain);
 // it; nullopt when the text is not laid out as make_key writes it. An entry is found only under "<stem>.cubin": what
 // an imported entry's name must be (its key hash alone, which read_cache_file checks, leaves the rest free).
 std::optional<KernelKey> key_of_text(std::string_view text);
+
+// The key a Valid entry holds, after checking that file_name is that key's "<stem>.cubin"; otherwise the file is
+// marked Damaged (saying so) and nullopt returned. A renamed entry keeps the key hash its name carries, which
+// read_cache_file checks, but under another spec's or arch's name no load ever looks it up. For `cache verify`,
+// `list` and import; a load looks up the name it derives from its key, so it needs no such check.
+std::optional<KernelKey> check_named_for_its_key(CacheFile& file, std::string_view file_name);
 
 // The arch in a stem, or in a file name that starts with one ("fused_unrolled.bs5.t128.compute_90-0123.cubin" ->
 // "compute_90"); empty when there is none. For listings: `cache list` marks the PTX entries.

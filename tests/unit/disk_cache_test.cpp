@@ -404,3 +404,19 @@ TEST_CASE("a valid entry stored between a load's read of a damaged entry and its
   CHECK_FALSE(DiskCache(dir.path(), [](const std::string&) {}).load(key).has_value());
   CHECK(cache_files(dir.path()).empty());
 }
+
+TEST_CASE("an entry renamed onto another kernel's name, its hash kept, is listed as damaged") {
+  // No load looks a kernel up under another spec's or arch's name, so such a file serves nobody; `cache verify`
+  // must not call it valid (the hash in the name alone matches).
+  TempDir dir;
+  WarningLog warnings;
+  fetch(dir.path(), warnings);
+  const fs::path entry = only_file(dir.path());
+  const std::string name = entry.filename().string();
+  const std::string renamed = "fused_unrolled.bs999.t128.sm_80" + name.substr(name.rfind('-'));
+  fs::rename(entry, dir.path() / renamed);
+  const DiskCache::Listing listing = DiskCache(dir.path()).list();
+  REQUIRE(listing.entries.size() == 1);
+  CHECK(listing.entries[0].file.state == FileState::Damaged);
+  CHECK(listing.entries[0].file.problem.find("does not name the kernel its key is for") != std::string::npos);
+}
