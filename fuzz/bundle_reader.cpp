@@ -30,6 +30,7 @@
 #include <random>
 
 #include "draftjit/errors.hpp"
+#include "entry_model.hpp"
 #include "fuzz_support.hpp"
 #include "jit/cache_bundle.hpp"
 #include "jit/cache_file.hpp"
@@ -53,7 +54,6 @@ struct World {
   fs::path cache;                      // the writable cache directory, emptied before each input
   fs::path bundle;                     // the input's file
   fs::path sentinel;                   // a file beside them that nothing may change
-  std::size_t entry_header_bytes = 0;  // of a cache entry (jit/cache_file)
   std::size_t temp_suffix_bytes = 0;   // what a temp name adds to an entry's name: ".tmp.<pid>.<16 hex>"
 
   World() {
@@ -71,7 +71,6 @@ struct World {
     ::setenv("XDG_CACHE_HOME", home.c_str(), 1);
     ::setenv("TMPDIR", tmp.c_str(), 1);
     ::unsetenv("DRAFTJIT_CACHE_MAX_BYTES");
-    entry_header_bytes = jit::encode_entry("", {'x'}).size() - 1;
     temp_suffix_bytes = fmt::format(".tmp.{}.", ::getpid()).size() + 16;
     const std::string name = "x.sm_90-0123456789abcdef.cubin";
     PROPERTY(jit::is_temp_name(name + fmt::format(".tmp.{}.0123456789abcdef", ::getpid())),
@@ -154,21 +153,9 @@ std::optional<Framed> frame(std::string_view in, bool lenient = false) {
   return out;
 }
 
-// A cache entry's key and cubin where its header's key size marks them out (as entry_reader splits them); nullopt
-// when the data is too short for a header or the key size runs past the end.
-struct Split {
-  std::string key;
-  std::vector<char> cubin;
-};
-std::optional<Split> split_entry(const World& w, const std::vector<char>& data) {
-  if (data.size() < w.entry_header_bytes) return std::nullopt;
-  std::uint32_t key_bytes = 0;
-  std::memcpy(&key_bytes, data.data() + 12, sizeof key_bytes);
-  if (key_bytes > data.size() - w.entry_header_bytes) return std::nullopt;
-  Split split;
-  split.key.assign(data.data() + w.entry_header_bytes, key_bytes);
-  split.cubin.assign(data.begin() + static_cast<std::ptrdiff_t>(w.entry_header_bytes + key_bytes), data.end());
-  return split;
+// A cache entry's key and cubin where its header's key size marks them out (fz::entry_parts).
+std::optional<fz::EntryParts> split_entry(const std::vector<char>& data, bool wrap_key_size = false) {
+  return fz::entry_parts(std::string_view(data.data(), data.size()), wrap_key_size);
 }
 
 // The kernel a key text names, where make_key writes it: "... | <arch> | <spec name> (spec ...", at the first
@@ -194,8 +181,8 @@ std::optional<KernelName> kernel_name_of_key(std::string_view key) {
 // Whether a load of the entry's key would take the item: its bytes are exactly encode_entry of what they hold (the
 // checks a load makes: entry_reader shows these are the same), and its name is the one a load of that key looks up,
 // "<spec name>.<arch>-<key hash, 16 hex digits>.cubin" (make_key), a file name (no '/', no NUL).
-std::optional<Split> loadable(const World& w, const jit::BundleItem& item) {
-  std::optional<Split> split = split_entry(w, item.data);
+std::optional<fz::EntryParts> loadable(const jit::BundleItem& item) {
+  std::optional<fz::EntryParts> split = split_entry(item.data);
   if (!split || jit::encode_entry(split->key, split->cubin) != item.data) return std::nullopt;
   const std::optional<KernelName> kernel = kernel_name_of_key(split->key);
   if (!kernel) return std::nullopt;
@@ -296,7 +283,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ++stats.imported_bundles;
   PROPERTY(report.size() == framed->items.size(),
            fmt::format("import reported {} items of {}", report.size(), framed->items.size()));
-  std::map<std::string, std::pair<std::vector<char>, Split>> stored;  // name -> the last imported item's data
+  std::map<std::string, std::pair<std::vector<char>, fz::EntryParts>> stored;  // name -> the last imported item's data
   bool store_refused = false;
   for (std::size_t i = 0; i < report.size(); ++i) {
     const jit::BundleItem& item = framed->items[i];
@@ -304,7 +291,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ++stats.entries;
     PROPERTY(got.name == item.name,
              fmt::format("item {} reported as {}, it is {}", i + 1, fz::quoted(got.name), fz::quoted(item.name)));
-    std::optional<Split> split = loadable(w, item);
+    std::optional<fz::EntryParts> split = loadable(item);
     const bool fits = item.name.size() + w.temp_suffix_bytes <= 255;
     PROPERTY(got.imported == (split && fits),
              fmt::format("item {} ({}, {} bytes) was {}imported; a load would {}take it{}", i + 1,
@@ -376,7 +363,6 @@ extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, st
 
 extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
                                                unsigned int seed) {
-  const World& w = world();
   size = LLVMFuzzerMutate(data, size, max_size);
   std::minstd_rand rng(seed);
   if (rng() % 4 != 0) return size;
@@ -384,16 +370,12 @@ extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t s
   if (!framed) return size;
   std::vector<jit::BundleItem>& items = framed->items;
   for (jit::BundleItem& item : items) {
-    if (rng() % 2 == 0 && item.data.size() >= w.entry_header_bytes) {
-      std::uint32_t key_bytes = 0;
-      std::memcpy(&key_bytes, item.data.data() + 12, sizeof key_bytes);
-      key_bytes = static_cast<std::uint32_t>(key_bytes % (item.data.size() - w.entry_header_bytes + 1));
-      const std::string key(item.data.data() + w.entry_header_bytes, key_bytes);
-      const std::vector<char> cubin(item.data.begin() + static_cast<std::ptrdiff_t>(w.entry_header_bytes + key_bytes),
-                                    item.data.end());
-      item.data = jit::encode_entry(key, cubin);
+    const std::optional<fz::EntryParts> parts =
+        rng() % 2 == 0 ? split_entry(item.data, /*wrap_key_size=*/true) : std::nullopt;
+    if (parts) {
+      item.data = jit::encode_entry(parts->key, parts->cubin);
       if (rng() % 2 == 0) {
-        std::string name = name_for(key, item.name);
+        std::string name = name_for(parts->key, item.name);
         if (!name.empty() && name.size() <= 255) item.name = std::move(name);
       }
     }
@@ -434,7 +416,7 @@ void write_seeds(const fs::path& dir) {
   fs::create_directories(dir);
   // The real entry of `draftjit warmup --bs 1 --arch sm_90` that entry_reader's corpus holds, under its name.
   const std::string real = fz::read_file("fuzz/corpus/entry_reader/warmup-bs1-sm_90.cubin", kTarget);
-  const std::optional<Split> split = split_entry(world(), std::vector<char>(real.begin(), real.end()));
+  const std::optional<fz::EntryParts> split = fz::entry_parts(real);
   PROPERTY(split.has_value(), "the real entry does not split");
   const jit::BundleItem real_item{name_for(split->key, ""), std::vector<char>(real.begin(), real.end()), 0};
   write_seed(dir, "real-entry.bundle", jit::encode_bundle({real_item}));

@@ -26,6 +26,7 @@
 #include <random>
 
 #include "draftjit/errors.hpp"
+#include "entry_model.hpp"
 #include "fuzz_support.hpp"
 #include "jit/cache_file.hpp"
 #include "jit/disk_cache.hpp"
@@ -67,7 +68,6 @@ struct World {
   std::string entry_name;    // "<stem>.cubin"
   std::string temp_name;     // one of draftjit's temp names for it (a writer that is still on it)
   std::string renamed_name;  // a .cubin name that carries no key hash (an entry renamed by hand)
-  std::size_t header_bytes = 0;
 
   World() {
     root = fz::scratch_root() / "entry_reader";
@@ -95,7 +95,6 @@ struct World {
     temp_name = entry_name + ".tmp.4242.00000000000005ee";
     renamed_name = "renamed.cubin";
     PROPERTY(jit::is_temp_name(temp_name), "the temp name " + temp_name + " is not a temp name");
-    header_bytes = jit::encode_entry("", {'x'}).size() - 1;
     fz::silence_stdout();
   }
 };
@@ -142,24 +141,6 @@ void check_world(const World& w, const std::vector<std::string>& in_cache, const
            std::string("after ") + step + ": sentinel changed");
 }
 
-// The header's fields as encode_entry lays them out; nullopt when the input is too short for a header.
-struct Split {
-  std::string key;
-  std::vector<char> cubin;
-};
-std::optional<Split> split_as_entry(const World& w, std::string_view bytes) {
-  if (bytes.size() < w.header_bytes) return std::nullopt;
-  std::uint32_t key_bytes = 0;
-  std::memcpy(&key_bytes, bytes.data() + 12, sizeof key_bytes);
-  const std::size_t body = bytes.size() - w.header_bytes;
-  if (key_bytes > body) return std::nullopt;
-  Split split;
-  split.key.assign(bytes.substr(w.header_bytes, key_bytes));
-  const std::string_view cubin = bytes.substr(w.header_bytes + key_bytes);
-  split.cubin.assign(cubin.begin(), cubin.end());
-  return split;
-}
-
 std::vector<char> encode(const std::string& key, const std::vector<char>& cubin) {
   return jit::encode_entry(key, cubin);
 }
@@ -184,7 +165,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const World& w = world();
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   const std::vector<char> input(bytes.begin(), bytes.end());
-  const std::optional<Split> split = split_as_entry(w, bytes);
+  const std::optional<fz::EntryParts> split = fz::entry_parts(bytes);
   // hash_bytes of an empty cubin (a header and a key, nothing after) passed null to memcpy: FUZZ_SKIP=empty-cubin.
   // (The input is also stored as a cubin: an empty one goes the same way.)
   if (((split && split->cubin.empty()) || size == 0) && fz::skipped("empty-cubin")) return -1;
@@ -366,17 +347,13 @@ extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t s
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   std::vector<char> out;
   if (choice < 2) {
-    if (size < w.header_bytes) return size;
-    std::uint32_t key_bytes = 0;
-    std::memcpy(&key_bytes, data + 12, sizeof key_bytes);
-    const std::size_t body = size - w.header_bytes;
-    key_bytes = static_cast<std::uint32_t>(key_bytes % (body + 1));
-    std::string key(bytes.substr(w.header_bytes, key_bytes));
-    const std::string_view rest = bytes.substr(w.header_bytes + key_bytes);
-    if (rest.empty()) return size;  // encode_entry of an empty cubin: the empty-cubin class, reached by mutation
-    out = jit::encode_entry(key, std::vector<char>(rest.begin(), rest.end()));
+    const std::optional<fz::EntryParts> parts = fz::entry_parts(bytes, /*wrap_key_size=*/true);
+    // encode_entry of an empty cubin: the empty-cubin class, reached by mutation
+    if (!parts || parts->cubin.empty()) return size;
+    out = jit::encode_entry(parts->key, parts->cubin);
   } else {
-    const std::string_view payload = size > w.header_bytes ? bytes.substr(w.header_bytes) : bytes;
+    const std::size_t header = fz::entry_header_bytes();
+    const std::string_view payload = size > header ? bytes.substr(header) : bytes;
     if (payload.empty()) return size;
     out = jit::encode_entry(w.key.text, std::vector<char>(payload.begin(), payload.end()));
   }
