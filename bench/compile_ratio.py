@@ -43,10 +43,6 @@ def compile_source(source, options, count=1):
         lib.nvrtcDestroyProgram(ctypes.byref(prog))
 
 
-def compile_empty(options, count):
-    compile_source(EMPTY, options, count)
-
-
 def report_phases(cli, arch, options, sizes):
     """Fastest of three compiles per source, then one with --time: NVRTC's per-phase milliseconds."""
     sources = [("empty kernel", EMPTY)] + [
@@ -94,10 +90,10 @@ def main():
     kernels = int(re.search(r"warmup: (\d+) kernels", out).group(1))
 
     shares = [kernels // args.jobs + (i < kernels % args.jobs) for i in range(args.jobs)]
-    compile_empty(options, 1)  # load NVRTC once outside the timing, as warmup's first compile does not count it
+    compile_source(EMPTY, options)  # load NVRTC once outside the timing, as warmup's first compile does not count it
     start = time.perf_counter()
     with multiprocessing.Pool(args.jobs) as pool:
-        pool.starmap(compile_empty, [(options, n) for n in shares])
+        pool.starmap(compile_source, [(EMPTY, options, n) for n in shares])
     empty_s = time.perf_counter() - start
 
     print(f"floor options: {' '.join(options)}; DRAFTJIT_NVRTC_OPTIONS: {os.environ.get('DRAFTJIT_NVRTC_OPTIONS', '')}")
