@@ -145,6 +145,8 @@ CallPlan call_plan(int bs, const Tuning& tuning) {
   return {scan_spec(bs, tuning), fill_spec(tuning)};
 }
 
+CallPlan offsets_plan(int bs, const Tuning& tuning) { return {scan_spec(bs, tuning), std::nullopt}; }
+
 namespace {
 
 // The tuning under which the constructors above make spec's kind with spec's block size over the widest range of

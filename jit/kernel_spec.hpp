@@ -66,20 +66,22 @@ KernelSpec fill_spec(const Tuning& tuning);           // second kernel of the tw
 // specs that come from outside (a manifest's line): one outside these would render a kernel nobody tested.
 void check_spec_is_buildable(const KernelSpec& spec);
 
-// The kernels a draft-extend call with this bs launches: the fused kernel alone, or the scan then the fill.
+// The kernels a call with this bs launches, decided once: for draft extend the fused kernel alone, or the scan then
+// the fill; for exclusive_offsets the scan alone.
 struct CallPlan {
   KernelSpec main;                 // the fused kernel, or the scan
   std::optional<KernelSpec> fill;  // set on the two-kernel path
-  bool fused() const { return !fill.has_value(); }
+  bool single_launch() const { return !fill.has_value(); }  // main writes every result; nothing follows it
 };
-CallPlan call_plan(int bs, const Tuning& tuning);
+CallPlan call_plan(int bs, const Tuning& tuning);     // draft extend
+CallPlan offsets_plan(int bs, const Tuning& tuning);  // exclusive_offsets
 
 // The spec a call uses for bs, by the name users give it: "main" (the fused kernel, or the scan past
 // fused_max_bs), "fused", "scan" or "fill". Throws std::invalid_argument for any other name.
 KernelSpec spec_for_call(std::string_view kind, int bs, const Tuning& tuning);
 
 // The distinct kernels that calls with these batch sizes launch: large bs share power-of-two kernels, so 1..1024
-// needs only unroll_max_bs + log2(1024 / unroll_max_bs) of them (131 with the default tuning).
+// needs only unroll_max_bs + log2(1024 / unroll_max_bs) of them (37 with the default tuning).
 std::vector<KernelSpec> kernels_for(const std::vector<int>& bs_list, const Tuning& tuning);
 
 }  // namespace draftjit::jit

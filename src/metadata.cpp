@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "capture_mode.hpp"
@@ -39,40 +40,57 @@ void check_args(const DraftExtendArgs& a, const char* call) {
   }
 }
 
-// The kernels of one call, loaded in the current context.
+// The kernels of one call, loaded in the current context, and where the blocking call's results live: decided once
+// per call, here, and read by every path below.
 struct LoadedPlan {
   jit::CallPlan specs;
   Context& context;
   const LoadedKernel& main;  // the fused kernel, or the scan
-  const LoadedKernel* fill;  // null on the fused path
+  const LoadedKernel* fill;  // null when main is the only launch
+
+  // A single launch writes total and status straight into the workspace's mapped pinned words, so the blocking call
+  // only syncs; with a fill after it they stay in device words, which the fill reads, and are copied back.
+  bool words_mapped() const { return specs.single_launch(); }
+  // The offsets the blocking call keeps in its workspace: only the fill reads them there.
+  std::size_t workspace_offsets(std::int64_t bs) const {
+    return specs.single_launch() ? 0 : static_cast<std::size_t>(bs) + 1;
+  }
 };
 
+// What loads a call's kernels ahead of a capture: prepare() loads the draft-extend kernels; the scan that
+// exclusive_offsets runs alone is loaded only by running it once.
+enum class LoadAhead { Prepare, CallOnce };
+
+std::string load_ahead_advice(LoadAhead how, const char* call, std::int64_t bs) {
+  if (how == LoadAhead::CallOnce) return fmt::format("Call {} once with bs = {} before capturing", call, bs);
+  return fmt::format("Call draftjit::prepare({}) (Python: draftjit.prepare([{}])) before capturing", bs, bs);
+}
+
 // A kernel of the call, loading it on first use, unless the call's stream is capturing a graph: compiling or loading
-// a module there would break the capture, so that is an error naming the prepare() call that avoids it. Checked
-// only when the kernel is missing, so a warm call asks the driver nothing.
+// a module there would break the capture, so that is an error naming the call that avoids it. Checked only when
+// the kernel is missing, so a warm call asks the driver nothing.
 const LoadedKernel& kernel_for_call(Context& context, const jit::KernelSpec& spec, std::int64_t bs, CUstream stream,
-                                    const char* call) {
+                                    const char* call, LoadAhead how) {
   if (const LoadedKernel* loaded = context.find(spec)) return *loaded;
   if (stream != nullptr && is_capturing(stream)) {
     throw Error(fmt::format("{}: bs = {} needs kernel {}, which is not loaded in this context, while the call's "
                             "stream is capturing a CUDA graph; compiling or loading it there would break the capture. "
-                            "Call draftjit::prepare({}) (Python: draftjit.prepare([{}])) before capturing",
-                            call, bs, spec.name(), bs, bs));
+                            "{}",
+                            call, bs, spec.name(), load_ahead_advice(how, call, bs)));
   }
   const RelaxedCaptureMode relaxed;  // loading must not fail or break another thread's global-mode capture
   return context.kernel(spec);
 }
 
-LoadedPlan load_plan(std::int64_t bs, const Tuning& tuning, CUstream stream, const char* call) {
-  const jit::CallPlan specs = jit::call_plan(static_cast<int>(bs), tuning);
+LoadedPlan load_plan(const jit::CallPlan& specs, std::int64_t bs, CUstream stream, const char* call, LoadAhead how) {
   Context& context = current_context();
-  const LoadedKernel& main = kernel_for_call(context, specs.main, bs, stream, call);
-  return {specs, context, main, specs.fill ? &kernel_for_call(context, *specs.fill, bs, stream, call) : nullptr};
+  const LoadedKernel& main = kernel_for_call(context, specs.main, bs, stream, call, how);
+  const LoadedKernel* fill = specs.fill ? &kernel_for_call(context, *specs.fill, bs, stream, call, how) : nullptr;
+  return {specs, context, main, fill};
 }
 
-// The offsets the blocking call keeps in its workspace: only the two-kernel path needs them there.
-std::size_t workspace_offsets(const LoadedPlan& plan, std::int64_t bs) {
-  return plan.specs.fused() ? 0 : static_cast<std::size_t>(bs) + 1;
+LoadedPlan draft_extend_plan(std::int64_t bs, const Tuning& tuning, CUstream stream, const char* call) {
+  return load_plan(jit::call_plan(static_cast<int>(bs), tuning), bs, stream, call, LoadAhead::Prepare);
 }
 
 // Where the kernels put total, status and offsets.
@@ -86,7 +104,7 @@ struct Results {
 void enqueue(const LoadedPlan& plan, const DraftExtendArgs& a, CUstream stream, Results out) {
   const int bs = static_cast<int>(a.bs);
   const int sm_count = plan.context.sm_count();
-  if (plan.specs.fused()) {
+  if (plan.specs.single_launch()) {
     const int threads = plan.specs.main.threads;
     launch(plan.main, {fill_blocks(a.capacity, threads, sm_count), static_cast<unsigned>(threads)}, stream,
            k::FusedParams{a.extend_seq_lens, a.seq_lens, bs, a.nsa_index_topk, a.out_seqlens_expanded,
@@ -106,7 +124,7 @@ void enqueue(const LoadedPlan& plan, const DraftExtendArgs& a, CUstream stream, 
 
 bool async_requires_offsets(std::int64_t bs, const Tuning& tuning) {
   jit::check_bs(bs, "async_requires_offsets");
-  return !jit::fits_fused(static_cast<int>(bs), tuning);
+  return !jit::call_plan(static_cast<int>(bs), tuning).single_launch();
 }
 
 std::int32_t fill_draft_extend_metadata(const DraftExtendArgs& args, CUstream stream, const Tuning& tuning) {
@@ -116,18 +134,17 @@ std::int32_t fill_draft_extend_metadata(const DraftExtendArgs& args, CUstream st
   // A first call allocates, and every call synchronises its stream: neither may fail or invalidate another
   // thread's global-mode capture.
   const RelaxedCaptureMode relaxed;
-  const LoadedPlan plan = load_plan(args.bs, tuning, stream, kCall);
-  const bool split = !plan.specs.fused();
-  WorkspacePool::Lease workspace = plan.context.workspace().acquire(workspace_offsets(plan, args.bs));
+  const LoadedPlan plan = draft_extend_plan(args.bs, tuning, stream, kCall);
+  WorkspacePool::Lease workspace = plan.context.workspace().acquire(plan.workspace_offsets(args.bs));
   const DriverApi& cu = driver();
-  if (split) {
+  if (plan.words_mapped()) {
+    int* words = device_ints(workspace.mapped_words());
+    enqueue(plan, args, stream, {words, words + 1, nullptr});
+  } else {
     int* words = device_ints(workspace.device_words());
     enqueue(plan, args, stream, {words, words + 1, device_ints(workspace.device_offsets())});
     check_cu(cu.cuMemcpyDtoHAsync(workspace.host_words(), workspace.device_words(), 2 * sizeof(std::int32_t), stream),
              "cuMemcpyDtoHAsync", kCall);
-  } else {
-    int* words = device_ints(workspace.mapped_words());
-    enqueue(plan, args, stream, {words, words + 1, nullptr});
   }
   check_cu(cu.cuStreamSynchronize(stream), "cuStreamSynchronize", kCall);
   workspace.complete();
@@ -154,7 +171,7 @@ void fill_draft_extend_metadata_async(const DraftExtendArgs& args, CUstream stre
         "{}: bs = {} exceeds fused_max_bs = {}, so d_offsets ({} entries) is required", kCall, args.bs,
         tuning.fused_max_bs, args.bs + 1));
   }
-  enqueue(load_plan(args.bs, tuning, stream, kCall), args, stream, {d_total, d_status, d_offsets});
+  enqueue(draft_extend_plan(args.bs, tuning, stream, kCall), args, stream, {d_total, d_status, d_offsets});
 }
 
 void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* offsets, CUstream stream,
@@ -165,9 +182,10 @@ void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* 
   if ((lens == nullptr && bs > 0) || offsets == nullptr) {
     throw std::invalid_argument(fmt::format("{}: lens (for bs > 0) and offsets must be non-null", kCall));
   }
-  const jit::KernelSpec spec = jit::scan_spec(static_cast<int>(bs), tuning);
+  const LoadedPlan plan =
+      load_plan(jit::offsets_plan(static_cast<int>(bs), tuning), bs, stream, kCall, LoadAhead::CallOnce);
   // No seq: lengths alone, with no fill behind them (no seq check, no capacity).
-  launch(kernel_for_call(current_context(), spec, bs, stream, kCall), {1, static_cast<unsigned>(spec.threads)}, stream,
+  launch(plan.main, {1, static_cast<unsigned>(plan.specs.main.threads)}, stream,
          k::ScanParams{lens, nullptr, static_cast<int>(bs), 0, offsets, nullptr, d_status});
 }
 
@@ -176,10 +194,10 @@ void prepare(std::int64_t bs, const Tuning& tuning) {
   jit::check_bs(bs, kCall);
   validate(tuning);
   const RelaxedCaptureMode relaxed;  // the workspace allocation below, beside another thread's capture
-  const LoadedPlan plan = load_plan(bs, tuning, nullptr, kCall);
+  const LoadedPlan plan = draft_extend_plan(bs, tuning, nullptr, kCall);
   // One workspace slot big enough for this bs, so that a blocking call beside another thread's capture allocates
   // nothing. Nothing was queued on it, so it goes straight back to the pool.
-  plan.context.workspace().acquire(workspace_offsets(plan, bs)).complete();
+  plan.context.workspace().acquire(plan.workspace_offsets(bs)).complete();
 }
 
 std::size_t prepare_manifest(const char* path) {

@@ -9,7 +9,7 @@ inline constexpr int kMaxUnrollBs = 1024;  // largest unroll_max_bs: the unrolle
 // Choices that shape the generated kernels: the thresholds pick which kernels a call uses, the block sizes are
 // baked into those kernels (and so into their keys). The defaults come from the sweeps in docs/PERF.md.
 struct Tuning {
-  int unroll_max_bs = 128;               // bs <= this: fully unrolled sequential scan; above: Blelloch
+  int unroll_max_bs = 32;                // bs <= this: fully unrolled sequential scan; above: Blelloch
   int fused_max_bs = kMaxFusedBs;        // bs <= this: scan + fill in one launch; above: scan, then fill
   int fused_unrolled_threads = 128;      // block size of the fused kernel on the unrolled path
   int fused_blelloch_min_threads = 128;  // the Blelloch fused kernel uses max(min, min(max, slots / 2)) threads

@@ -219,3 +219,24 @@ TEST_CASE("a cold call inside a capture is refused with the prepare() call that 
   if (graph != nullptr) REQUIRE_CUDA(cudaGraphDestroy(graph));
   REQUIRE_CUDA(cudaStreamDestroy(stream));
 }
+
+TEST_CASE("a cold exclusive_offsets inside a capture is refused naming what loads its kernel") {
+  // prepare() loads the draft-extend kernels, not the scan exclusive_offsets runs alone, so its advice would be wrong
+  // here.
+  REQUIRE_CUDA(cudaSetDevice(0));
+  const std::int64_t bs = 29;
+  Tuning tuning;
+  tuning.unroll_max_bs = 30;  // a scan kernel no other case loads
+  DeviceInts lens(bs);
+  DeviceInts offsets(bs + 1);
+  cudaStream_t stream;
+  REQUIRE_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  REQUIRE_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  CHECK_THROWS_WITH_AS(exclusive_offsets(lens.get(), bs, offsets.get(), reinterpret_cast<CUstream>(stream), nullptr,
+                                         tuning),
+                       doctest::Contains("Call exclusive_offsets once with bs = 29 before capturing"), Error);
+  cudaGraph_t graph = nullptr;
+  CHECK(cudaStreamEndCapture(stream, &graph) == cudaSuccess);
+  if (graph != nullptr) REQUIRE_CUDA(cudaGraphDestroy(graph));
+  REQUIRE_CUDA(cudaStreamDestroy(stream));
+}

@@ -53,8 +53,11 @@ TEST_CASE("specs cover every bs with power-of-two slots that fit one block") {
       if (spec.kind == KernelKind::FusedUnrolled || spec.kind == KernelKind::FusedBlelloch) CHECK(spec.chunk == 1);
     }
     const CallPlan plan = call_plan(bs, tuning);
-    CHECK(plan.fused() == (bs <= tuning.fused_max_bs));
-    if (!plan.fused()) CHECK(plan.fill->kind == KernelKind::Fill);
+    CHECK(plan.single_launch() == (bs <= tuning.fused_max_bs));
+    if (!plan.single_launch()) CHECK(plan.fill->kind == KernelKind::Fill);
+    const CallPlan offsets = offsets_plan(bs, tuning);  // the scan alone, whatever the draft-extend path
+    CHECK(offsets.single_launch());
+    CHECK(offsets.main == scan_spec(bs, tuning));
   }
   CHECK(scan_spec(200, tuning).slots == 256);
   CHECK(scan_spec(tuning.unroll_max_bs, tuning).kind == KernelKind::ScanUnrolled);
