@@ -15,6 +15,7 @@ struct Tuning {
   int fused_blelloch_min_threads = 128;  // the Blelloch fused kernel uses max(min, min(max, slots / 2)) threads
   int fused_blelloch_max_threads = 512;
   int fill_threads = 256;                // block size of the standalone fill kernel
+  int dsa_threads = 256;                 // DSA kernels: the block size, at least; max(this, min(1024, slots / 8))
 };
 
 // Throws std::invalid_argument unless the tuning is usable (thresholds and block sizes inside the limits).

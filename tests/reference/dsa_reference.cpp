@@ -73,6 +73,13 @@ void store(const Values& values, std::span<std::int32_t> out) {
   for (std::size_t i = 0; i < values.size(); ++i) out[i] = static_cast<std::int32_t>(values[i]);
 }
 
+// Stage 1 of every mode: seq_lens fit int32 and none is negative.
+std::int32_t check_seq_lens(const Values& seq) {
+  std::int32_t status = all_fit_int32(seq) ? kDsaOk : kDsaInt32Overflow;
+  if (std::any_of(seq.begin(), seq.end(), [](std::int64_t s) { return s < 0; })) status |= kDsaNegativeSeqLen;
+  return status;
+}
+
 // One page_table_1 row and, when P > 1, its real_page_table row (the page of every P-th token). Token indices are
 // >= 0, where C++'s truncating division is the floor division of the spec.
 void gather_row(const DsaCommon& c, std::int64_t pool_row, std::int64_t row, std::int64_t bound) {
@@ -151,9 +158,9 @@ std::int32_t dsa_decode(const DecodeArgs& args) {
   check_common_args(c, args.max_len);
   require(rows_held(c) >= bs, "decode outputs hold fewer than bs rows");
 
-  const std::optional<Values> seq = read_int32(c.seq_lens);
-  if (!seq) return kDsaInt32Overflow;
-  Step s{*seq, *seq, {}, args.max_len};
+  const Values seq = read(c.seq_lens);
+  if (const std::int32_t status = check_seq_lens(seq); status != kDsaOk) return status;
+  Step s{seq, seq, {}, args.max_len};
   for (std::int64_t b = 0; b < bs; ++b) s.owner.push_back(b);
   return finish(c, s);
 }
@@ -171,11 +178,11 @@ std::int32_t dsa_target_verify(const TargetVerifyArgs& args) {
   require(ctx.data == nullptr || (ctx.rows >= bs && ctx.cols >= next_n),
           "paged_mqa_ctx_lens_2d smaller than bs x next_n");
 
-  const std::optional<Values> seq = read_int32(c.seq_lens);
-  if (!seq) return kDsaInt32Overflow;
+  const Values seq = read(c.seq_lens);
+  if (const std::int32_t status = check_seq_lens(seq); status != kDsaOk) return status;
   Step s{{}, {}, {}, args.max_seqlen_k};
   for (std::int64_t b = 0; b < bs; ++b) {
-    const std::int64_t seq_len = (*seq)[static_cast<std::size_t>(b)];
+    const std::int64_t seq_len = seq[static_cast<std::size_t>(b)];
     s.cache.push_back(seq_len + next_n);
     for (std::int64_t d = 0; d < next_n; ++d) {
       s.lengths.push_back(seq_len + d + 1);
@@ -204,22 +211,27 @@ std::int32_t dsa_draft_extend(const DraftExtendArgs& args) {
   require(args.total_len >= 0, "total_len must be >= 0");
   check_common_args(c, args.max_seqlen_k);
 
-  const std::optional<Values> seq = read_int32(c.seq_lens);
+  const Values seq = read(c.seq_lens);
+  if (const std::int32_t status = check_seq_lens(seq); status != kDsaOk) return status;
   const std::optional<Values> ext = read_int32(args.extend_seq_lens);
-  if (!seq || !ext) return kDsaInt32Overflow;
+  if (!ext) return kDsaInt32Overflow;
 
+  // With a negative length the sum proves nothing, so only the sign is reported then.
   std::int32_t status = kDsaOk;
-  if (std::any_of(ext->begin(), ext->end(), [](std::int64_t e) { return e < 0; })) status |= kDsaNegativeExtendLen;
-  const Values offsets = prefix(*ext);
-  if (!all_fit_int32(offsets)) status |= kDsaInt32Overflow;
-  if (args.total_len != offsets.back()) status |= kDsaTotalMismatch;
+  if (std::any_of(ext->begin(), ext->end(), [](std::int64_t e) { return e < 0; })) {
+    status |= kDsaNegativeExtendLen;
+  } else {
+    const Values offsets = prefix(*ext);
+    if (!fits_int32(offsets.back())) status |= kDsaInt32Overflow;
+    if (args.total_len != offsets.back()) status |= kDsaTotalMismatch;
+  }
   if (args.total_len > std::min(rows_held(c), ssize(args.seqlens_expanded))) status |= kDsaCapacityExceeded;
   if (status != kDsaOk) return status;
 
   // Here every length is >= 0 and they sum to total_len, so rows t = offsets[b] + local come out in order.
-  Step s{*seq, {}, {}, args.max_seqlen_k};
+  Step s{seq, {}, {}, args.max_seqlen_k};
   for (std::int64_t b = 0; b < bs; ++b) {
-    const std::int64_t seq_len = (*seq)[static_cast<std::size_t>(b)];
+    const std::int64_t seq_len = seq[static_cast<std::size_t>(b)];
     const std::int64_t extend = (*ext)[static_cast<std::size_t>(b)];
     for (std::int64_t local = 0; local < extend; ++local) {
       // Padded graph rows carry a seq_len below their extend length; newest upstream clamps them at 0.

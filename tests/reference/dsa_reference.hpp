@@ -11,23 +11,12 @@
 #include <span>
 #include <variant>
 
+#include "draftjit/dsa.hpp"
+
 namespace draftjit::reference {
 
-// Bits of the status word the DSA kernels will report; to be reconciled with theirs (templates/kernel_params.cuh)
-// once they exist. With any bit set the reference writes nothing at all. Every set bit is true of the data, but a
-// set bit may hide others: the checks run in stages (the inputs' int32 range; then the extend lengths, their
-// offsets and total_len; then the pool indices and the prefixes) and a failed stage ends the call.
-enum DsaStatus : std::int32_t {
-  kDsaOk = 0,
-  kDsaNegativeExtendLen = 1,    // some extend_seq_lens[b] < 0
-  kDsaPoolIndexOutOfRange = 2,  // some req_pool_indices[b] outside [0, req_to_token.rows), b < bs
-  // An input length, an output length (cache_seqlens, seqlens_expanded), or a prefix (cu_seqlens_k,
-  // dsa_cu_seqlens_k, the extend offsets and so their total) does not fit int32.
-  kDsaInt32Overflow = 4,
-  kDsaCapacityExceeded = 8,  // draft extend: total_len past the rows its outputs hold
-  kDsaTotalMismatch = 16,    // draft extend: total_len != sum(extend_seq_lens)
-};
-
+// The status bits are draftjit::DsaStatus (include/draftjit/dsa.hpp), with its three stages; with any bit set the
+// reference writes nothing at all.
 // int32 or int64 values, read widened to int64 (seq_lens, req_pool_indices, extend_seq_lens come in either).
 class Ints {
  public:

@@ -387,6 +387,46 @@ TEST_CASE("dsa reference: a negative extend length is reported and nothing is wr
   CHECK(out.untouched());
 }
 
+TEST_CASE("dsa reference: with a negative extend length the sum is not judged") {
+  const std::int64_t half = std::int64_t{1} << 30;
+  const I64 seq{5, 5, 5};
+  const I64 ext{half, half, -1};  // the prefix passes INT32_MAX and misses total_len, but a sign is wrong first
+  Outputs out(3, 4);
+  CHECK(dsa_draft_extend({.common = common(tokens(), ints(seq), ints(I64{0, 1, 2}), 4, 2, out),
+                          .extend_seq_lens = ints(ext),
+                          .total_len = 2,
+                          .max_seqlen_k = 3,
+                          .seqlens_expanded = out.expanded}) == kDsaNegativeExtendLen);
+  CHECK(out.untouched());
+}
+
+TEST_CASE("dsa reference: a negative seq_len is reported by every mode, before anything else") {
+  const Matrix tok = tokens();
+  const I64 seq{5, -1, 5};
+  const I64 ext{1, -1, 1};        // stage 2 would report this
+  const I64 pool{0, 9, 1};        // and stage 3 this
+  Outputs decode(3, 3), verify(3, 6), extend(3, 3);
+  CHECK(dsa_decode({.common = common(tok, ints(seq), ints(pool), 4, 2, decode), .max_len = 3}) == kDsaNegativeSeqLen);
+  CHECK(dsa_target_verify({.common = common(tok, ints(seq), ints(pool), 4, 2, verify),
+                           .next_n = 2,
+                           .max_seqlen_k = 3,
+                           .seqlens_expanded = verify.expanded}) == kDsaNegativeSeqLen);
+  CHECK(dsa_draft_extend({.common = common(tok, ints(seq), ints(pool), 4, 2, extend),
+                          .extend_seq_lens = ints(ext),
+                          .total_len = 1,
+                          .max_seqlen_k = 3,
+                          .seqlens_expanded = extend.expanded}) == kDsaNegativeSeqLen);
+  // An int64 length below INT32_MIN is both.
+  const I64 far{std::int64_t{-1} << 40};
+  Outputs one(1, 1);
+  CHECK(dsa_decode({.common = common(tok, ints(far), ints(I64{0}), 4, 2, one), .max_len = 3}) ==
+        (kDsaNegativeSeqLen | kDsaInt32Overflow));
+  CHECK(decode.untouched());
+  CHECK(verify.untouched());
+  CHECK(extend.untouched());
+  CHECK(one.untouched());
+}
+
 TEST_CASE("dsa reference: a pool index outside req_to_token is reported by every mode") {
   const Matrix tok = tokens();  // 4 rows
   const I64 seq{5, 5, 5};

@@ -1,0 +1,132 @@
+#pragma once
+// The whole DSA (DeepSeek sparse attention) metadata step of SGLang's backend, one launch per forward mode: the
+// per-request lengths and their prefixes, the per-row lengths the indexer sees and theirs, and the page tables
+// gathered from req_to_token. The definitions are upstream SGLang's (triton_ops/dsa_metadata.py), with the newest
+// upstream's clamp of draft-extend lengths at 0 and its index_kpool variant; docs/DESIGN.md, "The DSA metadata
+// step", has them in full.
+//
+// Every call is asynchronous and graph-capturable: one kernel launch on `stream`, no allocation, no host
+// synchronisation. Kernels are specialised for bs (the unrolled scan up to Tuning::unroll_max_bs, the Blelloch scan
+// above), the mode and the switches that change the code (the dtypes of seq_lens and req_pool_indices, real_page_size
+// > 1, index_kpool > 1, paged_mqa_ctx_lens_2d present), never for run-time lengths or strides, so new max_len,
+// max_seqlen_k, total_len or strides compile nothing.
+//
+// Bad arguments (sizes, null pointers, the scalar parameters) throw std::invalid_argument before anything is
+// launched. Bad data, which only the device sees, sets DsaStatus bits in the optional status word; with any bit set
+// no output is written at all. Every output element outside its definition is left as it was: rows past the mode's
+// rows, page-table columns at and past the row's bound, strided gaps.
+#include <cstdint>
+
+#include "draftjit/draftjit.hpp"
+
+namespace draftjit {
+
+inline constexpr int kMaxDsaBs = 8192;  // the DSA kernels keep the requests' prefixes in one block's shared memory
+
+// Bits of a DSA call's status word. The kernels' copy (templates/kernel_params.cuh) is checked against these at
+// build time. Checks run in three stages and the first stage with a bit set decides the word: (1) seq_lens: each
+// fits int32 and is >= 0; (2) draft extend only: extend lengths >= 0, then their sum fits int32 and equals
+// total_len, and total_len fits the outputs' row_capacity; (3) every pool index is a row of req_to_token, and no
+// output length or prefix (cache_seqlens, cu_seqlens_k, dsa_cu_seqlens_k) passes INT32_MAX.
+enum DsaStatus : std::int32_t {
+  kDsaOk = 0,
+  kDsaNegativeExtendLen = 1,    // some extend_seq_lens[b] < 0
+  kDsaPoolIndexOutOfRange = 2,  // some req_pool_indices[b] outside [0, req_to_token.rows)
+  kDsaInt32Overflow = 4,        // an input, an output length or a prefix does not fit int32
+  kDsaCapacityExceeded = 8,     // draft extend: total_len > row_capacity
+  kDsaTotalMismatch = 16,       // draft extend: total_len != sum(extend_seq_lens)
+  kDsaNegativeSeqLen = 32,      // some seq_lens[b] < 0
+};
+
+// "negative extend length | pool index out of range", or "ok".
+std::string describe_dsa_status(std::int32_t status);
+
+enum class IndexType : std::uint8_t { Int32, Int64 };
+
+// bs int32 or int64 values on the device, contiguous.
+struct DeviceIndices {
+  const void* data = nullptr;
+  IndexType type = IndexType::Int32;
+};
+
+// An int32 matrix on the device: element (r, c) lives at data[r * row_stride + c * col_stride] (strides in
+// elements, any sign-free values). rows and cols are what the caller allocated; the calls check their bounds against
+// them.
+struct DeviceMatrix {
+  std::int32_t* data = nullptr;
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  std::int64_t row_stride = 0;
+  std::int64_t col_stride = 1;
+};
+struct ConstDeviceMatrix {
+  const std::int32_t* data = nullptr;
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  std::int64_t row_stride = 0;
+  std::int64_t col_stride = 1;
+};
+
+// What every mode reads and writes. A mode's "rows" are its output rows: bs (decode), bs * next_n (target verify),
+// total_len (draft extend); its "bound" is max_len (decode) or max_seqlen_k. Pointers may be null only where
+// nothing is written through them (bs == 0, no rows).
+struct DsaCommonArgs {
+  DeviceIndices seq_lens{};          // [bs] KV lengths, int32 or int64
+  DeviceIndices req_pool_indices{};  // [bs] rows of req_to_token, int64 or int32
+  std::int64_t bs = 0;               // 0 ..= kMaxDsaBs
+  ConstDeviceMatrix req_to_token{};  // [pool rows, >= bound] token indices, any strides
+  std::int32_t dsa_index_topk = 0;   // >= 0
+  std::int32_t real_page_size = 1;   // P >= 1; real_page_table is written only when P > 1
+  std::int32_t index_kpool = 0;      // k > 1: dsa lengths min(floor(e / k) * k, topk) + e % k; 0 or 1: min(e, topk)
+
+  std::int32_t* cache_seqlens = nullptr;      // [bs]
+  std::int32_t* cu_seqlens_k = nullptr;       // [bs + 1]
+  std::int32_t* dsa_cache_seqlens = nullptr;  // [row_capacity]
+  std::int32_t* dsa_cu_seqlens_k = nullptr;   // [row_capacity + 1]
+  std::int64_t row_capacity = 0;              // rows each per-row output holds (seqlens_expanded too)
+  DeviceMatrix page_table_1{};                // [>= rows, >= bound]
+  DeviceMatrix real_page_table{};             // [>= rows, >= ceil(bound / P)] when P > 1; ignored otherwise
+  std::int32_t* status = nullptr;             // optional device int32: DsaStatus bits, 0 when written
+};
+
+struct DsaDecodeArgs {
+  DsaCommonArgs common{};
+  std::int64_t max_len = 0;  // page_table_1 columns per row
+};
+
+struct DsaTargetVerifyArgs {
+  DsaCommonArgs common{};
+  std::int32_t next_n = 1;  // draft tokens per request, >= 1
+  std::int64_t max_seqlen_k = 0;
+  std::int32_t* seqlens_expanded = nullptr;  // [row_capacity]
+  DeviceMatrix paged_mqa_ctx_lens_2d{};      // optional [>= bs, >= next_n]: seq_lens[b] + next_n; data null: none
+};
+
+struct DsaDraftExtendArgs {
+  DsaCommonArgs common{};
+  const std::int32_t* extend_seq_lens = nullptr;  // [bs] tokens per request, int32
+  std::int64_t total_len = 0;                     // sum(extend_seq_lens), as the host knows it; >= 0
+  std::int64_t max_seqlen_k = 0;
+  std::int32_t* seqlens_expanded = nullptr;       // [row_capacity]
+};
+
+// One launch each on `stream`, in the context current on the calling thread; see the top of this file.
+void dsa_decode_metadata(const DsaDecodeArgs& args, CUstream stream, const Tuning& tuning = {});
+void dsa_target_verify_metadata(const DsaTargetVerifyArgs& args, CUstream stream, const Tuning& tuning = {});
+void dsa_draft_extend_metadata(const DsaDraftExtendArgs& args, CUstream stream, const Tuning& tuning = {});
+
+// The switches of a DSA kernel that are not bs: what prepare_dsa needs to load exactly the kernel a call uses.
+struct DsaSwitches {
+  IndexType seq_lens = IndexType::Int32;
+  IndexType req_pool_indices = IndexType::Int64;
+  bool paged = false;          // real_page_size > 1
+  bool kpool = false;          // index_kpool > 1
+  bool ctx_lens_2d = false;    // target verify: paged_mqa_ctx_lens_2d given
+};
+enum class DsaMode : std::uint8_t { Decode, TargetVerify, DraftExtend };
+
+// Compiles (or loads from the caches) and loads into the current context the kernel a call of this mode, bs and
+// switches launches, so that a later call, or a CUDA graph capture, does no JIT work.
+void prepare_dsa(DsaMode mode, std::int64_t bs, const DsaSwitches& switches = {}, const Tuning& tuning = {});
+
+}  // namespace draftjit
