@@ -7,6 +7,17 @@ namespace {
 
 __global__ void empty_kernel() {}
 
+__global__ void hold_kernel(volatile int* words, long long timeout_ns) {
+  long long start, now;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+  do {
+    if (words[0] != 0) return;
+    __nanosleep(200);
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+  } while (now - start < timeout_ns);
+  words[1] = 1;
+}
+
 // One block per request, as the published fill kernel does.
 __global__ void fill_kernel(const int* __restrict__ ext, const int* __restrict__ seq, const int* __restrict__ offsets,
                             int topk, int* __restrict__ out_expanded, int* __restrict__ out_cache) {
@@ -38,6 +49,10 @@ void check(cudaError_t err) {
 }  // namespace
 
 void launch_empty(cudaStream_t stream) { empty_kernel<<<1, 1, 0, stream>>>(); }
+
+void launch_hold(int* words, long long timeout_ns, cudaStream_t stream) {
+  hold_kernel<<<1, 1, 0, stream>>>(words, timeout_ns);
+}
 
 void launch_fill(const Problem& p, const int* offsets, int total, cudaStream_t stream) {
   if (p.bs == 0 || total == 0) return;

@@ -18,6 +18,11 @@ struct Problem {
 
 void launch_empty(cudaStream_t stream);
 
+// One thread that spins until words[0] != 0, or until timeout_ns have passed (then it sets words[1] = 1); words is
+// mapped pinned host memory. Work queued behind it while it spins then runs back to back, so that events around
+// that work time the GPU, not the host's launch rate (bench/dsa_bench.cpp).
+void launch_hold(int* words, long long timeout_ns, cudaStream_t stream);
+
 // The published path: fill kernel given exclusive offsets on the device and the total on the host.
 void launch_fill(const Problem& p, const int* offsets, int total, cudaStream_t stream);
 

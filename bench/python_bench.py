@@ -3,6 +3,8 @@ medians in microseconds, with same-run ratios.
 
 usage: python3 bench/python_bench.py [--calls N] [--rounds R] [--bs 1,32,128,1024,4096] [--json FILE]
                                      [--floor-build-dir DIR] [--no-floor-op]
+       python3 bench/python_bench.py --dsa [--ctx 4096,32768] [--modes decode,verify,extend] [--bs 1,8,...]
+                                     [the options above]
 (with the draftjit package importable: PYTHONPATH=build-device/python, or after pip install .)
 
 The C++-op floor: bench/torch_floor_ops.cpp and bench/torch_floor_ops_kernel.cu, built at start-up with
@@ -53,6 +55,21 @@ Inputs: per bs, 0..4 extend tokens per request and seq_lens >= extend_seq_lens (
 capacity 4 x bs, nsa_index_topk 2048. Before timing, the plain call's total must equal ext.sum() and its outputs
 must match a numpy reference, and every other row's total (or its status words) must be right; otherwise the script
 stops with a message. A row that raises instead is reported missing, with the reason, and the others run.
+
+--dsa: instead of the rows above, the whole DSA metadata step from Python, draftjit.sglang.fused_dsa_decode_metadata
+/ fused_dsa_target_verify_metadata / fused_dsa_draft_extend_metadata (upstream SGLang's signatures: tensors
+positional, scalars by name; no status), one row per (mode, bs, context), bs 1,8,32,64,128,256 unless --bs:
+"ours_async" (N calls back to back, one sync, total / N) and "ours_sync" (call + torch.cuda.synchronize(), median of
+per-call times) against the C++-op floor of the same run, "floor_cpp_async" (torch.ops.draftjit_bench.floor_async)
+and "floor_cpp_sync" (the same + torch.cuda.synchronize()), and, when Triton imports, "triton_async" / "triton_sync"
+(a one-program kernel with one store). Inputs as bench/dsa_bench.cpp's: req_to_token int32 [2 x bs, context] with
+distinct int64 req_pool_indices, seq_lens int32 in [context / 2, context - 4], dsa_index_topk 2048, real_page_size
+64, next_n 2, 1-4 extend tokens per request (outputs of 4 x bs rows: max_total_len 4 x bs, max_extend_len the longest
+extend); the bound (max_len, max_seqlen_k) is the context. Before and after timing, a call's outputs are checked
+against numpy (every per-request and per-row array, the first and last rows of both page tables). Output: a markdown
+table with the ratios ours/floor; JSON {"device", ..., "floor_op", "dsa_columns", "dsa_rows": [{"mode", "bs",
+"context", "rows", <row>: us or null, <ratio>: value or null}], "missing"}. GPU-bound rows (large bs x context)
+measure the kernel, not the launch: bench/dsa_bench.cpp has the GPU-time floors.
 
 JSON (--json FILE): {"device", "capability", "calls", "rounds", "torch", "cuda", "triton", "draftjit",
 "floor_op": {"built", "error", "arch", "gencode", "build_s", "build_dir", "library"}, "columns": {row: {"kind",
@@ -136,6 +153,12 @@ def _one_thread_scan(ext, offsets, bs):
     for b in range(0, bs):
         running += tl.load(ext + b)
         tl.store(offsets + b + 1, running)
+
+
+@triton.jit
+def _store_one(out, value):
+    # The --dsa rows' Triton reference: the least a Triton launch can do.
+    tl.store(out, value)
 
 
 def _triton_fill(ext, seq, offsets, out_expanded, out_cache, topk):
@@ -558,6 +581,225 @@ def run_bs(bs, options, floor_info, shim, shim_error):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# --dsa: the whole DSA metadata step, one row per (mode, bs, context).
+
+DSA_DEFAULT_BS = "1,8,32,64,128,256"
+DSA_DEFAULT_CTX = "4096,32768"
+DSA_MODES = {"decode": "fused_dsa_decode_metadata", "verify": "fused_dsa_target_verify_metadata",
+             "extend": "fused_dsa_draft_extend_metadata"}
+DSA_PAGE = 64
+DSA_NEXT_N = 2
+DSA_COLUMNS = [
+    ("floor_cpp_async", "async", None, "C++ op: one empty kernel, no sync, back to back"),
+    ("floor_cpp_sync", "blocking", None, "C++ op: one empty kernel + torch.cuda.synchronize()"),
+    ("triton_async", "async", None, "one-program Triton kernel, one store, back to back"),
+    ("triton_sync", "blocking", None, "the same + torch.cuda.synchronize()"),
+    ("ours_async", "async", "floor_cpp_async", "draftjit.sglang.fused_dsa_<mode>_metadata, back to back"),
+    ("ours_sync", "blocking", "floor_cpp_sync", "the same + torch.cuda.synchronize()"),
+]
+DSA_RATIOS = [(f"{name}/{floor}", _ratio(name, floor)) for name, _, floor, _ in DSA_COLUMNS if floor] + [
+    ("triton_async/floor_cpp_async", _ratio("triton_async", "floor_cpp_async")),
+    ("triton_sync/floor_cpp_sync", _ratio("triton_sync", "floor_cpp_sync")),
+]
+
+
+def dsa_case(mode, bs, ctx):
+    """Device inputs and outputs of one (mode, bs, context), the call (positional, upstream's order) and a check of
+    its outputs against numpy that raises WrongResult."""
+    rng = np.random.default_rng(bs * 1000003 + ctx)
+    seq_h = rng.integers(max(ctx // 2, 4), max(ctx - 4, 4) + 1, size=bs).astype(np.int32)
+    pool_h = rng.permutation(2 * bs)[:bs].astype(np.int64)
+    ext_h = rng.integers(1, 5, size=bs).astype(np.int32)
+    if mode == "decode":
+        row_req, row_len = np.arange(bs), seq_h.astype(np.int64)
+    elif mode == "verify":
+        row_req = np.repeat(np.arange(bs), DSA_NEXT_N)
+        row_len = seq_h[row_req].astype(np.int64) + np.tile(np.arange(DSA_NEXT_N), bs) + 1
+    else:
+        row_req = np.repeat(np.arange(bs), ext_h)
+        local = np.arange(row_req.size) - (np.cumsum(ext_h) - ext_h)[row_req]
+        row_len = np.maximum(seq_h[row_req].astype(np.int64) - ext_h[row_req] + 1 + local, 0)
+    rows = int(row_req.size)
+    capacity = 4 * bs if mode == "extend" else rows
+    pages = -(-ctx // DSA_PAGE)
+    cache_h = seq_h.astype(np.int64) + (DSA_NEXT_N if mode == "verify" else 0)
+    dsa_h = np.minimum(row_len, TOPK)
+
+    def i32(n):
+        return torch.empty(n, dtype=torch.int32, device="cuda")
+
+    seq, pool, ext = (torch.from_numpy(a).cuda() for a in (seq_h, pool_h, ext_h))
+    req_to_token = torch.arange(2 * bs * ctx, dtype=torch.int32, device="cuda").view(2 * bs, ctx)
+    cache, cu, dsa, dsa_cu, expanded = i32(bs), i32(bs + 1), i32(capacity), i32(capacity + 1), i32(capacity)
+    page_table = i32((capacity, ctx))
+    real_page_table = i32((capacity, pages))
+    fn = getattr(importlib.import_module("draftjit.sglang"), DSA_MODES[mode])
+    scalars = {"bs": bs, "dsa_index_topk": TOPK, "real_page_size": DSA_PAGE}
+    if mode == "decode":
+        args = (seq, pool, req_to_token, cache, cu, page_table, dsa, dsa_cu, real_page_table)
+        scalars.update(max_len=ctx)
+    elif mode == "verify":
+        args = (seq, pool, req_to_token, cache, cu, page_table, expanded, dsa, dsa_cu, real_page_table)
+        scalars.update(max_seqlen_k=ctx, next_n=DSA_NEXT_N)
+    else:
+        args = (seq, ext, pool, req_to_token, cache, cu, page_table, expanded, dsa, dsa_cu, real_page_table)
+        scalars.update(total_len=rows, max_seqlen_k=ctx, max_extend_len=int(ext_h.max()), max_total_len=capacity)
+
+    def call():
+        fn(*args, **scalars)
+
+    def check(when):
+        for t in (cache, cu, dsa, dsa_cu, expanded, page_table, real_page_table):
+            t.fill_(-1)
+        call()
+        torch.cuda.synchronize()
+        want = {"cache_seqlens": (cache, cache_h), "cu_seqlens_k": (cu, np.concatenate([[0], np.cumsum(cache_h)])),
+                "dsa_cache_seqlens": (dsa[:rows], dsa_h),
+                "dsa_cu_seqlens_k": (dsa_cu[:rows + 1], np.concatenate([[0], np.cumsum(dsa_h)]))}
+        if mode != "decode":
+            want["seqlens_expanded"] = (expanded[:rows], row_len)
+        for r in {0, rows - 1}:
+            first = int(pool_h[row_req[r]]) * ctx
+            want[f"page_table_1 row {r}"] = (page_table[r], first + np.arange(ctx))
+            want[f"real_page_table row {r}"] = (real_page_table[r], (first + np.arange(0, ctx, DSA_PAGE)) // DSA_PAGE)
+        for name, (got, expected) in want.items():
+            got = got.cpu().numpy()
+            if not np.array_equal(got, expected):
+                bad = int(np.argmax(got != expected))
+                raise WrongResult(f"{DSA_MODES[mode]} wrote wrong {name} {when} timing (first at {bad}: {got[bad]}, "
+                                  f"expected {expected[bad]})")
+
+    return call, check, rows
+
+
+def run_dsa(mode, bs, ctx, options, floor_info):
+    """Checks and times the --dsa rows of one (mode, bs, context). Returns (row, missing); raises SystemExit on a
+    wrong result."""
+    flag = torch.full((1,), SENTINEL, dtype=torch.int32, device="cuda")
+    missing = {}
+    calls = {}
+    if floor_info["built"]:
+        def floor_cpp_async():
+            torch.ops.draftjit_bench.floor_async(flag)
+
+        def floor_cpp_sync():
+            torch.ops.draftjit_bench.floor_async(flag)
+            torch.cuda.synchronize()
+        calls.update(floor_cpp_async=floor_cpp_async, floor_cpp_sync=floor_cpp_sync)
+    else:
+        for name in ("floor_cpp_async", "floor_cpp_sync"):
+            missing[name] = f"C++-op floor not built: {floor_info['error'].splitlines()[0]}"
+    if TRITON_ERROR is None:
+        def triton_async():
+            _store_one[(1,)](flag, SENTINEL)
+
+        def triton_sync():
+            _store_one[(1,)](flag, SENTINEL)
+            torch.cuda.synchronize()
+        calls.update(triton_async=triton_async, triton_sync=triton_sync)
+    else:
+        for name in ("triton_async", "triton_sync"):
+            missing[name] = f"triton not importable: {TRITON_ERROR}"
+    rows = None
+    try:
+        ours, check, rows = dsa_case(mode, bs, ctx)
+        check("before")  # the first call compiles
+    except WrongResult as error:
+        raise SystemExit(f"python_bench: --dsa {mode} bs {bs} context {ctx}: {error}; not timing a wrong "
+                         f"result") from None
+    except Exception as error:  # noqa: BLE001  (fail soft: the floors still run)
+        missing["ours_async"] = missing["ours_sync"] = _why(error, lines=8)
+    else:
+        def ours_sync():
+            ours()
+            torch.cuda.synchronize()
+        calls.update(ours_async=ours, ours_sync=ours_sync)
+    if "triton_async" in calls:
+        try:
+            flag.fill_(0)
+            triton_sync()
+            if int(flag.item()) != SENTINEL:
+                raise WrongResult(f"the Triton kernel left {int(flag.item())} in its word, expected {SENTINEL}")
+        except WrongResult as error:
+            raise SystemExit(f"python_bench: --dsa: {error}") from None
+        except Exception as error:  # noqa: BLE001
+            missing["triton_async"] = missing["triton_sync"] = _why(error, lines=8)
+
+    names = [name for name, _, _, _ in DSA_COLUMNS if name in calls]
+    kind = {name: k for name, k, _, _ in DSA_COLUMNS}
+    per_round = {name: [] for name in names}
+    for round_index in range(options.rounds):
+        shift = round_index % max(len(names), 1)
+        gc.collect()
+        gc.disable()
+        try:
+            for name in names[shift:] + names[:shift]:
+                if name in missing:
+                    continue
+                try:
+                    per_round[name].append(TIMERS[kind[name]](calls[name], options.calls))
+                except Exception as error:  # noqa: BLE001
+                    missing[name] = _why(error, lines=8)
+        finally:
+            gc.enable()
+    if "ours_async" in calls:
+        try:
+            check("after")
+        except WrongResult as error:
+            raise SystemExit(f"python_bench: --dsa {mode} bs {bs} context {ctx}: {error}") from None
+
+    row = {"mode": mode, "bs": bs, "context": ctx, "rows": rows}
+    for name, _, _, _ in DSA_COLUMNS:
+        samples = per_round.get(name, [])
+        row[name] = statistics.median(samples) if name not in missing and len(samples) == options.rounds else None
+    row.update({key: f(row) for key, f in DSA_RATIOS})
+    where = f"{mode} bs {bs} context {ctx}"
+    return row, [{"bs": bs, "mode": mode, "context": ctx, "row": name, "why": why, "where": where}
+                 for name, why in missing.items()]
+
+
+def print_dsa_table(rows):
+    names = [name for name, _, _, _ in DSA_COLUMNS] + [key for key, _ in DSA_RATIOS]
+    print("| mode | bs | context | rows | " + " | ".join(names) + " |")
+    print("|---" * (4 + len(names)) + "|")
+    for row in rows:
+        cells = [row["mode"], row["bs"], row["context"], "-" if row["rows"] is None else row["rows"]]
+        print("| " + " | ".join(str(c) for c in cells + [_cell(row[name]) for name in names]) + " |")
+    print("\nus per call; " + "; ".join(f"{name}: {what} [{kind}]" for name, kind, _, what in DSA_COLUMNS) + ".")
+
+
+def main_dsa(options, floor_info, header, modes, contexts, sizes):
+    rows, missing = [], []
+    for mode in modes:
+        for ctx in contexts:
+            for bs in sizes:
+                start = time.perf_counter()
+                row, gone = run_dsa(mode, bs, ctx, options, floor_info)
+                rows.append(row)
+                missing.extend(gone)
+                print(f"--dsa {mode} bs {bs} context {ctx} timed in {time.perf_counter() - start:.1f} s",
+                      file=sys.stderr, flush=True)
+    print()
+    print_dsa_table(rows)
+    grouped = {}
+    for entry in missing:
+        grouped.setdefault((entry["row"], entry["why"]), []).append(entry["where"])
+    if grouped:
+        print("\nmissing rows:")
+    for (name, why), where in grouped.items():
+        lines = why.splitlines() or [""]
+        print(f"  {name} at {'; '.join(where)}: {lines[0]}")
+        for line in lines[1:]:
+            print(f"      {line}")
+    if options.json:
+        with open(options.json, "w") as out:
+            json.dump({**header, "floor_op": floor_info,
+                       "dsa_columns": {name: {"kind": kind, "floor": floor, "what": what}
+                                       for name, kind, floor, what in DSA_COLUMNS},
+                       "dsa_rows": rows, "missing": missing}, out, indent=1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Output.
 
 
@@ -593,16 +835,17 @@ def print_missing(missing):
             print(f"      {line}")
 
 
-def _batch_sizes(text, parser):
+def _batch_sizes(text, parser, what="--bs", limit=None):
+    limit = draftjit.MAX_BS if limit is None else limit
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        parser.error(f"--bs takes comma-separated integers, got {text!r}")
+        parser.error(f"{what} takes comma-separated integers, got {text!r}")
     if not sizes:
-        parser.error("--bs lists no batch size")
+        parser.error(f"{what} lists no value")
     for bs in sizes:
-        if not 1 <= bs <= draftjit.MAX_BS:
-            parser.error(f"--bs {bs}: each batch size must be in 1..{draftjit.MAX_BS}")
+        if not 1 <= bs <= limit:
+            parser.error(f"{what} {bs}: each value must be in 1..{limit}")
     return sizes
 
 
@@ -612,7 +855,13 @@ def main():
     parser.add_argument("--calls", type=int, default=2000, help="calls per median, and per async loop (2000)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="interleaved rounds per bs; each row reports the median of its per-round values (3)")
-    parser.add_argument("--bs", default=DEFAULT_BS, help=f"comma-separated batch sizes ({DEFAULT_BS})")
+    parser.add_argument("--bs", help=f"comma-separated batch sizes ({DEFAULT_BS}; with --dsa {DSA_DEFAULT_BS})")
+    parser.add_argument("--dsa", action="store_true",
+                        help="time the DSA metadata calls (draftjit.sglang.fused_dsa_*_metadata) instead")
+    parser.add_argument("--ctx", default=DSA_DEFAULT_CTX,
+                        help=f"--dsa: comma-separated contexts, max_len / max_seqlen_k ({DSA_DEFAULT_CTX})")
+    parser.add_argument("--modes", default=",".join(DSA_MODES),
+                        help=f"--dsa: comma-separated modes ({','.join(DSA_MODES)})")
     parser.add_argument("--json", help="also write the results as JSON to this file")
     parser.add_argument("--floor-build-dir",
                         help="build the C++-op floor here and keep it (default: a temporary directory)")
@@ -625,7 +874,11 @@ def main():
         sys.exit("python_bench: cannot run: " + "; ".join(f"import {k}: {v}" for k, v in _import_errors.items()))
     if not torch.cuda.is_available():
         sys.exit("python_bench: torch sees no CUDA device")
-    batch_sizes = _batch_sizes(options.bs, parser)
+    batch_sizes = _batch_sizes(options.bs or (DSA_DEFAULT_BS if options.dsa else DEFAULT_BS), parser)
+    contexts = _batch_sizes(options.ctx, parser, what="--ctx", limit=1 << 24)
+    modes = [mode.strip() for mode in options.modes.split(",") if mode.strip()]
+    if not modes or any(mode not in DSA_MODES for mode in modes):
+        parser.error(f"--modes takes some of {','.join(DSA_MODES)}, got {options.modes!r}")
 
     device = torch.cuda.get_device_name()
     capability = "%d.%d" % torch.cuda.get_device_capability()
@@ -633,6 +886,8 @@ def main():
           f"{torch.version.cuda}), triton {triton.__version__ or 'not importable'}, draftjit {draftjit.__version__}; "
           f"{options.calls} calls per median, {options.rounds} interleaved rounds per bs (median of the per-round "
           f"values); us per call", flush=True)
+    if options.dsa:
+        print("command: python3 " + " ".join(sys.argv), flush=True)
 
     floor_info = build_floor_op(options)
     if floor_info["built"]:
@@ -643,6 +898,12 @@ def main():
         for line in floor_info["error"].splitlines():
             print(f"  {line}")
         sys.stdout.flush()
+    if options.dsa:
+        header = {"device": device, "capability": capability, "calls": options.calls, "rounds": options.rounds,
+                  "torch": torch.__version__, "cuda": torch.version.cuda, "triton": triton.__version__,
+                  "draftjit": draftjit.__version__}
+        main_dsa(options, floor_info, header, modes, contexts, batch_sizes)
+        return
 
     try:
         shim, shim_error = importlib.import_module("draftjit.sglang").fill_draft_extend_metadata_cuda_adaptive, None

@@ -54,7 +54,8 @@ void append_inlined(std::string& out, std::string_view text, std::set<std::strin
 std::string render_instantiation(const KernelSpec& spec) {
   const KindInfo& info = spec.info();
   const ScanType scan = scan_type(spec);
-  const std::string arguments = scan.header != nullptr ? scan.type : std::to_string(spec.threads);
+  std::string arguments = scan.header != nullptr ? scan.type : std::to_string(spec.threads);
+  if (info.dsa()) fmt::format_to(std::back_inserter(arguments), ", {}", spec.flags);
   std::string text = fmt::format("// draftjit {} kernel {}\n", kVersion, spec.name());
   if (scan.header != nullptr) fmt::format_to(std::back_inserter(text), "#include \"{}\"\n", scan.header);
   fmt::format_to(std::back_inserter(text),

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "draftjit/dsa.hpp"
 #include "draftjit/tuning.hpp"
 
 namespace draftjit::jit {
@@ -13,7 +14,19 @@ namespace draftjit::jit {
 inline constexpr int kMaxSlots = 8192;    // shared-memory scan slots of one block (32 KiB)
 inline constexpr int kMaxThreads = 1024;  // threads of one block
 
-enum class KernelKind : std::uint8_t { ScanUnrolled, ScanBlelloch, FusedUnrolled, FusedBlelloch, Fill };
+enum class KernelKind : std::uint8_t {
+  ScanUnrolled,
+  ScanBlelloch,
+  FusedUnrolled,
+  FusedBlelloch,
+  Fill,
+  DsaDecodeUnrolled,
+  DsaDecodeBlelloch,
+  DsaTargetVerifyUnrolled,
+  DsaTargetVerifyBlelloch,
+  DsaDraftExtendUnrolled,
+  DsaDraftExtendBlelloch,
+};
 
 // How a kind scans: which scan type of templates/ its kernel template is instantiated over.
 enum class Scan : std::uint8_t {
@@ -31,6 +44,10 @@ struct KindInfo {
   Scan scan;
   const char* header;    // the header of templates/ that defines the kernel template
   const char* kernel;    // the kernel template, instantiated over the scan type ("fused_kernel")
+  // DSA kinds: the kernel template takes the switches (KernelSpec::flags) after the scan type, and keeps this many
+  // words per scan slot in dynamic shared memory (templates/kernel_params.cuh, kDsa*SharedArrays). 0 otherwise.
+  int shared_arrays = 0;
+  bool dsa() const { return shared_arrays > 0; }
 };
 const KindInfo& kind_info(KernelKind kind);
 std::span<const KindInfo> kernel_kinds();  // every row, in KernelKind order
@@ -42,9 +59,12 @@ struct KernelSpec {
   int slots = 1;    // shared-memory scan slots, a power of two
   int chunk = 1;    // extend lengths per slot, a power of two
   int threads = 1;  // block size
+  int flags = 0;    // DSA kinds: their switches, kDsa* bits of templates/kernel_params.cuh; 0 otherwise
 
   const KindInfo& info() const { return kind_info(kind); }
-  std::string name() const;  // "fused_unrolled.bs5.t128": stable, readable, part of file names
+  // Bytes of dynamic shared memory the kernel is launched with (DSA kinds: their arrays of slots words).
+  unsigned dynamic_shared_bytes() const;
+  std::string name() const;  // "fused_unrolled.bs5.t128", "dsa_draft_extend_blelloch.s256.t256.paged": part of file names
   std::uint64_t id() const;  // packs every field; the runtime's per-context lookup key
   friend bool operator==(const KernelSpec&, const KernelSpec&) = default;
 };
@@ -75,6 +95,18 @@ struct CallPlan {
 };
 CallPlan call_plan(int bs, const Tuning& tuning);     // draft extend
 CallPlan offsets_plan(int bs, const Tuning& tuning);  // exclusive_offsets
+
+// The DSA kernel a call of this mode, bs and switches launches (Tuning::unroll_max_bs picks the scan,
+// Tuning::dsa_threads the block size). Throws std::invalid_argument for bs outside [0, kMaxDsaBs] or a switch the
+// mode does not have (paged_mqa_ctx_lens_2d outside target verify).
+KernelSpec dsa_spec(DsaMode mode, int bs, const DsaSwitches& switches, const Tuning& tuning);
+
+// "dsa-decode", "dsa-verify", "dsa-extend": the names the CLI gives the modes; nullopt for any other name.
+std::optional<DsaMode> dsa_mode_named(std::string_view name);
+
+// The distinct DSA kernels that calls of this mode and switches with these batch sizes launch.
+std::vector<KernelSpec> dsa_kernels_for(DsaMode mode, const std::vector<int>& bs_list, const DsaSwitches& switches,
+                                        const Tuning& tuning);
 
 // The spec a call uses for bs, by the name users give it: "main" (the fused kernel, or the scan past
 // fused_max_bs), "fused", "scan" or "fill". Throws std::invalid_argument for any other name.

@@ -29,7 +29,7 @@ namespace {
 constexpr std::string_view kHeader =
     "# draftjit kernel manifest: one kernel a line (draftjit warmup --manifest FILE)\n";
 constexpr std::uintmax_t kMaxManifestBytes = 64 << 20;  // a million lines; larger files are not read
-constexpr std::array<std::string_view, 5> kFieldNames = {"bs", "slots", "chunk", "threads", "arch"};
+constexpr std::array<std::string_view, 6> kFieldNames = {"bs", "slots", "chunk", "threads", "arch", "flags"};
 
 // ---- the format ------------------------------------------------------------------------------------------------
 
@@ -91,8 +91,9 @@ int number_of(std::string_view field, std::string_view name, std::size_t index) 
 
 std::string format_manifest_entry(const ManifestEntry& entry) {
   const KernelSpec& s = entry.spec;
-  return fmt::format("v{} {} bs={} slots={} chunk={} threads={} arch={}", kManifestVersion, s.info().name, s.bs,
-                     s.slots, s.chunk, s.threads, entry.arch);
+  const std::string flags = s.info().dsa() ? fmt::format(" flags={}", s.flags) : "";
+  return fmt::format("v{} {} bs={} slots={} chunk={} threads={}{} arch={}", kManifestVersion, s.info().name, s.bs,
+                     s.slots, s.chunk, s.threads, flags, entry.arch);
 }
 
 ManifestEntry parse_manifest_entry(std::string_view line) {
@@ -105,15 +106,18 @@ ManifestEntry parse_manifest_entry(std::string_view line) {
     throw std::invalid_argument(
         fmt::format("format version {} is not one this draftjit reads (v{})", shown(fields[0]), kManifestVersion));
   }
-  if (fields.size() != 7) {
-    throw std::invalid_argument(fmt::format(
-        "expected 7 fields 'v{} <kind> bs=N slots=N chunk=N threads=N arch=ARCH', found {}", kManifestVersion,
-        fields.size()));
-  }
-  const KindInfo* kind = kind_named(fields[1]);
-  if (kind == nullptr) {
+  const KindInfo* kind = fields.size() > 1 ? kind_named(fields[1]) : nullptr;
+  if (fields.size() > 1 && kind == nullptr) {
     throw std::invalid_argument(
         fmt::format("unknown kernel kind {} (known: {})", shown(fields[1]), kind_names()));
+  }
+  // DSA kinds carry their switches too, before the arch.
+  const bool dsa = kind != nullptr && kind->dsa();
+  const std::size_t expected = dsa ? 8 : 7;
+  if (fields.size() != expected) {
+    throw std::invalid_argument(fmt::format("expected {} fields 'v{} <kind> bs=N slots=N chunk=N threads=N {}arch=ARCH', "
+                                            "found {}",
+                                            expected, kManifestVersion, dsa ? "flags=N " : "", fields.size()));
   }
   ManifestEntry entry;
   entry.spec.kind = kind->kind;
@@ -121,7 +125,8 @@ ManifestEntry parse_manifest_entry(std::string_view line) {
   entry.spec.slots = number_of(fields[3], kFieldNames[1], 4);
   entry.spec.chunk = number_of(fields[4], kFieldNames[2], 5);
   entry.spec.threads = number_of(fields[5], kFieldNames[3], 6);
-  entry.arch = std::string(value_of(fields[6], kFieldNames[4], 7));
+  if (dsa) entry.spec.flags = number_of(fields[6], kFieldNames[5], 7);
+  entry.arch = std::string(value_of(fields[expected - 1], kFieldNames[4], expected));
   check_manifest_spec(entry.spec);
   try {
     check_arch_name(entry.arch);

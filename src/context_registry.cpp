@@ -15,6 +15,8 @@
 namespace draftjit {
 namespace {
 
+constexpr unsigned kDefaultSharedLimit = 48 << 10;  // dynamic shared memory a kernel gets without opting in
+
 std::atomic<std::size_t> module_loads{0};  // every context's, for stats()
 
 CUdevice device_of_current_context() {
@@ -119,6 +121,12 @@ const LoadedKernel& Context::kernel(const jit::KernelSpec& spec) {
   kernel->key = compiled->key.stem;
   check_cu(driver().cuModuleGetFunction(&kernel->function, module.get(), kernel->entry), "cuModuleGetFunction",
            kernel->key);
+  kernel->shared_bytes = spec.dynamic_shared_bytes();
+  if (kernel->shared_bytes > kDefaultSharedLimit) {  // past the default a kernel must opt in, once per function
+    check_cu(driver().cuFuncSetAttribute(kernel->function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                         static_cast<int>(kernel->shared_bytes)),
+             "cuFuncSetAttribute", kernel->key);
+  }
 
   const LoadedKernel* result = nullptr;
   {

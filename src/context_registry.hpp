@@ -20,6 +20,7 @@ struct LoadedKernel {
   CUfunction function = nullptr;
   const char* entry = nullptr;  // its params struct's kEntry, checked by launch()
   std::string key;              // the kernel key's stem, for error messages
+  unsigned shared_bytes = 0;    // dynamic shared memory every launch gets (KernelSpec::dynamic_shared_bytes)
 };
 
 // What draftjit keeps for one live CUDA context: its toolchain, SM count, loaded kernels and blocking-call scratch.

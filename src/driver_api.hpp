@@ -30,6 +30,7 @@ namespace draftjit {
   X(cuModuleLoadData, "cuModuleLoadData", CUresult(CUmodule*, const void*))                                    \
   X(cuModuleUnload, "cuModuleUnload", CUresult(CUmodule))                                                      \
   X(cuModuleGetFunction, "cuModuleGetFunction", CUresult(CUfunction*, CUmodule, const char*))                  \
+  X(cuFuncSetAttribute, "cuFuncSetAttribute", CUresult(CUfunction, CUfunction_attribute, int))                 \
   X(cuLaunchKernel, "cuLaunchKernel",                                                                          \
     CUresult(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream, void**, \
              void**))                                                                                          \

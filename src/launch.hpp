@@ -27,7 +27,8 @@ void launch(const LoadedKernel& kernel, Grid grid, CUstream stream, const Params
         fmt::format("draftjit: {} launched with the parameters of {}", kernel.key, Params::kEntry));
   }
   void* args[] = {const_cast<Params*>(&params)};
-  check_cu(driver().cuLaunchKernel(kernel.function, grid.blocks, 1, 1, grid.threads, 1, 1, 0, stream, args, nullptr),
+  check_cu(driver().cuLaunchKernel(kernel.function, grid.blocks, 1, 1, grid.threads, 1, 1, kernel.shared_bytes, stream,
+                                   args, nullptr),
            "cuLaunchKernel", kernel.key);
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "call_kernel.hpp"
 #include "capture_mode.hpp"
 #include "context_registry.hpp"
 #include "draftjit/draftjit.hpp"
@@ -66,20 +67,9 @@ std::string load_ahead_advice(LoadAhead how, const char* call, std::int64_t bs) 
   return fmt::format("Call draftjit::prepare({}) (Python: draftjit.prepare([{}])) before capturing", bs, bs);
 }
 
-// A kernel of the call, loading it on first use, unless the call's stream is capturing a graph: compiling or loading
-// a module there would break the capture, so that is an error naming the call that avoids it. Checked only when
-// the kernel is missing, so a warm call asks the driver nothing.
 const LoadedKernel& kernel_for_call(Context& context, const jit::KernelSpec& spec, std::int64_t bs, CUstream stream,
                                     const char* call, LoadAhead how) {
-  if (const LoadedKernel* loaded = context.find(spec)) return *loaded;
-  if (stream != nullptr && is_capturing(stream)) {
-    throw Error(fmt::format("{}: bs = {} needs kernel {}, which is not loaded in this context, while the call's "
-                            "stream is capturing a CUDA graph; compiling or loading it there would break the capture. "
-                            "{}",
-                            call, bs, spec.name(), load_ahead_advice(how, call, bs)));
-  }
-  const RelaxedCaptureMode relaxed;  // loading must not fail or break another thread's global-mode capture
-  return context.kernel(spec);
+  return kernel_for_call(context, spec, bs, stream, call, [&] { return load_ahead_advice(how, call, bs); });
 }
 
 LoadedPlan load_plan(const jit::CallPlan& specs, std::int64_t bs, CUstream stream, const char* call, LoadAhead how) {

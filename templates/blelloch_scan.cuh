@@ -56,10 +56,10 @@ struct BlellochScan {
   __device__ static int slot(int i) { return i ^ ((i >> 5) & 31); }
 
   // Block-wide: slots[slot(j)] gets the sum of the lengths before slot j (the total for slots past bs), *total the
-  // sum, and visit sees every request (i, ext[i]) once. Ready after the caller's next __syncthreads().
-  template <class Visit>
-  __device__ static void block_exclusive(const int* __restrict__ ext, int bs, unsigned* slots, unsigned* total,
-                                         Visit visit) {
+  // sum, and visit sees every request (i, ext[i]) once, where ext is an array or a functor (load_value). Ready after
+  // the caller's next __syncthreads().
+  template <class Values, class Visit>
+  __device__ static void block_exclusive(const Values& ext, int bs, unsigned* slots, unsigned* total, Visit visit) {
     const int first = threadIdx.x * kItems;  // this thread's first slot; threads past SLOTS hold zeros
     unsigned run[kItems];
     load_run(ext, bs, first, run, visit);
@@ -96,29 +96,31 @@ struct BlellochScan {
   }
 
  private:
-  // The sums of this thread's kItems slots, visiting each length. One slot per length loads the run with 16-byte
-  // loads where ext allows (all of a thread's loads are in flight together); chunked slots sum their lengths.
-  template <class Visit>
-  __device__ static void load_run(const int* __restrict__ ext, int bs, int first, unsigned (&run)[kItems],
-                                  Visit& visit) {
+  // The sums of this thread's kItems slots, visiting each length. One slot per length loads an array's run with
+  // 16-byte loads where it allows (all of a thread's loads are in flight together); chunked slots sum their lengths.
+  template <class Values, class Visit>
+  __device__ static void load_run(const Values& ext, int bs, int first, unsigned (&run)[kItems], Visit& visit) {
     if constexpr (CHUNK == 1) {
       int e[kItems];
-      const bool vector = kItems % 4 == 0 && (reinterpret_cast<unsigned long long>(ext) & 15u) == 0;
+      bool vector = false;
+      if constexpr (IsArray<Values>::value) {
+        vector = kItems % 4 == 0 && (reinterpret_cast<unsigned long long>(ext) & 15u) == 0;
+      }
 #pragma unroll
       for (int k = 0; k < kItems; k += 4) {
         const int i = first + k;
-        if (vector && i + 4 <= bs) {
-          const int4 v = __ldg(reinterpret_cast<const int4*>(ext + i));
-          e[k] = v.x;
-          if constexpr (kItems % 4 == 0) {
+        if constexpr (IsArray<Values>::value && kItems % 4 == 0) {
+          if (vector && i + 4 <= bs) {
+            const int4 v = __ldg(reinterpret_cast<const int4*>(ext + i));
+            e[k] = v.x;
             e[k + 1] = v.y;
             e[k + 2] = v.z;
             e[k + 3] = v.w;
+            continue;
           }
-        } else {
-#pragma unroll
-          for (int c = 0; c < 4 && k + c < kItems; ++c) e[k + c] = i + c < bs ? __ldg(&ext[i + c]) : 0;
         }
+#pragma unroll
+        for (int c = 0; c < 4 && k + c < kItems; ++c) e[k + c] = i + c < bs ? load_value(ext, i + c) : 0;
       }
 #pragma unroll
       for (int k = 0; k < kItems; ++k) {
@@ -133,7 +135,7 @@ struct BlellochScan {
         for (int c = 0; c < CHUNK; ++c) {
           const int i = (first + k) * CHUNK + c;
           if (i < bs) {
-            const int e = __ldg(&ext[i]);
+            const int e = load_value(ext, i);
             visit(i, e);
             sum += static_cast<unsigned>(e);
           }

@@ -1,4 +1,5 @@
-// What every draftjit kernel shares: the status word's rules and the one formula of the fill.
+// What every draftjit kernel shares: how scans read their input, the status word's rules and the one formula of the
+// fill.
 #ifndef DRAFTJIT_COMMON_CUH
 #define DRAFTJIT_COMMON_CUH
 
@@ -8,6 +9,35 @@ namespace draftjit_kernels {
 
 enum : int { kWarpThreads = 32 };
 enum : unsigned { kFullWarp = 0xffffffffu };  // every lane of a warp, for the *_sync intrinsics
+
+// A scan's input values: a device array, read through the read-only cache, or any functor i -> int (values computed
+// from other arrays, as the DSA kernels scan). Only an array can be loaded four at a time.
+__device__ __forceinline__ int load_value(const int* __restrict__ values, int i) { return __ldg(&values[i]); }
+template <class Values>
+__device__ __forceinline__ int load_value(const Values& values, int i) {
+  return values(i);
+}
+template <class Values>
+struct IsArray {
+  enum : bool { value = false };
+};
+template <>
+struct IsArray<const int*> {
+  enum : bool { value = true };
+};
+
+// Largest slot b with slots[Scan::slot(b)] <= t, over a block scan's exclusive prefixes. Slots at and after bs hold
+// the total, so for t < total the answer is the request that holds position t (zero-length requests before it share
+// its prefix, and lose to it). kSlots is a power of two, so the search is log2(kSlots) unrolled, branch-free steps.
+template <class Scan>
+__device__ __forceinline__ int find_slot(const unsigned* slots, unsigned t) {
+  int b = 0;
+#pragma unroll
+  for (int step = Scan::kSlots / 2; step > 0; step /= 2) {
+    if (slots[Scan::slot(b + step)] <= t) b += step;
+  }
+  return b;
+}
 
 // The bits one request earns: a negative extend length, or a KV length below it.
 __device__ __forceinline__ int request_bits(int ext, int seq) {

@@ -8,18 +8,6 @@
 
 namespace draftjit_kernels {
 
-// Largest slot b with slots[Scan::slot(b)] <= t. Slots at and after bs hold the total, so for t < total the answer is
-// a real request; kSlots is a power of two, so the search is log2(kSlots) unrolled, branch-free steps.
-template <class Scan>
-__device__ __forceinline__ int find_slot(const unsigned* slots, unsigned t) {
-  int b = 0;
-#pragma unroll
-  for (int step = Scan::kSlots / 2; step > 0; step /= 2) {
-    if (slots[Scan::slot(b + step)] <= t) b += step;
-  }
-  return b;
-}
-
 template <class Scan>
 __device__ __forceinline__ void fused_kernel(const FusedParams& p) {
   static_assert(Scan::kChunk == 1, "the fused kernel keeps one slot per request");

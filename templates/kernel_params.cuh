@@ -65,6 +65,90 @@ struct FillParams {
   const int* status;   // the scan's status word: nothing is written unless it is 0
 };
 
+
+// ---- The DSA metadata step (include/draftjit/dsa.hpp) ----
+
+// Bits of a DSA call's status word (draftjit::DsaStatus on the host, with its three stages).
+enum : int {
+  kDsaNegativeExtendLen = 1,
+  kDsaPoolIndexOutOfRange = 2,
+  kDsaInt32Overflow = 4,
+  kDsaCapacityExceeded = 8,
+  kDsaTotalMismatch = 16,
+  kDsaNegativeSeqLen = 32,
+};
+
+// The switches a DSA kernel is compiled for besides bs: bits of its FLAGS template argument and of KernelSpec::flags.
+enum : int {
+  kDsaSeqLens64 = 1,      // seq_lens is int64 (else int32)
+  kDsaPoolIndices32 = 2,  // req_pool_indices is int32 (else int64)
+  kDsaPaged = 4,          // real_page_size > 1: real_page_table is written
+  kDsaKpool = 8,          // index_kpool > 1: the pooled dsa length
+  kDsaCtxLens2d = 16,     // target verify: paged_mqa_ctx_lens_2d is written
+  kDsaFlagsEnd = 32,      // one past every flag
+};
+
+// Arrays of one unsigned per scan slot that each mode keeps in dynamic shared memory: a prefix over requests (block
+// 0's outputs) and, for draft extend, the extend offsets that map every row to its request.
+enum : int {
+  kDsaDecodeSharedArrays = 1,
+  kDsaTargetVerifySharedArrays = 1,
+  kDsaDraftExtendSharedArrays = 2,
+};
+
+struct DsaMatrix {
+  int* data;
+  long long row_stride;  // in elements
+  long long col_stride;
+};
+struct DsaConstMatrix {
+  const int* data;
+  long long row_stride;
+  long long col_stride;
+};
+
+// What every mode reads and writes.
+struct DsaCommonParams {
+  const void* seq_lens;          // [bs] int, or long long with kDsaSeqLens64
+  const void* req_pool_indices;  // [bs] long long, or int with kDsaPoolIndices32
+  DsaConstMatrix req_to_token;
+  long long pool_rows;           // req_to_token's rows: a pool index outside [0, pool_rows) is bad data
+  int bs;
+  int topk;
+  int page_size;                 // P; > 1 exactly with kDsaPaged
+  int kpool;                     // index_kpool; > 1 exactly with kDsaKpool
+  long long rows;                // the mode's output rows: bs, bs * next_n, total_len
+  long long bound;               // page-table columns per row: max_len, max_seqlen_k
+  int* cache_seqlens;            // [bs]
+  int* cu_seqlens_k;             // [bs + 1]
+  int* dsa_cache_seqlens;        // [rows]
+  int* dsa_cu_seqlens_k;         // [rows + 1]
+  DsaMatrix page_table_1;
+  DsaMatrix real_page_table;     // with kDsaPaged
+  int* status;                   // null or one int
+};
+
+struct DsaDecodeParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_dsa_decode")
+  DsaCommonParams c;
+};
+
+struct DsaTargetVerifyParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_dsa_target_verify")
+  DsaCommonParams c;
+  int next_n;
+  int* seqlens_expanded;  // [rows]
+  DsaMatrix ctx_lens_2d;  // with kDsaCtxLens2d: [bs, next_n]
+};
+
+struct DsaDraftExtendParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_dsa_draft_extend")
+  DsaCommonParams c;
+  const int* extend_seq_lens;  // [bs]
+  long long capacity;          // rows the outputs hold: total_len past it is bad data
+  int* seqlens_expanded;       // [rows]
+};
+
 }  // namespace draftjit_kernels
 
 #endif  // DRAFTJIT_KERNEL_PARAMS_CUH

@@ -25,14 +25,13 @@ struct UnrolledScan {
   __device__ static int slot(int i) { return i; }
 
   // Run by one thread: out[i] = ext[0] + ... + ext[i - 1] for i < BS and the total for BS <= i < END, *total the
-  // sum, and visit sees every request (i, ext[i]). Sums wrap modulo 2^32. Returns the OR of every prefix: its sign
-  // bit is set iff one passed INT32_MAX.
-  template <int END, class Visit>
-  __device__ static int exclusive(const int* __restrict__ ext, unsigned* __restrict__ out, unsigned* total,
-                                  Visit visit) {
+  // sum, and visit sees every request (i, ext[i]), where ext is an array or a functor (load_value). Sums wrap modulo
+  // 2^32. Returns the OR of every prefix: its sign bit is set iff one passed INT32_MAX.
+  template <int END, class Values, class Visit>
+  __device__ static int exclusive(const Values& ext, unsigned* __restrict__ out, unsigned* total, Visit visit) {
     int e[BS > 0 ? BS : 1];
 #pragma unroll
-    for (int i = 0; i < BS; ++i) e[i] = __ldg(&ext[i]);  // every load before the first add: one round trip
+    for (int i = 0; i < BS; ++i) e[i] = load_value(ext, i);  // every load before the first add: one round trip
 #pragma unroll
     for (int i = 0; i < BS; ++i) visit(i, e[i]);  // first, so that the visitor's own loads join that round trip
     unsigned acc = 0u;
@@ -52,15 +51,15 @@ struct UnrolledScan {
   // Block-wide: thread 0 runs the prefix into slots (the total past BS) while every thread, thread 0 afterwards,
   // passes its requests (i, ext[i]) to visit. Only the prefix is sequential: checks riding on thread 0 tripled its
   // chain (docs/PERF.md, tuning step 15). slots and *total are ready after the caller's next __syncthreads().
-  template <class Visit>
-  __device__ static void block_exclusive(const int* __restrict__ ext, int /*bs: BS*/, unsigned* slots,
-                                         unsigned* total, Visit visit) {
+  template <class Values, class Visit>
+  __device__ static void block_exclusive(const Values& ext, int /*bs: BS*/, unsigned* slots, unsigned* total,
+                                         Visit visit) {
     if (threadIdx.x == 0) exclusive<SLOTS>(ext, slots, total, [](int, int) {});
     constexpr int kPerThread = (BS + THREADS - 1) / THREADS;
 #pragma unroll
     for (int p = 0; p < kPerThread; ++p) {
       const int i = threadIdx.x + p * THREADS;
-      if (i < BS) visit(i, __ldg(&ext[i]));
+      if (i < BS) visit(i, load_value(ext, i));
     }
   }
 };

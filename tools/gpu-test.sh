@@ -8,6 +8,10 @@
 #   tools/gpu-test.sh python    on the GPU machine after `run`: the Python module for its python3, the pytest
 #                               suite (CPU and GPU parts), `pip install --no-build-isolation .` into a scratch
 #                               prefix, and bench/python_bench.py
+#   tools/gpu-test.sh dsa       on the GPU machine, with .deps carried: builds (as `build`), then the DSA metadata
+#                               benchmarks, build-device/bench/draftjit_dsa_bench and bench/python_bench.py --dsa
+#                               (CALLS calls per figure, default 1000); $OUT receives dsa-bench.md (the markdown
+#                               table of docs/PERF.md) and python-dsa-bench.{txt,json}
 #   tools/gpu-test.sh profile   on the GPU machine after `run`: Nsight Compute summary of the fused kernels
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +75,18 @@ case "${1:-}" in
       --json "$out/python-bench.json" 2>&1 | tee "$out/python-bench.txt" || rc=1
     exit $rc
     ;;
+  dsa)
+    bash "$0" build || exit 1
+    export DRAFTJIT_CACHE_DIR="$PWD/build-device/dsa-cache"
+    rm -rf "$DRAFTJIT_CACHE_DIR"
+    nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+    rc=0
+    build-device/bench/draftjit_dsa_bench --calls "${CALLS:-1000}" 2>"$out/dsa-bench.log" | tee "$out/dsa-bench.md" \
+      || { rc=1; tail -5 "$out/dsa-bench.log"; }
+    PYTHONPATH="$PWD/build-device/python" python3 bench/python_bench.py --dsa --calls "${CALLS:-1000}" \
+      --json "$out/python-dsa-bench.json" 2>&1 | tee "$out/python-dsa-bench.txt" || rc=1
+    exit $rc
+    ;;
   profile)
     mkdir -p "$out"
     export DRAFTJIT_CACHE_DIR="$PWD/build-device/bench-cache"
@@ -80,7 +96,7 @@ case "${1:-}" in
     grep -E "Duration|Elapsed Cycles|Block Size|Grid Size|Registers|Stall|Warp Cycles|Shared Memory Config|Memory Throughput|Issued Warp" "$out/ncu.txt" | head -60
     ;;
   *)
-    echo "usage: tools/gpu-test.sh prepare|build|run|bench|python|profile" >&2
+    echo "usage: tools/gpu-test.sh prepare|build|run|bench|python|dsa|profile" >&2
     exit 2
     ;;
 esac

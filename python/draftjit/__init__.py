@@ -10,6 +10,9 @@ torch's stable ABI; usable under torch.compile(fullgraph=True) and CUDA graph ca
 of their device. Other arrays run on ``stream`` if given, else CuPy's current stream when CuPy is imported, else
 the legacy default stream, after the producer stream each array names (interface v3 ``stream``). ``import draftjit``
 works without PyTorch.
+
+The whole DSA metadata step of upstream SGLang (decode, target verify, draft extend; torch tensors only) is
+draftjit.sglang's fused_dsa_*_metadata, with upstream's signatures; prepare_dsa loads its kernels ahead of a capture.
 """
 
 import atexit
@@ -52,6 +55,7 @@ _core = _load_core()
 __version__ = _core.version()
 MAX_BS = _core.MAX_BS
 MAX_FUSED_BS = _core.MAX_FUSED_BS
+MAX_DSA_BS = _core.MAX_DSA_BS
 
 # draftjit's events (DRAFTJIT_LOG picks which: error, warn (default), info, debug) go to this logger instead of
 # stderr: a daemon thread logs them as they come, and the exit handler logs what is left. An explicit DRAFTJIT_LOG
@@ -109,9 +113,9 @@ else:
     _Tensor = None
 
 __all__ = [
-    "CompileError", "Error", "StatusError", "MAX_BS", "MAX_FUSED_BS", "cache_dir", "cuda_available", "doctor", "emit",
-    "exclusive_offsets", "fill_draft_extend_metadata", "fill_draft_extend_metadata_async", "freeze", "logger",
-    "prepare", "reset_stats", "stats", "warmup",
+    "CompileError", "Error", "StatusError", "MAX_BS", "MAX_DSA_BS", "MAX_FUSED_BS", "cache_dir", "cuda_available",
+    "doctor", "emit", "exclusive_offsets", "fill_draft_extend_metadata", "fill_draft_extend_metadata_async", "freeze",
+    "logger", "prepare", "prepare_dsa", "reset_stats", "stats", "warmup",
 ]
 
 
@@ -214,6 +218,29 @@ def prepare(batch_sizes=(), device=None, *, manifest=None):
     loaded = _core.prepare(_batch_sizes(batch_sizes), _current_device() if index is None else operator.index(index),
                            None if manifest is None else os.fspath(manifest))
     return loaded if manifest is not None else None
+
+
+def _is_int64(dtype, name):
+    """True for int64, False for int32: a torch dtype or its name ("int64", "torch.int64")."""
+    spelled = str(dtype).removeprefix("torch.")
+    if spelled not in ("int32", "int64"):
+        raise TypeError(f"{name} must be int32 or int64 (a torch dtype or its name), got {dtype!r}")
+    return spelled == "int64"
+
+
+def prepare_dsa(mode, batch_sizes, device=None, *, seq_lens_dtype="int32", req_pool_indices_dtype="int64",
+                real_page_size=1, index_kpool=1, paged_mqa_ctx_lens_2d=False):
+    """Compiles (or loads from the caches) and loads on the device the DSA metadata kernels that calls of mode
+    ("dsa-decode", "dsa-verify" or "dsa-extend", as in `draftjit warmup --kind`) with these batch sizes launch, so
+    that later calls and CUDA graph captures of them do no JIT work. The other arguments are what picks a kernel
+    besides bs: the dtypes of seq_lens and req_pool_indices (torch dtypes or their names), whether real_page_size > 1
+    and index_kpool > 1, and for dsa-verify whether paged_mqa_ctx_lens_2d is given. batch_sizes: an int or an
+    iterable of ints, each in [0, MAX_DSA_BS]; device as for prepare."""
+    index = getattr(device, "index", device)
+    _core.prepare_dsa(mode, _batch_sizes(batch_sizes), _current_device() if index is None else operator.index(index),
+                      _is_int64(seq_lens_dtype, "seq_lens_dtype"),
+                      not _is_int64(req_pool_indices_dtype, "req_pool_indices_dtype"), real_page_size > 1,
+                      (index_kpool or 0) > 1, bool(paged_mqa_ctx_lens_2d))
 
 
 def warmup(batch_sizes, arch="sm_90", *, jobs=0):

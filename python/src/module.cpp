@@ -13,10 +13,13 @@
 #include <vector>
 
 #include "bindings/checked_calls.hpp"
+#include "bindings/dsa_calls.hpp"
 #include "draftjit/draftjit.hpp"
+#include "draftjit/dsa.hpp"
 #include "jit/disk_cache.hpp"
 #include "jit/emit.hpp"
 #include "jit/exit_guard.hpp"
+#include "jit/kernel_spec.hpp"
 #include "jit/pipeline.hpp"
 #include "jit/warmup.hpp"
 #include "doctor.hpp"
@@ -161,6 +164,25 @@ std::size_t prepare(const std::vector<std::int64_t>& batch_sizes, int device,
   });
 }
 
+// The DSA kernels that calls of mode (its CLI name: dsa-decode, dsa-verify, dsa-extend) with these batch sizes and
+// switches launch, loaded on the device.
+void prepare_dsa(const std::string& mode, const std::vector<std::int64_t>& batch_sizes, int device,
+                 bool seq_lens_int64, bool req_pool_indices_int32, bool paged, bool kpool, bool ctx_lens_2d) {
+  const std::optional<draftjit::DsaMode> named = draftjit::jit::dsa_mode_named(mode);
+  if (!named) {
+    throw std::invalid_argument(fmt::format("mode must be dsa-decode, dsa-verify or dsa-extend, not '{}'", mode));
+  }
+  for (std::int64_t bs : batch_sizes) draftjit::bindings::check_dsa_bs(bs);
+  using draftjit::IndexType;
+  const draftjit::DsaSwitches switches{seq_lens_int64 ? IndexType::Int64 : IndexType::Int32,
+                                       req_pool_indices_int32 ? IndexType::Int32 : IndexType::Int64, paged, kpool,
+                                       ctx_lens_2d};
+  python_call([&] {  // may compile
+    draftjit::PrimaryContextScope scope(device);
+    for (std::int64_t bs : batch_sizes) draftjit::prepare_dsa(*named, bs, switches);
+  });
+}
+
 // Compiles into the disk cache every kernel that calls with these batch sizes use on each arch; needs no GPU. The
 // same loop as `draftjit warmup` (jit/warmup.hpp); a kernel that failed raises draftjit.Error with its message.
 py::dict warmup(const std::vector<int>& batch_sizes, const std::vector<std::string>& archs, std::size_t jobs) {
@@ -240,6 +262,7 @@ PYBIND11_MODULE(DRAFTJIT_MODULE_NAME, m) {
   });
 #endif
   m.def("prepare", &prepare);
+  m.def("prepare_dsa", &prepare_dsa);
   // Private: after it, this process compiles nothing more. draftjit/__init__.py registers it with atexit.
   m.def("_wait_for_compiles", [] { without_gil(&draftjit::jit::wait_for_compiles); });
   m.def("warmup", &warmup);
@@ -270,6 +293,7 @@ PYBIND11_MODULE(DRAFTJIT_MODULE_NAME, m) {
   m.def("version", &draftjit::version);
   m.attr("MAX_BS") = draftjit::kMaxBs;
   m.attr("MAX_FUSED_BS") = draftjit::kMaxFusedBs;
+  m.attr("MAX_DSA_BS") = draftjit::kMaxDsaBs;
 
   py::register_exception_translator([](std::exception_ptr thrown) {
     try {

@@ -1,7 +1,7 @@
 // torch.ops.draftjit.*: the calls as PyTorch operators defined and implemented in C++ on torch's stable ABI
 // (torch/csrc/stable), so one build serves later torch releases. Tensors are described once
-// (bindings::ArrayArg) and checked once (bindings/checked_calls.cpp); the call runs in the tensors' device's
-// primary context on torch's current stream for that device. Fake implementations live in Python
+// (bindings::ArrayArg) and checked once (bindings/checked_calls.cpp, bindings/dsa_calls.cpp); the call runs in the
+// tensors' device's primary context on torch's current stream for that device. Fake implementations live in Python
 // (draftjit/_torch_fakes.py). Registered for CPU too, so a CPU tensor gets draftjit's error naming the argument
 // rather than the dispatcher's "no kernel for CPU".
 #include <torch/csrc/inductor/aoti_torch/c/shim.h>
@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "bindings/checked_calls.hpp"
+#include "bindings/dsa_calls.hpp"
 #include "jit/log.hpp"
 #include "op_error.hpp"
 
@@ -38,7 +39,7 @@ std::string dtype_name(ScalarType type) {
     case ScalarType::Float: return "torch.float32";
     case ScalarType::Double: return "torch.float64";
     case ScalarType::Bool: return "torch.bool";
-    default: return "a dtype other than torch.int32";
+    default: return "another dtype";
   }
 }
 
@@ -47,16 +48,25 @@ bindings::ArrayArg describe(const Tensor& t, const char* name) {
   a.name = name;
   const ScalarType type = t.scalar_type();
   a.int32 = type == ScalarType::Int;
+  a.int64 = type == ScalarType::Long;
   if (!a.int32) a.dtype = dtype_name(type);
   a.ndim = t.dim();
-  a.length = a.ndim == 1 ? t.size(0) : t.numel();
+  if (a.ndim == 2) {  // the DSA calls' tables: any strides
+    a.rows = t.size(0);
+    a.cols = t.size(1);
+    a.row_stride = t.stride(0);
+    a.col_stride = t.stride(1);
+    a.length = a.rows * a.cols;
+  } else {
+    a.length = a.ndim == 1 ? t.size(0) : t.numel();
+    a.contiguous = t.is_contiguous();
+  }
   a.on_cuda = t.is_cuda();
   if (a.on_cuda) {
     a.device = t.get_device_index();
   } else {
     a.place = t.is_cpu() ? "cpu" : "a device that is not CUDA";
   }
-  a.contiguous = t.is_contiguous();
   a.ptr = reinterpret_cast<std::uintptr_t>(t.data_ptr());
   return a;
 }
@@ -129,6 +139,70 @@ void exclusive_offsets(Tensor lens, Tensor out, std::optional<Tensor> status) {
   });
 }
 
+// The arrays every DSA mode takes, described in upstream SGLang's order.
+bindings::DsaArrays dsa_arrays(const Tensor& seq_lens, const Tensor& req_pool_indices, const Tensor& req_to_token,
+                               const Tensor& cache_seqlens, const Tensor& cu_seqlens_k, const Tensor& page_table_1,
+                               const Tensor& dsa_cache_seqlens, const Tensor& dsa_cu_seqlens_k,
+                               const std::optional<Tensor>& real_page_table, const std::optional<Tensor>& status) {
+  return {describe(seq_lens, "seq_lens"),
+          describe(req_pool_indices, "req_pool_indices"),
+          describe(req_to_token, "req_to_token"),
+          describe(cache_seqlens, "cache_seqlens"),
+          describe(cu_seqlens_k, "cu_seqlens_k"),
+          describe(page_table_1, "page_table_1"),
+          describe(dsa_cache_seqlens, "dsa_cache_seqlens"),
+          describe(dsa_cu_seqlens_k, "dsa_cu_seqlens_k"),
+          describe(real_page_table, "real_page_table"),
+          describe(status, "status")};
+}
+
+void dsa_decode_metadata(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, Tensor cache_seqlens,
+                         Tensor cu_seqlens_k, Tensor page_table_1, Tensor dsa_cache_seqlens, Tensor dsa_cu_seqlens_k,
+                         std::optional<Tensor> real_page_table, std::int64_t bs, std::int64_t max_len,
+                         std::int64_t dsa_index_topk, std::int64_t real_page_size, std::int64_t index_kpool,
+                         std::optional<Tensor> status) {
+  recording([&] {
+    const bindings::DsaDecodeCall call = bindings::check_dsa_decode(
+        dsa_arrays(seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, page_table_1,
+                   dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table, status),
+        {bs, dsa_index_topk, real_page_size, index_kpool}, max_len);
+    bindings::run(call, call.device, current_stream(call.device));
+  });
+}
+
+void dsa_target_verify_metadata(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, Tensor cache_seqlens,
+                                Tensor cu_seqlens_k, Tensor page_table_1, Tensor seqlens_expanded,
+                                Tensor dsa_cache_seqlens, Tensor dsa_cu_seqlens_k,
+                                std::optional<Tensor> real_page_table, std::int64_t bs, std::int64_t max_seqlen_k,
+                                std::int64_t dsa_index_topk, std::int64_t real_page_size, std::int64_t next_n,
+                                std::optional<Tensor> paged_mqa_ctx_lens_2d, std::int64_t index_kpool,
+                                std::optional<Tensor> status) {
+  recording([&] {
+    const bindings::DsaTargetVerifyCall call = bindings::check_dsa_target_verify(
+        dsa_arrays(seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, page_table_1,
+                   dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table, status),
+        describe(seqlens_expanded, "seqlens_expanded"), describe(paged_mqa_ctx_lens_2d, "paged_mqa_ctx_lens_2d"),
+        {bs, dsa_index_topk, real_page_size, index_kpool}, max_seqlen_k, next_n);
+    bindings::run(call, call.device, current_stream(call.device));
+  });
+}
+
+void dsa_draft_extend_metadata(Tensor seq_lens, Tensor extend_seq_lens, Tensor req_pool_indices, Tensor req_to_token,
+                               Tensor cache_seqlens, Tensor cu_seqlens_k, Tensor page_table_1,
+                               Tensor seqlens_expanded, Tensor dsa_cache_seqlens, Tensor dsa_cu_seqlens_k,
+                               std::optional<Tensor> real_page_table, std::int64_t bs, std::int64_t total_len,
+                               std::int64_t max_seqlen_k, std::int64_t dsa_index_topk, std::int64_t real_page_size,
+                               std::int64_t index_kpool, std::optional<Tensor> status) {
+  recording([&] {
+    const bindings::DsaDraftExtendCall call = bindings::check_dsa_draft_extend(
+        dsa_arrays(seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, page_table_1,
+                   dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table, status),
+        describe(extend_seq_lens, "extend_seq_lens"), describe(seqlens_expanded, "seqlens_expanded"),
+        {bs, dsa_index_topk, real_page_size, index_kpool}, total_len, max_seqlen_k);
+    bindings::run(call, call.device, current_stream(call.device));
+  });
+}
+
 }  // namespace
 
 std::exception_ptr take_op_error() noexcept { return std::exchange(last_op_error, nullptr); }
@@ -143,12 +217,31 @@ STABLE_TORCH_LIBRARY(draftjit, m) {
         "Tensor(a!) out_seqlens_expanded, Tensor(b!) out_nsa_cache_seqlens, Tensor(c!) total, Tensor(d!) status, "
         "Tensor(e!)? offsets) -> ()");
   m.def("exclusive_offsets(Tensor lens, Tensor(a!) out, Tensor(b!)? status) -> ()");
+  // The DSA metadata step (include/draftjit/dsa.hpp), in upstream SGLang's argument order, then index_kpool (0 or
+  // 1: off) and the optional status word. real_page_table is ignored when real_page_size is 1.
+  m.def("dsa_decode_metadata(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, "
+        "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, Tensor(d!) dsa_cache_seqlens, "
+        "Tensor(e!) dsa_cu_seqlens_k, Tensor(f!)? real_page_table, int bs, int max_len, int dsa_index_topk, "
+        "int real_page_size, int index_kpool, Tensor(g!)? status) -> ()");
+  m.def("dsa_target_verify_metadata(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, "
+        "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, Tensor(d!) seqlens_expanded, "
+        "Tensor(e!) dsa_cache_seqlens, Tensor(f!) dsa_cu_seqlens_k, Tensor(g!)? real_page_table, int bs, "
+        "int max_seqlen_k, int dsa_index_topk, int real_page_size, int next_n, Tensor(h!)? paged_mqa_ctx_lens_2d, "
+        "int index_kpool, Tensor(i!)? status) -> ()");
+  m.def("dsa_draft_extend_metadata(Tensor seq_lens, Tensor extend_seq_lens, Tensor req_pool_indices, "
+        "Tensor req_to_token, Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, "
+        "Tensor(d!) seqlens_expanded, Tensor(e!) dsa_cache_seqlens, Tensor(f!) dsa_cu_seqlens_k, "
+        "Tensor(g!)? real_page_table, int bs, int total_len, int max_seqlen_k, int dsa_index_topk, "
+        "int real_page_size, int index_kpool, Tensor(h!)? status) -> ()");
 }
 
 #define DRAFTJIT_TORCH_IMPLS(m)                                                                          \
   m.impl("fill_draft_extend_metadata", TORCH_BOX(&draftjit::python::fill_draft_extend_metadata));             \
   m.impl("fill_draft_extend_metadata_async", TORCH_BOX(&draftjit::python::fill_draft_extend_metadata_async)); \
-  m.impl("exclusive_offsets", TORCH_BOX(&draftjit::python::exclusive_offsets));
+  m.impl("exclusive_offsets", TORCH_BOX(&draftjit::python::exclusive_offsets));                               \
+  m.impl("dsa_decode_metadata", TORCH_BOX(&draftjit::python::dsa_decode_metadata));                           \
+  m.impl("dsa_target_verify_metadata", TORCH_BOX(&draftjit::python::dsa_target_verify_metadata));             \
+  m.impl("dsa_draft_extend_metadata", TORCH_BOX(&draftjit::python::dsa_draft_extend_metadata));
 
 STABLE_TORCH_LIBRARY_IMPL(draftjit, CUDA, m) { DRAFTJIT_TORCH_IMPLS(m) }
 STABLE_TORCH_LIBRARY_IMPL(draftjit, CPU, m) { DRAFTJIT_TORCH_IMPLS(m) }

@@ -1,7 +1,8 @@
 #pragma once
 // What a front end (the torch ops, the pybind11 module for __cuda_array_interface__ arrays) knows about one array
 // argument before any check. Each front end only describes its arrays; the checks of every call live once, in
-// checked_calls.cpp, so a torch tensor and a CuPy array get the same rules and the same messages.
+// checked_calls.cpp and dsa_calls.cpp on the shared rules of array_rules.hpp, so a torch tensor and a CuPy array get
+// the same rules and the same messages.
 #include <cuda.h>
 
 #include <cstdint>
@@ -14,10 +15,17 @@ struct ArrayArg {
   const char* name = "";       // the argument's name, for messages
   std::uintptr_t ptr = 0;      // device address (0 when empty)
   bool int32 = false;
+  bool int64 = false;          // for the arguments that take int32 or int64 (the DSA calls' seq_lens and pool indices)
   std::string dtype;           // as the framework spells it ("torch.int64", "<f4"), for messages
   std::int64_t ndim = 1;
-  std::int64_t length = 0;     // entries along the one dimension
+  std::int64_t length = 0;     // entries along the one dimension (of a 2-D array: its element count)
   bool contiguous = true;
+  // A 2-D array's shape and strides in elements; unset (0) for other arrays. A stride of a dimension of size 0 or 1
+  // may be anything, as in torch.
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  std::int64_t row_stride = 0;
+  std::int64_t col_stride = 0;
   bool on_cuda = true;
   std::string place;           // where it lives when not on a CUDA device ("cpu"), for messages
   int device = -1;             // CUDA device index; -1 when unknown (an empty array that names none)

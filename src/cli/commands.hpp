@@ -1,4 +1,5 @@
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,15 @@ class Options {
 
 // --unroll-max and --fused-max over the default tuning, validated.
 Tuning tuning_from(const Options& options);
+
+// The DSA kernel switches as bare flags: --seq64 (int64 seq_lens), --pool32 (int32 req_pool_indices), --paged
+// (real_page_size > 1), --kpool (index_kpool > 1), --ctx2d (target verify's paged_mqa_ctx_lens_2d).
+extern const std::vector<std::string> kDsaSwitchFlags;
+DsaSwitches dsa_switches_from(const Options& options);
+
+// What --kind names among the DSA modes (dsa-decode, dsa-verify, dsa-extend); nullopt for the draft-extend kernels'
+// kinds. Switch flags without a DSA kind are refused.
+std::optional<DsaMode> dsa_mode_from(const Options& options);
 
 // The arch of device 0, or an error telling the user to pass --arch.
 std::string default_arch();

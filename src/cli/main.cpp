@@ -16,8 +16,14 @@ constexpr const char* kUsage = R"(usage:
   draftjit emit --bs N [--kind main|fused|scan|fill] [--arch sm_90] [--ptx | --cubin-info]
                 [--unroll-max N] [--fused-max N]
       print the CUDA source rendered for bs (or its PTX, or what NVRTC built)
-  draftjit warmup --bs LIST [--arch LIST] [--jobs N] [--unroll-max N] [--fused-max N]
-      compile every kernel the runtime uses for these bs into the disk cache
+  draftjit emit --bs N --kind dsa-decode|dsa-verify|dsa-extend [SWITCHES] [...as above]
+      the same for a DSA metadata kernel; SWITCHES: --seq64 (int64 seq_lens), --pool32 (int32
+      req_pool_indices), --paged (real_page_size > 1), --kpool (index_kpool > 1), --ctx2d (verify's
+      paged_mqa_ctx_lens_2d)
+  draftjit warmup --bs LIST [--kind dsa-...] [SWITCHES] [--arch LIST] [--jobs N] [--unroll-max N]
+                  [--fused-max N]
+      compile every kernel the runtime uses for these bs into the disk cache (with --kind, the
+      DSA mode's kernels for these switches)
       LIST: ranges and lists, e.g. 1-1024 or 1,2,4-8; arch default: device 0's; --jobs: at most
       the cores (the default); exits 1 when a kernel failed or could not be stored
   draftjit warmup --manifest FILE [--jobs N]

@@ -104,6 +104,28 @@ Tuning tuning_from(const Options& options) {
   return tuning;
 }
 
+const std::vector<std::string> kDsaSwitchFlags = {"--seq64", "--pool32", "--paged", "--kpool", "--ctx2d"};
+
+DsaSwitches dsa_switches_from(const Options& options) {
+  DsaSwitches s;
+  if (options.has("--seq64")) s.seq_lens = IndexType::Int64;
+  if (options.has("--pool32")) s.req_pool_indices = IndexType::Int32;
+  s.paged = options.has("--paged");
+  s.kpool = options.has("--kpool");
+  s.ctx_lens_2d = options.has("--ctx2d");
+  return s;
+}
+
+std::optional<DsaMode> dsa_mode_from(const Options& options) {
+  const std::optional<DsaMode> mode = jit::dsa_mode_named(options.get("--kind", ""));
+  if (!mode) {
+    for (const std::string& flag : kDsaSwitchFlags) {
+      if (options.has(flag)) throw std::invalid_argument(flag + " is a switch of the DSA kinds (--kind dsa-...)");
+    }
+  }
+  return mode;
+}
+
 std::string default_arch() {
   if (!cuda_available()) {
     throw std::invalid_argument("no CUDA device found to take the arch from; pass --arch, e.g. --arch sm_90");

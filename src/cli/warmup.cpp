@@ -38,7 +38,7 @@ void print_progress(bool tty, const jit::WarmupItem& item) {
 // The kernels a manifest names, each for its recorded arch; what --bs and --arch would say instead is refused
 // rather than guessed (filter, or retarget?), and so is the tuning, which the recorded specs already carry.
 void plan_from_manifest(const Options& options, const std::string& manifest, jit::WarmupRequest& request) {
-  for (const char* other : {"--bs", "--arch", "--unroll-max", "--fused-max"}) {
+  for (const char* other : {"--bs", "--arch", "--unroll-max", "--fused-max", "--kind"}) {
     if (options.has(other)) {
       throw std::invalid_argument(fmt::format("--manifest cannot be combined with {}: the manifest names each kernel "
                                               "and the arch it was recorded for",
@@ -56,16 +56,29 @@ void plan_from_manifest(const Options& options, const std::string& manifest, jit
 }  // namespace
 
 int run_warmup(const Args& args) {
-  const Options options(args, {"--bs", "--arch", "--jobs", "--unroll-max", "--fused-max", "--manifest"}, {});
+  const Options options(args, {"--bs", "--arch", "--jobs", "--unroll-max", "--fused-max", "--manifest", "--kind"},
+                        kDsaSwitchFlags);
   const std::string manifest = options.get("--manifest", "");
   jit::WarmupRequest request;
   if (options.has("--manifest")) {
     plan_from_manifest(options, manifest, request);
   } else {
     if (!options.has("--bs")) throw std::invalid_argument("--bs (or --manifest) is required, e.g. --bs 1-1024");
-    request.batch_sizes = parse_bs_list(options.get("--bs", ""));
-    request.toolchains = parse_toolchains(options.has("--arch") ? options.get("--arch", "") : default_arch());
+    const std::vector<int> batch_sizes = parse_bs_list(options.get("--bs", ""));
+    const std::vector<jit::Toolchain> toolchains =
+        parse_toolchains(options.has("--arch") ? options.get("--arch", "") : default_arch());
     request.tuning = tuning_from(options);
+    if (const std::optional<DsaMode> dsa = dsa_mode_from(options)) {
+      // One mode's kernels for these batch sizes and switches, each for every toolchain.
+      for (const jit::KernelSpec& spec : jit::dsa_kernels_for(*dsa, batch_sizes, dsa_switches_from(options),
+                                                              request.tuning)) {
+        for (const jit::Toolchain& toolchain : toolchains) request.kernels.push_back({spec, toolchain});
+      }
+    } else {
+      if (options.has("--kind")) throw std::invalid_argument("--kind must be dsa-decode, dsa-verify or dsa-extend");
+      request.batch_sizes = batch_sizes;
+      request.toolchains = toolchains;
+    }
   }
   const int jobs_wanted = options.get_int("--jobs", std::numeric_limits<int>::max());
   if (jobs_wanted < 1) throw std::invalid_argument("--jobs must be at least 1");

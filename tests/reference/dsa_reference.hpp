@@ -17,6 +17,7 @@ namespace draftjit::reference {
 
 // The status bits are draftjit::DsaStatus (include/draftjit/dsa.hpp), with its three stages; with any bit set the
 // reference writes nothing at all.
+using enum draftjit::DsaStatus;
 // int32 or int64 values, read widened to int64 (seq_lens, req_pool_indices, extend_seq_lens come in either).
 class Ints {
  public:

@@ -1,0 +1,194 @@
+// The DSA calls (include/draftjit/dsa.hpp): check the arguments, pick the kernel (jit::dsa_spec), fill its params
+// struct and launch it, one launch per call.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <string_view>
+
+#include "call_kernel.hpp"
+#include "capture_mode.hpp"
+#include "context_registry.hpp"
+#include "draftjit/dsa.hpp"
+#include "launch.hpp"
+
+namespace draftjit {
+namespace {
+
+namespace k = draftjit_kernels;
+
+constexpr int kMaxResidentThreadsPerSm = 2048;  // blocks beyond a full GPU's worth only queue behind it
+
+// Throws std::invalid_argument "<call>: <what>" unless ok.
+class Checker {
+ public:
+  explicit Checker(const char* call) : call_(call) {}
+  template <class... Args>
+  void require(bool ok, fmt::format_string<Args...> what, Args&&... args) const {
+    if (!ok) throw std::invalid_argument(fmt::format("{}: {}", call_, fmt::format(what, std::forward<Args>(args)...)));
+  }
+  const char* call() const { return call_; }
+
+ private:
+  const char* call_;
+};
+
+void check_matrix(const Checker& check, std::string_view name, std::int64_t rows, std::int64_t cols,
+                  std::int64_t row_stride, std::int64_t col_stride, bool written, std::int64_t need_rows,
+                  std::int64_t need_cols, const void* data) {
+  check.require(rows >= 0 && cols >= 0 && row_stride >= 0 && col_stride >= 0,
+                "{} has a negative size or stride ({} x {}, strides {}, {})", name, rows, cols, row_stride,
+                col_stride);
+  if (!written) return;
+  check.require(data != nullptr, "{} must be non-null", name);
+  check.require(rows >= need_rows && cols >= need_cols, "{} is {} x {}, smaller than the {} x {} the call writes",
+                name, rows, cols, need_rows, need_cols);
+}
+
+// The checks every mode shares, for `rows` output rows of `bound` page-table columns; returns the kernel's common
+// params. table_rows: the rows the page tables must hold (the mode's rows; draft extend's come from its data, and
+// its capacity covers them instead).
+k::DsaCommonParams common_params(const Checker& check, const DsaCommonArgs& a, std::int64_t rows, std::int64_t bound,
+                                 std::int64_t table_rows) {
+  check.require(a.bs >= 0 && a.bs <= kMaxDsaBs, "bs = {} is outside the supported range [0, {}]", a.bs, kMaxDsaBs);
+  check.require(a.dsa_index_topk >= 0, "dsa_index_topk = {} is negative", a.dsa_index_topk);
+  check.require(a.real_page_size >= 1, "real_page_size = {} must be >= 1", a.real_page_size);
+  check.require(a.index_kpool >= 0, "index_kpool = {} is negative", a.index_kpool);
+  check.require(bound >= 0 && bound <= std::numeric_limits<std::int32_t>::max(),
+                "the column bound {} is outside [0, INT32_MAX]", bound);
+  check.require(a.row_capacity >= 0, "row_capacity = {} is negative", a.row_capacity);
+  const bool requests = a.bs > 0;
+  check.require(!requests || (a.seq_lens.data != nullptr && a.req_pool_indices.data != nullptr &&
+                              a.cache_seqlens != nullptr),
+                "seq_lens, req_pool_indices and cache_seqlens must be non-null for bs = {}", a.bs);
+  check.require(a.cu_seqlens_k != nullptr && a.dsa_cu_seqlens_k != nullptr,
+                "cu_seqlens_k and dsa_cu_seqlens_k must be non-null (their first entry is always written)");
+  check.require(rows == 0 || a.dsa_cache_seqlens != nullptr, "dsa_cache_seqlens must be non-null for {} rows", rows);
+  const ConstDeviceMatrix& tok = a.req_to_token;
+  check_matrix(check, "req_to_token", tok.rows, tok.cols, tok.row_stride, tok.col_stride, rows > 0 && bound > 0, 1,
+               bound, tok.data);
+  const bool gathered = table_rows > 0 && bound > 0;
+  const DeviceMatrix& page = a.page_table_1;
+  check_matrix(check, "page_table_1", page.rows, page.cols, page.row_stride, page.col_stride, gathered, table_rows,
+               bound, page.data);
+  const bool paged = a.real_page_size > 1;
+  const DeviceMatrix& real = a.real_page_table;
+  if (paged) {
+    check_matrix(check, "real_page_table", real.rows, real.cols, real.row_stride, real.col_stride, gathered,
+                 table_rows, (bound + a.real_page_size - 1) / a.real_page_size, real.data);
+  }
+  return {a.seq_lens.data,
+          a.req_pool_indices.data,
+          {tok.data, tok.row_stride, tok.col_stride},
+          tok.rows,
+          static_cast<int>(a.bs),
+          a.dsa_index_topk,
+          a.real_page_size,
+          a.index_kpool,
+          rows,
+          bound,
+          a.cache_seqlens,
+          a.cu_seqlens_k,
+          a.dsa_cache_seqlens,
+          a.dsa_cu_seqlens_k,
+          {page.data, page.row_stride, page.col_stride},
+          {paged ? real.data : nullptr, real.row_stride, real.col_stride},
+          a.status};
+}
+
+DsaSwitches switches_of(const DsaCommonArgs& a) {
+  DsaSwitches s;
+  s.seq_lens = a.seq_lens.type;
+  s.req_pool_indices = a.req_pool_indices.type;
+  s.paged = a.real_page_size > 1;
+  s.kpool = a.index_kpool > 1;
+  return s;
+}
+
+// Enough blocks for every (row, column tile) item of the gather, up to a GPU full of them; at least one, which
+// writes the per-request outputs.
+unsigned dsa_blocks(const k::DsaCommonParams& c, const jit::KernelSpec& spec, int sm_count) {
+  const std::int64_t tile = std::int64_t{spec.threads} * 4;
+  const std::int64_t items = c.rows * ((c.bound + tile - 1) / tile);
+  const std::int64_t max_blocks = std::int64_t{sm_count} * std::max(1, kMaxResidentThreadsPerSm / spec.threads);
+  return static_cast<unsigned>(std::clamp<std::int64_t>(items, 1, max_blocks));
+}
+
+template <class Params>
+void launch_dsa(DsaMode mode, const Params& params, const DsaSwitches& switches, const Tuning& tuning,
+                CUstream stream, const char* call) {
+  const jit::KernelSpec spec = jit::dsa_spec(mode, params.c.bs, switches, tuning);
+  Context& context = current_context();
+  const LoadedKernel& kernel = kernel_for_call(context, spec, params.c.bs, stream, call, [&] {
+    return fmt::format("Call draftjit::prepare_dsa for this mode, bs and switches (Python: draftjit.prepare_dsa) "
+                       "before capturing");
+  });
+  launch(kernel, {dsa_blocks(params.c, spec, context.sm_count()), static_cast<unsigned>(spec.threads)}, stream,
+         params);
+}
+
+}  // namespace
+
+void dsa_decode_metadata(const DsaDecodeArgs& args, CUstream stream, const Tuning& tuning) {
+  const Checker check("dsa_decode_metadata");
+  validate(tuning);
+  const DsaCommonArgs& a = args.common;
+  check.require(a.row_capacity >= a.bs, "row_capacity = {} is below bs = {}", a.row_capacity, a.bs);
+  const k::DsaDecodeParams params{common_params(check, a, a.bs, args.max_len, a.bs)};
+  launch_dsa(DsaMode::Decode, params, switches_of(a), tuning, stream, check.call());
+}
+
+void dsa_target_verify_metadata(const DsaTargetVerifyArgs& args, CUstream stream, const Tuning& tuning) {
+  const Checker check("dsa_target_verify_metadata");
+  validate(tuning);
+  const DsaCommonArgs& a = args.common;
+  check.require(args.next_n >= 1, "next_n = {} must be >= 1", args.next_n);
+  const std::int64_t rows = a.bs * args.next_n;
+  check.require(a.row_capacity >= rows, "row_capacity = {} is below bs * next_n = {}", a.row_capacity, rows);
+  check.require(rows == 0 || args.seqlens_expanded != nullptr, "seqlens_expanded must be non-null for {} rows", rows);
+  const DeviceMatrix& ctx = args.paged_mqa_ctx_lens_2d;
+  const bool ctx_lens = ctx.data != nullptr;
+  if (ctx_lens) {
+    check_matrix(check, "paged_mqa_ctx_lens_2d", ctx.rows, ctx.cols, ctx.row_stride, ctx.col_stride, rows > 0, a.bs,
+                 args.next_n, ctx.data);
+  }
+  const k::DsaTargetVerifyParams params{common_params(check, a, rows, args.max_seqlen_k, rows), args.next_n,
+                                        args.seqlens_expanded, {ctx.data, ctx.row_stride, ctx.col_stride}};
+  DsaSwitches switches = switches_of(a);
+  switches.ctx_lens_2d = ctx_lens;
+  launch_dsa(DsaMode::TargetVerify, params, switches, tuning, stream, check.call());
+}
+
+void dsa_draft_extend_metadata(const DsaDraftExtendArgs& args, CUstream stream, const Tuning& tuning) {
+  const Checker check("dsa_draft_extend_metadata");
+  validate(tuning);
+  const DsaCommonArgs& a = args.common;
+  check.require(args.total_len >= 0, "total_len = {} is negative", args.total_len);
+  check.require(a.bs == 0 || args.extend_seq_lens != nullptr, "extend_seq_lens must be non-null for bs = {}", a.bs);
+  // The rows come from the device's extend lengths: the kernel checks total_len against them and against the
+  // capacity, the rows every per-row output holds (the page tables' rows too, where anything is gathered).
+  std::int64_t capacity = a.row_capacity;
+  if (args.max_seqlen_k > 0) {
+    capacity = std::min(capacity, a.page_table_1.rows);
+    if (a.real_page_size > 1) capacity = std::min(capacity, a.real_page_table.rows);
+  }
+  check.require(capacity == 0 || args.seqlens_expanded != nullptr,
+                "seqlens_expanded must be non-null for row_capacity = {}", a.row_capacity);
+  const std::int64_t table_rows = std::min(args.total_len, capacity);
+  const k::DsaDraftExtendParams params{common_params(check, a, args.total_len, args.max_seqlen_k, table_rows),
+                                       args.extend_seq_lens, capacity, args.seqlens_expanded};
+  launch_dsa(DsaMode::DraftExtend, params, switches_of(a), tuning, stream, check.call());
+}
+
+void prepare_dsa(DsaMode mode, std::int64_t bs, const DsaSwitches& switches, const Tuning& tuning) {
+  validate(tuning);
+  if (bs < 0 || bs > kMaxDsaBs) {
+    throw std::invalid_argument(
+        fmt::format("prepare_dsa: bs = {} is outside the supported range [0, {}]", bs, kMaxDsaBs));
+  }
+  const RelaxedCaptureMode relaxed;  // a module load, beside another thread's capture
+  current_context().kernel(jit::dsa_spec(mode, static_cast<int>(bs), switches, tuning));
+}
+
+}  // namespace draftjit

@@ -1,0 +1,127 @@
+// One launch of a DSA step, for a mode of dsa_modes.cuh over a scan type of unrolled_scan.cuh or blelloch_scan.cuh
+// (a prefix over the bs requests), composed of three parts: the checks every block runs over all requests (and, in
+// draft extend, its own scan of the extend lengths, so that each row finds its request in shared memory), block 0's
+// per-request and per-row outputs from two more prefixes over the requests, and every block's share of the row
+// gather (row_gather.cuh). With bad data only block 0 writes, and only the status word.
+#ifndef DRAFTJIT_DSA_KERNEL_CUH
+#define DRAFTJIT_DSA_KERNEL_CUH
+
+#include "dsa_modes.cuh"
+#include "row_gather.cuh"
+
+namespace draftjit_kernels {
+
+// Block 0's outputs: cache_seqlens and cu_seqlens_k per request, then seqlens_expanded, dsa_cache_seqlens and
+// dsa_cu_seqlens_k per row, where a row's dsa prefix is its request's (the scan of each request's rows' sum) plus
+// its own rows' sum before it, in closed form. prefix holds Scan::kSlots words; offsets are draft extend's.
+template <class Mode, class Scan, int FLAGS>
+__device__ __forceinline__ void write_step_outputs(const typename Mode::Params& p, unsigned* prefix,
+                                                   const unsigned* offsets, unsigned* total) {
+  const DsaCommonParams& c = p.c;
+  const DsaRequests<FLAGS> requests{c};
+  const DsaLengths<FLAGS> lengths(c.topk, c.kpool);
+  const auto cache_len = [&](int b) { return static_cast<int>(Mode::cache_len(p, requests.seq_len(b))); };
+  const auto no_visit = [](int, int) {};
+
+  Scan::block_exclusive(cache_len, c.bs, prefix, total, no_visit);
+  __syncthreads();
+  for (int b = threadIdx.x; b <= c.bs; b += Scan::kThreads) {
+    if (b < c.bs) c.cache_seqlens[b] = cache_len(b);
+    c.cu_seqlens_k[b] = static_cast<int>(b < c.bs ? prefix[Scan::slot(b)] : *total);
+  }
+  if constexpr ((FLAGS & kDsaCtxLens2d) != 0) {
+    for (long long row = threadIdx.x; row < c.rows; row += Scan::kThreads) {
+      const RowOwner o = Mode::template owner<Scan>(p, offsets, row);
+      p.ctx_lens_2d.data[o.request * p.ctx_lens_2d.row_stride + o.local * p.ctx_lens_2d.col_stride] =
+          cache_len(o.request);
+    }
+  }
+  __syncthreads();  // prefix is read above and rewritten below
+
+  const auto rows_of = [&](int b) { return Mode::rows_of(p, b, requests.seq_len(b)); };
+  Scan::block_exclusive(
+      [&](int b) {
+        const RequestRows rows = rows_of(b);
+        return static_cast<int>(lengths.rows_sum(rows.base, rows.count));
+      },
+      c.bs, prefix, total, no_visit);
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    c.dsa_cu_seqlens_k[0] = 0;
+    if (c.status != nullptr) *c.status = 0;
+  }
+  for (long long row = threadIdx.x; row < c.rows; row += Scan::kThreads) {
+    const RowOwner o = Mode::template owner<Scan>(p, offsets, row);
+    const RequestRows rows = rows_of(o.request);
+    const long long length = max(rows.base + o.local, 0LL);
+    if constexpr (Mode::kExpanded) p.seqlens_expanded[row] = static_cast<int>(length);
+    c.dsa_cache_seqlens[row] = static_cast<int>(lengths.of(length));
+    c.dsa_cu_seqlens_k[row + 1] =
+        static_cast<int>(prefix[Scan::slot(o.request)] + lengths.rows_sum(rows.base, o.local + 1));
+  }
+}
+
+template <class Mode, class Scan, int FLAGS>
+__device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
+  static_assert(Scan::kChunk == 1, "the DSA kernels keep one slot per request");
+  static_assert(FLAGS >= 0 && FLAGS < kDsaFlagsEnd, "FLAGS: kDsa* switches");
+  extern __shared__ unsigned s_dsa[];  // Mode::kSharedArrays x Scan::kSlots words, sized by the launch
+  __shared__ DsaBlockChecks s_checks;
+  __shared__ unsigned s_total;
+  unsigned* offsets = s_dsa;  // draft extend's; the other modes have one array, prefix
+  unsigned* prefix = s_dsa + (Mode::kSharedArrays - 1) * Scan::kSlots;
+  const DsaCommonParams& c = p.c;
+  const DsaRequests<FLAGS> requests{c};
+  const DsaLengths<FLAGS> lengths(c.topk, c.kpool);
+
+  if (threadIdx.x == 0) s_checks = DsaBlockChecks{};
+  __syncthreads();
+  DsaChecks mine;
+  const auto check = [&](int b, int extend) {
+    const long long seq_len = check_request<FLAGS>(c, requests.seq_len(b), requests.pool_index(b), mine);
+    const RequestRows rows = Mode::rows_of(p, b, seq_len);
+    if (extend < 0) mine.negative_extend = 1;
+    mine.extend_sum += extend;
+    mine.cache_sum += Mode::cache_len(p, seq_len);
+    mine.dsa_sum += lengths.rows_sum(rows.base, rows.count);
+  };
+  if constexpr (Mode::kExtend) {
+    Scan::block_exclusive(p.extend_seq_lens, c.bs, offsets, &s_total, check);
+  } else {
+    for (int b = threadIdx.x; b < c.bs; b += Scan::kThreads) check(b, 0);
+  }
+  add_checks(mine, &s_checks);
+  __syncthreads();
+  long long total_len = 0;
+  long long capacity = 0;
+  if constexpr (Mode::kExtend) {
+    total_len = c.rows;
+    capacity = p.capacity;
+  }
+  const int status = dsa_status(s_checks, Mode::kExtend, total_len, capacity);
+  if (status != 0) {
+    if (blockIdx.x == 0 && threadIdx.x == 0 && c.status != nullptr) *c.status = status;
+    return;
+  }
+  if (blockIdx.x == 0) write_step_outputs<Mode, Scan, FLAGS>(p, prefix, offsets, &s_total);
+  gather_rows<Scan::kThreads, (FLAGS & kDsaPaged) != 0>(
+      c, [&](long long row) { return requests.pool_index(Mode::template owner<Scan>(p, offsets, row).request); });
+}
+
+// The kernel templates the rendered entries instantiate (jit/codegen.cpp), one per mode's params struct.
+template <class Scan, int FLAGS>
+__device__ __forceinline__ void dsa_decode_kernel(const DsaDecodeParams& p) {
+  dsa_kernel<DecodeMode, Scan, FLAGS>(p);
+}
+template <class Scan, int FLAGS>
+__device__ __forceinline__ void dsa_target_verify_kernel(const DsaTargetVerifyParams& p) {
+  dsa_kernel<TargetVerifyMode, Scan, FLAGS>(p);
+}
+template <class Scan, int FLAGS>
+__device__ __forceinline__ void dsa_draft_extend_kernel(const DsaDraftExtendParams& p) {
+  dsa_kernel<DraftExtendMode, Scan, FLAGS>(p);
+}
+
+}  // namespace draftjit_kernels
+
+#endif  // DRAFTJIT_DSA_KERNEL_CUH

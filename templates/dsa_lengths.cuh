@@ -1,0 +1,43 @@
+// The lengths the DSA indexer sees, and their sums over a request's rows in closed form, so that any row's prefix
+// (dsa_cu_seqlens_k) is its request's prefix plus O(1) arithmetic: no walk over a request's rows, however long.
+#ifndef DRAFTJIT_DSA_LENGTHS_CUH
+#define DRAFTJIT_DSA_LENGTHS_CUH
+
+#include "kernel_params.cuh"
+
+namespace draftjit_kernels {
+
+// A row of length e >= 0 is seen as min(e, topk), or, with the pool size k = index_kpool > 1, as
+// min(floor(e / k) * k, topk) + e % k. k = 1 gives the first, so one formula serves both; without kDsaKpool, k is
+// the constant 1 and the compiler folds it away.
+template <int FLAGS>
+struct DsaLengths {
+  long long topk;
+  long long k;
+
+  __device__ DsaLengths(int topk_, int kpool) : topk(topk_), k((FLAGS & kDsaKpool) != 0 ? kpool : 1) {}
+
+  __device__ long long of(long long e) const {
+    const long long pooled = e / k * k;
+    return min(pooled, topk) + (e - pooled);
+  }
+
+  // The sum of of(x) over 0 <= x < m, for m >= 0: of(x) = x below u = (topk / k + 1) * k (there floor(x / k) * k <=
+  // topk), and topk + x % k from u on, where u is a multiple of k.
+  __device__ long long sum_below(long long m) const {
+    const long long u = (topk / k + 1) * k;
+    if (m <= u) return m * (m - 1) / 2;
+    const long long r = m - u;
+    const long long tail = r % k;
+    return u * (u - 1) / 2 + r * topk + r / k * (k * (k - 1) / 2) + tail * (tail - 1) / 2;
+  }
+
+  // The sum over a request's first m rows, whose row l has length max(base + l, 0).
+  __device__ long long rows_sum(long long base, long long m) const {
+    return sum_below(max(base + m, 0LL)) - sum_below(max(base, 0LL));
+  }
+};
+
+}  // namespace draftjit_kernels
+
+#endif  // DRAFTJIT_DSA_LENGTHS_CUH

@@ -1,0 +1,68 @@
+// The three forward modes of the DSA step, as what distinguishes them: which request owns an output row (the
+// token-to-request expansion), a request's KV length and rows, and the checks only draft extend has. Everything else
+// (the prefixes, the gather, the status) is shared code in dsa_kernel.cuh.
+#ifndef DRAFTJIT_DSA_MODES_CUH
+#define DRAFTJIT_DSA_MODES_CUH
+
+#include "dsa_requests.cuh"
+
+namespace draftjit_kernels {
+
+// kExtend: the mode has draft extend's extend lengths (their scan, stage 2 of the checks); kExpanded: it writes
+// seqlens_expanded, the per-row lengths.
+
+// Output row `row` belongs to request `request`, of whose rows it is number `local`.
+struct RowOwner {
+  int request;
+  long long local;
+};
+
+// One row per request, of its KV length.
+struct DecodeMode {
+  using Params = DsaDecodeParams;
+  enum : int { kSharedArrays = kDsaDecodeSharedArrays, kExtend = false, kExpanded = false };
+
+  __device__ static long long cache_len(const Params&, long long seq_len) { return seq_len; }
+  __device__ static RequestRows rows_of(const Params&, int, long long seq_len) { return {1, seq_len}; }
+  template <class Scan>
+  __device__ static RowOwner owner(const Params&, const unsigned*, long long row) {
+    return {static_cast<int>(row), 0};
+  }
+};
+
+// next_n rows per request: the KV length with draft token d of next_n accepted, seq_len + d + 1.
+struct TargetVerifyMode {
+  using Params = DsaTargetVerifyParams;
+  enum : int { kSharedArrays = kDsaTargetVerifySharedArrays, kExtend = false, kExpanded = true };
+
+  __device__ static long long cache_len(const Params& p, long long seq_len) { return seq_len + p.next_n; }
+  __device__ static RequestRows rows_of(const Params& p, int, long long seq_len) { return {p.next_n, seq_len + 1}; }
+  template <class Scan>
+  __device__ static RowOwner owner(const Params& p, const unsigned*, long long row) {
+    const int request = static_cast<int>(row / p.next_n);
+    return {request, row - static_cast<long long>(request) * p.next_n};
+  }
+};
+
+// extend_seq_lens[b] rows per request, one per extended token: seq_len - extend + 1 + local, clamped at 0 (padded
+// graph rows carry a seq_len below their extend length). A row's request comes from the search over the block's own
+// scan of the extend lengths (offsets), computed once per block.
+struct DraftExtendMode {
+  using Params = DsaDraftExtendParams;
+  enum : int { kSharedArrays = kDsaDraftExtendSharedArrays, kExtend = true, kExpanded = true };
+
+  __device__ static long long cache_len(const Params&, long long seq_len) { return seq_len; }
+  __device__ static RequestRows rows_of(const Params& p, int b, long long seq_len) {
+    const int extend = __ldg(&p.extend_seq_lens[b]);
+    return {extend, seq_len - extend + 1};
+  }
+  template <class Scan>
+  __device__ static RowOwner owner(const Params&, const unsigned* offsets, long long row) {
+    const int request = find_slot<Scan>(offsets, static_cast<unsigned>(row));
+    return {request, row - offsets[Scan::slot(request)]};
+  }
+};
+
+}  // namespace draftjit_kernels
+
+#endif  // DRAFTJIT_DSA_MODES_CUH
