@@ -119,3 +119,32 @@ TEST_CASE("issue22: an arch given twice is built once, and a warmup whose output
   CHECK(run_command(cache_dir_env(dir.path()) + kCli + " warmup --bs 1-2 --arch sm_90 >/dev/full", &out) == 1);
   CHECK(contains(out, "its output could not be written"));
 }
+
+TEST_CASE("issue21: warmup --kind dsa-* builds one mode's kernels for its switches; emit prints them") {
+  TempDir dir;
+  const std::string env = cache_dir_env(dir.path());
+  std::string out;
+  // 1, 2, 3 unrolled; 40 and 64 share the Blelloch kernel of 64 slots.
+  REQUIRE(run_command(env + kCli + " warmup --bs 1-3,40,64 --kind dsa-extend --paged --seq64 --arch sm_90", &out) == 0);
+  CAPTURE(out);
+  CHECK(contains(out, "4 compiled, 0 already cached, 0 failed"));
+  out.clear();
+  REQUIRE(run_command(env + kCli + " cache list", &out) == 0);
+  CHECK(contains(out, "dsa_draft_extend_blelloch.s64.c1.t256.seq64.paged.sm_90-"));
+  out.clear();
+  REQUIRE(run_command(kCli + " emit --bs 2 --kind dsa-verify --ctx2d --cubin-info", &out) == 0);
+  CHECK(contains(out, "kernel: dsa_target_verify_unrolled.bs2.t256.ctx2d.sm_90-"));
+  CHECK(contains(out, "entry: draftjit_dsa_target_verify"));
+  out.clear();
+  CHECK(run_command(kCli + " emit --bs 2 --kind dsa-decode --ctx2d", &out) == 2);
+  CHECK(contains(out, "target verify's output only"));
+  out.clear();
+  CHECK(run_command(kCli + " emit --bs 2 --paged", &out) == 2);
+  CHECK(contains(out, "--paged is a switch of the DSA kinds"));
+  out.clear();
+  CHECK(run_command(kCli + " warmup --bs 2 --kind fused --arch sm_90", &out) == 2);
+  CHECK(contains(out, "--kind must be dsa-decode, dsa-verify or dsa-extend"));
+  out.clear();
+  CHECK(run_command(kCli + " emit --bs 8193 --kind dsa-decode", &out) == 2);
+  CHECK(contains(out, "outside the supported range [0, 8192]"));
+}
