@@ -106,13 +106,13 @@ DsaSwitches switches_of(const DsaCommonArgs& a) {
   return s;
 }
 
-// Enough blocks for every (row, column tile) item of the gather, up to a GPU full of them; at least one, which
-// writes the per-request outputs.
+// Block 0 for the per-request outputs, and a block for each (row, column tile) item of the gather (templates/
+// row_gather.cuh), up to a GPU full of them.
 unsigned dsa_blocks(const k::DsaCommonParams& c, const jit::KernelSpec& spec, int sm_count) {
-  const std::int64_t tile = std::int64_t{spec.threads} * 4;
+  const std::int64_t tile = std::int64_t{spec.threads} * k::kDsaGatherColumns;
   const std::int64_t items = c.rows * ((c.bound + tile - 1) / tile);
   const std::int64_t max_blocks = std::int64_t{sm_count} * std::max(1, kMaxResidentThreadsPerSm / spec.threads);
-  return static_cast<unsigned>(std::clamp<std::int64_t>(items, 1, max_blocks));
+  return static_cast<unsigned>(1 + std::clamp<std::int64_t>(items, 0, max_blocks));
 }
 
 template <class Params>

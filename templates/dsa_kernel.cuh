@@ -1,7 +1,7 @@
 // One launch of a DSA step, for a mode of dsa_modes.cuh over a scan type of unrolled_scan.cuh or blelloch_scan.cuh
 // (a prefix over the bs requests), composed of three parts: the checks every block runs over all requests (and, in
 // draft extend, its own scan of the extend lengths, so that each row finds its request in shared memory), block 0's
-// per-request and per-row outputs from two more prefixes over the requests, and every block's share of the row
+// per-request and per-row outputs from two more prefixes over the requests, and the other blocks' shares of the row
 // gather (row_gather.cuh). With bad data only block 0 writes, and only the status word.
 #ifndef DRAFTJIT_DSA_KERNEL_CUH
 #define DRAFTJIT_DSA_KERNEL_CUH
@@ -10,6 +10,22 @@
 #include "row_gather.cuh"
 
 namespace draftjit_kernels {
+
+// Scan::block_exclusive over values(b), b < bs, with every value computed by the whole block: the unrolled scan runs
+// its chain in thread 0, which must then only add (per-request arithmetic riding on it made the chain several times
+// longer), so its values go through shared memory first. Ready after the caller's next __syncthreads().
+template <class Scan, class Values>
+__device__ __forceinline__ void scan_computed(Values values, int bs, unsigned* prefix, unsigned* total) {
+  const auto no_visit = [](int, int) {};
+  if constexpr (Scan::kSequential) {
+    __shared__ int s_values[Scan::kSlots];
+    for (int b = threadIdx.x; b < bs; b += Scan::kThreads) s_values[b] = values(b);
+    __syncthreads();
+    Scan::block_exclusive([&](int b) { return s_values[b]; }, bs, prefix, total, no_visit);
+  } else {
+    Scan::block_exclusive(values, bs, prefix, total, no_visit);
+  }
+}
 
 // Block 0's outputs: cache_seqlens and cu_seqlens_k per request, then seqlens_expanded, dsa_cache_seqlens and
 // dsa_cu_seqlens_k per row, where a row's dsa prefix is its request's (the scan of each request's rows' sum) plus
@@ -21,9 +37,8 @@ __device__ __forceinline__ void write_step_outputs(const typename Mode::Params& 
   const DsaRequests<FLAGS> requests{c};
   const DsaLengths<FLAGS> lengths(c.topk, c.kpool);
   const auto cache_len = [&](int b) { return static_cast<int>(Mode::cache_len(p, requests.seq_len(b))); };
-  const auto no_visit = [](int, int) {};
 
-  Scan::block_exclusive(cache_len, c.bs, prefix, total, no_visit);
+  scan_computed<Scan>(cache_len, c.bs, prefix, total);
   __syncthreads();
   for (int b = threadIdx.x; b <= c.bs; b += Scan::kThreads) {
     if (b < c.bs) c.cache_seqlens[b] = cache_len(b);
@@ -39,12 +54,12 @@ __device__ __forceinline__ void write_step_outputs(const typename Mode::Params& 
   __syncthreads();  // prefix is read above and rewritten below
 
   const auto rows_of = [&](int b) { return Mode::rows_of(p, b, requests.seq_len(b)); };
-  Scan::block_exclusive(
+  scan_computed<Scan>(
       [&](int b) {
         const RequestRows rows = rows_of(b);
         return static_cast<int>(lengths.rows_sum(rows.base, rows.count));
       },
-      c.bs, prefix, total, no_visit);
+      c.bs, prefix, total);
   __syncthreads();
   if (threadIdx.x == 0) {
     c.dsa_cu_seqlens_k[0] = 0;
@@ -103,9 +118,16 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
     if (blockIdx.x == 0 && threadIdx.x == 0 && c.status != nullptr) *c.status = status;
     return;
   }
-  if (blockIdx.x == 0) write_step_outputs<Mode, Scan, FLAGS>(p, prefix, offsets, &s_total);
+  // Block 0 writes the per-request and per-row outputs; the others gather, so that its chain runs beside theirs.
+  if (blockIdx.x == 0) {
+    write_step_outputs<Mode, Scan, FLAGS>(p, prefix, offsets, &s_total);
+    if (gridDim.x > 1) return;
+  }
+  const unsigned workers = gridDim.x > 1 ? gridDim.x - 1 : 1;
+  const unsigned worker = gridDim.x > 1 ? blockIdx.x - 1 : 0;
   gather_rows<Scan::kThreads, (FLAGS & kDsaPaged) != 0>(
-      c, [&](long long row) { return requests.pool_index(Mode::template owner<Scan>(p, offsets, row).request); });
+      c, worker, workers,
+      [&](long long row) { return requests.pool_index(Mode::template owner<Scan>(p, offsets, row).request); });
 }
 
 // The kernel templates the rendered entries instantiate (jit/codegen.cpp), one per mode's params struct.

@@ -96,6 +96,10 @@ enum : int {
   kDsaDraftExtendSharedArrays = 2,
 };
 
+// Columns each thread of the row gather moves per item (one 16-byte load): an item is a tile of threads x these
+// columns of one row, which the host sizes the grid by.
+enum : int { kDsaGatherColumns = 4 };
+
 struct DsaMatrix {
   int* data;
   long long row_stride;  // in elements

@@ -2,7 +2,7 @@
 // page_table_1[row, j] = req_to_token[pool_row, j] for j < bound, and with PAGED the real page table beside it,
 // real_page_table[row, j / P] = page_table_1[row, j] / P for j % P == 0. Columns at and past the bound are not
 // touched. Blocks stride over (row, column tile) items, so a few long rows spread over the GPU as well as many short
-// ones; rows with unit column strides and 16-byte alignment move four columns per load and store.
+// ones (worker w of `workers` takes items w, w + workers, ...); rows with unit column strides and 16-byte alignment move four columns per load and store.
 #ifndef DRAFTJIT_ROW_GATHER_CUH
 #define DRAFTJIT_ROW_GATHER_CUH
 
@@ -16,8 +16,9 @@ __device__ __forceinline__ bool aligned_rows(const int* data, long long row_stri
 
 // pool_row_of(row) gives the req_to_token row of an output row. bound fits int32 (the host checks it).
 template <int THREADS, bool PAGED, class PoolRowOf>
-__device__ __forceinline__ void gather_rows(const DsaCommonParams& c, PoolRowOf pool_row_of) {
-  enum : int { kColumns = 4, kTile = THREADS * kColumns };
+__device__ __forceinline__ void gather_rows(const DsaCommonParams& c, unsigned worker, unsigned workers,
+                                            PoolRowOf pool_row_of) {
+  enum : int { kColumns = kDsaGatherColumns, kTile = THREADS * kColumns };
   const int bound = static_cast<int>(c.bound);
   const long long tiles = (bound + kTile - 1) / kTile;
   const long long items = c.rows * tiles;
@@ -25,7 +26,7 @@ __device__ __forceinline__ void gather_rows(const DsaCommonParams& c, PoolRowOf 
   const DsaMatrix dst = c.page_table_1;
   const bool vector = aligned_rows(src.data, src.row_stride, src.col_stride) &&
                       aligned_rows(dst.data, dst.row_stride, dst.col_stride);
-  for (long long item = blockIdx.x; item < items; item += gridDim.x) {
+  for (long long item = worker; item < items; item += workers) {
     const long long row = item / tiles;
     const int col = static_cast<int>(item - row * tiles) * kTile + static_cast<int>(threadIdx.x) * kColumns;
     if (col >= bound) continue;
