@@ -220,7 +220,7 @@ class Case:
         self.r2t_h = rng.integers(0, 1 << 22, size=(self.pool_rows, self.bound + 7)).astype(np.int32)
         if self.mode == "extend":
             self.ext_h = rng.permutation(self.ext_h)
-            self.seq_h = self.ext_h.astype(np.int64) + rng.integers(0, self.bound, size=bs)
+            self.seq_h = self.ext_h.astype(np.int64) + rng.integers(0, self.bound + 1, size=bs)
             self.seq_h[::7] = 1  # padded graph rows: seq_len 1, below their extend length
             self.total = int(self.ext_h.sum())
         else:
@@ -579,6 +579,24 @@ def test_new_run_time_lengths_and_strides_compile_nothing(mode):
         case.call()
         case.check()
     assert draftjit.stats() == before  # new max_len / max_seqlen_k, total_len, strides and capacities: warm calls
+
+
+@needs_gpu
+def test_torch_compile_fullgraph():
+    rng = np.random.default_rng(29)
+    cases = [case_of(mode, 7, COMBOS[1], rng) for mode in MODES]
+
+    def step(*per_mode):
+        for case, args in zip(cases, per_mode):
+            name, _ = UPSTREAM[case.mode]
+            getattr(sglang, name)(**args)
+        return cases[0].cache.view + 0  # read after the writes
+
+    compiled = torch.compile(step, fullgraph=True)
+    cache = compiled(*[case.named() for case in cases])
+    assert np.array_equal(cache.cpu().numpy(), cases[0].seq_h)
+    for case in cases:
+        case.check()
 
 
 @needs_gpu

@@ -394,7 +394,7 @@ def test_errors_from_the_cpp_checks_name_the_argument(call, error, match):
 
 RECORD_CALLS = """
 import torch, draftjit
-for bs in (37, 5000):  # the fused kernel, then the scan and the fill
+for bs in (17, 5000):  # the fused unrolled kernel, then the scan and the fill
     ext = torch.ones(bs, dtype=torch.int32, device="cuda"); seq = ext * 9
     out = torch.empty(bs, dtype=torch.int32, device="cuda"), torch.empty(bs, dtype=torch.int32, device="cuda")
     assert draftjit.fill_draft_extend_metadata(ext, seq, 2048, *out) == bs

@@ -1,7 +1,8 @@
 #pragma once
 // The front ends' one path into the C++ API: check every array once (dtype, shape, layout, device, lengths; errors
 // name the argument), then run the call in the arrays' device's primary context on the given stream. The torch ops
-// (python/src/torch_ops.cpp) and the pybind11 module (python/src/module.cpp) call these and nothing else.
+// (python/src/torch_ops.cpp) and the pybind11 module (python/src/module.cpp) call these (and bindings/dsa_calls.hpp's,
+// for the DSA step) and nothing else.
 #include <cuda.h>
 
 #include <cstdint>
