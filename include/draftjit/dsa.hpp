@@ -6,14 +6,17 @@
 // step", has them in full.
 //
 // Every call is asynchronous and graph-capturable: one kernel launch on `stream`, no allocation, no host
-// synchronisation. Kernels are specialised for bs (the unrolled scan up to Tuning::unroll_max_bs, the Blelloch scan
-// above), the mode and the switches that change the code (the dtypes of seq_lens and req_pool_indices, real_page_size
-// > 1, index_kpool > 1, paged_mqa_ctx_lens_2d present), never for run-time lengths or strides, so new max_len,
-// max_seqlen_k, total_len or strides compile nothing.
+// synchronisation. Kernels are specialised for bs (the unrolled scan for exactly bs up to Tuning::unroll_max_bs; above,
+// the Blelloch scan for next_pow2(bs) requests, which serves every bs of that power of two), the mode and the
+// switches that change the code (the dtypes of seq_lens and req_pool_indices, real_page_size > 1, index_kpool > 1,
+// paged_mqa_ctx_lens_2d present), never for run-time lengths or strides, so new max_len, max_seqlen_k, total_len,
+// capacities or strides compile nothing.
 //
 // Bad arguments (sizes, null pointers, the scalar parameters) throw std::invalid_argument before anything is
-// launched. Bad data, which only the device sees, sets DsaStatus bits in the optional status word; with any bit set
-// no output is written at all. Every output element outside its definition is left as it was: rows past the mode's
+// launched: bs outside [0, kMaxDsaBs], a negative size, stride, topk or index_kpool, real_page_size < 1, a column bound
+// outside [0, INT32_MAX] or past req_to_token's columns, a table too small for what the call writes, a null pointer
+// that is read or written. Bad data, which only the device sees, sets DsaStatus bits in the optional status word,
+// which every launch writes (0 when the outputs were written); with any bit set no output is written at all. Every output element outside its definition is left as it was: rows past the mode's
 // rows, page-table columns at and past the row's bound, strided gaps.
 #include <cstdint>
 
@@ -50,8 +53,7 @@ struct DeviceIndices {
 };
 
 // An int32 matrix on the device: element (r, c) lives at data[r * row_stride + c * col_stride] (strides in
-// elements, any sign-free values). rows and cols are what the caller allocated; the calls check their bounds against
-// them.
+// elements, >= 0). rows and cols are what the caller allocated; the calls check their bounds against them.
 struct DeviceMatrix {
   std::int32_t* data = nullptr;
   std::int64_t rows = 0;
@@ -68,8 +70,9 @@ struct ConstDeviceMatrix {
 };
 
 // What every mode reads and writes. A mode's "rows" are its output rows: bs (decode), bs * next_n (target verify),
-// total_len (draft extend); its "bound" is max_len (decode) or max_seqlen_k. Pointers may be null only where
-// nothing is written through them (bs == 0, no rows).
+// total_len (draft extend); its "bound" is max_len (decode) or max_seqlen_k. Pointers may be null only where nothing
+// is read or written through them: the per-request arrays for bs == 0, the per-row ones for no rows, req_to_token and
+// the page tables for no rows or bound 0.
 struct DsaCommonArgs {
   DeviceIndices seq_lens{};          // [bs] KV lengths, int32 or int64
   DeviceIndices req_pool_indices{};  // [bs] rows of req_to_token, int64 or int32
@@ -83,7 +86,9 @@ struct DsaCommonArgs {
   std::int32_t* cu_seqlens_k = nullptr;       // [bs + 1]
   std::int32_t* dsa_cache_seqlens = nullptr;  // [row_capacity]
   std::int32_t* dsa_cu_seqlens_k = nullptr;   // [row_capacity + 1]
-  std::int64_t row_capacity = 0;              // rows each per-row output holds (seqlens_expanded too)
+  // Rows each per-row output holds (seqlens_expanded too). Decode and target verify need their rows; draft extend's
+  // total_len past it, or past the page tables' rows when bound > 0, is bad data (kDsaCapacityExceeded).
+  std::int64_t row_capacity = 0;
   DeviceMatrix page_table_1{};                // [>= rows, >= bound]
   DeviceMatrix real_page_table{};             // [>= rows, >= ceil(bound / P)] when P > 1; ignored otherwise
   std::int32_t* status = nullptr;             // optional device int32: DsaStatus bits, 0 when written
@@ -126,7 +131,9 @@ struct DsaSwitches {
 enum class DsaMode : std::uint8_t { Decode, TargetVerify, DraftExtend };
 
 // Compiles (or loads from the caches) and loads into the current context the kernel a call of this mode, bs and
-// switches launches, so that a later call, or a CUDA graph capture, does no JIT work.
+// switches launches (for bs past unroll_max_bs, the kernel of its whole power of two), so that a later call, or a
+// CUDA graph capture, does no JIT work. Throws std::invalid_argument for bs outside [0, kMaxDsaBs] or ctx_lens_2d
+// outside target verify.
 void prepare_dsa(DsaMode mode, std::int64_t bs, const DsaSwitches& switches = {}, const Tuning& tuning = {});
 
 }  // namespace draftjit

@@ -108,10 +108,11 @@ void check_common_args(const DsaCommon& c, std::int64_t bound) {
   }
 }
 
-// Output rows the shared row outputs all hold.
-std::int64_t rows_held(const DsaCommon& c) {
-  std::int64_t rows = std::min({ssize(c.dsa_cache_seqlens), ssize(c.dsa_cu_seqlens_k) - 1, c.page_table_1.rows});
-  if (c.page_size > 1) rows = std::min(rows, c.real_page_table.rows);
+// Output rows the shared row outputs all hold; the page tables count only when a row has columns to gather.
+std::int64_t rows_held(const DsaCommon& c, std::int64_t bound) {
+  std::int64_t rows = std::min(ssize(c.dsa_cache_seqlens), ssize(c.dsa_cu_seqlens_k) - 1);
+  if (bound > 0) rows = std::min(rows, c.page_table_1.rows);
+  if (bound > 0 && c.page_size > 1) rows = std::min(rows, c.real_page_table.rows);
   return rows;
 }
 
@@ -156,7 +157,7 @@ std::int32_t dsa_decode(const DecodeArgs& args) {
   const DsaCommon& c = args.common;
   const std::int64_t bs = c.seq_lens.size();
   check_common_args(c, args.max_len);
-  require(rows_held(c) >= bs, "decode outputs hold fewer than bs rows");
+  require(rows_held(c, args.max_len) >= bs, "decode outputs hold fewer than bs rows");
 
   const Values seq = read(c.seq_lens);
   if (const std::int32_t status = check_seq_lens(seq); status != kDsaOk) return status;
@@ -172,7 +173,7 @@ std::int32_t dsa_target_verify(const TargetVerifyArgs& args) {
   require(next_n >= 1 && next_n <= std::numeric_limits<std::int32_t>::max(), "next_n must be in 1 ..= INT32_MAX");
   check_common_args(c, args.max_seqlen_k);
   const std::int64_t rows = bs * next_n;
-  require(rows_held(c) >= rows && ssize(args.seqlens_expanded) >= rows,
+  require(rows_held(c, args.max_seqlen_k) >= rows && ssize(args.seqlens_expanded) >= rows,
           "target-verify outputs hold fewer than bs * next_n rows");
   const Table& ctx = args.paged_mqa_ctx_lens_2d;
   require(ctx.data == nullptr || (ctx.rows >= bs && ctx.cols >= next_n),
@@ -225,7 +226,9 @@ std::int32_t dsa_draft_extend(const DraftExtendArgs& args) {
     if (!fits_int32(offsets.back())) status |= kDsaInt32Overflow;
     if (args.total_len != offsets.back()) status |= kDsaTotalMismatch;
   }
-  if (args.total_len > std::min(rows_held(c), ssize(args.seqlens_expanded))) status |= kDsaCapacityExceeded;
+  if (args.total_len > std::min(rows_held(c, args.max_seqlen_k), ssize(args.seqlens_expanded))) {
+    status |= kDsaCapacityExceeded;
+  }
   if (status != kDsaOk) return status;
 
   // Here every length is >= 0 and they sum to total_len, so rows t = offsets[b] + local come out in order.
