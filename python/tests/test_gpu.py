@@ -406,7 +406,7 @@ import sys, torch, draftjit
 loaded = draftjit.prepare(manifest=sys.argv[1])
 draftjit.freeze()  # DRAFTJIT_JIT=strict: a compile from here on raises
 stats = draftjit.stats()
-for bs in (37, 5000):
+for bs in (17, 5000):
     ext = torch.ones(bs, dtype=torch.int32, device="cuda"); seq = ext * 9
     out = torch.empty(bs, dtype=torch.int32, device="cuda"), torch.empty(bs, dtype=torch.int32, device="cuda")
     assert draftjit.fill_draft_extend_metadata(ext, seq, 2048, *out) == bs

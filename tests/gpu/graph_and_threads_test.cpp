@@ -224,9 +224,9 @@ TEST_CASE("a cold exclusive_offsets inside a capture is refused naming what load
   // prepare() loads the draft-extend kernels, not the scan exclusive_offsets runs alone, so its advice would be wrong
   // here.
   REQUIRE_CUDA(cudaSetDevice(0));
-  const std::int64_t bs = 29;
+  const std::int64_t bs = 777;
   Tuning tuning;
-  tuning.unroll_max_bs = 30;  // a scan kernel no other case loads
+  tuning.unroll_max_bs = 800;  // an unrolled scan of 777 lengths: a kernel no other case loads
   DeviceInts lens(bs);
   DeviceInts offsets(bs + 1);
   cudaStream_t stream;
@@ -234,7 +234,7 @@ TEST_CASE("a cold exclusive_offsets inside a capture is refused naming what load
   REQUIRE_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
   CHECK_THROWS_WITH_AS(exclusive_offsets(lens.get(), bs, offsets.get(), reinterpret_cast<CUstream>(stream), nullptr,
                                          tuning),
-                       doctest::Contains("Call exclusive_offsets once with bs = 29 before capturing"), Error);
+                       doctest::Contains("Call exclusive_offsets once with bs = 777 before capturing"), Error);
   cudaGraph_t graph = nullptr;
   CHECK(cudaStreamEndCapture(stream, &graph) == cudaSuccess);
   if (graph != nullptr) REQUIRE_CUDA(cudaGraphDestroy(graph));
