@@ -2,7 +2,8 @@
 // in the same run: an empty kernel launched the same way, and a device-to-device cudaMemcpyAsync of half the bytes
 // the call must read and write (a copy reads and writes its size, so it moves exactly the call's bytes).
 // usage: draftjit_dsa_bench [--calls N] [--rounds R] [--bs 1,8,32,64,128,256] [--ctx 4096,32768]
-//                           [--modes decode,verify,extend]
+//                           [--modes decode,verify,extend] [--threads N] [--unroll-max N]
+// (--threads and --unroll-max set Tuning::dsa_threads and unroll_max_bs, to compare variants in one run.)
 // Prints a markdown table (docs/PERF.md takes it as printed), progress on stderr.
 //
 // Per (mode, bs, context): req_to_token int32 [2 * bs, context], req_pool_indices int64 (distinct rows of it),
@@ -191,7 +192,7 @@ struct Row {
   double mb, gpu, empty, copy, launch, empty_launch;
 };
 
-Row run_case(const Case& c, int calls, int rounds, Timer& timer) {
+Row run_case(const Case& c, int calls, int rounds, Timer& timer, const draftjit::Tuning& tuning) {
   const int bs = c.bs, ctx = c.ctx;
   const std::int64_t pages = (ctx + kPage - 1) / kPage, cap = c.capacity, rows = c.rows;
   std::vector<std::int32_t> r2t_host(2 * static_cast<std::size_t>(bs) * ctx);
@@ -225,16 +226,16 @@ Row run_case(const Case& c, int calls, int rounds, Timer& timer) {
   draftjit::DsaDraftExtendArgs extend{common, ext.ptr, rows, ctx, expanded.ptr};
   const CUstream cu_stream = reinterpret_cast<CUstream>(timer.stream);
   auto call = [&] {
-    if (c.mode == Mode::Decode) draftjit::dsa_decode_metadata(decode, cu_stream);
-    else if (c.mode == Mode::Verify) draftjit::dsa_target_verify_metadata(verify, cu_stream);
-    else draftjit::dsa_draft_extend_metadata(extend, cu_stream);
+    if (c.mode == Mode::Decode) draftjit::dsa_decode_metadata(decode, cu_stream, tuning);
+    else if (c.mode == Mode::Verify) draftjit::dsa_target_verify_metadata(verify, cu_stream, tuning);
+    else draftjit::dsa_draft_extend_metadata(extend, cu_stream, tuning);
   };
   const draftjit::DsaMode mode = c.mode == Mode::Decode   ? draftjit::DsaMode::Decode
                                  : c.mode == Mode::Verify ? draftjit::DsaMode::TargetVerify
                                                           : draftjit::DsaMode::DraftExtend;
   draftjit::DsaSwitches switches;
   switches.paged = true;
-  draftjit::prepare_dsa(mode, bs, switches);
+  draftjit::prepare_dsa(mode, bs, switches, tuning);
 
   // One call with the status word, into outputs set to 0xA5A5A5A5, checked against the definitions.
   auto verify_outputs = [&](const char* when) {
@@ -300,6 +301,7 @@ Row run_case(const Case& c, int calls, int rounds, Timer& timer) {
 
 int main(int argc, char** argv) try {
   int calls = 1000, rounds = 5;
+  draftjit::Tuning tuning;
   std::vector<int> sizes = {1, 8, 32, 64, 128, 256}, contexts = {4096, 32768};
   std::vector<Mode> modes = {Mode::Decode, Mode::Verify, Mode::Extend};
   std::string command = argv[0];
@@ -311,6 +313,8 @@ int main(int argc, char** argv) try {
     else if (arg == "--rounds") rounds = std::stoi(argv[i]);
     else if (arg == "--bs") sizes = parse_list(argv[i]);
     else if (arg == "--ctx") contexts = parse_list(argv[i]);
+    else if (arg == "--threads") tuning.dsa_threads = std::stoi(argv[i]);
+    else if (arg == "--unroll-max") tuning.unroll_max_bs = std::stoi(argv[i]);
     else if (arg == "--modes") {
       modes.clear();
       for (const std::string& m : split(argv[i])) {
@@ -322,6 +326,7 @@ int main(int argc, char** argv) try {
     } else throw std::invalid_argument("unknown argument " + arg);
   }
   if (calls < 1 || rounds < 1) throw std::invalid_argument("--calls and --rounds must be at least 1");
+  draftjit::validate(tuning);
   for (int bs : sizes) if (bs < 1 || bs > draftjit::kMaxDsaBs) throw std::invalid_argument("--bs out of range");
   for (int ctx : contexts) if (ctx < 1) throw std::invalid_argument("--ctx must be at least 1");
 
@@ -341,7 +346,7 @@ int main(int argc, char** argv) try {
   for (Mode mode : modes) {
     for (int ctx : contexts) {
       for (int bs : sizes) {
-        rows.push_back(run_case(make_case(mode, bs, ctx, rng), calls, rounds, timer));
+        rows.push_back(run_case(make_case(mode, bs, ctx, rng), calls, rounds, timer, tuning));
         std::fprintf(stderr, "%s bs %d context %d done\n", mode_name(mode), bs, ctx);
       }
     }

@@ -594,18 +594,24 @@ DSA_COLUMNS = [
     ("floor_cpp_sync", "blocking", None, "C++ op: one empty kernel + torch.cuda.synchronize()"),
     ("triton_async", "async", None, "one-program Triton kernel, one store, back to back"),
     ("triton_sync", "blocking", None, "the same + torch.cuda.synchronize()"),
+    ("floor_dsa_sig_async", "async", None, "one empty kernel behind the DSA op's exact schema, stable ABI"),
     ("ours_async", "async", "floor_cpp_async", "draftjit.sglang.fused_dsa_<mode>_metadata, back to back"),
     ("ours_sync", "blocking", "floor_cpp_sync", "the same + torch.cuda.synchronize()"),
+    ("ours_op_async", "async", "floor_dsa_sig_async", "torch.ops.draftjit.dsa_<mode>_metadata itself, back to back"),
 ]
+DSA_OPS = {"decode": "dsa_decode_metadata", "verify": "dsa_target_verify_metadata",
+           "extend": "dsa_draft_extend_metadata"}
 DSA_RATIOS = [(f"{name}/{floor}", _ratio(name, floor)) for name, _, floor, _ in DSA_COLUMNS if floor] + [
+    ("floor_dsa_sig_async/floor_cpp_async", _ratio("floor_dsa_sig_async", "floor_cpp_async")),
     ("triton_async/floor_cpp_async", _ratio("triton_async", "floor_cpp_async")),
     ("triton_sync/floor_cpp_sync", _ratio("triton_sync", "floor_cpp_sync")),
 ]
 
 
 def dsa_case(mode, bs, ctx):
-    """Device inputs and outputs of one (mode, bs, context), the call (positional, upstream's order) and a check of
-    its outputs against numpy that raises WrongResult."""
+    """Device inputs and outputs of one (mode, bs, context), the call (positional, upstream's order), the same
+    arguments as the torch op's schema takes them, and a check of the outputs against numpy that raises
+    WrongResult."""
     rng = np.random.default_rng(bs * 1000003 + ctx)
     seq_h = rng.integers(max(ctx // 2, 4), max(ctx - 4, 4) + 1, size=bs).astype(np.int32)
     pool_h = rng.permutation(2 * bs)[:bs].astype(np.int64)
@@ -638,12 +644,15 @@ def dsa_case(mode, bs, ctx):
     if mode == "decode":
         args = (seq, pool, req_to_token, cache, cu, page_table, dsa, dsa_cu, real_page_table)
         scalars.update(max_len=ctx)
+        op_args = (*args, bs, ctx, TOPK, DSA_PAGE, 1, None)
     elif mode == "verify":
         args = (seq, pool, req_to_token, cache, cu, page_table, expanded, dsa, dsa_cu, real_page_table)
         scalars.update(max_seqlen_k=ctx, next_n=DSA_NEXT_N)
+        op_args = (*args, bs, ctx, TOPK, DSA_PAGE, DSA_NEXT_N, None, 1, None)
     else:
         args = (seq, ext, pool, req_to_token, cache, cu, page_table, expanded, dsa, dsa_cu, real_page_table)
         scalars.update(total_len=rows, max_seqlen_k=ctx, max_extend_len=int(ext_h.max()), max_total_len=capacity)
+        op_args = (*args, bs, rows, ctx, TOPK, DSA_PAGE, 1, None)
 
     def call():
         fn(*args, **scalars)
@@ -669,7 +678,7 @@ def dsa_case(mode, bs, ctx):
                 raise WrongResult(f"{DSA_MODES[mode]} wrote wrong {name} {when} timing (first at {bad}: {got[bad]}, "
                                   f"expected {expected[bad]})")
 
-    return call, check, rows
+    return call, check, rows, op_args
 
 
 def run_dsa(mode, bs, ctx, options, floor_info):
@@ -702,7 +711,7 @@ def run_dsa(mode, bs, ctx, options, floor_info):
             missing[name] = f"triton not importable: {TRITON_ERROR}"
     rows = None
     try:
-        ours, check, rows = dsa_case(mode, bs, ctx)
+        ours, check, rows, op_args = dsa_case(mode, bs, ctx)
         check("before")  # the first call compiles
     except WrongResult as error:
         raise SystemExit(f"python_bench: --dsa {mode} bs {bs} context {ctx}: {error}; not timing a wrong "
@@ -713,7 +722,18 @@ def run_dsa(mode, bs, ctx, options, floor_info):
         def ours_sync():
             ours()
             torch.cuda.synchronize()
-        calls.update(ours_async=ours, ours_sync=ours_sync)
+
+        op = getattr(torch.ops.draftjit, DSA_OPS[mode])
+
+        def ours_op_async():
+            op(*op_args)
+        calls.update(ours_async=ours, ours_sync=ours_sync, ours_op_async=ours_op_async)
+        if floor_info["built"]:
+            floor_sig = getattr(torch.ops.draftjit_bench_stable, f"floor_{DSA_OPS[mode][:-len('_metadata')]}_sig")
+
+            def floor_dsa_sig_async():
+                floor_sig(*op_args)
+            calls.update(floor_dsa_sig_async=floor_dsa_sig_async)
     if "triton_async" in calls:
         try:
             flag.fill_(0)

@@ -60,6 +60,26 @@ void floor_async_sig(Tensor extend_seq_lens, Tensor /*seq_lens*/, int64_t /*topk
   check(launch_empty(current_stream(extend_seq_lens)), "empty kernel launch");
 }
 
+// One empty kernel behind each DSA operator's exact schema (python/src/torch_ops.cpp): what the dispatcher and the
+// stable ABI cost for those arguments, the floor draftjit's DSA operators are compared with.
+using OptTensor = std::optional<Tensor>;
+
+void floor_dsa_decode_sig(Tensor seq_lens, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, OptTensor, int64_t,
+                          int64_t, int64_t, int64_t, int64_t, OptTensor) {
+  check(launch_empty(current_stream(seq_lens)), "empty kernel launch");
+}
+
+void floor_dsa_target_verify_sig(Tensor seq_lens, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor,
+                                 OptTensor, int64_t, int64_t, int64_t, int64_t, int64_t, OptTensor, int64_t,
+                                 OptTensor) {
+  check(launch_empty(current_stream(seq_lens)), "empty kernel launch");
+}
+
+void floor_dsa_draft_extend_sig(Tensor seq_lens, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor,
+                                Tensor, OptTensor, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, OptTensor) {
+  check(launch_empty(current_stream(seq_lens)), "empty kernel launch");
+}
+
 }  // namespace
 }  // namespace draftjit_bench_floor
 
@@ -69,9 +89,26 @@ STABLE_TORCH_LIBRARY(draftjit_bench_stable, m) {
   m.def("floor_async_sig(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
         "Tensor(a!) out_seqlens_expanded, Tensor(b!) out_nsa_cache_seqlens, Tensor(c!) total, Tensor(d!) status, "
         "Tensor(e!)? offsets) -> ()");
+  m.def("floor_dsa_decode_sig(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, "
+        "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, Tensor(d!) dsa_cache_seqlens, "
+        "Tensor(e!) dsa_cu_seqlens_k, Tensor(f!)? real_page_table, int bs, int max_len, int dsa_index_topk, "
+        "int real_page_size, int index_kpool, Tensor(g!)? status) -> ()");
+  m.def("floor_dsa_target_verify_sig(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, "
+        "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, Tensor(d!) seqlens_expanded, "
+        "Tensor(e!) dsa_cache_seqlens, Tensor(f!) dsa_cu_seqlens_k, Tensor(g!)? real_page_table, int bs, "
+        "int max_seqlen_k, int dsa_index_topk, int real_page_size, int next_n, Tensor(h!)? paged_mqa_ctx_lens_2d, "
+        "int index_kpool, Tensor(i!)? status) -> ()");
+  m.def("floor_dsa_draft_extend_sig(Tensor seq_lens, Tensor extend_seq_lens, Tensor req_pool_indices, "
+        "Tensor req_to_token, Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, "
+        "Tensor(d!) seqlens_expanded, Tensor(e!) dsa_cache_seqlens, Tensor(f!) dsa_cu_seqlens_k, "
+        "Tensor(g!)? real_page_table, int bs, int total_len, int max_seqlen_k, int dsa_index_topk, "
+        "int real_page_size, int index_kpool, Tensor(h!)? status) -> ()");
 }
 
 STABLE_TORCH_LIBRARY_IMPL(draftjit_bench_stable, CUDA, m) {
   m.impl("floor_sync_sig", TORCH_BOX(&draftjit_bench_floor::floor_sync_sig));
   m.impl("floor_async_sig", TORCH_BOX(&draftjit_bench_floor::floor_async_sig));
+  m.impl("floor_dsa_decode_sig", TORCH_BOX(&draftjit_bench_floor::floor_dsa_decode_sig));
+  m.impl("floor_dsa_target_verify_sig", TORCH_BOX(&draftjit_bench_floor::floor_dsa_target_verify_sig));
+  m.impl("floor_dsa_draft_extend_sig", TORCH_BOX(&draftjit_bench_floor::floor_dsa_draft_extend_sig));
 }

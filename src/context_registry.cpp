@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 
@@ -127,6 +128,10 @@ const LoadedKernel& Context::kernel(const jit::KernelSpec& spec) {
                                          static_cast<int>(kernel->shared_bytes)),
              "cuFuncSetAttribute", kernel->key);
   }
+  check_cu(driver().cuOccupancyMaxActiveBlocksPerMultiprocessor(&kernel->blocks_per_sm, kernel->function,
+                                                                 spec.threads, kernel->shared_bytes),
+           "cuOccupancyMaxActiveBlocksPerMultiprocessor", kernel->key);
+  kernel->blocks_per_sm = std::max(kernel->blocks_per_sm, 1);
 
   const LoadedKernel* result = nullptr;
   {

@@ -21,6 +21,7 @@ struct LoadedKernel {
   const char* entry = nullptr;  // its params struct's kEntry, checked by launch()
   std::string key;              // the kernel key's stem, for error messages
   unsigned shared_bytes = 0;    // dynamic shared memory every launch gets (KernelSpec::dynamic_shared_bytes)
+  int blocks_per_sm = 1;        // blocks of spec.threads resident on one SM at once: a grid past that waits
 };
 
 // What draftjit keeps for one live CUDA context: its toolchain, SM count, loaded kernels and blocking-call scratch.

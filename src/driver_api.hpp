@@ -31,6 +31,8 @@ namespace draftjit {
   X(cuModuleUnload, "cuModuleUnload", CUresult(CUmodule))                                                      \
   X(cuModuleGetFunction, "cuModuleGetFunction", CUresult(CUfunction*, CUmodule, const char*))                  \
   X(cuFuncSetAttribute, "cuFuncSetAttribute", CUresult(CUfunction, CUfunction_attribute, int))                 \
+  X(cuOccupancyMaxActiveBlocksPerMultiprocessor, "cuOccupancyMaxActiveBlocksPerMultiprocessor",                \
+    CUresult(int*, CUfunction, int, size_t))                                                                   \
   X(cuLaunchKernel, "cuLaunchKernel",                                                                          \
     CUresult(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream, void**, \
              void**))                                                                                          \

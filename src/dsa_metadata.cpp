@@ -18,8 +18,6 @@ namespace {
 
 namespace k = draftjit_kernels;
 
-constexpr int kMaxResidentThreadsPerSm = 2048;  // blocks beyond a full GPU's worth only queue behind it
-
 // Throws std::invalid_argument "<call>: <what>" unless ok.
 class Checker {
  public:
@@ -107,12 +105,14 @@ DsaSwitches switches_of(const DsaCommonArgs& a) {
 }
 
 // Block 0 for the per-request outputs, and a block for each (row, column tile) item of the gather (templates/
-// row_gather.cuh), up to a GPU full of them.
-unsigned dsa_blocks(const k::DsaCommonParams& c, const jit::KernelSpec& spec, int sm_count) {
+// row_gather.cuh), up to one wave of resident blocks: every block repeats the checks over all requests, so past a
+// wave more blocks only repeat them, where the resident ones can take more items.
+unsigned dsa_blocks(const k::DsaCommonParams& c, const jit::KernelSpec& spec, const LoadedKernel& kernel,
+                    int sm_count) {
   const std::int64_t tile = std::int64_t{spec.threads} * k::kDsaGatherColumns;
   const std::int64_t items = c.rows * ((c.bound + tile - 1) / tile);
-  const std::int64_t max_blocks = std::int64_t{sm_count} * std::max(1, kMaxResidentThreadsPerSm / spec.threads);
-  return static_cast<unsigned>(1 + std::clamp<std::int64_t>(items, 0, max_blocks));
+  const std::int64_t wave = std::int64_t{sm_count} * kernel.blocks_per_sm;
+  return static_cast<unsigned>(1 + std::clamp<std::int64_t>(items, 0, wave - 1));
 }
 
 template <class Params>
@@ -124,8 +124,8 @@ void launch_dsa(DsaMode mode, const Params& params, const DsaSwitches& switches,
     return fmt::format("Call draftjit::prepare_dsa for this mode, bs and switches (Python: draftjit.prepare_dsa) "
                        "before capturing");
   });
-  launch(kernel, {dsa_blocks(params.c, spec, context.sm_count()), static_cast<unsigned>(spec.threads)}, stream,
-         params);
+  launch(kernel, {dsa_blocks(params.c, spec, kernel, context.sm_count()), static_cast<unsigned>(spec.threads)},
+         stream, params);
 }
 
 }  // namespace
