@@ -178,7 +178,8 @@ std::uint64_t KernelSpec::id() const {
 }
 
 unsigned KernelSpec::dynamic_shared_bytes() const {
-  return static_cast<unsigned>(info().shared_arrays * slots * sizeof(unsigned));
+  return static_cast<unsigned>(static_cast<std::size_t>(info().shared_arrays) * static_cast<std::size_t>(slots) *
+                               sizeof(unsigned));
 }
 
 int next_pow2(int n) { return static_cast<int>(std::bit_ceil(static_cast<unsigned>(std::max(n, 1)))); }
