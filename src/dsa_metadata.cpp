@@ -18,10 +18,12 @@ namespace {
 
 namespace k = draftjit_kernels;
 
-// Throws std::invalid_argument "<call>: <what>" unless ok.
+// Throws std::invalid_argument "<call>: <what>" unless ok. Checks bs first: every other rule depends on it.
 class Checker {
  public:
-  explicit Checker(const char* call) : call_(call) {}
+  Checker(const char* call, std::int64_t bs) : call_(call) {
+    require(bs >= 0 && bs <= kMaxDsaBs, "bs = {} is outside the supported range [0, {}]", bs, kMaxDsaBs);
+  }
   template <class... Args>
   void require(bool ok, fmt::format_string<Args...> what, Args&&... args) const {
     if (!ok) throw std::invalid_argument(fmt::format("{}: {}", call_, fmt::format(what, std::forward<Args>(args)...)));
@@ -49,7 +51,6 @@ void check_matrix(const Checker& check, std::string_view name, std::int64_t rows
 // its capacity covers them instead).
 k::DsaCommonParams common_params(const Checker& check, const DsaCommonArgs& a, std::int64_t rows, std::int64_t bound,
                                  std::int64_t table_rows) {
-  check.require(a.bs >= 0 && a.bs <= kMaxDsaBs, "bs = {} is outside the supported range [0, {}]", a.bs, kMaxDsaBs);
   check.require(a.dsa_index_topk >= 0, "dsa_index_topk = {} is negative", a.dsa_index_topk);
   check.require(a.real_page_size >= 1, "real_page_size = {} must be >= 1", a.real_page_size);
   check.require(a.index_kpool >= 0, "index_kpool = {} is negative", a.index_kpool);
@@ -131,18 +132,18 @@ void launch_dsa(DsaMode mode, const Params& params, const DsaSwitches& switches,
 }  // namespace
 
 void dsa_decode_metadata(const DsaDecodeArgs& args, CUstream stream, const Tuning& tuning) {
-  const Checker check("dsa_decode_metadata");
-  validate(tuning);
   const DsaCommonArgs& a = args.common;
+  const Checker check("dsa_decode_metadata", a.bs);
+  validate(tuning);
   check.require(a.row_capacity >= a.bs, "row_capacity = {} is below bs = {}", a.row_capacity, a.bs);
   const k::DsaDecodeParams params{common_params(check, a, a.bs, args.max_len, a.bs)};
   launch_dsa(DsaMode::Decode, params, switches_of(a), tuning, stream, check.call());
 }
 
 void dsa_target_verify_metadata(const DsaTargetVerifyArgs& args, CUstream stream, const Tuning& tuning) {
-  const Checker check("dsa_target_verify_metadata");
-  validate(tuning);
   const DsaCommonArgs& a = args.common;
+  const Checker check("dsa_target_verify_metadata", a.bs);
+  validate(tuning);
   check.require(args.next_n >= 1, "next_n = {} must be >= 1", args.next_n);
   const std::int64_t rows = a.bs * args.next_n;
   check.require(a.row_capacity >= rows, "row_capacity = {} is below bs * next_n = {}", a.row_capacity, rows);
@@ -161,9 +162,9 @@ void dsa_target_verify_metadata(const DsaTargetVerifyArgs& args, CUstream stream
 }
 
 void dsa_draft_extend_metadata(const DsaDraftExtendArgs& args, CUstream stream, const Tuning& tuning) {
-  const Checker check("dsa_draft_extend_metadata");
-  validate(tuning);
   const DsaCommonArgs& a = args.common;
+  const Checker check("dsa_draft_extend_metadata", a.bs);
+  validate(tuning);
   check.require(args.total_len >= 0, "total_len = {} is negative", args.total_len);
   check.require(a.bs == 0 || args.extend_seq_lens != nullptr, "extend_seq_lens must be non-null for bs = {}", a.bs);
   // The rows come from the device's extend lengths: the kernel checks total_len against them and against the
@@ -182,13 +183,11 @@ void dsa_draft_extend_metadata(const DsaDraftExtendArgs& args, CUstream stream, 
 }
 
 void prepare_dsa(DsaMode mode, std::int64_t bs, const DsaSwitches& switches, const Tuning& tuning) {
+  const Checker check("prepare_dsa", bs);
   validate(tuning);
-  if (bs < 0 || bs > kMaxDsaBs) {
-    throw std::invalid_argument(
-        fmt::format("prepare_dsa: bs = {} is outside the supported range [0, {}]", bs, kMaxDsaBs));
-  }
+  const jit::KernelSpec spec = jit::dsa_spec(mode, static_cast<int>(bs), switches, tuning);  // before the driver
   const RelaxedCaptureMode relaxed;  // a module load, beside another thread's capture
-  current_context().kernel(jit::dsa_spec(mode, static_cast<int>(bs), switches, tuning));
+  current_context().kernel(spec);
 }
 
 }  // namespace draftjit
