@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "call_kernel.hpp"
 #include "capture_mode.hpp"
@@ -121,8 +124,8 @@ void launch_dsa(DsaMode mode, const Params& params, const DsaSwitches& switches,
                 CUstream stream, const char* call) {
   const jit::KernelSpec spec = jit::dsa_spec(mode, params.c.bs, switches, tuning);
   Context& context = current_context();
-  const LoadedKernel& kernel = kernel_for_call(context, spec, params.c.bs, stream, call, [&] {
-    return fmt::format("Call draftjit::prepare_dsa for this mode, bs and switches (Python: draftjit.prepare_dsa) "
+  const LoadedKernel& kernel = kernel_for_call(context, spec, params.c.bs, stream, call, [] {
+    return std::string("Call draftjit::prepare_dsa for this mode, bs and switches (Python: draftjit.prepare_dsa) "
                        "before capturing");
   });
   launch(kernel, {dsa_blocks(params.c, spec, kernel, context.sm_count()), static_cast<unsigned>(spec.threads)},
