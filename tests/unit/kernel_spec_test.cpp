@@ -116,10 +116,13 @@ TEST_CASE("the kinds table: one row per kind, entries from the params structs") 
   CHECK(fill_spec(Tuning{}).name() == "fill.t256");
 }
 
-TEST_CASE("params structs have the sizes the compiled kernels declare (tests/filecheck/kernel_params.test)") {
+TEST_CASE("params structs have the sizes the compiled kernels declare (tests/filecheck/kernel_params.test, dsa_kernels.test)") {
   CHECK(sizeof(draftjit_kernels::FusedParams) == 72);
   CHECK(sizeof(draftjit_kernels::ScanParams) == 56);
   CHECK(sizeof(draftjit_kernels::FillParams) == 56);
+  CHECK(sizeof(draftjit_kernels::DsaDecodeParams) == 168);
+  CHECK(sizeof(draftjit_kernels::DsaTargetVerifyParams) == 208);
+  CHECK(sizeof(draftjit_kernels::DsaDraftExtendParams) == 192);
 }
 
 // check_spec_is_buildable derives its limits from the constructors and the named bounds (kMaxUnrollBs, kMaxFusedBs,
