@@ -190,6 +190,13 @@ void check_bs(std::int64_t bs, std::string_view call) {
   }
 }
 
+void check_dsa_bs(std::int64_t bs, std::string_view call) {
+  if (bs < 0 || bs > kMaxDsaBs) {
+    throw std::invalid_argument(
+        fmt::format("{}: bs = {} is outside the supported range [0, {}]", call, bs, kMaxDsaBs));
+  }
+}
+
 bool fits_fused(int bs, const Tuning& tuning) { return bs <= tuning.fused_max_bs; }
 
 KernelSpec scan_spec(int bs, const Tuning& tuning) {
@@ -221,9 +228,7 @@ CallPlan call_plan(int bs, const Tuning& tuning) {
 CallPlan offsets_plan(int bs, const Tuning& tuning) { return {scan_spec(bs, tuning), std::nullopt}; }
 
 KernelSpec dsa_spec(DsaMode mode, int bs, const DsaSwitches& switches, const Tuning& tuning) {
-  if (bs < 0 || bs > kMaxDsaBs) {
-    throw std::invalid_argument(fmt::format("dsa_spec: bs = {} is outside the supported range [0, {}]", bs, kMaxDsaBs));
-  }
+  check_dsa_bs(bs, "dsa_spec");
   if (switches.ctx_lens_2d && mode != DsaMode::TargetVerify) {
     throw std::invalid_argument("dsa_spec: paged_mqa_ctx_lens_2d is target verify's output only");
   }

@@ -73,6 +73,8 @@ int next_pow2(int n);  // smallest power of two >= max(n, 1)
 
 // Throws std::invalid_argument naming the limit when bs is outside [0, kMaxBs].
 void check_bs(std::int64_t bs, std::string_view call);
+// The same for the DSA calls' [0, kMaxDsaBs]: "<call>: bs = N is outside the supported range [0, 8192]".
+void check_dsa_bs(std::int64_t bs, std::string_view call);
 
 bool fits_fused(int bs, const Tuning& tuning);
 KernelSpec scan_spec(int bs, const Tuning& tuning);   // the standalone prefix sum (bs + 1 outputs)

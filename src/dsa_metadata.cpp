@@ -24,9 +24,7 @@ namespace k = draftjit_kernels;
 // Throws std::invalid_argument "<call>: <what>" unless ok. Checks bs first: every other rule depends on it.
 class Checker {
  public:
-  Checker(const char* call, std::int64_t bs) : call_(call) {
-    require(bs >= 0 && bs <= kMaxDsaBs, "bs = {} is outside the supported range [0, {}]", bs, kMaxDsaBs);
-  }
+  Checker(const char* call, std::int64_t bs) : call_(call) { jit::check_dsa_bs(bs, call); }
   template <class... Args>
   void require(bool ok, fmt::format_string<Args...> what, Args&&... args) const {
     if (!ok) throw std::invalid_argument(fmt::format("{}: {}", call_, fmt::format(what, std::forward<Args>(args)...)));

@@ -172,7 +172,7 @@ void prepare_dsa(const std::string& mode, const std::vector<std::int64_t>& batch
   if (!named) {
     throw std::invalid_argument(fmt::format("mode must be dsa-decode, dsa-verify or dsa-extend, not '{}'", mode));
   }
-  for (std::int64_t bs : batch_sizes) draftjit::bindings::check_dsa_bs(bs);
+  for (std::int64_t bs : batch_sizes) draftjit::jit::check_dsa_bs(bs, "prepare_dsa");
   using draftjit::IndexType;
   const draftjit::DsaSwitches switches{seq_lens_int64 ? IndexType::Int64 : IndexType::Int32,
                                        req_pool_indices_int32 ? IndexType::Int32 : IndexType::Int64, paged, kpool,

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "bindings/array_rules.hpp"
+#include "jit/kernel_spec.hpp"
 
 namespace draftjit::bindings {
 namespace {
@@ -26,8 +27,8 @@ const ArrayArg* real_table(const DsaArrays& a, const DsaCommonArgs& c) {
 }
 
 // The checks of the arrays and scalars every mode shares, and the arguments they make; row_capacity is the mode's.
-DsaCommonArgs checked_common(const DsaArrays& a, const DsaScalars& s) {
-  check_dsa_bs(s.bs);
+DsaCommonArgs checked_common(const DsaArrays& a, const DsaScalars& s, const char* call) {
+  jit::check_dsa_bs(s.bs, call);  // before the arrays are checked to hold bs entries
   DsaCommonArgs c;
   c.bs = s.bs;
   c.dsa_index_topk = int32_scalar(s.dsa_index_topk, "dsa_index_topk");
@@ -98,14 +99,8 @@ DsaCall<Args> placed(const Args& args, const DsaArrays& a, const ArrayArg* x = n
 
 }  // namespace
 
-void check_dsa_bs(std::int64_t bs) {
-  if (bs < 0 || bs > kMaxDsaBs) {
-    throw std::invalid_argument(fmt::format("bs = {} is outside the supported range [0, {}]", bs, kMaxDsaBs));
-  }
-}
-
 DsaDecodeCall check_dsa_decode(const DsaArrays& arrays, const DsaScalars& scalars, std::int64_t max_len) {
-  DsaDecodeArgs args{checked_common(arrays, scalars), max_len};
+  DsaDecodeArgs args{checked_common(arrays, scalars, "dsa_decode_metadata"), max_len};
   check_holds_rows(arrays, nullptr, scalars.bs, "bs", "bs + 1");
   args.common.row_capacity = capacity(arrays, nullptr);
   return placed(args, arrays);
@@ -116,7 +111,7 @@ DsaTargetVerifyCall check_dsa_target_verify(const DsaArrays& arrays, const Array
                                             const DsaScalars& scalars, std::int64_t max_seqlen_k,
                                             std::int64_t next_n) {
   DsaTargetVerifyArgs args;
-  args.common = checked_common(arrays, scalars);
+  args.common = checked_common(arrays, scalars, "dsa_target_verify_metadata");
   args.next_n = int32_scalar(next_n, "next_n");
   args.max_seqlen_k = max_seqlen_k;
   check_vector(seqlens_expanded, Access::Write);
@@ -135,7 +130,7 @@ DsaDraftExtendCall check_dsa_draft_extend(const DsaArrays& arrays, const ArrayAr
                                           const ArrayArg& seqlens_expanded, const DsaScalars& scalars,
                                           std::int64_t total_len, std::int64_t max_seqlen_k) {
   DsaDraftExtendArgs args;
-  args.common = checked_common(arrays, scalars);
+  args.common = checked_common(arrays, scalars, "dsa_draft_extend_metadata");
   check_vector(extend_seq_lens, Access::Read);
   check_holds(extend_seq_lens, scalars.bs, "bs");
   check_vector(seqlens_expanded, Access::Write);

@@ -58,9 +58,6 @@ using DsaDecodeCall = DsaCall<DsaDecodeArgs>;
 using DsaTargetVerifyCall = DsaCall<DsaTargetVerifyArgs>;
 using DsaDraftExtendCall = DsaCall<DsaDraftExtendArgs>;
 
-// Throws std::invalid_argument unless 0 <= bs <= kMaxDsaBs: before any arithmetic on bs (and in prepare_dsa's
-// binding, before the driver is touched).
-void check_dsa_bs(std::int64_t bs);
 
 DsaDecodeCall check_dsa_decode(const DsaArrays& arrays, const DsaScalars& scalars, std::int64_t max_len);
 DsaTargetVerifyCall check_dsa_target_verify(const DsaArrays& arrays, const ArrayArg& seqlens_expanded,
