@@ -1,6 +1,7 @@
 #include "jit/nvrtc_compiler.hpp"
 
 #include <fmt/format.h>
+#include <pthread.h>
 
 #include <memory>
 
@@ -10,6 +11,30 @@
 
 namespace draftjit::jit {
 namespace {
+
+// NVRTC holds internal locks while it compiles, and a child forked meanwhile inherits them held by a thread it does
+// not have: its first compile then waits forever (seen under load in python/tests/test_lifecycle.py, a gdb stack in
+// nvrtcCompileProgram's pthread_mutex_lock). So NVRTC calls hold this gate's read side, and fork() takes the write
+// side in its prepare handler: a fork waits for the compiles running in other threads, and compiles started during
+// a fork wait for it. Writers are preferred, so a stream of compiles cannot starve a fork. Nothing inside the read
+// side takes another lock (no logging, no GIL), so the fork cannot deadlock against it.
+pthread_rwlock_t fork_gate = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+
+void close_gate() { pthread_rwlock_wrlock(&fork_gate); }
+void open_gate() { pthread_rwlock_unlock(&fork_gate); }
+// The child's only thread did not take the lock (its thread id is new), so the child starts from a fresh one.
+void reset_gate() { fork_gate = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP; }
+
+class ForkGateReader {
+ public:
+  ForkGateReader() {
+    [[maybe_unused]] static const int registered = pthread_atfork(close_gate, open_gate, reset_gate);
+    pthread_rwlock_rdlock(&fork_gate);
+  }
+  ~ForkGateReader() { pthread_rwlock_unlock(&fork_gate); }
+  ForkGateReader(const ForkGateReader&) = delete;
+  ForkGateReader& operator=(const ForkGateReader&) = delete;
+};
 
 struct ProgramDeleter {
   void operator()(_nvrtcProgram* program) const { nvrtc().nvrtcDestroyProgram(&program); }
@@ -39,8 +64,9 @@ CompileOutput compile(const std::string& source, const Toolchain& toolchain, std
   std::vector<const char*> option_ptrs;
   for (const std::string& option : toolchain.options) option_ptrs.push_back(option.c_str());
 
-  nvrtcProgram raw = nullptr;
   const std::string name = fmt::format("{}.cu", key);
+  const ForkGateReader no_fork;  // outlives the program, so every NVRTC call of this compile is inside
+  nvrtcProgram raw = nullptr;
   check(api.nvrtcCreateProgram(&raw, source.c_str(), name.c_str(), 0, nullptr, nullptr), "nvrtcCreateProgram", key);
   const Program program(raw);
 

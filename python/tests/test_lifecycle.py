@@ -13,25 +13,33 @@ FORK_WHILE_COMPILING = textwrap.dedent("""
     import os, sys, threading, time
     import draftjit
     draftjit.warmup([1], "sm_90")  # NVRTC loaded and the pipeline built: what is in flight at the fork is a compile
-    threading.Thread(target=draftjit.warmup, args=([300], "sm_90"), daemon=True).start()
-    time.sleep(0.03)
-    pid = os.fork()
-    if pid == 0:  # a normal exit, atexit included: it must not wait for the parent's compile either
-        try:
-            ok = draftjit.warmup([300], "sm_90")["kernels"] == 1
-        except BaseException as error:
-            os.write(2, repr(error).encode())
-            os._exit(4)
-        sys.exit(0 if ok else 3)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
+    def compile_on():  # distinct kernels one after another, so that the fork lands inside NVRTC
+        for arch in ("sm_80", "sm_86", "sm_89", "sm_90", "sm_100", "sm_120"):
+            for bs in (300, 600, 1200, 2500):
+                draftjit.warmup([bs], arch)
+    threading.Thread(target=compile_on, daemon=True).start()
+    for fork in range(5):  # several forks at different points of the thread's compiles
+        time.sleep(0.15)
+        pid = os.fork()
+        if pid == 0:  # a normal exit, atexit included: it must not wait for the parent's compile either
+            try:
+                ok = draftjit.warmup([300], "sm_90")["kernels"] == 1
+            except BaseException as error:
+                os.write(2, repr(error).encode())
+                os._exit(4)
+            sys.exit(0 if ok else 3)
+        deadline = time.monotonic() + 20
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                print(f"fork {fork}: the forked child was still blocked after 20 s")
+                sys.exit(5)
+            time.sleep(0.05)
+        if os.waitstatus_to_exitcode(status) != 0:
             sys.exit(os.waitstatus_to_exitcode(status))
-        time.sleep(0.05)
-    os.kill(pid, 9)
-    print("the forked child was still blocked after 20 s")
-    sys.exit(5)
 """)
 
 EXIT_WHILE_COMPILING = textwrap.dedent("""
