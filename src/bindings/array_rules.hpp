@@ -78,25 +78,11 @@ inline void check_holds(const ArrayArg& a, std::int64_t n, std::string_view what
 
 inline void check_holds_offsets(const ArrayArg& a, std::int64_t bs) { check_holds(a, bs + 1, "bs + 1"); }
 
-inline void check_rows(const ArrayArg& a, std::int64_t n, std::string_view what) {
-  if (a.rows < n) throw std::invalid_argument(fmt::format("{} needs {} = {} rows, got {}", a.name, what, n, a.rows));
-}
-
-inline void check_cols(const ArrayArg& a, std::int64_t n, std::string_view what) {
-  if (a.cols < n) {
-    throw std::invalid_argument(fmt::format("{} needs {} = {} columns, got {}", a.name, what, n, a.cols));
-  }
-}
-
 inline std::int32_t int32_scalar(std::int64_t value, const char* name) {
   if (value < std::numeric_limits<std::int32_t>::min() || value > std::numeric_limits<std::int32_t>::max()) {
     throw std::invalid_argument(fmt::format("{} = {} does not fit in int32", name, value));
   }
   return static_cast<std::int32_t>(value);
-}
-
-inline void check_at_least(std::int64_t value, std::int64_t least, const char* name) {
-  if (value < least) throw std::invalid_argument(fmt::format("{} = {} must be >= {}", name, value, least));
 }
 
 // The one device of the arrays that name one, and their distinct producer streams.
