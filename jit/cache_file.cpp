@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::array<char, 8> kMagic = {'D', 'J', 'C', 'U', 'B', 'I', 'N', '\0'};
-constexpr std::uint32_t kFormatVersion = 2;  // 2: word-wise checksum
+constexpr std::uint32_t kFormatVersion = 3;  // 2: word-wise checksum; 3: keys of the family registry
 constexpr std::string_view kTempMarker = ".tmp.";
 constexpr std::size_t kHashDigits = 16;  // make_key's "{:016x}", also the temp names' random suffix
 
@@ -167,7 +167,12 @@ CacheFile decode(std::string_view file_name, const std::vector<char>& bytes, std
   if (bytes.size() < sizeof header) return fail("truncated header");
   std::memcpy(&header, bytes.data(), sizeof header);
   if (header.format_version != kFormatVersion) {
-    return fail(fmt::format("format version {} (expected {})", header.format_version, kFormatVersion));
+    // An older draftjit's entry: no key of this build can name it; `cache prune` removes it, warmup rebuilds it.
+    return fail(header.format_version < kFormatVersion
+                    ? fmt::format("format version {}, from an older draftjit (this one writes {}): no key of this "
+                                  "build uses it; `draftjit cache prune` removes it, warmup rebuilds its kernel",
+                                  header.format_version, kFormatVersion)
+                    : fmt::format("format version {} (expected {})", header.format_version, kFormatVersion));
   }
   const std::uint64_t body = bytes.size() - sizeof header;  // sizes come from the file: compare without overflow
   if (header.key_bytes > body || header.cubin_bytes != body - header.key_bytes) {

@@ -5,6 +5,7 @@
 #include <set>
 #include <string_view>
 
+#include "jit/kernel_family.hpp"
 #include "jit/templates.hpp"
 #include "jit/version.hpp"
 
@@ -20,7 +21,7 @@ struct ScanType {
 };
 
 ScanType scan_type(const KernelSpec& spec) {
-  switch (spec.info().scan) {
+  switch (spec.scan) {
     case Scan::Unrolled:
       return {fmt::format("{}::UnrolledScan<{}, {}, {}>", kNamespace, spec.bs, spec.slots, spec.threads),
               "unrolled_scan.cuh"};
@@ -52,10 +53,10 @@ void append_inlined(std::string& out, std::string_view text, std::set<std::strin
 }  // namespace
 
 std::string render_instantiation(const KernelSpec& spec) {
-  const KindInfo& info = spec.info();
+  const KernelVariant& info = spec.variant_info();
   const ScanType scan = scan_type(spec);
   std::string arguments = scan.header != nullptr ? scan.type : std::to_string(spec.threads);
-  if (info.dsa()) fmt::format_to(std::back_inserter(arguments), ", {}", spec.flags);
+  if (spec.family_info().has_flags()) fmt::format_to(std::back_inserter(arguments), ", {}", spec.flags);
   std::string text = fmt::format("// draftjit {} kernel {}\n", kVersion, spec.name());
   if (scan.header != nullptr) fmt::format_to(std::back_inserter(text), "#include \"{}\"\n", scan.header);
   fmt::format_to(std::back_inserter(text),

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "jit/codegen.hpp"
 #include "jit/hash.hpp"
 #include "jit/templates.hpp"
 #include "jit/version.hpp"
@@ -22,8 +23,11 @@ std::string stem_for(std::string_view spec_name, std::string_view arch, std::uin
 KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain) {
   KernelKey key;
   // key_of_text reads " | <arch> | <spec name> (spec " back: change the two together.
-  key.text = fmt::format("draftjit {} | renderer {} | nvrtc {} | {} | {} (spec {:x}) | {}", kVersion,
-                         renderer_digest(), toolchain.nvrtc_version, toolchain.arch, spec.name(), spec.id(),
+  // The headers' digest and the instantiation decide the source; no host code does (editing a message re-keys
+  // nothing).
+  key.text = fmt::format("draftjit {} | headers {} | instantiation {:016x} | nvrtc {} | {} | {} (spec {:x}) | {}",
+                         kVersion, templates_digest(), hash_bytes(render_instantiation(spec)),
+                         toolchain.nvrtc_version, toolchain.arch, spec.name(), spec.id(),
                          fmt::join(toolchain.options, " "));
   key.hash = hash_bytes(key.text);
   key.stem = stem_for(spec.name(), toolchain.arch, key.hash);

@@ -18,8 +18,9 @@ struct KernelKey {
   std::string stem;  // "fused_unrolled.bs5.t128.sm_90-0123456789abcdef"
 };
 
-// The spec, the renderer's build-time digest (which stands for the source the spec renders to), the toolchain (arch,
-// options, NVRTC version) and the library version. Renders nothing: a disk hit never builds the source.
+// The spec, the embedded headers' build-time digest and the spec's instantiation (which together stand for the source
+// the spec renders to), the toolchain (arch, options, NVRTC version) and the library version. Inlines no header: a
+// disk hit never builds the source.
 KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain);
 
 // The key make_key gives whose full text is `text`: its hash, and its stem read back from the arch and spec name in

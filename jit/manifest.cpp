@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <charconv>
 #include <climits>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <system_error>
@@ -20,6 +22,7 @@
 #include "jit/cache_file.hpp"
 #include "jit/environment.hpp"
 #include "jit/fork_local.hpp"
+#include "jit/kernel_family.hpp"
 #include "jit/errno_text.hpp"
 #include "jit/log.hpp"
 
@@ -56,19 +59,6 @@ std::string shown(std::string_view text) {
   return "'" + out + (text.size() > kMax ? "...'" : "'");
 }
 
-const KindInfo* kind_named(std::string_view name) {
-  for (const KindInfo& info : kernel_kinds()) {
-    if (name == info.name) return &info;
-  }
-  return nullptr;
-}
-
-std::string kind_names() {
-  std::string names;
-  for (const KindInfo& info : kernel_kinds()) names += (names.empty() ? "" : ", ") + std::string(info.name);
-  return names;
-}
-
 // The value of `name=value`, field `index` (1-based, for the message) of the line.
 std::string_view value_of(std::string_view field, std::string_view name, std::size_t index) {
   if (field.size() <= name.size() || field.substr(0, name.size()) != name || field[name.size()] != '=') {
@@ -91,8 +81,8 @@ int number_of(std::string_view field, std::string_view name, std::size_t index) 
 
 std::string format_manifest_entry(const ManifestEntry& entry) {
   const KernelSpec& s = entry.spec;
-  const std::string flags = s.info().dsa() ? fmt::format(" flags={}", s.flags) : "";
-  return fmt::format("v{} {} bs={} slots={} chunk={} threads={}{} arch={}", kManifestVersion, s.info().name, s.bs,
+  const std::string flags = s.family_info().has_flags() ? fmt::format(" flags={}", s.flags) : "";
+  return fmt::format("v{} {} bs={} slots={} chunk={} threads={}{} arch={}", kManifestVersion, s.kind(), s.bs,
                      s.slots, s.chunk, s.threads, flags, entry.arch);
 }
 
@@ -106,26 +96,26 @@ ManifestEntry parse_manifest_entry(std::string_view line) {
     throw std::invalid_argument(
         fmt::format("format version {} is not one this draftjit reads (v{})", shown(fields[0]), kManifestVersion));
   }
-  const KindInfo* kind = fields.size() > 1 ? kind_named(fields[1]) : nullptr;
-  if (fields.size() > 1 && kind == nullptr) {
+  const std::optional<KernelSpec> kind = fields.size() > 1 ? spec_of_kind(fields[1]) : std::nullopt;
+  if (fields.size() > 1 && !kind) {
     throw std::invalid_argument(
-        fmt::format("unknown kernel kind {} (known: {})", shown(fields[1]), kind_names()));
+        fmt::format("unknown kernel kind {} (known: {})", shown(fields[1]), fmt::join(kind_names(), ", ")));
   }
-  // DSA kinds carry their switches too, before the arch.
-  const bool dsa = kind != nullptr && kind->dsa();
-  const std::size_t expected = dsa ? 8 : 7;
+  // The kinds of a family with switches carry them too, before the arch.
+  const bool flagged = kind && kind->family_info().has_flags();
+  const std::size_t expected = flagged ? 8 : 7;
   if (fields.size() != expected) {
     throw std::invalid_argument(fmt::format("expected {} fields 'v{} <kind> bs=N slots=N chunk=N threads=N {}arch=ARCH', "
                                             "found {}",
-                                            expected, kManifestVersion, dsa ? "flags=N " : "", fields.size()));
+                                            expected, kManifestVersion, flagged ? "flags=N " : "", fields.size()));
   }
   ManifestEntry entry;
-  entry.spec.kind = kind->kind;
+  entry.spec = *kind;
   entry.spec.bs = number_of(fields[2], kFieldNames[0], 3);
   entry.spec.slots = number_of(fields[3], kFieldNames[1], 4);
   entry.spec.chunk = number_of(fields[4], kFieldNames[2], 5);
   entry.spec.threads = number_of(fields[5], kFieldNames[3], 6);
-  if (dsa) entry.spec.flags = number_of(fields[6], kFieldNames[5], 7);
+  if (flagged) entry.spec.flags = number_of(fields[6], kFieldNames[5], 7);
   entry.arch = std::string(value_of(fields[expected - 1], kFieldNames[4], expected));
   check_manifest_spec(entry.spec);
   try {

@@ -10,6 +10,7 @@
 #include "jit/compile_dump.hpp"
 #include "jit/compile_policy.hpp"
 #include "jit/fork_local.hpp"
+#include "jit/kernel_family.hpp"
 #include "jit/log.hpp"
 #include "jit/nvrtc_compiler.hpp"
 
@@ -36,7 +37,7 @@ std::shared_ptr<const CompiledKernel> Pipeline::get(const KernelSpec& spec, cons
 
 std::shared_ptr<const CompiledKernel> Pipeline::load_or_compile(const KernelSpec& spec, const KernelKey& key,
                                                                 const Toolchain& toolchain, Origin* origin) {
-  auto compiled = std::make_shared<CompiledKernel>(CompiledKernel{key, spec.info().entry, {}, false});
+  auto compiled = std::make_shared<CompiledKernel>(CompiledKernel{key, spec.variant_info().entry, {}, false});
   std::size_t layer = 0;
   auto from_disk = [&](std::optional<std::vector<char>> cubin) {
     if (!cubin) return false;

@@ -42,9 +42,8 @@ std::vector<WarmupItem> plan(const WarmupRequest& request) {
     item.toolchain = &toolchain;
     items.push_back(std::move(item));
   };
-  const std::vector<KernelSpec> specs = kernels_for(request.batch_sizes, request.tuning);
   for (const Toolchain& toolchain : request.toolchains) {
-    for (const KernelSpec& spec : specs) add(spec, toolchain);
+    for (const KernelSpec& spec : request.specs) add(spec, toolchain);
   }
   for (const WarmupKernel& kernel : request.kernels) add(kernel.spec, kernel.toolchain);
   return items;

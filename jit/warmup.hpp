@@ -19,11 +19,10 @@ struct WarmupKernel {
 
 // Filling a cache ahead of use: the one loop behind `draftjit warmup` and the Python module's warmup().
 struct WarmupRequest {
-  std::vector<int> batch_sizes;       // each checked by the caller (check_bs); duplicates add no kernels
-  std::vector<Toolchain> toolchains;  // every kernel of batch_sizes is built for each of them
-  Tuning tuning;                      // for batch_sizes
-  // Kernels built as they are, after those of batch_sizes (usually instead of them); one that repeats a kernel of
-  // the plan (same spec, arch, options and NVRTC version) is built once.
+  std::vector<KernelSpec> specs;      // the kernels of the calls warmed (ops::kernels_for); duplicates add none
+  std::vector<Toolchain> toolchains;  // every kernel of specs is built for each of them
+  // Kernels built as they are, each for its own toolchain, after those of specs; one that repeats a kernel of the
+  // plan (same spec, arch, options and NVRTC version) is built once.
   std::vector<WarmupKernel> kernels;
   std::size_t jobs = 0;  // worker threads wanted; 0: one per core. Never more than the cores or the kernels.
 };

@@ -9,6 +9,7 @@
 #include "draftjit/errors.hpp"
 #include "driver_api.hpp"
 #include "driver_info.hpp"
+#include "jit/kernel_family.hpp"
 #include "jit/log.hpp"
 #include "jit/manifest.hpp"
 #include "jit/pipeline.hpp"
@@ -118,7 +119,7 @@ const LoadedKernel& Context::kernel(const jit::KernelSpec& spec) {
   check_cu(loaded, "cuModuleLoadData", compiled->key.stem);
   ModuleHandle module(raw);
   auto kernel = std::make_unique<LoadedKernel>();
-  kernel->entry = spec.info().entry;
+  kernel->entry = spec.variant_info().entry;
   kernel->key = compiled->key.stem;
   check_cu(driver().cuModuleGetFunction(&kernel->function, module.get(), kernel->entry), "cuModuleGetFunction",
            kernel->key);

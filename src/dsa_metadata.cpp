@@ -1,4 +1,4 @@
-// The DSA calls (include/draftjit/dsa.hpp): check the arguments, pick the kernel (jit::dsa_spec), fill its params
+// The DSA calls (include/draftjit/dsa.hpp): check the arguments, pick the kernel (ops::dsa::spec_for), fill its params
 // struct and launch it, one launch per call.
 #include <fmt/format.h>
 
@@ -15,6 +15,8 @@
 #include "context_registry.hpp"
 #include "draftjit/dsa.hpp"
 #include "launch.hpp"
+#include "prepare_kernels.hpp"
+#include "ops/dsa/family.hpp"
 
 namespace draftjit {
 namespace {
@@ -24,7 +26,7 @@ namespace k = draftjit_kernels;
 // Throws std::invalid_argument "<call>: <what>" unless ok. Checks bs first: every other rule depends on it.
 class Checker {
  public:
-  Checker(const char* call, std::int64_t bs) : call_(call) { jit::check_dsa_bs(bs, call); }
+  Checker(const char* call, std::int64_t bs) : call_(call) { ops::dsa::check_bs(bs, call); }
   template <class... Args>
   void require(bool ok, fmt::format_string<Args...> what, Args&&... args) const {
     if (!ok) throw std::invalid_argument(fmt::format("{}: {}", call_, fmt::format(what, std::forward<Args>(args)...)));
@@ -120,7 +122,7 @@ unsigned dsa_blocks(const k::DsaCommonParams& c, const jit::KernelSpec& spec, co
 template <class Params>
 void launch_dsa(DsaMode mode, const Params& params, const DsaSwitches& switches, const Tuning& tuning,
                 CUstream stream, const char* call) {
-  const jit::KernelSpec spec = jit::dsa_spec(mode, params.c.bs, switches, tuning);
+  const jit::KernelSpec spec = ops::dsa::spec_for(mode, params.c.bs, switches, tuning);
   Context& context = current_context();
   const LoadedKernel& kernel = kernel_for_call(context, spec, params.c.bs, stream, call, [] {
     return std::string("Call draftjit::prepare_dsa for this mode, bs and switches (Python: draftjit.prepare_dsa) "
@@ -186,9 +188,8 @@ void dsa_draft_extend_metadata(const DsaDraftExtendArgs& args, CUstream stream, 
 void prepare_dsa(DsaMode mode, std::int64_t bs, const DsaSwitches& switches, const Tuning& tuning) {
   const Checker check("prepare_dsa", bs);
   validate(tuning);
-  const jit::KernelSpec spec = jit::dsa_spec(mode, static_cast<int>(bs), switches, tuning);  // before the driver
-  const RelaxedCaptureMode relaxed;  // a module load, beside another thread's capture
-  current_context().kernel(spec);
+  const jit::KernelSpec spec = ops::dsa::spec_for(mode, static_cast<int>(bs), switches, tuning);  // before the driver
+  prepare_kernels({&spec, 1});
 }
 
 }  // namespace draftjit

@@ -1,5 +1,5 @@
-// The public calls: check arguments, pick the kernels (jit::call_plan), launch them with typed parameters, and for
-// the blocking call read the total back.
+// The public draft-extend calls: check arguments, pick the kernels (ops::draft_extend::call_plan), launch them with
+// typed parameters, and for the blocking call read the total back.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,11 +14,14 @@
 #include "jit/manifest.hpp"
 #include "jit/version.hpp"
 #include "launch.hpp"
+#include "prepare_kernels.hpp"
+#include "ops/draft_extend/family.hpp"
 
 namespace draftjit {
 namespace {
 
 namespace k = draftjit_kernels;
+namespace draft_extend = ops::draft_extend;
 
 // Enough blocks to give each output slot a thread, capped (the kernels stride over the rest). Rounded up without
 // capacity + threads - 1, which overflows near INT64_MAX.
@@ -28,7 +31,7 @@ unsigned fill_blocks(std::int64_t capacity, int threads, int max_blocks) {
 }
 
 void check_args(const DraftExtendArgs& a, const char* call) {
-  jit::check_bs(a.bs, call);
+  draft_extend::check_bs(a.bs, call);
   if (a.bs > 0 && (a.extend_seq_lens == nullptr || a.seq_lens == nullptr)) {
     throw std::invalid_argument(
         fmt::format("{}: extend_seq_lens and seq_lens must be non-null for bs = {}", call, a.bs));
@@ -44,7 +47,7 @@ void check_args(const DraftExtendArgs& a, const char* call) {
 // The kernels of one call, loaded in the current context, and where the blocking call's results live: decided once
 // per call, here, and read by every path below.
 struct LoadedPlan {
-  jit::CallPlan specs;
+  draft_extend::CallPlan specs;
   Context& context;
   const LoadedKernel& main;  // the fused kernel, or the scan
   const LoadedKernel* fill;  // null when main is the only launch
@@ -72,7 +75,7 @@ const LoadedKernel& kernel_for_call(Context& context, const jit::KernelSpec& spe
   return kernel_for_call(context, spec, bs, stream, call, [&] { return load_ahead_advice(how, call, bs); });
 }
 
-LoadedPlan load_plan(const jit::CallPlan& specs, std::int64_t bs, CUstream stream, const char* call, LoadAhead how) {
+LoadedPlan load_plan(const draft_extend::CallPlan& specs, std::int64_t bs, CUstream stream, const char* call, LoadAhead how) {
   Context& context = current_context();
   const LoadedKernel& main = kernel_for_call(context, specs.main, bs, stream, call, how);
   const LoadedKernel* fill = specs.fill ? &kernel_for_call(context, *specs.fill, bs, stream, call, how) : nullptr;
@@ -80,7 +83,7 @@ LoadedPlan load_plan(const jit::CallPlan& specs, std::int64_t bs, CUstream strea
 }
 
 LoadedPlan draft_extend_plan(std::int64_t bs, const Tuning& tuning, CUstream stream, const char* call) {
-  return load_plan(jit::call_plan(static_cast<int>(bs), tuning), bs, stream, call, LoadAhead::Prepare);
+  return load_plan(draft_extend::call_plan(static_cast<int>(bs), tuning), bs, stream, call, LoadAhead::Prepare);
 }
 
 // Where the kernels put total, status and offsets.
@@ -113,8 +116,8 @@ void enqueue(const LoadedPlan& plan, const DraftExtendArgs& a, CUstream stream, 
 }  // namespace
 
 bool async_requires_offsets(std::int64_t bs, const Tuning& tuning) {
-  jit::check_bs(bs, "async_requires_offsets");
-  return !jit::call_plan(static_cast<int>(bs), tuning).single_launch();
+  draft_extend::check_bs(bs, "async_requires_offsets");
+  return !draft_extend::call_plan(static_cast<int>(bs), tuning).single_launch();
 }
 
 std::int32_t fill_draft_extend_metadata(const DraftExtendArgs& args, CUstream stream, const Tuning& tuning) {
@@ -167,13 +170,13 @@ void fill_draft_extend_metadata_async(const DraftExtendArgs& args, CUstream stre
 void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* offsets, CUstream stream,
                        std::int32_t* d_status, const Tuning& tuning) {
   constexpr const char* kCall = "exclusive_offsets";
-  jit::check_bs(bs, kCall);
+  draft_extend::check_bs(bs, kCall);
   validate(tuning);
   if ((lens == nullptr && bs > 0) || offsets == nullptr) {
     throw std::invalid_argument(fmt::format("{}: lens (for bs > 0) and offsets must be non-null", kCall));
   }
   const LoadedPlan plan =
-      load_plan(jit::offsets_plan(static_cast<int>(bs), tuning), bs, stream, kCall, LoadAhead::CallOnce);
+      load_plan(draft_extend::offsets_plan(static_cast<int>(bs), tuning), bs, stream, kCall, LoadAhead::CallOnce);
   // No seq: lengths alone, with no fill behind them (no seq check, no capacity).
   launch(plan.main, {1, static_cast<unsigned>(plan.specs.main.threads)}, stream,
          k::ScanParams{lens, nullptr, static_cast<int>(bs), 0, offsets, nullptr, d_status});
@@ -181,7 +184,7 @@ void exclusive_offsets(const std::int32_t* lens, std::int64_t bs, std::int32_t* 
 
 void prepare(std::int64_t bs, const Tuning& tuning) {
   constexpr const char* kCall = "prepare";
-  jit::check_bs(bs, kCall);
+  draft_extend::check_bs(bs, kCall);
   validate(tuning);
   const RelaxedCaptureMode relaxed;  // the workspace allocation below, beside another thread's capture
   const LoadedPlan plan = draft_extend_plan(bs, tuning, nullptr, kCall);
@@ -193,15 +196,13 @@ void prepare(std::int64_t bs, const Tuning& tuning) {
 std::size_t prepare_manifest(const char* path) {
   // Archs are only checked for their shape: a fleet's manifest may name archs this NVRTC does not compile for.
   const std::vector<jit::ManifestEntry> entries = jit::read_manifest(path, /*check_archs=*/false);
-  const RelaxedCaptureMode relaxed;  // module loads, beside another thread's capture
-  Context& context = current_context();
-  std::size_t loaded = 0;
+  std::vector<jit::KernelSpec> specs;
+  const std::string& arch = current_context().toolchain().arch;
   for (const jit::ManifestEntry& entry : entries) {
-    if (entry.arch != context.toolchain().arch) continue;
-    context.kernel(entry.spec);
-    ++loaded;
+    if (entry.arch == arch) specs.push_back(entry.spec);
   }
-  return loaded;
+  prepare_kernels(specs);
+  return specs.size();
 }
 
 bool cuda_available() noexcept { return cuda_device_available(); }

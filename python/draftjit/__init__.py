@@ -115,6 +115,7 @@ else:
 __all__ = [
     "CompileError", "Error", "StatusError", "MAX_BS", "MAX_DSA_BS", "MAX_FUSED_BS", "cache_dir", "cuda_available",
     "doctor", "emit", "exclusive_offsets", "fill_draft_extend_metadata", "fill_draft_extend_metadata_async", "freeze",
+    "kinds",
     "logger", "prepare", "prepare_dsa", "reset_stats", "stats", "warmup",
 ]
 
@@ -208,16 +209,34 @@ def _current_device():
     return 0
 
 
-def prepare(batch_sizes=(), device=None, *, manifest=None):
-    """Compiles (or loads from the caches) and loads on the device every kernel that calls with these batch sizes
-    use, so that later calls and CUDA graph captures do no JIT work. batch_sizes: an int or an iterable of ints;
-    device: an index or torch.device (default: the current device). manifest: a file that processes run with
-    DRAFTJIT_RECORD=file wrote; its kernels recorded for the device's arch are loaded too (others are skipped), and
-    prepare returns how many (None without a manifest)."""
+def kinds():
+    """The kinds of call prepare, warmup and emit take, as (name, summary, switches) tuples: "main" (draft extend),
+    "fused", "scan" (exclusive_offsets), "fill", "dsa-decode", "dsa-verify", "dsa-extend"; switches are the names of
+    the kernel switches a kind takes besides bs (`draftjit warmup --help` lists the same)."""
+    return [(name, summary, list(switches)) for name, summary, switches in _core.kinds()]
+
+
+def _device_index(device):
     index = getattr(device, "index", device)
-    loaded = _core.prepare(_batch_sizes(batch_sizes), _current_device() if index is None else operator.index(index),
+    return _current_device() if index is None else operator.index(index)
+
+
+def prepare(batch_sizes=(), device=None, *, kind="main", switches=(), manifest=None):
+    """Compiles (or loads from the caches) and loads on the device every kernel that calls of kind (see kinds();
+    default "main", draft extend) with these batch sizes and switches use, so that later calls and CUDA graph
+    captures do no JIT work. batch_sizes: an int or an iterable of ints; device: an index or torch.device (default:
+    the current device). manifest: a file that processes run with DRAFTJIT_RECORD=file wrote; its kernels recorded
+    for the device's arch are loaded too (others are skipped), and prepare returns how many (None without a
+    manifest)."""
+    loaded = _core.prepare(_batch_sizes(batch_sizes), _device_index(device), kind, _switches(switches),
                            None if manifest is None else os.fspath(manifest))
     return loaded if manifest is not None else None
+
+
+def _switches(switches):
+    if isinstance(switches, str):
+        raise TypeError(f"switches must be an iterable of switch names, got the str {switches!r}")
+    return [str(name) for name in switches]
 
 
 def _is_int64(dtype, name):
@@ -230,32 +249,31 @@ def _is_int64(dtype, name):
 
 def prepare_dsa(mode, batch_sizes, device=None, *, seq_lens_dtype="int32", req_pool_indices_dtype="int64",
                 real_page_size=1, index_kpool=1, paged_mqa_ctx_lens_2d=False):
-    """Compiles (or loads from the caches) and loads on the device the DSA metadata kernels that calls of mode
-    ("dsa-decode", "dsa-verify" or "dsa-extend", as in `draftjit warmup --kind`) with these batch sizes launch, so
-    that later calls and CUDA graph captures of them do no JIT work. The other arguments are what picks a kernel
-    besides bs: the dtypes of seq_lens and req_pool_indices (torch dtypes or their names), whether real_page_size > 1
-    and index_kpool > 1, and for dsa-verify whether paged_mqa_ctx_lens_2d is given. batch_sizes: an int or an
-    iterable of ints, each in [0, MAX_DSA_BS]; device as for prepare."""
-    index = getattr(device, "index", device)
-    _core.prepare_dsa(mode, _batch_sizes(batch_sizes), _current_device() if index is None else operator.index(index),
-                      _is_int64(seq_lens_dtype, "seq_lens_dtype"),
-                      not _is_int64(req_pool_indices_dtype, "req_pool_indices_dtype"), real_page_size > 1,
-                      (index_kpool or 0) > 1, bool(paged_mqa_ctx_lens_2d))
+    """prepare() for the DSA metadata kernels, with the switches spelled as the calls' arguments: mode is the kind
+    ("dsa-decode", "dsa-verify" or "dsa-extend"); the dtypes of seq_lens and req_pool_indices (torch dtypes or their
+    names), whether real_page_size > 1 and index_kpool > 1, and for dsa-verify whether paged_mqa_ctx_lens_2d is given
+    pick the kernel besides bs. batch_sizes: an int or an iterable of ints, each in [0, MAX_DSA_BS]."""
+    switches = [name for name, on in (("seq64", _is_int64(seq_lens_dtype, "seq_lens_dtype")),
+                                      ("pool32", not _is_int64(req_pool_indices_dtype, "req_pool_indices_dtype")),
+                                      ("paged", real_page_size > 1), ("kpool", (index_kpool or 0) > 1),
+                                      ("ctx2d", bool(paged_mqa_ctx_lens_2d))) if on]
+    prepare(batch_sizes, device, kind=mode, switches=switches)
 
 
-def warmup(batch_sizes, arch="sm_90", *, jobs=0):
-    """Compiles into the disk cache every kernel these batch sizes use on arch (e.g. "sm_90", or a list of archs),
-    in parallel like `draftjit warmup` (jobs threads; 0: one per core); needs no GPU. Returns {"kernels": n,
-    "compiled": n, "cached": n, "not_stored": n}; not_stored counts kernels the disk cache could not take (the
-    reasons were printed as warnings) or all of them when it is disabled. Raises draftjit.Error if any failed."""
+def warmup(batch_sizes, arch="sm_90", *, kind="main", switches=(), jobs=0):
+    """Compiles into the disk cache every kernel calls of kind (see kinds()) with these batch sizes and switches use
+    on arch (e.g. "sm_90", or a list of archs), in parallel like `draftjit warmup` (jobs threads; 0: one per core);
+    needs no GPU. Returns {"kernels": n, "compiled": n, "cached": n, "not_stored": n}; not_stored counts kernels the
+    disk cache could not take (the reasons were printed as warnings) or all of them when it is disabled. Raises
+    draftjit.Error if any failed."""
     archs = [arch] if isinstance(arch, str) else list(arch)
-    return _core.warmup(_batch_sizes(batch_sizes), archs, operator.index(jobs))
+    return _core.warmup(_batch_sizes(batch_sizes), archs, operator.index(jobs), kind, _switches(switches))
 
 
-def emit(bs, kind="main", arch="sm_90", ptx=False):
-    """The CUDA source rendered for bs (or its PTX for arch). kind: "main" (what a call uses), "fused", "scan" or
-    "fill"."""
-    return _core.emit(operator.index(bs), kind, arch, bool(ptx))
+def emit(bs, kind="main", arch="sm_90", ptx=False, *, switches=()):
+    """The CUDA source rendered for the main kernel of a kind call (see kinds()) with bs and these switches, or its
+    PTX for arch."""
+    return _core.emit(operator.index(bs), kind, arch, bool(ptx), _switches(switches))
 
 
 def cache_dir():

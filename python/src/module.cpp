@@ -19,7 +19,9 @@
 #include "jit/disk_cache.hpp"
 #include "jit/emit.hpp"
 #include "jit/exit_guard.hpp"
-#include "jit/kernel_spec.hpp"
+#include "jit/kernel_family.hpp"
+#include "ops/kinds.hpp"
+#include "prepare_kernels.hpp"
 #include "jit/pipeline.hpp"
 #include "jit/warmup.hpp"
 #include "doctor.hpp"
@@ -152,43 +154,37 @@ void exclusive_offsets(const py::handle& lens, const py::handle& out, const py::
   python_call([&] { draftjit::bindings::run(call, where.device, where.stream); });  // a first call may compile
 }
 
-// The batch sizes' kernels, then the manifest's (when given) for the device's arch; returns how many of the
-// manifest's were loaded.
-std::size_t prepare(const std::vector<std::int64_t>& batch_sizes, int device,
-                    const std::optional<std::string>& manifest) {
-  for (std::int64_t bs : batch_sizes) draftjit::jit::check_bs(bs, "prepare");
+// The kernels calls of kind (ops/kinds.hpp: "main", "scan", "dsa-decode", ...) with these batch sizes and switches
+// launch, checked before anything runs.
+std::vector<draftjit::jit::KernelSpec> kernels_of(const std::string& kind, const std::vector<std::int64_t>& batch_sizes,
+                                                  const std::vector<std::string>& switches) {
+  const draftjit::ops::CallKind& call = draftjit::ops::call_kind_named(kind);
+  return draftjit::ops::kernels_for(call, batch_sizes, draftjit::ops::flags_named(call, switches), {});
+}
+
+// The kernels of kind for these batch sizes, then the manifest's (when given) for the device's arch, loaded on the
+// device; returns how many of the manifest's were loaded.
+std::size_t prepare(const std::vector<std::int64_t>& batch_sizes, int device, const std::string& kind,
+                    const std::vector<std::string>& switches, const std::optional<std::string>& manifest) {
+  const std::vector<draftjit::jit::KernelSpec> kernels = kernels_of(kind, batch_sizes, switches);
   return python_call([&] {  // may compile for tens of milliseconds
     draftjit::PrimaryContextScope scope(device);
-    for (std::int64_t bs : batch_sizes) draftjit::prepare(bs);
+    if (kind == "main") {  // also sizes the blocking call's workspace for each bs
+      for (std::int64_t bs : batch_sizes) draftjit::prepare(bs);
+    } else {
+      draftjit::prepare_kernels(kernels);
+    }
     return manifest ? draftjit::prepare_manifest(manifest->c_str()) : std::size_t{0};
   });
 }
 
-// The DSA kernels that calls of mode (its CLI name: dsa-decode, dsa-verify, dsa-extend) with these batch sizes and
-// switches launch, loaded on the device.
-void prepare_dsa(const std::string& mode, const std::vector<std::int64_t>& batch_sizes, int device,
-                 bool seq_lens_int64, bool req_pool_indices_int32, bool paged, bool kpool, bool ctx_lens_2d) {
-  const std::optional<draftjit::DsaMode> named = draftjit::jit::dsa_mode_named(mode);
-  if (!named) {
-    throw std::invalid_argument(fmt::format("mode must be dsa-decode, dsa-verify or dsa-extend, not '{}'", mode));
-  }
-  for (std::int64_t bs : batch_sizes) draftjit::jit::check_dsa_bs(bs, "prepare_dsa");
-  using draftjit::IndexType;
-  const draftjit::DsaSwitches switches{seq_lens_int64 ? IndexType::Int64 : IndexType::Int32,
-                                       req_pool_indices_int32 ? IndexType::Int32 : IndexType::Int64, paged, kpool,
-                                       ctx_lens_2d};
-  python_call([&] {  // may compile
-    draftjit::PrimaryContextScope scope(device);
-    for (std::int64_t bs : batch_sizes) draftjit::prepare_dsa(*named, bs, switches);
-  });
-}
-
-// Compiles into the disk cache every kernel that calls with these batch sizes use on each arch; needs no GPU. The
-// same loop as `draftjit warmup` (jit/warmup.hpp); a kernel that failed raises draftjit.Error with its message.
-py::dict warmup(const std::vector<int>& batch_sizes, const std::vector<std::string>& archs, std::size_t jobs) {
+// Compiles into the disk cache every kernel that calls of kind with these batch sizes and switches use on each
+// arch; needs no GPU. The same loop as `draftjit warmup` (jit/warmup.hpp); a kernel that failed raises
+// draftjit.Error with its message.
+py::dict warmup(const std::vector<std::int64_t>& batch_sizes, const std::vector<std::string>& archs,
+                std::size_t jobs, const std::string& kind, const std::vector<std::string>& switches) {
   draftjit::jit::WarmupRequest request;
-  for (int bs : batch_sizes) draftjit::jit::check_bs(bs, "warmup");
-  request.batch_sizes = batch_sizes;
+  request.specs = kernels_of(kind, batch_sizes, switches);
   for (const std::string& arch : archs) request.toolchains.push_back(draftjit::jit::Toolchain::for_arch(arch));
   request.jobs = jobs;
   std::string first_error;
@@ -213,12 +209,24 @@ py::dict warmup(const std::vector<int>& batch_sizes, const std::vector<std::stri
   return result;
 }
 
-std::string emit(int bs, const std::string& kind, const std::string& arch, bool ptx) {
-  draftjit::jit::check_bs(bs, "emit");
-  const auto spec = draftjit::jit::spec_for_call(kind, bs, {});
+// The source (or PTX) of the main kernel of a kind call with bs.
+std::string emit(std::int64_t bs, const std::string& kind, const std::string& arch, bool ptx,
+                 const std::vector<std::string>& switches) {
+  const draftjit::jit::KernelSpec spec = kernels_of(kind, {bs}, switches).front();
   return python_call([&] {  // PTX is a compile
     return draftjit::jit::emit(spec, arch, ptx ? draftjit::jit::EmitOutput::Ptx : draftjit::jit::EmitOutput::Source);
   });
+}
+
+// Every kind's name, summary and switch names: what Python's prepare/warmup/emit take.
+py::list kinds() {
+  py::list result;
+  for (const draftjit::ops::CallKind& kind : draftjit::ops::call_kinds()) {
+    py::list switches;
+    for (const char* name : draftjit::jit::kernel_families()[kind.family]->flag_names) switches.append(name);
+    result.append(py::make_tuple(kind.name, kind.summary, switches));
+  }
+  return result;
 }
 
 // Where this process's pipeline stores kernels: the location it fixed at first use, not the environment now.
@@ -262,11 +270,11 @@ PYBIND11_MODULE(DRAFTJIT_MODULE_NAME, m) {
   });
 #endif
   m.def("prepare", &prepare);
-  m.def("prepare_dsa", &prepare_dsa);
   // Private: after it, this process compiles nothing more. draftjit/__init__.py registers it with atexit.
   m.def("_wait_for_compiles", [] { without_gil(&draftjit::jit::wait_for_compiles); });
   m.def("warmup", &warmup);
   m.def("emit", &emit);
+  m.def("kinds", &kinds);
   m.def("cache_dir", &cache_dir);
   m.def("doctor", [] {
     // loads NVRTC and the driver, lists the cache

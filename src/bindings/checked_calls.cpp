@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "bindings/array_rules.hpp"
-#include "jit/kernel_spec.hpp"
+#include "ops/draft_extend/family.hpp"
 
 namespace draftjit::bindings {
 namespace {
@@ -25,7 +25,7 @@ DraftExtendArgs checked_request(const ArrayArg& ext, const ArrayArg& seq, std::i
         "out_nsa_cache_seqlens has {} entries but out_seqlens_expanded has {}; both are the capacity",
         out_cache.length, out_expanded.length));
   }
-  jit::check_bs(ext.length, "fill_draft_extend_metadata");
+  ops::draft_extend::check_bs(ext.length, "fill_draft_extend_metadata");
   return {as<const std::int32_t>(ext), as<const std::int32_t>(seq), ext.length, int32_scalar(topk, "nsa_index_topk"),
           as<std::int32_t>(out_expanded), as<std::int32_t>(out_cache), out_expanded.length};
 }
@@ -66,7 +66,7 @@ OffsetsCall check_exclusive_offsets(const ArrayArg& lens, const ArrayArg& out, c
     check_vector(*status, Access::Write);
     check_has_one(*status);
   }
-  jit::check_bs(lens.length, "exclusive_offsets");
+  ops::draft_extend::check_bs(lens.length, "exclusive_offsets");
   Placement placement = place({&lens, &out, status ? &*status : nullptr});
   return {as<const std::int32_t>(lens), lens.length, as<std::int32_t>(out),
           status ? as<std::int32_t>(*status) : nullptr, placement.device, std::move(placement.producers)};

@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "bindings/array_rules.hpp"
-#include "jit/kernel_spec.hpp"
+#include "ops/dsa/family.hpp"
 
 namespace draftjit::bindings {
 namespace {
@@ -28,7 +28,7 @@ const ArrayArg* real_table(const DsaArrays& a, const DsaCommonArgs& c) {
 
 // The checks of the arrays and scalars every mode shares, and the arguments they make; row_capacity is the mode's.
 DsaCommonArgs checked_common(const DsaArrays& a, const DsaScalars& s, const char* call) {
-  jit::check_dsa_bs(s.bs, call);  // before the arrays are checked to hold bs entries
+  ops::dsa::check_bs(s.bs, call);  // before the arrays are checked to hold bs entries
   DsaCommonArgs c;
   c.bs = s.bs;
   c.dsa_index_topk = int32_scalar(s.dsa_index_topk, "dsa_index_topk");

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "jit/kernel_spec.hpp"
+#include "ops/kinds.hpp"
 #include "jit/toolchain.hpp"
 
 namespace draftjit::cli {
@@ -36,14 +37,16 @@ class Options {
 // --unroll-max and --fused-max over the default tuning, validated.
 Tuning tuning_from(const Options& options);
 
-// The DSA kernel switches as bare flags: --seq64 (int64 seq_lens), --pool32 (int32 req_pool_indices), --paged
-// (real_page_size > 1), --kpool (index_kpool > 1), --ctx2d (target verify's paged_mqa_ctx_lens_2d).
-extern const std::vector<std::string> kDsaSwitchFlags;
-DsaSwitches dsa_switches_from(const Options& options);
+// Every family's switches as bare flags, "--" and the name the family gives it (ops/<family>/: --seq64, --paged).
+std::vector<std::string> switch_flags();
 
-// What --kind names among the DSA modes (dsa-decode, dsa-verify, dsa-extend); nullopt for the draft-extend kernels'
-// kinds. Switch flags without a DSA kind are refused.
-std::optional<DsaMode> dsa_mode_from(const Options& options);
+// The call kind --kind names (fallback when absent; ops/kinds.hpp) and the bits of the switch flags given, each of
+// which must be a switch of that kind's family.
+struct KindChoice {
+  const ops::CallKind* kind;
+  int flags;
+};
+KindChoice kind_from(const Options& options, const char* fallback);
 
 // The arch of device 0, or an error telling the user to pass --arch.
 std::string default_arch();

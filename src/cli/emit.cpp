@@ -8,8 +8,8 @@
 namespace draftjit::cli {
 
 int run_emit(const Args& args) {
-  std::vector<std::string> flags = {"--ptx", "--cubin-info"};
-  flags.insert(flags.end(), kDsaSwitchFlags.begin(), kDsaSwitchFlags.end());
+  std::vector<std::string> flags = switch_flags();
+  flags.insert(flags.end(), {"--ptx", "--cubin-info"});
   const Options options(args, {"--bs", "--kind", "--arch", "--unroll-max", "--fused-max"}, flags);
   if (!options.has("--bs")) throw std::invalid_argument("--bs is required");
   if (options.has("--ptx") && options.has("--cubin-info")) {
@@ -17,10 +17,8 @@ int run_emit(const Args& args) {
   }
   const int bs = options.get_int("--bs", 0);
   const Tuning tuning = tuning_from(options);
-  const std::optional<DsaMode> dsa = dsa_mode_from(options);
-  if (!dsa) jit::check_bs(bs, "--bs");
-  const jit::KernelSpec spec = dsa ? jit::dsa_spec(*dsa, bs, dsa_switches_from(options), tuning)
-                                   : jit::spec_for_call(options.get("--kind", "main"), bs, tuning);
+  const KindChoice choice = kind_from(options, "main");
+  const jit::KernelSpec spec = choice.kind->plan(bs, choice.flags, tuning).front();  // the call's main kernel
   const jit::EmitOutput output = options.has("--ptx")          ? jit::EmitOutput::Ptx
                                  : options.has("--cubin-info") ? jit::EmitOutput::CubinInfo
                                                                : jit::EmitOutput::Source;

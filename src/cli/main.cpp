@@ -1,5 +1,6 @@
 // draftjit: emit generated kernels, warm the kernel cache, manage the cache, check the setup.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -9,21 +10,19 @@
 #include <system_error>
 
 #include "commands.hpp"
+#include "jit/kernel_family.hpp"
+#include "ops/kinds.hpp"
 
 namespace {
 
 constexpr const char* kUsage = R"(usage:
-  draftjit emit --bs N [--kind main|fused|scan|fill] [--arch sm_90] [--ptx | --cubin-info]
+  draftjit emit --bs N [--kind KIND] [SWITCHES] [--arch sm_90] [--ptx | --cubin-info]
                 [--unroll-max N] [--fused-max N]
-      print the CUDA source rendered for bs (or its PTX, or what NVRTC built)
-  draftjit emit --bs N --kind dsa-decode|dsa-verify|dsa-extend [SWITCHES] [...as above]
-      the same for a DSA metadata kernel; SWITCHES: --seq64 (int64 seq_lens), --pool32 (int32
-      req_pool_indices), --paged (real_page_size > 1), --kpool (index_kpool > 1), --ctx2d (verify's
-      paged_mqa_ctx_lens_2d)
-  draftjit warmup --bs LIST [--kind dsa-...] [SWITCHES] [--arch LIST] [--jobs N] [--unroll-max N]
+      print the CUDA source rendered for the main kernel of a KIND call with bs (or its PTX, or what
+      NVRTC built)
+  draftjit warmup --bs LIST [--kind KIND] [SWITCHES] [--arch LIST] [--jobs N] [--unroll-max N]
                   [--fused-max N]
-      compile every kernel the runtime uses for these bs into the disk cache (with --kind, the
-      DSA mode's kernels for these switches)
+      compile every kernel KIND calls with these bs and switches use into the disk cache
       LIST: ranges and lists, e.g. 1-1024 or 1,2,4-8; arch default: device 0's; --jobs: at most
       the cores (the default); exits 1 when a kernel failed or could not be stored
   draftjit warmup --manifest FILE [--jobs N]
@@ -44,6 +43,18 @@ constexpr const char* kUsage = R"(usage:
       environment; exits 1 when draftjit cannot compile, or a GPU cannot run its kernels
 )";
 
+// The usage with the kinds and switches the op families declare (ops/kinds.hpp, ops/<family>/).
+std::string usage() {
+  std::string text = kUsage;
+  text += "KIND (default main):\n";
+  for (const draftjit::ops::CallKind& kind : draftjit::ops::call_kinds()) {
+    const auto& flags = draftjit::jit::kernel_families()[kind.family]->flag_names;
+    text += fmt::format("  {:<12} {}{}{}\n", kind.name, kind.summary, flags.empty() ? "" : "; SWITCHES: --",
+                        fmt::join(flags, " --"));
+  }
+  return text;
+}
+
 // fwrite, never throwing: a message about a failure must not become another one (stderr may be full or closed).
 void print_error(const std::string& text) { (void)std::fwrite(text.data(), 1, text.size(), stderr); }
 
@@ -56,7 +67,7 @@ int run_command(const std::string& command, const draftjit::cli::Args& args) {
     if (command == "doctor") return run_doctor(args);
     throw std::invalid_argument(fmt::format("unknown command '{}'", command));
   } catch (const std::invalid_argument& e) {
-    print_error(fmt::format("draftjit {}: {}\n\n{}", command, e.what(), kUsage));
+    print_error(fmt::format("draftjit {}: {}\n\n{}", command, e.what(), usage()));
     return 2;
   } catch (const std::exception& e) {
     print_error(fmt::format("draftjit {}: {}\n", command, e.what()));
@@ -77,7 +88,7 @@ int flush_stdout(const std::string& command, int rc) {
 
 int main(int argc, char** argv) try {
   if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
-    fmt::print(argc < 2 ? stderr : stdout, "{}", kUsage);
+    fmt::print(argc < 2 ? stderr : stdout, "{}", usage());
     return flush_stdout("--help", argc < 2 ? 2 : 0);
   }
   const std::string command = argv[1];

@@ -7,6 +7,8 @@
 #include "commands.hpp"
 #include "draftjit/draftjit.hpp"
 #include "driver_api.hpp"
+#include "jit/kernel_family.hpp"
+#include "ops/draft_extend/family.hpp"
 
 namespace draftjit::cli {
 namespace {
@@ -41,8 +43,8 @@ std::vector<int> parse_bs_list(const std::string& text) {
     const std::size_t dash = part.find('-', 1);
     const int lo = parse_int(part.substr(0, dash), "--bs");
     const int hi = dash == std::string_view::npos ? lo : parse_int(part.substr(dash + 1), "--bs");
-    jit::check_bs(lo, "--bs");
-    jit::check_bs(hi, "--bs");
+    ops::draft_extend::check_bs(lo, "--bs");
+    ops::draft_extend::check_bs(hi, "--bs");
     if (hi < lo) throw std::invalid_argument(fmt::format("--bs: range '{}' runs backwards", part));
     ranges.emplace_back(lo, hi);
   }
@@ -104,26 +106,24 @@ Tuning tuning_from(const Options& options) {
   return tuning;
 }
 
-const std::vector<std::string> kDsaSwitchFlags = {"--seq64", "--pool32", "--paged", "--kpool", "--ctx2d"};
-
-DsaSwitches dsa_switches_from(const Options& options) {
-  DsaSwitches s;
-  if (options.has("--seq64")) s.seq_lens = IndexType::Int64;
-  if (options.has("--pool32")) s.req_pool_indices = IndexType::Int32;
-  s.paged = options.has("--paged");
-  s.kpool = options.has("--kpool");
-  s.ctx_lens_2d = options.has("--ctx2d");
-  return s;
-}
-
-std::optional<DsaMode> dsa_mode_from(const Options& options) {
-  const std::optional<DsaMode> mode = jit::dsa_mode_named(options.get("--kind", ""));
-  if (!mode) {
-    for (const std::string& flag : kDsaSwitchFlags) {
-      if (options.has(flag)) throw std::invalid_argument(flag + " is a switch of the DSA kinds (--kind dsa-...)");
+std::vector<std::string> switch_flags() {
+  std::vector<std::string> flags;
+  for (const jit::KernelFamily* family : jit::kernel_families()) {
+    for (const char* name : family->flag_names) {
+      const std::string flag = std::string("--") + name;
+      if (std::find(flags.begin(), flags.end(), flag) == flags.end()) flags.push_back(flag);
     }
   }
-  return mode;
+  return flags;
+}
+
+KindChoice kind_from(const Options& options, const char* fallback) {
+  const ops::CallKind& kind = ops::call_kind_named(options.get("--kind", fallback));
+  std::vector<std::string> names;
+  for (const std::string& flag : switch_flags()) {
+    if (options.has(flag)) names.push_back(flag.substr(2));
+  }
+  return {&kind, ops::flags_named(kind, names)};
 }
 
 std::string default_arch() {

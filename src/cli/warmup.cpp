@@ -57,28 +57,22 @@ void plan_from_manifest(const Options& options, const std::string& manifest, jit
 
 int run_warmup(const Args& args) {
   const Options options(args, {"--bs", "--arch", "--jobs", "--unroll-max", "--fused-max", "--manifest", "--kind"},
-                        kDsaSwitchFlags);
+                        switch_flags());
   const std::string manifest = options.get("--manifest", "");
   jit::WarmupRequest request;
+  std::size_t bs_count = 0;
   if (options.has("--manifest")) {
     plan_from_manifest(options, manifest, request);
   } else {
     if (!options.has("--bs")) throw std::invalid_argument("--bs (or --manifest) is required, e.g. --bs 1-1024");
-    const std::vector<int> batch_sizes = parse_bs_list(options.get("--bs", ""));
+    const std::vector<int> parsed = parse_bs_list(options.get("--bs", ""));
+    const std::vector<std::int64_t> batch_sizes(parsed.begin(), parsed.end());
     const std::vector<jit::Toolchain> toolchains =
         parse_toolchains(options.has("--arch") ? options.get("--arch", "") : default_arch());
-    request.tuning = tuning_from(options);
-    if (const std::optional<DsaMode> dsa = dsa_mode_from(options)) {
-      // One mode's kernels for these batch sizes and switches, each for every toolchain.
-      for (const jit::KernelSpec& spec : jit::dsa_kernels_for(*dsa, batch_sizes, dsa_switches_from(options),
-                                                              request.tuning)) {
-        for (const jit::Toolchain& toolchain : toolchains) request.kernels.push_back({spec, toolchain});
-      }
-    } else {
-      if (options.has("--kind")) throw std::invalid_argument("--kind must be dsa-decode, dsa-verify or dsa-extend");
-      request.batch_sizes = batch_sizes;
-      request.toolchains = toolchains;
-    }
+    const KindChoice choice = kind_from(options, "main");
+    request.specs = ops::kernels_for(*choice.kind, batch_sizes, choice.flags, tuning_from(options));
+    request.toolchains = toolchains;
+    bs_count = batch_sizes.size();
   }
   const int jobs_wanted = options.get_int("--jobs", std::numeric_limits<int>::max());
   if (jobs_wanted < 1) throw std::invalid_argument("--jobs must be at least 1");
@@ -99,7 +93,7 @@ int run_warmup(const Args& args) {
   for (const jit::Toolchain& toolchain : request.toolchains) note_arch(toolchain.arch);
   for (const jit::WarmupKernel& kernel : request.kernels) note_arch(kernel.toolchain.arch);
   const std::string source = options.has("--manifest") ? fmt::format("from the manifest {}", manifest)
-                                                       : fmt::format("for {} bs", request.batch_sizes.size());
+                                                       : fmt::format("for {} bs", bs_count);
   // A disabled cache is the user's choice; a cache that could not take every kernel is a failed warmup.
   std::string where = "memory only (disk cache disabled)";
   if (s.disk_enabled) {

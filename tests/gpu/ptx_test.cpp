@@ -2,9 +2,11 @@
 // bytes stored as a "cubin" for a compute_XX toolchain must load as they are. And `doctor` on a GPU machine.
 #include <cuda.h>
 
+#include "jit/kernel_family.hpp"
 #include "doctor.hpp"
 #include "driver_api.hpp"
 #include "gpu_support.hpp"
+#include "ops/draft_extend/family.hpp"
 #include "jit/pipeline.hpp"
 #include "jit/toolchain.hpp"
 
@@ -19,14 +21,14 @@ TEST_CASE("PTX of a virtual arch loads through cuModuleLoadData and has its entr
   const jit::Toolchain ptx = jit::Toolchain::for_arch("compute_" + device_arch(device).substr(3));
   REQUIRE(ptx.emits_ptx());
   jit::Pipeline pipeline;  // memory only
-  for (const jit::KernelSpec& spec : {jit::fused_spec(5, Tuning{}), jit::scan_spec(100000, Tuning{})}) {
+  for (const jit::KernelSpec& spec : {ops::draft_extend::fused_spec(5, Tuning{}), ops::draft_extend::scan_spec(100000, Tuning{})}) {
     CAPTURE(spec.name());
     const auto compiled = pipeline.get(spec, ptx);
     REQUIRE(compiled->cubin.back() == '\0');
     CUmodule module = nullptr;
     REQUIRE(driver().cuModuleLoadData(&module, compiled->cubin.data()) == CUDA_SUCCESS);
     CUfunction function = nullptr;
-    CHECK(driver().cuModuleGetFunction(&function, module, spec.info().entry) == CUDA_SUCCESS);
+    CHECK(driver().cuModuleGetFunction(&function, module, spec.variant_info().entry) == CUDA_SUCCESS);
     CHECK(driver().cuModuleUnload(module) == CUDA_SUCCESS);
   }
 }

@@ -1,4 +1,5 @@
 // Issue 18, item 6: portable bundles of cache entries (`draftjit cache export` / `import`).
+#include "ops/draft_extend/family.hpp"
 #include "jit/cache_bundle.hpp"
 
 #include <doctest/doctest.h>
@@ -14,6 +15,7 @@
 #include "test_support.hpp"
 
 using namespace draftjit::jit;
+using namespace draftjit::ops::draft_extend;
 using draftjit::Tuning;
 using draftjit::test::cache_dir_env;
 using draftjit::test::contains;

@@ -14,10 +14,12 @@
 #include <string>
 #include <thread>
 
+#include "ops/draft_extend/family.hpp"
 #include "jit/pipeline.hpp"
 #include "test_support.hpp"
 
 using namespace draftjit::jit;
+using namespace draftjit::ops::draft_extend;
 using draftjit::Tuning;
 using draftjit::test::cache_dir_env;
 using draftjit::test::contains;

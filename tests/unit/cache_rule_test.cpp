@@ -17,12 +17,14 @@
 #include <string>
 #include <thread>
 
+#include "ops/draft_extend/family.hpp"
 #include "jit/cache_file.hpp"
 #include "jit/hash.hpp"
 #include "jit/pipeline.hpp"
 #include "test_support.hpp"
 
 using namespace draftjit::jit;
+using namespace draftjit::ops::draft_extend;
 using draftjit::Tuning;
 using draftjit::test::cache_dir_env;
 using draftjit::test::contains;

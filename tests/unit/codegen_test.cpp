@@ -1,12 +1,14 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "ops/draft_extend/family.hpp"
 #include "jit/codegen.hpp"
 #include "jit/templates.hpp"
 #include "draftjit/status.hpp"
 
 using namespace draftjit;
 using namespace draftjit::jit;
+using namespace draftjit::ops::draft_extend;
 
 namespace {
 

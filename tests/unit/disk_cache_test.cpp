@@ -7,10 +7,12 @@
 #include <fstream>
 #include <map>
 
+#include "ops/draft_extend/family.hpp"
 #include "jit/pipeline.hpp"
 #include "test_support.hpp"
 
 using namespace draftjit::jit;
+using namespace draftjit::ops::draft_extend;
 using draftjit::Tuning;
 using draftjit::test::ScopedEnv;
 using draftjit::test::read_file;

@@ -6,6 +6,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "ops/draft_extend/family.hpp"
+#include "ops/dsa/family.hpp"
+#include "ops/kinds.hpp"
 #include "jit/codegen.hpp"
 #include "jit/kernel_spec.hpp"
 #include "jit/manifest.hpp"
@@ -13,6 +16,15 @@
 
 using namespace draftjit;
 using namespace draftjit::jit;
+using namespace draftjit::ops::draft_extend;
+
+namespace {
+
+jit::KernelSpec dsa_spec(DsaMode mode, int bs, const DsaSwitches& switches, const Tuning& tuning) {
+  return ops::dsa::spec_for(mode, bs, switches, tuning);
+}
+
+}  // namespace
 
 namespace {
 
@@ -91,7 +103,7 @@ TEST_CASE("issue21: a DSA spec no tuning makes is refused, naming the rule") {
   spec.flags = draftjit_kernels::kDsaCtxLens2d;
   refused(spec, "the ctx2d switch is target verify's only");
   spec.flags = draftjit_kernels::kDsaFlagsEnd;
-  refused(spec, "flags must be kDsa* switch bits");
+  refused(spec, "flags must be bits of the dsa family's 5 switches");
   spec = dsa_spec(DsaMode::Decode, 5, {}, Tuning{});
   spec.slots = 16;
   refused(spec, "slots must be 8");
@@ -120,12 +132,18 @@ TEST_CASE("issue21: the rendered DSA source instantiates its mode's kernel over 
         std::string::npos);
 }
 
-TEST_CASE("issue21: dsa_kernels_for lists each distinct kernel once; the Blelloch kernels serve a power of two") {
-  const std::vector<int> bs = {1, 2, 2, 33, 40, 64, 65, 128};
-  const std::vector<KernelSpec> specs = dsa_kernels_for(DsaMode::Decode, bs, {}, Tuning{});
+TEST_CASE("issue21: the dsa kinds list each distinct kernel once; the Blelloch kernels serve a power of two") {
+  const std::vector<std::int64_t> bs = {1, 2, 2, 33, 40, 64, 65, 128};
+  const std::vector<KernelSpec> specs = ops::kernels_for(ops::call_kind_named("dsa-decode"), bs, 0, Tuning{});
   // 1, 2, then slots 64 (33, 40, 64) and 128 (65, 128) with the default unroll_max_bs of 32.
   REQUIRE(specs.size() == 4);
   CHECK(specs[2].name() == "dsa_decode_blelloch.s64.c1.t256");
-  CHECK(dsa_mode_named("dsa-verify") == DsaMode::TargetVerify);
-  CHECK(!dsa_mode_named("fused").has_value());
+  const std::string paged = "paged";
+  const ops::CallKind& verify = ops::call_kind_named("dsa-verify");
+  CHECK(ops::kernels_for(verify, bs, ops::flags_named(verify, {&paged, 1}), Tuning{})[0] ==
+        dsa_spec(DsaMode::TargetVerify, 1, {.paged = true}, Tuning{}));
+  CHECK_THROWS_WITH_AS(ops::call_kind_named("dsa-nope"), doctest::Contains("dsa-decode, dsa-verify, dsa-extend"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(ops::flags_named(ops::call_kind_named("main"), {&paged, 1}),
+                       "the main kind takes no switches, not 'paged'", std::invalid_argument);
 }

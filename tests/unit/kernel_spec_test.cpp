@@ -3,12 +3,16 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "ops/draft_extend/family.hpp"
+#include "jit/kernel_family.hpp"
 #include "jit/kernel_spec.hpp"
 #include "templates/kernel_params.cuh"
 
 using namespace draftjit;
 using namespace draftjit::jit;
+using namespace draftjit::ops::draft_extend;
 
 TEST_CASE("bs outside [0, 1048576] is a clear invalid_argument naming the limit") {
   CHECK_NOTHROW(check_bs(0, "t"));
@@ -50,18 +54,18 @@ TEST_CASE("specs cover every bs with power-of-two slots that fit one block") {
       CHECK(spec.slots <= kMaxSlots);
       CHECK(spec.threads >= 1);
       CHECK(spec.threads <= kMaxThreads);
-      if (spec.kind == KernelKind::FusedUnrolled || spec.kind == KernelKind::FusedBlelloch) CHECK(spec.chunk == 1);
+      if (spec.kind() == "fused_unrolled" || spec.kind() == "fused_blelloch") CHECK(spec.chunk == 1);
     }
     const CallPlan plan = call_plan(bs, tuning);
     CHECK(plan.single_launch() == (bs <= tuning.fused_max_bs));
-    if (!plan.single_launch()) CHECK(plan.fill->kind == KernelKind::Fill);
+    if (!plan.single_launch()) CHECK(plan.fill->kind() == "fill");
     const CallPlan offsets = offsets_plan(bs, tuning);  // the scan alone, whatever the draft-extend path
     CHECK(offsets.single_launch());
     CHECK(offsets.main == scan_spec(bs, tuning));
   }
   CHECK(scan_spec(200, tuning).slots == 256);
-  CHECK(scan_spec(tuning.unroll_max_bs, tuning).kind == KernelKind::ScanUnrolled);
-  CHECK(scan_spec(tuning.unroll_max_bs + 1, tuning).kind == KernelKind::ScanBlelloch);
+  CHECK(scan_spec(tuning.unroll_max_bs, tuning).kind() == "scan_unrolled");
+  CHECK(scan_spec(tuning.unroll_max_bs + 1, tuning).kind() == "scan_blelloch");
   CHECK(fused_spec(200, tuning).threads == 128);
   CHECK(fused_spec(4096, tuning).threads == 512);
   CHECK_THROWS_AS(fused_spec(tuning.fused_max_bs + 1, tuning), std::invalid_argument);
@@ -70,11 +74,11 @@ TEST_CASE("specs cover every bs with power-of-two slots that fit one block") {
 TEST_CASE("unroll threshold is configurable") {
   Tuning tuning;
   tuning.unroll_max_bs = 8;
-  CHECK(fused_spec(8, tuning).kind == KernelKind::FusedUnrolled);
-  CHECK(fused_spec(9, tuning).kind == KernelKind::FusedBlelloch);
+  CHECK(fused_spec(8, tuning).kind() == "fused_unrolled");
+  CHECK(fused_spec(9, tuning).kind() == "fused_blelloch");
   tuning.unroll_max_bs = 0;
-  CHECK(fused_spec(1, tuning).kind == KernelKind::FusedBlelloch);
-  CHECK(fused_spec(0, tuning).kind == KernelKind::FusedUnrolled);
+  CHECK(fused_spec(1, tuning).kind() == "fused_blelloch");
+  CHECK(fused_spec(0, tuning).kind() == "fused_unrolled");
 }
 
 TEST_CASE("spec ids are distinct and names are readable") {
@@ -105,15 +109,36 @@ TEST_CASE("bad tuning is rejected") {
   CHECK_NOTHROW(validate(Tuning{}));
 }
 
-TEST_CASE("the kinds table: one row per kind, entries from the params structs") {
-  for (KernelKind kind : {KernelKind::ScanUnrolled, KernelKind::ScanBlelloch, KernelKind::FusedUnrolled,
-                          KernelKind::FusedBlelloch, KernelKind::Fill}) {
-    CHECK(kind_info(kind).kind == kind);
+TEST_CASE("the registry: every kind named once, found by its name, entries from the params structs") {
+  const std::vector<std::string> names = kind_names();
+  CHECK(std::set<std::string>(names.begin(), names.end()).size() == names.size());
+  for (const std::string& name : names) {
+    CAPTURE(name);
+    const std::optional<KernelSpec> spec = spec_of_kind(name);
+    REQUIRE(spec.has_value());
+    CHECK(spec->kind() == name);
   }
-  CHECK(std::string(kind_info(KernelKind::FusedBlelloch).entry) == "draftjit_fused");
-  CHECK(std::string(kind_info(KernelKind::ScanUnrolled).entry) == "draftjit_scan");
-  CHECK(std::string(kind_info(KernelKind::Fill).entry) == "draftjit_fill");
+  CHECK_FALSE(spec_of_kind("fused").has_value());  // the variant alone names no kind: it is built over two scans
+  CHECK_FALSE(spec_of_kind("fill_unrolled").has_value());
+  CHECK(std::string(fused_spec(200, Tuning{}).variant_info().entry) == "draftjit_fused");
+  CHECK(std::string(scan_spec(3, Tuning{}).variant_info().entry) == "draftjit_scan");
+  CHECK(std::string(fill_spec(Tuning{}).variant_info().entry) == "draftjit_fill");
   CHECK(fill_spec(Tuning{}).name() == "fill.t256");
+}
+
+TEST_CASE("a spec outside the registry is a logic error, not a crash") {
+  KernelSpec spec = fill_spec(Tuning{});
+  spec.family = static_cast<std::uint8_t>(kernel_families().size());
+  CHECK_THROWS_AS(spec.family_info(), std::out_of_range);
+  spec = fill_spec(Tuning{});
+  spec.variant = 7;
+  CHECK_THROWS_AS(spec.name(), std::out_of_range);
+  spec = fill_spec(Tuning{});
+  spec.scan = Scan::Unrolled;  // the fill is built over no scan
+  CHECK_THROWS_AS(check_spec_is_buildable(spec), std::invalid_argument);
+  spec = fill_spec(Tuning{});
+  spec.flags = 1;  // the draft-extend family has no switches
+  CHECK_THROWS_WITH_AS(check_spec_is_buildable(spec), doctest::Contains("flags must be 0"), std::invalid_argument);
 }
 
 TEST_CASE("params structs have the sizes the compiled kernels declare (tests/filecheck/kernel_params.test, dsa_kernels.test)") {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "draftjit/errors.hpp"
+#include "ops/draft_extend/family.hpp"
 #include "jit/compile_dump.hpp"
 #include "jit/compile_policy.hpp"
 #include "jit/log.hpp"
@@ -17,6 +18,7 @@
 #include "test_support.hpp"
 
 using namespace draftjit::jit;
+using namespace draftjit::ops::draft_extend;
 using draftjit::Tuning;
 using draftjit::test::contains;
 using draftjit::test::kCli;

@@ -17,11 +17,13 @@
 #include <system_error>
 #include <vector>
 
+#include "ops/draft_extend/family.hpp"
 #include "jit/log.hpp"
 #include "jit/manifest.hpp"
 #include "test_support.hpp"
 
 using namespace draftjit::jit;
+using namespace draftjit::ops::draft_extend;
 using draftjit::Tuning;
 using draftjit::test::contains;
 using draftjit::test::kCli;

@@ -3,10 +3,12 @@
 #include <thread>
 #include <vector>
 
+#include "ops/draft_extend/family.hpp"
 #include "jit/pipeline.hpp"
 #include "test_support.hpp"
 
 using namespace draftjit::jit;
+using namespace draftjit::ops::draft_extend;
 using draftjit::Tuning;
 using draftjit::test::TempDir;
 using draftjit::test::WarningLog;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "draftjit/errors.hpp"
+#include "ops/draft_extend/family.hpp"
 #include "jit/codegen.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/nvrtc_compiler.hpp"
@@ -14,6 +15,7 @@
 
 using namespace draftjit;
 using namespace draftjit::jit;
+using namespace draftjit::ops::draft_extend;
 using draftjit::test::cache_dir_env;
 using draftjit::test::contains;
 using draftjit::test::kCli;

@@ -7,18 +7,20 @@
 #include <string>
 #include <thread>
 
+#include "ops/draft_extend/family.hpp"
 #include "jit/warmup.hpp"
 #include "test_support.hpp"
 
 using namespace draftjit::jit;
+using namespace draftjit::ops::draft_extend;
 using draftjit::test::TempDir;
 using draftjit::test::WarningLog;
 
 namespace {
 
-WarmupRequest request_for(std::vector<int> batch_sizes) {
+WarmupRequest request_for(const std::vector<int>& batch_sizes) {
   WarmupRequest request;
-  request.batch_sizes = std::move(batch_sizes);
+  request.specs = kernels_for(batch_sizes, draftjit::Tuning{});
   request.toolchains = {Toolchain::for_arch("sm_90")};
   request.jobs = 2;
   return request;
@@ -30,7 +32,7 @@ TEST_CASE("warmup: compiles every kernel once, a new process over the same direc
   TempDir dir;
   WarningLog warnings;
   const WarmupRequest request = request_for({1, 2, 3, 2});  // the repeated 2 adds no kernel
-  const std::size_t kernels = kernels_for({1, 2, 3}, request.tuning).size();
+  const std::size_t kernels = kernels_for({1, 2, 3}, draftjit::Tuning{}).size();
   REQUIRE(kernels == 3);
 
   std::set<std::string> names;

@@ -1,0 +1,117 @@
+#include "ops/dsa/family.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include "ops/common/scan_layout.hpp"
+#include "ops/registry.hpp"
+#include "templates/kernel_params.cuh"
+
+namespace draftjit::ops::dsa {
+namespace {
+
+namespace k = draftjit_kernels;
+using jit::KernelSpec;
+using jit::Scan;
+
+constexpr std::uint8_t kScanned = jit::scan_bit(Scan::Unrolled) | jit::scan_bit(Scan::Blelloch);
+
+// One variant per DsaMode, in its order.
+constexpr std::array<jit::KernelVariant, 3> kVariants = {{
+    {"dsa_decode", kScanned, k::DsaDecodeParams::kEntry, "DsaDecodeParams", "dsa_kernel.cuh", "dsa_decode_kernel",
+     k::kDsaDecodeSharedArrays},
+    {"dsa_target_verify", kScanned, k::DsaTargetVerifyParams::kEntry, "DsaTargetVerifyParams", "dsa_kernel.cuh",
+     "dsa_target_verify_kernel", k::kDsaTargetVerifySharedArrays},
+    {"dsa_draft_extend", kScanned, k::DsaDraftExtendParams::kEntry, "DsaDraftExtendParams", "dsa_kernel.cuh",
+     "dsa_draft_extend_kernel", k::kDsaDraftExtendSharedArrays},
+}};
+static_assert(static_cast<int>(DsaMode::Decode) == 0 && static_cast<int>(DsaMode::TargetVerify) == 1 &&
+              static_cast<int>(DsaMode::DraftExtend) == 2);
+
+// The names of the kDsa* switch bits, bit i at index i.
+constexpr std::array<const char*, 5> kFlagNames = {"seq64", "pool32", "paged", "kpool", "ctx2d"};
+static_assert(1 << kFlagNames.size() == k::kDsaFlagsEnd && k::kDsaSeqLens64 == 1 && k::kDsaPoolIndices32 == 2 &&
+              k::kDsaPaged == 4 && k::kDsaKpool == 8 && k::kDsaCtxLens2d == 16);
+
+// Eight slots per thread: the threads then share the row gather, where a wider block helps, while the Blelloch's
+// registers per thread stay few.
+constexpr int kSlotsPerThread = 8;
+
+int flags_of(const DsaSwitches& s) {
+  return (s.seq_lens == IndexType::Int64 ? k::kDsaSeqLens64 : 0) |
+         (s.req_pool_indices == IndexType::Int32 ? k::kDsaPoolIndices32 : 0) | (s.paged ? k::kDsaPaged : 0) |
+         (s.kpool ? k::kDsaKpool : 0) | (s.ctx_lens_2d ? k::kDsaCtxLens2d : 0);
+}
+
+std::optional<std::string> unbuildable(const KernelSpec& spec) {
+  const auto mode = static_cast<DsaMode>(spec.variant);
+  if ((spec.flags & k::kDsaCtxLens2d) != 0 && mode != DsaMode::TargetVerify) {
+    return "the ctx2d switch is target verify's only";
+  }
+  if (!jit::is_pow2_block(spec.threads)) {
+    return fmt::format("threads must be a power of two in [32, {}]", jit::kMaxThreads);
+  }
+  if (spec.chunk != 1) return "chunk must be 1";
+  const bool small = spec.scan == Scan::Unrolled;
+  const int max_bs = small ? std::min(kMaxUnrollBs, kMaxDsaBs) : 0;
+  if (spec.bs < 0 || spec.bs > max_bs) return fmt::format("bs must be in [0, {}]", max_bs);
+  if (!small && (!jit::is_pow2(spec.slots) || spec.slots > jit::next_pow2(kMaxDsaBs))) {
+    return fmt::format("slots must be a power of two in [1, {}]", jit::next_pow2(kMaxDsaBs));
+  }
+  // The tuning that makes this block size over the widest range of bs.
+  Tuning tuning;
+  tuning.unroll_max_bs = small ? kMaxUnrollBs : 0;
+  tuning.dsa_threads = spec.threads;
+  const KernelSpec made = spec_for(mode, small ? spec.bs : spec.slots / 2 + 1, switches_of(spec.flags), tuning);
+  if (spec.slots != made.slots) return fmt::format("slots must be {}", made.slots);
+  if (spec.threads != made.threads) return fmt::format("threads must be at least {} for these slots", made.threads);
+  return std::nullopt;
+}
+
+}  // namespace
+
+DsaSwitches switches_of(int flags) {
+  return {(flags & k::kDsaSeqLens64) != 0 ? IndexType::Int64 : IndexType::Int32,
+          (flags & k::kDsaPoolIndices32) != 0 ? IndexType::Int32 : IndexType::Int64, (flags & k::kDsaPaged) != 0,
+          (flags & k::kDsaKpool) != 0, (flags & k::kDsaCtxLens2d) != 0};
+}
+
+const jit::KernelFamily kFamily = {"dsa", kVariants, kFlagNames, &unbuildable};
+
+void check_bs(std::int64_t bs, std::string_view call) {
+  if (bs < 0 || bs > kMaxDsaBs) {
+    throw std::invalid_argument(
+        fmt::format("{}: bs = {} is outside the supported range [0, {}]", call, bs, kMaxDsaBs));
+  }
+}
+
+KernelSpec spec_for(DsaMode mode, int bs, const DsaSwitches& switches, const Tuning& tuning) {
+  check_bs(bs, "dsa_spec");
+  if (switches.ctx_lens_2d && mode != DsaMode::TargetVerify) {
+    throw std::invalid_argument("dsa_spec: paged_mqa_ctx_lens_2d is target verify's output only");
+  }
+  KernelSpec spec;
+  spec.family = kDsaFamily;
+  spec.variant = static_cast<std::uint8_t>(mode);
+  spec = bs <= tuning.unroll_max_bs ? unrolled(spec, bs, tuning.dsa_threads)
+                                    : blelloch(spec, bs, tuning.dsa_threads, jit::kMaxThreads, kSlotsPerThread);
+  spec.flags = flags_of(switches);
+  return spec;
+}
+
+std::vector<KernelSpec> kernels_for(DsaMode mode, const std::vector<int>& bs_list, const DsaSwitches& switches,
+                                    const Tuning& tuning) {
+  std::vector<KernelSpec> specs;
+  std::set<std::uint64_t> seen;
+  for (int bs : bs_list) {
+    const KernelSpec spec = spec_for(mode, bs, switches, tuning);
+    if (seen.insert(spec.id()).second) specs.push_back(spec);
+  }
+  return specs;
+}
+
+}  // namespace draftjit::ops::dsa

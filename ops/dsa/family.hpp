@@ -1,0 +1,31 @@
+#pragma once
+// The DSA family's kernels (include/draftjit/dsa.hpp): one kernel template per forward mode, specialised for bs (the
+// scan) and the switches that change the code (the family's flags).
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "draftjit/dsa.hpp"
+#include "jit/kernel_family.hpp"
+
+namespace draftjit::ops::dsa {
+
+extern const jit::KernelFamily kFamily;
+
+// Throws std::invalid_argument "<call>: bs = N is outside the supported range [0, kMaxDsaBs]".
+void check_bs(std::int64_t bs, std::string_view call);
+
+// The switches the family's flag bits stand for.
+DsaSwitches switches_of(int flags);
+
+// The kernel a call of this mode, bs and switches launches (Tuning::unroll_max_bs picks the scan,
+// Tuning::dsa_threads the block size). Throws std::invalid_argument for bs outside [0, kMaxDsaBs] or a switch the
+// mode does not have (paged_mqa_ctx_lens_2d outside target verify).
+jit::KernelSpec spec_for(DsaMode mode, int bs, const DsaSwitches& switches, const Tuning& tuning);
+
+// The distinct kernels that calls of this mode and switches with these batch sizes launch.
+std::vector<jit::KernelSpec> kernels_for(DsaMode mode, const std::vector<int>& bs_list, const DsaSwitches& switches,
+                                         const Tuning& tuning);
+
+}  // namespace draftjit::ops::dsa
