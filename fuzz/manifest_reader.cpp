@@ -131,7 +131,7 @@ std::optional<jit::ManifestEntry> parse_alone(std::string_view line) {
   const std::string text = fz::quoted(line);
   // The documented shape: 7 words, v1, a kind's name, then name=value in order, the arch's value the entry's.
   const std::vector<std::string_view> words = words_of(line);
-  PROPERTY(words.size() == 7 && words[0] == "v1" && words[1] == entry.spec.info().name,
+  PROPERTY(words.size() == 7 && words[0] == "v1" && words[1] == entry.spec.kind(),
            "accepted a line not shaped 'v1 <kind> ...': " + text);
   constexpr std::array<std::string_view, 5> names = {"bs=", "slots=", "chunk=", "threads=", "arch="};
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -274,18 +274,21 @@ namespace {
 std::string generated_line(const World& w, std::minstd_rand& rng) {
   jit::ManifestEntry entry;
   for (int attempt = 0; attempt < 16; ++attempt) {
-    jit::KernelSpec spec;
-    spec.kind = static_cast<jit::KernelKind>(rng() % kKinds.size());
+    jit::KernelSpec spec = *jit::spec_of_kind(kKinds[rng() % kKinds.size()]);
     const int bits = static_cast<int>(rng() % 14);
     spec.bs = rng() % 2 ? 0 : static_cast<int>(rng() % (1u << (rng() % 11)));
     spec.slots = rng() % 3 ? jit::next_pow2(spec.bs) : 1 << bits;
     spec.chunk = rng() % 3 ? 1 : 1 << (rng() % 8);
     spec.threads = rng() % 4 == 0 ? 1 : 32 << (rng() % 6);
-    if (spec.kind == jit::KernelKind::ScanBlelloch) spec.threads = std::max(32, std::min(1024, spec.slots / 2));
-    if (spec.kind == jit::KernelKind::ScanUnrolled) spec.threads = 1;
-    if (spec.kind == jit::KernelKind::ScanBlelloch || spec.kind == jit::KernelKind::FusedBlelloch) spec.bs = 0;
-    if (spec.kind == jit::KernelKind::Fill)
-      spec = {jit::KernelKind::Fill, 0, 1, 1, spec.threads < 32 ? 32 : spec.threads};
+    const std::string kind = spec.kind();
+    if (kind == "scan_blelloch") spec.threads = std::max(32, std::min(1024, spec.slots / 2));
+    if (kind == "scan_unrolled") spec.threads = 1;
+    if (spec.scan == jit::Scan::Blelloch) spec.bs = 0;
+    if (kind == "fill") {
+      spec.bs = 0;
+      spec.slots = spec.chunk = 1;
+      spec.threads = std::max(spec.threads, 32);
+    }
     entry.spec = spec;
     try {
       jit::check_manifest_spec(spec);
