@@ -4,7 +4,10 @@
 
 #include "jit/kernel_family.hpp"
 #include "ops/draft_extend/family.hpp"
+#include "ops/draft_extend/ops.hpp"
 #include "ops/dsa/family.hpp"
+#include "ops/dsa/ops.hpp"
+#include "ops/op_description.hpp"
 
 namespace draftjit::jit {
 
@@ -15,3 +18,15 @@ std::span<const KernelFamily* const> kernel_families() {
 }
 
 }  // namespace draftjit::jit
+
+namespace draftjit::ops {
+
+std::span<const OpDescription* const> op_descriptions() {
+  static constexpr std::array<const OpDescription*, 6> kOps = {
+      &draft_extend::kFillOp, &draft_extend::kFillAsyncOp, &draft_extend::kOffsetsOp,
+      &dsa::kDecodeOp,        &dsa::kTargetVerifyOp,       &dsa::kDraftExtendOp,
+  };
+  return kOps;
+}
+
+}  // namespace draftjit::ops

@@ -21,6 +21,7 @@
 #include "jit/exit_guard.hpp"
 #include "jit/kernel_family.hpp"
 #include "ops/kinds.hpp"
+#include "ops/op_description.hpp"
 #include "prepare_kernels.hpp"
 #include "jit/pipeline.hpp"
 #include "jit/warmup.hpp"
@@ -218,6 +219,15 @@ std::string emit(std::int64_t bs, const std::string& kind, const std::string& ar
   });
 }
 
+// Every op's name, torch schema and return type (ops/op_description.hpp): what the fakes are made from.
+py::list op_descriptions() {
+  py::list result;
+  for (const draftjit::ops::OpDescription* op : draftjit::ops::op_descriptions()) {
+    result.append(py::make_tuple(op->name, draftjit::ops::torch_schema(*op), op->returns));
+  }
+  return result;
+}
+
 // Every kind's name, summary and switch names: what Python's prepare/warmup/emit take.
 py::list kinds() {
   py::list result;
@@ -275,6 +285,7 @@ PYBIND11_MODULE(DRAFTJIT_MODULE_NAME, m) {
   m.def("warmup", &warmup);
   m.def("emit", &emit);
   m.def("kinds", &kinds);
+  m.def("op_descriptions", &op_descriptions);
   m.def("cache_dir", &cache_dir);
   m.def("doctor", [] {
     // loads NVRTC and the driver, lists the cache

@@ -18,6 +18,7 @@
 #include "bindings/dsa_calls.hpp"
 #include "jit/log.hpp"
 #include "op_error.hpp"
+#include "ops/op_description.hpp"
 
 namespace draftjit::python {
 namespace {
@@ -209,30 +210,12 @@ std::exception_ptr take_op_error() noexcept { return std::exchange(last_op_error
 
 }  // namespace draftjit::python
 
-// Tensor(a!) marks what each op writes, so torch.compile functionalizes the calls and graph capture records them.
+// The schemas come from the op descriptions (ops/op_description.hpp): Tensor(a!) marks what each op writes, so
+// torch.compile functionalizes the calls and graph capture records them.
 STABLE_TORCH_LIBRARY(draftjit, m) {
-  m.def("fill_draft_extend_metadata(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
-        "Tensor(a!) out_seqlens_expanded, Tensor(b!) out_nsa_cache_seqlens) -> Tensor");
-  m.def("fill_draft_extend_metadata_async(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
-        "Tensor(a!) out_seqlens_expanded, Tensor(b!) out_nsa_cache_seqlens, Tensor(c!) total, Tensor(d!) status, "
-        "Tensor(e!)? offsets) -> ()");
-  m.def("exclusive_offsets(Tensor lens, Tensor(a!) out, Tensor(b!)? status) -> ()");
-  // The DSA metadata step (include/draftjit/dsa.hpp), in upstream SGLang's argument order, then index_kpool (0 or
-  // 1: off) and the optional status word. real_page_table is ignored when real_page_size is 1.
-  m.def("dsa_decode_metadata(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, "
-        "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, Tensor(d!) dsa_cache_seqlens, "
-        "Tensor(e!) dsa_cu_seqlens_k, Tensor(f!)? real_page_table, int bs, int max_len, int dsa_index_topk, "
-        "int real_page_size, int index_kpool, Tensor(g!)? status) -> ()");
-  m.def("dsa_target_verify_metadata(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, "
-        "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, Tensor(d!) seqlens_expanded, "
-        "Tensor(e!) dsa_cache_seqlens, Tensor(f!) dsa_cu_seqlens_k, Tensor(g!)? real_page_table, int bs, "
-        "int max_seqlen_k, int dsa_index_topk, int real_page_size, int next_n, Tensor(h!)? paged_mqa_ctx_lens_2d, "
-        "int index_kpool, Tensor(i!)? status) -> ()");
-  m.def("dsa_draft_extend_metadata(Tensor seq_lens, Tensor extend_seq_lens, Tensor req_pool_indices, "
-        "Tensor req_to_token, Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, "
-        "Tensor(d!) seqlens_expanded, Tensor(e!) dsa_cache_seqlens, Tensor(f!) dsa_cu_seqlens_k, "
-        "Tensor(g!)? real_page_table, int bs, int total_len, int max_seqlen_k, int dsa_index_topk, "
-        "int real_page_size, int index_kpool, Tensor(h!)? status) -> ()");
+  for (const draftjit::ops::OpDescription* op : draftjit::ops::op_descriptions()) {
+    m.def(draftjit::ops::torch_schema(*op).c_str());
+  }
 }
 
 #define DRAFTJIT_TORCH_IMPLS(m)                                                                          \

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bindings/array_arg.hpp"
+#include "ops/op_description.hpp"
 #include "primary_context.hpp"
 #include "stream_order.hpp"
 
@@ -76,7 +77,42 @@ inline void check_holds(const ArrayArg& a, std::int64_t n, std::string_view what
   }
 }
 
-inline void check_holds_offsets(const ArrayArg& a, std::int64_t bs) { check_holds(a, bs + 1, "bs + 1"); }
+// The counts an op's size rules are in terms of (ops::Size), and how messages name them.
+struct Counts {
+  std::int64_t bs = 0;
+  std::int64_t rows = 0;  // the op's output rows, where the host knows them
+  const char* rows_name = "bs";
+  const char* rows_plus_one_name = "bs + 1";
+};
+
+// Every rule the op's description gives the argument named a.name: dtype, rank, device, contiguity (1-D) or
+// strides (2-D), writability, and the entries its size rule asks for. The one reading of an ops::OpArg.
+inline void check_described(const ops::OpDescription& op, const ArrayArg& a, const Counts& n) {
+  const ops::OpArg* arg = nullptr;
+  for (const ops::OpArg& candidate : op.args) {
+    if (std::string_view(candidate.name) == a.name) arg = &candidate;
+  }
+  if (arg == nullptr || arg->type != ops::ArgType::Tensor) {
+    throw std::logic_error(fmt::format("{} describes no array named {}", op.name, a.name));
+  }
+  const Access access = arg->role == ops::Role::Out ? Access::Write : Access::Read;
+  if (arg->rank == 2) {
+    check_matrix(a, access);
+  } else {
+    check_vector(a, access, arg->dtypes == ops::Dtypes::Int32OrInt64 ? Dtypes::Int32OrInt64 : Dtypes::Int32);
+  }
+  switch (arg->size) {
+    case ops::Size::Any: break;
+    case ops::Size::Bs: check_holds(a, n.bs, "bs"); break;
+    case ops::Size::BsPlus1: check_holds(a, n.bs + 1, "bs + 1"); break;
+    case ops::Size::Rows: check_holds(a, n.rows, n.rows_name); break;
+    case ops::Size::RowsPlus1:
+      check_has_one(a);  // written even with no rows
+      check_holds(a, n.rows + 1, n.rows_plus_one_name);
+      break;
+    case ops::Size::One: check_has_one(a); break;
+  }
+}
 
 inline std::int32_t int32_scalar(std::int64_t value, const char* name) {
   if (value < std::numeric_limits<std::int32_t>::min() || value > std::numeric_limits<std::int32_t>::max()) {

@@ -4,18 +4,17 @@
 
 #include "bindings/array_rules.hpp"
 #include "ops/draft_extend/family.hpp"
+#include "ops/draft_extend/ops.hpp"
 
 namespace draftjit::bindings {
 namespace {
 
 // The request's checks and arguments, without placing them on a device: check_fill places the four arrays,
 // check_fill_async all seven at once.
-DraftExtendArgs checked_request(const ArrayArg& ext, const ArrayArg& seq, std::int64_t topk,
-                                const ArrayArg& out_expanded, const ArrayArg& out_cache) {
-  check_vector(ext, Access::Read);
-  check_vector(seq, Access::Read);
-  check_vector(out_expanded, Access::Write);
-  check_vector(out_cache, Access::Write);
+DraftExtendArgs checked_request(const ops::OpDescription& op, const ArrayArg& ext, const ArrayArg& seq,
+                                std::int64_t topk, const ArrayArg& out_expanded, const ArrayArg& out_cache) {
+  const Counts counts{ext.length};  // bs is extend_seq_lens' length
+  for (const ArrayArg* a : {&ext, &seq, &out_expanded, &out_cache}) check_described(op, *a, counts);
   if (seq.length != ext.length) {
     throw std::invalid_argument(
         fmt::format("seq_lens has {} entries but extend_seq_lens has {}", seq.length, ext.length));
@@ -34,7 +33,7 @@ DraftExtendArgs checked_request(const ArrayArg& ext, const ArrayArg& seq, std::i
 
 FillCall check_fill(const ArrayArg& ext, const ArrayArg& seq, std::int64_t topk, const ArrayArg& out_expanded,
                     const ArrayArg& out_cache) {
-  const DraftExtendArgs args = checked_request(ext, seq, topk, out_expanded, out_cache);
+  const DraftExtendArgs args = checked_request(ops::draft_extend::kFillOp, ext, seq, topk, out_expanded, out_cache);
   Placement placement = place({&ext, &seq, &out_expanded, &out_cache});
   return {args, placement.device, std::move(placement.producers)};
 }
@@ -42,15 +41,11 @@ FillCall check_fill(const ArrayArg& ext, const ArrayArg& seq, std::int64_t topk,
 FillAsyncCall check_fill_async(const ArrayArg& ext, const ArrayArg& seq, std::int64_t topk,
                                const ArrayArg& out_expanded, const ArrayArg& out_cache, const ArrayArg& total,
                                const ArrayArg& status, const std::optional<ArrayArg>& offsets) {
-  const DraftExtendArgs args = checked_request(ext, seq, topk, out_expanded, out_cache);
-  for (const ArrayArg* word : {&total, &status}) {
-    check_vector(*word, Access::Write);
-    check_has_one(*word);
-  }
-  if (offsets) {
-    check_vector(*offsets, Access::Write);
-    check_holds_offsets(*offsets, ext.length);
-  }
+  const ops::OpDescription& op = ops::draft_extend::kFillAsyncOp;
+  const DraftExtendArgs args = checked_request(op, ext, seq, topk, out_expanded, out_cache);
+  const Counts counts{ext.length};
+  for (const ArrayArg* word : {&total, &status}) check_described(op, *word, counts);
+  if (offsets) check_described(op, *offsets, counts);
   Placement placement = place({&ext, &seq, &out_expanded, &out_cache, &total, &status, offsets ? &*offsets : nullptr});
   return {{args, placement.device, std::move(placement.producers)},
           as<std::int32_t>(total),
@@ -59,13 +54,11 @@ FillAsyncCall check_fill_async(const ArrayArg& ext, const ArrayArg& seq, std::in
 }
 
 OffsetsCall check_exclusive_offsets(const ArrayArg& lens, const ArrayArg& out, const std::optional<ArrayArg>& status) {
-  check_vector(lens, Access::Read);
-  check_vector(out, Access::Write);
-  check_holds_offsets(out, lens.length);
-  if (status) {
-    check_vector(*status, Access::Write);
-    check_has_one(*status);
-  }
+  const ops::OpDescription& op = ops::draft_extend::kOffsetsOp;
+  const Counts counts{lens.length};
+  check_described(op, lens, counts);
+  check_described(op, out, counts);
+  if (status) check_described(op, *status, counts);
   ops::draft_extend::check_bs(lens.length, "exclusive_offsets");
   Placement placement = place({&lens, &out, status ? &*status : nullptr});
   return {as<const std::int32_t>(lens), lens.length, as<std::int32_t>(out),

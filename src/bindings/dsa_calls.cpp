@@ -7,6 +7,7 @@
 
 #include "bindings/array_rules.hpp"
 #include "ops/dsa/family.hpp"
+#include "ops/dsa/ops.hpp"
 
 namespace draftjit::bindings {
 namespace {
@@ -26,42 +27,35 @@ const ArrayArg* real_table(const DsaArrays& a, const DsaCommonArgs& c) {
   return c.real_page_size > 1 && a.real_page_table ? &*a.real_page_table : nullptr;
 }
 
-// The checks of the arrays and scalars every mode shares, and the arguments they make; row_capacity is the mode's.
-DsaCommonArgs checked_common(const DsaArrays& a, const DsaScalars& s, const char* call) {
+// bs first, then the scalars every mode shares; the arguments they make.
+DsaCommonArgs checked_scalars(const DsaScalars& s, const char* call) {
   ops::dsa::check_bs(s.bs, call);  // before the arrays are checked to hold bs entries
   DsaCommonArgs c;
   c.bs = s.bs;
   c.dsa_index_topk = int32_scalar(s.dsa_index_topk, "dsa_index_topk");
   c.real_page_size = int32_scalar(s.real_page_size, "real_page_size");
   c.index_kpool = int32_scalar(s.index_kpool, "index_kpool");
+  return c;
+}
 
-  check_vector(a.seq_lens, Access::Read, Dtypes::Int32OrInt64);
-  check_holds(a.seq_lens, s.bs, "bs");
-  check_vector(a.req_pool_indices, Access::Read, Dtypes::Int32OrInt64);
-  check_holds(a.req_pool_indices, s.bs, "bs");
-  check_matrix(a.req_to_token, Access::Read);
-  check_vector(a.cache_seqlens, Access::Write);
-  check_holds(a.cache_seqlens, s.bs, "bs");
-  check_vector(a.cu_seqlens_k, Access::Write);
-  check_holds_offsets(a.cu_seqlens_k, s.bs);
-  check_matrix(a.page_table_1, Access::Write);
-  check_vector(a.dsa_cache_seqlens, Access::Write);
-  check_vector(a.dsa_cu_seqlens_k, Access::Write);
-  check_has_one(a.dsa_cu_seqlens_k);  // dsa_cu_seqlens_k[0] is written even with no rows
+// The arrays every mode shares, each checked by the op's description of it, into c.
+void check_common_arrays(const ops::OpDescription& op, const DsaArrays& a, const Counts& counts, DsaCommonArgs& c) {
+  for (const ArrayArg* array : {&a.seq_lens, &a.req_pool_indices, &a.req_to_token, &a.cache_seqlens,
+                                &a.cu_seqlens_k, &a.page_table_1, &a.dsa_cache_seqlens, &a.dsa_cu_seqlens_k}) {
+    check_described(op, *array, counts);
+  }
   if (c.real_page_size > 1) {
     if (!a.real_page_table) {
       throw std::invalid_argument(
           fmt::format("real_page_table is required when real_page_size = {} > 1", c.real_page_size));
     }
-    check_matrix(*a.real_page_table, Access::Write);
+    check_described(op, *a.real_page_table, counts);
     c.real_page_table = matrix(*a.real_page_table);
   }
   if (a.status) {
-    check_vector(*a.status, Access::Write);
-    check_has_one(*a.status);
+    check_described(op, *a.status, counts);
     c.status = as<std::int32_t>(*a.status);
   }
-
   c.seq_lens = indices(a.seq_lens);
   c.req_pool_indices = indices(a.req_pool_indices);
   c.req_to_token = const_matrix(a.req_to_token);
@@ -70,22 +64,12 @@ DsaCommonArgs checked_common(const DsaArrays& a, const DsaScalars& s, const char
   c.dsa_cache_seqlens = as<std::int32_t>(a.dsa_cache_seqlens);
   c.dsa_cu_seqlens_k = as<std::int32_t>(a.dsa_cu_seqlens_k);
   c.page_table_1 = matrix(a.page_table_1);
-  return c;
 }
 
 // The rows every per-row output of a mode holds.
 std::int64_t capacity(const DsaArrays& a, const ArrayArg* seqlens_expanded) {
   std::int64_t rows = std::min(a.dsa_cache_seqlens.length, a.dsa_cu_seqlens_k.length - 1);
   return seqlens_expanded != nullptr ? std::min(rows, seqlens_expanded->length) : rows;
-}
-
-// In decode and target verify the host knows the rows: each per-row output must hold them. what and what_plus_one
-// say where the counts come from ("bs", "bs + 1").
-void check_holds_rows(const DsaArrays& a, const ArrayArg* seqlens_expanded, std::int64_t rows, const char* what,
-                      const char* what_plus_one) {
-  if (seqlens_expanded != nullptr) check_holds(*seqlens_expanded, rows, what);
-  check_holds(a.dsa_cache_seqlens, rows, what);
-  check_holds(a.dsa_cu_seqlens_k, rows + 1, what_plus_one);
 }
 
 template <class Args>
@@ -100,8 +84,8 @@ DsaCall<Args> placed(const Args& args, const DsaArrays& a, const ArrayArg* x = n
 }  // namespace
 
 DsaDecodeCall check_dsa_decode(const DsaArrays& arrays, const DsaScalars& scalars, std::int64_t max_len) {
-  DsaDecodeArgs args{checked_common(arrays, scalars, "dsa_decode_metadata"), max_len};
-  check_holds_rows(arrays, nullptr, scalars.bs, "bs", "bs + 1");
+  DsaDecodeArgs args{checked_scalars(scalars, "dsa_decode_metadata"), max_len};
+  check_common_arrays(ops::dsa::kDecodeOp, arrays, {scalars.bs, scalars.bs}, args.common);
   args.common.row_capacity = capacity(arrays, nullptr);
   return placed(args, arrays);
 }
@@ -110,17 +94,19 @@ DsaTargetVerifyCall check_dsa_target_verify(const DsaArrays& arrays, const Array
                                             const std::optional<ArrayArg>& paged_mqa_ctx_lens_2d,
                                             const DsaScalars& scalars, std::int64_t max_seqlen_k,
                                             std::int64_t next_n) {
+  const ops::OpDescription& op = ops::dsa::kTargetVerifyOp;
   DsaTargetVerifyArgs args;
-  args.common = checked_common(arrays, scalars, "dsa_target_verify_metadata");
+  args.common = checked_scalars(scalars, "dsa_target_verify_metadata");
   args.next_n = int32_scalar(next_n, "next_n");
   args.max_seqlen_k = max_seqlen_k;
-  check_vector(seqlens_expanded, Access::Write);
   // bs <= kMaxDsaBs and next_n fits int32: no overflow
-  check_holds_rows(arrays, &seqlens_expanded, scalars.bs * args.next_n, "bs * next_n", "bs * next_n + 1");
+  const Counts counts{scalars.bs, scalars.bs * args.next_n, "bs * next_n", "bs * next_n + 1"};
+  check_common_arrays(op, arrays, counts, args.common);
+  check_described(op, seqlens_expanded, counts);
   args.common.row_capacity = capacity(arrays, &seqlens_expanded);
   args.seqlens_expanded = as<std::int32_t>(seqlens_expanded);
   if (paged_mqa_ctx_lens_2d) {
-    check_matrix(*paged_mqa_ctx_lens_2d, Access::Write);
+    check_described(op, *paged_mqa_ctx_lens_2d, counts);
     args.paged_mqa_ctx_lens_2d = matrix(*paged_mqa_ctx_lens_2d);
   }
   return placed(args, arrays, &seqlens_expanded, paged_mqa_ctx_lens_2d ? &*paged_mqa_ctx_lens_2d : nullptr);
@@ -129,11 +115,13 @@ DsaTargetVerifyCall check_dsa_target_verify(const DsaArrays& arrays, const Array
 DsaDraftExtendCall check_dsa_draft_extend(const DsaArrays& arrays, const ArrayArg& extend_seq_lens,
                                           const ArrayArg& seqlens_expanded, const DsaScalars& scalars,
                                           std::int64_t total_len, std::int64_t max_seqlen_k) {
+  const ops::OpDescription& op = ops::dsa::kDraftExtendOp;
   DsaDraftExtendArgs args;
-  args.common = checked_common(arrays, scalars, "dsa_draft_extend_metadata");
-  check_vector(extend_seq_lens, Access::Read);
-  check_holds(extend_seq_lens, scalars.bs, "bs");
-  check_vector(seqlens_expanded, Access::Write);
+  args.common = checked_scalars(scalars, "dsa_draft_extend_metadata");
+  const Counts counts{scalars.bs};  // the rows come from the device: the outputs' capacity bounds them
+  check_common_arrays(op, arrays, counts, args.common);
+  check_described(op, extend_seq_lens, counts);
+  check_described(op, seqlens_expanded, counts);
   args.common.row_capacity = capacity(arrays, &seqlens_expanded);
   args.extend_seq_lens = as<const std::int32_t>(extend_seq_lens);
   args.total_len = total_len;

@@ -1,0 +1,49 @@
+#pragma once
+// One description per op: its arguments in order with their role, the dtypes they take, their rank and the size
+// rule in terms of the op's scalars, and what it returns. The front ends derive from it what they would otherwise
+// spell by hand: the torch schema (torch_schema), the fake implementations (python/draftjit/_torch_fakes.py reads
+// op_descriptions() through the module), and the array checks of the bindings (src/bindings/array_rules.hpp).
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace draftjit::ops {
+
+enum class ArgType : std::uint8_t { Tensor, Int };
+enum class Role : std::uint8_t { In, Out };  // Out: written in place (Tensor(a!) in the schema)
+enum class Dtypes : std::uint8_t { Int32, Int32OrInt64 };
+// How many entries a 1-D array must hold; 2-D tables are checked against the rows and column bound by the API.
+enum class Size : std::uint8_t {
+  Any,         // checked by the C++ API (tables, draft extend's capacity-bounded outputs)
+  Bs,          // >= bs
+  BsPlus1,     // >= bs + 1
+  Rows,        // >= the op's output rows (bs * next_n in target verify)
+  RowsPlus1,   // >= rows + 1
+  One,         // >= 1 (a status word, a total)
+};
+
+struct OpArg {
+  const char* name;
+  ArgType type = ArgType::Tensor;
+  Role role = Role::In;
+  Dtypes dtypes = Dtypes::Int32;
+  int rank = 1;
+  Size size = Size::Any;
+  bool optional = false;  // a Tensor? that may be None
+};
+
+struct OpDescription {
+  const char* name;                // "dsa_decode_metadata": the torch op, the pybind function
+  std::span<const OpArg> args;     // in the op's order
+  // The schema's return type: "()", or "Tensor", a 0-dim CPU int32 tensor (a count the host reads with no device
+  // sync), which is what the fakes make of it.
+  const char* returns = "()";
+};
+
+// "name(Tensor a, Tensor(a!) out, int bs, Tensor(b!)? status) -> ()": written outputs get alias letters in order.
+std::string torch_schema(const OpDescription& op);
+
+// Every op of every family (ops/registry.cpp).
+std::span<const OpDescription* const> op_descriptions();
+
+}  // namespace draftjit::ops

@@ -1,0 +1,79 @@
+// Issue 27: one description per op drives the front ends; the JIT core keys a kernel by what renders it alone.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <set>
+#include <string>
+
+#include "jit/codegen.hpp"
+#include "jit/hash.hpp"
+#include "jit/kernel_key.hpp"
+#include "jit/templates.hpp"
+#include "jit/version.hpp"
+#include "ops/draft_extend/family.hpp"
+#include "ops/op_description.hpp"
+
+using namespace draftjit;
+
+// The schemas the operators had when each was written by hand (python/src/torch_ops.cpp at accbfd0): the
+// descriptions must give exactly these, so no caller sees a change.
+TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand-written ones, unchanged") {
+  const std::set<std::string> expected = {
+      "fill_draft_extend_metadata(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
+      "Tensor(a!) out_seqlens_expanded, Tensor(b!) out_nsa_cache_seqlens) -> Tensor",
+      "fill_draft_extend_metadata_async(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
+      "Tensor(a!) out_seqlens_expanded, Tensor(b!) out_nsa_cache_seqlens, Tensor(c!) total, Tensor(d!) status, "
+      "Tensor(e!)? offsets) -> ()",
+      "exclusive_offsets(Tensor lens, Tensor(a!) out, Tensor(b!)? status) -> ()",
+      "dsa_decode_metadata(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, "
+      "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, Tensor(d!) dsa_cache_seqlens, "
+      "Tensor(e!) dsa_cu_seqlens_k, Tensor(f!)? real_page_table, int bs, int max_len, int dsa_index_topk, "
+      "int real_page_size, int index_kpool, Tensor(g!)? status) -> ()",
+      "dsa_target_verify_metadata(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, "
+      "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, Tensor(d!) seqlens_expanded, "
+      "Tensor(e!) dsa_cache_seqlens, Tensor(f!) dsa_cu_seqlens_k, Tensor(g!)? real_page_table, int bs, "
+      "int max_seqlen_k, int dsa_index_topk, int real_page_size, int next_n, Tensor(h!)? paged_mqa_ctx_lens_2d, "
+      "int index_kpool, Tensor(i!)? status) -> ()",
+      "dsa_draft_extend_metadata(Tensor seq_lens, Tensor extend_seq_lens, Tensor req_pool_indices, "
+      "Tensor req_to_token, Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, "
+      "Tensor(d!) seqlens_expanded, Tensor(e!) dsa_cache_seqlens, Tensor(f!) dsa_cu_seqlens_k, "
+      "Tensor(g!)? real_page_table, int bs, int total_len, int max_seqlen_k, int dsa_index_topk, "
+      "int real_page_size, int index_kpool, Tensor(h!)? status) -> ()",
+  };
+  std::set<std::string> made;
+  for (const ops::OpDescription* op : ops::op_descriptions()) made.insert(ops::torch_schema(*op));
+  CHECK(made == expected);
+}
+
+TEST_CASE("issue27: every argument is named once per op, and only tensors are optional or written") {
+  for (const ops::OpDescription* op : ops::op_descriptions()) {
+    CAPTURE(op->name);
+    std::set<std::string> names;
+    for (const ops::OpArg& arg : op->args) {
+      CAPTURE(arg.name);
+      CHECK(names.insert(arg.name).second);
+      if (arg.type == ops::ArgType::Int) CHECK((!arg.optional && arg.role == ops::Role::In));
+      CHECK((arg.rank == 1 || arg.rank == 2));
+    }
+  }
+}
+
+// The key names what renders the source and nothing else of the host code: editing a message, a CLI spelling or
+// Tuning validation (none of which is a header or an instantiation) changes no key.
+TEST_CASE("issue27: a kernel key is the headers' digest, the instantiation, the toolchain and the spec, no more") {
+  const jit::KernelSpec spec = ops::draft_extend::fused_spec(5, Tuning{});
+  jit::Toolchain toolchain;
+  toolchain.arch = "sm_90";
+  toolchain.nvrtc_version = "13.0";
+  const jit::KernelKey key = jit::make_key(spec, toolchain);
+  CHECK(key.text == fmt::format("draftjit {} | headers {} | instantiation {:016x} | nvrtc 13.0 | sm_90 | "
+                                "fused_unrolled.bs5.t128 (spec {:x}) | ",
+                                jit::kVersion, jit::templates_digest(), jit::hash_bytes(jit::render_instantiation(spec)),
+                                spec.id()));
+  std::size_t embedded_bytes = 0;
+  for (const jit::EmbeddedTemplate& header : jit::embedded_templates()) {
+    CHECK(header.file_name.ends_with(".cuh"));  // the digest covers kernel headers only
+    embedded_bytes += header.text.size();
+  }
+  CHECK(embedded_bytes > 0);
+}
