@@ -12,6 +12,10 @@
 #                               benchmarks, build-device/bench/draftjit_dsa_bench and bench/python_bench.py --dsa
 #                               (CALLS calls per figure, default 1000); $OUT receives dsa-bench.md (the markdown
 #                               table of docs/PERF.md) and python-dsa-bench.{txt,json}
+#   tools/gpu-test.sh ab        on the GPU machine after `run`, with a baseline source tree carried in $BASE (default
+#                               .ab-base, e.g. `git archive <commit> | tar -x -C .ab-base`): builds its benchmarks,
+#                               then runs draftjit_bench and draftjit_dsa_bench of both trees, alternating, ROUNDS
+#                               times (default 2); $OUT receives ab-{new,base}-<round>-{bench,dsa}.txt
 #   tools/gpu-test.sh profile   on the GPU machine after `run`: Nsight Compute summary of the fused kernels
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -87,6 +91,25 @@ case "${1:-}" in
       --json "$out/python-dsa-bench.json" 2>&1 | tee "$out/python-dsa-bench.txt" || rc=1
     exit $rc
     ;;
+  ab)
+    mkdir -p "$out"
+    base="${BASE:-.ab-base}"
+    torch_dir=$(cd / && python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null | tail -1)
+    cmake -S "$base" -B "$base/build-device" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDRAFTJIT_BUILD_BENCH=ON \
+      -DDRAFTJIT_BUILD_TESTS=OFF -DDRAFTJIT_FMT_INCLUDE_DIR="$PWD/.deps/include" -DDRAFTJIT_TORCH_DIR="$torch_dir" \
+      >"$out/ab-configure.log" 2>&1 || { tail -20 "$out/ab-configure.log"; exit 1; }
+    cmake --build "$base/build-device" --target draftjit_bench draftjit_dsa_bench >"$out/ab-build.log" 2>&1 ||
+      { grep -E "error|FAILED" "$out/ab-build.log" | head -20; exit 1; }
+    nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+    for round in $(seq 1 "${ROUNDS:-2}"); do
+      for tree in new base; do
+        dir=.; [ "$tree" = base ] && dir="$base"
+        export DRAFTJIT_CACHE_DIR="$PWD/build-device/ab-cache-$tree"
+        "$dir/build-device/bench/draftjit_bench" --calls "${CALLS:-2000}" >"$out/ab-$tree-$round-bench.txt" 2>&1
+        "$dir/build-device/bench/draftjit_dsa_bench" --calls "${DSA_CALLS:-500}" >"$out/ab-$tree-$round-dsa.txt" 2>&1
+      done
+    done
+    ;;
   profile)
     mkdir -p "$out"
     export DRAFTJIT_CACHE_DIR="$PWD/build-device/bench-cache"
@@ -96,7 +119,7 @@ case "${1:-}" in
     grep -E "Duration|Elapsed Cycles|Block Size|Grid Size|Registers|Stall|Warp Cycles|Shared Memory Config|Memory Throughput|Issued Warp" "$out/ncu.txt" | head -60
     ;;
   *)
-    echo "usage: tools/gpu-test.sh prepare|build|run|bench|python|dsa|profile" >&2
+    echo "usage: tools/gpu-test.sh prepare|build|run|bench|python|dsa|ab|profile" >&2
     exit 2
     ;;
 esac
