@@ -11,17 +11,7 @@
 
 #include "jit/manifest.hpp"
 #include "jit/pipeline.hpp"
-#include "test_support.hpp"
-
-using namespace draftjit::jit;
-using draftjit::Tuning;
-using draftjit::test::cache_dir_env;
-using draftjit::test::contains;
-using draftjit::test::kCli;
-using draftjit::test::run_command;
-using draftjit::test::ScopedEnv;
-using draftjit::test::TempDir;
-namespace fs = std::filesystem;
+#include "test_prologue.hpp"
 
 namespace {
 

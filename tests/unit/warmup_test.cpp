@@ -8,11 +8,7 @@
 #include <thread>
 
 #include "jit/warmup.hpp"
-#include "test_support.hpp"
-
-using namespace draftjit::jit;
-using draftjit::test::TempDir;
-using draftjit::test::WarningLog;
+#include "test_prologue.hpp"
 
 namespace {
 
