@@ -1,5 +1,7 @@
-// What every draftjit kernel shares: how scans read their input, the status word's rules and the one formula of the
-// fill.
+// What the kernels of both families share: warp constants, how a scan reads its input, and the search from a
+// position to the request that holds it over a block scan's prefixes. Then the parts the three draft-extend kernels
+// (fused_kernel.cuh, scan_kernel.cuh, fill_kernel.cuh) have in common: their status bits and their fill, whose rules
+// fused_kernel.cuh states. The DSA kernels keep their own status word and checks (dsa_requests.cuh).
 #ifndef DRAFTJIT_COMMON_CUH
 #define DRAFTJIT_COMMON_CUH
 
@@ -38,6 +40,8 @@ __device__ __forceinline__ int find_slot(const unsigned* slots, unsigned t) {
   }
   return b;
 }
+
+// ---- The draft-extend kernels' status and fill (the rules: fused_kernel.cuh) ----
 
 // The bits one request earns: a negative extend length, or a KV length below it.
 __device__ __forceinline__ int request_bits(int ext, int seq) {

@@ -11,17 +11,26 @@
 
 namespace draftjit_kernels {
 
+// scan_computed's shared memory (CUB's TempStorage): a sequential scan's values, computed by the whole block for
+// thread 0 to add. The caller declares one and passes it to every call, so that the calls share it instead of each
+// instantiation declaring its own array; block scans read their values in place and take none (nullptr).
+template <class Scan>
+struct ScanComputedStorage {
+  int values[Scan::kSlots];
+};
+
 // Scan::block_exclusive over values(b), b < bs, with every value computed by the whole block: the unrolled scan runs
 // its chain in thread 0, which must then only add (per-request arithmetic riding on it made the chain several times
-// longer), so its values go through shared memory first. Ready after the caller's next __syncthreads().
+// longer), so its values go through scratch first. prefix and *total are ready, and scratch free again, after the
+// caller's next __syncthreads().
 template <class Scan, class Values>
-__device__ __forceinline__ void scan_computed(Values values, int bs, unsigned* prefix, unsigned* total) {
+__device__ __forceinline__ void scan_computed(Values values, int bs, unsigned* prefix, unsigned* total,
+                                              ScanComputedStorage<Scan>* scratch) {
   const auto no_visit = [](int, int) {};
   if constexpr (Scan::kSequential) {
-    __shared__ int s_values[Scan::kSlots];
-    for (int b = threadIdx.x; b < bs; b += Scan::kThreads) s_values[b] = values(b);
+    for (int b = threadIdx.x; b < bs; b += Scan::kThreads) scratch->values[b] = values(b);
     __syncthreads();
-    Scan::block_exclusive([&](int b) { return s_values[b]; }, bs, prefix, total, no_visit);
+    Scan::block_exclusive([&](int b) { return scratch->values[b]; }, bs, prefix, total, no_visit);
   } else {
     Scan::block_exclusive(values, bs, prefix, total, no_visit);
   }
@@ -37,8 +46,13 @@ __device__ __forceinline__ void write_step_outputs(const typename Mode::Params& 
   const DsaRequests<FLAGS> requests{c};
   const DsaLengths<FLAGS> lengths(c.topk, c.kpool);
   const auto cache_len = [&](int b) { return static_cast<int>(Mode::cache_len(p, requests.seq_len(b))); };
+  ScanComputedStorage<Scan>* scratch = nullptr;  // one for both scans below
+  if constexpr (Scan::kSequential) {
+    __shared__ ScanComputedStorage<Scan> s_scan_computed;
+    scratch = &s_scan_computed;
+  }
 
-  scan_computed<Scan>(cache_len, c.bs, prefix, total);
+  scan_computed<Scan>(cache_len, c.bs, prefix, total, scratch);
   __syncthreads();
   for (int b = threadIdx.x; b <= c.bs; b += Scan::kThreads) {
     if (b < c.bs) c.cache_seqlens[b] = cache_len(b);
@@ -59,7 +73,7 @@ __device__ __forceinline__ void write_step_outputs(const typename Mode::Params& 
         const RequestRows rows = rows_of(b);
         return static_cast<int>(lengths.rows_sum(rows.base, rows.count));
       },
-      c.bs, prefix, total);
+      c.bs, prefix, total, scratch);
   __syncthreads();
   if (threadIdx.x == 0) {
     c.dsa_cu_seqlens_k[0] = 0;

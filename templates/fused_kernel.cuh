@@ -1,6 +1,17 @@
-// Scan and fill in one launch, over any scan type of unrolled_scan.cuh or blelloch_scan.cuh. Every block scans the
-// (small) request arrays into its own shared memory, so no block waits on another; block 0 publishes total, status
-// and the optional offsets. Outputs are written only when the status is clean, and never at or past `capacity`.
+// The draft-extend step's scan and fill in one launch, over any scan type of unrolled_scan.cuh or blelloch_scan.cuh.
+// Every block scans the (small) request arrays into its own shared memory, so no block waits on another; block 0
+// publishes total, status and the optional offsets. Outputs are written only when the status is clean, and never at
+// or past `capacity`.
+//
+// The rules of the draft-extend kernels, which scan_kernel.cuh and fill_kernel.cuh (the two-kernel path) follow too,
+// through the helpers of common.cuh, over the bits of kernel_params.cuh:
+// - request b earns kStatusNegativeExtendLen for extend_seq_lens[b] < 0 and kStatusSeqLenBelowExtend for
+//   seq_lens[b] < extend_seq_lens[b];
+// - kStatusTotalOverflow when the int32 total wraps, dropped when a length is negative (the sum then proves nothing);
+// - kStatusCapacityExceeded when the total passes `capacity`, only over a trustworthy total (no negative length, no
+//   overflow);
+// - the fill: token t, number l of request b's tokens, gets out_expanded[t] = seq_lens[b] - extend_seq_lens[b] + 1 + l
+//   and out_cache[t] = min(out_expanded[t], topk).
 #ifndef DRAFTJIT_FUSED_KERNEL_CUH
 #define DRAFTJIT_FUSED_KERNEL_CUH
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Renders the latency-vs-bs plot of docs/PERF.md from a benchmark JSON (draftjit_bench --json) with gnuplot.
-# usage: tools/plot-bench.sh docs/perf/bench-h100.json docs/perf/latency-h100.png
+# usage: tools/plot-bench.sh bench/results/bench-h100.json bench/results/latency-h100.png
 set -euo pipefail
 json="$1"
 png="$2"

@@ -16,17 +16,7 @@
 #include "jit/cache_prune.hpp"
 #include "jit/disk_cache.hpp"
 #include "jit/hash.hpp"
-#include "test_support.hpp"
-
-using namespace draftjit::jit;
-using draftjit::test::cache_dir_env;
-using draftjit::test::contains;
-using draftjit::test::kCli;
-using draftjit::test::run_command;
-using draftjit::test::ScopedEnv;
-using draftjit::test::TempDir;
-using draftjit::test::WarningLog;
-namespace fs = std::filesystem;
+#include "test_prologue.hpp"
 
 namespace {
 

@@ -1,5 +1,4 @@
 // Issue 18, item 6: portable bundles of cache entries (`draftjit cache export` / `import`).
-#include "ops/draft_extend/family.hpp"
 #include "jit/cache_bundle.hpp"
 
 #include <doctest/doctest.h>
@@ -12,18 +11,7 @@
 
 #include "jit/manifest.hpp"
 #include "jit/pipeline.hpp"
-#include "test_support.hpp"
-
-using namespace draftjit::jit;
-using namespace draftjit::ops::draft_extend;
-using draftjit::Tuning;
-using draftjit::test::cache_dir_env;
-using draftjit::test::contains;
-using draftjit::test::kCli;
-using draftjit::test::run_command;
-using draftjit::test::ScopedEnv;
-using draftjit::test::TempDir;
-namespace fs = std::filesystem;
+#include "test_prologue.hpp"
 
 namespace {
 

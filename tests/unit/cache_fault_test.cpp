@@ -14,28 +14,10 @@
 #include <string>
 #include <thread>
 
-#include "ops/draft_extend/family.hpp"
 #include "jit/pipeline.hpp"
-#include "test_support.hpp"
-
-using namespace draftjit::jit;
-using namespace draftjit::ops::draft_extend;
-using draftjit::Tuning;
-using draftjit::test::cache_dir_env;
-using draftjit::test::contains;
-using draftjit::test::kCli;
-using draftjit::test::run_command;
-using draftjit::test::ScopedEnv;
-using draftjit::test::read_file;
-using draftjit::test::TempDir;
-using draftjit::test::write_file;
-using draftjit::test::WarningLog;
-namespace fs = std::filesystem;
+#include "test_prologue.hpp"
 
 namespace {
-
-const Toolchain kSm90 = Toolchain::for_arch("sm_90");
-
 
 // The file the runtime and warmup use for the main kernel of bs on sm_90.
 fs::path entry_path(const fs::path& dir, int bs) {

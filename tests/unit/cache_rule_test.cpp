@@ -1,7 +1,7 @@
 // Issue 22: which files in a cache directory are draftjit's, and what each command does with them (one rule, in
 // jit/cache_file's classify), plus the location, lock and output faults around it. Each case names the fault it pins
-// down, and fails on the code before the fix (docs/tests/issue22-old-code.txt). Only interfaces that existed before
-// are used here, so that this file builds against that code too.
+// down, and fails on the code before the fix (tests/evidence/issue22-old-code.txt). Only interfaces that existed
+// before are used here, so that this file (with test_prologue.hpp) builds against that code too.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -17,29 +17,12 @@
 #include <string>
 #include <thread>
 
-#include "ops/draft_extend/family.hpp"
 #include "jit/cache_file.hpp"
 #include "jit/hash.hpp"
 #include "jit/pipeline.hpp"
-#include "test_support.hpp"
-
-using namespace draftjit::jit;
-using namespace draftjit::ops::draft_extend;
-using draftjit::Tuning;
-using draftjit::test::cache_dir_env;
-using draftjit::test::contains;
-using draftjit::test::kCli;
-using draftjit::test::run_command;
-using draftjit::test::ScopedEnv;
-using draftjit::test::read_file;
-using draftjit::test::TempDir;
-using draftjit::test::write_file;
-using draftjit::test::WarningLog;
-namespace fs = std::filesystem;
+#include "test_prologue.hpp"
 
 namespace {
-
-const Toolchain kSm90 = Toolchain::for_arch("sm_90");
 
 KernelKey key_of(int bs) { return render(fused_spec(bs, Tuning{}), kSm90).key; }
 

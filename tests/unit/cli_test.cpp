@@ -3,13 +3,7 @@
 #include <string>
 
 #include "draftjit/draftjit.hpp"
-#include "test_support.hpp"
-
-using draftjit::test::cache_dir_env;
-using draftjit::test::contains;
-using draftjit::test::kCli;
-using draftjit::test::run_command;
-using draftjit::test::TempDir;
+#include "test_prologue.hpp"
 
 TEST_CASE("cli: usage errors exit 2 with a message") {
   std::string out;

@@ -7,24 +7,12 @@
 #include <fstream>
 #include <map>
 
-#include "ops/draft_extend/family.hpp"
 #include "jit/pipeline.hpp"
-#include "test_support.hpp"
-
-using namespace draftjit::jit;
-using namespace draftjit::ops::draft_extend;
-using draftjit::Tuning;
-using draftjit::test::ScopedEnv;
-using draftjit::test::read_file;
-using draftjit::test::TempDir;
-using draftjit::test::write_file;
-using draftjit::test::WarningLog;
-namespace fs = std::filesystem;
+#include "test_prologue.hpp"
 
 namespace {
 
 const KernelSpec kSpec = fused_spec(7, Tuning{});
-const Toolchain kSm90 = Toolchain::for_arch("sm_90");
 
 // Compiles kSpec through a fresh cache over dir (one "process"), returning where it came from.
 Origin fetch(const fs::path& dir, WarningLog& warnings, std::vector<char>* cubin = nullptr) {

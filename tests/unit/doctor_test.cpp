@@ -5,13 +5,7 @@
 
 #include "doctor.hpp"
 #include "jit/nvrtc_library.hpp"
-#include "test_support.hpp"
-
-using draftjit::test::cache_dir_env;
-using draftjit::test::contains;
-using draftjit::test::kCli;
-using draftjit::test::run_command;
-using draftjit::test::TempDir;
+#include "test_prologue.hpp"
 
 TEST_CASE("doctor: ok here, naming the NVRTC it loaded, its archs and every variable it reads") {
   const draftjit::DoctorReport report = draftjit::doctor();

@@ -19,15 +19,8 @@
 
 #include "jit/cache_file.hpp"
 #include "jit/key_lock.hpp"
-#include "test_support.hpp"
+#include "test_prologue.hpp"
 
-using namespace draftjit::jit;
-using draftjit::test::contains;
-using draftjit::test::read_file;
-using draftjit::test::TempDir;
-using draftjit::test::write_file;
-using draftjit::test::WarningLog;
-namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
 namespace {

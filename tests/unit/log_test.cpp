@@ -9,28 +9,14 @@
 #include <vector>
 
 #include "draftjit/errors.hpp"
-#include "ops/draft_extend/family.hpp"
 #include "jit/compile_dump.hpp"
 #include "jit/compile_policy.hpp"
 #include "jit/log.hpp"
 #include "jit/manifest.hpp"
 #include "jit/pipeline.hpp"
-#include "test_support.hpp"
-
-using namespace draftjit::jit;
-using namespace draftjit::ops::draft_extend;
-using draftjit::Tuning;
-using draftjit::test::contains;
-using draftjit::test::kCli;
-using draftjit::test::run_command;
-using draftjit::test::read_file;
-using draftjit::test::TempDir;
-using draftjit::test::write_file;
-using draftjit::test::WarningLog;
+#include "test_prologue.hpp"
 
 namespace {
-
-const Toolchain kSm90 = Toolchain::for_arch("sm_90");
 
 struct Logged {
   LogLevel level;

@@ -17,24 +17,11 @@
 #include <system_error>
 #include <vector>
 
-#include "ops/draft_extend/family.hpp"
 #include "jit/log.hpp"
 #include "jit/manifest.hpp"
-#include "test_support.hpp"
-
-using namespace draftjit::jit;
-using namespace draftjit::ops::draft_extend;
-using draftjit::Tuning;
-using draftjit::test::contains;
-using draftjit::test::kCli;
-using draftjit::test::run_command;
-using draftjit::test::read_file;
-using draftjit::test::TempDir;
-using draftjit::test::write_file;
-namespace fs = std::filesystem;
+#include "test_prologue.hpp"
 
 namespace {
-
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;

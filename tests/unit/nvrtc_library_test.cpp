@@ -8,13 +8,7 @@
 #include "draftjit/errors.hpp"
 #include "jit/nvrtc_library.hpp"
 #include "jit/toolchain.hpp"
-#include "test_support.hpp"
-
-using draftjit::test::contains;
-using draftjit::test::kCli;
-using draftjit::test::run_command;
-using draftjit::test::TempDir;
-namespace fs = std::filesystem;
+#include "test_prologue.hpp"
 
 namespace {
 

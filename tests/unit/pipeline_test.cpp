@@ -3,18 +3,10 @@
 #include <thread>
 #include <vector>
 
-#include "ops/draft_extend/family.hpp"
 #include "jit/pipeline.hpp"
-#include "test_support.hpp"
-
-using namespace draftjit::jit;
-using namespace draftjit::ops::draft_extend;
-using draftjit::Tuning;
-using draftjit::test::TempDir;
-using draftjit::test::WarningLog;
+#include "test_prologue.hpp"
 
 namespace {
-const Toolchain kSm90 = Toolchain::for_arch("sm_90");
 const Toolchain kSm100 = Toolchain::for_arch("sm_100");
 }  // namespace
 

@@ -6,21 +6,13 @@
 #include <string>
 
 #include "draftjit/errors.hpp"
-#include "ops/draft_extend/family.hpp"
 #include "jit/codegen.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/nvrtc_compiler.hpp"
 #include "jit/toolchain.hpp"
-#include "test_support.hpp"
+#include "test_prologue.hpp"
 
 using namespace draftjit;
-using namespace draftjit::jit;
-using namespace draftjit::ops::draft_extend;
-using draftjit::test::cache_dir_env;
-using draftjit::test::contains;
-using draftjit::test::kCli;
-using draftjit::test::run_command;
-using draftjit::test::TempDir;
 
 TEST_CASE("virtual arch: for_arch takes compute_XX when NVRTC lists XX, and its kernels are NUL-terminated PTX") {
   const Toolchain toolchain = Toolchain::for_arch("compute_90");

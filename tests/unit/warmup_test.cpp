@@ -7,14 +7,8 @@
 #include <string>
 #include <thread>
 
-#include "ops/draft_extend/family.hpp"
 #include "jit/warmup.hpp"
-#include "test_support.hpp"
-
-using namespace draftjit::jit;
-using namespace draftjit::ops::draft_extend;
-using draftjit::test::TempDir;
-using draftjit::test::WarningLog;
+#include "test_prologue.hpp"
 
 namespace {
 
