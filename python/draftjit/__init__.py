@@ -253,6 +253,9 @@ def prepare_dsa(mode, batch_sizes, device=None, *, seq_lens_dtype="int32", req_p
     ("dsa-decode", "dsa-verify" or "dsa-extend"); the dtypes of seq_lens and req_pool_indices (torch dtypes or their
     names), whether real_page_size > 1 and index_kpool > 1, and for dsa-verify whether paged_mqa_ctx_lens_2d is given
     pick the kernel besides bs. batch_sizes: an int or an iterable of ints, each in [0, MAX_DSA_BS]."""
+    dsa_kinds = [name for name, _, switches in kinds() if "ctx2d" in switches]
+    if mode not in dsa_kinds:
+        raise ValueError(f"mode must be one of {', '.join(dsa_kinds)}, not {mode!r}")
     switches = [name for name, on in (("seq64", _is_int64(seq_lens_dtype, "seq_lens_dtype")),
                                       ("pool32", not _is_int64(req_pool_indices_dtype, "req_pool_indices_dtype")),
                                       ("paged", real_page_size > 1), ("kpool", (index_kpool or 0) > 1),

@@ -603,7 +603,7 @@ def test_torch_compile_fullgraph():
 def test_prepare_dsa_arguments():
     draftjit.prepare_dsa("dsa-extend", [1, 2], seq_lens_dtype=torch.int64, req_pool_indices_dtype="torch.int32",
                          real_page_size=64, index_kpool=4)
-    with pytest.raises(ValueError, match="mode must be dsa-decode, dsa-verify or dsa-extend, not 'decode'"):
+    with pytest.raises(ValueError, match="mode must be one of dsa-decode, dsa-verify, dsa-extend, not 'decode'"):
         draftjit.prepare_dsa("decode", 1)
     with pytest.raises(ValueError, match=re.escape(f"bs = {draftjit.MAX_DSA_BS + 1} is outside")):
         draftjit.prepare_dsa("dsa-decode", [1, draftjit.MAX_DSA_BS + 1])
