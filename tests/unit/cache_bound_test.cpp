@@ -90,7 +90,7 @@ TEST_CASE("issue18: sizes and ages parse with their units, and bad ones name the
   CHECK_THROWS_WITH_AS(parse_age("99999999d", "X"), doctest::Contains("too large"), std::invalid_argument);
 }
 
-TEST_CASE("issue18: DRAFTJIT_CACHE_MAX_BYTES sets the bound; a bad value is one warning and no bound") {
+TEST_CASE("issue18: DRAFTJIT_CACHE_MAX_BYTES sets the bound, a bad value is one warning and no bound") {
   TempDir dir;
   {
     ScopedEnv bound("DRAFTJIT_CACHE_MAX_BYTES", "64K");

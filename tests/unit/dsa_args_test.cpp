@@ -47,7 +47,7 @@ void refused(const std::function<void()>& call, const char* message) {
 
 }  // namespace
 
-TEST_CASE("issue21: valid DSA arguments reach the driver; without a GPU that is draftjit::Error") {
+TEST_CASE("issue21: valid DSA arguments reach the driver, without a GPU that is draftjit::Error") {
   if (cuda_available()) return;  // on a GPU machine they would launch on fake pointers
   CHECK_THROWS_AS(dsa_decode_metadata(decode(), nullptr), Error);
   CHECK_THROWS_AS(dsa_target_verify_metadata(verify(), nullptr), Error);

@@ -132,7 +132,7 @@ TEST_CASE("issue21: the rendered DSA source instantiates its mode's kernel over 
         std::string::npos);
 }
 
-TEST_CASE("issue21: the dsa kinds list each distinct kernel once; the Blelloch kernels serve a power of two") {
+TEST_CASE("issue21: the dsa kinds list each distinct kernel once, the Blelloch kernels serve a power of two") {
   const std::vector<std::int64_t> bs = {1, 2, 2, 33, 40, 64, 65, 128};
   const std::vector<KernelSpec> specs = ops::kernels_for(ops::call_kind_named("dsa-decode"), bs, 0, Tuning{});
   // 1, 2, then slots 64 (33, 40, 64) and 128 (65, 128) with the default unroll_max_bs of 32.

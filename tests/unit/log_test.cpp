@@ -88,7 +88,7 @@ TEST_CASE("issue18: a compile, a disk hit and a front end are logged at info, wi
   CHECK(std::string(current_front_end()) == "C++");  // the scope ended
 }
 
-TEST_CASE("issue18: below the threshold nothing is logged; an unknown DRAFTJIT_LOG is one warning") {
+TEST_CASE("issue18: below the threshold nothing is logged, an unknown DRAFTJIT_LOG is one warning") {
   {
     CapturedLog log("warn");
     Pipeline pipeline;
@@ -111,7 +111,7 @@ TEST_CASE("issue18: below the threshold nothing is logged; an unknown DRAFTJIT_L
   CHECK(log.events.empty());
 }
 
-TEST_CASE("issue18: the pipeline counts compiles, their time, disk hits per layer and bytes stored; reset zeroes") {
+TEST_CASE("issue18: the pipeline counts compiles, their time, disk hits per layer and bytes stored, reset zeroes") {
   TempDir dir;
   WarningLog warnings;
   Pipeline pipeline(std::make_unique<DiskCache>(dir.path(), warnings.sink()));
@@ -151,7 +151,7 @@ TEST_CASE("issue18: the pipeline counts compiles, their time, disk hits per laye
   CHECK(warnings.messages.empty());
 }
 
-TEST_CASE("issue18: after freeze() with DRAFTJIT_JIT=strict a compile is an error naming the key; hits still work") {
+TEST_CASE("issue18: after freeze() with DRAFTJIT_JIT=strict a compile is an error naming the key, hits still work") {
   TempDir dir;
   WarningLog warnings;
   Pipeline warm(std::make_unique<DiskCache>(dir.path(), warnings.sink()));
@@ -175,7 +175,7 @@ TEST_CASE("issue18: after freeze() with DRAFTJIT_JIT=strict a compile is an erro
   CHECK(serving.stats().renders == 0);  // refused before anything was rendered
 }
 
-TEST_CASE("issue18: after freeze() with DRAFTJIT_JIT=warn a compile is logged and goes ahead; unset allows it") {
+TEST_CASE("issue18: after freeze() with DRAFTJIT_JIT=warn a compile is logged and goes ahead, unset allows it") {
   {
     const ScopedPolicy policy("warn");
     CapturedLog log("warn");
