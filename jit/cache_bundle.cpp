@@ -15,6 +15,7 @@
 #include "jit/errno_text.hpp"
 #include "jit/hash.hpp"
 #include "jit/kernel_key.hpp"
+#include "jit/outside_text.hpp"
 
 namespace draftjit::jit {
 namespace fs = std::filesystem;
@@ -190,7 +191,7 @@ std::vector<ImportItem> import_bundle(DiskCache& cache, const fs::path& file) {
     std::string where = "the damage is outside the entries' data (names or headers)";
     for (std::size_t i = 0; i < checked.size(); ++i) {
       if (checked[i].file.state != FileState::Valid) {
-        where = fmt::format("entry {} ({}) at offset {} is damaged: {}", i + 1, bundle.items[i].name,
+        where = fmt::format("entry {} ({}) at offset {} is damaged: {}", i + 1, shown(bundle.items[i].name),
                             bundle.items[i].offset, checked[i].file.problem);
         break;
       }

@@ -12,6 +12,7 @@
 
 #include "jit/hash.hpp"
 #include "jit/errno_text.hpp"
+#include "jit/outside_text.hpp"
 
 namespace draftjit::jit {
 namespace fs = std::filesystem;
@@ -178,8 +179,8 @@ CacheFile decode(std::string_view file_name, const std::vector<char>& bytes, std
   if (checksum(key, payload, header.cubin_bytes) != header.checksum) return fail("checksum mismatch");
   // The name is what a load looks up: an entry copied or renamed onto another key's name must not pass as that key.
   const std::optional<std::uint64_t> named = entry_name_hash(file_name);
-  if (!named) return fail(fmt::format("its name does not carry its key's hash, so no load finds it ({})", key));
-  if (*named != hash_bytes(key)) return fail(fmt::format("it holds another key ({})", key));
+  if (!named) return fail(fmt::format("its name does not carry its key's hash, so no load finds it ({})", shown(key)));
+  if (*named != hash_bytes(key)) return fail(fmt::format("it holds another key ({})", shown(key)));
   file.key.assign(key);
   file.cubin_bytes = header.cubin_bytes;
   if (cubin != nullptr) cubin->assign(payload, payload + header.cubin_bytes);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "jit/hash.hpp"
+#include "jit/outside_text.hpp"
 #include "jit/templates.hpp"
 #include "jit/version.hpp"
 
@@ -52,7 +53,7 @@ std::optional<KernelKey> check_named_for_its_key(CacheFile& file, std::string_vi
   std::optional<KernelKey> key = key_of_text(file.key);
   if (key && file_name == key->stem + std::string(kEntrySuffix)) return key;
   file.state = FileState::Damaged;
-  file.problem = fmt::format("its name does not name the kernel its key is for ({})", file.key);
+  file.problem = fmt::format("its name does not name the kernel its key is for ({})", shown(file.key));
   return std::nullopt;
 }
 

@@ -22,6 +22,7 @@
 #include "jit/fork_local.hpp"
 #include "jit/errno_text.hpp"
 #include "jit/log.hpp"
+#include "jit/outside_text.hpp"
 
 namespace draftjit::jit {
 namespace {
@@ -43,17 +44,6 @@ std::vector<std::string_view> fields_of(std::string_view line) {
     fields.push_back(line.substr(at, end - at));
     at = end;
   }
-}
-
-// Text as an error message may show it: bounded, with control bytes (a binary file) shown as '?'. Every message
-// about a line quotes through here, fields included, so none carries a terminal escape or a megabyte of input.
-std::string shown(std::string_view text) {
-  constexpr std::size_t kMax = 100;
-  std::string out(text.substr(0, kMax));
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c >= 0x7f) c = '?';
-  }
-  return "'" + out + (text.size() > kMax ? "...'" : "'");
 }
 
 const KindInfo* kind_named(std::string_view name) {

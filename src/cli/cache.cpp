@@ -13,6 +13,7 @@
 #include "jit/disk_cache.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/manifest.hpp"
+#include "jit/outside_text.hpp"
 #include "jit/toolchain.hpp"
 
 namespace draftjit::cli {
@@ -66,9 +67,9 @@ int list_or_verify(const jit::DiskCache& cache, bool verify) {
     bytes += entry.bytes;
     if (verify && (valid || entry.temp)) continue;
     const char* state = entry.temp ? "temp" : valid ? "ok" : "INVALID";
-    const std::string name = entry.file.path.filename().string();
+    const std::string name = entry.file.path.filename().string();  // any name a directory holds: outside text
     fmt::print("{:<8} {:>9} {:>5} {:>5} {:<5}  {}{}\n", state, entry.bytes, age(entry.modified), entry.layer,
-               code_of(name), name, valid || entry.temp ? "" : ": " + entry.file.problem);
+               code_of(name), jit::escaped(name), valid || entry.temp ? "" : ": " + entry.file.problem);
   }
   fmt::print("{} files, {} invalid, {} temp, {} bytes; {} other files ignored\n", listing.entries.size() - temps,
              invalid, temps, bytes, listing.others);
@@ -140,10 +141,10 @@ int import_from(jit::DiskCache& cache, const std::string& file) {
   std::size_t skipped = 0;
   for (const jit::ImportItem& item : items) {
     if (item.imported) {
-      fmt::print("imported {}\n", item.name);
+      fmt::print("imported {}\n", jit::escaped(item.name));  // a bundle's names are outside text
     } else {
       ++skipped;
-      fmt::print(stderr, "draftjit cache: skipped {}: {}\n", item.name, item.why);
+      fmt::print(stderr, "draftjit cache: skipped {}: {}\n", jit::shown(item.name), item.why);
     }
   }
   fmt::print("imported {} of {} entries from {} into {}{}\n", items.size() - skipped, items.size(), file,

@@ -1,0 +1,142 @@
+// Issue 30: faults of export, messages, import, dumps, progress output and the cache bound, each shown failing on
+// accbfd0 (tests/evidence/issue30-*.txt) before its fix.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "jit/cache_bundle.hpp"
+#include "jit/cache_file.hpp"
+#include "jit/compile_dump.hpp"
+#include "jit/hash.hpp"
+#include "jit/kernel_key.hpp"
+#include "jit/log.hpp"
+#include "jit/manifest.hpp"
+#include "jit/outside_text.hpp"
+#include "jit/pipeline.hpp"
+#include "test_support.hpp"
+
+using namespace draftjit::jit;
+using draftjit::test::cache_dir_env;
+using draftjit::test::contains;
+using draftjit::test::kCli;
+using draftjit::test::read_file;
+using draftjit::test::run_command;
+using draftjit::test::TempDir;
+using draftjit::test::write_file;
+namespace fs = std::filesystem;
+
+namespace {
+
+[[maybe_unused]] std::string quoted_path(const fs::path& path) { return fmt::format("'{}'", path.string()); }
+
+// A cache of bs 1..n (one kernel each on sm_90) in dir.
+[[maybe_unused]] void warm(const fs::path& dir, int n) {
+  REQUIRE(run_command(cache_dir_env(dir) + kCli + " warmup --bs 1-" + std::to_string(n) + " --arch sm_90 >/dev/null") ==
+          0);
+}
+
+[[maybe_unused]] void write_bytes(const fs::path& path, const std::vector<char>& bytes) {
+  write_file(path, std::string(bytes.data(), bytes.size()));
+}
+
+// An entry file name carrying the hash of key, so that the content checks get as far as the key.
+[[maybe_unused]] std::string name_for_key(std::string_view stem, std::string_view key) {
+  return fmt::format("{}-{:016x}.cubin", stem, hash_bytes(key));
+}
+
+// True when text holds a byte that is not printable ASCII, or a line that starts with prefix.
+[[maybe_unused]] bool has_raw_byte(const std::string& text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return (b < 0x20 && c != '\n') || b >= 0x7f;
+  });
+}
+[[maybe_unused]] bool has_line_starting(const std::string& text, const std::string& prefix) {
+  return text.starts_with(prefix) || contains(text, "\n" + prefix);
+}
+
+}  // namespace
+
+TEST_CASE("issue30 N3: escaped() and shown() escape every byte that is not printable ASCII and bound the text") {
+  CHECK(escaped("plain text") == "plain text");
+  CHECK(shown("plain") == "'plain'");
+  CHECK(escaped("a\x1b]0;x\x07\n\x7f\xe2\x80\xae\\") == "a\\x1b]0;x\\x07\\x0a\\x7f\\xe2\\x80\\xae\\x5c");
+  CHECK(shown("it's") == "'it\\x27s'");
+  const std::string big(1 << 20, '\x9b');
+  const std::string cut = shown(big);
+  CHECK(cut.size() <= 4 * kShownBytes + 32);
+  CHECK(cut.ends_with("... (1048576 bytes)"));
+  CHECK(!has_raw_byte(cut));
+}
+
+TEST_CASE("issue30 N3: a cache file's 1 MB key of escapes and a forged file name reach list and verify escaped") {
+  TempDir dir;
+  const std::string key = "\x1b]0;owned\x07\x1b[2J" + std::string(1 << 20, 'K') + "\xc2\x9b";
+  write_bytes(dir.path() / name_for_key("fused_unrolled.bs1.t128.sm_90", key), encode_entry(key, {'x'}));
+  // A name that forges an "ok" line of verify, on a damaged entry of ours (*.cubin with the magic).
+  write_file(dir.path() / "x.cubin\nok            0    0s     0 cubin  fake.cubin", std::string("DJCUBIN\0junk", 12));
+  for (const std::string action : {"verify", "list"}) {
+    CAPTURE(action);
+    std::string out;
+    CHECK(run_command(cache_dir_env(dir.path()) + kCli + " cache " + action, &out) == (action == "verify" ? 1 : 0));
+    CHECK(out.size() < 8192);
+    CHECK(!has_raw_byte(out));
+    CHECK(!has_line_starting(out, "ok            0"));
+    CHECK(contains(out, "\\x1b]0;owned\\x07"));
+    CHECK(contains(out, "x.cubin\\x0aok"));
+  }
+  // A warmup that finds it under the kernel's own name warns once, bounded and escaped.
+  const KernelKey real = render(fused_spec(1, draftjit::Tuning{}), Toolchain::for_arch("sm_90")).key;
+  const std::string bad_key = real.text.substr(0, real.text.size()) + "\x1b[31m" + std::string(1 << 20, 'z');
+  fs::remove_all(dir.path());
+  fs::create_directories(dir.path());
+  // Under the real name, holding another (hash-colliding in name only) key: its name hash is the real key's.
+  write_bytes(dir.path() / (real.stem + ".cubin"), encode_entry(bad_key, {'x'}));
+  std::string out;
+  CHECK(run_command(cache_dir_env(dir.path()) + kCli + " warmup --bs 1 --arch sm_90", &out) == 0);
+  CAPTURE(out.substr(0, 400));
+  CHECK(out.size() < 8192);
+  CHECK(!has_raw_byte(out));
+}
+
+TEST_CASE("issue30 N3: a bundle's entry names and key texts reach import's output escaped") {
+  TempDir dir;
+  const std::string key = "\x1b]0;owned\x07" + std::string(300000, 'K');
+  std::vector<BundleItem> items;
+  items.push_back({"a\nimported evil.cubin", encode_entry("k", {'x'}), 0});
+  items.push_back({name_for_key("fused_unrolled.bs1.t128.sm_90", key), encode_entry(key, {'x'}), 0});
+  const fs::path bundle = dir.path() / "b";
+  write_bytes(bundle, encode_bundle(items));
+  std::string out;
+  CHECK(run_command(cache_dir_env(dir.path() / "cache") + kCli + " cache import " + quoted_path(bundle), &out) == 1);
+  CAPTURE(out.substr(0, 400));
+  CHECK(!has_line_starting(out, "imported evil"));
+  CHECK(contains(out, "a\\x0aimported evil.cubin"));
+  CHECK(out.size() < 8192);
+  CHECK(!has_raw_byte(out));
+}
+
+TEST_CASE("issue30 N3: a manifest error shows no byte >= 0x80 raw") {
+  TempDir dir;
+  const fs::path manifest = dir.path() / "m";
+  write_file(manifest, "v1 fused_unrolled bs=1 slots=0 chunk=0 threads=128 arch=sm_90\xe2\x80\xae\x1b[2J\n");
+  std::string message;
+  try {
+    (void)read_manifest(manifest);
+  } catch (const std::invalid_argument& e) {
+    message = e.what();
+  }
+  CAPTURE(message);
+  REQUIRE(!message.empty());
+  CHECK(!has_raw_byte(message));
+  CHECK(contains(message, "\\xe2\\x80\\xae"));
+}
+
