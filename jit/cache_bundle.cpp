@@ -12,9 +12,9 @@
 #include <system_error>
 
 #include "jit/cache_file.hpp"
-#include "jit/errno_text.hpp"
 #include "jit/hash.hpp"
 #include "jit/kernel_key.hpp"
+#include "jit/output_file.hpp"
 #include "jit/outside_text.hpp"
 
 namespace draftjit::jit {
@@ -172,9 +172,7 @@ ExportResult export_bundle(const DiskCache& cache, const fs::path& file,
     }
   }
   const std::vector<char> bytes = encode_bundle(items);
-  if (const AtomicWrite written = write_atomically(file, bytes); !written.ok()) {
-    throw std::runtime_error(fmt::format("cannot write bundle {}: {}", file.string(), errno_text(written.error)));
-  }
+  write_output_file(file, bytes, "bundle");
   result.exported = items.size();
   result.bytes = bytes.size();
   return result;

@@ -47,7 +47,8 @@ struct DecodedBundle {
 DecodedBundle decode_bundle(const std::vector<char>& bytes, const std::string& source);
 
 // Writes the valid entries of every layer (the first layer's where several hold one; with only_stems, only those
-// stems) to file, through a temp file renamed into place: a failed export leaves no partial bundle. Throws
+// stems) to file with write_output_file (jit/output_file): a regular file through a temp file renamed into place, so
+// a failed export leaves no partial bundle; a pipe or device written through; anything else refused. Throws
 // std::runtime_error naming the file on a write error, std::system_error like DiskCache::list.
 struct ExportResult {
   std::size_t exported = 0;

@@ -65,6 +65,63 @@ namespace {
 
 }  // namespace
 
+TEST_CASE("issue30 N1: export writes through a FIFO and a link to a pipe or device, refuses a link to a file") {
+  TempDir dir;
+  const fs::path cache = dir.path() / "cache";
+  warm(cache, 2);
+  const std::string env = cache_dir_env(cache);
+  std::string out;
+
+  // A FIFO: the bundle reaches its reader, and the FIFO stays one.
+  const fs::path fifo = dir.path() / "fifo";
+  const fs::path got = dir.path() / "got";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK(run_command("timeout 20 cat " + quoted_path(fifo) + " > " + quoted_path(got) + " & " + env + kCli +
+                        " cache export " + quoted_path(fifo) + "; rc=$?; [ -p " + quoted_path(fifo) +
+                        " ] || kill $! 2>/dev/null; wait; exit $rc",
+                    &out) == 0);
+  CAPTURE(out);
+  CHECK(fs::is_fifo(fs::symlink_status(fifo)));
+  CHECK(read_file(got).starts_with("DJBUNDLE"));
+
+  // A link to a character device (/dev/null): written through, the link left a link.
+  const fs::path null_link = dir.path() / "null";
+  fs::create_symlink("/dev/null", null_link);
+  out.clear();
+  CHECK(run_command(env + kCli + " cache export " + quoted_path(null_link), &out) == 0);
+  CHECK(fs::is_symlink(fs::symlink_status(null_link)));
+
+  // A link to a pipe (what /dev/stdout is under `| cmd`): the bundle reaches the pipe.
+  const fs::path out_link = dir.path() / "stdout";
+  fs::create_symlink("/proc/self/fd/1", out_link);
+  out.clear();
+  CHECK(run_command(env + kCli + " cache export " + quoted_path(out_link) + " 2>/dev/null | head -c 8", &out) == 0);
+  CHECK(out.starts_with("DJBUNDLE"));
+  CHECK(fs::is_symlink(fs::symlink_status(out_link)));
+
+  // A link to a regular file: refused, naming the link and its target; neither is changed.
+  const fs::path target = dir.path() / "target";
+  write_file(target, "precious");
+  const fs::path file_link = dir.path() / "link";
+  fs::create_symlink(target, file_link);
+  out.clear();
+  CHECK(run_command(env + kCli + " cache export " + quoted_path(file_link), &out) == 1);
+  CHECK(contains(out, "symbolic link"));
+  CHECK(fs::is_symlink(fs::symlink_status(file_link)));
+  CHECK(read_file(target) == "precious");
+
+  // A directory: refused.
+  out.clear();
+  CHECK(run_command(env + kCli + " cache export " + quoted_path(dir.path()), &out) == 1);
+  CHECK(contains(out, "is a directory"));
+  CHECK(fs::is_directory(dir.path()));
+
+  // A regular file, and a missing one: replaced (created) atomically, as before.
+  out.clear();
+  CHECK(run_command(env + kCli + " cache export " + quoted_path(target), &out) == 0);
+  CHECK(read_file(target).starts_with("DJBUNDLE"));
+}
+
 TEST_CASE("issue30 N3: escaped() and shown() escape every byte that is not printable ASCII and bound the text") {
   CHECK(escaped("plain text") == "plain text");
   CHECK(shown("plain") == "'plain'");
