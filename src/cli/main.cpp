@@ -1,5 +1,7 @@
 // draftjit: emit generated kernels, warm the kernel cache, manage the cache, check the setup.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -73,9 +75,22 @@ int flush_stdout(const std::string& command, int rc) {
   return rc == 0 ? 1 : rc;
 }
 
+// A descriptor 0-2 closed at start (`2>&-`) would be the next file draftjit opens (a lock stripe, a temp entry),
+// and progress and warnings written to stderr would land inside it: each closed one is opened on /dev/null first,
+// where they are lost harmlessly. False when that fails.
+bool open_standard_descriptors() {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // The lowest free descriptor is fd itself: those below it are open by now. Not O_CLOEXEC: as a given stderr.
+    if (::open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) != fd) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
+  if (!open_standard_descriptors()) return 1;  // nothing can be said: stderr is among the closed ones
   if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
     fmt::print(argc < 2 ? stderr : stdout, "{}", kUsage);
     return flush_stdout("--help", argc < 2 ? 2 : 0);

@@ -122,6 +122,43 @@ TEST_CASE("issue30 N1: export writes through a FIFO and a link to a pipe or devi
   CHECK(read_file(target).starts_with("DJBUNDLE"));
 }
 
+TEST_CASE("issue30 N2: the log never writes into a file draftjit opened at fd 2") {
+  set_log_threshold_for_test("warn");
+  TempDir dir;
+  const fs::path file = dir.path() / "ours";
+  const int saved = ::dup(STDERR_FILENO);
+  REQUIRE(saved >= 0);
+  ::close(STDERR_FILENO);
+  // As draftjit opens every file: O_CLOEXEC. With fd 2 closed it is the lowest free descriptor.
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  const bool at_two = fd == STDERR_FILENO;
+  log_event(LogLevel::Warn, "cache", "this line must not land in the file");
+  ::close(fd);
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  set_log_threshold_for_test(nullptr);
+  REQUIRE(at_two);
+  CHECK(read_file(file).empty());
+}
+
+TEST_CASE("issue30 N2: the CLI with fds 0-2 closed writes nothing into its cache files") {
+  TempDir dir;
+  std::string out;
+  // With fds 0 and 2 closed the cache directory's descriptor became 0 and each lock stripe 2, and the compile event
+  // logged while the lock is held landed in .locks/NN.lock.
+  CHECK(run_command("DRAFTJIT_LOG=info " + cache_dir_env(dir.path()) + kCli +
+                        " warmup --bs 1-4 --arch sm_90 --jobs 1 <&- 2>&-",
+                    &out) == 0);
+  CAPTURE(out);
+  CHECK(contains(out, "4 compiled"));
+  std::string found;
+  run_command("grep -rl -e 'compiled  ' -e 'draftjit: ' " + quoted_path(dir.path()), &found);
+  CHECK(found.empty());
+  out.clear();
+  CHECK(run_command(cache_dir_env(dir.path()) + kCli + " cache verify", &out) == 0);
+  CHECK(contains(out, "4 files, 0 invalid"));
+}
+
 TEST_CASE("issue30 N3: escaped() and shown() escape every byte that is not printable ASCII and bound the text") {
   CHECK(escaped("plain text") == "plain text");
   CHECK(shown("plain") == "'plain'");
