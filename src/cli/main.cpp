@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
@@ -91,6 +92,9 @@ bool open_standard_descriptors() {
 
 int main(int argc, char** argv) try {
   if (!open_standard_descriptors()) return 1;  // nothing can be said: stderr is among the closed ones
+  // A reader that goes away (`warmup 2>&1 | head -1`) must not kill a warmup half done: a write to it fails with
+  // EPIPE instead, which warmup's progress notes once and flush_stdout reports.
+  (void)std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
     fmt::print(argc < 2 ? stderr : stdout, "{}", kUsage);
     return flush_stdout("--help", argc < 2 ? 2 : 0);

@@ -234,3 +234,21 @@ TEST_CASE("issue30 N3: a manifest error shows no byte >= 0x80 raw") {
   CHECK(contains(message, "\\xe2\\x80\\xae"));
 }
 
+TEST_CASE("issue30 N9: a progress stream whose reader is gone does not stop the warmup") {
+  TempDir dir;
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  ::close(fds[0]);  // nobody will ever read: every write gets EPIPE (and, not ignored, SIGPIPE)
+  std::string out;
+  const int rc = run_command(
+      cache_dir_env(dir.path()) + kCli + " warmup --bs 1-4 --arch sm_90 2>&" + std::to_string(fds[1]), &out);
+  ::close(fds[1]);
+  CAPTURE(out);
+  CHECK(rc == 0);
+  CHECK(contains(out, "4 compiled"));
+  CHECK(contains(out, "progress could not be written"));
+  out.clear();
+  CHECK(run_command(cache_dir_env(dir.path()) + kCli + " cache verify", &out) == 0);
+  CHECK(contains(out, "4 files, 0 invalid"));
+}
+
