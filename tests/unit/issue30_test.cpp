@@ -234,6 +234,25 @@ TEST_CASE("issue30 N3: a manifest error shows no byte >= 0x80 raw") {
   CHECK(contains(message, "\\xe2\\x80\\xae"));
 }
 
+TEST_CASE("issue30 N7: dump files replace planted symlinks instead of following them") {
+  TempDir dir;
+  const fs::path dump = dir.path() / "dump";
+  fs::create_directories(dump);
+  const fs::path victim = dir.path() / "victim";
+  write_file(victim, "precious");
+  fs::create_symlink(victim, dump / "stem.log");
+  fs::create_symlink(dir.path() / "created", dump / "stem.cu");  // dangling
+  Toolchain toolchain;
+  toolchain.arch = "sm_90";
+  toolchain.options = {"-O3"};
+  dump_compile(dump, "stem", "the source", toolchain, nullptr, "the log");
+  CHECK(read_file(victim) == "precious");
+  CHECK(!fs::exists(dir.path() / "created"));
+  CHECK(read_file(dump / "stem.log") == "the log");
+  CHECK(read_file(dump / "stem.cu") == "the source");
+  CHECK(!fs::is_symlink(fs::symlink_status(dump / "stem.log")));
+}
+
 TEST_CASE("issue30 N9: a progress stream whose reader is gone does not stop the warmup") {
   TempDir dir;
   int fds[2];
