@@ -160,9 +160,15 @@ void DiskCache::enforce_bound(std::uintmax_t stored, const fs::path& stored_entr
     for (const std::string& failure : result.failures) warn("cannot evict " + failure);
     known_bytes_ = result.kept_bytes;
     stored_since_prune_ = 0;
+    evicted_entries_ += result.removed;
+    evicted_bytes_ += result.removed_bytes;
   } catch (const std::exception& e) {  // the store itself succeeded
     warn(fmt::format("cannot bound the disk cache: {}", e.what()));
   }
+}
+
+DiskCache::Evicted DiskCache::evicted_by_bound() const {
+  return {evicted_entries_.load(std::memory_order_relaxed), evicted_bytes_.load(std::memory_order_relaxed)};
 }
 
 PruneResult DiskCache::prune(const PruneRule& rule) const {

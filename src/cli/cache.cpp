@@ -147,8 +147,15 @@ int import_from(jit::DiskCache& cache, const std::string& file) {
       fmt::print(stderr, "draftjit cache: skipped {}: {}\n", jit::shown(item.name), item.why);
     }
   }
-  fmt::print("imported {} of {} entries from {} into {}{}\n", items.size() - skipped, items.size(), file,
-             cache.writable()->dir.string(), skipped == 0 ? "" : fmt::format("; {} skipped", skipped));
+  // A bound smaller than the bundle evicted some of what was imported: said, never left to "imported N of N".
+  const jit::DiskCache::Evicted evicted = cache.evicted_by_bound();
+  fmt::print("imported {} of {} entries from {} into {}{}{}\n", items.size() - skipped, items.size(), file,
+             cache.writable()->dir.string(), skipped == 0 ? "" : fmt::format("; {} skipped", skipped),
+             evicted.entries == 0
+                 ? ""
+                 : fmt::format("; {} entries ({} bytes) evicted by DRAFTJIT_CACHE_MAX_BYTES={} meanwhile: not all of "
+                               "them are in the cache",
+                               evicted.entries, evicted.bytes, cache.max_bytes().value_or(0)));
   return skipped == 0 ? 0 : 1;
 }
 

@@ -64,11 +64,13 @@ int run_warmup(const Args& args) {
                         kDsaSwitchFlags);
   const std::string manifest = options.get("--manifest", "");
   jit::WarmupRequest request;
+  std::size_t bs_given = 0;  // the DSA kinds' plan is explicit kernels, with no batch_sizes to count
   if (options.has("--manifest")) {
     plan_from_manifest(options, manifest, request);
   } else {
     if (!options.has("--bs")) throw std::invalid_argument("--bs (or --manifest) is required, e.g. --bs 1-1024");
     const std::vector<int> batch_sizes = parse_bs_list(options.get("--bs", ""));
+    bs_given = batch_sizes.size();
     const std::vector<jit::Toolchain> toolchains =
         parse_toolchains(options.has("--arch") ? options.get("--arch", "") : default_arch());
     request.tuning = tuning_from(options);
@@ -106,13 +108,18 @@ int run_warmup(const Args& args) {
   for (const jit::Toolchain& toolchain : request.toolchains) note_arch(toolchain.arch);
   for (const jit::WarmupKernel& kernel : request.kernels) note_arch(kernel.toolchain.arch);
   const std::string source = options.has("--manifest") ? fmt::format("from the manifest {}", manifest)
-                                                       : fmt::format("for {} bs", request.batch_sizes.size());
+                                                       : fmt::format("for {} bs", bs_given);
   // A disabled cache is the user's choice; a cache that could not take every kernel is a failed warmup.
   std::string where = "memory only (disk cache disabled)";
   if (s.disk_enabled) {
     const std::string dir = s.cache_dir.empty() ? "no writable directory" : s.cache_dir;
+    // A bound smaller than what was stored evicted some of it, maybe this warmup's own kernels: never "in the cache".
     where = s.not_stored > 0 ? fmt::format("NOT all stored in {} (see the warnings above)", dir)
-                             : fmt::format("{} bytes of cubin in the cache ({})", s.bytes, dir);
+            : s.evicted > 0
+                ? fmt::format("{} bytes of cubin stored in {}, and {} entries ({} bytes) evicted by "
+                              "DRAFTJIT_CACHE_MAX_BYTES={} meanwhile: not all of these kernels may still be there",
+                              s.bytes, dir, s.evicted, s.evicted_bytes, s.max_bytes.value_or(0))
+                : fmt::format("{} bytes of cubin in the cache ({})", s.bytes, dir);
   }
   if (progress_error != 0) {
     fmt::print("warmup: progress could not be written to stderr ({}); the warmup went on\n",

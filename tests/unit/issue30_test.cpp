@@ -271,3 +271,30 @@ TEST_CASE("issue30 N9: a progress stream whose reader is gone does not stop the 
   CHECK(contains(out, "4 files, 0 invalid"));
 }
 
+TEST_CASE("issue30 N13: warmup and import under a bound smaller than what they store say what it evicted") {
+  TempDir dir;
+  const fs::path source = dir.path() / "source";
+  warm(source, 4);
+  const fs::path bundle = dir.path() / "b";
+  REQUIRE(run_command(cache_dir_env(source) + kCli + " cache export " + quoted_path(bundle) + " >/dev/null") == 0);
+  const std::string bound = "DRAFTJIT_CACHE_MAX_BYTES=1 ";
+  std::string out;
+  CHECK(run_command(bound + cache_dir_env(dir.path() / "warm") + kCli + " warmup --bs 1-4 --arch sm_90", &out) == 0);
+  CAPTURE(out);
+  CHECK(!contains(out, "bytes of cubin in the cache"));
+  CHECK(contains(out, "evicted by DRAFTJIT_CACHE_MAX_BYTES"));
+  out.clear();
+  CHECK(run_command(bound + cache_dir_env(dir.path() / "imported") + kCli + " cache import " + quoted_path(bundle),
+                    &out) == 0);
+  CHECK(contains(out, "imported 4 of 4 entries"));
+  CHECK(contains(out, "evicted by DRAFTJIT_CACHE_MAX_BYTES"));
+}
+
+TEST_CASE("issue30: warmup --kind dsa-* counts the bs it was given") {
+  std::string out;
+  CHECK(run_command("DRAFTJIT_DISABLE_DISK_CACHE=1 " + kCli + " warmup --bs 1-3,40 --kind dsa-decode --arch sm_90",
+                    &out) == 0);
+  CAPTURE(out);
+  CHECK(contains(out, "kernels for 4 bs"));
+}
+
