@@ -266,32 +266,46 @@ AtomicWrite write_atomically(const fs::path& path, const std::vector<char>& byte
   return result;
 }
 
-std::vector<char> read_regular_file(const fs::path& path, std::uintmax_t max_bytes, std::string_view what) {
+int open_regular_file(const fs::path& path, std::uintmax_t max_bytes, std::string_view what, std::uint64_t& size) {
   auto fail = [&](int error, std::string_view doing) {
     throw std::system_error(error, std::generic_category(), fmt::format("{} {} {}", doing, what, path.string()));
   };
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail(errno, "cannot open");
+  try {
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) fail(errno, "cannot stat");
+    if (!S_ISREG(info.st_mode)) {
+      throw std::invalid_argument(fmt::format("{} {} is not a regular file", what, path.string()));
+    }
+    if (static_cast<std::uintmax_t>(info.st_size) > max_bytes) {
+      throw std::invalid_argument(
+          fmt::format("{} {} is {} bytes, over the {} it may have", what, path.string(), info.st_size, max_bytes));
+    }
+    size = static_cast<std::uint64_t>(info.st_size);
+    return fd;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
+
+std::vector<char> read_regular_file(const fs::path& path, std::uintmax_t max_bytes, std::string_view what) {
+  std::uint64_t size = 0;
+  const int fd = open_regular_file(path, max_bytes, what, size);
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) fail(errno, "cannot stat");
-  if (!S_ISREG(info.st_mode)) {
-    throw std::invalid_argument(fmt::format("{} {} is not a regular file", what, path.string()));
-  }
-  if (static_cast<std::uintmax_t>(info.st_size) > max_bytes) {
-    throw std::invalid_argument(
-        fmt::format("{} {} is {} bytes, over the {} it may have", what, path.string(), info.st_size, max_bytes));
-  }
   std::vector<char> bytes;
-  bytes.reserve(static_cast<std::size_t>(info.st_size));
+  bytes.reserve(static_cast<std::size_t>(size));
   std::array<char, 1 << 16> chunk{};
   while (true) {
     const ssize_t n = ::read(fd, chunk.data(), chunk.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail(errno, "cannot read");
+    if (n < 0) {
+      throw std::system_error(errno, std::generic_category(), fmt::format("cannot read {} {}", what, path.string()));
+    }
     if (n == 0) return bytes;
     bytes.insert(bytes.end(), chunk.data(), chunk.data() + n);
     if (bytes.size() > max_bytes) {

@@ -18,14 +18,16 @@ std::string stem_for(std::string_view spec_name, std::string_view arch, std::uin
   return fmt::format("{}.{}-{:016x}", spec_name, arch, hash);
 }
 
+// What every key of this build starts with: make_key's first fields.
+std::string build_prefix() { return fmt::format("draftjit {} | renderer {} | ", kVersion, renderer_digest()); }
+
 }  // namespace
 
 KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain) {
   KernelKey key;
   // key_of_text reads " | <arch> | <spec name> (spec " back: change the two together.
-  key.text = fmt::format("draftjit {} | renderer {} | nvrtc {} | {} | {} (spec {:x}) | {}", kVersion,
-                         renderer_digest(), toolchain.nvrtc_version, toolchain.arch, spec.name(), spec.id(),
-                         fmt::join(toolchain.options, " "));
+  key.text = build_prefix() + fmt::format("nvrtc {} | {} | {} (spec {:x}) | {}", toolchain.nvrtc_version,
+                                         toolchain.arch, spec.name(), spec.id(), fmt::join(toolchain.options, " "));
   key.hash = hash_bytes(key.text);
   key.stem = stem_for(spec.name(), toolchain.arch, key.hash);
   return key;
@@ -55,6 +57,15 @@ std::optional<KernelKey> check_named_for_its_key(CacheFile& file, std::string_vi
   file.state = FileState::Damaged;
   file.problem = fmt::format("its name does not name the kernel its key is for ({})", shown(file.key));
   return std::nullopt;
+}
+
+std::optional<std::string> made_by_another_build(std::string_view key_text) {
+  const std::string ours = build_prefix();
+  if (key_text.starts_with(ours)) return std::nullopt;
+  // The other build's fields as its key names them: "draftjit <version> | renderer <digest>".
+  const std::size_t second_bar = key_text.find(kFieldBar, key_text.find(kFieldBar) + 1);
+  return fmt::format("made by another build ({}); this is {}: no load of this draftjit would use it",
+                     shown(key_text.substr(0, second_bar), 80), ours.substr(0, ours.size() - kFieldBar.size()));
 }
 
 std::string_view arch_of_stem(std::string_view stem) {

@@ -136,20 +136,19 @@ int export_to(const jit::DiskCache& cache, const std::string& file, const Option
   return result.missing.empty() ? 0 : 1;
 }
 
+// Each entry is reported as it is imported: a bundle may hold more of them than is worth keeping in memory.
 int import_from(jit::DiskCache& cache, const std::string& file) {
-  const std::vector<jit::ImportItem> items = jit::import_bundle(cache, file);
-  std::size_t skipped = 0;
-  for (const jit::ImportItem& item : items) {
+  const jit::ImportSummary summary = jit::import_bundle(cache, file, [](const jit::ImportItem& item) {
     if (item.imported) {
       fmt::print("imported {}\n", jit::escaped(item.name));  // a bundle's names are outside text
     } else {
-      ++skipped;
       fmt::print(stderr, "draftjit cache: skipped {}: {}\n", jit::shown(item.name), item.why);
     }
-  }
+  });
+  const std::size_t skipped = summary.entries - summary.imported;
   // A bound smaller than the bundle evicted some of what was imported: said, never left to "imported N of N".
   const jit::DiskCache::Evicted evicted = cache.evicted_by_bound();
-  fmt::print("imported {} of {} entries from {} into {}{}{}\n", items.size() - skipped, items.size(), file,
+  fmt::print("imported {} of {} entries from {} into {}{}{}\n", summary.imported, summary.entries, file,
              cache.writable()->dir.string(), skipped == 0 ? "" : fmt::format("; {} skipped", skipped),
              evicted.entries == 0
                  ? ""

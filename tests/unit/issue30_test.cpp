@@ -234,6 +234,69 @@ TEST_CASE("issue30 N3: a manifest error shows no byte >= 0x80 raw") {
   CHECK(contains(message, "\\xe2\\x80\\xae"));
 }
 
+// A bundle of many tiny entries: 20 MiB of 17-byte entries (1.2 million), each with a one-byte name. Reading it
+// whole and decoding every entry before the checksum took ~24x its size; streamed, it takes a buffer.
+fs::path tiny_entries_bundle(const fs::path& dir, bool good_checksum) {
+  std::vector<BundleItem> items(20 * (1 << 20) / 17, BundleItem{"a", {}, 0});
+  std::vector<char> bytes = encode_bundle(items);
+  if (!good_checksum) bytes[bytes.size() - 1] ^= 1;
+  const fs::path path = dir / (good_checksum ? "tiny" : "tiny-bad");
+  write_bytes(path, bytes);
+  return path;
+}
+
+TEST_CASE("issue30 N4: import streams: memory stays bounded by the largest entry, a bad checksum is refused first") {
+  TempDir dir;
+  const std::string env = cache_dir_env(dir.path() / "cache");
+  // 200 MiB of address space: the CLI needs ~40 MiB of it; reading and decoding the 20 MiB bundle first took ~500.
+  const std::string limit = "ulimit -v 204800; ";
+  std::string out;
+  CHECK(run_command(limit + env + kCli + " cache import " + quoted_path(tiny_entries_bundle(dir.path(), false)),
+                    &out) == 1);
+  CAPTURE(out.substr(0, 600));
+  CHECK(contains(out, "checksum mismatch"));
+  CHECK(contains(out, "nothing imported"));
+  CHECK(!contains(out, "alloc"));
+  out.clear();
+  CHECK(run_command(limit + env + kCli + " cache import " + quoted_path(tiny_entries_bundle(dir.path(), true)) +
+                        " 2>/dev/null | tail -1",
+                    &out) == 0);
+  CHECK(contains(out, "imported 0 of 1233618 entries"));
+}
+
+TEST_CASE("issue30 N4: StreamingHash fed in any pieces is hash_bytes of the whole") {
+  std::string bytes;
+  for (int i = 0; i < 1000; ++i) bytes += static_cast<char>(i * 37 + 11);
+  for (const std::size_t size : {std::size_t{0}, std::size_t{7}, std::size_t{8}, std::size_t{9}, std::size_t{1000}}) {
+    const std::string_view whole(bytes.data(), size);
+    for (const std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{8}, std::size_t{13}, size + 1}) {
+      CAPTURE(size);
+      CAPTURE(piece);
+      StreamingHash sum(size, 42);
+      for (std::size_t at = 0; at < size; at += piece) sum.feed(whole.substr(at, piece));
+      CHECK(sum.value() == hash_bytes(whole, 42));
+    }
+  }
+}
+
+TEST_CASE("issue30 N4: a bad checksum names the first damaged entry, and nothing is stored") {
+  TempDir dir;
+  warm(dir.path() / "source", 3);
+  const fs::path bundle = dir.path() / "b";
+  REQUIRE(run_command(cache_dir_env(dir.path() / "source") + kCli + " cache export " + quoted_path(bundle) +
+                      " >/dev/null") == 0);
+  std::string bytes = read_file(bundle);
+  bytes[bytes.size() - 40] ^= 1;  // inside the last entry's cubin: its own checksum fails too
+  write_file(bundle, bytes);
+  std::string out;
+  CHECK(run_command(cache_dir_env(dir.path() / "cache") + kCli + " cache import " + quoted_path(bundle), &out) == 1);
+  CAPTURE(out);
+  CHECK(contains(out, "checksum mismatch"));
+  CHECK(contains(out, "entry 3 ("));
+  CHECK(contains(out, "nothing imported"));
+  CHECK(!fs::exists(dir.path() / "cache"));
+}
+
 TEST_CASE("issue30 N7: dump files replace planted symlinks instead of following them") {
   TempDir dir;
   const fs::path dump = dir.path() / "dump";
@@ -298,3 +361,20 @@ TEST_CASE("issue30: warmup --kind dsa-* counts the bs it was given") {
   CHECK(contains(out, "kernels for 4 bs"));
 }
 
+TEST_CASE("issue30: import refuses an entry another draftjit version made, saying so") {
+  TempDir dir;
+  const KernelKey real = render(fused_spec(1, draftjit::Tuning{}), Toolchain::for_arch("sm_90")).key;
+  const std::string marker = "draftjit ";
+  REQUIRE(real.text.starts_with(marker));
+  std::string other = real.text;
+  other.replace(marker.size(), other.find(' ', marker.size()) - marker.size(), "0.0.1");
+  const std::optional<KernelKey> other_key = key_of_text(other);
+  REQUIRE(other_key);
+  const fs::path bundle = dir.path() / "b";
+  write_bytes(bundle, encode_bundle({{other_key->stem + ".cubin", encode_entry(other, {'x'}), 0}}));
+  std::string out;
+  CHECK(run_command(cache_dir_env(dir.path() / "cache") + kCli + " cache import " + quoted_path(bundle), &out) == 1);
+  CAPTURE(out);
+  CHECK(contains(out, "imported 0 of 1 entries"));
+  CHECK(contains(out, "draftjit 0.0.1"));
+}
