@@ -1,4 +1,6 @@
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -122,15 +124,25 @@ std::set<std::string> manifest_stems(const std::string& manifest) {
   return stems;
 }
 
+// Whether file is where stdout goes (/dev/stdout, /proc/self/fd/1, the FIFO or pipe stdout is): the bundle is then
+// the whole of stdout, and the summary goes to stderr instead of after its trailer, where import would refuse it.
+bool is_stdout(const std::string& file) {
+  struct stat out {};
+  struct stat named {};
+  return ::fstat(STDOUT_FILENO, &out) == 0 && ::stat(file.c_str(), &named) == 0 && out.st_dev == named.st_dev &&
+         out.st_ino == named.st_ino;
+}
+
 int export_to(const jit::DiskCache& cache, const std::string& file, const Options& options) {
   std::optional<std::set<std::string>> only;
   if (options.has("--manifest")) only = manifest_stems(options.get("--manifest", ""));
+  std::FILE* report = is_stdout(file) ? stderr : stdout;
   const jit::ExportResult result = jit::export_bundle(cache, file, only);
   for (const std::string& stem : result.missing) {
     fmt::print(stderr, "draftjit cache: {} (in the manifest) has no valid entry in any layer\n", stem);
   }
   fmt::print(
-      "exported {} entries ({} bytes) to {}{}{}\n", result.exported, result.bytes, file,
+      report, "exported {} entries ({} bytes) to {}{}{}\n", result.exported, result.bytes, file,
       result.invalid == 0 ? "" : fmt::format("; {} invalid entries left out (cache verify names them)", result.invalid),
       result.missing.empty() ? "" : fmt::format("; {} of the manifest's kernels missing", result.missing.size()));
   return result.missing.empty() ? 0 : 1;

@@ -40,8 +40,9 @@ constexpr const char* kUsage = R"(usage:
       evict the least recently used entries of the writable directory until they total at most N
       (K, M, G), and those unused for D (30m, 12h, 7d); either option alone works too
   draftjit cache export FILE [--manifest M] | draftjit cache import FILE
-      carry the valid entries of every layer (or a manifest's) in one checksummed bundle; import
-      stores each entry that checks out and exits 1 if it skipped any
+      carry the valid entries of every layer (or a manifest's) in one checksummed bundle (FILE: a
+      regular file, replaced atomically, or a pipe or device such as /dev/stdout); import stores
+      each entry that checks out and exits 1 if it skipped any
   draftjit doctor
       report the NVRTC found (and where it was looked for), the driver, each GPU, the cache and the
       environment; exits 1 when draftjit cannot compile, or a GPU cannot run its kernels

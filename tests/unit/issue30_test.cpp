@@ -98,6 +98,14 @@ TEST_CASE("issue30 N1: export writes through a FIFO and a link to a pipe or devi
   CHECK(run_command(env + kCli + " cache export " + quoted_path(out_link) + " 2>/dev/null | head -c 8", &out) == 0);
   CHECK(out.starts_with("DJBUNDLE"));
   CHECK(fs::is_symlink(fs::symlink_status(out_link)));
+  // Through a pipe the bundle is the whole of stdout: the summary goes to stderr, not after the trailer.
+  const fs::path piped = dir.path() / "piped";
+  out.clear();
+  CHECK(run_command(env + kCli + " cache export " + quoted_path(out_link) + " | cat > " + quoted_path(piped), &out) ==
+        0);
+  CHECK(contains(out, "exported 2 entries"));
+  const std::string bundle_bytes = read_file(piped);
+  CHECK_NOTHROW(decode_bundle(std::vector<char>(bundle_bytes.begin(), bundle_bytes.end()), "piped"));
 
   // A link to a regular file: refused, naming the link and its target; neither is changed.
   const fs::path target = dir.path() / "target";
