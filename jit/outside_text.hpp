@@ -1,8 +1,8 @@
 #pragma once
 // How draftjit shows text that came from outside it (a cache file's key text, a bundle's entry names, file names
-// read from a directory, manifest lines, environment values) in a message: bounded and escaped, so that no message
-// carries a terminal escape, a forged line or a megabyte of someone else's input. Every message that shows such text
-// goes through here (docs/DESIGN.md, "Outside text").
+// read from a directory, manifest lines and fields, a lock owner file's host and pid) in a message: bounded and
+// escaped, so that no message carries a terminal escape, a forged line or a megabyte of someone else's input. Every
+// message that shows such text goes through here (docs/DESIGN.md, "Outside text").
 #include <cstddef>
 #include <string>
 #include <string_view>
