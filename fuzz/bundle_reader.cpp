@@ -8,9 +8,10 @@
 //   import_bundle returns one item per entry, in order, or throws BundleError, exactly when decode_bundle refuses the
 //     bundle or its checksum is wrong (then nothing is stored); never another exception for a readable file
 //   an entry is imported exactly when it is one a load would take: its bytes are encode_entry of the key and cubin
-//     they hold, and its name is the one make_key gives that key (the spec name and arch read from the key text,
-//     and its hash); and the store can write it (a name too long for a temp name beside it is refused with a warning);
-//     a skipped one says why
+//     they hold, its key starts as this build's keys do (draftjit's version and the renderer's digest), and its name
+//     is the one make_key gives that key (the spec name and arch read from the key text, and its hash); and the
+//     store can write it (a name too long for a temp name beside it is refused with a warning);
+//     a skipped one says why, in printable ASCII and bounded (jit/outside_text), as does a BundleError
 //   afterwards the cache directory holds exactly the imported names (the last one of a name), each file is exactly
 //     the bytes the bundle carried, DiskCache::load of its key gives exactly its cubin, and DiskCache::list finds
 //     each entry Valid, once, and nothing else; $TMPDIR is empty and nothing outside the private directory changed
@@ -39,7 +40,9 @@
 #include "jit/hash.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/kernel_spec.hpp"
+#include "jit/templates.hpp"
 #include "jit/toolchain.hpp"
+#include "jit/version.hpp"
 
 namespace {
 namespace fs = std::filesystem;
@@ -185,6 +188,10 @@ std::optional<KernelName> kernel_name_of_key(std::string_view key) {
 std::optional<fz::EntryParts> loadable(const jit::BundleItem& item) {
   std::optional<fz::EntryParts> split = split_entry(item.data);
   if (!split || jit::encode_entry(split->key, split->cubin) != item.data) return std::nullopt;
+  // Only what this build could have made is ever loaded by it: make_key starts every key with draftjit's version
+  // and the renderer's digest, and an entry of another build is skipped, never imported to lie unused.
+  const std::string ours = fmt::format("draftjit {} | headers {} | ", jit::kVersion, jit::templates_digest());
+  if (!split->key.starts_with(ours)) return std::nullopt;
   const std::optional<KernelName> kernel = kernel_name_of_key(split->key);
   if (!kernel) return std::nullopt;
   // One file name: a '/' would store it elsewhere than in the cache directory.
@@ -266,6 +273,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     refused = true;
     PROPERTY(std::string_view(e.what()).find(w.bundle.string()) != std::string_view::npos,
              "a BundleError does not name the bundle: " + fz::quoted(e.what()));
+    // It may name a damaged entry and what its key says: outside text, shown printable and bounded.
+    PROPERTY(fz::printable_message(e.what()) && std::strlen(e.what()) <= w.bundle.string().size() + 4096,
+             "a BundleError is not printable or bounded: " + fz::quoted(e.what()));
   } catch (const std::exception& e) {
     fz::violated(kTarget, fmt::format("import_bundle of a readable file threw {}: {}", typeid(e).name(), e.what()));
   }
@@ -300,6 +310,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                          split && !fits ? ", but its temp name is too long" : ""));
     PROPERTY(got.imported == got.why.empty(),
              fmt::format("item {}: imported {} with why {}", i + 1, got.imported, fz::quoted(got.why)));
+    // Why holds what the entry's bytes say (its key text): outside text, shown printable and bounded.
+    PROPERTY(fz::printable_message(got.why) && got.why.size() <= 2048,
+             fmt::format("item {}: why is not printable or bounded: {}", i + 1, fz::quoted(got.why)));
     if (got.imported) {
       ++stats.imported;
       stored[item.name] = {item.data, std::move(*split)};

@@ -136,6 +136,14 @@ bool sets_arch(std::string_view option) {
   return false;
 }
 
+bool printable_message(std::string_view text) {
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\n') || byte >= 0x7f) return false;
+  }
+  return true;
+}
+
 std::string quoted(std::string_view text) {
   std::string out = "\"";
   for (std::size_t i = 0; i < text.size() && i < 200; ++i) {

@@ -77,6 +77,10 @@ bool canonical_arch(std::string_view arch);
 // arch as the next option).
 bool sets_arch(std::string_view option);
 
+// Whether a message may reach a terminal as it is: printable ASCII and newlines only, no control byte, no DEL, no
+// byte >= 0x80 (what jit/outside_text makes of outside text; a signed char comparison cannot see those bytes).
+bool printable_message(std::string_view text);
+
 // Printable form of a string for a report: quotes, escapes, at most 200 bytes.
 std::string quoted(std::string_view text);
 

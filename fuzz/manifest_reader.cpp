@@ -7,7 +7,8 @@
 //   a line parse_manifest_entry accepts has the documented shape, passes check_manifest_spec, carries a canonical
 //     arch, and format_manifest_entry of it is a line that parses back to the same entry
 //   the entries returned are exactly the accepted lines' entries, in the order of their first line, each once
-//   an error message is one line of bounded, printable text (the line is quoted with control bytes shown as '?')
+//   an error message is one line of bounded, printable ASCII text (the line and fields are shown through
+//     jit/outside_text: every byte below 0x20, 0x7f and every byte >= 0x80 escaped, each piece cut at kShownBytes)
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include "fuzz_support.hpp"
 #include "jit/kernel_spec.hpp"
 #include "jit/manifest.hpp"
+#include "jit/outside_text.hpp"
 #include "jit/toolchain.hpp"
 
 namespace {
@@ -238,11 +240,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     PROPERTY(refused->starts_with(prefix) && refused->size() > prefix.size(),
              fmt::format("the error does not start with {} (the first bad line): {}", fz::quoted(prefix),
                          fz::quoted(*refused)));
-    // The message may be printed to a terminal: one line, no control bytes, bounded whatever the line's length
-    // (read_manifest quotes the line so, and parse_manifest_entry every field it names: the raw-message fault).
-    const bool printable = std::none_of(refused->begin(), refused->end(),
-                                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-    const bool bounded = refused->size() <= prefix.size() + 1024;
+    // The message may be printed to a terminal: one line, printable ASCII only, bounded whatever the line's length
+    // (read_manifest shows the line so, and parse_manifest_entry every field it names: the raw-message fault; a byte
+    // >= 0x80 passed the old check, a signed char compared with 0x7f). At most two pieces of outside text (a field,
+    // the line), each at most 4 * kShownBytes + 32 bytes shown, and fixed text (the kinds' names among it).
+    const bool printable = fz::printable_message(*refused) && refused->find('\n') == std::string::npos;
+    const bool bounded = refused->size() <= prefix.size() + 2 * (4 * jit::kShownBytes + 32) + 1024;
     PROPERTY(printable, "the error holds a control byte: " + fz::quoted(*refused));
     PROPERTY(bounded, fmt::format("the error is {} bytes long for a line of the input", refused->size()));
   } else {

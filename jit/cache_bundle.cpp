@@ -4,17 +4,21 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <system_error>
 
 #include "jit/cache_file.hpp"
-#include "jit/errno_text.hpp"
 #include "jit/hash.hpp"
 #include "jit/kernel_key.hpp"
+#include "jit/output_file.hpp"
+#include "jit/outside_text.hpp"
 
 namespace draftjit::jit {
 namespace fs = std::filesystem;
@@ -35,9 +39,9 @@ void put(std::vector<char>& out, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
 
-std::uint64_t get(const std::vector<char>& in, std::size_t at, int bytes) {
+std::uint64_t get(const char* in, int bytes) {
   std::uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) value |= std::uint64_t{static_cast<unsigned char>(in[at + i])} << (8 * i);
+  for (int i = 0; i < bytes; ++i) value |= std::uint64_t{static_cast<unsigned char>(in[i])} << (8 * i);
   return value;
 }
 
@@ -50,8 +54,8 @@ struct Checked {
   std::optional<KernelKey> key;  // of a Valid entry: what it is stored under
 };
 
-// An item checked as a load would check its file (decode_entry), and its name against the kernel its key is for:
-// Valid, or why not in file.problem.
+// An item checked as a load would check its file (decode_entry), its name against the kernel its key is for, and
+// its key against this build: Valid, or why not in file.problem.
 Checked check_item(const BundleItem& item) {
   const std::string_view name = item.name;
   if (name.find('/') != name.npos || name.find('\0') != name.npos || !entry_name_hash(name)) {
@@ -63,7 +67,186 @@ Checked check_item(const BundleItem& item) {
   Checked checked;
   checked.file = decode_entry(name, item.data, &checked.cubin);
   checked.key = check_named_for_its_key(checked.file, name);  // else it would be stored where no load looks
+  if (checked.key) {
+    if (std::optional<std::string> other = made_by_another_build(checked.key->text)) {
+      checked.file.state = FileState::Damaged;  // valid, but no load of this draftjit would ever use it
+      checked.file.problem = *other;
+      checked.key.reset();
+    }
+  }
   return checked;
+}
+
+// A bundle's bytes read once from the start, from a file or from memory, through a buffer of at most kChunkBytes:
+// memory is bounded by the largest entry however many there are. Every byte before the trailer (size - 16, where
+// the framing must put it) goes into the checksum as it passes.
+class ByteStream {
+ public:
+  // Fills up to max bytes; 0 at the end of the input. Throws what reading throws.
+  using Fill = std::function<std::size_t(char* out, std::size_t max)>;
+
+  ByteStream(std::uint64_t size, Fill fill, std::string source)
+      : size_(size),
+        summed_(size >= kTrailerBytes ? size - kTrailerBytes : 0),
+        sum_(summed_),
+        fill_(std::move(fill)),
+        source_(std::move(source)) {}
+
+  std::uint64_t size() const { return size_; }
+  std::uint64_t offset() const { return offset_; }
+  std::uint64_t checksum() const { return sum_.value(); }
+
+  // Exactly n bytes into out (nullptr: passed over); the caller checked that the size holds them.
+  void read(char* out, std::uint64_t n) {
+    while (n > 0) {
+      if (at_ == buffer_.size()) refill();
+      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(n, buffer_.size() - at_));
+      const std::string_view piece(buffer_.data() + at_, take);
+      if (offset_ < summed_) {
+        sum_.feed(piece.substr(0, static_cast<std::size_t>(std::min<std::uint64_t>(take, summed_ - offset_))));
+      }
+      if (out != nullptr) out = std::copy(piece.begin(), piece.end(), out);
+      at_ += take;
+      offset_ += take;
+      n -= take;
+    }
+  }
+
+ private:
+  static constexpr std::size_t kChunkBytes = 1 << 20;
+
+  void refill() {
+    buffer_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kChunkBytes, size_ - offset_)));
+    std::size_t filled = 0;
+    while (filled < buffer_.size()) {
+      const std::size_t n = fill_(buffer_.data() + filled, buffer_.size() - filled);
+      if (n == 0) {
+        throw BundleError(fmt::format("bundle {}: it ended at offset {}, before the {} bytes it had when opened: "
+                                      "changed while read",
+                                      source_, offset_ + filled, size_));
+      }
+      filled += n;
+    }
+    at_ = 0;
+  }
+
+  std::uint64_t size_;
+  std::uint64_t summed_;
+  StreamingHash sum_;
+  Fill fill_;
+  std::string source_;
+  std::vector<char> buffer_;
+  std::size_t at_ = 0;
+  std::uint64_t offset_ = 0;
+};
+
+struct EntryHeader {
+  std::string which;  // "entry i of n"
+  std::uint64_t offset = 0;
+  std::uint64_t name_bytes = 0;
+  std::uint64_t data_bytes = 0;
+};
+
+struct Framing {
+  std::uint64_t trailer_offset = 0;
+  bool checksum_ok = false;
+};
+
+// The one walk over a bundle's framing: header, each entry's header (on_entry reads or passes over its name and
+// data, name_bytes + data_bytes, which the framing checked are there), trailer. Throws BundleError naming source
+// and the offset where it goes wrong.
+Framing walk(ByteStream& in, const std::string& source,
+             const std::function<void(const EntryHeader&, ByteStream&)>& on_entry) {
+  auto fail = [&](std::uint64_t offset, const std::string& what) {
+    return BundleError(fmt::format("bundle {}: {} at offset {}", source, what, offset));
+  };
+  const std::uint64_t size = in.size();
+  if (size < kHeaderBytes) {
+    throw fail(size, fmt::format("truncated: {} bytes, shorter than the {}-byte header", size, kHeaderBytes));
+  }
+  std::array<char, kHeaderBytes> header{};
+  in.read(header.data(), header.size());
+  if (std::memcmp(header.data(), kMagic.data(), kMagic.size()) != 0) throw fail(0, "not a draftjit bundle: no magic");
+  if (const std::uint64_t version = get(header.data() + 8, 4); version != kFormatVersion) {
+    throw fail(8, fmt::format("format version {} (this draftjit reads {})", version, kFormatVersion));
+  }
+  if (const std::uint64_t flags = get(header.data() + 12, 4); flags != 0) {
+    throw fail(12, fmt::format("unknown flags {}", flags));
+  }
+  const std::uint64_t count = get(header.data() + 16, 8);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    EntryHeader entry;
+    entry.which = fmt::format("entry {} of {}", i + 1, count);
+    entry.offset = in.offset();
+    const std::uint64_t at = entry.offset;
+    if (size - at < kEntryHeaderBytes) {
+      throw fail(size, fmt::format("truncated: {} starts at offset {} and needs a {}-byte header", entry.which, at,
+                                   kEntryHeaderBytes));
+    }
+    std::array<char, kEntryHeaderBytes> bytes{};
+    in.read(bytes.data(), bytes.size());
+    entry.name_bytes = get(bytes.data(), 4);
+    entry.data_bytes = get(bytes.data() + 8, 8);
+    if (entry.name_bytes == 0 || entry.name_bytes > kMaxNameBytes) {
+      throw fail(at, fmt::format("{}: a name of {} bytes (1-{})", entry.which, entry.name_bytes, kMaxNameBytes));
+    }
+    if (get(bytes.data() + 4, 4) != 0) throw fail(at + 4, entry.which + ": a reserved field is not 0");
+    if (entry.data_bytes > kMaxEntryBytes) {
+      throw fail(at + 8, fmt::format("{}: {} bytes, more than any entry ({})", entry.which, entry.data_bytes,
+                                     kMaxEntryBytes));
+    }
+    const std::uint64_t body = at + kEntryHeaderBytes;
+    if (size - body < entry.name_bytes + entry.data_bytes) {
+      throw fail(size, fmt::format("truncated: {} at offset {} needs {} bytes after its header, {} are left",
+                                   entry.which, at, entry.name_bytes + entry.data_bytes, size - body));
+    }
+    on_entry(entry, in);
+  }
+  const std::uint64_t at = in.offset();
+  if (size - at < kTrailerBytes) {
+    throw fail(size, fmt::format("truncated: the {}-byte trailer after {} entries starts at offset {}", kTrailerBytes,
+                                 count, at));
+  }
+  std::array<char, kTrailerBytes> trailer{};
+  in.read(trailer.data(), trailer.size());
+  if (std::memcmp(trailer.data(), kTrailerMagic.data(), kTrailerMagic.size()) != 0) {
+    throw fail(at, fmt::format("no trailer after {} entries: damaged, or more entries than its header says", count));
+  }
+  if (size - at > kTrailerBytes) {
+    throw fail(at + kTrailerBytes, fmt::format("{} bytes after the trailer", size - at - kTrailerBytes));
+  }
+  // The trailer is at size - 16 here, so the stream summed exactly the bytes before it.
+  return {at, get(trailer.data() + 8, 8) == in.checksum()};
+}
+
+// An entry's name and data, read from the stream.
+BundleItem read_item(const EntryHeader& entry, ByteStream& in) {
+  BundleItem item;
+  item.offset = entry.offset;
+  item.name.resize(static_cast<std::size_t>(entry.name_bytes));
+  in.read(item.name.data(), entry.name_bytes);
+  item.data.resize(static_cast<std::size_t>(entry.data_bytes));
+  in.read(item.data.data(), entry.data_bytes);
+  return item;
+}
+
+void pass_over(const EntryHeader& entry, ByteStream& in) { in.read(nullptr, entry.name_bytes + entry.data_bytes); }
+
+// A stream over a file from its start, read with pread: each pass over the file is a stream of its own.
+ByteStream file_stream(int fd, std::uint64_t size, const fs::path& file) {
+  auto offset = std::make_shared<std::uint64_t>(0);
+  return ByteStream(
+      size,
+      [fd, offset, file](char* out, std::size_t max) -> std::size_t {
+        while (true) {
+          const ssize_t n = ::pread(fd, out, max, static_cast<off_t>(*offset));
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) throw std::system_error(errno, std::generic_category(), "cannot read bundle " + file.string());
+          *offset += static_cast<std::uint64_t>(n);
+          return static_cast<std::size_t>(n);
+        }
+      },
+      file.string());
 }
 
 }  // namespace
@@ -88,60 +271,21 @@ std::vector<char> encode_bundle(const std::vector<BundleItem>& items) {
 }
 
 DecodedBundle decode_bundle(const std::vector<char>& bytes, const std::string& source) {
-  auto fail = [&](std::uint64_t offset, const std::string& what) {
-    return BundleError(fmt::format("bundle {}: {} at offset {}", source, what, offset));
-  };
-  const std::size_t size = bytes.size();
-  if (size < kHeaderBytes) {
-    throw fail(size, fmt::format("truncated: {} bytes, shorter than the {}-byte header", size, kHeaderBytes));
-  }
-  if (std::memcmp(bytes.data(), kMagic.data(), kMagic.size()) != 0) throw fail(0, "not a draftjit bundle: no magic");
-  if (const std::uint64_t version = get(bytes, 8, 4); version != kFormatVersion) {
-    throw fail(8, fmt::format("format version {} (this draftjit reads {})", version, kFormatVersion));
-  }
-  if (const std::uint64_t flags = get(bytes, 12, 4); flags != 0) throw fail(12, fmt::format("unknown flags {}", flags));
-  const std::uint64_t count = get(bytes, 16, 8);
+  std::size_t at = 0;
+  ByteStream in(
+      bytes.size(),
+      [&](char* out, std::size_t max) {
+        const std::size_t n = std::min(max, bytes.size() - at);
+        std::copy_n(bytes.data() + at, n, out);
+        at += n;
+        return n;
+      },
+      source);
   DecodedBundle bundle;
-  std::size_t at = kHeaderBytes;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const std::string which = fmt::format("entry {} of {}", i + 1, count);
-    if (size - at < kEntryHeaderBytes) {
-      throw fail(size, fmt::format("truncated: {} starts at offset {} and needs a {}-byte header", which, at,
-                                   kEntryHeaderBytes));
-    }
-    const std::uint64_t name_bytes = get(bytes, at, 4);
-    const std::uint64_t data_bytes = get(bytes, at + 8, 8);
-    if (name_bytes == 0 || name_bytes > kMaxNameBytes) {
-      throw fail(at, fmt::format("{}: a name of {} bytes (1-{})", which, name_bytes, kMaxNameBytes));
-    }
-    if (get(bytes, at + 4, 4) != 0) throw fail(at + 4, which + ": a reserved field is not 0");
-    if (data_bytes > kMaxEntryBytes) {
-      throw fail(at + 8, fmt::format("{}: {} bytes, more than any entry ({})", which, data_bytes, kMaxEntryBytes));
-    }
-    const std::size_t body = at + kEntryHeaderBytes;
-    if (size - body < name_bytes + data_bytes) {
-      throw fail(size, fmt::format("truncated: {} at offset {} needs {} bytes after its header, {} are left", which, at,
-                                   name_bytes + data_bytes, size - body));
-    }
-    BundleItem item;
-    item.name.assign(bytes.data() + body, name_bytes);
-    item.data.assign(bytes.data() + body + name_bytes, bytes.data() + body + name_bytes + data_bytes);
-    item.offset = at;
-    bundle.items.push_back(std::move(item));
-    at = body + name_bytes + data_bytes;
-  }
-  if (size - at < kTrailerBytes) {
-    throw fail(size, fmt::format("truncated: the {}-byte trailer after {} entries starts at offset {}", kTrailerBytes,
-                                 count, at));
-  }
-  if (std::memcmp(bytes.data() + at, kTrailerMagic.data(), kTrailerMagic.size()) != 0) {
-    throw fail(at, fmt::format("no trailer after {} entries: damaged, or more entries than its header says", count));
-  }
-  if (size - at > kTrailerBytes) {
-    throw fail(at + kTrailerBytes, fmt::format("{} bytes after the trailer", size - at - kTrailerBytes));
-  }
-  bundle.checksum_ok = get(bytes, at + 8, 8) == hash_bytes(std::string_view(bytes.data(), at));
-  bundle.trailer_offset = at;
+  const Framing framing =
+      walk(in, source, [&](const EntryHeader& entry, ByteStream& s) { bundle.items.push_back(read_item(entry, s)); });
+  bundle.checksum_ok = framing.checksum_ok;
+  bundle.trailer_offset = framing.trailer_offset;
   return bundle;
 }
 
@@ -171,48 +315,80 @@ ExportResult export_bundle(const DiskCache& cache, const fs::path& file,
     }
   }
   const std::vector<char> bytes = encode_bundle(items);
-  if (const AtomicWrite written = write_atomically(file, bytes); !written.ok()) {
-    throw std::runtime_error(fmt::format("cannot write bundle {}: {}", file.string(), errno_text(written.error)));
-  }
+  write_output_file(file, bytes, "bundle");
   result.exported = items.size();
   result.bytes = bytes.size();
   return result;
 }
 
-std::vector<ImportItem> import_bundle(DiskCache& cache, const fs::path& file) {
+ImportSummary import_bundle(DiskCache& cache, const fs::path& file,
+                            const std::function<void(const ImportItem&)>& on_item) {
   if (cache.writable() == nullptr) throw std::runtime_error("no writable cache directory to import into");
-  const DecodedBundle bundle = decode_bundle(read_regular_file(file, kMaxBundleBytes, "bundle"), file.string());
-  std::vector<Checked> checked;
-  checked.reserve(bundle.items.size());
-  for (const BundleItem& item : bundle.items) checked.push_back(check_item(item));
-  if (!bundle.checksum_ok) {
-    // Nothing is stored from a damaged bundle; the entries' own checksums say where the damage is, when it is in one.
+  std::uint64_t size = 0;
+  const int fd = open_regular_file(file, kMaxBundleBytes, "bundle", size);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  const std::string source = file.string();
+
+  // First the framing and the checksum, passing over every entry's bytes: nothing is decoded or stored from a
+  // damaged bundle, and nothing of it is held but one buffer.
+  ByteStream first = file_stream(fd, size, file);
+  const Framing framing = walk(first, source, pass_over);
+  if (!framing.checksum_ok) {
+    // The entries' own checksums say where the damage is, when it is in one: found in a second pass, one at a time.
     std::string where = "the damage is outside the entries' data (names or headers)";
-    for (std::size_t i = 0; i < checked.size(); ++i) {
-      if (checked[i].file.state != FileState::Valid) {
-        where = fmt::format("entry {} ({}) at offset {} is damaged: {}", i + 1, bundle.items[i].name,
-                            bundle.items[i].offset, checked[i].file.problem);
-        break;
-      }
-    }
+    bool found = false;
+    ByteStream again = file_stream(fd, size, file);
+    std::size_t index = 0;
+    walk(again, source, [&](const EntryHeader& entry, ByteStream& in) {
+      ++index;
+      if (found) return pass_over(entry, in);
+      const BundleItem item = read_item(entry, in);
+      const Checked checked = check_item(item);
+      if (checked.file.state == FileState::Valid) return;
+      found = true;
+      where = fmt::format("entry {} ({}) at offset {} is damaged: {}", index, shown(item.name), item.offset,
+                          checked.file.problem);
+    });
     throw BundleError(
         fmt::format("bundle {}: checksum mismatch over the {} bytes before the trailer (at offset {}): {}; nothing "
                     "imported",
-                    file.string(), bundle.trailer_offset, bundle.trailer_offset, where));
+                    source, framing.trailer_offset, framing.trailer_offset, where));
   }
-  std::vector<ImportItem> report;
-  for (std::size_t i = 0; i < checked.size(); ++i) {
-    const BundleItem& item = bundle.items[i];
-    Checked& entry = checked[i];
-    ImportItem& out = report.emplace_back(ImportItem{item.name, false, {}});
-    if (entry.file.state != FileState::Valid) {
-      out.why = fmt::format("entry {} at offset {}: {}", i + 1, item.offset, entry.file.problem);
-      continue;
+
+  // Then entry by entry: read, checked as a load would, stored.
+  ImportSummary summary;
+  ByteStream second = file_stream(fd, size, file);
+  const Framing again = walk(second, source, [&](const EntryHeader& entry, ByteStream& in) {
+    const BundleItem item = read_item(entry, in);
+    const Checked checked = check_item(item);
+    ImportItem out{item.name, false, {}};
+    ++summary.entries;
+    if (checked.file.state != FileState::Valid) {
+      out.why = fmt::format("entry {} at offset {}: {}", summary.entries, item.offset, checked.file.problem);
+    } else {
+      out.imported = cache.store(*checked.key, checked.cubin);
+      if (!out.imported) out.why = "the cache directory refused it (the warning above says why)";
     }
-    out.imported = cache.store(*entry.key, entry.cubin);
-    if (!out.imported) out.why = "the cache directory refused it (the warning above says why)";
+    summary.imported += out.imported;
+    if (on_item) on_item(out);
+  });
+  if (!again.checksum_ok) {
+    // Each entry stored was checked on its own (its checksum, its name against its key), so what was stored is
+    // sound; the bundle as a whole is not what the first pass checked.
+    throw BundleError(fmt::format("bundle {}: it changed while it was imported (its checksum no longer matches); "
+                                  "{} of {} entries were stored, each checked on its own",
+                                  source, summary.imported, summary.entries));
   }
-  return report;
+  return summary;
+}
+
+std::vector<ImportItem> import_bundle(DiskCache& cache, const fs::path& file) {
+  std::vector<ImportItem> items;
+  (void)import_bundle(cache, file, [&](const ImportItem& item) { items.push_back(item); });
+  return items;
 }
 
 }  // namespace draftjit::jit

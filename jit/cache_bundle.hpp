@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -47,7 +48,8 @@ struct DecodedBundle {
 DecodedBundle decode_bundle(const std::vector<char>& bytes, const std::string& source);
 
 // Writes the valid entries of every layer (the first layer's where several hold one; with only_stems, only those
-// stems) to file, through a temp file renamed into place: a failed export leaves no partial bundle. Throws
+// stems) to file with write_output_file (jit/output_file): a regular file through a temp file renamed into place, so
+// a failed export leaves no partial bundle; a pipe or device written through; anything else refused. Throws
 // std::runtime_error naming the file on a write error, std::system_error like DiskCache::list.
 struct ExportResult {
   std::size_t exported = 0;
@@ -58,16 +60,27 @@ struct ExportResult {
 ExportResult export_bundle(const DiskCache& cache, const std::filesystem::path& file,
                            const std::optional<std::set<std::string>>& only_stems = std::nullopt);
 
-// Reads file, refuses it whole (BundleError) when its framing or checksum is wrong, then checks every entry as a
-// load would (checksum, name against the key inside) and stores each good one with DiskCache::store (temp + rename).
-// An entry that fails its check, or that the store refuses, is skipped with why. Throws std::system_error when file
-// cannot be read, std::invalid_argument when it is not a regular file or over 1 GiB (read_regular_file), and
-// std::runtime_error when the cache has no writable directory.
+// Reads file twice, as a stream (memory: one buffer and the largest entry, whatever the number of entries). First
+// the framing and the checksum: a bundle whose framing or checksum is wrong is refused whole (BundleError, naming the
+// first damaged entry when one is), before any entry is decoded. Then entry by entry: each is checked as a load
+// would check it (checksum, name against the key inside) and against this build (an entry another draftjit version
+// or renderer made is never used by this one: skipped, saying which made it), and each good one is stored with
+// DiskCache::store (temp + rename) and handed to on_item; an entry that fails a check, or that the store refuses, is
+// handed over skipped, with why. Throws std::system_error when file cannot be read, std::invalid_argument when it is
+// not a regular file or over 1 GiB (open_regular_file), std::runtime_error when the cache has no writable
+// directory, and BundleError when the file changed between the passes (what was stored was checked entry by entry).
 struct ImportItem {
-  std::string name;
+  std::string name;  // as the bundle has it: outside text (jit/outside_text) for any message
   bool imported = false;
   std::string why;  // skipped only
 };
+struct ImportSummary {
+  std::size_t entries = 0;
+  std::size_t imported = 0;
+};
+ImportSummary import_bundle(DiskCache& cache, const std::filesystem::path& file,
+                            const std::function<void(const ImportItem&)>& on_item);
+// The same, every item collected (for tests and the fuzz target: a bundle of many entries is better streamed).
 std::vector<ImportItem> import_bundle(DiskCache& cache, const std::filesystem::path& file);
 
 }  // namespace draftjit::jit

@@ -12,6 +12,7 @@
 
 #include "jit/hash.hpp"
 #include "jit/errno_text.hpp"
+#include "jit/outside_text.hpp"
 
 namespace draftjit::jit {
 namespace fs = std::filesystem;
@@ -183,8 +184,8 @@ CacheFile decode(std::string_view file_name, const std::vector<char>& bytes, std
   if (checksum(key, payload, header.cubin_bytes) != header.checksum) return fail("checksum mismatch");
   // The name is what a load looks up: an entry copied or renamed onto another key's name must not pass as that key.
   const std::optional<std::uint64_t> named = entry_name_hash(file_name);
-  if (!named) return fail(fmt::format("its name does not carry its key's hash, so no load finds it ({})", key));
-  if (*named != hash_bytes(key)) return fail(fmt::format("it holds another key ({})", key));
+  if (!named) return fail(fmt::format("its name does not carry its key's hash, so no load finds it ({})", shown(key)));
+  if (*named != hash_bytes(key)) return fail(fmt::format("it holds another key ({})", shown(key)));
   file.key.assign(key);
   file.cubin_bytes = header.cubin_bytes;
   if (cubin != nullptr) cubin->assign(payload, payload + header.cubin_bytes);
@@ -270,32 +271,46 @@ AtomicWrite write_atomically(const fs::path& path, const std::vector<char>& byte
   return result;
 }
 
-std::vector<char> read_regular_file(const fs::path& path, std::uintmax_t max_bytes, std::string_view what) {
+int open_regular_file(const fs::path& path, std::uintmax_t max_bytes, std::string_view what, std::uint64_t& size) {
   auto fail = [&](int error, std::string_view doing) {
     throw std::system_error(error, std::generic_category(), fmt::format("{} {} {}", doing, what, path.string()));
   };
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail(errno, "cannot open");
+  try {
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) fail(errno, "cannot stat");
+    if (!S_ISREG(info.st_mode)) {
+      throw std::invalid_argument(fmt::format("{} {} is not a regular file", what, path.string()));
+    }
+    if (static_cast<std::uintmax_t>(info.st_size) > max_bytes) {
+      throw std::invalid_argument(
+          fmt::format("{} {} is {} bytes, over the {} it may have", what, path.string(), info.st_size, max_bytes));
+    }
+    size = static_cast<std::uint64_t>(info.st_size);
+    return fd;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
+
+std::vector<char> read_regular_file(const fs::path& path, std::uintmax_t max_bytes, std::string_view what) {
+  std::uint64_t size = 0;
+  const int fd = open_regular_file(path, max_bytes, what, size);
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) fail(errno, "cannot stat");
-  if (!S_ISREG(info.st_mode)) {
-    throw std::invalid_argument(fmt::format("{} {} is not a regular file", what, path.string()));
-  }
-  if (static_cast<std::uintmax_t>(info.st_size) > max_bytes) {
-    throw std::invalid_argument(
-        fmt::format("{} {} is {} bytes, over the {} it may have", what, path.string(), info.st_size, max_bytes));
-  }
   std::vector<char> bytes;
-  bytes.reserve(static_cast<std::size_t>(info.st_size));
+  bytes.reserve(static_cast<std::size_t>(size));
   std::array<char, 1 << 16> chunk{};
   while (true) {
     const ssize_t n = ::read(fd, chunk.data(), chunk.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail(errno, "cannot read");
+    if (n < 0) {
+      throw std::system_error(errno, std::generic_category(), fmt::format("cannot read {} {}", what, path.string()));
+    }
     if (n == 0) return bytes;
     bytes.insert(bytes.end(), chunk.data(), chunk.data() + n);
     if (bytes.size() > max_bytes) {

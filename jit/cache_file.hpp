@@ -114,4 +114,9 @@ AtomicWrite write_atomically(const std::filesystem::path& path, const std::vecto
 std::vector<char> read_regular_file(const std::filesystem::path& path, std::uintmax_t max_bytes,
                                     std::string_view what);
 
+// The open descriptor (O_CLOEXEC, the caller closes it) of such a file and its size, with read_regular_file's checks
+// and errors: for readers that stream a file too large to hold (a bundle).
+int open_regular_file(const std::filesystem::path& path, std::uintmax_t max_bytes, std::string_view what,
+                      std::uint64_t& size);
+
 }  // namespace draftjit::jit

@@ -15,6 +15,7 @@
 #include "jit/cache_file.hpp"
 #include "jit/environment.hpp"
 #include "jit/errno_text.hpp"
+#include "jit/outside_text.hpp"
 
 namespace draftjit::jit {
 namespace fs = std::filesystem;
@@ -152,7 +153,7 @@ std::vector<std::size_t> select_evictions(const std::vector<PruneCandidate>& ent
 // file, which the warmup sweep removes after kStaleTempAge.
 Eviction evict(const PruneCandidate& entry, std::string* failure) {
   auto fail = [&](std::string why) {
-    *failure = fmt::format("{}: {}", entry.path.string(), why);
+    *failure = fmt::format("{}: {}", escaped(entry.path.string()), why);  // a name read from a directory
     return Eviction::Failed;
   };
   struct stat now {};
@@ -172,7 +173,7 @@ Eviction evict(const PruneCandidate& entry, std::string* failure) {
   // only the listed file can be that old (a store or a touch since the listing is new), so it is gone as wanted.
   if (::lstat(temp.c_str(), &now) != 0) {
     return errno == ENOENT ? Eviction::Removed
-                           : fail(fmt::format("moved to {}, then: {}", temp.string(), errno_text(errno)));
+                           : fail(fmt::format("moved to {}, then: {}", escaped(temp.string()), errno_text(errno)));
   }
   int unlink_error = 0;
   if (still_listed(entry, now)) {
@@ -181,7 +182,7 @@ Eviction evict(const PruneCandidate& entry, std::string* failure) {
   }
   if (const int error = put_back(temp, entry.path); error != 0) {
     return fail(fmt::format("moved to {} and cannot be put back ({}); a sweep removes it there if it is draftjit's",
-                            temp.string(), errno_text(error)));
+                            escaped(temp.string()), errno_text(error)));
   }
   return unlink_error != 0 ? fail(fmt::format("cannot remove it: {}", errno_text(unlink_error))) : Eviction::Changed;
 }

@@ -2,20 +2,24 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <system_error>
+#include <vector>
 
+#include "jit/cache_file.hpp"
 #include "jit/environment.hpp"
+#include "jit/errno_text.hpp"
 #include "jit/log.hpp"
 
 namespace draftjit::jit {
 namespace {
 
+// Stems are predictable and the directory may be shared: a file is written as the cache writes entries, to a fresh
+// temp name (O_EXCL) renamed over its own, so a symlink planted under a dump file's name is replaced, never followed.
 void write_file(const std::filesystem::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  out.close();
-  if (!out) log_event(LogLevel::Warn, "dump", fmt::format("could not write {}", path.string()));
+  const AtomicWrite written = write_atomically(path, std::vector<char>(text.begin(), text.end()));
+  if (!written.ok()) {
+    log_event(LogLevel::Warn, "dump", fmt::format("could not write {}: {}", path.string(), errno_text(written.error)));
+  }
 }
 
 }  // namespace

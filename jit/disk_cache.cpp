@@ -11,6 +11,7 @@
 #include "jit/errno_text.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/log.hpp"
+#include "jit/outside_text.hpp"
 
 namespace draftjit::jit {
 namespace fs = std::filesystem;
@@ -77,7 +78,7 @@ std::optional<std::vector<char>> DiskCache::load(const KernelKey& key, std::size
       }
       // The name carries this key's hash, the text is another's: a 64-bit collision, or a file crafted to look so.
       file.state = FileState::Damaged;
-      file.problem = fmt::format("it holds another key ({})", file.key);
+      file.problem = fmt::format("it holds another key ({})", shown(file.key));
     }
     const int dir_error = file.state == FileState::Unreadable ? search_error(layer.dir) : 0;
     if (dir_error != 0) {
@@ -159,9 +160,15 @@ void DiskCache::enforce_bound(std::uintmax_t stored, const fs::path& stored_entr
     for (const std::string& failure : result.failures) warn("cannot evict " + failure);
     known_bytes_ = result.kept_bytes;
     stored_since_prune_ = 0;
+    evicted_entries_ += result.removed;
+    evicted_bytes_ += result.removed_bytes;
   } catch (const std::exception& e) {  // the store itself succeeded
     warn(fmt::format("cannot bound the disk cache: {}", e.what()));
   }
+}
+
+DiskCache::Evicted DiskCache::evicted_by_bound() const {
+  return {evicted_entries_.load(std::memory_order_relaxed), evicted_bytes_.load(std::memory_order_relaxed)};
 }
 
 PruneResult DiskCache::prune(const PruneRule& rule) const {
@@ -248,7 +255,7 @@ DiskCache::Removal DiskCache::remove(bool entries) const {
   Removal removal;
   if (writable() == nullptr) return removal;
   for_each_file(writable()->dir, [&](const fs::path& path, const Classified& found) {
-    if (entries && found.kind == FileKind::InTheWay) removal.left.push_back(path.string() + ": " + found.what);
+    if (entries && found.kind == FileKind::InTheWay) removal.left.push_back(escaped(path.string()) + ": " + found.what);
     // Every entry, whatever its content: each is ours by its name or its magic, and unlinking reads nothing.
     const bool doomed = found.kind == FileKind::Temp ? is_stale(found) : entries && found.kind == FileKind::Entry;
     if (!doomed) return;
@@ -256,7 +263,7 @@ DiskCache::Removal DiskCache::remove(bool entries) const {
     if (fs::remove(path, ec)) {
       ++removal.removed;
     } else if (ec) {
-      removal.failures.push_back(fmt::format("{}: {}", path.string(), ec.message()));
+      removal.failures.push_back(fmt::format("{}: {}", escaped(path.string()), ec.message()));
     }
   });
   return removal;

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -60,6 +61,13 @@ class DiskCache {
   // A store-time prune goes down to this fraction of the bound, so that a full cache lists its directory once per
   // tenth of the bound stored, not on every store.
   static constexpr double kLowWater = 0.9;
+  // What the store-time prunes of this cache evicted under the bound since it was made: a command that stores
+  // (warmup, import) says so, rather than report all it stored as in the cache.
+  struct Evicted {
+    std::size_t entries = 0;
+    std::uintmax_t bytes = 0;
+  };
+  Evicted evicted_by_bound() const;
 
   // Evicts entries of the writable directory by rule (jit/cache_prune): only what classify() calls an entry, never
   // temp files, foreign files or what is in an entry's place, and nothing in a read-only layer. Throws like list();
@@ -110,6 +118,8 @@ class DiskCache {
   std::mutex bound_mutex_;
   std::optional<std::uintmax_t> known_bytes_;  // the entries' total after the last prune; nullopt before the first
   std::uintmax_t stored_since_prune_ = 0;
+  std::atomic<std::size_t> evicted_entries_{0};
+  std::atomic<std::uintmax_t> evicted_bytes_{0};
 };
 
 }  // namespace draftjit::jit

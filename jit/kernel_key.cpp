@@ -4,6 +4,7 @@
 
 #include "jit/codegen.hpp"
 #include "jit/hash.hpp"
+#include "jit/outside_text.hpp"
 #include "jit/templates.hpp"
 #include "jit/version.hpp"
 
@@ -18,17 +19,19 @@ std::string stem_for(std::string_view spec_name, std::string_view arch, std::uin
   return fmt::format("{}.{}-{:016x}", spec_name, arch, hash);
 }
 
+// What every key of this build starts with: make_key's first fields.
+std::string build_prefix() { return fmt::format("draftjit {} | headers {} | ", kVersion, templates_digest()); }
+
 }  // namespace
 
 KernelKey make_key(const KernelSpec& spec, const Toolchain& toolchain) {
   KernelKey key;
   // key_of_text reads " | <arch> | <spec name> (spec " back: change the two together.
-  // The headers' digest and the instantiation decide the source; no host code does (editing a message re-keys
-  // nothing).
-  key.text = fmt::format("draftjit {} | headers {} | instantiation {:016x} | nvrtc {} | {} | {} (spec {:x}) | {}",
-                         kVersion, templates_digest(), hash_bytes(render_instantiation(spec)),
-                         toolchain.nvrtc_version, toolchain.arch, spec.name(), spec.id(),
-                         fmt::join(toolchain.options, " "));
+  // The headers' digest (in build_prefix) and the instantiation decide the source; no host code does (editing a
+  // message re-keys nothing).
+  key.text = build_prefix() + fmt::format("instantiation {:016x} | nvrtc {} | {} | {} (spec {:x}) | {}",
+                                         hash_bytes(render_instantiation(spec)), toolchain.nvrtc_version,
+                                         toolchain.arch, spec.name(), spec.id(), fmt::join(toolchain.options, " "));
   key.hash = hash_bytes(key.text);
   key.stem = stem_for(spec.name(), toolchain.arch, key.hash);
   return key;
@@ -56,8 +59,17 @@ std::optional<KernelKey> check_named_for_its_key(CacheFile& file, std::string_vi
   std::optional<KernelKey> key = key_of_text(file.key);
   if (key && file_name == key->stem + std::string(kEntrySuffix)) return key;
   file.state = FileState::Damaged;
-  file.problem = fmt::format("its name does not name the kernel its key is for ({})", file.key);
+  file.problem = fmt::format("its name does not name the kernel its key is for ({})", shown(file.key));
   return std::nullopt;
+}
+
+std::optional<std::string> made_by_another_build(std::string_view key_text) {
+  const std::string ours = build_prefix();
+  if (key_text.starts_with(ours)) return std::nullopt;
+  // The other build's fields as its key names them: "draftjit <version> | headers <digest>".
+  const std::size_t second_bar = key_text.find(kFieldBar, key_text.find(kFieldBar) + 1);
+  return fmt::format("made by another build ({}); this is {}: no load of this draftjit would use it",
+                     shown(key_text.substr(0, second_bar), 80), ours.substr(0, ours.size() - kFieldBar.size()));
 }
 
 std::string_view arch_of_stem(std::string_view stem) {

@@ -34,6 +34,10 @@ std::optional<KernelKey> key_of_text(std::string_view text);
 // `list` and import; a load looks up the name it derives from its key, so it needs no such check.
 std::optional<KernelKey> check_named_for_its_key(CacheFile& file, std::string_view file_name);
 
+// Why no load of this build would ever use an entry under key text (made by another draftjit version, or by a build
+// whose renderer differs: make_key puts both first), or nullopt when this build could have made it.
+std::optional<std::string> made_by_another_build(std::string_view key_text);
+
 // The arch in a stem, or in a file name that starts with one ("fused_unrolled.bs5.t128.compute_90-0123.cubin" ->
 // "compute_90"); empty when there is none. For listings: `cache list` marks the PTX entries.
 std::string_view arch_of_stem(std::string_view stem);

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <utility>
 
+#include "jit/outside_text.hpp"
+
 namespace draftjit::jit {
 namespace {
 
@@ -103,8 +105,8 @@ std::optional<std::string> stale_reason(const OwnerFile& file) {
   const std::string host = field(file.content, "host");
   const std::string pid_text = field(file.content, "pid");
   if (file.age > bound || file.age < -bound) {
-    return fmt::format("host {}, pid {}, {:.0f} s old (over the {} s bound)", host.empty() ? "?" : host,
-                       pid_text.empty() ? "?" : pid_text, std::chrono::duration<double>(file.age).count(),
+    return fmt::format("host {}, pid {}, {:.0f} s old (over the {} s bound)", host.empty() ? "?" : escaped(host, 64),
+                       pid_text.empty() ? "?" : escaped(pid_text, 32), std::chrono::duration<double>(file.age).count(),
                        std::chrono::seconds(kStaleOwnerAge).count());
   }
   // Only an owner of this host and pid namespace is judged by its pid; an unknown namespace (no /proc) is nobody's.
@@ -122,7 +124,7 @@ std::optional<std::string> stale_reason(const OwnerFile& file) {
 std::string who(const OwnerFile& file) {
   const std::string pid = field(file.content, "pid");
   if (pid.empty()) return "a process still writing its owner file";
-  return fmt::format("pid {} on host {}", pid, field(file.content, "host"));
+  return fmt::format("pid {} on host {}", escaped(pid, 32), escaped(field(file.content, "host"), 64));
 }
 
 enum class TakeBack {

@@ -1,5 +1,8 @@
 #include "jit/log.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -21,7 +24,17 @@ std::atomic<int> threshold{kUnread};
 // about once per process, so what it leaks is one std::function.
 std::atomic<const LogSink*> sink{nullptr};
 
+// Whether descriptor 2 is a stderr someone gave this process. draftjit opens every file with O_CLOEXEC, and a
+// descriptor that came through exec cannot have it, so a descriptor 2 with FD_CLOEXEC set was opened in this process
+// after stderr was closed: maybe a lock stripe or a cache entry of draftjit's (it was: with `2>&-` log lines landed
+// in .locks files and in entries being stored), which a line written there would damage. Closed: nothing to write.
+bool stderr_is_given() {
+  const int flags = ::fcntl(STDERR_FILENO, F_GETFD);
+  return flags >= 0 && (flags & FD_CLOEXEC) == 0;
+}
+
 void write_stderr(LogLevel level, std::string_view event, std::string_view message) {
+  if (!stderr_is_given()) return;
   std::string line = "draftjit: ";
   line.append(level_name(level)).append(": ").append(event).append(": ").append(message).append("\n");
   (void)std::fwrite(line.data(), 1, line.size(), stderr);  // one write per line, so lines of threads don't mix

@@ -3,7 +3,8 @@
 // (or file, or library) it is about. Events are rare (compiles, disk hits, module loads, skipped entries, evictions,
 // the NVRTC found): never one per warm call. DRAFTJIT_LOG=error|warn|info|debug (default warn) picks which are
 // produced; below the threshold an event costs one relaxed atomic load. They go to stderr, or, once a sink is set
-// (the Python package sets one that feeds logging.getLogger("draftjit")), to that sink instead.
+// (the Python package sets one that feeds logging.getLogger("draftjit")), to that sink instead. Never into a
+// descriptor 2 that this process opened itself after stderr was closed (it may be one of draftjit's files: log.cpp).
 #include <cstdint>
 #include <functional>
 #include <string>

@@ -25,6 +25,7 @@
 #include "jit/kernel_family.hpp"
 #include "jit/errno_text.hpp"
 #include "jit/log.hpp"
+#include "jit/outside_text.hpp"
 
 namespace draftjit::jit {
 namespace {
@@ -46,17 +47,6 @@ std::vector<std::string_view> fields_of(std::string_view line) {
     fields.push_back(line.substr(at, end - at));
     at = end;
   }
-}
-
-// Text as an error message may show it: bounded, with control bytes (a binary file) shown as '?'. Every message
-// about a line quotes through here, fields included, so none carries a terminal escape or a megabyte of input.
-std::string shown(std::string_view text) {
-  constexpr std::size_t kMax = 100;
-  std::string out(text.substr(0, kMax));
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c >= 0x7f) c = '?';
-  }
-  return "'" + out + (text.size() > kMax ? "...'" : "'");
 }
 
 // The value of `name=value`, field `index` (1-based, for the message) of the line.

@@ -76,6 +76,7 @@ WarmupSummary warmup(const WarmupRequest& request, Pipeline& pipeline,
   summary.disk_enabled = disk != nullptr;
   if (disk != nullptr && disk->writable() != nullptr) summary.cache_dir = disk->writable()->dir.string();
   summary.stale_temps_removed = sweep_stale_temps(disk);
+  const DiskCache::Evicted evicted_before = disk != nullptr ? disk->evicted_by_bound() : DiskCache::Evicted{};
 
   const std::vector<WarmupItem> plan_items = plan(request);
   summary.kernels = plan_items.size();
@@ -134,6 +135,12 @@ WarmupSummary warmup(const WarmupRequest& request, Pipeline& pipeline,
   worker();
   for (std::thread& t : threads) t.join();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (disk != nullptr) {
+    const DiskCache::Evicted evicted = disk->evicted_by_bound();
+    summary.max_bytes = disk->max_bytes();
+    summary.evicted = evicted.entries - evicted_before.entries;
+    summary.evicted_bytes = evicted.bytes - evicted_before.bytes;
+  }
   if (callback_error) std::rethrow_exception(callback_error);
   return summary;
 }

@@ -1,6 +1,8 @@
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,11 @@ struct WarmupSummary {
   double seconds = 0;  // of the compile phase, after the sweep
   bool disk_enabled = false;
   std::string cache_dir;  // the writable directory; empty without one
+  // What the DRAFTJIT_CACHE_MAX_BYTES bound (max_bytes) evicted while this warmup stored: a bound smaller than the
+  // warmup's kernels leaves some of them out of the cache, which the summary must say.
+  std::optional<std::uint64_t> max_bytes;
+  std::size_t evicted = 0;
+  std::uintmax_t evicted_bytes = 0;
 };
 
 // The manifest's kernels, each for the toolchain of its arch (Toolchain::for_arch, once per arch): a request's

@@ -1,4 +1,6 @@
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include "jit/disk_cache.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/manifest.hpp"
+#include "jit/outside_text.hpp"
 #include "jit/toolchain.hpp"
 
 namespace draftjit::cli {
@@ -66,9 +69,9 @@ int list_or_verify(const jit::DiskCache& cache, bool verify) {
     bytes += entry.bytes;
     if (verify && (valid || entry.temp)) continue;
     const char* state = entry.temp ? "temp" : valid ? "ok" : "INVALID";
-    const std::string name = entry.file.path.filename().string();
+    const std::string name = entry.file.path.filename().string();  // any name a directory holds: outside text
     fmt::print("{:<8} {:>9} {:>5} {:>5} {:<5}  {}{}\n", state, entry.bytes, age(entry.modified), entry.layer,
-               code_of(name), name, valid || entry.temp ? "" : ": " + entry.file.problem);
+               code_of(name), jit::escaped(name), valid || entry.temp ? "" : ": " + entry.file.problem);
   }
   fmt::print("{} files, {} invalid, {} temp, {} bytes; {} other files ignored\n", listing.entries.size() - temps,
              invalid, temps, bytes, listing.others);
@@ -121,33 +124,49 @@ std::set<std::string> manifest_stems(const std::string& manifest) {
   return stems;
 }
 
+// Whether file is where stdout goes (/dev/stdout, /proc/self/fd/1, the FIFO or pipe stdout is): the bundle is then
+// the whole of stdout, and the summary goes to stderr instead of after its trailer, where import would refuse it.
+bool is_stdout(const std::string& file) {
+  struct stat out {};
+  struct stat named {};
+  return ::fstat(STDOUT_FILENO, &out) == 0 && ::stat(file.c_str(), &named) == 0 && out.st_dev == named.st_dev &&
+         out.st_ino == named.st_ino;
+}
+
 int export_to(const jit::DiskCache& cache, const std::string& file, const Options& options) {
   std::optional<std::set<std::string>> only;
   if (options.has("--manifest")) only = manifest_stems(options.get("--manifest", ""));
+  std::FILE* report = is_stdout(file) ? stderr : stdout;
   const jit::ExportResult result = jit::export_bundle(cache, file, only);
   for (const std::string& stem : result.missing) {
     fmt::print(stderr, "draftjit cache: {} (in the manifest) has no valid entry in any layer\n", stem);
   }
   fmt::print(
-      "exported {} entries ({} bytes) to {}{}{}\n", result.exported, result.bytes, file,
+      report, "exported {} entries ({} bytes) to {}{}{}\n", result.exported, result.bytes, file,
       result.invalid == 0 ? "" : fmt::format("; {} invalid entries left out (cache verify names them)", result.invalid),
       result.missing.empty() ? "" : fmt::format("; {} of the manifest's kernels missing", result.missing.size()));
   return result.missing.empty() ? 0 : 1;
 }
 
+// Each entry is reported as it is imported: a bundle may hold more of them than is worth keeping in memory.
 int import_from(jit::DiskCache& cache, const std::string& file) {
-  const std::vector<jit::ImportItem> items = jit::import_bundle(cache, file);
-  std::size_t skipped = 0;
-  for (const jit::ImportItem& item : items) {
+  const jit::ImportSummary summary = jit::import_bundle(cache, file, [](const jit::ImportItem& item) {
     if (item.imported) {
-      fmt::print("imported {}\n", item.name);
+      fmt::print("imported {}\n", jit::escaped(item.name));  // a bundle's names are outside text
     } else {
-      ++skipped;
-      fmt::print(stderr, "draftjit cache: skipped {}: {}\n", item.name, item.why);
+      fmt::print(stderr, "draftjit cache: skipped {}: {}\n", jit::shown(item.name), item.why);
     }
-  }
-  fmt::print("imported {} of {} entries from {} into {}{}\n", items.size() - skipped, items.size(), file,
-             cache.writable()->dir.string(), skipped == 0 ? "" : fmt::format("; {} skipped", skipped));
+  });
+  const std::size_t skipped = summary.entries - summary.imported;
+  // A bound smaller than the bundle evicted some of what was imported: said, never left to "imported N of N".
+  const jit::DiskCache::Evicted evicted = cache.evicted_by_bound();
+  fmt::print("imported {} of {} entries from {} into {}{}{}\n", summary.imported, summary.entries, file,
+             cache.writable()->dir.string(), skipped == 0 ? "" : fmt::format("; {} skipped", skipped),
+             evicted.entries == 0
+                 ? ""
+                 : fmt::format("; {} entries ({} bytes) evicted by DRAFTJIT_CACHE_MAX_BYTES={} meanwhile: not all of "
+                               "them are in the cache",
+                               evicted.entries, evicted.bytes, cache.max_bytes().value_or(0)));
   return skipped == 0 ? 0 : 1;
 }
 

@@ -1,8 +1,11 @@
 // draftjit: emit generated kernels, warm the kernel cache, manage the cache, check the setup.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
@@ -36,8 +39,9 @@ constexpr const char* kUsage = R"(usage:
       evict the least recently used entries of the writable directory until they total at most N
       (K, M, G), and those unused for D (30m, 12h, 7d); either option alone works too
   draftjit cache export FILE [--manifest M] | draftjit cache import FILE
-      carry the valid entries of every layer (or a manifest's) in one checksummed bundle; import
-      stores each entry that checks out and exits 1 if it skipped any
+      carry the valid entries of every layer (or a manifest's) in one checksummed bundle (FILE: a
+      regular file, replaced atomically, or a pipe or device such as /dev/stdout); import stores
+      each entry that checks out and exits 1 if it skipped any
   draftjit doctor
       report the NVRTC found (and where it was looked for), the driver, each GPU, the cache and the
       environment; exits 1 when draftjit cannot compile, or a GPU cannot run its kernels
@@ -84,9 +88,25 @@ int flush_stdout(const std::string& command, int rc) {
   return rc == 0 ? 1 : rc;
 }
 
+// A descriptor 0-2 closed at start (`2>&-`) would be the next file draftjit opens (a lock stripe, a temp entry),
+// and progress and warnings written to stderr would land inside it: each closed one is opened on /dev/null first,
+// where they are lost harmlessly. False when that fails.
+bool open_standard_descriptors() {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // The lowest free descriptor is fd itself: those below it are open by now. Not O_CLOEXEC: as a given stderr.
+    if (::open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) != fd) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
+  if (!open_standard_descriptors()) return 1;  // nothing can be said: stderr is among the closed ones
+  // A reader that goes away (`warmup 2>&1 | head -1`) must not kill a warmup half done: a write to it fails with
+  // EPIPE instead, which warmup's progress notes once and flush_stdout reports.
+  (void)std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
     fmt::print(argc < 2 ? stderr : stdout, "{}", usage());
     return flush_stdout("--help", argc < 2 ? 2 : 0);

@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <limits>
 #include <stdexcept>
+#include <system_error>
 
 #include "commands.hpp"
 #include "jit/log.hpp"
@@ -16,9 +18,9 @@ namespace draftjit::cli {
 namespace {
 
 // One kernel's progress on stderr (jit::warmup serialises the calls): a bar on a terminal, a line per kernel
-// otherwise, and failures always. Never throws: a line that cannot be written (stderr full or closed) is dropped,
-// and the kernel still counts as built.
-void print_progress(bool tty, const jit::WarmupItem& item) {
+// otherwise, and failures always. Never throws: a line that cannot be written (stderr full, or a pipe whose reader
+// is gone) is dropped, and the kernel still counts as built. Returns 0, or the errno of a write that failed.
+int print_progress(bool tty, const jit::WarmupItem& item) {
   const std::string name = item.spec.name() + "." + item.toolchain->arch;
   const char* outcome = item.failed ? "FAILED" : item.origin == jit::Origin::Compiled ? "compiled" : "cached";
   std::string text;
@@ -32,7 +34,9 @@ void print_progress(bool tty, const jit::WarmupItem& item) {
   if (!tty || item.failed) {
     text += fmt::format("{}{:<9} {}{}\n", tty ? "\n" : "", outcome, name, item.failed ? ": " + item.error : "");
   }
-  (void)std::fwrite(text.data(), 1, text.size(), stderr);  // progress that cannot be written is dropped
+  errno = 0;
+  if (std::fwrite(text.data(), 1, text.size(), stderr) == text.size()) return 0;
+  return errno != 0 ? errno : EIO;
 }
 
 // The kernels a manifest names, each for its recorded arch; what --bs and --arch would say instead is refused
@@ -80,8 +84,11 @@ int run_warmup(const Args& args) {
 
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   const jit::FrontEndScope front_end("draftjit warmup");
-  const jit::WarmupSummary s =
-      jit::warmup(request, jit::process_pipeline(), [tty](const jit::WarmupItem& item) { print_progress(tty, item); });
+  int progress_error = 0;  // of the first progress write that failed: said once, at the end, on stdout
+  const jit::WarmupSummary s = jit::warmup(request, jit::process_pipeline(), [&](const jit::WarmupItem& item) {
+    const int error = print_progress(tty, item);
+    if (progress_error == 0) progress_error = error;
+  });
 
   if (s.stale_temps_removed > 0) {
     fmt::print("warmup: removed {} stale temp file{}\n", s.stale_temps_removed, s.stale_temps_removed == 1 ? "" : "s");
@@ -98,8 +105,17 @@ int run_warmup(const Args& args) {
   std::string where = "memory only (disk cache disabled)";
   if (s.disk_enabled) {
     const std::string dir = s.cache_dir.empty() ? "no writable directory" : s.cache_dir;
+    // A bound smaller than what was stored evicted some of it, maybe this warmup's own kernels: never "in the cache".
     where = s.not_stored > 0 ? fmt::format("NOT all stored in {} (see the warnings above)", dir)
-                             : fmt::format("{} bytes of cubin in the cache ({})", s.bytes, dir);
+            : s.evicted > 0
+                ? fmt::format("{} bytes of cubin stored in {}, and {} entries ({} bytes) evicted by "
+                              "DRAFTJIT_CACHE_MAX_BYTES={} meanwhile: not all of these kernels may still be there",
+                              s.bytes, dir, s.evicted, s.evicted_bytes, s.max_bytes.value_or(0))
+                : fmt::format("{} bytes of cubin in the cache ({})", s.bytes, dir);
+  }
+  if (progress_error != 0) {
+    fmt::print("warmup: progress could not be written to stderr ({}); the warmup went on\n",
+               std::error_code(progress_error, std::generic_category()).message());
   }
   fmt::print("warmup: {} kernels {} on {} with {} threads: {} compiled, {} already cached, {} failed, "
              "{} not stored in {:.2f} s; {}\n",
