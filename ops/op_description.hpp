@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace draftjit::ops {
 
@@ -43,7 +44,14 @@ struct OpDescription {
 // "name(Tensor a, Tensor(a!) out, int bs, Tensor(b!)? status) -> ()": written outputs get alias letters in order.
 std::string torch_schema(const OpDescription& op);
 
-// Every op of every family (ops/registry.cpp).
+// Every op of every family (ops/registry.cpp), kOpCount of them: the torch library registers one boxed kernel per
+// index, at compile time.
+inline constexpr std::size_t kOpCount = 6;
 std::span<const OpDescription* const> op_descriptions();
+// The op so named, or nullptr.
+const OpDescription* op_named(std::string_view name);
+
+// No op takes more arguments than this: front ends keep one call's arguments in fixed arrays of it.
+inline constexpr std::size_t kMaxOpArgs = 24;
 
 }  // namespace draftjit::ops

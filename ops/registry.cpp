@@ -22,11 +22,18 @@ std::span<const KernelFamily* const> kernel_families() {
 namespace draftjit::ops {
 
 std::span<const OpDescription* const> op_descriptions() {
-  static constexpr std::array<const OpDescription*, 6> kOps = {
+  static constexpr std::array<const OpDescription*, kOpCount> kOps = {
       &draft_extend::kFillOp, &draft_extend::kFillAsyncOp, &draft_extend::kOffsetsOp,
       &dsa::kDecodeOp,        &dsa::kTargetVerifyOp,       &dsa::kDraftExtendOp,
   };
   return kOps;
+}
+
+const OpDescription* op_named(std::string_view name) {
+  for (const OpDescription* op : op_descriptions()) {
+    if (name == op->name) return op;
+  }
+  return nullptr;
 }
 
 }  // namespace draftjit::ops

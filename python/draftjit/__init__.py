@@ -164,8 +164,9 @@ def fill_draft_extend_metadata(extend_seq_lens, seq_lens, nsa_index_topk, out_se
     if _is_tensor(extend_seq_lens):
         return _run_op(_fill_op, extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
                        out_nsa_cache_seqlens, stream=stream).item()
-    return _core.fill(extend_seq_lens, seq_lens, operator.index(nsa_index_topk), out_seqlens_expanded,
-                      out_nsa_cache_seqlens, _stream_handle(stream))
+    return _core.call_op("fill_draft_extend_metadata", [extend_seq_lens, seq_lens, nsa_index_topk,
+                                                         out_seqlens_expanded, out_nsa_cache_seqlens],
+                         _stream_handle(stream))
 
 
 def fill_draft_extend_metadata_async(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
@@ -177,8 +178,9 @@ def fill_draft_extend_metadata_async(extend_seq_lens, seq_lens, nsa_index_topk, 
         _run_op(_fill_async_op, extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
                 out_nsa_cache_seqlens, total, status, offsets, stream=stream)
         return
-    _core.fill_async(extend_seq_lens, seq_lens, operator.index(nsa_index_topk), out_seqlens_expanded,
-                     out_nsa_cache_seqlens, total, status, offsets, _stream_handle(stream))
+    _core.call_op("fill_draft_extend_metadata_async", [extend_seq_lens, seq_lens, nsa_index_topk,
+                                                       out_seqlens_expanded, out_nsa_cache_seqlens, total, status,
+                                                       offsets], _stream_handle(stream))
 
 
 def exclusive_offsets(lens, out=None, *, status=None, stream=None):
@@ -192,8 +194,45 @@ def exclusive_offsets(lens, out=None, *, status=None, stream=None):
         return out
     if out is None:
         raise TypeError("exclusive_offsets allocates out only for a torch.Tensor lens; pass out")
-    _core.exclusive_offsets(lens, out, status, _stream_handle(stream))
+    _core.call_op("exclusive_offsets", [lens, out, status], _stream_handle(stream))
     return out
+
+
+def _op_function(name, arguments):
+    """The Python function of an op that has no hand-written one (the DSA steps), made from its description: its
+    arguments in the op's order, by position or keyword (an optional one defaults to None), and stream= as for the
+    other calls. Torch tensors go through torch.ops.draftjit.<name>, other __cuda_array_interface__ arrays through
+    the module; one launch, no sync, no allocation."""
+    names = [argument for argument, _ in arguments]
+    optional = {argument for argument, is_optional in arguments if is_optional}
+    torch_op = getattr(_torch.ops.draftjit, name).default if _Tensor is not None else None
+
+    def call(*args, stream=None, **kwargs):
+        if len(args) > len(names):
+            raise TypeError(f"{name} takes {len(names)} arguments, got {len(args)}")
+        values = dict(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in names or key in values:
+                raise TypeError(f"{name} got an unexpected or repeated argument {key!r}")
+            values[key] = value
+        missing = [argument for argument in names if argument not in values and argument not in optional]
+        if missing:
+            raise TypeError(f"{name} is missing {', '.join(missing)}")
+        ordered = [values.get(argument) for argument in names]
+        if torch_op is not None and any(_is_tensor(value) for value in ordered):
+            _run_op(torch_op, *ordered, stream=stream)
+        else:
+            _core.call_op(name, ordered, _stream_handle(stream))
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"{name}({', '.join(names)}, *, stream=None): {_op_function.__doc__.split(':', 1)[1].strip()}"
+    return call
+
+
+for _name, _schema, _returns, _arguments in _core.op_descriptions():
+    if _name not in globals():
+        globals()[_name] = _op_function(_name, _arguments)
+        __all__.append(_name)
 
 
 def _batch_sizes(value):

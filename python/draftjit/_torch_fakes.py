@@ -17,5 +17,5 @@ def _fake_for(returns):
     return lambda *args: None
 
 
-for _name, _schema, _returns in _core.op_descriptions():
+for _name, _schema, _returns, _args in _core.op_descriptions():
     torch.library.register_fake(f"draftjit::{_name}")(_fake_for(_returns))

@@ -12,8 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "bindings/checked_calls.hpp"
-#include "bindings/dsa_calls.hpp"
+#include "bindings/op_call.hpp"
 #include "draftjit/draftjit.hpp"
 #include "draftjit/dsa.hpp"
 #include "jit/disk_cache.hpp"
@@ -76,14 +75,25 @@ ArrayArg from_interface(const py::handle& obj, const char* name) {
   }
   const py::dict cai = interface.cast<py::dict>();
   const std::string typestr = cai.contains("typestr") ? py::str(cai["typestr"]).cast<std::string>() : "";
-  a.int32 = typestr == "<i4" || typestr == "|i4" || typestr == "=i4";
+  const bool little = typestr.size() == 3 && (typestr[0] == '<' || typestr[0] == '|' || typestr[0] == '=');
+  a.int32 = little && typestr.substr(1) == "i4";
+  a.int64 = little && typestr.substr(1) == "i8";
   a.dtype = fmt::format("typestr '{}'", typestr);
   using Dims = std::vector<std::int64_t>;
   const Dims shape = cai.contains("shape") ? cai["shape"].cast<Dims>() : Dims{};
+  const std::int64_t item = a.int64 ? 8 : 4;
   a.ndim = static_cast<std::int64_t>(shape.size());
-  a.length = shape.size() == 1 ? shape[0] : 0;
-  if (cai.contains("strides") && !cai["strides"].is_none()) {
-    a.contiguous = a.length <= 1 || cai["strides"].cast<Dims>() == Dims{4};
+  const bool strided = cai.contains("strides") && !cai["strides"].is_none();
+  const Dims strides = strided ? cai["strides"].cast<Dims>() : Dims{};  // in bytes; none: C-contiguous
+  if (shape.size() == 1) {
+    a.length = shape[0];
+    a.contiguous = !strided || a.length <= 1 || strides == Dims{item};
+  } else if (shape.size() == 2) {  // the DSA calls' tables: any strides, in elements
+    a.rows = shape[0];
+    a.cols = shape[1];
+    a.length = a.rows * a.cols;
+    a.row_stride = strided ? strides[0] / item : a.cols;
+    a.col_stride = strided ? strides[1] / item : 1;
   }
   if (cai.contains("mask") && !cai["mask"].is_none()) {
     throw std::invalid_argument(
@@ -104,11 +114,6 @@ ArrayArg from_interface(const py::handle& obj, const char* name) {
   return a;
 }
 
-std::optional<ArrayArg> from_optional_interface(const py::handle& obj, const char* name) {
-  if (obj.is_none()) return std::nullopt;
-  return from_interface(obj, name);
-}
-
 // Which device and stream a call on __cuda_array_interface__ arrays runs on when the caller names no stream: the
 // arrays' device (CuPy's current device when none names one), and CuPy's current stream there when CuPy is imported,
 // else the legacy default stream. Arrays whose producer named a stream are ordered after it either way.
@@ -126,33 +131,34 @@ Target target(int device, const std::optional<Ptr>& stream) {
   return {device, reinterpret_cast<CUstream>(current.attr("ptr").cast<Ptr>())};
 }
 
-std::int32_t fill(const py::handle& ext, const py::handle& seq, std::int64_t topk, const py::handle& out_expanded,
-                  const py::handle& out_cache, std::optional<Ptr> stream) {
-  const auto call = draftjit::bindings::check_fill(
-      from_interface(ext, "extend_seq_lens"), from_interface(seq, "seq_lens"), topk,
-      from_interface(out_expanded, "out_seqlens_expanded"), from_interface(out_cache, "out_nsa_cache_seqlens"));
-  const Target where = target(call.device, stream);
-  // blocks on the GPU, may compile: other Python threads run meanwhile
-  return python_call([&] { return draftjit::bindings::run(call, where.device, where.stream); });
-}
-
-void fill_async(const py::handle& ext, const py::handle& seq, std::int64_t topk, const py::handle& out_expanded,
-                const py::handle& out_cache, const py::handle& total, const py::handle& status,
-                const py::handle& offsets, std::optional<Ptr> stream) {
-  const auto call = draftjit::bindings::check_fill_async(
-      from_interface(ext, "extend_seq_lens"), from_interface(seq, "seq_lens"), topk,
-      from_interface(out_expanded, "out_seqlens_expanded"), from_interface(out_cache, "out_nsa_cache_seqlens"),
-      from_interface(total, "total"), from_interface(status, "status"), from_optional_interface(offsets, "offsets"));
-  const Target where = target(call.fill.device, stream);
-  python_call([&] { draftjit::bindings::run(call, where.device, where.stream); });  // a first call may compile
-}
-
-void exclusive_offsets(const py::handle& lens, const py::handle& out, const py::handle& status,
-                       std::optional<Ptr> stream) {
-  const auto call = draftjit::bindings::check_exclusive_offsets(
-      from_interface(lens, "lens"), from_interface(out, "out"), from_optional_interface(status, "status"));
-  const Target where = target(call.device, stream);
-  python_call([&] { draftjit::bindings::run(call, where.device, where.stream); });  // a first call may compile
+// Any op of ops::op_descriptions() on __cuda_array_interface__ arrays: args in the description's order (None for an
+// absent optional array). Returns the op's count for an op returning "Tensor", None otherwise. Checks every argument
+// before anything runs; a first call may compile, and the blocking one waits for the GPU, both without the GIL.
+py::object call_op(const std::string& name, const py::sequence& values, std::optional<Ptr> stream) {
+  const draftjit::ops::OpDescription* op = draftjit::ops::op_named(name);
+  if (op == nullptr) throw std::invalid_argument(fmt::format("no op named {}", name));
+  if (values.size() != op->args.size()) {
+    throw ArgumentTypeError(fmt::format("{} takes {} arguments, got {}", name, op->args.size(), values.size()));
+  }
+  draftjit::bindings::OpArgs args(*op);
+  for (std::size_t i = 0; i < op->args.size(); ++i) {
+    const draftjit::ops::OpArg& arg = op->args[i];
+    const py::handle value = values[i];
+    if (arg.type == draftjit::ops::ArgType::Int) {
+      if (!PyLong_Check(value.ptr()) && !PyIndex_Check(value.ptr())) {
+        throw ArgumentTypeError(fmt::format("{} must be an int, got {}", arg.name,
+                                            std::string(py::str(py::type::handle_of(value).attr("__name__")))));
+      }
+      args.set_integer(i, py::reinterpret_steal<py::object>(PyNumber_Index(value.ptr())).cast<std::int64_t>());
+    } else if (!value.is_none() || !arg.optional) {
+      args.set_array(i, from_interface(value, arg.name));
+    }
+  }
+  const draftjit::bindings::CheckedOp call = draftjit::bindings::check_op(args);
+  const Target where = target(draftjit::bindings::device_of(call), stream);
+  const std::optional<std::int32_t> result =
+      python_call([&] { return draftjit::bindings::run(call, where.device, where.stream); });
+  return result ? py::object(py::int_(*result)) : py::object(py::none());
 }
 
 // The kernels calls of kind (ops/kinds.hpp: "main", "scan", "dsa-decode", ...) with these batch sizes and switches
@@ -219,11 +225,14 @@ std::string emit(std::int64_t bs, const std::string& kind, const std::string& ar
   });
 }
 
-// Every op's name, torch schema and return type (ops/op_description.hpp): what the fakes are made from.
+// Every op's name, torch schema, return type and (argument name, optional) pairs (ops/op_description.hpp): what the fakes and the
+// Python functions of the ops are made from.
 py::list op_descriptions() {
   py::list result;
   for (const draftjit::ops::OpDescription* op : draftjit::ops::op_descriptions()) {
-    result.append(py::make_tuple(op->name, draftjit::ops::torch_schema(*op), op->returns));
+    py::list names;
+    for (const draftjit::ops::OpArg& arg : op->args) names.append(py::make_tuple(arg.name, arg.optional));
+    result.append(py::make_tuple(op->name, draftjit::ops::torch_schema(*op), op->returns, names));
   }
   return result;
 }
@@ -263,9 +272,7 @@ void raise(const char* name, const char* message, const py::dict& fields = {}) {
 
 PYBIND11_MODULE(DRAFTJIT_MODULE_NAME, m) {
   m.doc() = "draftjit's C++ core: JIT-specialised draft-extend metadata kernels (see the draftjit package)";
-  m.def("fill", &fill);
-  m.def("fill_async", &fill_async);
-  m.def("exclusive_offsets", &exclusive_offsets);
+  m.def("call_op", &call_op);
 #ifdef DRAFTJIT_WITH_TORCH
   // Raises, typed, the error the calling thread's last failed torch op threw, when PyTorch's RuntimeError with
   // this message came from it (not from the dispatcher, before the op ran); returns otherwise.

@@ -1,21 +1,23 @@
-// torch.ops.draftjit.*: the calls as PyTorch operators defined and implemented in C++ on torch's stable ABI
-// (torch/csrc/stable), so one build serves later torch releases. Tensors are described once
-// (bindings::ArrayArg) and checked once (bindings/checked_calls.cpp, bindings/dsa_calls.cpp); the call runs in the
-// tensors' device's primary context on torch's current stream for that device. Fake implementations live in Python
-// (draftjit/_torch_fakes.py). Registered for CPU too, so a CPU tensor gets draftjit's error naming the argument
-// rather than the dispatcher's "no kernel for CPU".
+// torch.ops.draftjit.*: every op of ops::op_descriptions() as a PyTorch operator defined and implemented in C++ on
+// torch's stable ABI (torch/csrc/stable), so one build serves later torch releases. The schema and the one boxed
+// kernel come from the op's description; tensors are described once (bindings::ArrayArg) and checked once
+// (bindings/op_call.hpp); the call runs in the tensors' device's primary context on torch's current stream for that
+// device. Fake implementations are made from the same descriptions (draftjit/_torch_fakes.py).
 #include <torch/csrc/inductor/aoti_torch/c/shim.h>
 #include <torch/csrc/stable/library.h>
 #include <torch/csrc/stable/tensor.h>
 #include <torch/headeronly/util/shim_utils.h>
 
+#include <fmt/format.h>
+
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <stdexcept>
 #include <utility>
 
-#include "bindings/checked_calls.hpp"
-#include "bindings/dsa_calls.hpp"
+#include "bindings/op_call.hpp"
 #include "jit/log.hpp"
 #include "op_error.hpp"
 #include "ops/op_description.hpp"
@@ -108,100 +110,39 @@ Tensor cpu_scalar(std::int32_t value) {
   return scalar;
 }
 
-Tensor fill_draft_extend_metadata(Tensor extend_seq_lens, Tensor seq_lens, std::int64_t nsa_index_topk,
-                                  Tensor out_seqlens_expanded, Tensor out_nsa_cache_seqlens) {
-  return recording([&] {
-    const bindings::FillCall call =
-        bindings::check_fill(describe(extend_seq_lens, "extend_seq_lens"), describe(seq_lens, "seq_lens"),
-                             nsa_index_topk, describe(out_seqlens_expanded, "out_seqlens_expanded"),
-                             describe(out_nsa_cache_seqlens, "out_nsa_cache_seqlens"));
-    return cpu_scalar(bindings::run(call, call.device, current_stream(call.device)));
-  });
-}
-
-void fill_draft_extend_metadata_async(Tensor extend_seq_lens, Tensor seq_lens, std::int64_t nsa_index_topk,
-                                      Tensor out_seqlens_expanded, Tensor out_nsa_cache_seqlens, Tensor total,
-                                      Tensor status, std::optional<Tensor> offsets) {
+// One boxed kernel serves every op: it reads the stack in the order of the op's description (a tensor, an optional
+// tensor or an int per argument), describes each tensor once, and hands them to the bindings' generic path. The
+// tensors own their handles (taken from the stack) until the call has been made.
+template <std::size_t kOp>
+void boxed_op(StableIValue* stack, std::uint64_t num_args, std::uint64_t /*num_outputs*/) {
+  const ops::OpDescription& op = *ops::op_descriptions()[kOp];
   recording([&] {
-    const bindings::FillAsyncCall call = bindings::check_fill_async(
-        describe(extend_seq_lens, "extend_seq_lens"), describe(seq_lens, "seq_lens"), nsa_index_topk,
-        describe(out_seqlens_expanded, "out_seqlens_expanded"),
-        describe(out_nsa_cache_seqlens, "out_nsa_cache_seqlens"), describe(total, "total"),
-        describe(status, "status"), describe(offsets, "offsets"));
-    bindings::run(call, call.fill.device, current_stream(call.fill.device));
+    if (num_args != op.args.size()) {
+      throw std::logic_error(fmt::format("{}: {} arguments on the stack, {} described", op.name, num_args,
+                                         op.args.size()));
+    }
+    std::array<std::optional<Tensor>, ops::kMaxOpArgs> tensors;
+    bindings::OpArgs args(op);
+    for (std::size_t i = 0; i < op.args.size(); ++i) {
+      const ops::OpArg& arg = op.args[i];
+      if (arg.type == ops::ArgType::Int) {
+        args.set_integer(i, torch::stable::detail::to<std::int64_t>(stack[i]));
+        continue;
+      }
+      tensors[i] = arg.optional ? torch::stable::detail::to<std::optional<Tensor>>(stack[i])
+                                : std::optional(torch::stable::detail::to<Tensor>(stack[i]));
+      if (tensors[i]) args.set_array(i, describe(*tensors[i], arg.name));
+    }
+    const bindings::CheckedOp call = bindings::check_op(args);
+    const int device = bindings::device_of(call);
+    const std::optional<std::int32_t> result = bindings::run(call, device, current_stream(device));
+    if (result) stack[0] = torch::stable::detail::from(cpu_scalar(*result));
   });
 }
 
-void exclusive_offsets(Tensor lens, Tensor out, std::optional<Tensor> status) {
-  recording([&] {
-    const bindings::OffsetsCall call =
-        bindings::check_exclusive_offsets(describe(lens, "lens"), describe(out, "out"), describe(status, "status"));
-    bindings::run(call, call.device, current_stream(call.device));
-  });
-}
-
-// The arrays every DSA mode takes, described in upstream SGLang's order.
-bindings::DsaArrays dsa_arrays(const Tensor& seq_lens, const Tensor& req_pool_indices, const Tensor& req_to_token,
-                               const Tensor& cache_seqlens, const Tensor& cu_seqlens_k, const Tensor& page_table_1,
-                               const Tensor& dsa_cache_seqlens, const Tensor& dsa_cu_seqlens_k,
-                               const std::optional<Tensor>& real_page_table, const std::optional<Tensor>& status) {
-  return {describe(seq_lens, "seq_lens"),
-          describe(req_pool_indices, "req_pool_indices"),
-          describe(req_to_token, "req_to_token"),
-          describe(cache_seqlens, "cache_seqlens"),
-          describe(cu_seqlens_k, "cu_seqlens_k"),
-          describe(page_table_1, "page_table_1"),
-          describe(dsa_cache_seqlens, "dsa_cache_seqlens"),
-          describe(dsa_cu_seqlens_k, "dsa_cu_seqlens_k"),
-          describe(real_page_table, "real_page_table"),
-          describe(status, "status")};
-}
-
-void dsa_decode_metadata(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, Tensor cache_seqlens,
-                         Tensor cu_seqlens_k, Tensor page_table_1, Tensor dsa_cache_seqlens, Tensor dsa_cu_seqlens_k,
-                         std::optional<Tensor> real_page_table, std::int64_t bs, std::int64_t max_len,
-                         std::int64_t dsa_index_topk, std::int64_t real_page_size, std::int64_t index_kpool,
-                         std::optional<Tensor> status) {
-  recording([&] {
-    const bindings::DsaDecodeCall call = bindings::check_dsa_decode(
-        dsa_arrays(seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, page_table_1,
-                   dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table, status),
-        {bs, dsa_index_topk, real_page_size, index_kpool}, max_len);
-    bindings::run(call, call.device, current_stream(call.device));
-  });
-}
-
-void dsa_target_verify_metadata(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, Tensor cache_seqlens,
-                                Tensor cu_seqlens_k, Tensor page_table_1, Tensor seqlens_expanded,
-                                Tensor dsa_cache_seqlens, Tensor dsa_cu_seqlens_k,
-                                std::optional<Tensor> real_page_table, std::int64_t bs, std::int64_t max_seqlen_k,
-                                std::int64_t dsa_index_topk, std::int64_t real_page_size, std::int64_t next_n,
-                                std::optional<Tensor> paged_mqa_ctx_lens_2d, std::int64_t index_kpool,
-                                std::optional<Tensor> status) {
-  recording([&] {
-    const bindings::DsaTargetVerifyCall call = bindings::check_dsa_target_verify(
-        dsa_arrays(seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, page_table_1,
-                   dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table, status),
-        describe(seqlens_expanded, "seqlens_expanded"), describe(paged_mqa_ctx_lens_2d, "paged_mqa_ctx_lens_2d"),
-        {bs, dsa_index_topk, real_page_size, index_kpool}, max_seqlen_k, next_n);
-    bindings::run(call, call.device, current_stream(call.device));
-  });
-}
-
-void dsa_draft_extend_metadata(Tensor seq_lens, Tensor extend_seq_lens, Tensor req_pool_indices, Tensor req_to_token,
-                               Tensor cache_seqlens, Tensor cu_seqlens_k, Tensor page_table_1,
-                               Tensor seqlens_expanded, Tensor dsa_cache_seqlens, Tensor dsa_cu_seqlens_k,
-                               std::optional<Tensor> real_page_table, std::int64_t bs, std::int64_t total_len,
-                               std::int64_t max_seqlen_k, std::int64_t dsa_index_topk, std::int64_t real_page_size,
-                               std::int64_t index_kpool, std::optional<Tensor> status) {
-  recording([&] {
-    const bindings::DsaDraftExtendCall call = bindings::check_dsa_draft_extend(
-        dsa_arrays(seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, page_table_1,
-                   dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table, status),
-        describe(extend_seq_lens, "extend_seq_lens"), describe(seqlens_expanded, "seqlens_expanded"),
-        {bs, dsa_index_topk, real_page_size, index_kpool}, total_len, max_seqlen_k);
-    bindings::run(call, call.device, current_stream(call.device));
-  });
+template <std::size_t... kOps>
+void implement(StableLibrary& m, std::index_sequence<kOps...>) {
+  (m.impl(ops::op_descriptions()[kOps]->name, &boxed_op<kOps>), ...);
 }
 
 }  // namespace
@@ -218,13 +159,11 @@ STABLE_TORCH_LIBRARY(draftjit, m) {
   }
 }
 
-#define DRAFTJIT_TORCH_IMPLS(m)                                                                          \
-  m.impl("fill_draft_extend_metadata", TORCH_BOX(&draftjit::python::fill_draft_extend_metadata));             \
-  m.impl("fill_draft_extend_metadata_async", TORCH_BOX(&draftjit::python::fill_draft_extend_metadata_async)); \
-  m.impl("exclusive_offsets", TORCH_BOX(&draftjit::python::exclusive_offsets));                               \
-  m.impl("dsa_decode_metadata", TORCH_BOX(&draftjit::python::dsa_decode_metadata));                           \
-  m.impl("dsa_target_verify_metadata", TORCH_BOX(&draftjit::python::dsa_target_verify_metadata));             \
-  m.impl("dsa_draft_extend_metadata", TORCH_BOX(&draftjit::python::dsa_draft_extend_metadata));
-
-STABLE_TORCH_LIBRARY_IMPL(draftjit, CUDA, m) { DRAFTJIT_TORCH_IMPLS(m) }
-STABLE_TORCH_LIBRARY_IMPL(draftjit, CPU, m) { DRAFTJIT_TORCH_IMPLS(m) }
+// Registered for CPU too, so a CPU tensor gets draftjit's error naming the argument rather than the dispatcher's
+// "no kernel for CPU".
+STABLE_TORCH_LIBRARY_IMPL(draftjit, CUDA, m) {
+  draftjit::python::implement(m, std::make_index_sequence<draftjit::ops::kOpCount>());
+}
+STABLE_TORCH_LIBRARY_IMPL(draftjit, CPU, m) {
+  draftjit::python::implement(m, std::make_index_sequence<draftjit::ops::kOpCount>());
+}

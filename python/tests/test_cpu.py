@@ -114,7 +114,8 @@ def test_warmup_fills_the_cache_dir():
     ({"seq_lens": FakeArray(4, mask=FakeArray(4))}, ValueError, "seq_lens: masked arrays"),
     ({"out_seqlens_expanded": FakeArray(16, stream=0)}, ValueError, "stream 0 is disallowed"),
     ({"nsa_index_topk": 2**31}, ValueError, "nsa_index_topk = 2147483648 does not fit in int32"),
-    ({"nsa_index_topk": 1.5}, TypeError, "'float' object cannot be interpreted as an integer"),
+    ({"nsa_index_topk": 1.5}, TypeError, "nsa_index_topk must be an int, got float"),
+    ({"nsa_index_topk": "2048"}, TypeError, "nsa_index_topk must be an int, got str"),
     ({"extend_seq_lens": FakeArray(draftjit.MAX_BS + 1), "seq_lens": FakeArray(draftjit.MAX_BS + 1)}, ValueError,
      "outside the supported range"),
 ])
