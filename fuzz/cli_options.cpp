@@ -20,7 +20,7 @@
 #include "draftjit/errors.hpp"
 #include "draftjit/tuning.hpp"
 #include "fuzz_support.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 #include "src/cli/commands.hpp"
 
 namespace {

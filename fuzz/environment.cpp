@@ -37,10 +37,10 @@
 #include "draftjit/errors.hpp"
 #include "fuzz_support.hpp"
 #include "ops/draft_extend/family.hpp"
-#include "jit/cache_location.hpp"
-#include "jit/disk_cache.hpp"
+#include "jit/cache/cache_location.hpp"
+#include "jit/cache/disk_cache.hpp"
 #include "jit/kernel_key.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 
 namespace {
 namespace fs = std::filesystem;

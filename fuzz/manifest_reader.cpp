@@ -23,9 +23,9 @@
 #include "draftjit/errors.hpp"
 #include "fuzz_support.hpp"
 #include "jit/kernel_spec.hpp"
-#include "jit/manifest.hpp"
+#include "jit/cache/manifest.hpp"
 #include "jit/outside_text.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 
 namespace {
 namespace fs = std::filesystem;

@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
-#include "jit/codegen.hpp"
+#include "jit/nvrtc/codegen.hpp"
 #include "jit/hash.hpp"
 #include "jit/outside_text.hpp"
-#include "jit/templates.hpp"
+#include "jit/nvrtc/templates.hpp"
 #include "jit/version.hpp"
 
 namespace draftjit::jit {

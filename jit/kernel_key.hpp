@@ -4,9 +4,9 @@
 #include <string>
 #include <string_view>
 
-#include "jit/cache_file.hpp"
+#include "jit/cache/cache_file.hpp"
 #include "jit/kernel_spec.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 
 namespace draftjit::jit {
 

@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "jit/cache_file.hpp"
+#include "jit/cache/cache_file.hpp"
 #include "jit/errno_text.hpp"
 
 namespace draftjit::jit {

@@ -6,13 +6,13 @@
 #include <chrono>
 
 #include "draftjit/errors.hpp"
-#include "jit/codegen.hpp"
-#include "jit/compile_dump.hpp"
-#include "jit/compile_policy.hpp"
+#include "jit/nvrtc/codegen.hpp"
+#include "jit/nvrtc/compile_dump.hpp"
+#include "jit/nvrtc/compile_policy.hpp"
 #include "jit/fork_local.hpp"
 #include "jit/kernel_family.hpp"
 #include "jit/log.hpp"
-#include "jit/nvrtc_compiler.hpp"
+#include "jit/nvrtc/nvrtc_compiler.hpp"
 
 namespace draftjit::jit {
 

@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "jit/disk_cache.hpp"
+#include "jit/cache/disk_cache.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/kernel_spec.hpp"
 #include "jit/single_flight.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 
 namespace draftjit::jit {
 

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "jit/kernel_spec.hpp"
-#include "jit/manifest.hpp"
+#include "jit/cache/manifest.hpp"
 #include "jit/pipeline.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 
 namespace draftjit::jit {
 

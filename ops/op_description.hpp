@@ -2,7 +2,7 @@
 // One description per op: its arguments in order with their role, the dtypes they take, their rank and the size
 // rule in terms of the op's scalars, and what it returns. The front ends derive from it what they would otherwise
 // spell by hand: the torch schema (torch_schema), the fake implementations (python/draftjit/_torch_fakes.py reads
-// op_descriptions() through the module), and the array checks of the bindings (src/bindings/array_rules.hpp).
+// op_descriptions() through the module), and the array checks of the bindings (python/src/bindings/array_rules.hpp).
 #include <cstdint>
 #include <span>
 #include <string>

@@ -11,7 +11,7 @@
 #include "driver_info.hpp"
 #include "jit/kernel_family.hpp"
 #include "jit/log.hpp"
-#include "jit/manifest.hpp"
+#include "jit/cache/manifest.hpp"
 #include "jit/pipeline.hpp"
 
 namespace draftjit {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "jit/kernel_spec.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 #include "owned_handle.hpp"
 #include "workspace_pool.hpp"
 

@@ -15,12 +15,12 @@
 
 #include "driver_api.hpp"
 #include "driver_info.hpp"
-#include "jit/cache_location.hpp"
+#include "jit/cache/cache_location.hpp"
 #include "jit/environment.hpp"
-#include "jit/disk_cache.hpp"
+#include "jit/cache/disk_cache.hpp"
 #include "jit/kernel_key.hpp"
-#include "jit/nvrtc_library.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/nvrtc_library.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 #include "jit/errno_text.hpp"
 
 extern char** environ;

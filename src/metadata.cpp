@@ -11,7 +11,7 @@
 #include "capture_mode.hpp"
 #include "context_registry.hpp"
 #include "draftjit/draftjit.hpp"
-#include "jit/manifest.hpp"
+#include "jit/cache/manifest.hpp"
 #include "jit/version.hpp"
 #include "launch.hpp"
 #include "prepare_kernels.hpp"

@@ -3,7 +3,7 @@
 #include "draftjit/stats.hpp"
 
 #include "context_registry.hpp"
-#include "jit/compile_policy.hpp"
+#include "jit/nvrtc/compile_policy.hpp"
 #include "jit/pipeline.hpp"
 
 namespace draftjit {

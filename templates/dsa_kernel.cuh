@@ -144,7 +144,7 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
       [&](long long row) { return requests.pool_index(Mode::template owner<Scan>(p, offsets, row).request); });
 }
 
-// The kernel templates the rendered entries instantiate (jit/codegen.cpp), one per mode's params struct.
+// The kernel templates the rendered entries instantiate (jit/nvrtc/codegen.cpp), one per mode's params struct.
 template <class Scan, int FLAGS>
 __device__ __forceinline__ void dsa_decode_kernel(const DsaDecodeParams& p) {
   dsa_kernel<DecodeMode, Scan, FLAGS>(p);

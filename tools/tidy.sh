@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 tidy=$(command -v clang-tidy || command -v clang-tidy-14 || true)
 if [ -z "$tidy" ]; then echo "tools/tidy.sh: clang-tidy not found (tools/install-deps.sh installs it)" >&2; exit 1; fi
 [ -f build/compile_commands.json ] || { echo "tools/tidy.sh: run tools/build.sh first" >&2; exit 1; }
-sources=$(ls jit/*.cpp src/*.cpp src/cli/*.cpp src/bindings/*.cpp python/src/module.cpp python/src/log_forwarding.cpp)
+sources=$(ls jit/*.cpp jit/nvrtc/*.cpp jit/cache/*.cpp ops/*.cpp ops/*/*.cpp src/*.cpp src/cli/*.cpp python/src/bindings/*.cpp \
+  python/src/module.cpp python/src/log_forwarding.cpp)
 log=build/tidy.log
 # One file per process, as many processes as cores; --quiet drops the per-file "N warnings generated" lines.
 # The pybind11 module's flags carry GCC's LTO options, which clang only warns about.

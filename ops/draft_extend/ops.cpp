@@ -4,7 +4,7 @@ namespace draftjit::ops::draft_extend {
 namespace {
 
 // Every array is 1-D int32 and contiguous. bs is extend_seq_lens' length, which seq_lens' must equal (a rule of
-// the call, src/bindings/checked_calls.cpp); outputs hold the capacity the kernels check on the device.
+// the call, python/src/bindings/checked_calls.cpp); outputs hold the capacity the kernels check on the device.
 constexpr OpArg kFillArgs[] = {
     {"extend_seq_lens", ArgType::Tensor, Role::In, Dtypes::Int32, 1, Size::Bs},
     {"seq_lens", ArgType::Tensor, Role::In},

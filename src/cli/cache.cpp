@@ -10,13 +10,13 @@
 #include <stdexcept>
 
 #include "commands.hpp"
-#include "jit/cache_bundle.hpp"
-#include "jit/cache_prune.hpp"
-#include "jit/disk_cache.hpp"
+#include "jit/cache/cache_bundle.hpp"
+#include "jit/cache/cache_prune.hpp"
+#include "jit/cache/disk_cache.hpp"
 #include "jit/kernel_key.hpp"
-#include "jit/manifest.hpp"
+#include "jit/cache/manifest.hpp"
 #include "jit/outside_text.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 
 namespace draftjit::cli {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "jit/kernel_spec.hpp"
 #include "ops/kinds.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 
 namespace draftjit::cli {
 

@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "commands.hpp"
-#include "jit/emit.hpp"
+#include "jit/nvrtc/emit.hpp"
 
 namespace draftjit::cli {
 

@@ -11,7 +11,7 @@
 
 #include "commands.hpp"
 #include "jit/log.hpp"
-#include "jit/manifest.hpp"
+#include "jit/cache/manifest.hpp"
 #include "jit/warmup.hpp"
 
 namespace draftjit::cli {

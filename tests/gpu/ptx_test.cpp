@@ -8,7 +8,7 @@
 #include "gpu_support.hpp"
 #include "ops/draft_extend/family.hpp"
 #include "jit/pipeline.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 
 using namespace draftjit;
 

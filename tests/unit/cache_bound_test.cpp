@@ -13,8 +13,8 @@
 #include <string>
 #include <thread>
 
-#include "jit/cache_prune.hpp"
-#include "jit/disk_cache.hpp"
+#include "jit/cache/cache_prune.hpp"
+#include "jit/cache/disk_cache.hpp"
 #include "jit/hash.hpp"
 #include "test_prologue.hpp"
 

@@ -1,5 +1,5 @@
 // Issue 18, item 6: portable bundles of cache entries (`draftjit cache export` / `import`).
-#include "jit/cache_bundle.hpp"
+#include "jit/cache/cache_bundle.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -9,7 +9,7 @@
 #include <map>
 #include <string>
 
-#include "jit/manifest.hpp"
+#include "jit/cache/manifest.hpp"
 #include "jit/pipeline.hpp"
 #include "test_prologue.hpp"
 

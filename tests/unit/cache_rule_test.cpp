@@ -17,7 +17,7 @@
 #include <string>
 #include <thread>
 
-#include "jit/cache_file.hpp"
+#include "jit/cache/cache_file.hpp"
 #include "jit/hash.hpp"
 #include "jit/pipeline.hpp"
 #include "test_prologue.hpp"

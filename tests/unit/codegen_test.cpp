@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 
 #include "ops/draft_extend/family.hpp"
-#include "jit/codegen.hpp"
-#include "jit/templates.hpp"
+#include "jit/nvrtc/codegen.hpp"
+#include "jit/nvrtc/templates.hpp"
 #include "draftjit/status.hpp"
 
 using namespace draftjit;

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "doctor.hpp"
-#include "jit/nvrtc_library.hpp"
+#include "jit/nvrtc/nvrtc_library.hpp"
 #include "test_prologue.hpp"
 
 TEST_CASE("doctor: ok here, naming the NVRTC it loaded, its archs and every variable it reads") {

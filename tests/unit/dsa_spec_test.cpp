@@ -9,9 +9,9 @@
 #include "ops/draft_extend/family.hpp"
 #include "ops/dsa/family.hpp"
 #include "ops/kinds.hpp"
-#include "jit/codegen.hpp"
+#include "jit/nvrtc/codegen.hpp"
 #include "jit/kernel_spec.hpp"
-#include "jit/manifest.hpp"
+#include "jit/cache/manifest.hpp"
 #include "templates/kernel_params.cuh"
 
 using namespace draftjit;

@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "jit/cache_bundle.hpp"
-#include "jit/cache_file.hpp"
-#include "jit/compile_dump.hpp"
+#include "jit/cache/cache_bundle.hpp"
+#include "jit/cache/cache_file.hpp"
+#include "jit/nvrtc/compile_dump.hpp"
 #include "jit/hash.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/log.hpp"
-#include "jit/manifest.hpp"
+#include "jit/cache/manifest.hpp"
 #include "jit/outside_text.hpp"
 #include "jit/pipeline.hpp"
 #include "test_prologue.hpp"

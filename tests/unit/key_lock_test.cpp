@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "jit/cache_file.hpp"
-#include "jit/key_lock.hpp"
+#include "jit/cache/cache_file.hpp"
+#include "jit/cache/key_lock.hpp"
 #include "test_prologue.hpp"
 
 using std::chrono::milliseconds;

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "draftjit/errors.hpp"
-#include "jit/compile_dump.hpp"
-#include "jit/compile_policy.hpp"
+#include "jit/nvrtc/compile_dump.hpp"
+#include "jit/nvrtc/compile_policy.hpp"
 #include "jit/log.hpp"
-#include "jit/manifest.hpp"
+#include "jit/cache/manifest.hpp"
 #include "jit/pipeline.hpp"
 #include "test_prologue.hpp"
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "jit/log.hpp"
-#include "jit/manifest.hpp"
+#include "jit/cache/manifest.hpp"
 #include "jit/outside_text.hpp"
 #include "test_prologue.hpp"
 

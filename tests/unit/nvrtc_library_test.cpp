@@ -6,8 +6,8 @@
 #include <string>
 
 #include "draftjit/errors.hpp"
-#include "jit/nvrtc_library.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/nvrtc_library.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 #include "test_prologue.hpp"
 
 namespace {

@@ -5,12 +5,12 @@
 
 #include "jit/kernel_family.hpp"
 #include "ops/draft_extend/family.hpp"
-#include "jit/codegen.hpp"
+#include "jit/nvrtc/codegen.hpp"
 #include "draftjit/errors.hpp"
 #include "jit/kernel_key.hpp"
-#include "jit/nvrtc_compiler.hpp"
+#include "jit/nvrtc/nvrtc_compiler.hpp"
 #include "jit/pipeline.hpp"
-#include "jit/templates.hpp"
+#include "jit/nvrtc/templates.hpp"
 #include "test_support.hpp"
 
 using namespace draftjit;

@@ -5,10 +5,10 @@
 #include <set>
 #include <string>
 
-#include "jit/codegen.hpp"
+#include "jit/nvrtc/codegen.hpp"
 #include "jit/hash.hpp"
 #include "jit/kernel_key.hpp"
-#include "jit/templates.hpp"
+#include "jit/nvrtc/templates.hpp"
 #include "jit/version.hpp"
 #include "ops/draft_extend/family.hpp"
 #include "ops/op_description.hpp"

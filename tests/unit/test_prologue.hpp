@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "draftjit/tuning.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 #include "ops/draft_extend/family.hpp"
 #include "test_support.hpp"
 

@@ -6,10 +6,10 @@
 #include <string>
 
 #include "draftjit/errors.hpp"
-#include "jit/codegen.hpp"
+#include "jit/nvrtc/codegen.hpp"
 #include "jit/kernel_key.hpp"
-#include "jit/nvrtc_compiler.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/nvrtc_compiler.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 #include "test_prologue.hpp"
 
 using namespace draftjit;

@@ -1,4 +1,4 @@
-#include "jit/cache_file.hpp"
+#include "jit/cache/cache_file.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>

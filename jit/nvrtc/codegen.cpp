@@ -1,4 +1,4 @@
-#include "jit/codegen.hpp"
+#include "jit/nvrtc/codegen.hpp"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "jit/kernel_family.hpp"
-#include "jit/templates.hpp"
+#include "jit/nvrtc/templates.hpp"
 #include "jit/version.hpp"
 
 namespace draftjit::jit {

@@ -1,4 +1,4 @@
-#include "jit/cache_location.hpp"
+#include "jit/cache/cache_location.hpp"
 
 #include <fmt/format.h>
 

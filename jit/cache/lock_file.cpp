@@ -1,4 +1,4 @@
-#include "jit/lock_file.hpp"
+#include "jit/cache/lock_file.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>

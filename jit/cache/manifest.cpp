@@ -1,4 +1,4 @@
-#include "jit/manifest.hpp"
+#include "jit/cache/manifest.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -19,7 +19,7 @@
 #include <system_error>
 #include <utility>
 
-#include "jit/cache_file.hpp"
+#include "jit/cache/cache_file.hpp"
 #include "jit/environment.hpp"
 #include "jit/fork_local.hpp"
 #include "jit/kernel_family.hpp"

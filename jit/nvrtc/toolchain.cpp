@@ -1,4 +1,4 @@
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 
 #include <fmt/format.h>
 
@@ -10,7 +10,7 @@
 
 #include "draftjit/errors.hpp"
 #include "jit/environment.hpp"
-#include "jit/nvrtc_library.hpp"
+#include "jit/nvrtc/nvrtc_library.hpp"
 
 namespace draftjit::jit {
 namespace {

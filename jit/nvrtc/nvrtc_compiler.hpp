@@ -3,7 +3,7 @@
 #include <string_view>
 #include <vector>
 
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 
 namespace draftjit::jit {
 

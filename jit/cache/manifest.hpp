@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "jit/kernel_spec.hpp"
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 
 namespace draftjit::jit {
 

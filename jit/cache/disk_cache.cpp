@@ -1,4 +1,4 @@
-#include "jit/disk_cache.hpp"
+#include "jit/cache/disk_cache.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "jit/cache_file.hpp"
+#include "jit/cache/cache_file.hpp"
 #include "jit/warning.hpp"
 
 namespace draftjit::jit {

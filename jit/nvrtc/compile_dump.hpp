@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "jit/toolchain.hpp"
+#include "jit/nvrtc/toolchain.hpp"
 
 namespace draftjit::jit {
 

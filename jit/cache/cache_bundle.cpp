@@ -1,4 +1,4 @@
-#include "jit/cache_bundle.hpp"
+#include "jit/cache/cache_bundle.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -14,7 +14,7 @@
 #include <string_view>
 #include <system_error>
 
-#include "jit/cache_file.hpp"
+#include "jit/cache/cache_file.hpp"
 #include "jit/hash.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/output_file.hpp"

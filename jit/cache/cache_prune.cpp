@@ -1,4 +1,4 @@
-#include "jit/cache_prune.hpp"
+#include "jit/cache/cache_prune.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -12,7 +12,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "jit/cache_file.hpp"
+#include "jit/cache/cache_file.hpp"
 #include "jit/environment.hpp"
 #include "jit/errno_text.hpp"
 #include "jit/outside_text.hpp"

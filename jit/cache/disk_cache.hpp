@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "jit/cache_file.hpp"
-#include "jit/cache_location.hpp"
-#include "jit/cache_prune.hpp"
+#include "jit/cache/cache_file.hpp"
+#include "jit/cache/cache_location.hpp"
+#include "jit/cache/cache_prune.hpp"
 #include "jit/kernel_key.hpp"
-#include "jit/key_lock.hpp"
+#include "jit/cache/key_lock.hpp"
 #include "jit/warning.hpp"
 
 namespace draftjit::jit {

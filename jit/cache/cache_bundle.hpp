@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "jit/disk_cache.hpp"
+#include "jit/cache/disk_cache.hpp"
 
 namespace draftjit::jit {
 

@@ -1,4 +1,4 @@
-#include "jit/exit_guard.hpp"
+#include "jit/nvrtc/exit_guard.hpp"
 
 #include <pthread.h>
 

@@ -1,4 +1,4 @@
-#include "jit/compile_policy.hpp"
+#include "jit/nvrtc/compile_policy.hpp"
 
 #include <fmt/format.h>
 

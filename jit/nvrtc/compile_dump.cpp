@@ -1,11 +1,11 @@
-#include "jit/compile_dump.hpp"
+#include "jit/nvrtc/compile_dump.hpp"
 
 #include <fmt/format.h>
 
 #include <system_error>
 #include <vector>
 
-#include "jit/cache_file.hpp"
+#include "jit/cache/cache_file.hpp"
 #include "jit/environment.hpp"
 #include "jit/errno_text.hpp"
 #include "jit/log.hpp"

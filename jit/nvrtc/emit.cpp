@@ -1,9 +1,9 @@
-#include "jit/emit.hpp"
+#include "jit/nvrtc/emit.hpp"
 
 #include <fmt/format.h>
 
-#include "jit/codegen.hpp"
-#include "jit/nvrtc_compiler.hpp"
+#include "jit/nvrtc/codegen.hpp"
+#include "jit/nvrtc/nvrtc_compiler.hpp"
 #include "jit/pipeline.hpp"
 
 namespace draftjit::jit {

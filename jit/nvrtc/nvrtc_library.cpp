@@ -1,4 +1,4 @@
-#include "jit/nvrtc_library.hpp"
+#include "jit/nvrtc/nvrtc_library.hpp"
 
 #include <dlfcn.h>
 #include <fmt/format.h>

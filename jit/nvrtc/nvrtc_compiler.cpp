@@ -1,4 +1,4 @@
-#include "jit/nvrtc_compiler.hpp"
+#include "jit/nvrtc/nvrtc_compiler.hpp"
 
 #include <fmt/format.h>
 #include <pthread.h>
@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "draftjit/errors.hpp"
-#include "jit/exit_guard.hpp"
-#include "jit/nvrtc_library.hpp"
+#include "jit/nvrtc/exit_guard.hpp"
+#include "jit/nvrtc/nvrtc_library.hpp"
 
 namespace draftjit::jit {
 namespace {

@@ -1,4 +1,4 @@
-#include "jit/key_lock.hpp"
+#include "jit/cache/key_lock.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -12,10 +12,10 @@
 #include <thread>
 #include <utility>
 
-#include "jit/cache_file.hpp"
+#include "jit/cache/cache_file.hpp"
 #include "jit/environment.hpp"
 #include "jit/errno_text.hpp"
-#include "jit/lock_file.hpp"
+#include "jit/cache/lock_file.hpp"
 
 namespace draftjit::jit {
 namespace fs = std::filesystem;
