@@ -26,17 +26,11 @@ static_assert(same_dsa_bit(kDsaNegativeExtendLen, k::kDsaNegativeExtendLen) &&
 
 namespace {
 
-struct Bit {
-  std::int32_t bit;
-  const char* what;
-};
-
 // "a | b", each set bit of status by its text, and any bit not among them as a hex remainder.
-template <std::size_t N>
-std::string describe_bits(std::int32_t status, const Bit (&bits)[N]) {
+std::string describe_bits(std::int32_t status, std::span<const StatusBit> bits) {
   if (status == 0) return "ok";
   std::string text;
-  for (const Bit& b : bits) {
+  for (const StatusBit& b : bits) {
     if ((status & b.bit) == 0) continue;
     if (!text.empty()) text += " | ";
     text += b.what;
@@ -46,28 +40,29 @@ std::string describe_bits(std::int32_t status, const Bit (&bits)[N]) {
   return text;
 }
 
+constexpr StatusBit kStatusBits[] = {
+    {kStatusNegativeExtendLen, "negative_extend_len", "negative extend length"},
+    {kStatusTotalOverflow, "total_overflow", "total tokens overflow int32"},
+    {kStatusCapacityExceeded, "capacity_exceeded", "total tokens exceed capacity"},
+    {kStatusSeqLenBelowExtend, "seq_len_below_extend", "seq_len below extend length"},
+};
+
+constexpr StatusBit kDsaStatusBits[] = {
+    {kDsaNegativeExtendLen, "negative_extend_len", "negative extend length"},
+    {kDsaPoolIndexOutOfRange, "pool_index_out_of_range", "pool index out of range"},
+    {kDsaInt32Overflow, "int32_overflow", "int32 overflow"},
+    {kDsaCapacityExceeded, "capacity_exceeded", "total_len exceeds row_capacity"},
+    {kDsaTotalMismatch, "total_mismatch", "total_len differs from sum(extend_seq_lens)"},
+    {kDsaNegativeSeqLen, "negative_seq_len", "negative seq_len"},
+};
+
 }  // namespace
 
-std::string describe_status(std::int32_t status) {
-  static constexpr Bit kBits[] = {
-      {kStatusNegativeExtendLen, "negative extend length"},
-      {kStatusTotalOverflow, "total tokens overflow int32"},
-      {kStatusCapacityExceeded, "total tokens exceed capacity"},
-      {kStatusSeqLenBelowExtend, "seq_len below extend length"},
-  };
-  return describe_bits(status, kBits);
-}
+std::span<const StatusBit> status_bits() { return kStatusBits; }
+std::span<const StatusBit> dsa_status_bits() { return kDsaStatusBits; }
 
-std::string describe_dsa_status(std::int32_t status) {
-  static constexpr Bit kBits[] = {
-      {kDsaNegativeExtendLen, "negative extend length"},
-      {kDsaPoolIndexOutOfRange, "pool index out of range"},
-      {kDsaInt32Overflow, "int32 overflow"},
-      {kDsaCapacityExceeded, "total_len exceeds row_capacity"},
-      {kDsaTotalMismatch, "total_len differs from sum(extend_seq_lens)"},
-      {kDsaNegativeSeqLen, "negative seq_len"},
-  };
-  return describe_bits(status, kBits);
-}
+std::string describe_status(std::int32_t status) { return describe_bits(status, kStatusBits); }
+
+std::string describe_dsa_status(std::int32_t status) { return describe_bits(status, kDsaStatusBits); }
 
 }  // namespace draftjit

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 
 namespace draftjit {
@@ -16,5 +17,14 @@ enum Status : std::int32_t {
 
 // "negative extend length | seq_len below extend length", or "ok".
 std::string describe_status(std::int32_t status);
+
+// One bit of a family's status word: its value, a key for bindings ("negative_extend_len") and its text.
+struct StatusBit {
+  std::int32_t bit;
+  const char* key;
+  const char* what;
+};
+// The draft-extend calls' bits (Status), in bit order; dsa_status_bits() (draftjit/dsa.hpp) has the DSA step's.
+std::span<const StatusBit> status_bits();
 
 }  // namespace draftjit

@@ -56,6 +56,9 @@ __version__ = _core.version()
 MAX_BS = _core.MAX_BS
 MAX_FUSED_BS = _core.MAX_FUSED_BS
 MAX_DSA_BS = _core.MAX_DSA_BS
+# The status words' bits by key, each family's from its one C++ table: {"negative_extend_len": 1, ...}.
+STATUS_BITS = dict(_core.STATUS_BITS)          # fill_draft_extend_metadata_async, exclusive_offsets, StatusError
+DSA_STATUS_BITS = dict(_core.DSA_STATUS_BITS)  # the dsa_*_metadata calls
 
 # draftjit's events (DRAFTJIT_LOG picks which: error, warn (default), info, debug) go to this logger instead of
 # stderr: a daemon thread logs them as they come, and the exit handler logs what is left. An explicit DRAFTJIT_LOG
@@ -113,10 +116,10 @@ else:
     _Tensor = None
 
 __all__ = [
-    "CompileError", "Error", "StatusError", "MAX_BS", "MAX_DSA_BS", "MAX_FUSED_BS", "cache_dir", "cuda_available",
-    "doctor", "emit", "exclusive_offsets", "fill_draft_extend_metadata", "fill_draft_extend_metadata_async", "freeze",
-    "kinds",
-    "logger", "prepare", "prepare_dsa", "reset_stats", "stats", "warmup",
+    "CompileError", "DSA_STATUS_BITS", "Error", "MAX_BS", "MAX_DSA_BS", "MAX_FUSED_BS", "STATUS_BITS", "StatusError",
+    "cache_dir", "cuda_available", "doctor", "emit", "exclusive_offsets", "fill_draft_extend_metadata",
+    "fill_draft_extend_metadata_async", "freeze", "kinds", "logger", "prepare", "prepare_dsa", "reset_stats", "stats",
+    "warmup",
 ]
 
 

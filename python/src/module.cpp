@@ -320,6 +320,14 @@ PYBIND11_MODULE(DRAFTJIT_MODULE_NAME, m) {
   m.attr("MAX_BS") = draftjit::kMaxBs;
   m.attr("MAX_FUSED_BS") = draftjit::kMaxFusedBs;
   m.attr("MAX_DSA_BS") = draftjit::kMaxDsaBs;
+  // Each family's status bits by key, from the one table beside each enum (src/status.cpp).
+  auto bits_of = [](std::span<const draftjit::StatusBit> bits) {
+    py::dict result;
+    for (const draftjit::StatusBit& b : bits) result[b.key] = b.bit;
+    return result;
+  };
+  m.attr("STATUS_BITS") = bits_of(draftjit::status_bits());
+  m.attr("DSA_STATUS_BITS") = bits_of(draftjit::dsa_status_bits());
 
   py::register_exception_translator([](std::exception_ptr thrown) {
     try {

@@ -88,6 +88,13 @@ def test_every_front_end_takes_every_kind_with_its_switches():
         draftjit.emit(1, kind="dsa-decode", switches="paged")
 
 
+def test_status_bits_come_from_the_library():
+    for bits in (draftjit.STATUS_BITS, draftjit.DSA_STATUS_BITS):
+        values = list(bits.values())
+        assert all(v > 0 and v & (v - 1) == 0 for v in values) and len(set(values)) == len(values)
+    assert draftjit.DSA_STATUS_BITS["int32_overflow"] == 4 and draftjit.STATUS_BITS["total_overflow"] == 2
+
+
 def test_warmup_fills_the_cache_dir():
     directory = draftjit.cache_dir()
     assert directory == os.environ["DRAFTJIT_CACHE_DIR"]

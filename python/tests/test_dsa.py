@@ -32,7 +32,8 @@ GUARD = 16            # entries past a 1-D output that must stay poisoned
 MODES = ("decode", "verify", "extend")
 PREPARE_NAMES = {"decode": "dsa-decode", "verify": "dsa-verify", "extend": "dsa-extend"}
 NEGATIVE_EXTEND_LEN, POOL_INDEX_OUT_OF_RANGE, INT32_OVERFLOW, CAPACITY_EXCEEDED, TOTAL_MISMATCH, NEGATIVE_SEQ_LEN = (
-    1, 2, 4, 8, 16, 32)
+    draftjit.DSA_STATUS_BITS[key] for key in ("negative_extend_len", "pool_index_out_of_range", "int32_overflow",
+                                              "capacity_exceeded", "total_mismatch", "negative_seq_len"))
 
 # Upstream SGLang's parameters (sglang/kernels/ops/attention/dsa_kpool_metadata/{decode,verify,draft_extend}.py, the
 # versions with index_kpool), in order, with their defaults; draftjit adds a keyword-only status after them.
@@ -355,6 +356,32 @@ def test_results_match_the_reference(mode, bs, combo):
     case.upload()
     case.poison()
     case.call()
+    case.check()
+
+
+class Interface:
+    """Only the __cuda_array_interface__ of a tensor: what CuPy or Numba would hand over, so the call takes the
+    pybind11 module's path instead of torch's operator."""
+
+    def __init__(self, tensor):
+        self.__cuda_array_interface__ = tensor.__cuda_array_interface__
+
+
+OP_NAMES = {"decode": "dsa_decode_metadata", "verify": "dsa_target_verify_metadata",
+            "extend": "dsa_draft_extend_metadata"}
+
+
+@needs_gpu
+@pytest.mark.parametrize("combo", COMBOS, ids=combo_id)
+@pytest.mark.parametrize("bs", [0, 1, 64])
+@pytest.mark.parametrize("mode", MODES)
+def test_array_interface_arrays_get_the_same_results(mode, bs, combo):
+    """draftjit.dsa_*_metadata, made from the op descriptions, on __cuda_array_interface__ arrays (int64 inputs and
+    strided tables included) writes what the torch operator writes."""
+    case = case_of(mode, bs, combo, np.random.default_rng(bs * 7 + COMBOS.index(combo)))
+    args = [Interface(a) if isinstance(a, torch.Tensor) else a for a in case.op_args()]
+    getattr(draftjit, OP_NAMES[mode])(*args)
+    torch.cuda.synchronize()  # the legacy default stream: no CuPy here
     case.check()
 
 

@@ -125,7 +125,7 @@ def test_bad_data_raises_status_error_and_writes_nothing(bs):
     p.ext[bs // 2] = -1
     with pytest.raises(draftjit.StatusError) as caught:
         draftjit.fill_draft_extend_metadata(p.ext, p.seq, p.topk, *p.outputs())
-    assert caught.value.status == 1
+    assert caught.value.status == draftjit.STATUS_BITS["negative_extend_len"]
     p.check_untouched()
 
 
