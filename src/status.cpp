@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
+
 #include "templates/kernel_params.cuh"
 
 namespace draftjit {
@@ -27,7 +29,7 @@ static_assert(same_dsa_bit(kDsaNegativeExtendLen, k::kDsaNegativeExtendLen) &&
 namespace {
 
 // "a | b", each set bit of status by its text, and any bit not among them as a hex remainder.
-std::string describe_bits(std::int32_t status, std::span<const StatusBit> bits) {
+std::string describe_bits(std::int32_t status, StatusBits bits) {
   if (status == 0) return "ok";
   std::string text;
   for (const StatusBit& b : bits) {
@@ -58,11 +60,11 @@ constexpr StatusBit kDsaStatusBits[] = {
 
 }  // namespace
 
-std::span<const StatusBit> status_bits() { return kStatusBits; }
-std::span<const StatusBit> dsa_status_bits() { return kDsaStatusBits; }
+StatusBits status_bits() { return {kStatusBits, std::size(kStatusBits)}; }
+StatusBits dsa_status_bits() { return {kDsaStatusBits, std::size(kDsaStatusBits)}; }
 
-std::string describe_status(std::int32_t status) { return describe_bits(status, kStatusBits); }
+std::string describe_status(std::int32_t status) { return describe_bits(status, status_bits()); }
 
-std::string describe_dsa_status(std::int32_t status) { return describe_bits(status, kDsaStatusBits); }
+std::string describe_dsa_status(std::int32_t status) { return describe_bits(status, dsa_status_bits()); }
 
 }  // namespace draftjit

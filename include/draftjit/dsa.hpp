@@ -44,7 +44,7 @@ enum DsaStatus : std::int32_t {
 // "negative extend length | pool index out of range", or "ok".
 std::string describe_dsa_status(std::int32_t status);
 // The DSA calls' bits (DsaStatus), in bit order, with their keys and texts.
-std::span<const StatusBit> dsa_status_bits();
+StatusBits dsa_status_bits();
 
 enum class IndexType : std::uint8_t { Int32, Int64 };
 

@@ -1,6 +1,6 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
-#include <span>
 #include <string>
 
 namespace draftjit {
@@ -24,7 +24,14 @@ struct StatusBit {
   const char* key;
   const char* what;
 };
-// The draft-extend calls' bits (Status), in bit order; dsa_status_bits() (draftjit/dsa.hpp) has the DSA step's.
-std::span<const StatusBit> status_bits();
+// A family's bits, in bit order (a range; C++17 users have no std::span).
+struct StatusBits {
+  const StatusBit* first;
+  std::size_t count;
+  const StatusBit* begin() const { return first; }
+  const StatusBit* end() const { return first + count; }
+};
+// The draft-extend calls' bits (Status); dsa_status_bits() (draftjit/dsa.hpp) has the DSA step's.
+StatusBits status_bits();
 
 }  // namespace draftjit

@@ -321,7 +321,7 @@ PYBIND11_MODULE(DRAFTJIT_MODULE_NAME, m) {
   m.attr("MAX_FUSED_BS") = draftjit::kMaxFusedBs;
   m.attr("MAX_DSA_BS") = draftjit::kMaxDsaBs;
   // Each family's status bits by key, from the one table beside each enum (src/status.cpp).
-  auto bits_of = [](std::span<const draftjit::StatusBit> bits) {
+  auto bits_of = [](draftjit::StatusBits bits) {
     py::dict result;
     for (const draftjit::StatusBit& b : bits) result[b.key] = b.bit;
     return result;
