@@ -1,4 +1,4 @@
-// The bundle reader (jit/cache_bundle): the input is a bundle file (`draftjit cache export`'s format), imported with
+// The bundle reader (jit/cache/cache_bundle): the input is a bundle file (`draftjit cache export`'s format), imported with
 // import_bundle into an empty private cache directory, with $TMPDIR private too (import checks entries in memory, and
 // must leave nothing behind anywhere).
 // Properties (docs/FUZZ.md):

@@ -1,5 +1,5 @@
 #pragma once
-// The fuzz targets' model of a cache entry's layout (jit/cache_file), to read an entry's bytes back into the key and
+// The fuzz targets' model of a cache entry's layout (jit/cache/cache_file), to read an entry's bytes back into the key and
 // cubin encode_entry took: entry_reader checks the code's reader against it, and the targets' custom mutators use
 // it to re-encode mutants into entries whose checksum holds.
 #include <cstdint>

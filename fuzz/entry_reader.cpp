@@ -1,6 +1,6 @@
 // The cache entry reader: the input is the bytes of one cache entry file, `<stem>.cubin` for a real kernel key, in a
-// private cache directory. It goes through the file reader (jit/cache_file), then DiskCache's list, load and remove
-// (jit/disk_cache) and `draftjit cache verify|list` (src/cli/cache.cpp), once in the writable directory (next to the
+// private cache directory. It goes through the file reader (jit/cache/cache_file), then DiskCache's list, load and remove
+// (jit/cache/disk_cache) and `draftjit cache verify|list` (src/cli/cache.cpp), once in the writable directory (next to the
 // same bytes under a temp name and under a .cubin name without a key hash) and once in a read-only layer.
 // Properties (docs/FUZZ.md):
 //   decode:  Valid only when re-encoding the decoded key and cubin (encode_entry) gives back the input bytes and the

@@ -1,5 +1,5 @@
-// The environment: fuzzed values for the variables the code reads on every call (jit/cache_location:
-// DRAFTJIT_CACHE_DIR, DRAFTJIT_CACHE_PATH, DRAFTJIT_DISABLE_DISK_CACHE, XDG_CACHE_HOME, HOME; jit/toolchain:
+// The environment: fuzzed values for the variables the code reads on every call (jit/cache/cache_location:
+// DRAFTJIT_CACHE_DIR, DRAFTJIT_CACHE_PATH, DRAFTJIT_DISABLE_DISK_CACHE, XDG_CACHE_HOME, HOME; jit/nvrtc/toolchain:
 // DRAFTJIT_NVRTC_OPTIONS), put in the environment, sometimes from a working directory that has been removed; then
 // cache_location_from_env() (stderr, its default warning sink, captured), a DiskCache over it, and
 // Toolchain::for_arch("sm_90") with make_key. Properties (docs/FUZZ.md):
@@ -16,8 +16,8 @@
 //   a DiskCache over the location has the writable directory first, then the layers, in order
 //   DRAFTJIT_NVRTC_OPTIONS' words are appended to the default options, in order, none of them picks the arch (or
 //     for_arch refuses them with std::invalid_argument naming the variable), and each is in the kernel key; when
-//     jit/toolchain reads the variable once per process (as it now does), only that the options stay as first read
-// DRAFTJIT_NVRTC_LIBRARY, DRAFTJIT_PYTHON_SITE_PACKAGES, CUDA_HOME and CUDA_PATH (jit/nvrtc_library) are read once
+//     jit/nvrtc/toolchain reads the variable once per process (as it now does), only that the options stay as first read
+// DRAFTJIT_NVRTC_LIBRARY, DRAFTJIT_PYTHON_SITE_PACKAGES, CUDA_HOME and CUDA_PATH (jit/nvrtc/nvrtc_library) are read once
 // per process, on the first NVRTC call, so one process cannot fuzz them: they are not covered here.
 //
 // Input: one flags byte, then the values separated by NUL in the order of kVariables. Flag bit i sets variable i (to
@@ -75,7 +75,7 @@ struct World {
     try {
       default_options = jit::Toolchain::for_arch("sm_90").options;
       nvrtc = true;
-      // jit/toolchain reads DRAFTJIT_NVRTC_OPTIONS once per process (the first call above) or on every call: which
+      // jit/nvrtc/toolchain reads DRAFTJIT_NVRTC_OPTIONS once per process (the first call above) or on every call: which
       // one decides what the variable can do here.
       ::setenv("DRAFTJIT_NVRTC_OPTIONS", "-DDRAFTJIT_FUZZ_PROBE", 1);
       options_per_call = jit::Toolchain::for_arch("sm_90").options != default_options;

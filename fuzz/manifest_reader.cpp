@@ -1,4 +1,4 @@
-// The manifest reader (jit/manifest): the input is a whole manifest file, written into the target's private
+// The manifest reader (jit/cache/manifest): the input is a whole manifest file, written into the target's private
 // directory and read with read_manifest; each of its lines also goes alone through parse_manifest_entry.
 // Properties (docs/FUZZ.md):
 //   read_manifest returns entries or throws std::invalid_argument whose message starts with `path:line: ` for the

@@ -44,9 +44,7 @@ struct OpDescription {
 // "name(Tensor a, Tensor(a!) out, int bs, Tensor(b!)? status) -> ()": written outputs get alias letters in order.
 std::string torch_schema(const OpDescription& op);
 
-// Every op of every family (ops/registry.cpp), kOpCount of them: the torch library registers one boxed kernel per
-// index, at compile time.
-inline constexpr std::size_t kOpCount = 6;
+// Every op of every family (ops::kOps in ops/registry.hpp, whose size the torch library reads at compile time).
 std::span<const OpDescription* const> op_descriptions();
 // The op so named, or nullptr.
 const OpDescription* op_named(std::string_view name);

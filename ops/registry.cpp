@@ -4,9 +4,7 @@
 
 #include "jit/kernel_family.hpp"
 #include "ops/draft_extend/family.hpp"
-#include "ops/draft_extend/ops.hpp"
 #include "ops/dsa/family.hpp"
-#include "ops/dsa/ops.hpp"
 #include "ops/op_description.hpp"
 
 namespace draftjit::jit {
@@ -21,13 +19,7 @@ std::span<const KernelFamily* const> kernel_families() {
 
 namespace draftjit::ops {
 
-std::span<const OpDescription* const> op_descriptions() {
-  static constexpr std::array<const OpDescription*, kOpCount> kOps = {
-      &draft_extend::kFillOp, &draft_extend::kFillAsyncOp, &draft_extend::kOffsetsOp,
-      &dsa::kDecodeOp,        &dsa::kTargetVerifyOp,       &dsa::kDraftExtendOp,
-  };
-  return kOps;
-}
+std::span<const OpDescription* const> op_descriptions() { return kOps; }
 
 const OpDescription* op_named(std::string_view name) {
   for (const OpDescription* op : op_descriptions()) {

@@ -20,7 +20,7 @@ namespace draftjit::jit {
 //   entry    u32 name bytes (1-255)  u32 0  u64 data bytes (<= kMaxEntryBytes)  name  data             per entry
 //   trailer  "DJBEND\0\0"  u64 hash_bytes of every byte before the trailer                            16 bytes
 //
-// An entry's data is its cache file's bytes, which keep their own header and checksum (jit/cache_file), and its
+// An entry's data is its cache file's bytes, which keep their own header and checksum (jit/cache/cache_file), and its
 // name is that file's name: import checks both with decode_entry, the checks a load applies, and the name against the
 // kernel its key is for (key_of_text).
 

@@ -20,7 +20,7 @@ namespace draftjit::jit {
 // of an entry. docs/DESIGN.md ("Which files are draftjit's") has the rule and what each command does.
 
 inline constexpr std::string_view kEntrySuffix = ".cubin";
-inline constexpr std::string_view kLocksDir = ".locks";  // jit/key_lock's stripe files
+inline constexpr std::string_view kLocksDir = ".locks";  // jit/cache/key_lock's stripe files
 inline constexpr std::uint64_t kMaxEntryBytes = 64 << 20;  // far above any draftjit cubin; larger files are not read
 // A temp file this old belongs to a writer that died: stores take milliseconds.
 inline constexpr std::chrono::minutes kStaleTempAge{5};
@@ -57,7 +57,7 @@ enum class FileState {
 
 // Which file a path named when it was looked at, and as it was then: another process may rename a new file into its
 // place afterwards, and a store or a load's touch gives it a new mtime. The inode alone is not enough: a file created
-// after the one seen was unlinked may get its inode back. What jit/cache_prune's evict() compares before it removes.
+// after the one seen was unlinked may get its inode back. What jit/cache/cache_prune's evict() compares before it removes.
 struct FileIdentity {
   std::uint64_t device = 0;
   std::uint64_t inode = 0;

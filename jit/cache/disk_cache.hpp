@@ -20,7 +20,7 @@
 namespace draftjit::jit {
 
 // The cubin files of kernel keys in a writable directory and, after it, read-only layers (see CacheLocation).
-// Which files are draftjit's is classify()'s rule (jit/cache_file), the same for every member here. Every fault is
+// Which files are draftjit's is classify()'s rule (jit/cache/cache_file), the same for every member here. Every fault is
 // survivable and local: a damaged entry in the writable directory is warned about, removed and rebuilt; one in a
 // read-only layer is skipped; a file we cannot read (EMFILE, EACCES) is a miss, never "corruption"; a FIFO,
 // directory or symlink in an entry's place is never followed and left alone; an entry that cannot be stored leaves
@@ -69,7 +69,7 @@ class DiskCache {
   };
   Evicted evicted_by_bound() const;
 
-  // Evicts entries of the writable directory by rule (jit/cache_prune): only what classify() calls an entry, never
+  // Evicts entries of the writable directory by rule (jit/cache/cache_prune): only what classify() calls an entry, never
   // temp files, foreign files or what is in an entry's place, and nothing in a read-only layer. Throws like list();
   // failures to remove one entry are collected, not thrown.
   PruneResult prune(const PruneRule& rule) const;

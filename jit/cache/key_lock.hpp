@@ -24,7 +24,7 @@ namespace draftjit::jit {
 //
 // Where flock does not work (NFS without a lock manager: ENOLCK, EOPNOTSUPP, ENOSYS), or with DRAFTJIT_LOCK=file
 // (NFS whose flock is only local to each client), the lock is an owner file `NN.lock.owner` beside the stripe file:
-// jit/lock_file has the protocol (taking, judging staleness, breaking, releasing); this class chooses it, waits on
+// jit/cache/lock_file has the protocol (taking, judging staleness, breaking, releasing); this class chooses it, waits on
 // it, says what it found and releases it from the taker only, as with flock.
 enum class LockMode : std::uint8_t {
   Flock,  // DRAFTJIT_LOCK unset or "flock": flock, and the owner file where flock fails

@@ -5,7 +5,7 @@
 
 namespace draftjit::jit {
 
-// The compile lock as an owner file, for where flock does not work (jit/key_lock decides when, waits, warns and
+// The compile lock as an owner file, for where flock does not work (jit/cache/key_lock decides when, waits, warns and
 // keeps it fork-safe): `NN.lock.owner` in the locks directory, created with O_CREAT | O_EXCL and holding one owner
 // line (host, pid namespace, pid, start time, sequence number). A taker that finds one judges it: stale when its owner
 // is on this host (same host name and pid namespace) and gone (kill(pid, 0) == ESRCH), or when it is older than

@@ -21,6 +21,7 @@
 #include "jit/log.hpp"
 #include "op_error.hpp"
 #include "ops/op_description.hpp"
+#include "ops/registry.hpp"
 
 namespace draftjit::python {
 namespace {
@@ -74,11 +75,6 @@ bindings::ArrayArg describe(const Tensor& t, const char* name) {
   return a;
 }
 
-std::optional<bindings::ArrayArg> describe(const std::optional<Tensor>& t, const char* name) {
-  if (!t) return std::nullopt;
-  return describe(*t, name);
-}
-
 CUstream current_stream(int device) {
   void* stream = nullptr;
   TORCH_ERROR_CODE_CHECK(aoti_torch_get_current_cuda_stream(device, &stream));
@@ -115,7 +111,7 @@ Tensor cpu_scalar(std::int32_t value) {
 // tensors own their handles (taken from the stack) until the call has been made.
 template <std::size_t kOp>
 void boxed_op(StableIValue* stack, std::uint64_t num_args, std::uint64_t /*num_outputs*/) {
-  const ops::OpDescription& op = *ops::op_descriptions()[kOp];
+  const ops::OpDescription& op = *ops::kOps[kOp];
   recording([&] {
     if (num_args != op.args.size()) {
       throw std::logic_error(fmt::format("{}: {} arguments on the stack, {} described", op.name, num_args,
@@ -140,9 +136,9 @@ void boxed_op(StableIValue* stack, std::uint64_t num_args, std::uint64_t /*num_o
   });
 }
 
-template <std::size_t... kOps>
-void implement(StableLibrary& m, std::index_sequence<kOps...>) {
-  (m.impl(ops::op_descriptions()[kOps]->name, &boxed_op<kOps>), ...);
+template <std::size_t... kIndices>
+void implement(StableLibrary& m, std::index_sequence<kIndices...>) {
+  (m.impl(ops::kOps[kIndices]->name, &boxed_op<kIndices>), ...);
 }
 
 }  // namespace
@@ -162,8 +158,8 @@ STABLE_TORCH_LIBRARY(draftjit, m) {
 // Registered for CPU too, so a CPU tensor gets draftjit's error naming the argument rather than the dispatcher's
 // "no kernel for CPU".
 STABLE_TORCH_LIBRARY_IMPL(draftjit, CUDA, m) {
-  draftjit::python::implement(m, std::make_index_sequence<draftjit::ops::kOpCount>());
+  draftjit::python::implement(m, std::make_index_sequence<draftjit::ops::kOps.size()>());
 }
 STABLE_TORCH_LIBRARY_IMPL(draftjit, CPU, m) {
-  draftjit::python::implement(m, std::make_index_sequence<draftjit::ops::kOpCount>());
+  draftjit::python::implement(m, std::make_index_sequence<draftjit::ops::kOps.size()>());
 }

@@ -1,5 +1,5 @@
 // Issue 22: which files in a cache directory are draftjit's, and what each command does with them (one rule, in
-// jit/cache_file's classify), plus the location, lock and output faults around it. Each case names the fault it pins
+// jit/cache/cache_file's classify), plus the location, lock and output faults around it. Each case names the fault it pins
 // down, and fails on the code before the fix (tests/evidence/issue22-old-code.txt). Only interfaces that existed
 // before are used here, so that this file (with test_prologue.hpp) builds against that code too.
 #include <doctest/doctest.h>

@@ -344,7 +344,7 @@ TEST_CASE("load, list, verify and clear follow the one rule: what list calls val
 
 // Issue 20 item 11: a load that found a damaged entry used to remove the path, which by then could name a valid
 // entry another process had renamed into its place. Then it compared the inode before unlinking by name, which left a
-// window between the two. Now it removes the file as a prune evicts one (jit/cache_prune's evict: moved aside under
+// window between the two. Now it removes the file as a prune evicts one (jit/cache/cache_prune's evict: moved aside under
 // a name of its own, compared there, unlinked or put back), so only the file that was read is ever removed.
 TEST_CASE("a damaged entry is removed only while the path still names the file that was read") {
   TempDir dir;

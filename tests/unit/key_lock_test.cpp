@@ -1,4 +1,4 @@
-// The compile lock's owner files (jit/key_lock), where flock does not work (NFS) or DRAFTJIT_LOCK=file.
+// The compile lock's owner files (jit/cache/key_lock), where flock does not work (NFS) or DRAFTJIT_LOCK=file.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <fmt/format.h>

@@ -1,4 +1,4 @@
-// The kernel manifest (jit/manifest): its one format, recording from many processes, and warmup from it.
+// The kernel manifest (jit/cache/manifest): its one format, recording from many processes, and warmup from it.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <fmt/format.h>

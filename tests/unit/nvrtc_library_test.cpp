@@ -1,4 +1,4 @@
-// NVRTC is opened at run time (jit/nvrtc_library): found here, searched in order, and absent without breaking what
+// NVRTC is opened at run time (jit/nvrtc/nvrtc_library): found here, searched in order, and absent without breaking what
 // needs no compiler. The search runs once per process, so the cases that change it run the CLI.
 #include <doctest/doctest.h>
 

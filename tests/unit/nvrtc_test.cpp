@@ -100,7 +100,7 @@ TEST_CASE("kernel keys change with everything that changes the cubin") {
   Toolchain other_nvrtc = sm90;
   other_nvrtc.nvrtc_version = "99.0";
   CHECK(a.hash != make_key(spec, other_nvrtc).hash);
-  // The renderer's build-time digest stands for the source: edits to templates/ or jit/codegen change it.
+  // The renderer's build-time digest stands for the source: edits to templates/ or jit/nvrtc/codegen change it.
   CHECK(a.text.find(fmt::format("headers {}", templates_digest())) != std::string::npos);
   CHECK(templates_digest().size() == 16);
   CHECK(a.text.find("nvrtc " + sm90.nvrtc_version) != std::string::npos);
