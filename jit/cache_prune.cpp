@@ -15,6 +15,7 @@
 #include "jit/cache_file.hpp"
 #include "jit/environment.hpp"
 #include "jit/errno_text.hpp"
+#include "jit/file_time.hpp"
 
 namespace draftjit::jit {
 namespace fs = std::filesystem;
@@ -30,9 +31,7 @@ std::optional<std::pair<std::uint64_t, std::string_view>> leading_number(std::st
 }
 
 std::chrono::system_clock::time_point used_at(const FileIdentity& file) {
-  using namespace std::chrono;
-  return system_clock::time_point(
-      duration_cast<system_clock::duration>(seconds(file.mtime_sec) + nanoseconds(file.mtime_nsec)));
+  return file_time(file.mtime_sec, file.mtime_nsec);
 }
 
 // Still the file that was listed, as it was then (see FileIdentity).

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "jit/errno_text.hpp"
+#include "jit/file_time.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/log.hpp"
 
@@ -185,7 +186,7 @@ PruneResult DiskCache::prune(const PruneRule& rule) const {
         ++result.removed;
         result.removed_bytes += entry.seen.bytes;
         const auto unused = std::chrono::duration_cast<std::chrono::seconds>(
-            now - std::chrono::system_clock::time_point(std::chrono::seconds(entry.seen.mtime_sec)));
+            now - file_time(entry.seen.mtime_sec, 0));
         log_event(LogLevel::Info, "evict", fmt::format("{} ({} bytes, last used {}s ago)", entry.path.string(),
                                                        entry.seen.bytes, unused.count()));
         break;

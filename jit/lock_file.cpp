@@ -15,6 +15,8 @@
 #include <string_view>
 #include <utility>
 
+#include "jit/file_time.hpp"
+
 namespace draftjit::jit {
 namespace {
 
@@ -87,10 +89,7 @@ Read read_owner_file(int dir_fd, const std::string& name, OwnerFile& out) {
     } while (n < 0 && errno == EINTR);
     if (n < 0) result = Read::Unreadable;
     if (n > 0) out.content.assign(buffer.data(), static_cast<std::size_t>(n));
-    const auto modified = std::chrono::system_clock::time_point(
-        std::chrono::seconds(info.st_mtim.tv_sec) + std::chrono::nanoseconds(info.st_mtim.tv_nsec));
-    out.age = std::chrono::system_clock::now() - std::chrono::time_point_cast<std::chrono::system_clock::duration>(
-                                                     modified);
+    out.age = std::chrono::system_clock::now() - file_time(info.st_mtim);
   }
   ::close(fd);
   return result;

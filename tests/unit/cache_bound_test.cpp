@@ -344,3 +344,28 @@ TEST_CASE("issue18: warmups and prunes in several processes at once leave a cach
   for (const DiskCache::Entry& entry : DiskCache(dir.path()).list().entries) total += entry.bytes;
   CHECK(total <= 30 * 1024);
 }
+
+// Issue 30 N10: an mtime is outside data (`touch -d 2263-01-01` works, so does a restored backup); 64-bit
+// nanoseconds end in April 2262, so the conversion overflowed (UB; in practice a wrap to 1678) and the entry used
+// in 2263 was judged the least recently used.
+TEST_CASE("issue30 N10: an mtime after 2262 is later than one in 1990, for prune and for classify") {
+  TempDir dir;
+  ScopedEnv unset("DRAFTJIT_CACHE_MAX_BYTES", std::nullopt);
+  DiskCache cache(dir.path());
+  REQUIRE(cache.store(test_key(0), kCubin));
+  REQUIRE(cache.store(test_key(1), kCubin));
+  const auto set_mtime = [](const fs::path& path, std::int64_t seconds) {
+    const struct timespec when = {static_cast<time_t>(seconds), 0};
+    const struct timespec times[2] = {when, when};
+    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
+  };
+  constexpr std::int64_t k1990 = 631152000;    // 1990-01-01
+  constexpr std::int64_t k2263 = 9259228800;   // 2263-06-01: past int64 nanoseconds
+  set_mtime(cache.path_for(test_key(0)), k2263);
+  set_mtime(cache.path_for(test_key(1)), k1990);
+  CHECK(classify(cache.path_for(test_key(0))).modified > classify(cache.path_for(test_key(1))).modified);
+
+  const PruneResult result = cache.prune({entry_bytes(0), std::nullopt, {}});
+  CHECK(result.removed == 1);
+  CHECK(entries_in(dir.path()) == "t00");  // t01, used in 1990, goes first
+}
