@@ -42,7 +42,7 @@ int search_error(const fs::path& dir) { return ::faccessat(AT_FDCWD, dir.c_str()
 DiskCache::DiskCache(const CacheLocation& location, WarningSink warn) : warn_(std::move(warn)) {
   if (location.writable) layers_.push_back({*location.writable, true});
   for (const fs::path& dir : location.read_only) layers_.push_back({dir, false});
-  if (writable() != nullptr) max_bytes_ = cache_bound_from_env([this](const std::string& m) { this->warn(m); });
+  if (writable() != nullptr) max_bytes_ = cache_bound_from_env();
 }
 
 DiskCache::DiskCache(fs::path writable_dir, WarningSink warn)

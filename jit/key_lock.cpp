@@ -52,11 +52,8 @@ int try_flock(int fd) {
 
 }  // namespace
 
-LockMode lock_mode_from(const char* value, const WarningSink& warn) {
-  if (value == nullptr || std::string_view(value) == "flock") return LockMode::Flock;
-  if (std::string_view(value) == "file") return LockMode::File;
-  warn(fmt::format("DRAFTJIT_LOCK={} is neither flock nor file; using flock (with lock files where it fails)", value));
-  return LockMode::Flock;
+LockMode lock_mode_from(const char* value) {
+  return parse_env_word("DRAFTJIT_LOCK", value).value_or("flock") == "file" ? LockMode::File : LockMode::Flock;
 }
 
 void set_flock_error_for_test(int error) { flock_error_for_test.store(error, std::memory_order_relaxed); }

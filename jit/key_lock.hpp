@@ -31,9 +31,10 @@ enum class LockMode : std::uint8_t {
   File,   // DRAFTJIT_LOCK=file: the owner file only
 };
 
-// DRAFTJIT_LOCK's mode: unset, "flock" or "file"; anything else is one warning (to warn) and Flock.
-LockMode lock_mode_from(const char* value, const WarningSink& warn = warn_to_log);
-// lock_mode_from(DRAFTJIT_LOCK), read at the first call of the process.
+// DRAFTJIT_LOCK's mode: unset, "flock" or "file" (jit/environment's rule); anything else throws
+// std::invalid_argument naming it: a lock mode meant for NFS is not replaced by one that does not work there.
+LockMode lock_mode_from(const char* value);
+// lock_mode_from(DRAFTJIT_LOCK), read at the first call of the process that succeeds (a refusal is thrown each time).
 LockMode lock_mode();
 
 // For tests: flock fails with this errno (0: flock is called), as it does on NFS without a lock manager (ENOLCK).

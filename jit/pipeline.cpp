@@ -9,6 +9,7 @@
 #include "jit/codegen.hpp"
 #include "jit/compile_dump.hpp"
 #include "jit/compile_policy.hpp"
+#include "jit/environment.hpp"
 #include "jit/fork_local.hpp"
 #include "jit/log.hpp"
 #include "jit/nvrtc_compiler.hpp"
@@ -116,6 +117,7 @@ void Pipeline::reset_stats() {
 namespace {
 
 Pipeline* make_process_pipeline() {
+  check_environment();  // no work under a variable's value that was meant as something else
   const CacheLocation location = cache_location_from_env();
   return new Pipeline(location.enabled() ? std::make_unique<DiskCache>(location) : nullptr);
 }

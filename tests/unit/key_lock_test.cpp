@@ -70,15 +70,12 @@ std::vector<std::string> others_in_locks(const fs::path& cache_dir) {
 
 }  // namespace
 
-TEST_CASE("issue18: DRAFTJIT_LOCK is flock (the default), file, or else one warning and flock") {
-  WarningLog warnings;
-  CHECK(lock_mode_from(nullptr, warnings.sink()) == LockMode::Flock);
-  CHECK(lock_mode_from("flock", warnings.sink()) == LockMode::Flock);
-  CHECK(lock_mode_from("file", warnings.sink()) == LockMode::File);
-  CHECK(warnings.messages.empty());
-  CHECK(lock_mode_from("nfs", warnings.sink()) == LockMode::Flock);
-  REQUIRE(warnings.messages.size() == 1);
-  CHECK(contains(warnings.messages[0], "DRAFTJIT_LOCK=nfs is neither flock nor file"));
+TEST_CASE("issue18: DRAFTJIT_LOCK is flock (the default), file, or else an error naming it (issue 30 N6)") {
+  CHECK(lock_mode_from(nullptr) == LockMode::Flock);
+  CHECK(lock_mode_from("flock") == LockMode::Flock);
+  CHECK(lock_mode_from("file") == LockMode::File);
+  CHECK_THROWS_WITH_AS(lock_mode_from("nfs"), "DRAFTJIT_LOCK='nfs' is not one of flock, file (in any case)",
+                       std::invalid_argument);
 }
 
 TEST_CASE("issue18: with owner files, processes contending for one stripe hold it one at a time") {
