@@ -290,10 +290,17 @@ TEST_CASE("issue18: many processes recording at once give exactly the union, one
     expected.insert(format_manifest_entry({fill_spec(own), "sm_90"}));
   }
   std::set<std::string> read;
-  for (const ManifestEntry& entry : read_manifest(path)) read.insert(format_manifest_entry(entry));  // none torn
+  std::vector<std::string> skipped;  // none torn
+  for (const ManifestEntry& entry : read_manifest(path, true, [&](const std::string& m) { skipped.push_back(m); })) {
+    read.insert(format_manifest_entry(entry));
+  }
   CHECK(read == expected);
+  CHECK(skipped.empty());
   const std::string text = read_file(path);
-  const std::vector<std::string> lines = lines_of(text);
+  std::vector<std::string> lines = lines_of(text);
+  // An append that saw another's write half done (the size grows page by page) puts a '\n' before its line, in case
+  // that was a tear (issue 30 N5): a blank line, which readers skip.
+  std::erase_if(lines, [](const std::string& l) { return l.empty(); });
   CHECK(text.back() == '\n');
   CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l[0] == '#'; }) == 1);
   CHECK(lines.size() == 1 + kChildren * (kShared + 2));  // each child wrote each of its kernels once
