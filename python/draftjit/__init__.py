@@ -160,11 +160,12 @@ def fill_draft_extend_metadata(extend_seq_lens, seq_lens, nsa_index_topk, out_se
     """Fills both outputs and returns total_tokens, blocking until the GPU is done (the GIL is released meanwhile).
     The capacity is the outputs' length. Raises StatusError (with .status, .total_tokens, .capacity) for bad data
     or too small outputs, and then writes nothing."""
+    topk = _int_argument(nsa_index_topk, "nsa_index_topk")
     if _is_tensor(extend_seq_lens):
-        return _run_op(_fill_op, extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
+        return _run_op(_fill_op, extend_seq_lens, seq_lens, topk, out_seqlens_expanded,
                        out_nsa_cache_seqlens, stream=stream).item()
-    return _core.fill(extend_seq_lens, seq_lens, operator.index(nsa_index_topk), out_seqlens_expanded,
-                      out_nsa_cache_seqlens, _stream_handle(stream))
+    return _core.fill(extend_seq_lens, seq_lens, topk, out_seqlens_expanded, out_nsa_cache_seqlens,
+                      _stream_handle(stream))
 
 
 def fill_draft_extend_metadata_async(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
@@ -172,12 +173,13 @@ def fill_draft_extend_metadata_async(extend_seq_lens, seq_lens, nsa_index_topk, 
     """The same work with no host synchronisation and no allocation, so it can be captured in a CUDA graph. Writes
     total_tokens to total[0] and draftjit's status bits to status[0]; the outputs are written only when the status
     is 0. offsets (bs + 1 entries) receives the exclusive offsets and is required when bs > MAX_FUSED_BS."""
+    topk = _int_argument(nsa_index_topk, "nsa_index_topk")
     if _is_tensor(extend_seq_lens):
-        _run_op(_fill_async_op, extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
+        _run_op(_fill_async_op, extend_seq_lens, seq_lens, topk, out_seqlens_expanded,
                 out_nsa_cache_seqlens, total, status, offsets, stream=stream)
         return
-    _core.fill_async(extend_seq_lens, seq_lens, operator.index(nsa_index_topk), out_seqlens_expanded,
-                     out_nsa_cache_seqlens, total, status, offsets, _stream_handle(stream))
+    _core.fill_async(extend_seq_lens, seq_lens, topk, out_seqlens_expanded, out_nsa_cache_seqlens, total, status,
+                     offsets, _stream_handle(stream))
 
 
 def exclusive_offsets(lens, out=None, *, status=None, stream=None):
@@ -193,6 +195,16 @@ def exclusive_offsets(lens, out=None, *, status=None, stream=None):
         raise TypeError("exclusive_offsets allocates out only for a torch.Tensor lens; pass out")
     _core.exclusive_offsets(lens, out, status, _stream_handle(stream))
     return out
+
+
+def _int_argument(value, name):
+    """value as an int (anything with __index__), else TypeError naming the argument, before anything runs: through
+    the torch operator a str would reach torch's schema check, whose error is a RuntimeError (issue 30)."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int: '{type(value).__name__}' object cannot be interpreted as an "
+                        f"integer") from None
 
 
 def _batch_sizes(value):
