@@ -17,11 +17,18 @@
 //   DRAFTJIT_NVRTC_OPTIONS' words are appended to the default options, in order, none of them picks the arch (or
 //     for_arch refuses them with std::invalid_argument naming the variable), and each is in the kernel key; when
 //     jit/nvrtc/toolchain reads the variable once per process (as it now does), only that the options stay as first read
+//   the rule for words and sizes (jit/environment, issue 30 N6), over DRAFTJIT_DISABLE_DISK_CACHE, DRAFTJIT_JIT,
+//     DRAFTJIT_LOG, DRAFTJIT_LOCK and DRAFTJIT_CACHE_MAX_BYTES: env_problems() has a message starting with the
+//     variable's name exactly when its value, blanks around it dropped and in any case, is neither blank, nor one of
+//     its words, nor a size (digits and B, K, M, G, T alone or with B or iB, that fits in 64 bits); env_word gives the
+//     word in lower case and env_size the bytes otherwise; check_environment throws std::invalid_argument exactly
+//     when there is a problem
 // DRAFTJIT_NVRTC_LIBRARY, DRAFTJIT_PYTHON_SITE_PACKAGES, CUDA_HOME and CUDA_PATH (jit/nvrtc/nvrtc_library) are read once
 // per process, on the first NVRTC call, so one process cannot fuzz them: they are not covered here.
 //
 // Input: one flags byte, then the values separated by NUL in the order of kVariables. Flag bit i sets variable i (to
-// its value, maybe empty) or else unsets it; bit 6 runs the calls from a removed working directory.
+// its value, maybe empty) or else unsets it, for the first kFlagged; bit 6 runs the calls from a removed working
+// directory. The variables after those (the words and the size) are set when the input has a field for them.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
@@ -38,6 +45,7 @@
 #include "fuzz_support.hpp"
 #include "ops/draft_extend/family.hpp"
 #include "jit/cache/cache_location.hpp"
+#include "jit/environment.hpp"
 #include "jit/cache/disk_cache.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/nvrtc/toolchain.hpp"
@@ -49,10 +57,13 @@ namespace fz = draftjit::fuzz;
 
 constexpr std::string_view kTarget = "environment";
 
-enum Variable { kCacheDir, kCachePath, kDisable, kNvrtcOptions, kXdg, kHome, kCount };
+enum Variable { kCacheDir, kCachePath, kDisable, kNvrtcOptions, kXdg, kHome, kJit, kLog, kLock, kMaxBytes, kCount };
+constexpr int kFlagged = kJit;  // the variables the flags byte sets or unsets
 constexpr std::array<const char*, kCount> kVariables = {
     "DRAFTJIT_CACHE_DIR",     "DRAFTJIT_CACHE_PATH", "DRAFTJIT_DISABLE_DISK_CACHE",
-    "DRAFTJIT_NVRTC_OPTIONS", "XDG_CACHE_HOME",      "HOME"};
+    "DRAFTJIT_NVRTC_OPTIONS", "XDG_CACHE_HOME",      "HOME",
+    "DRAFTJIT_JIT",           "DRAFTJIT_LOG",        "DRAFTJIT_LOCK",
+    "DRAFTJIT_CACHE_MAX_BYTES"};
 constexpr std::uint8_t kGoneCwd = 1 << 6;
 
 struct World {
@@ -124,6 +135,46 @@ std::string lower(std::string_view text) {
   return out;
 }
 
+// A word or size as the rule reads it: blanks around it dropped, in lower case.
+std::string word_of(std::string_view text) {
+  constexpr std::string_view kBlanks = " \t\r\n\v\f";
+  const std::size_t first = text.find_first_not_of(kBlanks);
+  if (first == std::string_view::npos) return {};
+  return lower(text.substr(first, text.find_last_not_of(kBlanks) - first + 1));
+}
+
+// The words each word variable takes (docs: jit/environment.hpp's table), and the size rule, written from README.
+const std::vector<std::string>& words_for(Variable v) {
+  static const std::vector<std::string> disable = {"1", "true", "yes", "on", "0", "false", "no", "off"};
+  static const std::vector<std::string> jit = {"strict", "warn", "allow"};
+  static const std::vector<std::string> log = {"error", "warn", "info", "debug"};
+  static const std::vector<std::string> lock = {"flock", "file"};
+  static const std::vector<std::string> none;
+  return v == kDisable ? disable : v == kJit ? jit : v == kLog ? log : v == kLock ? lock : none;
+}
+
+std::optional<std::uint64_t> size_of(const std::string& word) {
+  std::size_t digits = 0;
+  while (digits < word.size() && word[digits] >= '0' && word[digits] <= '9') ++digits;
+  if (digits == 0) return std::nullopt;
+  const std::string unit = word.substr(digits);
+  static const std::vector<std::string> prefixes = {"k", "m", "g", "t"};
+  int shift = unit.empty() || unit == "b" ? 0 : -1;
+  for (std::size_t i = 0; i < prefixes.size() && shift < 0; ++i) {
+    const std::string& p = prefixes[i];
+    if (unit == p || unit == p + "b" || unit == p + "ib") shift = static_cast<int>(10 * (i + 1));
+  }
+  if (shift < 0) return std::nullopt;
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < digits; ++i) {
+    const std::uint64_t d = static_cast<std::uint64_t>(word[i] - '0');
+    if (value > (UINT64_MAX - d) / 10) return std::nullopt;  // too large
+    value = value * 10 + d;
+  }
+  if (value > (UINT64_MAX >> shift)) return std::nullopt;
+  return value << shift;
+}
+
 // One spelling per directory, for comparing: runs of '/' made one (on Linux "//x" is "/x"), then lexically normal,
 // without trailing separators.
 std::string same(const fs::path& path) {
@@ -191,7 +242,7 @@ std::optional<std::string> resolved(const Setting& s, const std::string& value) 
 }
 
 bool recognised(const Setting& s) {
-  const std::string v = s.given(kDisable) ? lower(*s[kDisable]) : "";
+  const std::string v = s.given(kDisable) ? word_of(*s[kDisable]) : "";
   return v.empty() || v == "1" || v == "true" || v == "yes" || v == "on" || v == "0" || v == "false" || v == "no" ||
          v == "off";
 }
@@ -218,7 +269,7 @@ std::string show(const Setting& s) {
 // warned: what the call wrote to stderr (the default warning sink).
 void check_location(const Setting& s, const jit::CacheLocation& location, const std::string& warned) {
   const std::string where = show(s);
-  const std::string disable = s.given(kDisable) ? lower(*s[kDisable]) : "";
+  const std::string disable = s.given(kDisable) ? word_of(*s[kDisable]) : "";
   const bool off = disable == "1" || disable == "true" || disable == "yes" || disable == "on";
   PROPERTY(location.enabled() == (location.writable.has_value() || !location.read_only.empty()),
            "enabled() disagrees with the location:" + where);
@@ -293,7 +344,15 @@ void check_location(const Setting& s, const jit::CacheLocation& location, const 
              fmt::format("the layer {} is none of DRAFTJIT_CACHE_PATH's parts:{}", fz::quoted(layer), where));
   }
 
-  // The DiskCache over it: writable first, then the layers in order.
+  // The DiskCache over it: writable first, then the layers in order. It reads DRAFTJIT_CACHE_MAX_BYTES, where a bound
+  // the rule refuses is an error naming it (issue 30 N6).
+  const std::string bound = s[kMaxBytes] ? word_of(*s[kMaxBytes]) : "";
+  if (location.writable && !bound.empty() && !size_of(bound)) {
+    const fz::Outcome made = fz::outcome_of([&] { const jit::DiskCache refused(location, [](const std::string&) {}); });
+    PROPERTY(made.kind == fz::Outcome::InvalidArgument && made.what.find("DRAFTJIT_CACHE_MAX_BYTES") != std::string::npos,
+             "a DiskCache under a DRAFTJIT_CACHE_MAX_BYTES it cannot read was made:" + where);
+    return;
+  }
   const jit::DiskCache cache(location, [](const std::string&) {});
   std::vector<jit::DiskCache::Layer> expected_layers;
   if (location.writable) expected_layers.push_back({*location.writable, true});
@@ -342,6 +401,38 @@ void check_nvrtc_options(const Setting& s) {
   }
 }
 
+// The rule for words and sizes, against words_for and size_of.
+void check_values(const Setting& s) {
+  std::vector<std::string> problems;
+  const fz::Outcome listed = fz::outcome_of([&] { with(s, [&] { problems = jit::env_problems(); }); });
+  PROPERTY(listed.ok(), "env_problems threw " + listed.what + ":" + show(s));
+  for (const Variable v : {kDisable, kJit, kLog, kLock, kMaxBytes}) {
+    const std::string name = kVariables[v];
+    const std::string word = s[v] ? word_of(*s[v]) : "";
+    const std::vector<std::string>& words = words_for(v);
+    const bool known = v == kMaxBytes ? size_of(word).has_value()
+                                      : std::find(words.begin(), words.end(), word) != words.end();
+    const bool bad = !word.empty() && !known;
+    const bool said = std::any_of(problems.begin(), problems.end(), [&](const std::string& p) {
+      return p.starts_with(name + "=") || p.starts_with(name + ":");
+    });
+    PROPERTY(said == bad, fmt::format("{} {} said to be wrong:{}", name, bad ? "is not" : "is", show(s)));
+    if (bad) continue;
+    if (v == kMaxBytes) {
+      std::optional<std::uint64_t> bytes;
+      with(s, [&] { bytes = jit::env_size(name); });
+      PROPERTY(bytes == (word.empty() ? std::nullopt : size_of(word)), name + " reads as another size:" + show(s));
+    } else {
+      std::optional<std::string_view> read;
+      with(s, [&] { read = jit::env_word(name); });
+      PROPERTY(word.empty() ? !read : read && *read == word, name + " reads as another word:" + show(s));
+    }
+  }
+  const fz::Outcome checked = fz::outcome_of([&] { with(s, [&] { jit::check_environment(); }); });
+  PROPERTY(checked.ok() == problems.empty() && (checked.ok() || checked.kind == fz::Outcome::InvalidArgument),
+           "check_environment disagrees with env_problems (" + checked.what + "):" + show(s));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -350,10 +441,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Setting s;
   s.gone_cwd = (data[0] & kGoneCwd) != 0;
   std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-  for (int i = 0; i < kCount; ++i) {
+  bool more = true;  // whether the input has a field for the next variable
+  for (int i = 0; i < kCount && more; ++i) {
     const std::size_t nul = rest.find('\0');
-    if (data[0] & (1u << i)) s.values[i] = std::string(rest.substr(0, nul));
-    rest = nul == std::string_view::npos ? std::string_view() : rest.substr(nul + 1);
+    if (i >= kFlagged || (data[0] & (1u << i))) s.values[i] = std::string(rest.substr(0, nul));
+    more = nul != std::string_view::npos;
+    rest = more ? rest.substr(nul + 1) : std::string_view();
   }
 
   // FUZZ_SKIP classes, for long runs past the known faults (docs/FUZZ.md).
@@ -396,7 +489,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     PROPERTY(outcome.what.find("DRAFTJIT_") != std::string::npos || outcome.what.find("HOME") != std::string::npos,
              "cache_location_from_env rejected the environment without naming the variable: " + outcome.what);
   }
-  const std::string disable = s.given(kDisable) ? lower(*s[kDisable]) : "";
+  const std::string disable = s.given(kDisable) ? word_of(*s[kDisable]) : "";
   if (!recognised(s)) {
     PROPERTY(outcome.kind == fz::Outcome::InvalidArgument &&
                  outcome.what.find("DRAFTJIT_DISABLE_DISK_CACHE") != std::string::npos,
@@ -412,5 +505,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
              "DRAFTJIT_DISABLE_DISK_CACHE=" + *s[kDisable] + " is not the same as unset:" + show(s));
   }
   check_nvrtc_options(s);
+  check_values(s);
   return 0;
 }

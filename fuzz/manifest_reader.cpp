@@ -1,9 +1,11 @@
 // The manifest reader (jit/cache/manifest): the input is a whole manifest file, written into the target's private
 // directory and read with read_manifest; each of its lines also goes alone through parse_manifest_entry.
 // Properties (docs/FUZZ.md):
-//   read_manifest returns entries or throws std::invalid_argument whose message starts with `path:line: ` for the
-//     first line that is bad (no '\n' at the end of the file, a line parse_manifest_entry refuses, or an arch this
-//     NVRTC does not list), and for nothing else; never std::system_error for a readable regular file, nothing else
+//   read_manifest returns entries, never throws for a readable regular file (but draftjit::Error without NVRTC),
+//     and skips each bad line (no '\n' at the end of the file, a line parse_manifest_entry refuses, or an arch this
+//     NVRTC does not list), saying `path:line: skipped: ` for it, in order: the first ten each, then one count; a
+//     bad line whose text from its last "v1 " (past its start) is a good line is that good line (a torn line
+//     joined by an append, issue 30 N5), its part before said as skipped; a line's '\r' before its '\n' is dropped
 //   a line parse_manifest_entry accepts has the documented shape, passes check_manifest_spec, carries a canonical
 //     arch, and format_manifest_entry of it is a line that parses back to the same entry
 //   the entries returned are exactly the accepted lines' entries, in the order of their first line, each once
@@ -86,7 +88,7 @@ struct Stats {
   ~Stats() {
     if (std::getenv("FUZZ_STATS") == nullptr) return;
     std::fprintf(stderr,
-                 "manifest_reader: %zu inputs: %zu read (%zu entries), %zu refused; lines: %zu accepted, %zu "
+                 "manifest_reader: %zu inputs: %zu read (%zu entries), %zu with a skipped line; lines: %zu accepted, %zu "
                  "refused\n",
                  inputs, read, entries, refused, lines_accepted, lines_refused);
   }
@@ -163,38 +165,43 @@ std::optional<jit::ManifestEntry> parse_alone(std::string_view line) {
 // What read_manifest must do with the text, line by line as its documentation says.
 struct Expected {
   std::vector<jit::ManifestEntry> entries;
-  std::size_t bad_line = 0;  // 1-based; 0: none
-  bool no_nvrtc = false;     // draftjit::Error at the first entry
+  std::vector<std::size_t> bad_lines;  // 1-based, in order: each one said as skipped
+  bool no_nvrtc = false;               // draftjit::Error at the first entry
 };
 
 Expected model(const World& w, std::string_view text) {
   Expected out;
   std::size_t number = 0;
+  // A line's entry when it is good here: it parses and (with NVRTC) its arch is one NVRTC lists.
+  auto good = [&](std::optional<jit::ManifestEntry> entry) -> std::optional<jit::ManifestEntry> {
+    if (!entry) return std::nullopt;
+    if (!w.nvrtc) out.no_nvrtc = true;
+    if (!out.no_nvrtc && !arch_supported(w, entry->arch)) return std::nullopt;
+    return entry;
+  };
   for (std::size_t at = 0; at < text.size();) {
     ++number;
     const std::size_t end = text.find('\n', at);
-    const std::string_view line = text.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+    std::string_view line = text.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
     at = end == std::string_view::npos ? text.size() : end + 1;
-    // Each line alone, even past the first bad one: every line of every input exercises the line parser.
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // Each line alone, even past a bad one: every line of every input exercises the line parser.
     const bool skipped = line.find_first_not_of(" \t") == std::string_view::npos || line.front() == '#';
-    const std::optional<jit::ManifestEntry> entry = skipped ? std::nullopt : parse_alone(line);
-    if (out.bad_line != 0 || out.no_nvrtc) continue;
+    const std::optional<jit::ManifestEntry> alone = skipped ? std::nullopt : parse_alone(line);
+    if (out.no_nvrtc) continue;
     if (end == std::string_view::npos) {
-      out.bad_line = number;
-      continue;
+      out.bad_lines.push_back(number);
+      break;
     }
     if (skipped) continue;
+    std::optional<jit::ManifestEntry> entry = good(alone);
+    if (out.no_nvrtc) continue;
     if (!entry) {
-      out.bad_line = number;
-      continue;
-    }
-    if (!w.nvrtc) {
-      out.no_nvrtc = true;
-      continue;
-    }
-    if (!arch_supported(w, entry->arch)) {
-      out.bad_line = number;
-      continue;
+      const std::size_t joined = line.rfind("v1 ");
+      if (joined != std::string_view::npos && joined > 0) entry = good(parse_alone(line.substr(joined)));
+      if (out.no_nvrtc) continue;
+      out.bad_lines.push_back(number);
+      if (!entry) continue;
     }
     if (std::find(out.entries.begin(), out.entries.end(), *entry) == out.entries.end()) out.entries.push_back(*entry);
   }
@@ -217,11 +224,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Expected expected = model(w, text);
 
   std::vector<jit::ManifestEntry> entries;
-  std::optional<std::string> refused;
+  std::vector<std::string> said;
   try {
-    entries = jit::read_manifest(w.manifest);
-  } catch (const std::invalid_argument& e) {
-    refused = e.what();
+    entries = jit::read_manifest(w.manifest, true, [&](const std::string& message) { said.push_back(message); });
   } catch (const draftjit::Error& e) {
     PROPERTY(expected.no_nvrtc, std::string("read_manifest threw draftjit::Error with NVRTC loaded: ") + e.what());
     return 0;
@@ -232,34 +237,35 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   PROPERTY(!expected.no_nvrtc, "read_manifest checked no arch without NVRTC");
 
-  if (refused) {
-    ++stats.refused;
-    const std::string prefix = fmt::format("{}:{}: ", w.manifest.string(), expected.bad_line);
-    PROPERTY(expected.bad_line != 0,
-             "read_manifest refused a manifest whose every line is good: " + fz::quoted(*refused));
-    PROPERTY(refused->starts_with(prefix) && refused->size() > prefix.size(),
-             fmt::format("the error does not start with {} (the first bad line): {}", fz::quoted(prefix),
-                         fz::quoted(*refused)));
+  ++stats.read;
+  stats.entries += entries.size();
+  stats.refused += !expected.bad_lines.empty();
+  PROPERTY(entries == expected.entries,
+           fmt::format("read_manifest gave{}, the lines give{}", describe(entries), describe(expected.entries)));
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    for (std::size_t j = i + 1; j < entries.size(); ++j) {
+      PROPERTY(!(entries[i] == entries[j]), "read_manifest gave an entry twice: " + describe({entries[i]}));
+    }
+  }
+  // What it said: each skipped line, in order, the first ten each and then one count of the rest.
+  constexpr std::size_t kSaidEach = 10;
+  const std::size_t bad = expected.bad_lines.size();
+  PROPERTY(said.size() == std::min(bad, kSaidEach) + (bad > kSaidEach ? 1 : 0),
+           fmt::format("read_manifest said {} things for {} bad lines", said.size(), bad));
+  for (std::size_t i = 0; i < said.size(); ++i) {
+    const bool counted = i == kSaidEach;
+    const std::string prefix = counted ? fmt::format("{}: {} more lines skipped", w.manifest.string(), bad - kSaidEach)
+                                       : fmt::format("{}:{}: skipped: ", w.manifest.string(), expected.bad_lines[i]);
+    PROPERTY(said[i].starts_with(prefix),
+             fmt::format("said {} where {} was due", fz::quoted(said[i]), fz::quoted(prefix)));
     // The message may be printed to a terminal: one line, printable ASCII only, bounded whatever the line's length
     // (read_manifest shows the line so, and parse_manifest_entry every field it names: the raw-message fault; a byte
     // >= 0x80 passed the old check, a signed char compared with 0x7f). At most two pieces of outside text (a field,
     // the line), each at most 4 * kShownBytes + 32 bytes shown, and fixed text (the kinds' names among it).
-    const bool printable = fz::printable_message(*refused) && refused->find('\n') == std::string::npos;
-    const bool bounded = refused->size() <= prefix.size() + 2 * (4 * jit::kShownBytes + 32) + 1024;
-    PROPERTY(printable, "the error holds a control byte: " + fz::quoted(*refused));
-    PROPERTY(bounded, fmt::format("the error is {} bytes long for a line of the input", refused->size()));
-  } else {
-    ++stats.read;
-    stats.entries += entries.size();
-    PROPERTY(expected.bad_line == 0,
-             fmt::format("read_manifest accepted a manifest whose line {} is bad", expected.bad_line));
-    PROPERTY(entries == expected.entries,
-             fmt::format("read_manifest gave{}, the lines give{}", describe(entries), describe(expected.entries)));
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      for (std::size_t j = i + 1; j < entries.size(); ++j) {
-        PROPERTY(!(entries[i] == entries[j]), "read_manifest gave an entry twice: " + describe({entries[i]}));
-      }
-    }
+    const bool printable = fz::printable_message(said[i]) && said[i].find('\n') == std::string::npos;
+    PROPERTY(printable, "a message holds a control byte: " + fz::quoted(said[i]));
+    PROPERTY(said[i].size() <= prefix.size() + 2 * (4 * jit::kShownBytes + 32) + 1024,
+             fmt::format("a message is {} bytes long for a line of the input", said[i].size()));
   }
   PROPERTY(fz::read_file(w.manifest, kTarget) == text, "reading changed the manifest");
   PROPERTY(fz::read_file(w.sentinel, kTarget) == "not a manifest", "the sentinel changed");

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -40,24 +41,21 @@ void write_stderr(LogLevel level, std::string_view event, std::string_view messa
   (void)std::fwrite(line.data(), 1, line.size(), stderr);  // one write per line, so lines of threads don't mix
 }
 
-int parse_threshold(const char* value, bool& unknown) {
-  unknown = false;
-  if (value == nullptr) return static_cast<int>(LogLevel::Warn);
-  const std::string_view text(value);
-  for (LogLevel level : {LogLevel::Error, LogLevel::Warn, LogLevel::Info, LogLevel::Debug}) {
-    if (text == level_name(level)) return static_cast<int>(level);
-  }
-  unknown = true;
-  return static_cast<int>(LogLevel::Warn);
-}
-
+// An unknown value logs at warn, and is an error where draftjit's work starts (jit/environment's check_environment,
+// and doctor): logging itself must never throw.
 void read_threshold(const char* value) {
-  bool unknown = false;
-  threshold.store(parse_threshold(value, unknown), std::memory_order_relaxed);
-  if (unknown) {
-    log_event(LogLevel::Warn, "environment",
-              std::string("DRAFTJIT_LOG=") + value + " is not error, warn, info or debug; using warn");
+  std::string unknown;
+  int parsed = static_cast<int>(LogLevel::Warn);
+  try {
+    const std::string_view word = parse_env_word("DRAFTJIT_LOG", value).value_or("warn");
+    for (LogLevel level : {LogLevel::Error, LogLevel::Warn, LogLevel::Info, LogLevel::Debug}) {
+      if (word == level_name(level)) parsed = static_cast<int>(level);
+    }
+  } catch (const std::invalid_argument& e) {
+    unknown = e.what();
   }
+  threshold.store(parsed, std::memory_order_relaxed);
+  if (!unknown.empty()) log_event(LogLevel::Warn, "environment", unknown + "; logging at warn");
 }
 
 }  // namespace

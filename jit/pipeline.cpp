@@ -9,6 +9,7 @@
 #include "jit/nvrtc/codegen.hpp"
 #include "jit/nvrtc/compile_dump.hpp"
 #include "jit/nvrtc/compile_policy.hpp"
+#include "jit/environment.hpp"
 #include "jit/fork_local.hpp"
 #include "jit/kernel_family.hpp"
 #include "jit/log.hpp"
@@ -117,6 +118,7 @@ void Pipeline::reset_stats() {
 namespace {
 
 Pipeline* make_process_pipeline() {
+  check_environment();  // no work under a variable's value that was meant as something else
   const CacheLocation location = cache_location_from_env();
   return new Pipeline(location.enabled() ? std::make_unique<DiskCache>(location) : nullptr);
 }

@@ -209,6 +209,9 @@ void report_environment(Report& r) {
     r.line(value != nullptr ? fmt::format("env: {}={}", variable.name, value)
                             : fmt::format("env: {} unset ({})", variable.name, variable.what));
   }
+  const std::vector<std::string> problems = jit::env_problems();  // each an error at first use: doctor fails too
+  for (const std::string& problem : problems) r.line("env: NOT ok: " + problem);
+  if (!problems.empty()) r.problem("an environment variable holds a value it cannot mean (env: NOT ok)");
   const auto known = [](std::string_view name) {
     return std::any_of(std::begin(jit::kEnvVariables), std::end(jit::kEnvVariables),
                        [&](const jit::EnvVariable& v) { return name == v.name; });

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <random>
 
+#include "jit/cache/file_time.hpp"
 #include "jit/hash.hpp"
 #include "jit/errno_text.hpp"
 #include "jit/outside_text.hpp"
@@ -109,10 +110,7 @@ const char* type_name(mode_t mode) {
 }
 
 fs::file_time_type modified_time(const struct stat& info) {
-  using namespace std::chrono;
-  const auto since_epoch = seconds(info.st_mtim.tv_sec) + nanoseconds(info.st_mtim.tv_nsec);
-  return fs::file_time_type::clock::from_sys(
-      system_clock::time_point(duration_cast<system_clock::duration>(since_epoch)));
+  return fs::file_time_type::clock::from_sys(file_time(info.st_mtim));
 }
 
 }  // namespace

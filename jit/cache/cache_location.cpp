@@ -16,23 +16,13 @@ namespace {
 
 const char* env(const char* name) { return env_value(name); }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-// Empty when the switch leaves the cache on, else why it is off. A value that is neither is refused: whoever set it
-// meant something, and neither guess is safe (off loses the cache silently, on ignores a wish to keep disks clean).
+// Empty when the switch leaves the cache on, else why it is off. A value that is neither is refused (env_word):
+// whoever set it meant something, and neither guess is safe (off loses the cache silently, on ignores a wish to keep
+// disks clean).
 std::string disable_switch() {
-  const char* value = env("DRAFTJIT_DISABLE_DISK_CACHE");
-  if (value == nullptr) return {};
-  const std::string v = lower(value);
-  if (v == "0" || v == "false" || v == "no" || v == "off") return {};
-  if (v == "1" || v == "true" || v == "yes" || v == "on") return fmt::format("DRAFTJIT_DISABLE_DISK_CACHE={}", value);
-  throw std::invalid_argument(fmt::format("DRAFTJIT_DISABLE_DISK_CACHE='{}' is not one of 1, true, yes, on (disk "
-                                          "cache off) or 0, false, no, off (disk cache on)",
-                                          value));
+  const std::optional<std::string_view> word = env_word("DRAFTJIT_DISABLE_DISK_CACHE");
+  if (!word || *word == "0" || *word == "false" || *word == "no" || *word == "off") return {};
+  return fmt::format("DRAFTJIT_DISABLE_DISK_CACHE={}", *word);
 }
 
 // path, absolute and normalised (runs of '/' made one, no "." or "..", no trailing '/', so that two spellings of one

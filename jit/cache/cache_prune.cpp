@@ -7,14 +7,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <limits>
 #include <stdexcept>
+#include <string>
 
 #include "jit/cache/cache_file.hpp"
 #include "jit/environment.hpp"
 #include "jit/errno_text.hpp"
+#include "jit/cache/file_time.hpp"
 #include "jit/outside_text.hpp"
 
 namespace draftjit::jit {
@@ -30,10 +33,21 @@ std::optional<std::pair<std::uint64_t, std::string_view>> leading_number(std::st
   return std::pair{value, text.substr(static_cast<std::size_t>(end - text.data()))};
 }
 
+// The power of two a size's unit stands for: none or B, then K, M, G, T alone or with B or iB, in any case. KB is
+// 1024 as KiB is: a cache bound is no place for the difference, and a user writing 2GB wants it accepted.
+std::optional<unsigned> unit_shift(std::string_view unit) {
+  const auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  if (unit.empty() || (unit.size() == 1 && lower(unit[0]) == 'b')) return 0U;
+  constexpr std::string_view kPrefixes = "kmgt";
+  const std::size_t prefix = kPrefixes.find(lower(unit[0]));
+  std::string rest;
+  for (const char c : unit.substr(1)) rest += lower(c);
+  if (prefix == std::string_view::npos || (!rest.empty() && rest != "b" && rest != "ib")) return std::nullopt;
+  return static_cast<unsigned>(10 * (prefix + 1));
+}
+
 std::chrono::system_clock::time_point used_at(const FileIdentity& file) {
-  using namespace std::chrono;
-  return system_clock::time_point(
-      duration_cast<system_clock::duration>(seconds(file.mtime_sec) + nanoseconds(file.mtime_nsec)));
+  return file_time(file.mtime_sec, file.mtime_nsec);
 }
 
 // Still the file that was listed, as it was then (see FileIdentity).
@@ -70,19 +84,16 @@ int put_back(const fs::path& temp, const fs::path& entry) {
 std::uint64_t parse_byte_size(std::string_view text, std::string_view what) {
   bool too_large = false;
   const auto parsed = leading_number(text, too_large);
-  unsigned shift = 0;
-  if (parsed && parsed->second.size() == 1) {
-    const char unit = parsed->second[0];
-    shift = unit == 'K' || unit == 'k' ? 10 : unit == 'M' || unit == 'm' ? 20 : unit == 'G' || unit == 'g' ? 30 : 0;
+  const std::optional<unsigned> shift = parsed ? unit_shift(parsed->second) : std::nullopt;
+  if (!too_large && !shift) {
+    throw std::invalid_argument(fmt::format(
+        "{}: '{}' is not a size in bytes (a number, optionally with a unit: B, K, M, G or T, KB or KiB...: 512M, 2GB)",
+        what, text));
   }
-  if (!too_large && (!parsed || (!parsed->second.empty() && shift == 0))) {
-    throw std::invalid_argument(
-        fmt::format("{}: '{}' is not a size in bytes (a number, optionally with K, M or G: 512M)", what, text));
-  }
-  if (too_large || parsed->first > (std::numeric_limits<std::uint64_t>::max() >> shift)) {
+  if (too_large || parsed->first > (std::numeric_limits<std::uint64_t>::max() >> *shift)) {
     throw std::invalid_argument(fmt::format("{}: '{}' is too large", what, text));
   }
-  return parsed->first << shift;
+  return parsed->first << *shift;
 }
 
 std::chrono::seconds parse_age(std::string_view text, std::string_view what) {
@@ -105,16 +116,7 @@ std::chrono::seconds parse_age(std::string_view text, std::string_view what) {
   return std::chrono::seconds(static_cast<std::int64_t>(parsed->first) * unit);
 }
 
-std::optional<std::uint64_t> cache_bound_from_env(const WarningSink& warn) {
-  const char* value = env_value("DRAFTJIT_CACHE_MAX_BYTES");
-  if (value == nullptr) return std::nullopt;
-  try {
-    return parse_byte_size(value, "DRAFTJIT_CACHE_MAX_BYTES");
-  } catch (const std::invalid_argument& e) {
-    warn(fmt::format("{}; the disk cache is not bounded", e.what()));
-    return std::nullopt;
-  }
-}
+std::optional<std::uint64_t> cache_bound_from_env() { return env_size("DRAFTJIT_CACHE_MAX_BYTES"); }
 
 std::optional<PruneCandidate> prune_candidate(const fs::path& path) {
   struct stat info {};

@@ -17,14 +17,16 @@ namespace draftjit::jit {
 // order. Which files are entries is classify()'s rule; the caller (DiskCache::prune) lists them, this file decides
 // which go and removes them so that nothing a concurrent store or use put there since the listing is lost.
 
-// "4096", "512K", "64M", "2G" (powers of 1024; k, m, g too). Throws std::invalid_argument naming what and the text.
+// "4096", "512K", "64M", "2G", "2GB", "2GiB", "1T" (powers of 1024 however spelled, any case; "B" alone is bytes).
+// Throws std::invalid_argument naming what and the text.
 std::uint64_t parse_byte_size(std::string_view text, std::string_view what);
 
 // "45s", "30m", "12h", "7d". Throws std::invalid_argument naming what and the text.
 std::chrono::seconds parse_age(std::string_view text, std::string_view what);
 
-// DRAFTJIT_CACHE_MAX_BYTES, or nullopt when unset; a value parse_byte_size refuses is one warning and no bound.
-std::optional<std::uint64_t> cache_bound_from_env(const WarningSink& warn);
+// DRAFTJIT_CACHE_MAX_BYTES, or nullopt when unset; a value it cannot mean throws std::invalid_argument naming it
+// (jit/environment's rule): a bound meant to keep a disk from filling is never dropped for a typo.
+std::optional<std::uint64_t> cache_bound_from_env();
 
 struct PruneRule {
   std::optional<std::uint64_t> max_bytes;          // the entries left total at most this many bytes

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "jit/errno_text.hpp"
+#include "jit/cache/file_time.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/log.hpp"
 #include "jit/outside_text.hpp"
@@ -42,7 +43,7 @@ int search_error(const fs::path& dir) { return ::faccessat(AT_FDCWD, dir.c_str()
 DiskCache::DiskCache(const CacheLocation& location, WarningSink warn) : warn_(std::move(warn)) {
   if (location.writable) layers_.push_back({*location.writable, true});
   for (const fs::path& dir : location.read_only) layers_.push_back({dir, false});
-  if (writable() != nullptr) max_bytes_ = cache_bound_from_env([this](const std::string& m) { this->warn(m); });
+  if (writable() != nullptr) max_bytes_ = cache_bound_from_env();
 }
 
 DiskCache::DiskCache(fs::path writable_dir, WarningSink warn)
@@ -192,7 +193,7 @@ PruneResult DiskCache::prune(const PruneRule& rule) const {
         ++result.removed;
         result.removed_bytes += entry.seen.bytes;
         const auto unused = std::chrono::duration_cast<std::chrono::seconds>(
-            now - std::chrono::system_clock::time_point(std::chrono::seconds(entry.seen.mtime_sec)));
+            now - file_time(entry.seen.mtime_sec, 0));
         log_event(LogLevel::Info, "evict", fmt::format("{} ({} bytes, last used {}s ago)", entry.path.string(),
                                                        entry.seen.bytes, unused.count()));
         break;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "jit/environment.hpp"
 #include "jit/errno_text.hpp"
 #include "jit/cache/lock_file.hpp"
+#include "jit/hash.hpp"
 
 namespace draftjit::jit {
 namespace fs = std::filesystem;
@@ -52,11 +54,8 @@ int try_flock(int fd) {
 
 }  // namespace
 
-LockMode lock_mode_from(const char* value, const WarningSink& warn) {
-  if (value == nullptr || std::string_view(value) == "flock") return LockMode::Flock;
-  if (std::string_view(value) == "file") return LockMode::File;
-  warn(fmt::format("DRAFTJIT_LOCK={} is neither flock nor file; using flock (with lock files where it fails)", value));
-  return LockMode::Flock;
+LockMode lock_mode_from(const char* value) {
+  return parse_env_word("DRAFTJIT_LOCK", value).value_or("flock") == "file" ? LockMode::File : LockMode::Flock;
 }
 
 void set_flock_error_for_test(int error) { flock_error_for_test.store(error, std::memory_order_relaxed); }
@@ -76,6 +75,23 @@ struct Wait {
   std::string holder;  // who holds the owner file, when known: for the notice
 };
 
+// The stripes whose wait ran out in this process, each holding a tag of its cache directory (0: none): a holder that
+// is stopped (SIGSTOP) or stuck would otherwise cost the full wait for every kernel of its stripe, one after another.
+// Lock-free, so a fork or an exit finds no lock held; two directories sharing a tag cost one skipped wait.
+std::array<std::atomic<std::uint64_t>, KeyLock::kLockStripes> gave_up_on{};
+
+std::uint64_t directory_tag(const fs::path& cache_dir) { return hash_bytes(cache_dir.string()) | 1; }
+
+// What is in the stripe file's place that it cannot be opened as one, from openat's errno and, when it opened,
+// fstat; nullptr for a regular file or an errno that says nothing of what is there.
+const char* stripe_in_the_way(int error, int fd) {
+  if (error == ELOOP) return "a symbolic link, which is never followed";
+  if (error == EISDIR) return "a directory";
+  struct stat info {};
+  if (fd >= 0 && ::fstat(fd, &info) == 0 && !S_ISREG(info.st_mode)) return "not a regular file";
+  return nullptr;
+}
+
 }  // namespace
 
 KeyLock::KeyLock(const fs::path& cache_dir, std::uint64_t key_hash, std::chrono::milliseconds max_wait,
@@ -90,17 +106,28 @@ KeyLock::KeyLock(const fs::path& cache_dir, std::uint64_t key_hash, std::chrono:
     }
     return;
   }
-  const std::string name = fmt::format("{:02}.lock", key_hash % kLockStripes);
+  const std::size_t stripe = key_hash % kLockStripes;
+  const std::string name = fmt::format("{:02}.lock", stripe);
   const std::string owner_name = name + ".owner";
   bool use_file = mode == LockMode::File;
   if (!use_file) {
     // O_NOFOLLOW: a symlinked lock file is not followed either; O_NONBLOCK: a FIFO there cannot hang the open.
     fd_ = ::openat(dir_fd, name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
-    if (fd_ < 0) {
+    const char* what = stripe_in_the_way(fd_ < 0 ? errno : 0, fd_);
+    if (what != nullptr) {
+      warn(fmt::format("compile lock {} is {} and is left alone; processes missing the same kernel may each compile "
+                       "it",
+                       (dir / name).string(), what));
+    }
+    if (fd_ < 0 || what != nullptr) {
+      if (fd_ >= 0) ::close(std::exchange(fd_, -1));
       ::close(dir_fd);
       return;
     }
   }
+  const std::uint64_t tag = directory_tag(cache_dir);
+  const bool given_up = gave_up_on[stripe].load(std::memory_order_relaxed) == tag;
+  bool timed_out = false;
   const std::string content = new_owner_line();
   // Polling rather than a blocking flock keeps the wait bounded without signals or timers.
   Wait wait;
@@ -148,8 +175,12 @@ KeyLock::KeyLock(const fs::path& cache_dir, std::uint64_t key_hash, std::chrono:
       }
       if (outcome != OwnerFileOutcome::Busy && ++breaks <= 8) continue;
     }
+    if (given_up) break;  // still held: one try, no wait (see gave_up_on)
     const auto waited_for = std::chrono::steady_clock::now() - wait.start;
-    if (waited_for >= max_wait) break;
+    if (waited_for >= max_wait) {
+      timed_out = true;
+      break;
+    }
     if (!wait.noticed && waited_for >= kWaitNotice) {
       wait.noticed = true;
       const std::string key = key_name.empty() ? fmt::format("key hash {:016x}", key_hash) : std::string(key_name);
@@ -164,6 +195,20 @@ KeyLock::KeyLock(const fs::path& cache_dir, std::uint64_t key_hash, std::chrono:
     wait.pause = std::min(wait.pause * 2, std::chrono::milliseconds(20));
   }
   if (dir_fd >= 0) ::close(dir_fd);
+  if (held_ && given_up) {
+    std::uint64_t expected = tag;  // taken again: its next wait is a full one
+    gave_up_on[stripe].compare_exchange_strong(expected, 0, std::memory_order_relaxed);
+  }
+  if (timed_out) {
+    gave_up_on[stripe].store(tag, std::memory_order_relaxed);
+    const std::string key = key_name.empty() ? fmt::format("key hash {:016x}", key_hash) : std::string(key_name);
+    const std::string holder = use_file && !wait.holder.empty() ? wait.holder : "another process";
+    warn(fmt::format("gave up after {:g} s waiting for the compile lock {} before compiling {} ({} holds it): "
+                     "compiling without it, and this process does not wait for it again (its next kernels of that "
+                     "stripe try it once)",
+                     std::chrono::duration<double>(max_wait).count(), (dir / (use_file ? owner_name : name)).string(),
+                     key, holder));
+  }
 }
 
 KeyLock::~KeyLock() {

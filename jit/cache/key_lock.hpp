@@ -14,8 +14,10 @@ namespace draftjit::jit {
 // `<cache dir>/.locks/`, so processes that miss the same key together (tensor-parallel ranks) compile it once while
 // the others wait and then find it on disk. Striping bounds the lock files to a fixed set; two keys sharing a
 // stripe only wait for each other. The kernel drops a flock when its holder dies, so a killed compiler never blocks
-// anyone; waiting is bounded, and when no lock can be had (read-only directory, a `.locks` that is a symlink, which is
-// never followed) the caller compiles anyway.
+// anyone; waiting is bounded, and when no lock can be had (read-only directory, a `.locks` or a stripe file that is a
+// symlink, which is never followed, or a directory: said, never silent) the caller compiles anyway. A stripe whose
+// wait ran out is remembered by the process: later keys of that stripe try it once and go on without waiting (a
+// stopped holder costs one wait per stripe, not one per kernel), until it is taken again.
 //
 // A flock belongs to the open file description, which a child forked (without exec) while the lock is held shares:
 // the release is therefore an explicit LOCK_UN by the process that took it, not a close that the child's copy would
@@ -31,9 +33,10 @@ enum class LockMode : std::uint8_t {
   File,   // DRAFTJIT_LOCK=file: the owner file only
 };
 
-// DRAFTJIT_LOCK's mode: unset, "flock" or "file"; anything else is one warning (to warn) and Flock.
-LockMode lock_mode_from(const char* value, const WarningSink& warn = warn_to_log);
-// lock_mode_from(DRAFTJIT_LOCK), read at the first call of the process.
+// DRAFTJIT_LOCK's mode: unset, "flock" or "file" (jit/environment's rule); anything else throws
+// std::invalid_argument naming it: a lock mode meant for NFS is not replaced by one that does not work there.
+LockMode lock_mode_from(const char* value);
+// lock_mode_from(DRAFTJIT_LOCK), read at the first call of the process that succeeds (a refusal is thrown each time).
 LockMode lock_mode();
 
 // For tests: flock fails with this errno (0: flock is called), as it does on NFS without a lock manager (ENOLCK).

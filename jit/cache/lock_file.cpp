@@ -15,6 +15,8 @@
 #include <string_view>
 #include <utility>
 
+#include "jit/cache/cache_file.hpp"
+#include "jit/cache/file_time.hpp"
 #include "jit/outside_text.hpp"
 
 namespace draftjit::jit {
@@ -67,13 +69,31 @@ std::string field(std::string_view line, std::string_view name) {
 struct OwnerFile {
   std::string content;
   std::chrono::system_clock::duration age{};
+  bool readable = true;  // else only its age and identity are known (another user's file, mode 0600)
+  FileIdentity identity;
 };
 
 enum class Read { Ok, Gone, InTheWay, Unreadable };
 
-// Reads the owner file `name`; never follows a symlink, never blocks on a FIFO, reads at most kMaxOwnerBytes.
+// What fstatat says of an owner file that cannot be opened for reading: its age and identity need no read
+// permission, so another user's file (0600) still ages into a stale one instead of holding every waiter forever.
+Read stat_owner_file(int dir_fd, const std::string& name, OwnerFile& out) {
+  struct stat info {};
+  if (::fstatat(dir_fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno == ENOENT ? Read::Gone : Read::Unreadable;
+  }
+  if (!S_ISREG(info.st_mode)) return Read::InTheWay;
+  out.readable = false;
+  out.identity = identity_of(info);
+  out.age = std::chrono::system_clock::now() - file_time(info.st_mtim);
+  return Read::Ok;
+}
+
+// Reads the owner file `name`; never follows a symlink, never blocks on a FIFO, reads at most kMaxOwnerBytes. One
+// it cannot open is judged by stat_owner_file (Ok, not readable).
 Read read_owner_file(int dir_fd, const std::string& name, OwnerFile& out) {
   const int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 && (errno == EACCES || errno == EPERM)) return stat_owner_file(dir_fd, name, out);
   if (fd < 0) return errno == ENOENT ? Read::Gone : errno == ELOOP ? Read::InTheWay : Read::Unreadable;
   struct stat info {};
   Read result = Read::Ok;
@@ -89,10 +109,8 @@ Read read_owner_file(int dir_fd, const std::string& name, OwnerFile& out) {
     } while (n < 0 && errno == EINTR);
     if (n < 0) result = Read::Unreadable;
     if (n > 0) out.content.assign(buffer.data(), static_cast<std::size_t>(n));
-    const auto modified = std::chrono::system_clock::time_point(
-        std::chrono::seconds(info.st_mtim.tv_sec) + std::chrono::nanoseconds(info.st_mtim.tv_nsec));
-    out.age = std::chrono::system_clock::now() - std::chrono::time_point_cast<std::chrono::system_clock::duration>(
-                                                     modified);
+    out.age = std::chrono::system_clock::now() - file_time(info.st_mtim);
+    out.identity = identity_of(info);
   }
   ::close(fd);
   return result;
@@ -105,9 +123,11 @@ std::optional<std::string> stale_reason(const OwnerFile& file) {
   const std::string host = field(file.content, "host");
   const std::string pid_text = field(file.content, "pid");
   if (file.age > bound || file.age < -bound) {
-    return fmt::format("host {}, pid {}, {:.0f} s old (over the {} s bound)", host.empty() ? "?" : escaped(host, 64),
-                       pid_text.empty() ? "?" : escaped(pid_text, 32), std::chrono::duration<double>(file.age).count(),
-                       std::chrono::seconds(kStaleOwnerAge).count());
+    return fmt::format("{}, {:.0f} s old (over the {} s bound)",
+                       file.readable ? fmt::format("host {}, pid {}", host.empty() ? "?" : escaped(host, 64),
+                                                   pid_text.empty() ? "?" : escaped(pid_text, 32))
+                                     : std::string("an owner file this process cannot read"),
+                       std::chrono::duration<double>(file.age).count(), std::chrono::seconds(kStaleOwnerAge).count());
   }
   // Only an owner of this host and pid namespace is judged by its pid; an unknown namespace (no /proc) is nobody's.
   const std::string pidns = field(file.content, "pidns");
@@ -122,6 +142,7 @@ std::optional<std::string> stale_reason(const OwnerFile& file) {
 }
 
 std::string who(const OwnerFile& file) {
+  if (!file.readable) return "an owner whose file this process cannot read";
   const std::string pid = field(file.content, "pid");
   if (pid.empty()) return "a process still writing its owner file";
   return fmt::format("pid {} on host {}", escaped(pid, 32), escaped(field(file.content, "host"), 64));
@@ -133,15 +154,18 @@ enum class TakeBack {
   Refused,  // it cannot be moved (a read-only or foreign-owned .locks): nobody can remove it
 };
 
-// See the protocol above: moves `name` aside, removes it when it holds `expected`, else puts it back.
-TakeBack take_back(int dir_fd, const std::string& name, const std::string& expected) {
+// See the protocol above: moves `name` aside, removes it when it is what was judged (`judged`'s content, or for a file
+// that could not be read, its identity: device, inode, size and mtime, which a rename keeps), else puts it back.
+TakeBack take_back(int dir_fd, const std::string& name, const OwnerFile& judged) {
   static std::atomic<std::uint64_t> sequence{0};
   const std::string aside = fmt::format("{}.{}.{}.aside", name, ::getpid(), sequence++);
   if (::renameat(dir_fd, name.c_str(), dir_fd, aside.c_str()) != 0) {
     return errno == ENOENT ? TakeBack::Gone : TakeBack::Refused;
   }
   OwnerFile moved;
-  if (read_owner_file(dir_fd, aside, moved) == Read::Ok && moved.content == expected) {
+  const bool same = read_owner_file(dir_fd, aside, moved) == Read::Ok && moved.readable == judged.readable &&
+                    (judged.readable ? moved.content == judged.content : moved.identity == judged.identity);
+  if (same) {
     ::unlinkat(dir_fd, aside.c_str(), 0);
     return TakeBack::Gone;
   }
@@ -186,12 +210,12 @@ OwnerFileAttempt try_owner_file(int dir_fd, const std::string& name, const std::
   switch (read_owner_file(dir_fd, name, file)) {
     case Read::Gone: return {OwnerFileOutcome::Gone, {}, {}};  // released or broken since
     case Read::InTheWay: return {OwnerFileOutcome::InTheWay, {}, {}};
-    case Read::Unreadable: return {OwnerFileOutcome::Busy, "an owner whose file cannot be read", {}};
+    case Read::Unreadable: return {OwnerFileOutcome::Busy, "an owner whose file cannot be looked at", {}};
     case Read::Ok: break;
   }
   std::optional<std::string> stale = stale_reason(file);
   if (!stale) return {OwnerFileOutcome::Busy, who(file), {}};
-  switch (take_back(dir_fd, name, file.content)) {
+  switch (take_back(dir_fd, name, file)) {
     case TakeBack::Gone: return {OwnerFileOutcome::Broken, {}, std::move(*stale)};
     case TakeBack::Kept: return {OwnerFileOutcome::Busy, who(file), {}};  // someone took it meanwhile
     case TakeBack::Refused: break;  // a stale lock nobody can remove: waiting for it would never end
@@ -200,7 +224,9 @@ OwnerFileAttempt try_owner_file(int dir_fd, const std::string& name, const std::
 }
 
 bool release_owner_file(int dir_fd, const std::string& name, const std::string& line) {
-  return take_back(dir_fd, name, line) == TakeBack::Gone;
+  OwnerFile ours;
+  ours.content = line;
+  return take_back(dir_fd, name, ours) == TakeBack::Gone;
 }
 
 }  // namespace draftjit::jit

@@ -9,9 +9,10 @@ namespace draftjit::jit {
 // keeps it fork-safe): `NN.lock.owner` in the locks directory, created with O_CREAT | O_EXCL and holding one owner
 // line (host, pid namespace, pid, start time, sequence number). A taker that finds one judges it: stale when its owner
 // is on this host (same host name and pid namespace) and gone (kill(pid, 0) == ESRCH), or when it is older than
-// kStaleOwnerAge on any host. Breaking a stale one and releasing our own both first rename the file to a name of
-// their own and then read what they moved, so they act on exactly the content they judged (lock_file.cpp has the
-// race argument). The worst a lost race does is let two processes compile one key, which the cache's atomic store
+// kStaleOwnerAge on any host. One the taker cannot read (another user's, mode 0600) is judged by its age alone, from
+// fstatat. Breaking a stale one and releasing our own both first rename the file to a name of their own and then
+// read what they moved, so they act on exactly the content they judged, or for an unreadable one the identity
+// (device, inode, size, mtime) (lock_file.cpp has the race argument). The worst a lost race does is let two processes compile one key, which the cache's atomic store
 // makes harmless.
 
 // An owner file this old is stale whatever its host: 600 times the slowest compile, so only a dead or stuck holder's
@@ -25,7 +26,7 @@ std::string new_owner_line();
 
 enum class OwnerFileOutcome : std::uint8_t {
   Taken,     // created, holding our line: the lock is held
-  Busy,      // a live owner holds it (or one whose file cannot be read or removed): holder names it
+  Busy,      // a live owner holds it (or a fresh one whose file cannot be read): holder names it
   Gone,      // it went away (released, or broken by another taker) while being judged: try again at once
   Broken,    // it was stale and is removed (stale says why): try again at once
   InTheWay,  // not a regular file (a symlink, never followed): left alone, so no lock can be had

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <map>
+#include <optional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -118,31 +120,81 @@ ManifestEntry parse_manifest_entry(std::string_view line) {
   return entry;
 }
 
-std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path, bool check_archs) {
+void warn_manifest_line(const std::string& message) { log_event(LogLevel::Warn, "manifest", message); }
+
+namespace {
+
+// The entry of a line, checked as read_manifest says; std::invalid_argument saying why not.
+ManifestEntry usable_entry(std::string_view line, bool check_archs, std::map<std::string, std::string>& archs) {
+  ManifestEntry entry = parse_manifest_entry(line);
+  if (check_archs) {
+    const auto [known, fresh] = archs.emplace(entry.arch, std::string());
+    if (fresh) {
+      try {
+        (void)Toolchain::for_arch(entry.arch);
+      } catch (const std::invalid_argument& e) {
+        known->second = e.what();
+      }
+    }
+    if (!known->second.empty()) throw std::invalid_argument(known->second);
+  }
+  return entry;
+}
+
+}  // namespace
+
+std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path, bool check_archs,
+                                         const WarningSink& warn) {
   const std::vector<char> bytes = read_regular_file(path, kMaxManifestBytes, "manifest");
   const std::string_view text(bytes.data(), bytes.size());
   std::vector<ManifestEntry> entries;
   std::set<std::pair<std::uint64_t, std::string>> seen;
-  std::set<std::string> archs_checked;
+  std::map<std::string, std::string> archs;  // checked once each: why this NVRTC does not compile for it, or ""
   std::size_t number = 0;
+  std::size_t skipped = 0;
+  // A line that cannot be used is skipped and said: a fleet's manifest must survive one full disk (a torn line) or
+  // one bad edit. The first few are said each; a file of garbage is one more line, not a flood.
+  constexpr std::size_t kSaidEach = 10;
+  auto skip = [&](std::string_view line, std::string_view why) {
+    if (++skipped <= kSaidEach) warn(fmt::format("{}:{}: skipped: {}: {}", path.string(), number, why, shown(line)));
+  };
   for (std::size_t at = 0; at < text.size();) {
     ++number;
     const std::size_t end = text.find('\n', at);
-    const std::string_view line = text.substr(at, end == std::string_view::npos ? end : end - at);
+    std::string_view line = text.substr(at, end == std::string_view::npos ? end : end - at);
     at = end == std::string_view::npos ? text.size() : end + 1;
-    auto fail = [&](std::string_view what) {
-      throw std::invalid_argument(fmt::format("{}:{}: {}: {}", path.string(), number, what, shown(line)));
-    };
-    if (end == std::string_view::npos) fail("the last line has no newline: the file was cut short (a truncated copy?)");
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // a CRLF file (edited on Windows)
+    if (end == std::string_view::npos) {
+      skip(line, "the last line has no newline: cut short (a full disk, or a truncated copy?)");
+      break;
+    }
     if (line.find_first_not_of(" \t") == std::string_view::npos || line.front() == '#') continue;
     ManifestEntry entry;
     try {
-      entry = parse_manifest_entry(line);
-      if (check_archs && archs_checked.insert(entry.arch).second) (void)Toolchain::for_arch(entry.arch);
+      entry = usable_entry(line, check_archs, archs);
     } catch (const std::invalid_argument& e) {
-      fail(e.what());
+      // A torn line that another process's append joined before the writer could see it (see record_kernel):
+      // the whole line that was appended is the text from the last "v1 " on.
+      const std::string start = fmt::format("v{} ", kManifestVersion);
+      const std::size_t joined = line.rfind(start);
+      std::optional<ManifestEntry> tail;
+      if (joined != std::string_view::npos && joined > 0) {
+        try {
+          tail = usable_entry(line.substr(joined), check_archs, archs);
+        } catch (const std::invalid_argument&) {
+        }
+      }
+      if (!tail) {
+        skip(line, e.what());
+        continue;
+      }
+      skip(line.substr(0, joined), "a torn line joined by the next one, which is read");
+      entry = std::move(*tail);
     }
     if (seen.emplace(entry.spec.id(), entry.arch).second) entries.push_back(std::move(entry));
+  }
+  if (skipped > kSaidEach) {
+    warn(fmt::format("{}: {} more lines skipped ({} in all)", path.string(), skipped - kSaidEach, skipped));
   }
   return entries;
 }
@@ -190,20 +242,57 @@ Recorder& current_recorder() {
   });
 }
 
+// What an existing file must start with to be appended to: nothing yet (a `touch`ed file, or a creator between its
+// open and its write), the header, or a line (another process's may land before the creator's header).
+bool looks_like_manifest(std::string_view start) {
+  start.remove_prefix(std::min(start.find_first_not_of("\r\n"), start.size()));
+  constexpr std::string_view kTitle = "# draftjit kernel manifest";  // the header's start, in every version
+  return start.empty() || start.starts_with(kTitle) || kHeader.starts_with(start) ||
+         start.starts_with(fmt::format("v{} ", kManifestVersion));
+}
+
+// Why the existing file open on fd is not one to append to, or empty; sets *torn when its last byte is not '\n'.
+std::string refusal_of(int fd, bool* torn) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return errno_text(errno);
+  if (!S_ISREG(info.st_mode)) return "it is not a regular file";
+  std::array<char, 64> start{};
+  const ssize_t n = ::pread(fd, start.data(), start.size(), 0);
+  if (n < 0) return errno_text(errno);
+  if (!looks_like_manifest(std::string_view(start.data(), static_cast<std::size_t>(n)))) {
+    return "it exists and is not a kernel manifest (it does not start with the header or a v1 line): it is left "
+           "alone";
+  }
+  char last = '\n';
+  *torn = info.st_size > 0 && ::pread(fd, &last, 1, info.st_size - 1) == 1 && last != '\n';
+  return {};
+}
+
 // Appends text as one write(); empty on success, else why not. The creator (O_EXCL, so exactly one) writes the
 // header and its line together; another process's line may still land before them, so readers skip '#' lines
-// anywhere.
+// anywhere. A file whose last line is torn (a full disk cut a write short) gets a '\n' before ours, in the same
+// write, so that ours is not joined to it; a tear that lands between that look and our write is the reader's to
+// split (read_manifest: the text from the last "v1 " of a line it cannot use).
 std::string append(const std::string& path, const std::string& line) {
   static_assert(kHeader.size() < 512, "header and line stay far below PIPE_BUF");
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::string text = line;
-    // O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of hanging the kernel load.
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0644);
+    // O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of hanging the kernel load; O_NOFOLLOW: a symlink
+    // planted at the path is never followed to what it names.
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, 0644);
     if (fd >= 0) {
       text.insert(0, kHeader);
     } else if (errno == EEXIST) {
-      fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
+      fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
       if (fd < 0 && errno == ENOENT) continue;  // removed between the two opens: create it again
+      if (fd < 0 && errno == ELOOP) return "it is a symbolic link, which is never followed";
+      bool torn = false;
+      const std::string refused = fd >= 0 ? refusal_of(fd, &torn) : std::string();
+      if (!refused.empty()) {
+        ::close(fd);
+        return refused;
+      }
+      if (torn) text.insert(0, "\n");
     }
     if (fd < 0) return errno_text(errno);
     if (text.size() >= PIPE_BUF) {  // cannot happen with draftjit's kinds and archs; said rather than torn

@@ -12,7 +12,12 @@
 // "v1" is the line's format version (a file appended to by two draftjit versions is read line by line), then the
 // KernelSpec's fields and the toolchain's arch, in this order. Lines starting with '#' (the header, which a race of
 // two creators or a concatenation of manifests may put anywhere, any number of times) and blank lines are skipped;
-// every line ends with '\n', so a truncated copy shows as a last line without one.
+// every line ends with '\n' ("\r\n" is read too), so a truncated copy shows as a last line without one.
+//
+// Damage (docs/DESIGN.md, "Manifest damage"): a full disk cuts an append short, leaving a torn line without its
+// '\n'. The next append puts a '\n' first when the file does not end in one, and a reader skips a line it cannot use,
+// naming path:line, instead of refusing the file; a torn line joined by an append that raced the tear is split at its
+// last "v1 ", whose tail is the whole appended line.
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -20,6 +25,7 @@
 
 #include "jit/kernel_spec.hpp"
 #include "jit/nvrtc/toolchain.hpp"
+#include "jit/warning.hpp"
 
 namespace draftjit::jit {
 
@@ -42,18 +48,25 @@ ManifestEntry parse_manifest_entry(std::string_view line);
 // (jit/kernel_spec), next to the constructors whose rules it applies.
 inline void check_manifest_spec(const KernelSpec& spec) { check_spec_is_buildable(spec); }
 
-// The manifest's kernels, in the order of their first line, duplicates collapsed. Throws std::invalid_argument
-// naming `path:line` and what is wrong for a malformed line (parse_manifest_entry), an arch that this NVRTC does not
-// compile for (Toolchain::for_arch; only with check_archs), or a last line cut short, and naming the path when it is
-// not a regular file or too large; std::system_error naming the path when it cannot be opened or read;
-// draftjit::Error when no NVRTC can be loaded to check the archs. Without check_archs an arch is only checked for
-// its shape: for a caller that uses one arch's kernels and skips the rest (prepare_manifest on a fleet's manifest).
-std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path, bool check_archs = true);
+// Where read_manifest says which lines it skipped by default: "manifest" events at warn (jit/log.hpp).
+void warn_manifest_line(const std::string& message);
+
+// The manifest's kernels, in the order of their first line, duplicates collapsed. A line it cannot use is skipped,
+// and said to warn as `path:line: skipped: why: 'the line'` (the first ten; then one count): a malformed line
+// (parse_manifest_entry), an arch that this NVRTC does not compile for (Toolchain::for_arch; only with
+// check_archs), a last line cut short. Throws std::invalid_argument naming the path when it is not a regular file
+// or too large; std::system_error naming the path when it cannot be opened or read; draftjit::Error when no NVRTC
+// can be loaded to check the archs. Without check_archs an arch is only checked for its shape: for a caller that
+// uses one arch's kernels and skips the rest (prepare_manifest on a fleet's manifest).
+std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path, bool check_archs = true,
+                                         const WarningSink& warn = warn_manifest_line);
 
 // Appends the kernel to $DRAFTJIT_RECORD, once per kernel (spec and arch) per process. Without the variable, one
 // relaxed atomic load. Called where a kernel is first loaded for launching (cold path). Safe with many processes
 // appending to one file: O_APPEND, one write() per line, lines far below PIPE_BUF; the file is created (O_EXCL) with
-// the header when missing. A failure is one warning ("record" event) per process and never throws.
+// the header when missing. Never follows a symlink at the path, and never appends to a file that is not a regular
+// file starting as a manifest does (empty, the header or a v1 line). A failure is one warning ("record" event) per
+// process and never throws.
 void record_kernel(const KernelSpec& spec, const Toolchain& toolchain);
 
 // For tests: record to path as if DRAFTJIT_RECORD held it (nullptr: off), with a fresh set of recorded kernels.

@@ -4,8 +4,10 @@
 #include <pthread.h>
 
 #include <memory>
+#include <optional>
 
 #include "draftjit/errors.hpp"
+#include "jit/nvrtc/cubin_arch.hpp"
 #include "jit/nvrtc/exit_guard.hpp"
 #include "jit/nvrtc/nvrtc_library.hpp"
 
@@ -58,6 +60,22 @@ std::string program_log(const NvrtcApi& api, nvrtcProgram program) {
 
 }  // namespace
 
+namespace {
+
+// The cubin is stored and loaded under the toolchain's arch: ptxas options (-Xptxas=--gpu-name=sm_100,
+// --ptxas-options=...) retarget it past the option refusal of jit/nvrtc/toolchain, so what NVRTC made is checked itself.
+void check_cubin_arch(const std::vector<char>& cubin, const Toolchain& toolchain, std::string_view key) {
+  const std::optional<int> sm = cubin_sm(std::string_view(cubin.data(), cubin.size()));
+  const int wanted = arch_number(toolchain.arch);
+  if (sm && *sm == wanted) return;
+  throw Error(fmt::format("NVRTC made kernel {} {} where {} was asked (options: {}): refused, it would be stored and "
+                          "loaded as {}'s",
+                          key, sm ? fmt::format("for sm_{}", *sm) : std::string("as no CUDA ELF cubin"),
+                          toolchain.arch, fmt::join(toolchain.options, " "), toolchain.arch));
+}
+
+}  // namespace
+
 CompileOutput compile(const std::string& source, const Toolchain& toolchain, std::string_view key, bool want_ptx) {
   const NvrtcApi& api = nvrtc();  // the first compile of the process loads NVRTC, or throws saying where it looked
   const CompileInFlight in_flight;  // outlives the program: nothing of NVRTC runs after the exit handler's wait
@@ -85,6 +103,7 @@ CompileOutput compile(const std::string& source, const Toolchain& toolchain, std
     check(api.nvrtcGetCUBINSize(program.get(), &size), "nvrtcGetCUBINSize", key);
     out.cubin.resize(size);
     check(api.nvrtcGetCUBIN(program.get(), out.cubin.data()), "nvrtcGetCUBIN", key);
+    check_cubin_arch(out.cubin, toolchain, key);
   }
   if (want_ptx || toolchain.emits_ptx()) {
     check(api.nvrtcGetPTXSize(program.get(), &size), "nvrtcGetPTXSize", key);

@@ -119,6 +119,8 @@ std::string nvrtc_version() { return nvrtc_facts().version; }
 
 bool Toolchain::emits_ptx() const { return is_virtual_arch(arch); }
 
+int arch_number(std::string_view arch) { return parse_arch(arch).number; }
+
 bool is_virtual_arch(std::string_view arch) {
   const ParsedArch parsed = parse_arch(arch);
   return parsed.number >= 0 && parsed.virtual_arch;

@@ -30,6 +30,9 @@ Toolchain choose_toolchain_for_device(std::string_view device_arch);
 // True for compute_XX (compute_90, compute_90a); needs no NVRTC.
 bool is_virtual_arch(std::string_view arch);
 
+// The number of an arch name: 90 for sm_90, sm_90a and compute_90; -1 for a text that is not one.
+int arch_number(std::string_view arch);
+
 // Throws std::invalid_argument unless arch is shaped like an architecture Toolchain::for_arch takes. Needs no NVRTC:
 // for what checks an --arch but compiles nothing (`draftjit emit` of the source).
 void check_arch_name(std::string_view arch);

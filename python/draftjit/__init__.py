@@ -164,10 +164,11 @@ def fill_draft_extend_metadata(extend_seq_lens, seq_lens, nsa_index_topk, out_se
     """Fills both outputs and returns total_tokens, blocking until the GPU is done (the GIL is released meanwhile).
     The capacity is the outputs' length. Raises StatusError (with .status, .total_tokens, .capacity) for bad data
     or too small outputs, and then writes nothing."""
+    topk = _int_argument(nsa_index_topk, "nsa_index_topk")
     if _is_tensor(extend_seq_lens):
-        return _run_op(_fill_op, extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
+        return _run_op(_fill_op, extend_seq_lens, seq_lens, topk, out_seqlens_expanded,
                        out_nsa_cache_seqlens, stream=stream).item()
-    return _core.call_op("fill_draft_extend_metadata", [extend_seq_lens, seq_lens, nsa_index_topk,
+    return _core.call_op("fill_draft_extend_metadata", [extend_seq_lens, seq_lens, topk,
                                                          out_seqlens_expanded, out_nsa_cache_seqlens],
                          _stream_handle(stream))
 
@@ -177,11 +178,12 @@ def fill_draft_extend_metadata_async(extend_seq_lens, seq_lens, nsa_index_topk, 
     """The same work with no host synchronisation and no allocation, so it can be captured in a CUDA graph. Writes
     total_tokens to total[0] and draftjit's status bits to status[0]; the outputs are written only when the status
     is 0. offsets (bs + 1 entries) receives the exclusive offsets and is required when bs > MAX_FUSED_BS."""
+    topk = _int_argument(nsa_index_topk, "nsa_index_topk")
     if _is_tensor(extend_seq_lens):
-        _run_op(_fill_async_op, extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded,
+        _run_op(_fill_async_op, extend_seq_lens, seq_lens, topk, out_seqlens_expanded,
                 out_nsa_cache_seqlens, total, status, offsets, stream=stream)
         return
-    _core.call_op("fill_draft_extend_metadata_async", [extend_seq_lens, seq_lens, nsa_index_topk,
+    _core.call_op("fill_draft_extend_metadata_async", [extend_seq_lens, seq_lens, topk,
                                                        out_seqlens_expanded, out_nsa_cache_seqlens, total, status,
                                                        offsets], _stream_handle(stream))
 
@@ -201,13 +203,24 @@ def exclusive_offsets(lens, out=None, *, status=None, stream=None):
     return out
 
 
+def _int_argument(value, name):
+    """value as an int (anything with __index__), else TypeError naming the argument, before anything runs: through
+    the torch operator a str would reach torch's schema check, whose error is a RuntimeError (issue 30)."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int: '{type(value).__name__}' object cannot be interpreted as an "
+                        f"integer") from None
+
+
 def _op_function(name, arguments):
     """The Python function of an op that has no hand-written one (the DSA steps), made from its description: its
     arguments in the op's order, by position or keyword (an optional one defaults to None), and stream= as for the
     other calls. Torch tensors go through torch.ops.draftjit.<name>, other __cuda_array_interface__ arrays through
     the module; one launch, no sync, no allocation."""
     names = [argument for argument, _ in arguments]
-    optional = {argument for argument, is_optional in arguments if is_optional}
+    optional = {argument for argument, kind in arguments if kind == "tensor?"}
+    integers = {argument for argument, kind in arguments if kind == "int"}
     torch_op = getattr(_torch.ops.draftjit, name).default if _Tensor is not None else None
 
     def call(*args, stream=None, **kwargs):
@@ -221,7 +234,8 @@ def _op_function(name, arguments):
         missing = [argument for argument in names if argument not in values and argument not in optional]
         if missing:
             raise TypeError(f"{name} is missing {', '.join(missing)}")
-        ordered = [values.get(argument) for argument in names]
+        ordered = [_int_argument(values[argument], argument) if argument in integers else values.get(argument)
+                   for argument in names]
         if torch_op is not None and any(_is_tensor(value) for value in ordered):
             _run_op(torch_op, *ordered, stream=stream)
         else:

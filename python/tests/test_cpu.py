@@ -121,8 +121,8 @@ def test_warmup_fills_the_cache_dir():
     ({"seq_lens": FakeArray(4, mask=FakeArray(4))}, ValueError, "seq_lens: masked arrays"),
     ({"out_seqlens_expanded": FakeArray(16, stream=0)}, ValueError, "stream 0 is disallowed"),
     ({"nsa_index_topk": 2**31}, ValueError, "nsa_index_topk = 2147483648 does not fit in int32"),
-    ({"nsa_index_topk": 1.5}, TypeError, "nsa_index_topk must be an int, got float"),
-    ({"nsa_index_topk": "2048"}, TypeError, "nsa_index_topk must be an int, got str"),
+    ({"nsa_index_topk": 1.5}, TypeError, "'float' object cannot be interpreted as an integer"),
+    ({"nsa_index_topk": "2048"}, TypeError, "nsa_index_topk must be an int: 'str' object"),
     ({"extend_seq_lens": FakeArray(draftjit.MAX_BS + 1), "seq_lens": FakeArray(draftjit.MAX_BS + 1)}, ValueError,
      "outside the supported range"),
 ])
@@ -179,3 +179,17 @@ def test_cache_dir_is_where_this_process_stores_not_what_the_environment_says_no
         assert draftjit.cache_dir() == directory  # the pipeline fixed its location at first use
     finally:
         os.environ["DRAFTJIT_CACHE_DIR"] = directory
+
+
+def test_a_str_nsa_index_topk_with_torch_tensors_is_a_type_error():
+    # Issue 30: with tensors the call goes through the torch operator, whose schema check turned a str into a
+    # RuntimeError; the README promises TypeError naming the argument, before anything runs.
+    torch = pytest.importorskip("torch")
+    lens = torch.zeros(4, dtype=torch.int32)
+    out = torch.zeros(16, dtype=torch.int32)
+    for call in (lambda: draftjit.fill_draft_extend_metadata(lens, lens, "2048", out, out.clone()),
+                 lambda: draftjit.fill_draft_extend_metadata_async(lens, lens, "2048", out, out.clone(),
+                                                                   torch.zeros(1, dtype=torch.int32),
+                                                                   torch.zeros(1, dtype=torch.int32))):
+        with pytest.raises(TypeError, match="nsa_index_topk must be an int"):
+            call()

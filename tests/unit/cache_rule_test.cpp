@@ -54,12 +54,32 @@ void fill(const fs::path& dir) {
   write_file(entry_path(dir, 2), good_entry(2));
 }
 
-// What runs a CLI command without root's disregard for permission bits: "" when not root, nullopt when that
-// cannot be had here.
-std::optional<std::string> unprivileged() {
-  if (::geteuid() != 0) return "env ";
-  if (run_command("command -v setpriv > /dev/null") != 0) return std::nullopt;
-  return "setpriv --reuid=65534 --regid=65534 --clear-groups env ";
+// The CLI run without root's disregard for permission bits: as it is when not root, else as nobody through setpriv.
+// Nobody must reach the binary: a build directory under /root or in a 0700 directory (mktemp -d) is out of its
+// reach (issue 30 N14: `env: '.../draftjit': Permission denied`, rc 126), so it runs a copy in a directory of its own
+// under the system temp dir, opened to all. Skipped, by the caller's name and saying why, when none of that can be.
+struct Unprivileged {
+  std::string command;  // a prefix and the CLI, to which the arguments are appended
+  std::string why_not;  // when it cannot be had here
+};
+
+Unprivileged unprivileged() {
+  if (::geteuid() != 0) return {"env " + kCli, {}};
+  if (run_command("command -v setpriv > /dev/null") != 0) return {{}, "root without setpriv cannot drop to nobody"};
+  static TempDir reachable;  // for the process: one copy of the CLI serves every test
+  const fs::path cli = reachable.path() / "draftjit";
+  std::error_code ec;
+  if (!fs::exists(cli)) {
+    fs::copy_file(kCli, cli, ec);
+    fs::permissions(reachable.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                          fs::perms::others_read | fs::perms::others_exec, ec);
+  }
+  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups env ";
+  if (ec || run_command(as_nobody + "'" + cli.string() + "' --help > /dev/null 2>&1") != 0) {
+    return {{}, fmt::format("nobody cannot run a copy of the CLI in {} (is the temp dir, {}, out of its reach?)",
+                            reachable.path().string(), fs::temp_directory_path().string())};
+  }
+  return {as_nobody + "'" + cli.string() + "'", {}};
 }
 
 }  // namespace
@@ -112,16 +132,16 @@ TEST_CASE("issue22 D2: verify fails on, and clear removes, entries no load can u
 }
 
 TEST_CASE("issue22 D2: verify fails on an entry it cannot read") {
-  const std::optional<std::string> as_user = unprivileged();
-  if (!as_user) {
-    MESSAGE("skipped: root without setpriv cannot be denied a read");
+  const Unprivileged as_user = unprivileged();
+  if (!as_user.why_not.empty()) {
+    MESSAGE((std::string("skipped 'issue22 D2: verify fails on an entry it cannot read': ") + as_user.why_not));
     return;
   }
   TempDir dir;
   fill(dir.path());
   fs::permissions(entry_path(dir.path(), 2), fs::perms::none);
   std::string out;
-  CHECK(run_command(*as_user + cache_dir_env(dir.path()) + kCli + " cache verify", &out) == 1);
+  CHECK(run_command("cd / && " + cache_dir_env(dir.path()) + as_user.command + " cache verify", &out) == 1);
   CAPTURE(out);
   CHECK(contains(out, entry_path(dir.path(), 2).filename().string() + ": Permission denied"));
 }
@@ -278,9 +298,9 @@ TEST_CASE("issue22 F1: an empty view or cubin passes no null pointer to memcpy (
 }
 
 TEST_CASE("issue22: a directory that cannot be searched is one warning per process, not one per kernel") {
-  const std::optional<std::string> as_user = unprivileged();
-  if (!as_user) {
-    MESSAGE("skipped: root without setpriv cannot be denied a directory");
+  const Unprivileged as_user = unprivileged();
+  if (!as_user.why_not.empty()) {
+    MESSAGE((std::string("skipped 'issue22: a directory that cannot be searched': ") + as_user.why_not));
     return;
   }
   TempDir writable;
@@ -289,8 +309,8 @@ TEST_CASE("issue22: a directory that cannot be searched is one warning per proce
   fill(layer.path());
   fs::permissions(layer.path(), fs::perms::owner_all);  // and cannot look into this one
   std::string out;
-  CHECK(run_command(*as_user + cache_dir_env(writable.path()) + "DRAFTJIT_CACHE_PATH='" + layer.path().string() +
-                        "' " + kCli + " warmup --bs 1-6 --arch sm_90",
+  CHECK(run_command("cd / && " + cache_dir_env(writable.path()) + "DRAFTJIT_CACHE_PATH='" + layer.path().string() +
+                        "' " + as_user.command + " warmup --bs 1-6 --arch sm_90",
                     &out) == 0);
   CAPTURE(out);
   CHECK(count(out, layer.path().string()) == 1);

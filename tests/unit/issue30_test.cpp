@@ -233,12 +233,8 @@ TEST_CASE("issue30 N3: a manifest error shows no byte >= 0x80 raw") {
   TempDir dir;
   const fs::path manifest = dir.path() / "m";
   write_file(manifest, "v1 fused_unrolled bs=1 slots=0 chunk=0 threads=128 arch=sm_90\xe2\x80\xae\x1b[2J\n");
-  std::string message;
-  try {
-    (void)read_manifest(manifest);
-  } catch (const std::invalid_argument& e) {
-    message = e.what();
-  }
+  std::string message;  // the line is skipped and said (issue 30 N5), through the one rendering of outside text
+  (void)read_manifest(manifest, /*check_archs=*/false, [&](const std::string& said) { message += said; });
   CAPTURE(message);
   REQUIRE(!message.empty());
   CHECK(!has_raw_byte(message));

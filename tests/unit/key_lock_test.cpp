@@ -63,15 +63,12 @@ std::vector<std::string> others_in_locks(const fs::path& cache_dir) {
 
 }  // namespace
 
-TEST_CASE("issue18: DRAFTJIT_LOCK is flock (the default), file, or else one warning and flock") {
-  WarningLog warnings;
-  CHECK(lock_mode_from(nullptr, warnings.sink()) == LockMode::Flock);
-  CHECK(lock_mode_from("flock", warnings.sink()) == LockMode::Flock);
-  CHECK(lock_mode_from("file", warnings.sink()) == LockMode::File);
-  CHECK(warnings.messages.empty());
-  CHECK(lock_mode_from("nfs", warnings.sink()) == LockMode::Flock);
-  REQUIRE(warnings.messages.size() == 1);
-  CHECK(contains(warnings.messages[0], "DRAFTJIT_LOCK=nfs is neither flock nor file"));
+TEST_CASE("issue18: DRAFTJIT_LOCK is flock (the default), file, or else an error naming it (issue 30 N6)") {
+  CHECK(lock_mode_from(nullptr) == LockMode::Flock);
+  CHECK(lock_mode_from("flock") == LockMode::Flock);
+  CHECK(lock_mode_from("file") == LockMode::File);
+  CHECK_THROWS_WITH_AS(lock_mode_from("nfs"), "DRAFTJIT_LOCK='nfs' is not one of flock, file (in any case)",
+                       std::invalid_argument);
 }
 
 TEST_CASE("issue18: with owner files, processes contending for one stripe hold it one at a time") {
@@ -157,33 +154,36 @@ TEST_CASE("issue18: another host's owner file is waited on (bounded) while fresh
     CHECK(fresh.waited());
   }
   CHECK(read_file(owner_file(dir.path())) == foreign_owner());  // a failed taker leaves it alone
-  CHECK(warnings.messages.empty());
+  REQUIRE(warnings.messages.size() == 1);  // that it gave up, and compiles without the lock (issue 30 N12)
+  CHECK(contains(warnings.messages[0], "gave up after 0.1 s waiting"));
 
   fs::last_write_time(owner_file(dir.path()), fs::file_time_type::clock::now() - std::chrono::hours(1));
   {
     const KeyLock old(dir.path(), kHash, std::chrono::seconds(30), {}, warnings.sink(), LockMode::File);
     CHECK(old.held());
     CHECK_FALSE(old.waited());
-    REQUIRE(warnings.messages.size() == 1);
-    CHECK(contains(warnings.messages[0], "host elsewhere.invalid, pid 1, 3600 s old"));
+    REQUIRE(warnings.messages.size() == 2);
+    CHECK(contains(warnings.messages[1], "host elsewhere.invalid, pid 1, 3600 s old"));
   }
   CHECK_FALSE(fs::exists(owner_file(dir.path())));
   CHECK(others_in_locks(dir.path()).empty());
 }
 
 TEST_CASE("issue18: a fresh owner file of a live process here, or one still being written, is waited on") {
+  TempDir live;
   TempDir dir;
-  // Our own pid: alive. An empty file: a taker between its create and its write.
-  for (const std::string& content :
-       {local_owner(::getpid()), std::string()}) {
+  // Our own pid: alive. An empty file: a taker between its create and its write. Each in a directory of its own: a
+  // stripe whose wait ran out is not waited on again by this process (issue 30 N12).
+  for (const auto& [where, content] :
+       {std::pair{&live, local_owner(::getpid())}, std::pair{&dir, std::string()}}) {
     CAPTURE(content);
-    plant_owner(dir.path(), content);
+    plant_owner(where->path(), content);
     {
-      const KeyLock lock(dir.path(), kHash, milliseconds(50), {}, kQuiet, LockMode::File);
+      const KeyLock lock(where->path(), kHash, milliseconds(50), {}, kQuiet, LockMode::File);
       CHECK_FALSE(lock.held());
       CHECK(lock.waited());
     }
-    CHECK(read_file(owner_file(dir.path())) == content);
+    CHECK(read_file(owner_file(where->path())) == content);
   }
   // The empty one, once old, is broken like any other.
   fs::last_write_time(owner_file(dir.path()), fs::file_time_type::clock::now() - std::chrono::hours(1));
@@ -237,7 +237,8 @@ TEST_CASE("issue18: in file mode a long wait is said once, naming the owner file
   WarningLog warnings;
   const KeyLock lock(dir.path(), kHash, std::chrono::milliseconds(1200), "the.key", warnings.sink(), LockMode::File);
   CHECK_FALSE(lock.held());
-  REQUIRE(warnings.messages.size() == 1);
+  REQUIRE(warnings.messages.size() == 2);  // the notice at 1 s, then that it gave up (issue 30 N12)
+  CHECK(contains(warnings.messages[1], "gave up after 1.2 s"));
   CHECK(contains(warnings.messages[0], owner_file(dir.path()).string()));
   CHECK(contains(warnings.messages[0], "the.key"));
   CHECK(contains(warnings.messages[0], "pid 1 on host elsewhere.invalid holds it"));
@@ -285,4 +286,106 @@ TEST_CASE("issue18: where flock fails with ENOLCK, EOPNOTSUPP or ENOSYS the defa
   CHECK_FALSE(lock.held());
   CHECK_FALSE(lock.waited());
   CHECK_FALSE(fs::exists(owner_file(dir.path())));
+}
+
+// Issue 30 N11: an owner file the waiter cannot read (another user's, 0600) was never judged stale, however old:
+// every process waited the whole bound for each kernel of its stripe. Its age comes from fstatat, which needs no
+// read permission. As root, the waiter is a child that drops to nobody; else the file is made unreadable (0000).
+TEST_CASE("issue30 N11: an hour-old owner file the waiter cannot read is broken, without a wait") {
+  TempDir dir;
+  plant_owner(dir.path(), foreign_owner(), std::chrono::minutes(60));
+  fs::permissions(owner_file(dir.path()), fs::perms::owner_read | fs::perms::owner_write);
+  fs::permissions(dir.path(), fs::perms::all);
+  fs::permissions(dir.path() / kLocksDir, fs::perms::all);
+  const bool root = ::geteuid() == 0;
+  if (!root) fs::permissions(owner_file(dir.path()), fs::perms::none);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (root && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
+    if (::access(owner_file(dir.path()).c_str(), R_OK) == 0) ::_exit(4);  // then this test would show nothing
+    const KeyLock lock(dir.path(), kHash, milliseconds(300), {}, kQuiet, LockMode::File);
+    ::_exit(!lock.held() ? 1 : lock.waited() ? 2 : 0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CAPTURE(WEXITSTATUS(status));  // 1: not taken (waited the bound out); 2: taken after a wait; 3, 4: setup
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+// Issue 30 N12: a stopped holder (SIGSTOP) made a warmup wait the whole bound for every kernel of its stripe, one
+// after another. A stripe that timed out is remembered by the process: its next kernels try it once and go on.
+TEST_CASE("issue30 N12: after one timed-out wait for a stripe, the process no longer waits for it") {
+  for (const LockMode mode : {LockMode::Flock, LockMode::File}) {
+    CAPTURE(static_cast<int>(mode));
+    TempDir dir;
+    int ready[2];
+    int done[2];
+    REQUIRE(::pipe(ready) == 0);
+    REQUIRE(::pipe(done) == 0);
+    const pid_t holder = ::fork();
+    REQUIRE(holder >= 0);
+    if (holder == 0) {  // holds the stripe until told to let go (or the test ends), as a stopped process would
+      ::close(ready[0]);
+      ::close(done[1]);
+      const KeyLock lock(dir.path(), kHash, milliseconds(0), {}, kQuiet, mode);
+      const char held = lock.held() ? '1' : '0';
+      (void)!::write(ready[1], &held, 1);
+      char go = 0;
+      (void)!::read(done[0], &go, 1);  // EOF when the test closes its end
+      ::_exit(0);
+    }
+    ::close(ready[1]);
+    ::close(done[0]);
+    char held = 0;
+    const bool holding = ::read(ready[0], &held, 1) == 1 && held == '1';
+    WarningLog warnings;
+    const std::uint64_t same_stripe = kHash + KeyLock::kLockStripes;
+    if (holding) {
+      {
+        const KeyLock first(dir.path(), kHash, milliseconds(200), "first.key", warnings.sink(), mode);
+        CHECK_FALSE(first.held());
+        CHECK(first.waited());
+      }
+      for (int i = 0; i < 3; ++i) {
+        const KeyLock next(dir.path(), same_stripe, milliseconds(200), "next.key", warnings.sink(), mode);
+        CHECK_FALSE(next.held());
+        CHECK_FALSE(next.waited());
+      }
+    }
+    ::close(done[1]);  // the holder lets go
+    ::close(ready[0]);
+    REQUIRE(::waitpid(holder, nullptr, 0) == holder);
+    REQUIRE(holding);
+    REQUIRE(warnings.messages.size() == 1);  // said once, at the wait that timed out
+    CHECK(contains(warnings.messages[0], "first.key"));
+    CHECK(contains(warnings.messages[0], "not wait for it again"));
+    const KeyLock free_again(dir.path(), same_stripe, milliseconds(200), {}, kQuiet, mode);
+    CHECK(free_again.held());  // one try each time: once the holder is gone the stripe is taken again
+  }
+}
+
+TEST_CASE("issue30: a lock stripe that is a directory or a symlink is left alone, and said, never silently") {
+  for (const bool symlink : {false, true}) {
+    CAPTURE(symlink);
+    TempDir dir;
+    fs::create_directories(dir.path() / kLocksDir);
+    fs::path stripe = owner_file(dir.path());
+    stripe.replace_extension();  // NN.lock
+    const fs::path target = dir.path() / "target";
+    std::ofstream(target) << "not ours";
+    if (symlink) {
+      fs::create_symlink(target, stripe);
+    } else {
+      fs::create_directory(stripe);
+    }
+    WarningLog warnings;
+    const KeyLock lock(dir.path(), kHash, std::chrono::seconds(30), {}, warnings.sink(), LockMode::Flock);
+    CHECK_FALSE(lock.held());
+    REQUIRE(warnings.messages.size() == 1);
+    CHECK(contains(warnings.messages[0], stripe.string()));
+    CHECK(contains(warnings.messages[0], symlink ? "a symbolic link" : "a directory"));
+    CHECK(read_file(target) == "not ours");
+  }
 }

@@ -103,7 +103,7 @@ TEST_CASE("issue18: below the threshold nothing is logged, an unknown DRAFTJIT_L
     CapturedLog log("loud");
     REQUIRE(log.events.size() == 1);
     CHECK(log.events[0].level == LogLevel::Warn);
-    CHECK(contains(log.events[0].message, "DRAFTJIT_LOG=loud is not error, warn, info or debug"));
+    CHECK(contains(log.events[0].message, "DRAFTJIT_LOG='loud' is not one of error, warn, info, debug"));
     CHECK(log_threshold() == LogLevel::Warn);
   }
   CapturedLog log("error");

@@ -6,6 +6,7 @@
 #include "jit/kernel_family.hpp"
 #include "ops/draft_extend/family.hpp"
 #include "jit/nvrtc/codegen.hpp"
+#include "jit/nvrtc/cubin_arch.hpp"
 #include "draftjit/errors.hpp"
 #include "jit/kernel_key.hpp"
 #include "jit/nvrtc/nvrtc_compiler.hpp"
@@ -120,4 +121,44 @@ TEST_CASE("DRAFTJIT_NVRTC_OPTIONS adds options to the toolchain and so to every 
   CAPTURE(extra);
   CHECK(draftjit::test::contains(extra, "--Ofast-compile=min -lineinfo"));  // in the key text, in order
   CHECK(!draftjit::test::contains(plain, "-lineinfo"));
+}
+
+// Issue 30 N8: ptxas options (-Xptxas=--gpu-name=..., --ptxas-options=...) retarget the cubin behind the arch's back,
+// past the option refusal: what a compile returns must be checked for its ELF's arch, whatever the options said.
+TEST_CASE("issue30 N8: a cubin ptxas made for another arch is refused, whichever option asked for it") {
+  const KernelSpec spec = fill_spec(Tuning{});
+  for (const std::vector<std::string>& extra : std::vector<std::vector<std::string>>{
+           {"-Xptxas=--gpu-name=sm_100"}, {"--ptxas-options=--gpu-name=sm_100"}, {"-Xptxas", "--gpu-name=sm_100"}}) {
+    CAPTURE(extra[0]);
+    Toolchain toolchain = Toolchain::for_arch("sm_90");
+    toolchain.options.insert(toolchain.options.end(), extra.begin(), extra.end());
+    CHECK_THROWS_WITH_AS(compile(render_source(spec), toolchain, "k"), doctest::Contains("sm_100"), Error);
+  }
+  test::TempDir dir;
+  std::string out;
+  CHECK(test::run_command(test::cache_dir_env(dir.path()) + "DRAFTJIT_NVRTC_OPTIONS=-Xptxas=--gpu-name=sm_100 " +
+                              test::kCli + " warmup --bs 1 --arch sm_90",
+                          &out) != 0);
+  CAPTURE(out);
+  CHECK(test::contains(out, "sm_100"));
+  for (const auto& file : std::filesystem::directory_iterator(dir.path())) {
+    CHECK_FALSE(file.path().extension() == ".cubin");
+  }
+}
+
+TEST_CASE("issue30 N8: cubin_sm reads the SM of both ELF flag encodings, and nothing from what is not a CUDA ELF") {
+  const std::vector<char> sm90 = compile(render_source(fill_spec(Tuning{})), Toolchain::for_arch("sm_90"), "k").cubin;
+  CHECK(cubin_sm(std::string_view(sm90.data(), sm90.size())) == 90);
+  // The old encoding (ELF ABI version 7, CUDA 12.x and older): the SM in e_flags' low byte, e.g. 0x5a005a.
+  std::string old_abi(sm90.begin(), sm90.end());
+  old_abi[8] = 7;
+  for (const auto& [at, byte] : {std::pair{48, 0x5a}, {49, 0x00}, {50, 0x5a}, {51, 0x00}}) {
+    old_abi[static_cast<std::size_t>(at)] = static_cast<char>(byte);
+  }
+  CHECK(cubin_sm(old_abi) == 90);
+  CHECK_FALSE(cubin_sm(old_abi.substr(0, 40)));  // a header cut short
+  std::string not_cuda = old_abi;
+  not_cuda[18] = 62;  // EM_X86_64
+  CHECK_FALSE(cubin_sm(not_cuda));
+  CHECK_FALSE(cubin_sm("// PTX\n.version 8.0\n"));
 }

@@ -9,6 +9,15 @@ namespace draftjit::test {
 // The CLI built beside the unit tests (tests/CMakeLists.txt defines DRAFTJIT_CLI).
 inline const std::string kCli = DRAFTJIT_CLI;
 
+// Whether this build (and so the CLI beside it) runs under AddressSanitizer (-DDRAFTJIT_SANITIZE=address,...; GCC and
+// clang define __SANITIZE_ADDRESS__): its shadow memory reserves terabytes of address space, so a test that bounds
+// the CLI's memory with `ulimit -v` cannot run it there, and skips by name saying so.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 // A fresh directory under the system temp dir, removed with everything in it on destruction.
 class TempDir {
  public:
