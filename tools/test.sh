@@ -15,7 +15,7 @@ ctest_rc=$?
 # The unit tests and the CLI they run (cli, cache, manifest, lock tests) and the FileCheck tests over `draftjit emit`,
 # built with ASan + UBSan (-DDRAFTJIT_SANITIZE, every finding fatal) into build-asan/: undefined behaviour such as an
 # int64 overflow of a file time (issue 30 N10) fails CI here. Only those two targets are built (Python, bench and
-# the GPU tests off): about 7 minutes on CI's two cores.
+# the GPU tests off): 11 minutes to build and 70 s to run on two cores shared with other builds.
 rm -f build-asan/ctest-junit.xml
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" \
   -DDRAFTJIT_SANITIZE=address,undefined -DDRAFTJIT_BUILD_PYTHON=OFF -DDRAFTJIT_BUILD_BENCH=OFF -DDRAFTJIT_WERROR=ON \

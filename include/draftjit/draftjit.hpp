@@ -75,9 +75,10 @@ void prepare(std::int64_t bs, const Tuning& tuning = {});
 // The kernels a manifest names (written by processes run with DRAFTJIT_RECORD=FILE), loaded like prepare() loads
 // a bs's: each kernel recorded for the current context's toolchain (its device's arch) is compiled or read from the
 // caches and loaded into the context; kernels recorded for other archs are skipped. Unlike prepare(bs) it sizes no
-// blocking-call workspace (a manifest names kernels, not batch sizes). Returns how many were loaded. Throws
-// std::invalid_argument naming path:line for a malformed line, std::system_error naming the path when it cannot be
-// read.
+// blocking-call workspace (a manifest names kernels, not batch sizes). Returns how many were loaded. A line it
+// cannot use (torn by a full disk, or malformed) is skipped and logged as a warning naming path:line. Throws
+// std::invalid_argument naming the path when it is not a regular file or too large, std::system_error naming it when
+// it cannot be read.
 std::size_t prepare_manifest(const char* path);
 
 // True when a CUDA driver loads and reports a device. Never throws.
