@@ -40,6 +40,8 @@ inline constexpr std::size_t kMaxVariants = 8;  // the variant in 3,
 inline constexpr std::size_t kMaxFlags = 8;     // and the flags in 8
 
 constexpr std::uint8_t scan_bit(Scan scan) { return static_cast<std::uint8_t>(1U << static_cast<unsigned>(scan)); }
+// A variant built over either scan: the unrolled one up to unroll_max_bs, the Blelloch one above.
+inline constexpr std::uint8_t kEitherScan = scan_bit(Scan::Unrolled) | scan_bit(Scan::Blelloch);
 
 // Every family, in the order KernelSpec::family indexes. Defined by the op layer (ops/registry.cpp).
 std::span<const KernelFamily* const> kernel_families();

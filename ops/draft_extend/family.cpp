@@ -18,11 +18,9 @@ namespace k = draftjit_kernels;
 using jit::KernelSpec;
 using jit::Scan;
 
-constexpr std::uint8_t kScanned = jit::scan_bit(Scan::Unrolled) | jit::scan_bit(Scan::Blelloch);
-
 constexpr std::array<jit::KernelVariant, 3> kVariants = {{
-    {"scan", kScanned, k::ScanParams::kEntry, "ScanParams", "scan_kernel.cuh", "scan_kernel"},
-    {"fused", kScanned, k::FusedParams::kEntry, "FusedParams", "fused_kernel.cuh", "fused_kernel"},
+    {"scan", jit::kEitherScan, k::ScanParams::kEntry, "ScanParams", "scan_kernel.cuh", "scan_kernel"},
+    {"fused", jit::kEitherScan, k::FusedParams::kEntry, "FusedParams", "fused_kernel.cuh", "fused_kernel"},
     {"fill", jit::scan_bit(Scan::None), k::FillParams::kEntry, "FillParams", "fill_kernel.cuh", "fill_kernel"},
 }};
 

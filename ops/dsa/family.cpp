@@ -18,15 +18,13 @@ namespace k = draftjit_kernels;
 using jit::KernelSpec;
 using jit::Scan;
 
-constexpr std::uint8_t kScanned = jit::scan_bit(Scan::Unrolled) | jit::scan_bit(Scan::Blelloch);
-
 // One variant per DsaMode, in its order.
 constexpr std::array<jit::KernelVariant, 3> kVariants = {{
-    {"dsa_decode", kScanned, k::DsaDecodeParams::kEntry, "DsaDecodeParams", "dsa_kernel.cuh", "dsa_decode_kernel",
+    {"dsa_decode", jit::kEitherScan, k::DsaDecodeParams::kEntry, "DsaDecodeParams", "dsa_kernel.cuh", "dsa_decode_kernel",
      k::kDsaDecodeSharedArrays},
-    {"dsa_target_verify", kScanned, k::DsaTargetVerifyParams::kEntry, "DsaTargetVerifyParams", "dsa_kernel.cuh",
+    {"dsa_target_verify", jit::kEitherScan, k::DsaTargetVerifyParams::kEntry, "DsaTargetVerifyParams", "dsa_kernel.cuh",
      "dsa_target_verify_kernel", k::kDsaTargetVerifySharedArrays},
-    {"dsa_draft_extend", kScanned, k::DsaDraftExtendParams::kEntry, "DsaDraftExtendParams", "dsa_kernel.cuh",
+    {"dsa_draft_extend", jit::kEitherScan, k::DsaDraftExtendParams::kEntry, "DsaDraftExtendParams", "dsa_kernel.cuh",
      "dsa_draft_extend_kernel", k::kDsaDraftExtendSharedArrays},
 }};
 static_assert(static_cast<int>(DsaMode::Decode) == 0 && static_cast<int>(DsaMode::TargetVerify) == 1 &&

@@ -12,15 +12,8 @@
 #include "jit/cache/disk_cache.hpp"
 #include "jit/cache/key_lock.hpp"
 #include "jit/log.hpp"
-#include "test_support.hpp"
+#include "test_prologue.hpp"
 
-using namespace draftjit::jit;
-using draftjit::test::cache_dir_env;
-using draftjit::test::contains;
-using draftjit::test::kCli;
-using draftjit::test::run_command;
-using draftjit::test::ScopedEnv;
-using draftjit::test::TempDir;
 
 namespace {
 
