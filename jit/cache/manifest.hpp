@@ -8,9 +8,11 @@
 //   # draftjit kernel manifest: one kernel a line (draftjit warmup --manifest FILE)
 //   v1 fused_unrolled bs=5 slots=8 chunk=1 threads=128 arch=sm_90
 //   v1 fill bs=0 slots=1 chunk=1 threads=256 arch=compute_90
+//   v1 dsa_decode_unrolled bs=5 slots=8 chunk=1 threads=256 flags=4 arch=sm_90
 //
 // "v1" is the line's format version (a file appended to by two draftjit versions is read line by line), then the
-// KernelSpec's fields and the toolchain's arch, in this order. Lines starting with '#' (the header, which a race of
+// KernelSpec's kind (its variant and scan, jit::spec_of_kind) and fields, flags= for a family with switches (their
+// bits), and the toolchain's arch, in this order. Lines starting with '#' (the header, which a race of
 // two creators or a concatenation of manifests may put anywhere, any number of times) and blank lines are skipped;
 // every line ends with '\n' ("\r\n" is read too), so a truncated copy shows as a last line without one.
 //
