@@ -48,6 +48,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace jit = draftjit::jit;
 namespace fz = draftjit::fuzz;
+namespace draft_extend = draftjit::ops::draft_extend;
 
 constexpr std::string_view kTarget = "bundle_reader";
 
@@ -448,10 +449,10 @@ void write_seeds(const fs::path& dir) {
   auto item_for = [&](const jit::KernelSpec& spec, const std::string& arch, const std::string& cubin) {
     return item_of(jit::make_key(spec, toolchain(arch)).text, cubin);
   };
-  const jit::BundleItem fill = item_for(ops::draft_extend::fill_spec(tuning), "sm_90", "fill cubin");
-  const jit::BundleItem scan = item_for(ops::draft_extend::scan_spec(5, tuning), "sm_90", "scan cubin");
+  const jit::BundleItem fill = item_for(draft_extend::fill_spec(tuning), "sm_90", "fill cubin");
+  const jit::BundleItem scan = item_for(draft_extend::scan_spec(5, tuning), "sm_90", "scan cubin");
   const jit::BundleItem ptx =
-      item_for(ops::draft_extend::fused_spec(300, tuning), "compute_90", std::string("// PTX\n.version 8.0\0", 20));
+      item_for(draft_extend::fused_spec(300, tuning), "compute_90", std::string("// PTX\n.version 8.0\0", 20));
   write_seed(dir, "three-entries.bundle", jit::encode_bundle({fill, scan, ptx}));
   write_seed(dir, "empty.bundle", jit::encode_bundle({}));
 
@@ -466,12 +467,12 @@ void write_seeds(const fs::path& dir) {
   other_hash.name = scan.name;
   write_seed(dir, "wrong-name.bundle", jit::encode_bundle({wrong_spec, other_hash}));
   // The same name twice with two cubins: the last one is what stays.
-  write_seed(dir, "duplicate.bundle", jit::encode_bundle({fill, item_for(ops::draft_extend::fill_spec(tuning), "sm_90", "other")}));
+  write_seed(dir, "duplicate.bundle", jit::encode_bundle({fill, item_for(draft_extend::fill_spec(tuning), "sm_90", "other")}));
   // A name that fits NAME_MAX but whose temp name does not: the store refuses it.
   write_seed(
       dir, "long-name.bundle",
       jit::encode_bundle({item_of(
-          fill_key_with_spec(jit::make_key(ops::draft_extend::fill_spec(tuning), toolchain("sm_90")).text, std::string(220, 'f')),
+          fill_key_with_spec(jit::make_key(draft_extend::fill_spec(tuning), toolchain("sm_90")).text, std::string(220, 'f')),
           "x")}));
   // Framing and checksum faults.
   std::vector<char> bad_sum = jit::encode_bundle({fill, scan});

@@ -91,7 +91,7 @@ struct World {
     } catch (const draftjit::Error&) {
       toolchain = {"sm_90", {"--gpu-architecture=sm_90", "--std=c++17"}, "0.0"};
     }
-    key = jit::make_key(ops::draft_extend::fused_spec(1, draftjit::Tuning{}), toolchain);
+    key = jit::make_key(draftjit::ops::draft_extend::fused_spec(1, draftjit::Tuning{}), toolchain);
     entry_name = key.stem + std::string(jit::kEntrySuffix);
     temp_name = entry_name + ".tmp.4242.00000000000005ee";
     renamed_name = "renamed.cubin";

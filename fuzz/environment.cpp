@@ -395,7 +395,7 @@ void check_nvrtc_options(const Setting& s) {
   for (const std::string& option : toolchain.options) arch_options += fz::sets_arch(option);
   PROPERTY(arch_options == 1, "DRAFTJIT_NVRTC_OPTIONS changes the target arch:" + show(s));
   // They enter every key, so that their kernels never mix with the default ones.
-  const jit::KernelKey key = jit::make_key(ops::draft_extend::fused_spec(1, draftjit::Tuning{}), toolchain);
+  const jit::KernelKey key = jit::make_key(draftjit::ops::draft_extend::fused_spec(1, draftjit::Tuning{}), toolchain);
   for (const std::string& word : words) {
     PROPERTY(key.text.find(word) != std::string::npos, "an extra NVRTC option is not in the key:" + show(s));
   }
