@@ -136,8 +136,9 @@ void boxed_op(StableIValue* stack, std::uint64_t num_args, std::uint64_t /*num_o
   });
 }
 
-template <std::size_t... kIndices>
-void implement(StableLibrary& m, std::index_sequence<kIndices...>) {
+// Library: torch's StableLibrary, whose namespace differs between releases.
+template <class Library, std::size_t... kIndices>
+void implement(Library& m, std::index_sequence<kIndices...>) {
   (m.impl(ops::kOps[kIndices]->name, &boxed_op<kIndices>), ...);
 }
 
