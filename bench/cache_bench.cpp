@@ -21,6 +21,8 @@
 #include "jit/pipeline.hpp"
 #include "launch.hpp"
 
+namespace draft_extend = draftjit::ops::draft_extend;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -40,7 +42,7 @@ int cold_compile() {
   std::vector<double> ms;
   for (int bs = 1; bs <= 33; ++bs) {
     const auto start = Clock::now();
-    pipeline.get(draftjit::ops::draft_extend::fused_spec(bs, {}), sm90);
+    pipeline.get(draft_extend::fused_spec(bs, {}), sm90);
     ms.push_back(us_since(start) / 1000.0);
   }
   const double first = ms.front();
@@ -55,7 +57,7 @@ int disk_hit(int bs) {
   for (int n : {bs, bs + 1}) {
     draftjit::jit::Origin origin{};
     const auto start = Clock::now();
-    pipeline.get(draftjit::ops::draft_extend::fused_spec(n, {}), draftjit::jit::Toolchain::for_arch("sm_90"), &origin);
+    pipeline.get(draft_extend::fused_spec(n, {}), draftjit::jit::Toolchain::for_arch("sm_90"), &origin);
     fmt::print("disk-hit bs={}: {:.1f} us ({})\n", n, us_since(start),
                origin == draftjit::jit::Origin::Disk ? "disk" : "NOT a disk hit: warm the cache first");
   }
@@ -80,7 +82,7 @@ struct Buffers {
 void load_unrelated_module(int bs, const draftjit::jit::Toolchain& toolchain) {
   CUmodule module = nullptr;
   draftjit::driver().cuModuleLoadData(
-      &module, draftjit::jit::process_pipeline().get(draftjit::ops::draft_extend::fused_spec(bs + 1, {}), toolchain)->cubin.data());
+      &module, draftjit::jit::process_pipeline().get(draft_extend::fused_spec(bs + 1, {}), toolchain)->cubin.data());
 }
 
 // Our first call from a warm disk cache against the floor the issue sets: cuModuleLoadData + cuModuleGetFunction of
@@ -101,7 +103,7 @@ int first_call(int bs) {
   cudaDeviceSynchronize();
   const auto stats = pipeline.stats();
 
-  const auto same = pipeline.get(draftjit::ops::draft_extend::fused_spec(bs, {}), sm90);  // a memory hit: no disk, no NVRTC
+  const auto same = pipeline.get(draft_extend::fused_spec(bs, {}), sm90);  // a memory hit: no disk, no NVRTC
   CUmodule module = nullptr;
   CUfunction function = nullptr;
   const auto raw_start = Clock::now();
@@ -130,10 +132,10 @@ int first_call_phases(int bs) {
   draftjit::Context& context = draftjit::current_context();
   const double context_us = us_since(start);
   start = Clock::now();
-  const auto compiled = draftjit::jit::process_pipeline().get(draftjit::ops::draft_extend::fused_spec(bs, {}), sm90);
+  const auto compiled = draftjit::jit::process_pipeline().get(draft_extend::fused_spec(bs, {}), sm90);
   const double get_us = us_since(start);
   start = Clock::now();
-  context.kernel(draftjit::ops::draft_extend::fused_spec(bs, {}));  // the pipeline now answers from memory: this is the load
+  context.kernel(draft_extend::fused_spec(bs, {}));  // the pipeline now answers from memory: this is the load
   const double load_us = us_since(start);
   start = Clock::now();
   draftjit::fill_draft_extend_metadata_async(b.args(bs), nullptr, b.words, b.words + 1);
@@ -149,7 +151,7 @@ int warm_overhead(int bs) {
   cudaSetDevice(0);
   Buffers b;
   const draftjit::DraftExtendArgs args = b.args(bs);
-  const draftjit::jit::KernelSpec spec = draftjit::ops::draft_extend::fused_spec(bs, {});
+  const draftjit::jit::KernelSpec spec = draft_extend::fused_spec(bs, {});
   draftjit::prepare(bs);
   const draftjit::LoadedKernel& kernel = draftjit::current_context().kernel(spec);
   draftjit_kernels::FusedParams params{b.ext, b.seq, bs, 2048, b.out, b.out + 256, 256, b.words, b.words + 1, nullptr};
