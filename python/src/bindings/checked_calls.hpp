@@ -1,8 +1,8 @@
 #pragma once
-// The front ends' one path into the C++ API: check every array once (dtype, shape, layout, device, lengths; errors
-// name the argument), then run the call in the arrays' device's primary context on the given stream. The torch ops
-// (python/src/torch_ops.cpp) and the pybind11 module (python/src/module.cpp) call these (and bindings/dsa_calls.hpp's,
-// for the DSA step) and nothing else.
+// The draft-extend calls' checked path into the C++ API, reached through op_call.hpp's check_op: every array checked
+// once by its op description (dtype, shape, layout, device, lengths; errors name the argument) plus the rules of the
+// call itself (seq_lens as long as extend_seq_lens), then the call runs in the arrays' device's primary context on
+// the given stream.
 #include <cuda.h>
 
 #include <cstdint>

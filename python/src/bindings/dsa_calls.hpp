@@ -1,19 +1,12 @@
 #pragma once
-// The front ends' checked path into the DSA calls (include/draftjit/dsa.hpp), like checked_calls.hpp for the
-// draft-extend ones: every array checked once (dtype, dimensions, device, the 1-D lengths the library cannot see;
-// errors name the argument), then the call runs in the arrays' device's primary context on the given stream. What
-// the library sees itself (scalar ranges, the page tables' shapes against the rows and the column bound, bs) it
-// checks, with messages naming the same arguments.
-//
-// Rules: seq_lens and req_pool_indices 1-D int32 or int64, contiguous, >= bs entries; extend_seq_lens 1-D int32,
-// >= bs entries; req_to_token, page_table_1, real_page_table and paged_mqa_ctx_lens_2d 2-D int32 with any
-// non-negative strides (a written one with no stride 0 along a dimension of more than one element); every other
-// output 1-D int32 contiguous: cache_seqlens >= bs, cu_seqlens_k >= bs + 1 entries, and in decode and target verify
-// the per-row outputs hold the mode's rows (bs, bs * next_n; dsa_cu_seqlens_k one more); in draft extend their rows
-// are the data's, so the smallest of seqlens_expanded, dsa_cache_seqlens and dsa_cu_seqlens_k less one is the
-// capacity the kernel checks total_len against (a status bit, not an error). real_page_table is required when
-// real_page_size > 1 and ignored otherwise (upstream passes page_table_1 there when real_page_size is 1); status,
-// when given, is a 1-D int32 array of at least one entry. All on one CUDA device.
+// The checked path into the DSA calls (include/draftjit/dsa.hpp), reached through op_call.hpp's check_op: bs first,
+// then every array checked once by its op description (ops/dsa/ops.cpp: dtype, rank, device, contiguity or strides,
+// writability, and the entries its size rule asks for; errors name the argument), then the call runs in the arrays'
+// device's primary context on the given stream. Beyond the descriptions: real_page_table is required when
+// real_page_size > 1 and ignored otherwise (upstream passes page_table_1 there when real_page_size is 1), and in
+// draft extend the rows come from the data, so the smallest of what the per-row outputs hold is the capacity the
+// kernel checks total_len against (a status bit, not an error). What the library sees itself (scalar ranges, the
+// page tables' shapes against the rows and the column bound) it checks, with messages naming the same arguments.
 #include <cuda.h>
 
 #include <cstdint>
