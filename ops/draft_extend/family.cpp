@@ -33,6 +33,8 @@ KernelSpec of(Variant variant) {
 
 // The tuning under which the constructors make spec's variant with spec's block size over the widest range of bs:
 // the spec is buildable when they make exactly it.
+bool fits_fused(int bs, const Tuning& tuning) { return bs <= tuning.fused_max_bs; }
+
 Tuning widest_tuning_for(const KernelSpec& spec) {
   Tuning tuning;
   tuning.unroll_max_bs = spec.scan == Scan::Unrolled ? kMaxUnrollBs : 0;
@@ -111,8 +113,6 @@ void check_bs(std::int64_t bs, std::string_view call) {
   }
 }
 
-bool fits_fused(int bs, const Tuning& tuning) { return bs <= tuning.fused_max_bs; }
-
 KernelSpec scan_spec(int bs, const Tuning& tuning) {
   check_bs(bs, "scan_spec");
   if (bs <= tuning.unroll_max_bs) return unrolled(of(kScan), bs, 1);  // one thread runs the scan
@@ -141,14 +141,6 @@ CallPlan call_plan(int bs, const Tuning& tuning) {
 }
 
 CallPlan offsets_plan(int bs, const Tuning& tuning) { return {scan_spec(bs, tuning), std::nullopt}; }
-
-KernelSpec spec_for_call(std::string_view kind, int bs, const Tuning& tuning) {
-  if (kind == "main") return call_plan(bs, tuning).main;
-  if (kind == "fused") return fused_spec(bs, tuning);
-  if (kind == "scan") return scan_spec(bs, tuning);
-  if (kind == "fill") return fill_spec(tuning);
-  throw std::invalid_argument(fmt::format("kind must be main, fused, scan or fill, not '{}'", kind));
-}
 
 std::vector<KernelSpec> kernels_for(const std::vector<int>& bs_list, const Tuning& tuning) {
   std::vector<KernelSpec> specs;

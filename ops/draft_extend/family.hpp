@@ -18,7 +18,6 @@ extern const jit::KernelFamily kFamily;
 // Throws std::invalid_argument "<call>: bs = N is outside the supported range [0, kMaxBs]".
 void check_bs(std::int64_t bs, std::string_view call);
 
-bool fits_fused(int bs, const Tuning& tuning);
 jit::KernelSpec scan_spec(int bs, const Tuning& tuning);   // the standalone prefix sum (bs + 1 outputs)
 jit::KernelSpec fused_spec(int bs, const Tuning& tuning);  // requires fits_fused
 jit::KernelSpec fill_spec(const Tuning& tuning);           // second kernel of the two-kernel path
@@ -32,10 +31,6 @@ struct CallPlan {
 };
 CallPlan call_plan(int bs, const Tuning& tuning);     // draft extend
 CallPlan offsets_plan(int bs, const Tuning& tuning);  // exclusive_offsets
-
-// The spec a call uses for bs, by the name users give it: "main" (the fused kernel, or the scan past
-// fused_max_bs), "fused", "scan" or "fill". Throws std::invalid_argument for any other name.
-jit::KernelSpec spec_for_call(std::string_view kind, int bs, const Tuning& tuning);
 
 // The distinct kernels that calls with these batch sizes launch: large bs share power-of-two kernels, so 1..1024
 // needs only unroll_max_bs + log2(1024 / unroll_max_bs) of them (37 with the default tuning).

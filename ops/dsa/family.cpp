@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <array>
-#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -99,17 +98,6 @@ KernelSpec spec_for(DsaMode mode, int bs, const DsaSwitches& switches, const Tun
                                     : blelloch(spec, bs, tuning.dsa_threads, jit::kMaxThreads, kSlotsPerThread);
   spec.flags = flags_of(switches);
   return spec;
-}
-
-std::vector<KernelSpec> kernels_for(DsaMode mode, const std::vector<int>& bs_list, const DsaSwitches& switches,
-                                    const Tuning& tuning) {
-  std::vector<KernelSpec> specs;
-  std::set<std::uint64_t> seen;
-  for (int bs : bs_list) {
-    const KernelSpec spec = spec_for(mode, bs, switches, tuning);
-    if (seen.insert(spec.id()).second) specs.push_back(spec);
-  }
-  return specs;
 }
 
 }  // namespace draftjit::ops::dsa

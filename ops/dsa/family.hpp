@@ -2,9 +2,7 @@
 // The DSA family's kernels (include/draftjit/dsa.hpp): one kernel template per forward mode, specialised for bs (the
 // scan) and the switches that change the code (the family's flags).
 #include <cstdint>
-#include <optional>
 #include <string_view>
-#include <vector>
 
 #include "draftjit/dsa.hpp"
 #include "jit/kernel_family.hpp"
@@ -23,9 +21,5 @@ DsaSwitches switches_of(int flags);
 // Tuning::dsa_threads the block size). Throws std::invalid_argument for bs outside [0, kMaxDsaBs] or a switch the
 // mode does not have (paged_mqa_ctx_lens_2d outside target verify).
 jit::KernelSpec spec_for(DsaMode mode, int bs, const DsaSwitches& switches, const Tuning& tuning);
-
-// The distinct kernels that calls of this mode and switches with these batch sizes launch.
-std::vector<jit::KernelSpec> kernels_for(DsaMode mode, const std::vector<int>& bs_list, const DsaSwitches& switches,
-                                         const Tuning& tuning);
 
 }  // namespace draftjit::ops::dsa
