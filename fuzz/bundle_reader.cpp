@@ -467,12 +467,14 @@ void write_seeds(const fs::path& dir) {
   other_hash.name = scan.name;
   write_seed(dir, "wrong-name.bundle", jit::encode_bundle({wrong_spec, other_hash}));
   // The same name twice with two cubins: the last one is what stays.
-  write_seed(dir, "duplicate.bundle", jit::encode_bundle({fill, item_for(draft_extend::fill_spec(tuning), "sm_90", "other")}));
+  write_seed(dir, "duplicate.bundle",
+             jit::encode_bundle({fill, item_for(draft_extend::fill_spec(tuning), "sm_90", "other")}));
   // A name that fits NAME_MAX but whose temp name does not: the store refuses it.
   write_seed(
       dir, "long-name.bundle",
       jit::encode_bundle({item_of(
-          fill_key_with_spec(jit::make_key(draft_extend::fill_spec(tuning), toolchain("sm_90")).text, std::string(220, 'f')),
+          fill_key_with_spec(jit::make_key(draft_extend::fill_spec(tuning), toolchain("sm_90")).text,
+                             std::string(220, 'f')),
           "x")}));
   // Framing and checksum faults.
   std::vector<char> bad_sum = jit::encode_bundle({fill, scan});

@@ -86,8 +86,8 @@ struct World {
     try {
       default_options = jit::Toolchain::for_arch("sm_90").options;
       nvrtc = true;
-      // jit/nvrtc/toolchain reads DRAFTJIT_NVRTC_OPTIONS once per process (the first call above) or on every call: which
-      // one decides what the variable can do here.
+      // jit/nvrtc/toolchain reads DRAFTJIT_NVRTC_OPTIONS once per process (the first call above) or on every call:
+      // which one decides what the variable can do here.
       ::setenv("DRAFTJIT_NVRTC_OPTIONS", "-DDRAFTJIT_FUZZ_PROBE", 1);
       options_per_call = jit::Toolchain::for_arch("sm_90").options != default_options;
       ::unsetenv("DRAFTJIT_NVRTC_OPTIONS");
