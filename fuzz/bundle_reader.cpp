@@ -8,7 +8,7 @@
 //   import_bundle returns one item per entry, in order, or throws BundleError, exactly when decode_bundle refuses the
 //     bundle or its checksum is wrong (then nothing is stored); never another exception for a readable file
 //   an entry is imported exactly when it is one a load would take: its bytes are encode_entry of the key and cubin
-//     they hold, its key starts as this build's keys do (draftjit's version and the renderer's digest), and its name
+//     they hold, its key starts as this build's keys do (draftjit's version and the headers' digest), and its name
 //     is the one make_key gives that key (the spec name and arch read from the key text, and its hash); and the
 //     store can write it (a name too long for a temp name beside it is refused with a warning);
 //     a skipped one says why, in printable ASCII and bounded (jit/outside_text), as does a BundleError
@@ -190,7 +190,7 @@ std::optional<fz::EntryParts> loadable(const jit::BundleItem& item) {
   std::optional<fz::EntryParts> split = split_entry(item.data);
   if (!split || jit::encode_entry(split->key, split->cubin) != item.data) return std::nullopt;
   // Only what this build could have made is ever loaded by it: make_key starts every key with draftjit's version
-  // and the renderer's digest, and an entry of another build is skipped, never imported to lie unused.
+  // and the kernel headers' digest, and an entry of another build is skipped, never imported to lie unused.
   const std::string ours = fmt::format("draftjit {} | headers {} | ", jit::kVersion, jit::templates_digest());
   if (!split->key.starts_with(ours)) return std::nullopt;
   const std::optional<KernelName> kernel = kernel_name_of_key(split->key);

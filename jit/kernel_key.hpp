@@ -35,7 +35,7 @@ std::optional<KernelKey> key_of_text(std::string_view text);
 std::optional<KernelKey> check_named_for_its_key(CacheFile& file, std::string_view file_name);
 
 // Why no load of this build would ever use an entry under key text (made by another draftjit version, or by a build
-// whose renderer differs: make_key puts both first), or nullopt when this build could have made it.
+// whose kernel headers differ: make_key puts both first), or nullopt when this build could have made it.
 std::optional<std::string> made_by_another_build(std::string_view key_text);
 
 // The arch in a stem, or in a file name that starts with one ("fused_unrolled.bs5.t128.compute_90-0123.cubin" ->

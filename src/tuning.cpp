@@ -1,4 +1,4 @@
-// validate(Tuning) (include/draftjit/tuning.hpp): outside the renderer, so a message edit re-keys no kernel.
+// validate(Tuning) (include/draftjit/tuning.hpp): no kernel key depends on this file: a message edit re-keys none.
 #include <fmt/format.h>
 
 #include <stdexcept>

@@ -64,7 +64,7 @@ ExportResult export_bundle(const DiskCache& cache, const std::filesystem::path& 
 // the framing and the checksum: a bundle whose framing or checksum is wrong is refused whole (BundleError, naming the
 // first damaged entry when one is), before any entry is decoded. Then entry by entry: each is checked as a load
 // would check it (checksum, name against the key inside) and against this build (an entry another draftjit version
-// or renderer made is never used by this one: skipped, saying which made it), and each good one is stored with
+// or kernel headers made is never used by this one: skipped, saying which made it), and each good one is stored with
 // DiskCache::store (temp + rename) and handed to on_item; an entry that fails a check, or that the store refuses, is
 // handed over skipped, with why. Throws std::system_error when file cannot be read, std::invalid_argument when it is
 // not a regular file or over 1 GiB (open_regular_file), std::runtime_error when the cache has no writable
