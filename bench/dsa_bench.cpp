@@ -9,8 +9,9 @@
 // Per (mode, bs, context): req_to_token int32 [2 * bs, context], req_pool_indices int64 (distinct rows of it),
 // seq_lens int32 in [context / 2, context - 4], dsa_index_topk 2048, real_page_size 64; the bound (max_len,
 // max_seqlen_k) is the context. Target verify: next_n = 2. Draft extend: 1-4 tokens per request, outputs of
-// 4 x bs rows. Bytes: req_to_token read rows x bound x 4, page_table_1 written the same, real_page_table written
-// rows x ceil(bound / 64) x 4, and every small array read or written once.
+// 4 x bs rows. Bytes: req_to_token read over each row's live prefix (its request's KV length rounded up to 128,
+// within the bound), page_table_1 written the same, real_page_table one entry per 64 of those columns, and every
+// small array read or written once.
 //
 // GPU us: N calls queued behind a kernel that holds the stream until the host has queued them all (batches of at
 // most 256, so the launch queue never fills), CUDA events around each batch, summed over the batches / N; median
@@ -162,6 +163,12 @@ Case make_case(Mode mode, int bs, int ctx, std::mt19937& rng) {
   return c;
 }
 
+// The columns the call writes of a row whose request has KV length kv (include/draftjit/dsa.hpp).
+std::int64_t live_columns(std::int64_t kv, std::int64_t ctx) {
+  const std::int64_t blocks = kv > 0 ? (kv + draftjit::kDsaLiveColumns - 1) / draftjit::kDsaLiveColumns : 0;
+  return std::min(blocks * draftjit::kDsaLiveColumns, ctx);
+}
+
 std::vector<std::int32_t> prefix(const std::vector<std::int32_t>& v) {
   std::vector<std::int32_t> out(v.size() + 1, 0);
   for (std::size_t i = 0; i < v.size(); ++i) out[i + 1] = out[i] + v[i];
@@ -223,7 +230,7 @@ Row run_case(const Case& c, int calls, int rounds, Timer& timer, const draftjit:
   common.real_page_table = {rpt.ptr, cap, pages, pages, 1};
   draftjit::DsaDecodeArgs decode{common, ctx};
   draftjit::DsaTargetVerifyArgs verify{common, kNextN, ctx, expanded.ptr, {}};
-  draftjit::DsaDraftExtendArgs extend{common, ext.ptr, rows, ctx, expanded.ptr};
+  draftjit::DsaDraftExtendArgs extend{common, {ext.ptr, draftjit::IndexType::Int32}, rows, ctx, expanded.ptr};
   const CUstream cu_stream = reinterpret_cast<CUstream>(timer.stream);
   auto call = [&] {
     if (c.mode == Mode::Decode) draftjit::dsa_decode_metadata(decode, cu_stream, tuning);
@@ -261,22 +268,30 @@ Row run_case(const Case& c, int calls, int rounds, Timer& timer, const draftjit:
     if (dsa.download(rows) != want_dsa) fail("dsa_cache_seqlens");
     if (dsa_cu.download(rows + 1) != prefix(want_dsa)) fail("dsa_cu_seqlens_k");
     if (c.mode != Mode::Decode && expanded.download(rows) != c.row_len) fail("seqlens_expanded");
+    constexpr std::int32_t kPoison = static_cast<std::int32_t>(0xA5A5A5A5u);
     for (std::int64_t r : {std::int64_t{0}, rows - 1}) {
       const std::int64_t p = c.pool[c.row_req[r]];
-      std::vector<std::int32_t> want_pt(ctx), want_rpt(pages);
-      for (int j = 0; j < ctx; ++j) want_pt[j] = token(p, j, ctx);
-      for (std::int64_t i = 0; i < pages; ++i) want_rpt[i] = token(p, i * kPage, ctx) / kPage;
+      const std::int64_t live = live_columns(want_cache[c.row_req[r]], ctx);
+      std::vector<std::int32_t> want_pt(ctx, kPoison), want_rpt(pages, kPoison);
+      for (int j = 0; j < live; ++j) want_pt[j] = token(p, j, ctx);
+      for (std::int64_t i = 0; i * kPage < live; ++i) want_rpt[i] = token(p, i * kPage, ctx) / kPage;
       if (pt.download(ctx, r * ctx) != want_pt) fail(fmt::format("page_table_1 row {}", r).c_str());
       if (rpt.download(pages, r * pages) != want_rpt) fail(fmt::format("real_page_table row {}", r).c_str());
     }
   };
   verify_outputs("before");
 
-  // Reads: req_to_token rows, seq_lens, req_pool_indices (int64), extend_seq_lens. Writes: page_table_1,
-  // real_page_table, cache_seqlens, cu_seqlens_k, dsa_cache_seqlens, dsa_cu_seqlens_k, seqlens_expanded.
-  const std::int64_t table = rows * ctx * 4;
+  // Reads: req_to_token's live prefixes, seq_lens, req_pool_indices (int64), extend_seq_lens. Writes: page_table_1
+  // and real_page_table over the live prefixes, cache_seqlens, cu_seqlens_k, dsa_cache_seqlens, dsa_cu_seqlens_k,
+  // seqlens_expanded.
+  std::int64_t live_cells = 0;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const int kv = c.seq[c.row_req[r]] + (c.mode == Mode::Verify ? kNextN : 0);
+    live_cells += live_columns(kv, ctx);
+  }
+  const std::int64_t table = live_cells * 4;
   const std::int64_t reads = table + bs * (4 + 8 + (c.mode == Mode::Extend ? 4 : 0));
-  const std::int64_t writes = table + rows * pages * 4 +
+  const std::int64_t writes = table + (live_cells + kPage - 1) / kPage * 4 +
                               (bs + (bs + 1) + rows + (rows + 1) + (c.mode != Mode::Decode ? rows : 0)) * 4;
   const std::int64_t bytes = reads + writes;
   const std::size_t copy_bytes = static_cast<std::size_t>((bytes + 1) / 2);

@@ -652,7 +652,7 @@ def dsa_case(mode, bs, ctx):
     else:
         args = (seq, ext, pool, req_to_token, cache, cu, page_table, expanded, dsa, dsa_cu, real_page_table)
         scalars.update(total_len=rows, max_seqlen_k=ctx, max_extend_len=int(ext_h.max()), max_total_len=capacity)
-        op_args = (*args, bs, rows, ctx, TOPK, DSA_PAGE, 1, None)
+        op_args = (*args, bs, rows, ctx, TOPK, DSA_PAGE, 0, 1, None)
 
     def call():
         fn(*args, **scalars)
@@ -667,10 +667,14 @@ def dsa_case(mode, bs, ctx):
                 "dsa_cu_seqlens_k": (dsa_cu[:rows + 1], np.concatenate([[0], np.cumsum(dsa_h)]))}
         if mode != "decode":
             want["seqlens_expanded"] = (expanded[:rows], row_len)
-        for r in {0, rows - 1}:
+        for r in {0, rows - 1}:  # over the row's live prefix (draftjit/sglang.py); the rest keeps the -1 fill
             first = int(pool_h[row_req[r]]) * ctx
-            want[f"page_table_1 row {r}"] = (page_table[r], first + np.arange(ctx))
-            want[f"real_page_table row {r}"] = (real_page_table[r], (first + np.arange(0, ctx, DSA_PAGE)) // DSA_PAGE)
+            live = min(-(-int(cache_h[row_req[r]]) // 128) * 128, ctx)
+            columns = np.arange(ctx)
+            want[f"page_table_1 row {r}"] = (page_table[r], np.where(columns < live, first + columns, -1))
+            pages = columns[::DSA_PAGE]
+            want[f"real_page_table row {r}"] = (real_page_table[r],
+                                                np.where(pages < live, (first + pages) // DSA_PAGE, -1))
         for name, (got, expected) in want.items():
             got = got.cpu().numpy()
             if not np.array_equal(got, expected):

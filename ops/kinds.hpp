@@ -16,6 +16,7 @@ struct CallKind {
   const char* name;     // "main", "dsa-decode"
   const char* summary;  // what a call of this kind is, for help texts
   std::uint8_t family;  // whose switches (flag names) the kind takes
+  int switches = 0;     // which of them: the family's flag bits a call of this kind has
   // The kernels a call with this bs and these switch flags launches, the main one first. Throws
   // std::invalid_argument for a bs outside the family's range or a switch the call does not have.
   std::vector<jit::KernelSpec> (*plan)(std::int64_t bs, int flags, const Tuning& tuning);
@@ -26,7 +27,9 @@ std::span<const CallKind> call_kinds();
 const CallKind& call_kind_named(std::string_view name);
 std::string call_kind_names();  // "main, fused, scan, fill, dsa-decode, dsa-verify, dsa-extend"
 
-// The family's switch flags named so ("paged"): their bits, or std::invalid_argument naming the kind's switches.
+// The kind's switches' names ("seq64", ...), in bit order.
+std::vector<const char*> switch_names(const CallKind& kind);
+// The kind's switch flags named so ("paged"): their bits, or std::invalid_argument naming the kind's switches.
 int flags_named(const CallKind& kind, std::span<const std::string> names);
 
 // The distinct kernels calls of this kind with these batch sizes and switches launch, in first-use order.

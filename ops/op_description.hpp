@@ -31,6 +31,7 @@ struct OpArg {
   int rank = 1;
   Size size = Size::Any;
   bool optional = false;  // a Tensor? that may be None
+  bool strided = false;   // 1-D: any non-negative stride (else contiguous)
 };
 
 struct OpDescription {

@@ -49,6 +49,11 @@ void check_matrix(const Checker& check, std::string_view name, std::int64_t rows
                 name, rows, cols, need_rows, need_cols);
 }
 
+void check_indices(const Checker& check, std::string_view name, const DeviceIndices& a, bool read) {
+  check.require(a.stride >= 0, "{} has a negative stride ({})", name, a.stride);
+  check.require(!read || a.data != nullptr, "{} must be non-null", name);
+}
+
 // The checks every mode shares, for `rows` output rows of `bound` page-table columns; returns the kernel's common
 // params. table_rows: the rows the page tables must hold (the mode's rows; draft extend's come from its data, and
 // its capacity covers them instead).
@@ -56,14 +61,14 @@ k::DsaCommonParams common_params(const Checker& check, const DsaCommonArgs& a, s
                                  std::int64_t table_rows) {
   check.require(a.dsa_index_topk >= 0, "dsa_index_topk = {} is negative", a.dsa_index_topk);
   check.require(a.real_page_size >= 1, "real_page_size = {} must be >= 1", a.real_page_size);
-  check.require(a.index_kpool >= 0, "index_kpool = {} is negative", a.index_kpool);
+  check.require(rows == 0 || a.index_kpool >= 1, "index_kpool = {} must be >= 1", a.index_kpool);
   check.require(bound >= 0 && bound <= std::numeric_limits<std::int32_t>::max(),
                 "the column bound {} is outside [0, INT32_MAX]", bound);
   check.require(a.row_capacity >= 0, "row_capacity = {} is negative", a.row_capacity);
   const bool requests = a.bs > 0;
-  check.require(!requests || (a.seq_lens.data != nullptr && a.req_pool_indices.data != nullptr &&
-                              a.cache_seqlens != nullptr),
-                "seq_lens, req_pool_indices and cache_seqlens must be non-null for bs = {}", a.bs);
+  check_indices(check, "seq_lens", a.seq_lens, requests);
+  check_indices(check, "req_pool_indices", a.req_pool_indices, requests);
+  check.require(!requests || a.cache_seqlens != nullptr, "cache_seqlens must be non-null for bs = {}", a.bs);
   check.require(a.cu_seqlens_k != nullptr && a.dsa_cu_seqlens_k != nullptr,
                 "cu_seqlens_k and dsa_cu_seqlens_k must be non-null (their first entry is always written)");
   check.require(rows == 0 || a.dsa_cache_seqlens != nullptr, "dsa_cache_seqlens must be non-null for {} rows", rows);
@@ -71,17 +76,19 @@ k::DsaCommonParams common_params(const Checker& check, const DsaCommonArgs& a, s
   check_matrix(check, "req_to_token", tok.rows, tok.cols, tok.row_stride, tok.col_stride, rows > 0 && bound > 0, 1,
                bound, tok.data);
   const bool gathered = table_rows > 0 && bound > 0;
-  const DeviceMatrix& page = a.page_table_1;
-  check_matrix(check, "page_table_1", page.rows, page.cols, page.row_stride, page.col_stride, gathered, table_rows,
-               bound, page.data);
   const bool paged = a.real_page_size > 1;
+  const DeviceMatrix& page = a.page_table_1;
+  check.require(paged || !gathered || page.data != nullptr,
+                "page_table_1 must be non-null when real_page_size is 1 (it is then the only table written)");
+  check_matrix(check, "page_table_1", page.rows, page.cols, page.row_stride, page.col_stride,
+               gathered && page.data != nullptr, table_rows, bound, page.data);
   const DeviceMatrix& real = a.real_page_table;
   if (paged) {
     check_matrix(check, "real_page_table", real.rows, real.cols, real.row_stride, real.col_stride, gathered,
                  table_rows, (bound + a.real_page_size - 1) / a.real_page_size, real.data);
   }
-  return {a.seq_lens.data,
-          a.req_pool_indices.data,
+  return {{a.seq_lens.data, a.seq_lens.stride},
+          {a.req_pool_indices.data, a.req_pool_indices.stride},
           {tok.data, tok.row_stride, tok.col_stride},
           tok.rows,
           static_cast<int>(a.bs),
@@ -90,6 +97,7 @@ k::DsaCommonParams common_params(const Checker& check, const DsaCommonArgs& a, s
           a.index_kpool,
           rows,
           bound,
+          1,
           a.cache_seqlens,
           a.cu_seqlens_k,
           a.dsa_cache_seqlens,
@@ -105,31 +113,42 @@ DsaSwitches switches_of(const DsaCommonArgs& a) {
   s.req_pool_indices = a.req_pool_indices.type;
   s.paged = a.real_page_size > 1;
   s.kpool = a.index_kpool > 1;
+  s.real_only = s.paged && a.page_table_1.data == nullptr;
   return s;
 }
 
-// Block 0 for the per-request outputs, and a block for each (row, column tile) item of the gather (templates/
-// row_gather.cuh), up to one wave of resident blocks: every block repeats the checks over all requests, so past a
-// wave more blocks only repeat them, where the resident ones can take more items.
-unsigned dsa_blocks(const k::DsaCommonParams& c, const jit::KernelSpec& spec, const LoadedKernel& kernel,
-                    int sm_count) {
+// The grid: block 0 for the per-request and per-row outputs, and up to one wave of workers for the row gather
+// (templates/row_gather.cuh), which every block follows with the checks over all requests, so past a wave more
+// blocks would only repeat them. Each row gets `splits` of the workers when there are more workers than rows.
+struct DsaGrid {
+  unsigned blocks;
+  int splits;
+};
+
+DsaGrid dsa_grid(const k::DsaCommonParams& c, bool real_only, const jit::KernelSpec& spec, const LoadedKernel& kernel,
+                 int sm_count) {
   const std::int64_t tile = std::int64_t{spec.threads} * k::kDsaGatherColumns;
-  const std::int64_t items = c.rows * ((c.bound + tile - 1) / tile);
+  const std::int64_t units = real_only ? (c.bound + c.page_size - 1) / c.page_size : c.bound;
+  const std::int64_t tiles = (units + tile - 1) / tile;  // of the widest live prefix
   const std::int64_t wave = std::int64_t{sm_count} * kernel.blocks_per_sm;
-  return static_cast<unsigned>(1 + std::clamp<std::int64_t>(items, 0, wave - 1));
+  const std::int64_t workers = std::clamp<std::int64_t>(c.rows * tiles, 0, wave - 1);
+  const std::int64_t splits =
+      c.rows > 0 ? std::clamp<std::int64_t>(workers / c.rows, 1, std::max<std::int64_t>(tiles, 1)) : 1;
+  return {static_cast<unsigned>(1 + workers), static_cast<int>(splits)};
 }
 
 template <class Params>
-void launch_dsa(DsaMode mode, const Params& params, const DsaSwitches& switches, const Tuning& tuning,
-                CUstream stream, const char* call) {
+void launch_dsa(DsaMode mode, Params params, const DsaSwitches& switches, const Tuning& tuning, CUstream stream,
+                const char* call) {
   const jit::KernelSpec spec = ops::dsa::spec_for(mode, params.c.bs, switches, tuning);
   Context& context = current_context();
   const LoadedKernel& kernel = kernel_for_call(context, spec, params.c.bs, stream, call, [] {
     return std::string("Call draftjit::prepare_dsa for this mode, bs and switches (Python: draftjit.prepare_dsa) "
                        "before capturing");
   });
-  launch(kernel, {dsa_blocks(params.c, spec, kernel, context.sm_count()), static_cast<unsigned>(spec.threads)},
-         stream, params);
+  const DsaGrid grid = dsa_grid(params.c, switches.real_only, spec, kernel, context.sm_count());
+  params.c.splits = grid.splits;
+  launch(kernel, {grid.blocks, static_cast<unsigned>(spec.threads)}, stream, params);
 }
 
 }  // namespace
@@ -169,20 +188,24 @@ void dsa_draft_extend_metadata(const DsaDraftExtendArgs& args, CUstream stream, 
   const Checker check("dsa_draft_extend_metadata", a.bs);
   validate(tuning);
   check.require(args.total_len >= 0, "total_len = {} is negative", args.total_len);
-  check.require(a.bs == 0 || args.extend_seq_lens != nullptr, "extend_seq_lens must be non-null for bs = {}", a.bs);
+  check_indices(check, "extend_seq_lens", args.extend_seq_lens, a.bs > 0);
   // The rows come from the device's extend lengths: the kernel checks total_len against them and against the
   // capacity, the rows every per-row output holds (the page tables' rows too, where anything is gathered).
   std::int64_t capacity = a.row_capacity;
   if (args.max_seqlen_k > 0) {
-    capacity = std::min(capacity, a.page_table_1.rows);
+    if (a.page_table_1.data != nullptr) capacity = std::min(capacity, a.page_table_1.rows);
     if (a.real_page_size > 1) capacity = std::min(capacity, a.real_page_table.rows);
   }
   check.require(capacity == 0 || args.seqlens_expanded != nullptr,
                 "seqlens_expanded must be non-null for row_capacity = {}", a.row_capacity);
   const std::int64_t table_rows = std::min(args.total_len, capacity);
   const k::DsaDraftExtendParams params{common_params(check, a, args.total_len, args.max_seqlen_k, table_rows),
-                                       args.extend_seq_lens, capacity, args.seqlens_expanded};
-  launch_dsa(DsaMode::DraftExtend, params, switches_of(a), tuning, stream, check.call());
+                                       {args.extend_seq_lens.data, args.extend_seq_lens.stride}, capacity,
+                                       args.seqlens_expanded};
+  DsaSwitches switches = switches_of(a);
+  switches.extend_seq_lens = args.extend_seq_lens.type;
+  switches.static_extend = args.static_extend_len;
+  launch_dsa(DsaMode::DraftExtend, params, switches, tuning, stream, check.call());
 }
 
 void prepare_dsa(DsaMode mode, std::int64_t bs, const DsaSwitches& switches, const Tuning& tuning) {

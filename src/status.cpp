@@ -23,8 +23,10 @@ static_assert(same_dsa_bit(kDsaNegativeExtendLen, k::kDsaNegativeExtendLen) &&
                   same_dsa_bit(kDsaInt32Overflow, k::kDsaInt32Overflow) &&
                   same_dsa_bit(kDsaCapacityExceeded, k::kDsaCapacityExceeded) &&
                   same_dsa_bit(kDsaTotalMismatch, k::kDsaTotalMismatch) &&
-                  same_dsa_bit(kDsaNegativeSeqLen, k::kDsaNegativeSeqLen),
+                  same_dsa_bit(kDsaNegativeSeqLen, k::kDsaNegativeSeqLen) &&
+                  same_dsa_bit(kDsaExtendNotStatic, k::kDsaExtendNotStatic),
               "the DSA kernels' status bits (templates/kernel_params.cuh) must be the host's");
+static_assert(kDsaLiveColumns == k::kDsaLiveColumns, "the live prefix's column block: one value on both sides");
 
 namespace {
 
@@ -56,6 +58,7 @@ constexpr StatusBit kDsaStatusBits[] = {
     {kDsaCapacityExceeded, "capacity_exceeded", "total_len exceeds row_capacity"},
     {kDsaTotalMismatch, "total_mismatch", "total_len differs from sum(extend_seq_lens)"},
     {kDsaNegativeSeqLen, "negative_seq_len", "negative seq_len"},
+    {kDsaExtendNotStatic, "extend_not_static", "static_extend_len with unequal extend lengths"},
 };
 
 }  // namespace

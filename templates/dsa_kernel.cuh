@@ -36,6 +36,15 @@ __device__ __forceinline__ void scan_computed(Values values, int bs, unsigned* p
   }
 }
 
+// The exclusive prefix of request b from a scan's slots over values: its slot's prefix plus the values of the slot's
+// requests before it (none with one request per slot).
+template <class Scan, class Values>
+__device__ __forceinline__ unsigned request_prefix(const unsigned* prefix, Values values, int b) {
+  unsigned sum = prefix[Scan::slot(b / Scan::kChunk)];
+  for (int i = b - b % Scan::kChunk; i < b; ++i) sum += static_cast<unsigned>(values(i));
+  return sum;
+}
+
 // Block 0's outputs: cache_seqlens and cu_seqlens_k per request, then seqlens_expanded, dsa_cache_seqlens and
 // dsa_cu_seqlens_k per row, where a row's dsa prefix is its request's (the scan of each request's rows' sum) plus
 // its own rows' sum before it, in closed form. prefix holds Scan::kSlots words; offsets are draft extend's.
@@ -56,7 +65,7 @@ __device__ __forceinline__ void write_step_outputs(const typename Mode::Params& 
   __syncthreads();
   for (int b = threadIdx.x; b <= c.bs; b += Scan::kThreads) {
     if (b < c.bs) c.cache_seqlens[b] = cache_len(b);
-    c.cu_seqlens_k[b] = static_cast<int>(b < c.bs ? prefix[Scan::slot(b)] : *total);
+    c.cu_seqlens_k[b] = static_cast<int>(b < c.bs ? request_prefix<Scan>(prefix, cache_len, b) : *total);
   }
   if constexpr ((FLAGS & kDsaCtxLens2d) != 0) {
     for (long long row = threadIdx.x; row < c.rows; row += Scan::kThreads) {
@@ -68,12 +77,11 @@ __device__ __forceinline__ void write_step_outputs(const typename Mode::Params& 
   __syncthreads();  // prefix is read above and rewritten below
 
   const auto rows_of = [&](int b) { return Mode::rows_of(p, b, requests.seq_len(b)); };
-  scan_computed<Scan>(
-      [&](int b) {
-        const RequestRows rows = rows_of(b);
-        return static_cast<int>(lengths.rows_sum(rows.base, rows.count));
-      },
-      c.bs, prefix, total, scratch);
+  const auto dsa_sum = [&](int b) {
+    const RequestRows rows = rows_of(b);
+    return static_cast<int>(lengths.rows_sum(rows.base, rows.count));
+  };
+  scan_computed<Scan>(dsa_sum, c.bs, prefix, total, scratch);
   __syncthreads();
   if (threadIdx.x == 0) {
     c.dsa_cu_seqlens_k[0] = 0;
@@ -86,14 +94,14 @@ __device__ __forceinline__ void write_step_outputs(const typename Mode::Params& 
     if constexpr (Mode::kExpanded) p.seqlens_expanded[row] = static_cast<int>(length);
     c.dsa_cache_seqlens[row] = static_cast<int>(lengths.of(length));
     c.dsa_cu_seqlens_k[row + 1] =
-        static_cast<int>(prefix[Scan::slot(o.request)] + lengths.rows_sum(rows.base, o.local + 1));
+        static_cast<int>(request_prefix<Scan>(prefix, dsa_sum, o.request) + lengths.rows_sum(rows.base, o.local + 1));
   }
 }
 
 template <class Mode, class Scan, int FLAGS>
 __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
-  static_assert(Scan::kChunk == 1, "the DSA kernels keep one slot per request");
   static_assert(FLAGS >= 0 && FLAGS < kDsaFlagsEnd, "FLAGS: kDsa* switches");
+  constexpr bool kSearch = Mode::kExtend && (FLAGS & kDsaStaticExtend) == 0;  // rows find requests in offsets
   extern __shared__ unsigned s_dsa[];  // Mode::kSharedArrays x Scan::kSlots words, sized by the launch
   __shared__ DsaBlockChecks s_checks;
   __shared__ unsigned s_total;
@@ -109,15 +117,25 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
   const auto check = [&](int b, int extend) {
     const long long seq_len = check_request<FLAGS>(c, requests.seq_len(b), requests.pool_index(b), mine);
     const RequestRows rows = Mode::rows_of(p, b, seq_len);
-    if (extend < 0) mine.negative_extend = 1;
-    mine.extend_sum += extend;
+    if constexpr (Mode::kExtend) {
+      if (extend < 0) mine.negative_extend = 1;
+      if ((FLAGS & kDsaExtend64) != 0 && Mode::extend_wide(p, b) != extend) mine.extend_bits |= kDsaInt32Overflow;
+      if ((FLAGS & kDsaStaticExtend) != 0 && extend != Mode::extend(p, 0)) mine.extend_bits |= kDsaExtendNotStatic;
+      mine.extend_sum += extend;
+    }
     mine.cache_sum += Mode::cache_len(p, seq_len);
     mine.dsa_sum += lengths.rows_sum(rows.base, rows.count);
   };
-  if constexpr (Mode::kExtend) {
-    Scan::block_exclusive(p.extend_seq_lens, c.bs, offsets, &s_total, check);
+  if constexpr (kSearch) {
+    Scan::block_exclusive([&](int b) { return Mode::extend(p, b); }, c.bs, offsets, &s_total, check);
   } else {
-    for (int b = threadIdx.x; b < c.bs; b += Scan::kThreads) check(b, 0);
+    for (int b = threadIdx.x; b < c.bs; b += Scan::kThreads) {
+      if constexpr (Mode::kExtend) {
+        check(b, Mode::extend(p, b));
+      } else {
+        check(b, 0);
+      }
+    }
   }
   add_checks(mine, &s_checks);
   __syncthreads();
@@ -139,9 +157,11 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
   }
   const unsigned workers = gridDim.x > 1 ? gridDim.x - 1 : 1;
   const unsigned worker = gridDim.x > 1 ? blockIdx.x - 1 : 0;
-  gather_rows<Scan::kThreads, (FLAGS & kDsaPaged) != 0>(
-      c, worker, workers,
-      [&](long long row) { return requests.pool_index(Mode::template owner<Scan>(p, offsets, row).request); });
+  gather_rows<Scan::kThreads, FLAGS>(c, worker, workers, [&](long long row) {
+    const int request = Mode::template owner<Scan>(p, offsets, row).request;
+    const long long kv = Mode::cache_len(p, requests.seq_len(request));
+    return GatherRow{requests.pool_index(request), live_columns(kv, c.bound)};
+  });
 }
 
 // The kernel templates the rendered entries instantiate (jit/nvrtc/codegen.cpp), one per mode's params struct.
@@ -155,7 +175,7 @@ __device__ __forceinline__ void dsa_target_verify_kernel(const DsaTargetVerifyPa
 }
 template <class Scan, int FLAGS>
 __device__ __forceinline__ void dsa_draft_extend_kernel(const DsaDraftExtendParams& p) {
-  dsa_kernel<DraftExtendMode, Scan, FLAGS>(p);
+  dsa_kernel<DraftExtendMode<FLAGS>, Scan, FLAGS>(p);
 }
 
 }  // namespace draftjit_kernels

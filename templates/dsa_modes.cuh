@@ -45,21 +45,45 @@ struct TargetVerifyMode {
 };
 
 // extend_seq_lens[b] rows per request, one per extended token: seq_len - extend + 1 + local, clamped at 0 (padded
-// graph rows carry a seq_len below their extend length). A row's request comes from the search over the block's own
-// scan of the extend lengths (offsets), computed once per block.
+// graph rows carry a seq_len below their extend length). A row's request is row / extend_seq_lens[0] with
+// kDsaStaticExtend; otherwise it comes from the search over the block's own scan of the extend lengths (offsets,
+// computed once per block), one slot per Scan::kChunk requests, then a walk over the slot's requests.
+template <int FLAGS>
 struct DraftExtendMode {
   using Params = DsaDraftExtendParams;
   enum : int { kSharedArrays = kDsaDraftExtendSharedArrays, kExtend = true, kExpanded = true };
 
+  // Extend length b as the scans take it: an int64 one outside int32 is clamped (and reported: kDsaInt32Overflow).
+  __device__ static long long extend_wide(const Params& p, int b) {
+    return load_index<(FLAGS & kDsaExtend64) != 0>(p.extend_seq_lens, b);
+  }
+  __device__ static int extend(const Params& p, int b) {
+    return static_cast<int>(clamp_int32(extend_wide(p, b)));
+  }
   __device__ static long long cache_len(const Params&, long long seq_len) { return seq_len; }
   __device__ static RequestRows rows_of(const Params& p, int b, long long seq_len) {
-    const int extend = __ldg(&p.extend_seq_lens[b]);
-    return {extend, seq_len - extend + 1};
+    const int extend_len = extend(p, b);
+    return {extend_len, seq_len - extend_len + 1};
   }
   template <class Scan>
-  __device__ static RowOwner owner(const Params&, const unsigned* offsets, long long row) {
-    const int request = find_slot<Scan>(offsets, static_cast<unsigned>(row));
-    return {request, row - offsets[Scan::slot(request)]};
+  __device__ static RowOwner owner(const Params& p, const unsigned* offsets, long long row) {
+    if constexpr ((FLAGS & kDsaStaticExtend) != 0) {
+      const long long extend_len = extend(p, 0);  // > 0: there are rows, and the checks passed
+      const int request = static_cast<int>(row / extend_len);
+      return {request, row - request * extend_len};
+    } else {
+      const int slot = find_slot<Scan>(offsets, static_cast<unsigned>(row));
+      int request = slot * Scan::kChunk;
+      unsigned start = offsets[Scan::slot(slot)];
+      // The slot's last request needs no test: the row is in the slot.
+      for (int k = 1; k < Scan::kChunk; ++k) {
+        const unsigned extend_len = static_cast<unsigned>(extend(p, request));
+        if (row < start + extend_len) break;
+        start += extend_len;
+        ++request;
+      }
+      return {request, row - start};
+    }
   }
 };
 

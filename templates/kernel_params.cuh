@@ -76,6 +76,7 @@ enum : int {
   kDsaCapacityExceeded = 8,
   kDsaTotalMismatch = 16,
   kDsaNegativeSeqLen = 32,
+  kDsaExtendNotStatic = 64,
 };
 
 // The switches a DSA kernel is compiled for besides bs: bits of its FLAGS template argument and of KernelSpec::flags.
@@ -85,7 +86,10 @@ enum : int {
   kDsaPaged = 4,          // real_page_size > 1: real_page_table is written
   kDsaKpool = 8,          // index_kpool > 1: the pooled dsa length
   kDsaCtxLens2d = 16,     // target verify: paged_mqa_ctx_lens_2d is written
-  kDsaFlagsEnd = 32,      // one past every flag
+  kDsaExtend64 = 32,      // draft extend: extend_seq_lens is int64 (else int32)
+  kDsaStaticExtend = 64,  // draft extend: every extend length is the first (row / extend finds a row's request)
+  kDsaRealOnly = 128,     // with kDsaPaged: page_table_1 is not given, only real_page_table is written
+  kDsaFlagsEnd = 256,     // one past every flag
 };
 
 // Arrays of one unsigned per scan slot that each mode keeps in dynamic shared memory: a prefix over requests (block
@@ -97,8 +101,9 @@ enum : int {
 };
 
 // Columns each thread of the row gather moves per item (one 16-byte load): an item is a tile of threads x these
-// columns of one row, which the host sizes the grid by.
-enum : int { kDsaGatherColumns = 4 };
+// columns of one row, which the host sizes the grid by. A row's live prefix is its request's KV length rounded up to
+// kDsaLiveColumns (draftjit::kDsaLiveColumns, upstream's BLOCK_N), clipped to the bound.
+enum : int { kDsaGatherColumns = 4, kDsaLiveColumns = 128 };
 
 struct DsaMatrix {
   int* data;
@@ -112,9 +117,15 @@ struct DsaConstMatrix {
 };
 
 // What every mode reads and writes.
+// bs values, value b at data[b * stride]; the element type is a FLAGS switch.
+struct DsaIndices {
+  const void* data;
+  long long stride;  // in elements
+};
+
 struct DsaCommonParams {
-  const void* seq_lens;          // [bs] int, or long long with kDsaSeqLens64
-  const void* req_pool_indices;  // [bs] long long, or int with kDsaPoolIndices32
+  DsaIndices seq_lens;           // [bs] int, or long long with kDsaSeqLens64
+  DsaIndices req_pool_indices;   // [bs] long long, or int with kDsaPoolIndices32
   DsaConstMatrix req_to_token;
   long long pool_rows;           // req_to_token's rows: a pool index outside [0, pool_rows) is bad data
   int bs;
@@ -123,11 +134,12 @@ struct DsaCommonParams {
   int kpool;                     // index_kpool; > 1 exactly with kDsaKpool
   long long rows;                // the mode's output rows: bs, bs * next_n, total_len
   long long bound;               // page-table columns per row: max_len, max_seqlen_k
+  int splits;                    // gather workers per row (dsa_kernel.cuh), >= 1
   int* cache_seqlens;            // [bs]
   int* cu_seqlens_k;             // [bs + 1]
   int* dsa_cache_seqlens;        // [rows]
   int* dsa_cu_seqlens_k;         // [rows + 1]
-  DsaMatrix page_table_1;
+  DsaMatrix page_table_1;        // not with kDsaRealOnly
   DsaMatrix real_page_table;     // with kDsaPaged
   int* status;                   // null or one int
 };
@@ -148,7 +160,7 @@ struct DsaTargetVerifyParams {
 struct DsaDraftExtendParams {
   DRAFTJIT_HOST_ENTRY("draftjit_dsa_draft_extend")
   DsaCommonParams c;
-  const int* extend_seq_lens;  // [bs]
+  DsaIndices extend_seq_lens;  // [bs] int, or long long with kDsaExtend64
   long long capacity;          // rows the outputs hold: total_len past it is bad data
   int* seqlens_expanded;       // [rows]
 };

@@ -1,8 +1,11 @@
-// The bulk of a DSA step's bytes: every output row's page-table row gathered from its request's req_to_token row,
-// page_table_1[row, j] = req_to_token[pool_row, j] for j < bound, and with PAGED the real page table beside it,
-// real_page_table[row, j / P] = page_table_1[row, j] / P for j % P == 0. Columns at and past the bound are not
-// touched. Blocks stride over (row, column tile) items, so a few long rows spread over the GPU as well as many short
-// ones (worker w of `workers` takes items w, w + workers, ...); rows with unit column strides and 16-byte alignment move four columns per load and store.
+// The bulk of a DSA step's bytes: every output row's page-table row gathered from its request's req_to_token row
+// over the row's live prefix (the request's KV length rounded up to kDsaLiveColumns, clipped to the bound):
+// page_table_1[row, j] = req_to_token[pool_row, j], and with PAGED the real page table beside it, real_page_table[row,
+// j / P] = req_to_token[pool_row, j] / P for j % P == 0; with REAL_ONLY only the real page table, whose columns are
+// then the units the threads take (one load each, P columns apart). Columns past the live prefix are not touched.
+// Blocks take (row, split) pairs, split s of a row taking its tiles s, s + splits, ...: the host picks splits so
+// that a few long rows spread over the GPU as well as many short ones, and a short row in a wide table costs only
+// its live tiles. Rows with unit column strides and 16-byte alignment move four columns per load and store.
 #ifndef DRAFTJIT_ROW_GATHER_CUH
 #define DRAFTJIT_ROW_GATHER_CUH
 
@@ -14,19 +17,32 @@ __device__ __forceinline__ bool aligned_rows(const int* data, long long row_stri
   return col_stride == 1 && row_stride % 4 == 0 && (reinterpret_cast<unsigned long long>(data) & 15u) == 0;
 }
 
-// One thread's columns [col, col + kDsaGatherColumns) of one item's row, loaded and then stored: the loads of a
-// thread's items are all issued before the first store, so their round trips overlap.
+// Where an output row's page-table row comes from, and how many of its columns are live.
+struct GatherRow {
+  long long pool_row;
+  long long live;
+};
+
+// The live columns of a row whose request has KV length kv: ceil(kv / kDsaLiveColumns) * kDsaLiveColumns, in [0,
+// bound].
+__device__ __forceinline__ long long live_columns(long long kv, long long bound) {
+  const long long blocks = kv > 0 ? (kv + kDsaLiveColumns - 1) / kDsaLiveColumns : 0;
+  return min(blocks * kDsaLiveColumns, bound);
+}
+
+// One thread's units [unit, unit + kDsaGatherColumns) of one tile of a row, loaded and then stored: the loads of a
+// thread's tiles are all issued before the first store, so their round trips overlap.
 struct GatherPart {
-  long long row;  // -1: no columns of this item for this thread
-  int col;
+  long long row;  // -1: no units of this tile for this thread
+  int unit;
+  int limit;      // the row's live units
   int v[kDsaGatherColumns];
 };
 
-__device__ __forceinline__ void load_part(const DsaConstMatrix& src, long long pool_row, int bound, bool vector,
-                                          GatherPart& part) {
-  const int* in = src.data + pool_row * src.row_stride;
-  if (vector && part.col + kDsaGatherColumns <= bound) {
-    const int4 q = __ldg(reinterpret_cast<const int4*>(in + part.col));
+// in: the source row; stride: elements between two units' sources.
+__device__ __forceinline__ void load_part(const int* in, long long stride, bool vector, GatherPart& part) {
+  if (vector && part.unit + kDsaGatherColumns <= part.limit) {
+    const int4 q = __ldg(reinterpret_cast<const int4*>(in + part.unit));
     part.v[0] = q.x;
     part.v[1] = q.y;
     part.v[2] = q.z;
@@ -35,30 +51,31 @@ __device__ __forceinline__ void load_part(const DsaConstMatrix& src, long long p
   }
 #pragma unroll
   for (int k = 0; k < kDsaGatherColumns; ++k) {
-    if (part.col + k < bound) part.v[k] = __ldg(in + (part.col + k) * src.col_stride);
+    if (part.unit + k < part.limit) part.v[k] = __ldg(in + (part.unit + k) * stride);
   }
 }
 
+// Units are columns: page_table_1, and with PAGED the real page table's entries among them.
 template <bool PAGED>
-__device__ __forceinline__ void store_part(const DsaCommonParams& c, int bound, bool vector, const GatherPart& part) {
+__device__ __forceinline__ void store_columns(const DsaCommonParams& c, bool vector, const GatherPart& part) {
   const DsaMatrix& dst = c.page_table_1;
   int* out = dst.data + part.row * dst.row_stride;
-  if (vector && part.col + kDsaGatherColumns <= bound) {
-    *reinterpret_cast<int4*>(out + part.col) = make_int4(part.v[0], part.v[1], part.v[2], part.v[3]);
+  if (vector && part.unit + kDsaGatherColumns <= part.limit) {
+    *reinterpret_cast<int4*>(out + part.unit) = make_int4(part.v[0], part.v[1], part.v[2], part.v[3]);
   } else {
 #pragma unroll
     for (int k = 0; k < kDsaGatherColumns; ++k) {
-      if (part.col + k < bound) out[(part.col + k) * dst.col_stride] = part.v[k];
+      if (part.unit + k < part.limit) out[(part.unit + k) * dst.col_stride] = part.v[k];
     }
   }
   if constexpr (PAGED) {
     const int page_size = c.page_size;
-    int page = part.col / page_size;  // of column col + k, stepped along with its offset in the page
-    int offset = part.col - page * page_size;
+    int page = part.unit / page_size;  // of column unit + k, stepped along with its offset in the page
+    int offset = part.unit - page * page_size;
     int* real = c.real_page_table.data + part.row * c.real_page_table.row_stride;
 #pragma unroll
     for (int k = 0; k < kDsaGatherColumns; ++k) {
-      if (offset == 0 && part.col + k < bound) real[page * c.real_page_table.col_stride] = part.v[k] / page_size;
+      if (offset == 0 && part.unit + k < part.limit) real[page * c.real_page_table.col_stride] = part.v[k] / page_size;
       if (++offset == page_size) {
         offset = 0;
         ++page;
@@ -67,32 +84,56 @@ __device__ __forceinline__ void store_part(const DsaCommonParams& c, int bound, 
   }
 }
 
-// pool_row_of(row) gives the req_to_token row of an output row. bound fits int32 (the host checks it).
-template <int THREADS, bool PAGED, class PoolRowOf>
-__device__ __forceinline__ void gather_rows(const DsaCommonParams& c, unsigned worker, unsigned workers,
-                                            PoolRowOf pool_row_of) {
-  enum : int { kTile = THREADS * kDsaGatherColumns, kStep = 2 };  // kStep: items a thread has in flight at once
-  const int bound = static_cast<int>(c.bound);
-  const long long tiles = (bound + kTile - 1) / kTile;
-  const long long items = c.rows * tiles;
-  const bool vector = aligned_rows(c.req_to_token.data, c.req_to_token.row_stride, c.req_to_token.col_stride) &&
-                      aligned_rows(c.page_table_1.data, c.page_table_1.row_stride, c.page_table_1.col_stride);
-  for (long long first = worker; first < items; first += static_cast<long long>(kStep) * workers) {
-    GatherPart parts[kStep];
+// Units are the real page table's columns.
+__device__ __forceinline__ void store_real(const DsaCommonParams& c, const GatherPart& part) {
+  int* real = c.real_page_table.data + part.row * c.real_page_table.row_stride;
 #pragma unroll
-    for (int s = 0; s < kStep; ++s) {
-      const long long item = first + static_cast<long long>(s) * workers;
-      parts[s].row = -1;
-      if (item >= items) continue;
-      const long long row = item / tiles;
-      parts[s].col = static_cast<int>(item - row * tiles) * kTile + static_cast<int>(threadIdx.x) * kDsaGatherColumns;
-      if (parts[s].col >= bound) continue;
-      parts[s].row = row;
-      load_part(c.req_to_token, pool_row_of(row), bound, vector, parts[s]);
-    }
+  for (int k = 0; k < kDsaGatherColumns; ++k) {
+    if (part.unit + k < part.limit) real[(part.unit + k) * c.real_page_table.col_stride] = part.v[k] / c.page_size;
+  }
+}
+
+// Worker `worker` of `workers` takes its (row, split) pairs; row_of(row) gives the row's GatherRow. bound fits int32
+// (the host checks it).
+template <int THREADS, int FLAGS, class RowOf>
+__device__ __forceinline__ void gather_rows(const DsaCommonParams& c, unsigned worker, unsigned workers, RowOf row_of) {
+  enum : int { kTile = THREADS * kDsaGatherColumns, kStep = 2 };  // kStep: tiles a thread has in flight at once
+  constexpr bool kPaged = (FLAGS & kDsaPaged) != 0;
+  constexpr bool kRealOnly = (FLAGS & kDsaRealOnly) != 0;
+  const long long src_stride = kRealOnly ? c.req_to_token.col_stride * c.page_size : c.req_to_token.col_stride;
+  const bool vector =
+      !kRealOnly && aligned_rows(c.req_to_token.data, c.req_to_token.row_stride, c.req_to_token.col_stride) &&
+      aligned_rows(c.page_table_1.data, c.page_table_1.row_stride, c.page_table_1.col_stride);
+  const long long pairs = c.rows * c.splits;
+  for (long long pair = worker; pair < pairs; pair += workers) {
+    const long long row = pair / c.splits;
+    const int split = static_cast<int>(pair - row * c.splits);
+    const GatherRow source = row_of(row);
+    const int limit = static_cast<int>(kRealOnly ? (source.live + c.page_size - 1) / c.page_size : source.live);
+    const int* in = c.req_to_token.data + source.pool_row * c.req_to_token.row_stride;
+    const int tiles = (limit + kTile - 1) / kTile;
+    for (int first = split; first < tiles; first += kStep * c.splits) {
+      GatherPart parts[kStep];
 #pragma unroll
-    for (int s = 0; s < kStep; ++s) {
-      if (parts[s].row >= 0) store_part<PAGED>(c, bound, vector, parts[s]);
+      for (int s = 0; s < kStep; ++s) {
+        const int tile = first + s * c.splits;
+        parts[s].row = -1;
+        if (tile >= tiles) continue;
+        parts[s].unit = tile * kTile + static_cast<int>(threadIdx.x) * kDsaGatherColumns;
+        parts[s].limit = limit;
+        if (parts[s].unit >= limit) continue;
+        parts[s].row = row;
+        load_part(in, src_stride, vector, parts[s]);
+      }
+#pragma unroll
+      for (int s = 0; s < kStep; ++s) {
+        if (parts[s].row < 0) continue;
+        if constexpr (kRealOnly) {
+          store_real(c, parts[s]);
+        } else {
+          store_columns<kPaged>(c, vector, parts[s]);
+        }
+      }
     }
   }
 }

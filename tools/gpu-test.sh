@@ -16,6 +16,10 @@
 #                               .ab-base, e.g. `git archive <commit> | tar -x -C .ab-base`): builds its benchmarks,
 #                               then runs draftjit_bench and draftjit_dsa_bench of both trees, alternating, ROUNDS
 #                               times (default 2); $OUT receives ab-{new,base}-<round>-{bench,dsa}.txt
+#   tools/gpu-test.sh upstream  on the GPU machine after `build`, with .deps and upstream SGLang's DSA files carried
+#                               (DRAFTJIT_UPSTREAM_SGLANG, default .upstream-sglang; docs/GPU.md): the differential
+#                               test against upstream, then the side-by-side benchmark (ARGS passed to it); $OUT
+#                               receives upstream-test.log and upstream-dsa-bench.{md,json}
 #   tools/gpu-test.sh profile   on the GPU machine after `run`: Nsight Compute summary of the fused kernels
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -110,6 +114,22 @@ case "${1:-}" in
       done
     done
     ;;
+  upstream)
+    mkdir -p "$out"
+    export DRAFTJIT_UPSTREAM_SGLANG="${DRAFTJIT_UPSTREAM_SGLANG:-$PWD/.upstream-sglang}"
+    export DRAFTJIT_CACHE_DIR="$PWD/build-device/upstream-cache" PYTHONPATH="$PWD/build-device/python"
+    rc=0
+    if [ "${SKIP_TEST:-0}" != 1 ]; then
+      python3 -m pytest python/tests/test_upstream_dsa.py -rs -q -p no:cacheprovider 2>&1 |
+        tee "$out/upstream-test.log" | tail -15
+      grep -qE "[0-9]+ passed" "$out/upstream-test.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/upstream-test.log" ||
+        rc=1
+    fi
+    # shellcheck disable=SC2086  # ARGS: the benchmark's flags, split on purpose
+    python3 bench/upstream_dsa_bench.py --json "$out/upstream-dsa-bench.json" ${ARGS:-} 2>&1 |
+      tee "$out/upstream-dsa-bench.md" || rc=1
+    exit $rc
+    ;;
   profile)
     mkdir -p "$out"
     export DRAFTJIT_CACHE_DIR="$PWD/build-device/bench-cache"
@@ -119,7 +139,7 @@ case "${1:-}" in
     grep -E "Duration|Elapsed Cycles|Block Size|Grid Size|Registers|Stall|Warp Cycles|Shared Memory Config|Memory Throughput|Issued Warp" "$out/ncu.txt" | head -60
     ;;
   *)
-    echo "usage: tools/gpu-test.sh prepare|build|run|bench|python|dsa|ab|profile" >&2
+    echo "usage: tools/gpu-test.sh prepare|build|run|bench|python|dsa|ab|upstream|profile" >&2
     exit 2
     ;;
 esac

@@ -19,7 +19,7 @@ DsaSwitches switches_of(int flags);
 
 // The kernel a call of this mode, bs and switches launches (Tuning::unroll_max_bs picks the scan,
 // Tuning::dsa_threads the block size). Throws std::invalid_argument for bs outside [0, kMaxDsaBs] or a switch the
-// mode does not have (paged_mqa_ctx_lens_2d outside target verify).
+// mode does not have (ctx_lens_2d outside target verify, extend switches outside draft extend, real_only unpaged).
 jit::KernelSpec spec_for(DsaMode mode, int bs, const DsaSwitches& switches, const Tuning& tuning);
 
 }  // namespace draftjit::ops::dsa

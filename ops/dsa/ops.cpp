@@ -3,13 +3,17 @@
 namespace draftjit::ops::dsa {
 namespace {
 
-constexpr OpArg kSeqLens = {"seq_lens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs};
-constexpr OpArg kExtendSeqLens = {"extend_seq_lens", ArgType::Tensor, Role::In, Dtypes::Int32, 1, Size::Bs};
-constexpr OpArg kReqPoolIndices = {"req_pool_indices", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs};
+// The per-request inputs take either dtype and any stride, as upstream's kernels do.
+constexpr OpArg kSeqLens = {"seq_lens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true};
+constexpr OpArg kExtendSeqLens = {"extend_seq_lens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs,
+                                  false, true};
+constexpr OpArg kReqPoolIndices = {"req_pool_indices", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs,
+                                   false, true};
 constexpr OpArg kReqToToken = {"req_to_token", ArgType::Tensor, Role::In, Dtypes::Int32, 2};
 constexpr OpArg kCacheSeqlens = {"cache_seqlens", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::Bs};
 constexpr OpArg kCuSeqlensK = {"cu_seqlens_k", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::BsPlus1};
-constexpr OpArg kPageTable1 = {"page_table_1", ArgType::Tensor, Role::Out, Dtypes::Int32, 2};
+// None with real_page_size > 1: only real_page_table is written (upstream's page_table_1=None).
+constexpr OpArg kPageTable1 = {"page_table_1", ArgType::Tensor, Role::Out, Dtypes::Int32, 2, Size::Any, true};
 // Decode and target verify know their rows on the host; draft extend's come from the device, bounded by what the
 // outputs hold.
 constexpr OpArg kSeqlensExpanded = {"seqlens_expanded", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::Rows};
@@ -42,7 +46,7 @@ constexpr OpArg kDraftExtendRows[] = {
 constexpr OpArg kDraftExtendArgs[] = {
     kSeqLens, kExtendSeqLens, kReqPoolIndices, kReqToToken, kCacheSeqlens, kCuSeqlensK, kPageTable1,
     kDraftExtendRows[0], kDraftExtendRows[1], kDraftExtendRows[2], kRealPageTable, kBs, {"total_len", ArgType::Int},
-    {"max_seqlen_k", ArgType::Int}, kTopk, kRealPageSize, kIndexKpool, kStatus,
+    {"max_seqlen_k", ArgType::Int}, kTopk, kRealPageSize, {"static_extend_len", ArgType::Int}, kIndexKpool, kStatus,
 };
 
 }  // namespace

@@ -304,18 +304,25 @@ def _is_int64(dtype, name):
 
 
 def prepare_dsa(mode, batch_sizes, device=None, *, seq_lens_dtype="int32", req_pool_indices_dtype="int64",
-                real_page_size=1, index_kpool=1, paged_mqa_ctx_lens_2d=False):
+                real_page_size=1, index_kpool=1, paged_mqa_ctx_lens_2d=False, extend_seq_lens_dtype="int32",
+                static_extend_len=False, page_table_1=True):
     """prepare() for the DSA metadata kernels, with the switches spelled as the calls' arguments: mode is the kind
     ("dsa-decode", "dsa-verify" or "dsa-extend"); the dtypes of seq_lens and req_pool_indices (torch dtypes or their
-    names), whether real_page_size > 1 and index_kpool > 1, and for dsa-verify whether paged_mqa_ctx_lens_2d is given
-    pick the kernel besides bs. batch_sizes: an int or an iterable of ints, each in [0, MAX_DSA_BS]."""
+    names), whether real_page_size > 1 and index_kpool > 1, whether page_table_1 is given (False: None, only with
+    real_page_size > 1), for dsa-verify whether paged_mqa_ctx_lens_2d is given, and for dsa-extend the dtype of
+    extend_seq_lens and static_extend_len pick the kernel besides bs. batch_sizes: an int or an iterable of ints, each
+    in [0, MAX_DSA_BS]."""
     dsa_kinds = [name for name, _, switches in kinds() if "ctx2d" in switches]
     if mode not in dsa_kinds:
         raise ValueError(f"mode must be one of {', '.join(dsa_kinds)}, not {mode!r}")
+    extend = mode == "dsa-extend"
     switches = [name for name, on in (("seq64", _is_int64(seq_lens_dtype, "seq_lens_dtype")),
                                       ("pool32", not _is_int64(req_pool_indices_dtype, "req_pool_indices_dtype")),
                                       ("paged", real_page_size > 1), ("kpool", (index_kpool or 0) > 1),
-                                      ("ctx2d", bool(paged_mqa_ctx_lens_2d))) if on]
+                                      ("ctx2d", bool(paged_mqa_ctx_lens_2d)),
+                                      ("ext64", extend and _is_int64(extend_seq_lens_dtype, "extend_seq_lens_dtype")),
+                                      ("static", bool(static_extend_len)),
+                                      ("realonly", not page_table_1)) if on]
     prepare(batch_sizes, device, kind=mode, switches=switches)
 
 

@@ -12,22 +12,27 @@ becomes
 and keeps calling .item() on the result, which is a CPU tensor here: the one blocking read already happened.
 Errors are RuntimeErrors, as from the fork's op.
 
-Upstream SGLang's whole DSA metadata step (sglang/kernels/ops/attention/dsa_kpool_metadata, formerly
-layers/attention/triton_ops/dsa_metadata.py): fused_dsa_decode_metadata, fused_dsa_target_verify_metadata and
-fused_dsa_draft_extend_metadata take upstream's arguments, in its order and with its defaults, plus a keyword-only
-`status`: a 1-element int32 CUDA tensor that receives the bits of DsaStatus (include/draftjit/dsa.hpp: 1 negative
-extend length, 2 pool index out of range, 4 int32 overflow, 8 total_len past the outputs' rows, 16 total_len !=
-sum(extend_seq_lens), 32 negative seq_len), 0 when the outputs were written; with any bit set nothing else is
-written. Each is one asynchronous launch of torch.ops.draftjit.dsa_*_metadata on torch's current
-stream (graph-capturable: no allocation, no host synchronisation; draftjit.prepare_dsa loads the kernel ahead of a
-capture). Unlike upstream they also launch for bs == 0 (and draft extend for total_len == 0), writing the same
-entries upstream's early returns write. Arguments are checked in C++; errors name the argument and are PyTorch's
-exceptions (ValueError with torch 2.11, RuntimeError before), as from any torch op.
+Upstream SGLang's whole DSA metadata step (sglang/kernels/ops/attention/dsa_metadata.py and its KPool variants in
+dsa_kpool_metadata/, read 2026-12-06): fused_dsa_decode_metadata, fused_dsa_target_verify_metadata and
+fused_dsa_draft_extend_metadata take upstream's arguments, in its order and with its defaults, and write the same
+cells: each page-table row only over its live prefix (the request's KV length rounded up to 128 columns, clipped to
+the table's width; the tail keeps what it held), page_table_1 may be None when the page size is above 1 (only
+real_page_table is written). The page size is real_page_size (dsa_metadata.py) or the keyword physical_page_size (the
+KPool files' name for it). Beyond upstream's arguments there is a keyword-only `status`: a 1-element int32 CUDA tensor
+that receives the bits of DsaStatus (draftjit.DSA_STATUS_BITS), 0 when the outputs were written. This is where
+draftjit is stricter than upstream on purpose: with bad data (a negative or int32-overflowing length, a pool index
+outside req_to_token, total_len not the extend lengths' sum, a broken static_extend_len promise) any bit set means
+nothing else is written, where upstream writes whatever the data makes of its outputs. Each is one asynchronous
+launch of torch.ops.draftjit.dsa_*_metadata on torch's current stream (graph-capturable: no allocation, no host
+synchronisation; draftjit.prepare_dsa loads the kernel ahead of a capture). Unlike upstream they also launch for
+bs == 0 (and draft extend for total_len == 0), writing the same entries upstream's early returns write. Arguments
+are checked in C++; errors name the argument and are PyTorch's exceptions (ValueError with torch 2.11,
+RuntimeError before), as from any torch op.
 
-Where upstream's arguments mean nothing to draftjit they are accepted and left unused: real_page_table when
-real_page_size is 1 (upstream passes page_table_1 there), max_extend_len (draftjit needs no per-request bound) and
-static_extend_len (a promise that every extend length is extend_seq_lens[0]; draftjit reads them all, which gives
-the same result when the promise holds). bs may also be None: seq_lens.numel()."""
+Where upstream's arguments mean nothing to draftjit they are accepted and left unused: real_page_table when the page
+size is 1 (upstream passes page_table_1 there) and max_extend_len (a bound upstream sizes its blocks by; draftjit
+needs none, so it may be left out, as newer callers do). static_extend_len picks draftjit's specialised kernel, where
+a row's request is row / extend_seq_lens[0]. bs may also be None: seq_lens.numel()."""
 
 import torch
 
@@ -40,10 +45,10 @@ _target_verify_op = torch.ops.draftjit.dsa_target_verify_metadata.default
 _draft_extend_op = torch.ops.draftjit.dsa_draft_extend_metadata.default
 
 
-def _real(real_page_table, real_page_size):
-    """real_page_table as the op takes it: None when real_page_size is 1, where it is not written and upstream passes
+def _real(real_page_table, page_size):
+    """real_page_table as the op takes it: None when the page size is 1, where it is not written and upstream passes
     page_table_1 itself (two written arguments of one op must not alias)."""
-    return real_page_table if real_page_size > 1 else None
+    return real_page_table if page_size > 1 else None
 
 
 def _bs(bs, seq_lens):
@@ -54,45 +59,63 @@ def _kpool(index_kpool):
     return 1 if index_kpool is None else index_kpool
 
 
+def _page_size(real_page_size, physical_page_size):
+    """The page size under either of upstream's names (real_page_size in dsa_metadata.py, physical_page_size in the
+    KPool files)."""
+    if real_page_size is None and physical_page_size is None:
+        raise TypeError("missing the page size: real_page_size or physical_page_size")
+    if real_page_size is not None and physical_page_size is not None and real_page_size != physical_page_size:
+        raise TypeError(f"real_page_size = {real_page_size} and physical_page_size = {physical_page_size} differ")
+    return real_page_size if real_page_size is not None else physical_page_size
+
+
 def fused_dsa_decode_metadata(seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, page_table_1,
                               dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table, bs, max_len, dsa_index_topk,
-                              real_page_size, index_kpool=1, *, status=None):
+                              real_page_size=None, index_kpool=1, *, physical_page_size=None, status=None):
     """Decode: cache_seqlens = seq_lens, cu_seqlens_k its prefix, dsa_cache_seqlens = min(seq_lens, topk) (pooled
-    when index_kpool > 1) and its prefix, page_table_1[b, :max_len] = req_to_token[req_pool_indices[b], :max_len],
-    and real_page_table[b, j / P] = page_table_1[b, j] / P for j % P == 0 when real_page_size P > 1."""
+    when index_kpool > 1) and its prefix; for each row b and each live column j (below seq_lens[b] rounded up to
+    128, and below max_len), page_table_1[b, j] = req_to_token[req_pool_indices[b], j], and real_page_table[b, j / P]
+    = that / P for j % P == 0 when the page size P > 1."""
+    page_size = _page_size(real_page_size, physical_page_size)
     _decode_op(seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, page_table_1,
-               dsa_cache_seqlens, dsa_cu_seqlens_k, _real(real_page_table, real_page_size), _bs(bs, seq_lens),
-               max_len, dsa_index_topk, real_page_size, _kpool(index_kpool), status)
+               dsa_cache_seqlens, dsa_cu_seqlens_k, _real(real_page_table, page_size), _bs(bs, seq_lens), max_len,
+               dsa_index_topk, page_size, _kpool(index_kpool), status)
 
 
 def fused_dsa_target_verify_metadata(seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k,
                                      page_table_1, seqlens_expanded, dsa_cache_seqlens, dsa_cu_seqlens_k,
-                                     real_page_table, bs, max_seqlen_k, dsa_index_topk, real_page_size, next_n,
-                                     paged_mqa_ctx_lens_2d=None, index_kpool=1, *, status=None):
+                                     real_page_table, bs, max_seqlen_k, dsa_index_topk, real_page_size=None,
+                                     next_n=None, paged_mqa_ctx_lens_2d=None, index_kpool=1, *,
+                                     physical_page_size=None, status=None):
     """Target verify: cache_seqlens = seq_lens + next_n and its prefix; for row r = b * next_n + d,
     seqlens_expanded[r] = seq_lens[b] + d + 1, dsa_cache_seqlens[r] from it and their prefix, page_table_1 (and
-    real_page_table) rows from req_to_token[req_pool_indices[b]]; paged_mqa_ctx_lens_2d[b, d] = seq_lens[b] + next_n
-    when given."""
+    real_page_table) rows from req_to_token[req_pool_indices[b]] over the live columns (below seq_lens[b] + next_n
+    rounded up to 128, and below max_seqlen_k); paged_mqa_ctx_lens_2d[b, d] = seq_lens[b] + next_n when given."""
+    if next_n is None:
+        raise TypeError("fused_dsa_target_verify_metadata() missing required argument: 'next_n'")
+    page_size = _page_size(real_page_size, physical_page_size)
     _target_verify_op(seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, page_table_1,
-                      seqlens_expanded, dsa_cache_seqlens, dsa_cu_seqlens_k, _real(real_page_table, real_page_size),
-                      _bs(bs, seq_lens), max_seqlen_k, dsa_index_topk, real_page_size, next_n, paged_mqa_ctx_lens_2d,
+                      seqlens_expanded, dsa_cache_seqlens, dsa_cu_seqlens_k, _real(real_page_table, page_size),
+                      _bs(bs, seq_lens), max_seqlen_k, dsa_index_topk, page_size, next_n, paged_mqa_ctx_lens_2d,
                       _kpool(index_kpool), status)
 
 
 def fused_dsa_draft_extend_metadata(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, cache_seqlens,
                                     cu_seqlens_k, page_table_1, seqlens_expanded, dsa_cache_seqlens,
                                     dsa_cu_seqlens_k, real_page_table, bs, total_len, max_seqlen_k, dsa_index_topk,
-                                    real_page_size, max_extend_len, max_total_len, static_extend_len=False,
-                                    index_kpool=1, *, status=None):
+                                    real_page_size=None, max_extend_len=None, max_total_len=None,
+                                    static_extend_len=False, index_kpool=1, *, physical_page_size=None, status=None):
     """Draft extend: cache_seqlens = seq_lens and its prefix; token t of request b (the extend lengths' exclusive
     prefix puts it there, local = its place in the request): seqlens_expanded[t] = max(seq_lens[b] -
     extend_seq_lens[b] + 1 + local, 0), dsa_cache_seqlens[t] from it and their prefix (total_len + 1 entries),
-    page_table_1 (and real_page_table) rows from req_to_token[req_pool_indices[b]]. Raises ValueError when total_len
-    > max_total_len, as upstream asserts; a total_len the device's extend lengths do not sum to, or past the
-    outputs' rows, is a status bit."""
-    if total_len > max_total_len:
+    page_table_1 (and real_page_table) rows from req_to_token[req_pool_indices[b]] over the live columns (below
+    seq_lens[b] rounded up to 128, and below max_seqlen_k). Raises ValueError when total_len > max_total_len, as
+    upstream asserts; a total_len the device's extend lengths do not sum to, or past the outputs' rows, is a status
+    bit."""
+    if max_total_len is not None and total_len > max_total_len:
         raise ValueError(f"total_len = {total_len} exceeds max_total_len = {max_total_len}")
+    page_size = _page_size(real_page_size, physical_page_size)
     _draft_extend_op(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k,
                      page_table_1, seqlens_expanded, dsa_cache_seqlens, dsa_cu_seqlens_k,
-                     _real(real_page_table, real_page_size), _bs(bs, seq_lens), total_len, max_seqlen_k,
-                     dsa_index_topk, real_page_size, _kpool(index_kpool), status)
+                     _real(real_page_table, page_size), _bs(bs, seq_lens), total_len, max_seqlen_k, dsa_index_topk,
+                     page_size, int(bool(static_extend_len)), _kpool(index_kpool), status)

@@ -88,6 +88,7 @@ ArrayArg from_interface(const py::handle& obj, const char* name) {
   if (shape.size() == 1) {
     a.length = shape[0];
     a.contiguous = !strided || a.length <= 1 || strides == Dims{item};
+    if (strided && a.length > 1) a.stride = strides[0] >= 0 && strides[0] % item == 0 ? strides[0] / item : -1;
   } else if (shape.size() == 2) {  // the DSA calls' tables: any strides, in elements
     a.rows = shape[0];
     a.cols = shape[1];
@@ -245,7 +246,7 @@ py::list kinds() {
   py::list result;
   for (const draftjit::ops::CallKind& kind : draftjit::ops::call_kinds()) {
     py::list switches;
-    for (const char* name : draftjit::jit::kernel_families()[kind.family]->flag_names) switches.append(name);
+    for (const char* name : draftjit::ops::switch_names(kind)) switches.append(name);
     result.append(py::make_tuple(kind.name, kind.summary, switches));
   }
   return result;

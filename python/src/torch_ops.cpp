@@ -64,6 +64,7 @@ bindings::ArrayArg describe(const Tensor& t, const char* name) {
   } else {
     a.length = a.ndim == 1 ? t.size(0) : t.numel();
     a.contiguous = t.is_contiguous();
+    if (a.ndim == 1) a.stride = t.stride(0) >= 0 ? t.stride(0) : -1;
   }
   a.on_cuda = t.is_cuda();
   if (a.on_cuda) {

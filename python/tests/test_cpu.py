@@ -73,15 +73,18 @@ def test_emit_rejects_bad_arguments():
 def test_every_front_end_takes_every_kind_with_its_switches():
     kinds = {name: switches for name, _, switches in draftjit.kinds()}
     assert set(kinds) == {"main", "fused", "scan", "fill", "dsa-decode", "dsa-verify", "dsa-extend"}
-    assert kinds["main"] == [] and kinds["dsa-verify"] == ["seq64", "pool32", "paged", "kpool", "ctx2d"]
+    assert kinds["main"] == [] and kinds["dsa-verify"] == ["seq64", "pool32", "paged", "kpool", "ctx2d", "realonly"]
+    assert kinds["dsa-extend"] == ["seq64", "pool32", "paged", "kpool", "ext64", "static", "realonly"]
     source = draftjit.emit(3, kind="dsa-verify", switches=["paged", "ctx2d"])
     assert "dsa_target_verify_kernel<draftjit_kernels::UnrolledScan<3, 4, 256>, 20>(p)" in source
     assert "draftjit_scan(" in draftjit.emit(3, kind="scan")  # exclusive_offsets' kernel, which prepare can load too
     assert draftjit.warmup([1, 2, 2, 40, 60], "sm_89", kind="dsa-extend", switches=["seq64"])["kernels"] == 3
-    with pytest.raises(ValueError, match="the dsa-decode kind's switches are seq64, pool32, paged, kpool, ctx2d"):
+    with pytest.raises(ValueError, match="the dsa-decode kind's switches are seq64, pool32, paged, kpool, realonly"):
         draftjit.warmup([1], "sm_89", kind="dsa-decode", switches=["bogus"])
-    with pytest.raises(ValueError, match="target verify's output only"):
+    with pytest.raises(ValueError, match="not 'ctx2d'"):
         draftjit.emit(1, kind="dsa-decode", switches=["ctx2d"])
+    with pytest.raises(ValueError, match="the realonly switch needs paged"):
+        draftjit.emit(1, kind="dsa-extend", switches=["realonly"])
     with pytest.raises(ValueError, match="the main kind takes no switches"):
         draftjit.emit(1, switches=["paged"])
     with pytest.raises(TypeError, match="switches must be an iterable"):

@@ -1,10 +1,11 @@
 """The DSA metadata step from Python (draftjit.sglang.fused_dsa_*_metadata and torch.ops.draftjit.dsa_*_metadata) on a
 GPU: exact results against a NumPy reference written from include/draftjit/dsa.hpp and upstream SGLang's
-definitions, every output poisoned beforehand and checked untouched outside its definition (guard tails, columns at
-and past the bound, rows past the mode's rows, strided gaps), strided req_to_token and page tables, bad data through
-the status word with nothing written, argument errors naming the argument, opcheck, CUDA graph capture and replay with
-new inputs, and no compile for new run-time lengths or strides. GPU tests are skipped by name where PyTorch or a CUDA
-device is missing, as in test_gpu.py; the signature test needs PyTorch with draftjit's operators only."""
+definitions, every output poisoned beforehand and checked untouched outside its definition (guard tails, page-table
+columns past each row's live prefix, rows past the mode's rows, strided gaps), strided req_to_token and page tables,
+strided 1-D inputs, int64 extend lengths, page_table_1 left out, static_extend_len, bad data through the status word
+with nothing written, argument errors naming the argument, opcheck, CUDA graph capture and replay with new inputs,
+and no compile for new run-time lengths or strides. GPU tests are skipped by name where PyTorch or a CUDA device is
+missing, as in test_gpu.py; the signature test needs PyTorch with draftjit's operators only."""
 
 import inspect
 import re
@@ -34,25 +35,33 @@ PREPARE_NAMES = {"decode": "dsa-decode", "verify": "dsa-verify", "extend": "dsa-
 NEGATIVE_EXTEND_LEN, POOL_INDEX_OUT_OF_RANGE, INT32_OVERFLOW, CAPACITY_EXCEEDED, TOTAL_MISMATCH, NEGATIVE_SEQ_LEN = (
     draftjit.DSA_STATUS_BITS[key] for key in ("negative_extend_len", "pool_index_out_of_range", "int32_overflow",
                                               "capacity_exceeded", "total_mismatch", "negative_seq_len"))
+EXTEND_NOT_STATIC = draftjit.DSA_STATUS_BITS["extend_not_static"]
+LIVE_COLUMNS = 128  # upstream's BLOCK_N: a row is written in whole blocks of 128 columns up to its KV length
 
-# Upstream SGLang's parameters (sglang/kernels/ops/attention/dsa_kpool_metadata/{decode,verify,draft_extend}.py, the
-# versions with index_kpool), in order, with their defaults; draftjit adds a keyword-only status after them.
+# Upstream SGLang's parameters (sglang/kernels/ops/attention/dsa_metadata.py, read 2026-12-06), in order, with
+# draftjit's defaults: upstream has none from real_page_size on (bar paged_mqa_ctx_lens_2d, static_extend_len and
+# index_kpool), where draftjit defaults to None so that the page size may come as the keyword physical_page_size
+# (the name dsa_kpool_metadata/ gives the same positional parameter) and max_extend_len, which draftjit needs not,
+# may be left out. Keyword-only after them: physical_page_size and status.
 NO_DEFAULT = inspect.Parameter.empty
 UPSTREAM = {
     "decode": ("fused_dsa_decode_metadata", [
         "seq_lens", "req_pool_indices", "req_to_token", "cache_seqlens", "cu_seqlens_k", "page_table_1",
         "dsa_cache_seqlens", "dsa_cu_seqlens_k", "real_page_table", "bs", "max_len", "dsa_index_topk",
-        "real_page_size", ("index_kpool", 1)]),
+        ("real_page_size", None), ("index_kpool", 1)]),
     "verify": ("fused_dsa_target_verify_metadata", [
         "seq_lens", "req_pool_indices", "req_to_token", "cache_seqlens", "cu_seqlens_k", "page_table_1",
         "seqlens_expanded", "dsa_cache_seqlens", "dsa_cu_seqlens_k", "real_page_table", "bs", "max_seqlen_k",
-        "dsa_index_topk", "real_page_size", "next_n", ("paged_mqa_ctx_lens_2d", None), ("index_kpool", 1)]),
+        "dsa_index_topk", ("real_page_size", None), ("next_n", None), ("paged_mqa_ctx_lens_2d", None),
+        ("index_kpool", 1)]),
     "extend": ("fused_dsa_draft_extend_metadata", [
         "seq_lens", "extend_seq_lens", "req_pool_indices", "req_to_token", "cache_seqlens", "cu_seqlens_k",
         "page_table_1", "seqlens_expanded", "dsa_cache_seqlens", "dsa_cu_seqlens_k", "real_page_table", "bs",
-        "total_len", "max_seqlen_k", "dsa_index_topk", "real_page_size", "max_extend_len", "max_total_len",
-        ("static_extend_len", False), ("index_kpool", 1)]),
+        "total_len", "max_seqlen_k", "dsa_index_topk", ("real_page_size", None), ("max_extend_len", None),
+        ("max_total_len", None), ("static_extend_len", False), ("index_kpool", 1)]),
 }
+KEYWORD_ONLY = [("physical_page_size", None), ("status", None)]
+OMIT = object()  # Case.call(name=OMIT): leave the argument out
 
 
 def upstream_parameters(mode):
@@ -75,9 +84,17 @@ def prefix(values):
     return np.concatenate([[0], np.cumsum(np.asarray(values, dtype=np.int64))]).astype(np.int64)
 
 
+def live_columns(kv, bound):
+    """The columns a row whose request has KV length kv gets written: kv rounded up to whole blocks of LIVE_COLUMNS,
+    clipped to the bound; none for kv <= 0."""
+    kv = np.asarray(kv, dtype=np.int64)
+    return np.where(kv <= 0, 0, np.minimum(-(-kv // LIVE_COLUMNS) * LIVE_COLUMNS, bound))
+
+
 def reference(mode, seq, pool, r2t, bound, topk, page_size, kpool, next_n=1, ext=None):
     """What a call writes, in int64: the per-request, per-row and per-table values, each the entries from the
-    start of its output (tables: the top-left rows x bound block; real_page_table rows x ceil(bound / P))."""
+    start of its output (tables: the top-left rows x bound block, real_page_table rows x ceil(bound / P), POISON
+    where a row's live prefix ends: the columns from live_columns(its request's cache_seqlens) on)."""
     seq = np.asarray(seq, dtype=np.int64)
     bs = seq.size
     out = {}
@@ -97,11 +114,13 @@ def reference(mode, seq, pool, r2t, bound, topk, page_size, kpool, next_n=1, ext
         lengths = np.maximum(seq[owner] - ext[owner] + 1 + local, 0)  # padded rows clamp at 0
         out["seqlens_expanded"] = lengths
     dsa = dsa_lengths(lengths, topk, kpool)
-    pages = r2t[np.asarray(pool, dtype=np.int64)[owner], :bound].astype(np.int64)
+    pages = r2t[np.asarray(pool, dtype=np.int64)[owner], :bound].astype(np.int64).reshape(owner.size, bound)
+    live = live_columns(cache[owner], bound)[:, None]  # a row's KV length is its request's cache_seqlens
     out.update(cache_seqlens=cache, cu_seqlens_k=prefix(cache), dsa_cache_seqlens=dsa, dsa_cu_seqlens_k=prefix(dsa),
-               page_table_1=pages.reshape(owner.size, bound))
+               page_table_1=np.where(np.arange(bound)[None, :] < live, pages, POISON))
     if page_size > 1:
-        out["real_page_table"] = pages[:, ::page_size].reshape(owner.size, -(-bound // page_size)) // page_size
+        columns = np.arange(0, bound, page_size)[None, :]  # page_table_1's column of each real_page_table column
+        out["real_page_table"] = np.where(columns < live, pages[:, ::page_size] // page_size, POISON)
     return out
 
 
@@ -182,29 +201,53 @@ def laid_out(host, layout):
     return view
 
 
+def strided_input(host, dtype, stride):
+    """A device copy of a 1-D host array as a view of every stride-th element of a larger tensor whose gaps hold -1
+    (which a call reading them would take for bad data); stride 1: a contiguous tensor."""
+    if stride == 1:
+        return cuda(host.astype(dtype))
+    base = torch.full((max(len(host) * stride, 1),), -1, dtype=getattr(torch, np.dtype(dtype).name), device="cuda")
+    view = base[::stride][:len(host)]
+    view.copy_(cuda(host.astype(dtype)))
+    return view
+
+
 class Case:
     """One call's inputs on the GPU and its poisoned outputs: bs requests of mode with the switches asked for; the
     page tables' bound (max_len or max_seqlen_k) is `bound`, req_to_token has 7 columns past it and 3 rows past bs,
-    the per-row outputs hold the mode's rows (draft extend: `slack` more), every table one column past its bound."""
+    the per-row outputs hold the mode's rows (draft extend: `slack` more), every table one column past its bound.
+    seq_lens are drawn up to max_seq (default: the bound), so that tables much wider than the KV lengths keep their
+    poison past the live prefixes. page_table_1=False leaves it out (None; its buffer must stay poison); stride > 1
+    passes seq_lens, req_pool_indices and extend_seq_lens as strided views; static: static_extend_len (the extend
+    lengths are then all equal unless given)."""
 
-    def __init__(self, mode, bs, rng, *, seq_dtype=np.int32, pool_dtype=np.int64, page_size=1, kpool=0,
-                 ctx_lens=False, layout="contiguous", bound=300, next_n=2, topk=150, max_ext=4, ext=None, slack=5):
+    def __init__(self, mode, bs, rng, *, seq_dtype=np.int32, pool_dtype=np.int64, ext_dtype=np.int32, page_size=1,
+                 kpool=1, ctx_lens=False, layout="contiguous", bound=300, next_n=2, topk=150, max_ext=4, ext=None,
+                 slack=5, max_seq=None, page_table_1=True, stride=1, static=False):
         self.mode, self.bs, self.rng = mode, bs, rng
-        self.seq_dtype, self.pool_dtype = seq_dtype, pool_dtype
+        self.seq_dtype, self.pool_dtype, self.ext_dtype = seq_dtype, pool_dtype, ext_dtype
         self.page_size, self.kpool, self.layout, self.bound, self.next_n, self.topk = (
             page_size, kpool, layout, bound, next_n, topk)
+        self.max_seq = bound if max_seq is None else max_seq
+        self.with_page, self.stride, self.static = page_table_1, stride, static
         self.pool_rows = bs + 3
         self.max_ext = max_ext
         self.ext_h = None
         if mode == "extend":
-            self.ext_h = (rng.integers(0, max_ext + 1, size=bs) if ext is None else np.asarray(ext)).astype(np.int32)
+            if ext is not None:
+                self.ext_h = np.asarray(ext)
+            elif static:
+                self.ext_h = np.full(bs, rng.integers(0, max_ext + 1))
+            else:
+                self.ext_h = rng.integers(0, max_ext + 1, size=bs)
+            self.ext_h = self.ext_h.astype(np.int64)
         self.new_values()
         self.rows = bs if mode == "decode" else bs * next_n if mode == "verify" else self.total
         self.capacity = self.rows + (slack if mode == "extend" else 0)
 
-        self.seq = cuda(self.seq_h.astype(seq_dtype))
-        self.pool = cuda(self.pool_h.astype(pool_dtype))
-        self.ext = cuda(self.ext_h) if mode == "extend" else None
+        self.seq = strided_input(self.seq_h, seq_dtype, stride)
+        self.pool = strided_input(self.pool_h, pool_dtype, stride)
+        self.ext = strided_input(self.ext_h, ext_dtype, stride) if mode == "extend" else None
         self.req_to_token = laid_out(self.r2t_h, layout)
         self.cache, self.cu = Vector(bs), Vector(bs + 1)
         self.expanded = Vector(self.capacity) if mode != "decode" else None
@@ -221,11 +264,11 @@ class Case:
         self.r2t_h = rng.integers(0, 1 << 22, size=(self.pool_rows, self.bound + 7)).astype(np.int32)
         if self.mode == "extend":
             self.ext_h = rng.permutation(self.ext_h)
-            self.seq_h = self.ext_h.astype(np.int64) + rng.integers(0, self.bound + 1, size=bs)
+            self.seq_h = self.ext_h.astype(np.int64) + rng.integers(0, self.max_seq + 1, size=bs)
             self.seq_h[::7] = 1  # padded graph rows: seq_len 1, below their extend length
             self.total = int(self.ext_h.sum())
         else:
-            self.seq_h = rng.integers(0, self.bound + 1, size=bs)
+            self.seq_h = rng.integers(0, self.max_seq + 1, size=bs)
         self.pool_h = rng.permutation(self.pool_rows)[:bs]
 
     def upload(self):
@@ -233,7 +276,7 @@ class Case:
         self.pool.copy_(cuda(self.pool_h.astype(self.pool_dtype)))
         self.req_to_token.copy_(cuda(self.r2t_h))
         if self.ext is not None:
-            self.ext.copy_(cuda(self.ext_h))
+            self.ext.copy_(cuda(self.ext_h.astype(self.ext_dtype)))
 
     def outputs(self):
         return [o for o in (self.cache, self.cu, self.expanded, self.dsa, self.dsa_cu, self.page, self.real,
@@ -248,10 +291,10 @@ class Case:
         """Every upstream argument by name, and status."""
         real = self.real.view if self.real is not None else self.page.view  # upstream's page_table_1 when P == 1
         args = dict(seq_lens=self.seq, req_pool_indices=self.pool, req_to_token=self.req_to_token,
-                    cache_seqlens=self.cache.view, cu_seqlens_k=self.cu.view, page_table_1=self.page.view,
-                    dsa_cache_seqlens=self.dsa.view, dsa_cu_seqlens_k=self.dsa_cu.view, real_page_table=real,
-                    bs=self.bs, dsa_index_topk=self.topk, real_page_size=self.page_size, index_kpool=self.kpool,
-                    status=self.words[:1])
+                    cache_seqlens=self.cache.view, cu_seqlens_k=self.cu.view,
+                    page_table_1=self.page.view if self.with_page else None, dsa_cache_seqlens=self.dsa.view,
+                    dsa_cu_seqlens_k=self.dsa_cu.view, real_page_table=real, bs=self.bs, dsa_index_topk=self.topk,
+                    real_page_size=self.page_size, index_kpool=self.kpool, status=self.words[:1])
         if self.mode == "decode":
             args.update(max_len=self.bound)
         elif self.mode == "verify":
@@ -260,15 +303,19 @@ class Case:
         else:
             args.update(extend_seq_lens=self.ext, seqlens_expanded=self.expanded.view, total_len=self.total,
                         max_seqlen_k=self.bound, max_extend_len=max(self.max_ext, 1), max_total_len=self.capacity,
-                        static_extend_len=False)
+                        static_extend_len=self.static)
         return args
 
     def call(self, **overrides):
-        """The sglang function, upstream's arguments positional (as upstream's callers pass them), status by
-        keyword."""
+        """The sglang function, upstream's arguments positional (as upstream's callers pass them) up to the first
+        one left out (an override of OMIT), the rest and status by keyword."""
         name, _ = UPSTREAM[self.mode]
-        args = {**self.named(), **overrides}
-        positional = [args.pop(p) for p, _ in upstream_parameters(self.mode)]
+        args = {key: value for key, value in {**self.named(), **overrides}.items() if value is not OMIT}
+        positional = []
+        for p, _ in upstream_parameters(self.mode):
+            if p not in args:
+                break
+            positional.append(args.pop(p))
         getattr(sglang, name)(*positional, **args)
 
     def op_args(self):
@@ -284,7 +331,7 @@ class Case:
         if self.mode == "verify":
             return (*head, self.bound, self.topk, self.page_size, self.next_n, a["paged_mqa_ctx_lens_2d"], self.kpool,
                     a["status"])
-        return (*head, self.total, self.bound, self.topk, self.page_size, self.kpool, a["status"])
+        return (*head, self.total, self.bound, self.topk, self.page_size, int(self.static), self.kpool, a["status"])
 
     def op(self):
         ops = torch.ops.draftjit
@@ -292,9 +339,13 @@ class Case:
                 "extend": ops.dsa_draft_extend_metadata}[self.mode].default
 
     def prepare(self):
+        extend = {}
+        if self.mode == "extend":
+            extend = dict(extend_seq_lens_dtype=np.dtype(self.ext_dtype).name, static_extend_len=self.static)
         draftjit.prepare_dsa(PREPARE_NAMES[self.mode], self.bs, seq_lens_dtype=np.dtype(self.seq_dtype).name,
                              req_pool_indices_dtype=np.dtype(self.pool_dtype).name, real_page_size=self.page_size,
-                             index_kpool=self.kpool, paged_mqa_ctx_lens_2d=self.ctx is not None)
+                             index_kpool=self.kpool, paged_mqa_ctx_lens_2d=self.ctx is not None,
+                             page_table_1=self.with_page, **extend)
 
     def check(self):
         want = reference(self.mode, self.seq_h, self.pool_h, self.r2t_h, self.bound, self.topk, self.page_size,
@@ -303,7 +354,7 @@ class Case:
         self.cu.expect(want["cu_seqlens_k"], "cu_seqlens_k")
         self.dsa.expect(want["dsa_cache_seqlens"], "dsa_cache_seqlens")
         self.dsa_cu.expect(want["dsa_cu_seqlens_k"], "dsa_cu_seqlens_k")
-        self.page.expect(want["page_table_1"], "page_table_1")
+        self.page.expect(want["page_table_1"] if self.with_page else np.zeros((0, 0)), "page_table_1")
         if self.expanded is not None:
             self.expanded.expect(want["seqlens_expanded"], "seqlens_expanded")
         if self.real is not None:
@@ -325,8 +376,8 @@ class Case:
 # The switches, each value in two combinations: (seq_lens dtype, req_pool_indices dtype, real_page_size,
 # index_kpool, layout, paged_mqa_ctx_lens_2d given).
 COMBOS = [
-    (np.int32, np.int64, 1, 0, "contiguous", False),
-    (np.int64, np.int64, 64, 0, "sliced", True),
+    (np.int32, np.int64, 1, 1, "contiguous", False),
+    (np.int64, np.int64, 64, 1, "sliced", True),
     (np.int32, np.int32, 64, 4, "transposed", False),
     (np.int64, np.int32, 1, 4, "sliced", True),
 ]
@@ -394,11 +445,167 @@ def test_contexts_around_the_page_size(mode, bound):
     case.check()
 
 
+# Options beyond COMBOS, each run twice like test_results_match_the_reference: page_table_1 None (real_page_table
+# alone), strided views of the 1-D inputs (x[::2], x[::3]), int64 extend lengths, static_extend_len.
+NEW_OPTIONS = {
+    "no-page-table-1-P64": {"page_table_1": False, "page_size": 64},
+    "no-page-table-1-P3-transposed": {"page_table_1": False, "page_size": 3, "layout": "transposed"},
+    "inputs-every-2nd": {"stride": 2},
+    "inputs-every-3rd-int64": {"stride": 3, "seq_dtype": np.int64, "pool_dtype": np.int32, "ext_dtype": np.int64},
+    "extend-lens-int64": {"ext_dtype": np.int64},
+    "static-extend": {"static": True},
+    "all-at-once": {"static": True, "ext_dtype": np.int64, "stride": 2, "page_table_1": False, "page_size": 64,
+                    "kpool": 4, "layout": "sliced"},
+}
+
+
+@needs_gpu
+@pytest.mark.parametrize("options", list(NEW_OPTIONS))
+@pytest.mark.parametrize("bs", [1, 7, 200])
+@pytest.mark.parametrize("mode", MODES)
+def test_new_options_match_the_reference(mode, bs, options):
+    case = Case(mode, bs, np.random.default_rng(bs * 13 + list(NEW_OPTIONS).index(options)), **NEW_OPTIONS[options])
+    case.call()
+    case.check()
+    case.new_values()
+    case.upload()
+    case.poison()
+    case.call()
+    case.check()
+
+
+@needs_gpu
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("page_size", [1, 64])
+@pytest.mark.parametrize("mode", MODES)
+def test_wide_tables_with_short_sequences_keep_their_tails(mode, page_size, layout):
+    """Tables 5000 columns wide, KV lengths at most 304 (seq_lens up to 300, plus next_n or the extend length): every
+    row is written up to its KV length rounded up to 128 columns, so nothing from column 384 on."""
+    case = Case(mode, 9, np.random.default_rng(page_size), page_size=page_size, layout=layout, bound=5000,
+                max_seq=300)
+    case.call()
+    case.check()
+    assert bool((case.page.view[:, 384:] == POISON).all())  # without the reference
+    if case.real is not None:
+        assert bool((case.real.view[:, 384 // page_size:] == POISON).all())
+
+
+@needs_gpu
+@pytest.mark.parametrize("mode", MODES)
+def test_columns_past_the_live_prefix_keep_stale_values(mode):
+    """Upstream's contract: a row's tail keeps what it held (stale values across graph replays). A second call with
+    shorter sequences, without poisoning in between, overwrites only the new live prefixes."""
+    rng = np.random.default_rng(31)
+    case = Case(mode, 6, rng, page_size=64, bound=1000, max_seq=900)
+    case.call()
+    first = reference(mode, case.seq_h, case.pool_h, case.r2t_h, case.bound, case.topk, 64, 1, case.next_n,
+                      case.ext_h)
+    case.new_values()
+    case.seq_h = np.minimum(case.seq_h, 100)  # every live prefix 128 columns
+    if mode == "extend":
+        case.seq_h = np.maximum(case.seq_h, case.ext_h)
+    case.upload()
+    case.call()
+    second = reference(mode, case.seq_h, case.pool_h, case.r2t_h, case.bound, case.topk, 64, 1, case.next_n,
+                       case.ext_h)
+    for name, table in (("page_table_1", case.page), ("real_page_table", case.real)):
+        old, new = first[name], second[name]
+        rows = min(old.shape[0], new.shape[0])
+        stale = new.copy()
+        stale[:rows] = np.where(new[:rows] != POISON, new[:rows], old[:rows])
+        table.expect(stale, name)
+
+
+@needs_gpu
+@pytest.mark.parametrize("mode", MODES)
+def test_physical_page_size_keyword(mode):
+    """The page size as dsa_kpool_metadata/ names it; exactly one name (or both alike) must be given."""
+    case = Case(mode, 5, np.random.default_rng(37), page_size=64)
+    case.call(real_page_size=OMIT, physical_page_size=64)
+    case.check()
+    case.poison()
+    with pytest.raises(TypeError, match="physical_page_size"):
+        case.call(real_page_size=OMIT)
+    with pytest.raises(TypeError, match="physical_page_size"):
+        case.call(real_page_size=64, physical_page_size=32)
+    torch.cuda.synchronize()
+    case.check_untouched()
+
+
+@needs_gpu
+def test_draft_extend_without_max_extend_len_or_max_total_len():
+    case = Case("extend", 8, np.random.default_rng(41), page_size=64)
+    case.call(max_extend_len=OMIT)
+    case.check()
+    case.poison()
+    case.call(max_extend_len=OMIT, max_total_len=OMIT)
+    case.check()
+
+
+@needs_gpu
+def test_static_extend_len_broken_sets_its_bit_and_writes_nothing():
+    rng = np.random.default_rng(43)
+    case = Case("extend", 6, rng, ext=[2, 2, 2, 3, 2, 2], static=True, page_size=64)
+    case.call()
+    case.check_untouched(EXTEND_NOT_STATIC)
+    kept = Case("extend", 6, rng, ext=[2] * 6, static=True, page_size=64, page_table_1=False)
+    kept.ext[4] = 3  # on the device only: the host's total_len is now one short of the sum too
+    kept.call()
+    kept.check_untouched(EXTEND_NOT_STATIC | TOTAL_MISMATCH)
+    for static in (True, False):  # no tokens: kept either way, and the same outputs
+        none = Case("extend", 6, rng, ext=[0] * 6, static=static, slack=0)
+        none.call()
+        none.check()
+
+
+@needs_gpu
+def test_int64_extend_length_past_int32():
+    case = Case("extend", 6, np.random.default_rng(47), ext=[1, 2, 3, 4, 1, 2], ext_dtype=np.int64, page_size=64)
+    case.ext[3] = 2**40
+    # total_len as the host would count it, so past the outputs' rows too (max_total_len left out: no ValueError)
+    case.call(total_len=case.total - 4 + 2**40, max_total_len=OMIT)
+    case.check_untouched(INT32_OVERFLOW | CAPACITY_EXCEEDED)
+
+
+@needs_gpu
+def test_index_kpool_0_is_accepted_where_no_row_is_written():
+    rng = np.random.default_rng(53)
+    for mode in MODES:
+        empty = Case(mode, 0, rng)
+        empty.call(index_kpool=0)
+        empty.check()
+    no_tokens = Case("extend", 4, rng, ext=[0] * 4, slack=0)
+    no_tokens.call(index_kpool=0)
+    no_tokens.check()
+
+
+@needs_gpu
+@pytest.mark.parametrize("bs", [16384, 65536])
+@pytest.mark.parametrize("mode", MODES)
+def test_large_batches_at_small_widths(mode, bs):
+    assert bs <= draftjit.MAX_DSA_BS
+    case = Case(mode, bs, np.random.default_rng(bs), page_size=64, bound=100, topk=60, max_ext=2, stride=2)
+    case.call()
+    case.check()
+
+
+@needs_gpu
+@pytest.mark.parametrize("mode", MODES)
+def test_array_interface_strided_inputs_and_no_page_table_1(mode):
+    """The pybind11 path takes strided 1-D inputs and a None page_table_1 as the torch operator does."""
+    case = Case(mode, 9, np.random.default_rng(59), page_size=64, page_table_1=False, stride=2, ext_dtype=np.int64,
+                static=True)
+    args = [Interface(a) if isinstance(a, torch.Tensor) else a for a in case.op_args()]
+    getattr(draftjit, OP_NAMES[mode])(*args)
+    torch.cuda.synchronize()
+    case.check()
+
+
 @needs_gpu
 @pytest.mark.parametrize("mode", MODES)
 def test_pooled_lengths_and_topk_at_the_edges(mode):
     rng = np.random.default_rng(7)
-    for kpool, topk in ((4, 0), (4, 1), (3, 64), (64, 64), (1, 5), (0, 1 << 30)):
+    for kpool, topk in ((4, 0), (4, 1), (3, 64), (64, 64), (1, 5), (1, 1 << 30)):
         case = Case(mode, 9, rng, kpool=kpool, topk=topk, bound=130)
         case.call()
         case.check()
@@ -421,7 +628,7 @@ def test_bs_below_the_arrays_length_and_bs_none():
     short = Case("verify", 8, rng)
     short.call(bs=5)  # upstream passes bs; the arrays may hold more
     short.bs, short.seq_h, short.pool_h = 5, short.seq_h[:5], short.pool_h[:5]
-    want = reference("verify", short.seq_h, short.pool_h, short.r2t_h, short.bound, short.topk, 1, 0, short.next_n)
+    want = reference("verify", short.seq_h, short.pool_h, short.r2t_h, short.bound, short.topk, 1, 1, short.next_n)
     short.cache.expect(want["cache_seqlens"], "cache_seqlens")
     short.expanded.expect(want["seqlens_expanded"], "seqlens_expanded")
     short.dsa_cu.expect(want["dsa_cu_seqlens_k"], "dsa_cu_seqlens_k")
@@ -464,6 +671,9 @@ def bad_data_cases():
     def negative_extend_len(c):
         c.ext[2] = -1
 
+    def extend_len_below_int32(c):
+        c.ext[1] = -2**40
+
     return [
         ("decode", {}, negative_seq_len, NEGATIVE_SEQ_LEN),
         ("extend", {}, negative_seq_len, NEGATIVE_SEQ_LEN),
@@ -473,6 +683,9 @@ def bad_data_cases():
         ("extend", {}, pool_index_past_int32, POOL_INDEX_OUT_OF_RANGE),
         ("decode", {"seq_dtype": np.int64}, cu_seqlens_k_past_int32, INT32_OVERFLOW),
         ("extend", {"ext": [1, 2, 3, 4, 1, 2]}, negative_extend_len, NEGATIVE_EXTEND_LEN),
+        ("extend", {"ext": [1, 2, 3, 4, 1, 2], "ext_dtype": np.int64, "stride": 2}, extend_len_below_int32,
+         NEGATIVE_EXTEND_LEN),
+        ("decode", {"stride": 3, "page_table_1": False}, negative_pool_index, POOL_INDEX_OUT_OF_RANGE),
     ]
 
 
@@ -509,7 +722,8 @@ def argument_errors():
         ("decode", lambda c: {"seq_lens": c.seq.float()}, "seq_lens must be int32 or int64, got torch.float32"),
         ("decode", lambda c: {"req_pool_indices": c.pool.to(torch.int16)},
          "req_pool_indices must be int32 or int64, got torch.int16"),
-        ("extend", lambda c: {"extend_seq_lens": c.ext.long()}, "extend_seq_lens must be int32, got torch.int64"),
+        ("extend", lambda c: {"extend_seq_lens": c.ext.float()},
+         "extend_seq_lens must be int32 or int64, got torch.float32"),
         ("decode", lambda c: {"req_to_token": c.req_to_token.long()}, "req_to_token must be int32, got torch.int64"),
         ("verify", lambda c: {"seqlens_expanded": c.expanded.view.long()},
          "seqlens_expanded must be int32, got torch.int64"),
@@ -542,6 +756,11 @@ def argument_errors():
         ("decode", lambda c: {"real_page_size": 0, "real_page_table": c.page.view}, "real_page_size = 0"),
         ("verify", lambda c: {"next_n": 0}, "next_n = 0"),
         ("decode", lambda c: {"index_kpool": -2}, "index_kpool = -2"),
+        ("verify", lambda c: {"index_kpool": 0}, "index_kpool = 0"),
+        ("extend", lambda c: {"index_kpool": 0}, "index_kpool = 0"),
+        # page_table_1 may be None only where real_page_table is the table written (page size > 1)
+        ("decode", lambda c: {"page_table_1": None, "real_page_size": 1}, "page_table_1"),
+        ("verify", lambda c: {"page_table_1": None, "real_page_size": 1}, "page_table_1"),
         ("decode", lambda c: {"max_len": c.bound + 2}, "page_table_1"),  # one column more than the table holds
         ("decode", lambda c: {"req_to_token": c.req_to_token[:, :c.bound - 1]}, "req_to_token"),
         ("decode", lambda c: {"page_table_1": c.page.view[:4]}, "page_table_1"),
@@ -571,14 +790,26 @@ def test_opcheck(mode, layout):
     for combo in (COMBOS[0], COMBOS[1]):
         case = case_of(mode, 5, combo[:4] + (layout,) + combo[5:], np.random.default_rng(2))
         torch.library.opcheck(case.op(), case.op_args())
+    # page_table_1 None, strided 1-D inputs, int64 extend lengths, static_extend_len
+    case = case_of(mode, 5, COMBOS[1][:4] + (layout,) + COMBOS[1][5:], np.random.default_rng(3), page_table_1=False,
+                   stride=2, ext_dtype=np.int64, static=True)
+    torch.library.opcheck(case.op(), case.op_args())
+
+
+GRAPH_VARIANTS = {
+    "plain": {},
+    # page_table_1 None, x[::2] views of the inputs, int64 extend lengths and static_extend_len (draft extend's)
+    "new-switches": {"page_table_1": False, "stride": 2, "ext_dtype": np.int64, "static": True},
+}
 
 
 @needs_gpu
+@pytest.mark.parametrize("variant", list(GRAPH_VARIANTS))
 @pytest.mark.parametrize("bs", [5, 64])
 @pytest.mark.parametrize("mode", MODES)
-def test_graph_capture_and_replay_with_new_inputs(mode, bs):
+def test_graph_capture_and_replay_with_new_inputs(mode, bs, variant):
     rng = np.random.default_rng(bs)
-    case = case_of(mode, bs, COMBOS[1], rng)
+    case = case_of(mode, bs, COMBOS[1], rng, **GRAPH_VARIANTS[variant])
     case.prepare()  # the kernel loaded ahead: the capture records a launch and nothing else
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
@@ -600,12 +831,14 @@ def test_new_run_time_lengths_and_strides_compile_nothing(mode):
     first.call()
     first.check()
     before = draftjit.stats()
-    for bound, layout, max_ext in ((77, "contiguous", 2), (1000, "sliced", 6), (0, "transposed", 1),
-                                   (4097, "sliced", 3)):
-        case = case_of(mode, 12, COMBOS[2][:4] + (layout,) + COMBOS[2][5:], rng, bound=bound, max_ext=max_ext)
+    for bound, layout, max_ext, stride in ((77, "contiguous", 2, 2), (1000, "sliced", 6, 1), (0, "transposed", 1, 3),
+                                           (4097, "sliced", 3, 2)):
+        case = case_of(mode, 12, COMBOS[2][:4] + (layout,) + COMBOS[2][5:], rng, bound=bound, max_ext=max_ext,
+                       stride=stride)
         case.call()
         case.check()
-    assert draftjit.stats() == before  # new max_len / max_seqlen_k, total_len, strides and capacities: warm calls
+    # new max_len / max_seqlen_k, total_len, strides (of the tables and of the 1-D inputs) and capacities: warm calls
+    assert draftjit.stats() == before
 
 
 @needs_gpu
@@ -638,6 +871,14 @@ def test_prepare_dsa_arguments():
         draftjit.prepare_dsa("dsa-decode", 1, seq_lens_dtype=torch.float32)
     with pytest.raises(ValueError, match="ctx"):  # paged_mqa_ctx_lens_2d is target verify's alone
         draftjit.prepare_dsa("dsa-decode", 1, paged_mqa_ctx_lens_2d=True)
+    draftjit.prepare_dsa("dsa-extend", 3, extend_seq_lens_dtype=torch.int64, static_extend_len=True,
+                         real_page_size=64, page_table_1=False)
+    with pytest.raises(ValueError, match="static"):  # static_extend_len is draft extend's alone
+        draftjit.prepare_dsa("dsa-verify", 1, static_extend_len=True)
+    with pytest.raises(ValueError, match="paged"):  # page_table_1 may be left out only with real_page_size > 1
+        draftjit.prepare_dsa("dsa-decode", 1, page_table_1=False)
+    with pytest.raises(TypeError, match="extend_seq_lens_dtype must be int32 or int64"):
+        draftjit.prepare_dsa("dsa-extend", 1, extend_seq_lens_dtype=torch.float32)
 
 
 @needs_ops
@@ -649,4 +890,4 @@ def test_sglang_signatures_are_upstreams(mode):
     assert [(p.name, p.default) for p in parameters[:len(upstream)]] == upstream
     assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters[:len(upstream)])
     assert [(p.name, p.kind, p.default) for p in parameters[len(upstream):]] == [
-        ("status", inspect.Parameter.KEYWORD_ONLY, None)]
+        (p, inspect.Parameter.KEYWORD_ONLY, default) for p, default in KEYWORD_ONLY]

@@ -13,7 +13,6 @@
 #include <system_error>
 
 #include "commands.hpp"
-#include "jit/kernel_family.hpp"
 #include "ops/kinds.hpp"
 
 namespace {
@@ -52,7 +51,7 @@ std::string usage() {
   std::string text = kUsage;
   text += "KIND (default main):\n";
   for (const draftjit::ops::CallKind& kind : draftjit::ops::call_kinds()) {
-    const auto& flags = draftjit::jit::kernel_families()[kind.family]->flag_names;
+    const std::vector<const char*> flags = draftjit::ops::switch_names(kind);
     text += fmt::format("  {:<12} {}{}{}\n", kind.name, kind.summary, flags.empty() ? "" : "; SWITCHES: --",
                         fmt::join(flags, " --"));
   }

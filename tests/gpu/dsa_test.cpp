@@ -88,10 +88,16 @@ struct Spec {
   I64 seq, pool, ext;  // ext: draft extend only
   IndexType seq_type = IndexType::Int32;
   IndexType pool_type = IndexType::Int64;
+  IndexType ext_type = IndexType::Int32;  // draft extend only
+  // Elements between consecutive values of seq_lens, req_pool_indices, extend_seq_lens (the gaps hold -1, which
+  // read as a value would be bad data); with stride 0 the device holds the first value alone.
+  std::int64_t seq_stride = 1, pool_stride = 1, ext_stride = 1;
   std::int64_t pool_rows = 1, token_cols = 0, token_row_pad = 0, token_col_stride = 1;
   std::int64_t bound = 0;  // max_len or max_seqlen_k
-  std::int32_t topk = 0, page_size = 1, kpool = 0, next_n = 1;
-  bool ctx_lens_2d = false;  // target verify
+  std::int32_t topk = 0, page_size = 1, kpool = 1, next_n = 1;
+  bool ctx_lens_2d = false;    // target verify
+  bool static_extend = false;  // draft extend: static_extend_len, the extend lengths all equal unless a case breaks it
+  bool no_page_table_1 = false;  // page_table_1 left out (data null), which needs page_size > 1
   bool with_status = true;
   std::int64_t total_len = 0;  // draft extend
   std::int64_t row_capacity = 0;
@@ -107,15 +113,33 @@ struct Spec {
 };
 
 DsaSwitches switches(const Spec& s) {
-  return {s.seq_type, s.pool_type, s.page_size > 1, s.kpool > 1, s.mode == DsaMode::TargetVerify && s.ctx_lens_2d};
+  const bool extend = s.mode == DsaMode::DraftExtend;
+  return {.seq_lens = s.seq_type,
+          .req_pool_indices = s.pool_type,
+          .paged = s.page_size > 1,
+          .kpool = s.kpool > 1,
+          .ctx_lens_2d = s.mode == DsaMode::TargetVerify && s.ctx_lens_2d,
+          .extend_seq_lens = extend ? s.ext_type : IndexType::Int32,
+          .static_extend = extend && s.static_extend,
+          .real_only = s.page_size > 1 && s.no_page_table_1};
+}
+
+// The extend lengths all equal to the first, as static_extend_len promises.
+void make_static(Spec& s) {
+  if (!s.ext.empty()) std::fill(s.ext.begin(), s.ext.end(), s.ext[0]);
 }
 
 void set_switches(Spec& s, const DsaSwitches& on, std::int32_t page_size = 64, std::int32_t kpool = 4) {
+  const bool extend = s.mode == DsaMode::DraftExtend;
   s.seq_type = on.seq_lens;
   s.pool_type = on.req_pool_indices;
   s.page_size = on.paged ? page_size : 1;
-  s.kpool = on.kpool ? kpool : 0;
+  s.kpool = on.kpool ? kpool : 1;
   s.ctx_lens_2d = on.ctx_lens_2d && s.mode == DsaMode::TargetVerify;
+  s.ext_type = extend ? on.extend_seq_lens : IndexType::Int32;
+  s.static_extend = on.static_extend && extend;
+  s.no_page_table_1 = on.real_only && on.paged;
+  if (s.static_extend) make_static(s);
 }
 
 // total_len from the extend lengths, and row_capacity `spare` rows past the mode's rows.
@@ -134,7 +158,8 @@ void random_seq_lens(Spec& s, std::mt19937& rng) {
   }
 }
 
-// Pool indices anywhere in req_to_token, repeats allowed (a pool row reused); extend lengths in [0, max_ext].
+// Pool indices anywhere in req_to_token, repeats allowed (a pool row reused); extend lengths in [0, max_ext], all
+// equal under static_extend_len.
 void random_requests(Spec& s, std::int64_t bs, std::mt19937& rng, std::int64_t max_ext = 4) {
   s.pool_rows = bs + uniform(rng, 1, 3);
   s.pool.clear();
@@ -143,6 +168,7 @@ void random_requests(Spec& s, std::int64_t bs, std::mt19937& rng, std::int64_t m
     s.pool.push_back(uniform(rng, 0, s.pool_rows - 1));
     if (s.mode == DsaMode::DraftExtend) s.ext.push_back(uniform(rng, 0, max_ext));
   }
+  if (s.static_extend) make_static(s);
   random_seq_lens(s, rng);
 }
 
@@ -158,10 +184,16 @@ Spec random_spec(DsaMode mode, std::int64_t bs, std::int64_t ctx, std::mt19937& 
   s.pool_type = one_in(rng, 2) ? IndexType::Int32 : IndexType::Int64;
   s.topk = static_cast<std::int32_t>(one_in(rng, 8) ? 2048 : uniform(rng, 0, ctx + 8));  // both sides of the min
   s.page_size = pick(rng, {1, 1, 64, 3});
-  s.kpool = pick(rng, {0, 1, 4});
+  s.kpool = pick(rng, {1, 1, 4});
+  s.no_page_table_1 = s.page_size > 1 && one_in(rng, 3);
+  for (std::int64_t* stride : {&s.seq_stride, &s.pool_stride, &s.ext_stride}) *stride = one_in(rng, 4) ? 3 : 1;
   if (mode == DsaMode::TargetVerify) {
     s.next_n = static_cast<std::int32_t>(uniform(rng, 1, 4));
     s.ctx_lens_2d = one_in(rng, 2);
+  }
+  if (mode == DsaMode::DraftExtend) {
+    s.ext_type = one_in(rng, 2) ? IndexType::Int64 : IndexType::Int32;
+    s.static_extend = one_in(rng, 4);
   }
   s.with_status = !one_in(rng, 8);
   for (Shape* t : {&s.page, &s.real, &s.ctx}) {
@@ -189,11 +221,13 @@ std::string describe(const Spec& s) {
     return fmt::format("+{}r+{}c pad {} cs {}", t.extra_rows, t.extra_cols, t.row_pad, t.col_stride);
   };
   return fmt::format(
-      "{} bs={} bound={} req_to_token {}x{} (pad {}, col stride {}) seq_lens {} pool {} topk={} P={} kpool={} "
-      "next_n={} ctx_lens_2d={} total_len={} row_capacity={} status={} page_table_1 {} real_page_table {} ctx {}",
+      "{} bs={} bound={} req_to_token {}x{} (pad {}, col stride {}) seq_lens {} (stride {}) pool {} (stride {}) "
+      "extend_seq_lens {} (stride {}) static={} topk={} P={} kpool={} next_n={} ctx_lens_2d={} total_len={} "
+      "row_capacity={} status={} page_table_1 {}{} real_page_table {} ctx {}",
       name(s.mode), s.bs(), s.bound, s.pool_rows, s.token_cols, s.token_row_pad, s.token_col_stride,
-      name(s.seq_type), name(s.pool_type), s.topk, s.page_size, s.kpool, s.next_n, s.ctx_lens_2d, s.total_len,
-      s.row_capacity, s.with_status, shape(s.page), shape(s.real), shape(s.ctx));
+      name(s.seq_type), s.seq_stride, name(s.pool_type), s.pool_stride, name(s.ext_type), s.ext_stride,
+      s.static_extend, s.topk, s.page_size, s.kpool, s.next_n, s.ctx_lens_2d, s.total_len, s.row_capacity,
+      s.with_status, s.no_page_table_1 ? "left out, " : "", shape(s.page), shape(s.real), shape(s.ctx));
 }
 
 // An int32 buffer on the device and the reference's copy of it, both poisoned, kGuard entries longer than `size`
@@ -252,30 +286,40 @@ struct Mat {
   ref::ConstTable const_table() const { return {buf.host.data(), rows, cols, row_stride, col_stride}; }
 };
 
-// seq_lens or req_pool_indices in the call's dtype, on the device and on the host.
+// seq_lens, req_pool_indices or extend_seq_lens in the call's dtype and stride, on the device and on the host:
+// value b at element b * stride, -1 in the gaps.
 struct Indices {
-  Indices(const I64& values, IndexType type_)
-      : type(type_), device(values.size() * (type_ == IndexType::Int64 ? 2 : 1)) {
+  Indices(const I64& values, IndexType type_, std::int64_t stride_)
+      : type(type_),
+        size(static_cast<std::int64_t>(values.size())),
+        stride(stride_),
+        storage(size == 0 ? 0 : (size - 1) * stride + 1),
+        device(static_cast<std::size_t>(storage) * (type_ == IndexType::Int64 ? 2 : 1)) {
     set(values);
   }
   IndexType type;
+  std::int64_t size, stride, storage;
   I64 wide;
   I32 narrow;
   DeviceInts device;
 
   void set(const I64& values) {
-    wide = values;
+    REQUIRE(static_cast<std::int64_t>(values.size()) == size);
+    wide.assign(static_cast<std::size_t>(storage), -1);
+    for (std::int64_t b = size - 1; b >= 0; --b) {  // with stride 0 the first value is the one left
+      wide[static_cast<std::size_t>(b * stride)] = values[static_cast<std::size_t>(b)];
+    }
     narrow.clear();
-    for (std::int64_t v : values) narrow.push_back(static_cast<std::int32_t>(v));
+    for (std::int64_t v : wide) narrow.push_back(static_cast<std::int32_t>(v));
     const bool is64 = type == IndexType::Int64;
-    const std::size_t bytes = values.size() * (is64 ? sizeof(std::int64_t) : sizeof(std::int32_t));
+    const std::size_t bytes = wide.size() * (is64 ? sizeof(std::int64_t) : sizeof(std::int32_t));
     const void* source = is64 ? static_cast<const void*>(wide.data()) : static_cast<const void*>(narrow.data());
     if (bytes > 0) REQUIRE_CUDA(cudaMemcpy(device.get(), source, bytes, cudaMemcpyHostToDevice));
   }
-  DeviceIndices device_view() const { return {device.get(), type}; }
+  DeviceIndices device_view() const { return {device.get(), type, stride}; }
   ref::Ints ints() const {
-    if (type == IndexType::Int64) return std::span<const std::int64_t>(wide);
-    return std::span<const std::int32_t>(narrow);
+    if (type == IndexType::Int64) return ref::Ints::strided(std::span<const std::int64_t>(wide), size, stride);
+    return ref::Ints::strided(std::span<const std::int32_t>(narrow), size, stride);
   }
 };
 
@@ -311,9 +355,9 @@ struct Call {
 struct DsaProblem {
   explicit DsaProblem(Spec spec_)
       : spec(std::move(spec_)),
-        seq(spec.seq, spec.seq_type),
-        pool(spec.pool, spec.pool_type),
-        ext(static_cast<std::int64_t>(spec.ext.size())),
+        seq(spec.seq, spec.seq_type, spec.seq_stride),
+        pool(spec.pool, spec.pool_type, spec.pool_stride),
+        ext(spec.ext, spec.ext_type, spec.ext_stride),
         tokens(spec.pool_rows, spec.token_cols, spec.token_row_pad, spec.token_col_stride),
         cache(spec.bs()),
         cu(spec.bs() + 1),
@@ -327,8 +371,7 @@ struct DsaProblem {
     write_inputs();
   }
   Spec spec;
-  Indices seq, pool;
-  Twin ext;
+  Indices seq, pool, ext;
   Mat tokens;
   Twin cache, cu, dsa, dsa_cu, expanded, status;
   Mat page, real, ctx;
@@ -352,8 +395,7 @@ struct DsaProblem {
   void write_inputs() {
     seq.set(spec.seq);
     pool.set(spec.pool);
-    for (std::size_t i = 0; i < spec.ext.size(); ++i) ext.host[i] = static_cast<std::int32_t>(spec.ext[i]);
-    ext.upload();
+    ext.set(spec.ext);
     std::mt19937 rng(spec.token_seed);
     std::uniform_int_distribution<std::int32_t> token(0, std::numeric_limits<std::int32_t>::max());
     for (std::int64_t r = 0; r < tokens.rows; ++r) {
@@ -383,7 +425,7 @@ struct DsaProblem {
                                .dsa_cache_seqlens = dsa.get(),
                                .dsa_cu_seqlens_k = dsa_cu.get(),
                                .row_capacity = spec.row_capacity,
-                               .page_table_1 = page.device(),
+                               .page_table_1 = spec.no_page_table_1 ? DeviceMatrix{} : page.device(),
                                .real_page_table = real.device(),
                                .status = spec.with_status ? status.get() : nullptr};
     Call c{.mode = spec.mode};
@@ -394,10 +436,11 @@ struct DsaProblem {
                 .seqlens_expanded = expanded.get(),
                 .paged_mqa_ctx_lens_2d = spec.ctx_lens_2d ? ctx.device() : DeviceMatrix{}};
     c.extend = {.common = common,
-                .extend_seq_lens = ext.get(),
+                .extend_seq_lens = ext.device_view(),
                 .total_len = spec.total_len,
                 .max_seqlen_k = spec.bound,
-                .seqlens_expanded = expanded.get()};
+                .seqlens_expanded = expanded.get(),
+                .static_extend_len = spec.static_extend};
     return c;
   }
 
@@ -414,7 +457,7 @@ struct DsaProblem {
     c.cu_seqlens_k = cu.span();
     c.dsa_cache_seqlens = dsa.span();
     c.dsa_cu_seqlens_k = dsa_cu.span();
-    c.page_table_1 = page.table();
+    c.page_table_1 = spec.no_page_table_1 ? ref::Table{} : page.table();
     c.real_page_table = real.table();
     std::int32_t result = kDsaOk;
     if (spec.mode == DsaMode::Decode) {
@@ -426,12 +469,12 @@ struct DsaProblem {
                                        .seqlens_expanded = expanded.span(),
                                        .paged_mqa_ctx_lens_2d = spec.ctx_lens_2d ? ctx.table() : ref::Table{}});
     } else {
-      const std::span<const std::int32_t> lengths(ext.host.data(), spec.ext.size());
       result = ref::dsa_draft_extend({.common = c,
-                                      .extend_seq_lens = lengths,
+                                      .extend_seq_lens = ext.ints(),
                                       .total_len = spec.total_len,
                                       .max_seqlen_k = spec.bound,
-                                      .seqlens_expanded = expanded.span()});
+                                      .seqlens_expanded = expanded.span(),
+                                      .static_extend_len = spec.static_extend});
     }
     if (spec.with_status) status.host[0] = result;
     return result;
@@ -511,11 +554,13 @@ void prepare_all(const std::vector<Spec>& specs, const Tuning& tuning = {}) {
     std::int64_t bs;
     DsaSwitches on;
   };
-  std::set<std::tuple<DsaMode, std::int64_t, IndexType, IndexType, bool, bool, bool>> seen;
+  std::set<std::tuple<DsaMode, std::int64_t, IndexType, IndexType, bool, bool, bool, IndexType, bool, bool>> seen;
   std::vector<Kernel> kernels;
   for (const Spec& s : specs) {
     const DsaSwitches on = switches(s);
-    if (seen.emplace(s.mode, s.bs(), on.seq_lens, on.req_pool_indices, on.paged, on.kpool, on.ctx_lens_2d).second) {
+    if (seen.emplace(s.mode, s.bs(), on.seq_lens, on.req_pool_indices, on.paged, on.kpool, on.ctx_lens_2d,
+                     on.extend_seq_lens, on.static_extend, on.real_only)
+            .second) {
       kernels.push_back({s.mode, s.bs(), on});
     }
   }
@@ -611,6 +656,31 @@ Spec example_spec(DsaMode mode, I64 seq, I64 pool, std::int64_t bound, std::int3
   return s;
 }
 
+// Empty when every element of m's rows from column `from` on is still poison on the device; else the first that is
+// not. A check of the live prefixes that does not go through the reference.
+std::string tail_mismatch(const Mat& m, std::int64_t from, const char* what) {
+  const I32 all = m.buf.device.download();
+  for (std::int64_t r = 0; r < m.rows; ++r) {
+    for (std::int64_t c = from; c < m.cols; ++c) {
+      const std::int32_t v = all[static_cast<std::size_t>(r * m.row_stride + c * m.col_stride)];
+      if (v != kPoison) return fmt::format("{}[{}, {}] = {}, past the live prefixes, was written", what, r, c, v);
+    }
+  }
+  return {};
+}
+
+// Two problems run on the same inputs and equally poisoned buffers must have written the same outputs.
+void expect_same_outputs(const DsaProblem& a, const DsaProblem& b) {
+  const auto a_outputs = DsaProblem::outputs(a);
+  const auto b_outputs = DsaProblem::outputs(b);
+  for (std::size_t i = 0; i < a_outputs.size(); ++i) {
+    const std::string error =
+        compare_ints(a_outputs[i].second->device.download(), b_outputs[i].second->device.download(),
+                     a_outputs[i].first);
+    CHECK_MESSAGE(error.empty(), error);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("dsa decode: every suite bs and context against the reference") { run_sweep(DsaMode::Decode); }
@@ -662,6 +732,161 @@ TEST_CASE("dsa: strided req_to_token (column stride 2) and strided output tables
       }
       s.page_size = 3;  // odd: pages straddle the column stride
       s.ctx_lens_2d = mode == DsaMode::TargetVerify;
+      specs.push_back(s);
+    }
+  }
+  run_good_specs(specs);
+}
+
+TEST_CASE("dsa: live prefixes of tables 131072 wide with KV lengths up to 3000 leave the tails untouched") {
+  // Upstream writes a row's columns only up to its request's KV length rounded up to 128 columns: with seq_lens up
+  // to 3000 (3004 with next_n), nothing from column 3072 on may be written, in page_table_1 or real_page_table.
+  REQUIRE_CUDA(cudaSetDevice(0));
+  const unsigned seed = suite_seed();
+  CAPTURE(seed);
+  std::mt19937 rng(seed);
+  constexpr std::int64_t kLastLive = 3072;
+  const I64 edges{0, 1, 127, 128, 129, 3000};
+  std::vector<Spec> specs;
+  for (DsaMode mode : kModes) {
+    for (std::int64_t bs : {1, 6, 33}) {
+      for (std::int32_t page_size : {1, 64}) {
+        Spec s = random_spec(mode, bs, kLongContext, rng);
+        s.bound = kLongContext;
+        s.page_size = page_size;
+        s.no_page_table_1 = page_size > 1 && bs == 6;
+        for (std::size_t b = 0; b < s.seq.size(); ++b) {  // the edges first; draft extend pads some rows
+          const std::int64_t e = s.ext.empty() ? 0 : s.ext[b];
+          s.seq[b] = b < edges.size() ? edges[b] : uniform(rng, one_in(rng, 10) ? 0 : e, 3000);
+        }
+        specs.push_back(s);
+      }
+    }
+  }
+  prepare_all(specs);
+  const Stream stream;
+  for (const Spec& spec : specs) {
+    const std::string call = describe(spec);
+    CAPTURE(call);
+    DsaProblem p(spec);
+    CHECK(check_call(p, stream) == kDsaOk);
+    const std::string page = tail_mismatch(p.page, spec.no_page_table_1 ? 0 : kLastLive, "page_table_1");
+    CHECK_MESSAGE(page.empty(), page);
+    const std::string real =
+        tail_mismatch(p.real, spec.page_size > 1 ? ceil_div(kLastLive, spec.page_size) : 0, "real_page_table");
+    CHECK_MESSAGE(real.empty(), real);
+  }
+}
+
+TEST_CASE("dsa: page_table_1 left out with real_page_size 64 writes real_page_table alone") {
+  REQUIRE_CUDA(cudaSetDevice(0));
+  const unsigned seed = suite_seed();
+  CAPTURE(seed);
+  std::mt19937 rng(seed);
+  std::vector<Spec> specs;
+  for (DsaMode mode : kModes) {
+    for (std::int64_t bs : {1, 37, 300}) {
+      Spec s = random_spec(mode, bs, bs == 1 ? 4096 : 300, rng);
+      s.page_size = 64;
+      s.no_page_table_1 = true;
+      specs.push_back(s);
+    }
+    // Draft extend: page_table_1's rows, here fewer than total_len, no longer bound the capacity.
+    if (mode == DsaMode::DraftExtend) {
+      Spec s = random_spec(mode, 50, 200, rng);
+      s.page_size = 64;
+      s.no_page_table_1 = true;
+      s.page.extra_rows = -s.row_capacity;  // a table of no rows, never passed
+      specs.push_back(s);
+    }
+  }
+  prepare_all(specs);
+  const Stream stream;
+  for (const Spec& spec : specs) {
+    const std::string call = describe(spec);
+    CAPTURE(call);
+    DsaProblem p(spec);
+    CHECK(check_call(p, stream) == kDsaOk);
+    const std::string page = tail_mismatch(p.page, 0, "page_table_1");
+    CHECK_MESSAGE(page.empty(), page);
+  }
+}
+
+TEST_CASE("dsa draft extend: static_extend_len kept writes what the call without it writes") {
+  REQUIRE_CUDA(cudaSetDevice(0));
+  const unsigned seed = suite_seed();
+  CAPTURE(seed);
+  std::mt19937 rng(seed);
+  std::vector<std::pair<Spec, Spec>> pairs;
+  std::vector<Spec> specs;
+  for (std::int64_t bs : {1, 5, 129, 3000}) {
+    for (std::int64_t e : {0, 1, 3}) {
+      Spec s = random_spec(DsaMode::DraftExtend, bs, 129, rng);
+      s.ext.assign(static_cast<std::size_t>(bs), e);
+      s.static_extend = true;
+      random_seq_lens(s, rng);
+      fit_capacity(s, one_in(rng, 2) ? 0 : 3);
+      Spec dynamic = s;
+      dynamic.static_extend = false;
+      pairs.emplace_back(s, dynamic);
+      specs.push_back(s);
+      specs.push_back(dynamic);
+    }
+  }
+  prepare_all(specs);
+  const Stream stream;
+  for (const auto& [fixed, dynamic] : pairs) {
+    const std::string call = describe(fixed);
+    CAPTURE(call);
+    DsaProblem a(fixed);
+    DsaProblem b(dynamic);
+    CHECK(check_call(a, stream) == kDsaOk);
+    CHECK(check_call(b, stream) == kDsaOk);
+    expect_same_outputs(a, b);
+  }
+}
+
+TEST_CASE("dsa: int64 and strided seq_lens, req_pool_indices and extend_seq_lens") {
+  REQUIRE_CUDA(cudaSetDevice(0));
+  const unsigned seed = suite_seed();
+  CAPTURE(seed);
+  std::mt19937 rng(seed);
+  std::vector<Spec> specs;
+  for (DsaMode mode : kModes) {
+    for (IndexType type : {IndexType::Int32, IndexType::Int64}) {
+      for (std::int64_t stride : {0, 1, 2, 7}) {
+        for (std::int64_t bs : {5, 1500}) {
+          Spec s = random_spec(mode, bs, 129, rng);
+          s.seq_type = s.pool_type = type;
+          if (mode == DsaMode::DraftExtend) s.ext_type = type;
+          s.seq_stride = s.ext_stride = stride;
+          s.pool_stride = stride == 0 ? 0 : stride + 1;
+          if (stride == 0) {  // every request reads the first values: give the spec those values
+            for (I64* v : {&s.seq, &s.pool, &s.ext}) {
+              if (!v->empty()) std::fill(v->begin(), v->end(), v->front());
+            }
+            fit_capacity(s);
+          }
+          specs.push_back(s);
+        }
+      }
+    }
+  }
+  run_good_specs(specs);
+}
+
+TEST_CASE("dsa: bs 8193, 16384, 32769, 65535 and 65536 in every mode at 64 to 256 columns") {
+  // Past 8192 requests the scans work through chunks of requests; small widths keep the tables near 100 MiB.
+  REQUIRE_CUDA(cudaSetDevice(0));
+  const unsigned seed = suite_seed();
+  CAPTURE(seed);
+  std::mt19937 rng(seed);
+  std::vector<Spec> specs;
+  for (DsaMode mode : kModes) {
+    for (std::int64_t bs : {8193, 16384, 32769, 65535, kMaxDsaBs}) {
+      Spec s = random_spec(mode, bs, pick(rng, {64, 128, 129, 256}), rng, 2);
+      s.next_n = std::min(s.next_n, 2);
+      fit_capacity(s, one_in(rng, 2) ? 0 : 9);
       specs.push_back(s);
     }
   }
@@ -825,13 +1050,14 @@ TEST_CASE("dsa: bs = 0 writes only the leading zeros of cu_seqlens_k and dsa_cu_
       CAPTURE(spare);
       Spec s = random_spec(mode, 0, 128, rng);
       s.with_status = true;
+      s.kpool = 0;  // no row is written, so index_kpool is not judged
       fit_capacity(s, spare);
       DsaProblem p(s);
       Call c = p.call();
       // With no requests the request arrays are never read, so they may be null.
       c.common().seq_lens.data = nullptr;
       c.common().req_pool_indices.data = nullptr;
-      c.extend.extend_seq_lens = nullptr;
+      c.extend.extend_seq_lens.data = nullptr;
       const auto launch = [&] { c.launch(stream); };
       CHECK_NOTHROW(launch());
       CHECK(p.run_reference() == kDsaOk);
@@ -878,10 +1104,13 @@ TEST_CASE("dsa: bad data sets the reference's status bits and writes nothing") {
          s.seq[0] = -(std::int64_t{1} << 40);
        },
        kDsaNegativeSeqLen | kDsaInt32Overflow},
-      {"stage 1 decides: a negative seq_len beside a negative extend length and a bad pool index", all,
+      {"stage 1 decides: a negative seq_len beside a negative extend length, a broken static promise and a bad pool "
+       "index",
+       all,
        [](Spec& s) {
          s.seq[1] = -1;
          s.pool[0] = s.pool_rows;
+         s.static_extend = s.mode == DsaMode::DraftExtend;
          if (!s.ext.empty()) s.ext[2] = -1;
        },
        kDsaNegativeSeqLen},
@@ -901,6 +1130,13 @@ TEST_CASE("dsa: bad data sets the reference's status bits and writes nothing") {
        [](Spec& s) {
          s.pool_type = IndexType::Int64;
          s.pool[0] = -1;
+       },
+       kDsaPoolIndexOutOfRange},
+      {"a pool index of -1 with page_table_1 left out", all,
+       [](Spec& s) {
+         s.page_size = 64;
+         s.no_page_table_1 = true;
+         s.pool.back() = -1;
        },
        kDsaPoolIndexOutOfRange},
       {"cu_seqlens_k past INT32_MAX", all, [](Spec& s) { std::fill_n(s.seq.begin(), 3, kHalf); }, kDsaInt32Overflow},
@@ -949,6 +1185,63 @@ TEST_CASE("dsa: bad data sets the reference's status bits and writes nothing") {
          s.total_len -= 1;
        },
        kDsaTotalMismatch},
+      // total_len counts the far length as the host would, so the sum is not what tells the overflow.
+      {"an int64 extend length past INT32_MAX, total_len past row_capacity with it", extend,
+       [](Spec& s) {
+         s.ext_type = IndexType::Int64;
+         s.ext[s.ext.size() / 2] = std::int64_t{1} << 40;
+         s.total_len = std::accumulate(s.ext.begin(), s.ext.end(), std::int64_t{0});  // row_capacity stays
+       },
+       kDsaInt32Overflow | kDsaCapacityExceeded},
+      {"an int64 extend length below INT32_MIN", extend,
+       [](Spec& s) {
+         s.ext_type = IndexType::Int64;
+         s.ext[0] = -(std::int64_t{1} << 40);
+       },
+       kDsaNegativeExtendLen},
+      {"static_extend_len with the last extend length one more", extend,
+       [](Spec& s) {
+         s.static_extend = true;
+         make_static(s);
+         s.ext.back() += 1;
+         fit_capacity(s);
+       },
+       kDsaExtendNotStatic},
+      {"stage 2 decides: a broken static promise beside a bad pool index (int64 extend lengths)", extend,
+       [](Spec& s) {
+         s.ext_type = IndexType::Int64;
+         s.static_extend = true;
+         make_static(s);
+         s.ext[0] += 1;
+         fit_capacity(s);
+         s.pool[0] = -1;
+       },
+       kDsaExtendNotStatic},
+      {"a broken static promise beside a negative extend length", extend,
+       [](Spec& s) {
+         s.static_extend = true;
+         make_static(s);
+         s.ext[1] = -1;
+       },
+       kDsaExtendNotStatic | kDsaNegativeExtendLen},
+      {"a broken static promise beside total_len off the sum", extend,
+       [](Spec& s) {
+         s.static_extend = true;
+         make_static(s);
+         s.ext.back() += 1;
+         fit_capacity(s, 3);
+         s.total_len += 1;
+       },
+       kDsaExtendNotStatic | kDsaTotalMismatch},
+      {"a broken static promise beside total_len past row_capacity", extend,
+       [](Spec& s) {
+         s.static_extend = true;
+         make_static(s);
+         s.ext.back() += 1;
+         fit_capacity(s);
+         s.row_capacity -= 1;
+       },
+       kDsaExtendNotStatic | kDsaCapacityExceeded},
   };
 
   struct Case {
@@ -957,7 +1250,8 @@ TEST_CASE("dsa: bad data sets the reference's status bits and writes nothing") {
     std::int32_t status;
   };
   std::vector<Case> cases;
-  for (std::int64_t bs : {3, 100, 4097}) {  // unrolled, Blelloch, Blelloch with several slots a thread
+  // Unrolled, Blelloch, Blelloch with several slots a thread, Blelloch with chunks of requests (past 8192).
+  for (std::int64_t bs : {3, 100, 4097, 20000}) {
     for (const Bad& bad : bads) {
       for (DsaMode mode : bad.modes) {
         Spec s = random_spec(mode, bs, 128, rng);
@@ -1015,9 +1309,17 @@ TEST_CASE("dsa: bad arguments throw std::invalid_argument and launch nothing") {
         {"cu_seqlens_k null", [](Call& c) { c.common().cu_seqlens_k = nullptr; }},
         {"dsa_cache_seqlens null", [](Call& c) { c.common().dsa_cache_seqlens = nullptr; }},
         {"dsa_cu_seqlens_k null", [](Call& c) { c.common().dsa_cu_seqlens_k = nullptr; }},
-        {"page_table_1 null", [](Call& c) { c.common().page_table_1.data = nullptr; }},
+        {"page_table_1 null with real_page_size 1",
+         [](Call& c) {
+           c.common().page_table_1.data = nullptr;
+           c.common().real_page_size = 1;
+         }},
         {"real_page_table null with real_page_size > 1", [](Call& c) { c.common().real_page_table.data = nullptr; }},
         {"dsa_index_topk < 0", [](Call& c) { c.common().dsa_index_topk = -1; }},
+        {"index_kpool 0", [](Call& c) { c.common().index_kpool = 0; }},
+        {"index_kpool -1", [](Call& c) { c.common().index_kpool = -1; }},
+        {"seq_lens stride < 0", [](Call& c) { c.common().seq_lens.stride = -1; }},
+        {"req_pool_indices stride < 0", [](Call& c) { c.common().req_pool_indices.stride = -1; }},
         {"real_page_size 0", [](Call& c) { c.common().real_page_size = 0; }},
         {"real_page_size -1", [](Call& c) { c.common().real_page_size = -1; }},
         {"the bound past req_to_token's columns", [](Call& c) { c.bound() = c.common().req_to_token.cols + 1; }},
@@ -1043,7 +1345,8 @@ TEST_CASE("dsa: bad arguments throw std::invalid_argument and launch nothing") {
     }
     if (extend) {
       edits.emplace_back("seqlens_expanded null", [](Call& c) { c.extend.seqlens_expanded = nullptr; });
-      edits.emplace_back("extend_seq_lens null", [](Call& c) { c.extend.extend_seq_lens = nullptr; });
+      edits.emplace_back("extend_seq_lens null", [](Call& c) { c.extend.extend_seq_lens.data = nullptr; });
+      edits.emplace_back("extend_seq_lens stride < 0", [](Call& c) { c.extend.extend_seq_lens.stride = -1; });
       edits.emplace_back("total_len < 0", [](Call& c) { c.extend.total_len = -1; });
     }
     for (const auto& edit : edits) {
@@ -1066,6 +1369,11 @@ TEST_CASE("dsa: bad arguments throw std::invalid_argument and launch nothing") {
     CHECK(q.run_reference() == kDsaOk);
     expect_agree(q);
 
+    Spec real_only = s;  // and page_table_1 may be null when real_page_size > 1: only real_page_table is written
+    real_only.no_page_table_1 = true;
+    DsaProblem r(real_only);
+    CHECK(check_call(r, stream) == kDsaOk);
+
     DsaProblem big(random_spec(mode, kMaxDsaBs + 1, 1, rng));  // real buffers, in case the bs check were missing
     CHECK_THROWS_AS(big.call().launch(stream), std::invalid_argument);
     expect_agree(big);
@@ -1079,7 +1387,7 @@ TEST_CASE("dsa: a CUDA graph of each mode replays with new inputs in the same bu
   std::mt19937 rng(seed);
   std::vector<Spec> specs;
   for (DsaMode mode : kModes) {
-    for (std::int64_t bs : {5, 100, 2049}) {
+    for (std::int64_t bs : {5, 100, 2049, 16385}) {
       specs.push_back(random_spec(mode, bs, 129, rng));
       specs.back().with_status = true;
     }
@@ -1119,8 +1427,10 @@ TEST_CASE("dsa: new lengths or strides or capacities compile nothing but a new b
   for (DsaMode mode : kModes) {
     CAPTURE(name(mode));
     const bool verify = mode == DsaMode::TargetVerify;
+    const bool extend = mode == DsaMode::DraftExtend;
     Spec s = random_spec(mode, 300, 128, rng);
     set_switches(s, {});
+    s.seq_stride = s.pool_stride = s.ext_stride = 1;
     struct Step {
       const char* what;
       std::function<void(Spec&)> edit;
@@ -1152,7 +1462,13 @@ TEST_CASE("dsa: new lengths or strides or capacities compile nothing but a new b
          0},
         {"row_capacity", [](Spec& t) { fit_capacity(t, 77); }, 0},
         {"topk", [](Spec& t) { t.topk = 3; }, 0},
-        {"index_kpool 1, off like 0", [](Spec& t) { t.kpool = 1; }, 0},
+        {"strides of seq_lens, req_pool_indices and extend_seq_lens",
+         [](Spec& t) {
+           t.seq_stride = 2;
+           t.pool_stride = 3;
+           t.ext_stride = 5;
+         },
+         0},
         {"new lengths, so a new total_len in draft extend",
          [&rng](Spec& t) {
            for (std::int64_t& e : t.ext) e = uniform(rng, 0, 4);
@@ -1177,6 +1493,23 @@ TEST_CASE("dsa: new lengths or strides or capacities compile nothing but a new b
         {"index_kpool 4", [](Spec& t) { t.kpool = 4; }, 1},
         {"index_kpool 8: the same switch", [](Spec& t) { t.kpool = 8; }, 0},
         {"paged_mqa_ctx_lens_2d", [verify](Spec& t) { t.ctx_lens_2d = verify; }, verify ? 1u : 0u},
+        // The switches a draft extend has alone load nothing in the other modes, whose kernels ignore them.
+        {"extend_seq_lens int64", [](Spec& t) { t.ext_type = IndexType::Int64; }, extend ? 1u : 0u},
+        {"static_extend_len",
+         [extend](Spec& t) {
+           t.static_extend = extend;
+           make_static(t);
+           fit_capacity(t);
+         },
+         extend ? 1u : 0u},
+        {"page_table_1 left out (real_page_size 3 here)", [](Spec& t) { t.no_page_table_1 = true; }, 1},
+        {"strides of seq_lens and req_pool_indices 0",
+         [](Spec& t) {
+           t.seq_stride = t.pool_stride = 0;
+           std::fill(t.seq.begin(), t.seq.end(), t.seq[0]);
+           std::fill(t.pool.begin(), t.pool.end(), t.pool[0]);
+         },
+         0},
     };
     for (const Step& step : steps) {
       CAPTURE(step.what);
@@ -1191,6 +1524,7 @@ TEST_CASE("dsa: new lengths or strides or capacities compile nothing but a new b
 
     // A bucket not loaded yet: prepare_dsa loads it, and then capturing the call does no JIT work.
     s.token_cols = s.bound = 128;
+    s.seq_stride = s.pool_stride = 1;
     new_bs(2000)(s);
     CAPTURE(s.bs());
     reset_stats();

@@ -3,29 +3,53 @@
 #include <algorithm>
 #include <cstddef>
 #include <limits>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace draftjit::reference {
 
-std::int64_t Ints::size() const {
-  return std::visit([](auto values) { return static_cast<std::int64_t>(values.size()); }, values_);
+namespace {
+
+void require(bool ok, const char* what) {
+  if (!ok) throw std::invalid_argument(std::string("dsa reference: ") + what);
+}
+
+// Upstream's BLOCK_N: a page-table row is written in whole blocks of this many columns up to its KV length. Written
+// here from upstream, and checked against the public header's copy.
+constexpr std::int64_t kLiveColumns = 128;
+static_assert(kLiveColumns == draftjit::kDsaLiveColumns);
+
+}  // namespace
+
+Ints Ints::strided(std::span<const std::int32_t> storage, std::int64_t size, std::int64_t stride) {
+  require(size >= 0 && stride >= 0, "a strided Ints needs a size and a stride >= 0");
+  require(size == 0 || (size - 1) * stride < static_cast<std::int64_t>(storage.size()),
+          "a strided Ints reaches past its storage");
+  Ints ints(storage);
+  ints.size_ = size;
+  ints.stride_ = stride;
+  return ints;
+}
+
+Ints Ints::strided(std::span<const std::int64_t> storage, std::int64_t size, std::int64_t stride) {
+  require(size >= 0 && stride >= 0, "a strided Ints needs a size and a stride >= 0");
+  require(size == 0 || (size - 1) * stride < static_cast<std::int64_t>(storage.size()),
+          "a strided Ints reaches past its storage");
+  Ints ints(storage);
+  ints.size_ = size;
+  ints.stride_ = stride;
+  return ints;
 }
 
 std::int64_t Ints::operator[](std::int64_t i) const {
-  return std::visit([i](auto values) { return static_cast<std::int64_t>(values[static_cast<std::size_t>(i)]); },
-                    values_);
+  const auto at = static_cast<std::size_t>(i * stride_);
+  return std::visit([at](auto values) { return static_cast<std::int64_t>(values[at]); }, values_);
 }
 
 namespace {
 
 using Values = std::vector<std::int64_t>;
-
-void require(bool ok, const char* what) {
-  if (!ok) throw std::invalid_argument(std::string("dsa reference: ") + what);
-}
 
 std::int64_t ssize(std::span<std::int32_t> s) { return static_cast<std::int64_t>(s.size()); }
 
@@ -41,14 +65,8 @@ Values read(const Ints& ints) {
   return values;
 }
 
-// Lengths are checked against int32 before any arithmetic: that bounds every later sum, so int64 cannot overflow.
-std::optional<Values> read_int32(const Ints& ints) {
-  Values values = read(ints);
-  if (!all_fit_int32(values)) return std::nullopt;
-  return values;
-}
-
-// [0, v0, v0 + v1, ...]: cu_seqlens_k, dsa_cu_seqlens_k and the extend offsets are all this.
+// [0, v0, v0 + v1, ...]: cu_seqlens_k, dsa_cu_seqlens_k and the extend offsets are all this. Callers pass values
+// already checked against int32, so that no int64 sum can overflow.
 Values prefix(const Values& values) {
   Values sums{0};
   for (std::int64_t v : values) sums.push_back(sums.back() + v);
@@ -62,11 +80,19 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {  // b > 0; the spec's f
 
 // dsa_cache_seqlens of a row of length e. The spec words the pooled variant (k > 1) for the expanded length; a
 // choice made here: it applies wherever dsa_cache_seqlens is computed, in every mode, to the length that mode takes
-// the min of (cache_seqlens in decode, seqlens_expanded otherwise). k = 1 would give min(e, topk) anyway.
+// the min of (cache_seqlens in decode, seqlens_expanded otherwise). k = 1 is plain min(e, topk), which the pooled
+// formula gives too.
 std::int64_t dsa_length(std::int64_t e, std::int64_t topk, std::int64_t kpool) {
-  if (kpool <= 1) return std::min(e, topk);
+  if (kpool == 1) return std::min(e, topk);
   const std::int64_t pooled = floor_div(e, kpool) * kpool;
   return std::min(pooled, topk) + (e - pooled);
+}
+
+// The columns of a row whose request has KV length kv that the call writes: whole blocks of kLiveColumns up to kv,
+// clipped to the bound.
+std::int64_t live_columns(std::int64_t kv, std::int64_t bound) {
+  if (kv <= 0) return 0;
+  return std::min((kv + kLiveColumns - 1) / kLiveColumns * kLiveColumns, bound);
 }
 
 void store(const Values& values, std::span<std::int32_t> out) {
@@ -80,45 +106,51 @@ std::int32_t check_seq_lens(const Values& seq) {
   return status;
 }
 
-// One page_table_1 row and, when P > 1, its real_page_table row (the page of every P-th token). Token indices are
-// >= 0, where C++'s truncating division is the floor division of the spec.
-void gather_row(const DsaCommon& c, std::int64_t pool_row, std::int64_t row, std::int64_t bound) {
-  for (std::int64_t j = 0; j < bound; ++j) {
+// One page_table_1 row (when given) and, when P > 1, its real_page_table row (the page of every P-th token), over
+// the first `live` columns. Token indices are >= 0, where C++'s truncating division is the floor division of the
+// spec.
+void gather_row(const DsaCommon& c, std::int64_t pool_row, std::int64_t row, std::int64_t live) {
+  for (std::int64_t j = 0; j < live; ++j) {
     const std::int32_t token = c.req_to_token.at(pool_row, j);
-    c.page_table_1.at(row, j) = token;
+    if (c.page_table_1.data != nullptr) c.page_table_1.at(row, j) = token;
     if (c.page_size > 1 && j % c.page_size == 0) {
       c.real_page_table.at(row, j / c.page_size) = static_cast<std::int32_t>(token / c.page_size);
     }
   }
 }
 
-// The argument checks every mode shares, for page-table rows of `bound` columns.
-void check_common_args(const DsaCommon& c, std::int64_t bound) {
+// The argument checks every mode shares, for `rows` output rows of `bound` page-table columns.
+void check_common_args(const DsaCommon& c, std::int64_t rows, std::int64_t bound) {
   const std::int64_t bs = c.seq_lens.size();
   require(c.req_pool_indices.size() == bs, "req_pool_indices must have bs entries");
   require(c.topk >= 0, "topk must be >= 0");
   require(c.page_size >= 1, "page_size must be >= 1");
-  require(c.index_kpool >= 0, "index_kpool must be >= 0");
+  require(rows == 0 || c.index_kpool >= 1, "index_kpool must be >= 1 when any row is written");
   require(bound >= 0 && bound <= c.req_to_token.cols, "the column bound must be within req_to_token's columns");
   require(ssize(c.cache_seqlens) >= bs && ssize(c.cu_seqlens_k) >= bs + 1, "cache_seqlens or cu_seqlens_k too small");
-  require(c.page_table_1.cols >= bound, "page_table_1 has fewer columns than the bound");
+  if (c.page_table_1.data != nullptr) {
+    require(c.page_table_1.cols >= bound, "page_table_1 has fewer columns than the bound");
+  } else {
+    require(c.page_size > 1 || rows == 0 || bound == 0, "page_table_1 may be left out only when real_page_size > 1");
+  }
   if (c.page_size > 1) {
     require(c.real_page_table.cols >= (bound + c.page_size - 1) / c.page_size,
             "real_page_table has fewer than ceil(bound / P) columns");
   }
 }
 
-// Output rows the shared row outputs all hold; the page tables count only when a row has columns to gather.
+// Output rows the shared row outputs all hold; the page tables count only when a row has columns to gather, and
+// page_table_1 only when given.
 std::int64_t rows_held(const DsaCommon& c, std::int64_t bound) {
   std::int64_t rows = std::min(ssize(c.dsa_cache_seqlens), ssize(c.dsa_cu_seqlens_k) - 1);
-  if (bound > 0) rows = std::min(rows, c.page_table_1.rows);
+  if (bound > 0 && c.page_table_1.data != nullptr) rows = std::min(rows, c.page_table_1.rows);
   if (bound > 0 && c.page_size > 1) rows = std::min(rows, c.real_page_table.rows);
   return rows;
 }
 
 // What every mode writes, before any of it is written.
 struct Step {
-  Values cache;    // cache_seqlens, per request
+  Values cache;    // cache_seqlens, per request: also the KV length that bounds its rows' live prefixes
   Values lengths;  // per output row: what dsa_cache_seqlens is taken of (also seqlens_expanded, where there is one)
   Values owner;    // per output row: its request
   std::int64_t bound = 0;
@@ -146,9 +178,32 @@ std::int32_t finish(const DsaCommon& c, const Step& s) {
   store(dsa, c.dsa_cache_seqlens);
   store(dsa_cu, c.dsa_cu_seqlens_k);
   for (std::size_t row = 0; row < s.owner.size(); ++row) {
-    gather_row(c, pool[static_cast<std::size_t>(s.owner[row])], static_cast<std::int64_t>(row), s.bound);
+    const auto b = static_cast<std::size_t>(s.owner[row]);
+    gather_row(c, pool[b], static_cast<std::int64_t>(row), live_columns(s.cache[b], s.bound));
   }
   return kDsaOk;
+}
+
+// Stage 2 of draft extend, on the extend lengths as read (int64). With a negative length the sum proves nothing,
+// so only the sign is reported; with a length past INT32_MAX (as int64 can hold) neither is the sum judged, only the
+// overflow. The capacity and the static promise are judged whatever the lengths.
+std::int32_t check_extend_lens(const DraftExtendArgs& args, const Values& ext, std::int64_t capacity) {
+  std::int32_t status = kDsaOk;
+  if (std::any_of(ext.begin(), ext.end(), [](std::int64_t e) { return e < 0; })) {
+    status |= kDsaNegativeExtendLen;
+  } else if (!all_fit_int32(ext)) {
+    status |= kDsaInt32Overflow;
+  } else {
+    const std::int64_t sum = prefix(ext).back();
+    if (!fits_int32(sum)) status |= kDsaInt32Overflow;
+    if (args.total_len != sum) status |= kDsaTotalMismatch;
+  }
+  if (args.total_len > capacity) status |= kDsaCapacityExceeded;
+  if (args.static_extend_len &&
+      std::any_of(ext.begin(), ext.end(), [&ext](std::int64_t e) { return e != ext.front(); })) {
+    status |= kDsaExtendNotStatic;
+  }
+  return status;
 }
 
 }  // namespace
@@ -156,7 +211,7 @@ std::int32_t finish(const DsaCommon& c, const Step& s) {
 std::int32_t dsa_decode(const DecodeArgs& args) {
   const DsaCommon& c = args.common;
   const std::int64_t bs = c.seq_lens.size();
-  check_common_args(c, args.max_len);
+  check_common_args(c, bs, args.max_len);
   require(rows_held(c, args.max_len) >= bs, "decode outputs hold fewer than bs rows");
 
   const Values seq = read(c.seq_lens);
@@ -171,8 +226,8 @@ std::int32_t dsa_target_verify(const TargetVerifyArgs& args) {
   const std::int64_t bs = c.seq_lens.size();
   const std::int64_t next_n = args.next_n;
   require(next_n >= 1 && next_n <= std::numeric_limits<std::int32_t>::max(), "next_n must be in 1 ..= INT32_MAX");
-  check_common_args(c, args.max_seqlen_k);
   const std::int64_t rows = bs * next_n;
+  check_common_args(c, rows, args.max_seqlen_k);
   require(rows_held(c, args.max_seqlen_k) >= rows && ssize(args.seqlens_expanded) >= rows,
           "target-verify outputs hold fewer than bs * next_n rows");
   const Table& ctx = args.paged_mqa_ctx_lens_2d;
@@ -184,7 +239,7 @@ std::int32_t dsa_target_verify(const TargetVerifyArgs& args) {
   Step s{{}, {}, {}, args.max_seqlen_k};
   for (std::int64_t b = 0; b < bs; ++b) {
     const std::int64_t seq_len = seq[static_cast<std::size_t>(b)];
-    s.cache.push_back(seq_len + next_n);
+    s.cache.push_back(seq_len + next_n);  // also every row's KV length, for its live prefix
     for (std::int64_t d = 0; d < next_n; ++d) {
       s.lengths.push_back(seq_len + d + 1);
       s.owner.push_back(b);
@@ -210,39 +265,27 @@ std::int32_t dsa_draft_extend(const DraftExtendArgs& args) {
   const std::int64_t bs = c.seq_lens.size();
   require(args.extend_seq_lens.size() == bs, "extend_seq_lens must have bs entries");
   require(args.total_len >= 0, "total_len must be >= 0");
-  check_common_args(c, args.max_seqlen_k);
+  check_common_args(c, args.total_len, args.max_seqlen_k);
 
   const Values seq = read(c.seq_lens);
   if (const std::int32_t status = check_seq_lens(seq); status != kDsaOk) return status;
-  const std::optional<Values> ext = read_int32(args.extend_seq_lens);
-  if (!ext) return kDsaInt32Overflow;
+  const Values ext = read(args.extend_seq_lens);
+  const std::int64_t capacity = std::min(rows_held(c, args.max_seqlen_k), ssize(args.seqlens_expanded));
+  if (const std::int32_t status = check_extend_lens(args, ext, capacity); status != kDsaOk) return status;
 
-  // With a negative length the sum proves nothing, so only the sign is reported then.
-  std::int32_t status = kDsaOk;
-  if (std::any_of(ext->begin(), ext->end(), [](std::int64_t e) { return e < 0; })) {
-    status |= kDsaNegativeExtendLen;
-  } else {
-    const Values offsets = prefix(*ext);
-    if (!fits_int32(offsets.back())) status |= kDsaInt32Overflow;
-    if (args.total_len != offsets.back()) status |= kDsaTotalMismatch;
-  }
-  if (args.total_len > std::min(rows_held(c, args.max_seqlen_k), ssize(args.seqlens_expanded))) {
-    status |= kDsaCapacityExceeded;
-  }
-  if (status != kDsaOk) return status;
-
-  // Here every length is >= 0 and they sum to total_len, so rows t = offsets[b] + local come out in order.
-  Step s{seq, {}, {}, args.max_seqlen_k};
+  // Here every length is >= 0 and they sum to total_len, so rows t = offsets[b] + local come out in order. With
+  // static_extend_len kept, request row / ext[0] and local row % ext[0] are these same rows.
+  Step s{seq, {}, {}, args.max_seqlen_k};  // a row's live prefix follows its request's seq_len, not its own length
   for (std::int64_t b = 0; b < bs; ++b) {
     const std::int64_t seq_len = seq[static_cast<std::size_t>(b)];
-    const std::int64_t extend = (*ext)[static_cast<std::size_t>(b)];
+    const std::int64_t extend = ext[static_cast<std::size_t>(b)];
     for (std::int64_t local = 0; local < extend; ++local) {
       // Padded graph rows carry a seq_len below their extend length; newest upstream clamps them at 0.
       s.lengths.push_back(std::max<std::int64_t>(seq_len - extend + 1 + local, 0));
       s.owner.push_back(b);
     }
   }
-  status = finish(c, s);
+  const std::int32_t status = finish(c, s);
   if (status != kDsaOk) return status;
 
   store(s.lengths, args.seqlens_expanded);

@@ -39,7 +39,7 @@ DsaCommonArgs common() {
 
 DsaDecodeArgs decode() { return {common(), 8}; }
 DsaTargetVerifyArgs verify() { return {common(), 2, 8, fake(10), {}}; }
-DsaDraftExtendArgs extend() { return {common(), fake(11), 8, 8, fake(12)}; }
+DsaDraftExtendArgs extend() { return {common(), {fake(11), IndexType::Int32}, 8, 8, fake(12)}; }
 
 void refused(const std::function<void()>& call, const char* message) {
   CHECK_THROWS_WITH_AS(call(), doctest::Contains(message), std::invalid_argument);
@@ -52,6 +52,9 @@ TEST_CASE("issue21: valid DSA arguments reach the driver, without a GPU that is 
   CHECK_THROWS_AS(dsa_decode_metadata(decode(), nullptr), Error);
   CHECK_THROWS_AS(dsa_target_verify_metadata(verify(), nullptr), Error);
   CHECK_THROWS_AS(dsa_draft_extend_metadata(extend(), nullptr), Error);
+  DsaDecodeArgs real_only = decode();  // issue 29: with P > 1, page_table_1 may be left out
+  real_only.common.page_table_1 = {};
+  CHECK_THROWS_AS(dsa_decode_metadata(real_only, nullptr), Error);
 }
 
 TEST_CASE("issue21: each bad DSA argument is an invalid_argument naming the call and the argument") {
@@ -59,10 +62,10 @@ TEST_CASE("issue21: each bad DSA argument is an invalid_argument naming the call
   d.common.bs = kMaxDsaBs + 1;
   d.common.row_capacity = 0;  // bs is checked first, before anything that depends on it
   refused([&] { dsa_decode_metadata(d, nullptr); },
-          "dsa_decode_metadata: bs = 8193 is outside the supported range [0, 8192]");
+          "dsa_decode_metadata: bs = 65537 is outside the supported range [0, 65536]");
   d = decode();
   d.common.seq_lens.data = nullptr;
-  refused([&] { dsa_decode_metadata(d, nullptr); }, "seq_lens, req_pool_indices and cache_seqlens must be non-null");
+  refused([&] { dsa_decode_metadata(d, nullptr); }, "dsa_decode_metadata: seq_lens must be non-null");
   d = decode();
   d.common.row_capacity = 3;
   refused([&] { dsa_decode_metadata(d, nullptr); }, "row_capacity = 3 is below bs = 4");
@@ -83,7 +86,7 @@ TEST_CASE("issue21: each bad DSA argument is an invalid_argument naming the call
   refused([&] { dsa_decode_metadata(d, nullptr); }, "real_page_size = 0 must be >= 1");
   d = decode();
   d.common.index_kpool = -2;
-  refused([&] { dsa_decode_metadata(d, nullptr); }, "index_kpool = -2 is negative");
+  refused([&] { dsa_decode_metadata(d, nullptr); }, "index_kpool = -2 must be >= 1");
   d = decode();
   d.common.req_to_token.row_stride = -8;
   refused([&] { dsa_decode_metadata(d, nullptr); }, "req_to_token has a negative size or stride");
@@ -106,11 +109,28 @@ TEST_CASE("issue21: each bad DSA argument is an invalid_argument naming the call
   e.total_len = -1;
   refused([&] { dsa_draft_extend_metadata(e, nullptr); }, "dsa_draft_extend_metadata: total_len = -1 is negative");
   e = extend();
-  e.extend_seq_lens = nullptr;
-  refused([&] { dsa_draft_extend_metadata(e, nullptr); }, "extend_seq_lens must be non-null for bs = 4");
+  e.extend_seq_lens = {};
+  refused([&] { dsa_draft_extend_metadata(e, nullptr); }, "dsa_draft_extend_metadata: extend_seq_lens must be non-null");
+  e = extend();
+  e.extend_seq_lens.stride = -2;
+  refused([&] { dsa_draft_extend_metadata(e, nullptr); }, "extend_seq_lens has a negative stride (-2)");
+
+  // Issue 29: upstream's index_kpool > 0 where rows are written, and page_table_1 optional only with real pages.
+  d = decode();
+  d.common.index_kpool = 0;
+  refused([&] { dsa_decode_metadata(d, nullptr); }, "dsa_decode_metadata: index_kpool = 0 must be >= 1");
+  d = decode();
+  d.common.real_page_size = 1;
+  d.common.page_table_1 = {};
+  refused([&] { dsa_decode_metadata(d, nullptr); }, "page_table_1 must be non-null when real_page_size is 1");
+  d = decode();
+  d.common.seq_lens.stride = -1;
+  refused([&] { dsa_decode_metadata(d, nullptr); }, "seq_lens has a negative stride (-1)");
 
   refused([] { prepare_dsa(DsaMode::Decode, -1); }, "prepare_dsa: bs = -1 is outside the supported range");
-  refused([] { prepare_dsa(DsaMode::Decode, 3, {.ctx_lens_2d = true}); }, "target verify's output only");
+  refused([] { prepare_dsa(DsaMode::Decode, 3, {.ctx_lens_2d = true}); }, "the ctx2d switch is target verify's only");
+  refused([] { prepare_dsa(DsaMode::Decode, 3, {.static_extend = true}); }, "draft extend's only");
+  refused([] { prepare_dsa(DsaMode::DraftExtend, 3, {.real_only = true}); }, "the realonly switch needs paged");
   Tuning bad;
   bad.dsa_threads = 96;
   refused([&] { dsa_decode_metadata(decode(), nullptr, bad); }, "dsa_threads must be a power of two");

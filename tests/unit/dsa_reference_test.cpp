@@ -1,6 +1,7 @@
-// Issue 21's CPU reference (tests/reference/dsa_reference), on examples small enough to compute by hand from
+// The DSA step's CPU reference (tests/reference/dsa_reference), on examples small enough to compute by hand from
 // upstream SGLang's definitions (see the reference's header): the GPU kernels will be judged against it, so it is
-// itself judged against arithmetic.
+// itself judged against arithmetic. Most examples have tables of 6 columns, inside the first live block of 128
+// columns, so every row with a KV length > 0 is written up to the bound; the live-prefix cases use wider tables.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -118,6 +119,43 @@ std::int32_t draft_extend_example(Ints seq, Ints ext, Ints pool, Outputs& out, c
                            .total_len = 5,
                            .max_seqlen_k = 3,
                            .seqlens_expanded = out.expanded});
+}
+
+// req_to_token for tables wider than a live block: token 1000 * (r + 1) + c.
+Matrix wide_tokens(std::int64_t rows, std::int64_t cols) {
+  Matrix m(rows, cols);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < cols; ++c) m.at(r, c) = static_cast<std::int32_t>(1000 * (r + 1) + c);
+  }
+  return m;
+}
+
+// Page-table row `row` holds req_to_token's row pool_row over its first `live` columns and poison after; with
+// P > 1 the real row holds token / P of every P-th of those columns and poison after.
+void check_live_row(const Outputs& out, const Matrix& tok, std::int64_t page_size, std::size_t output_row,
+                    std::int64_t pool_row, std::int64_t live) {
+  const auto row = static_cast<std::int64_t>(output_row);
+  CAPTURE(row);
+  CAPTURE(live);
+  I32 page(static_cast<std::size_t>(out.page.cols), P);
+  I32 real(static_cast<std::size_t>(out.real.cols), P);
+  for (std::int64_t c = 0; c < live; ++c) {
+    const std::int32_t token = tok.const_view().at(pool_row, c);
+    page[static_cast<std::size_t>(c)] = token;
+    if (page_size > 1 && c % page_size == 0) {
+      real[static_cast<std::size_t>(c / page_size)] = token / static_cast<std::int32_t>(page_size);
+    }
+  }
+  CHECK(out.page.row(row) == page);
+  CHECK(out.real.row(row) == real);
+}
+
+// Outputs whose tables are `cols` columns wide (real_page_table ceil(cols / P)) instead of 6.
+Outputs wide_outputs(std::int64_t bs, std::int64_t rows, std::int64_t cols, std::int64_t page_size) {
+  Outputs out(bs, rows);
+  out.page = Matrix(rows, cols);
+  out.real = Matrix(rows, (cols + page_size - 1) / page_size);
+  return out;
 }
 
 }  // namespace
@@ -340,13 +378,13 @@ TEST_CASE("dsa reference: index_kpool, in every mode") {
   const Matrix tok = tokens();
   const I64 seq{3, 9, 13, 20};
   const I64 pool{0, 1, 2, 3};
-  for (std::int64_t kpool : {0, 1, 4}) {
+  for (std::int64_t kpool : {1, 4}) {
     CAPTURE(kpool);
     Outputs out(4, 4);
     DsaCommon c = common(tok, ints(seq), ints(pool), 8, 1, out);
     c.index_kpool = kpool;
     REQUIRE(dsa_decode({.common = c, .max_len = 1}) == kDsaOk);
-    CHECK(out.dsa == (kpool == 4 ? I32{3, 9, 9, 8} : I32{3, 8, 8, 8}));  // 0 and 1 are plain min(e, topk)
+    CHECK(out.dsa == (kpool == 4 ? I32{3, 9, 9, 8} : I32{3, 8, 8, 8}));  // 1 is plain min(e, topk)
   }
 
   const I64 one_seq{10};
@@ -568,4 +606,296 @@ TEST_CASE("dsa reference: bad arguments throw and write nothing") {
                   std::invalid_argument);
   CHECK(out.untouched());
   CHECK(two_rows.untouched());
+}
+
+TEST_CASE("dsa reference: decode writes each page-table row over its live prefix only") {
+  // Bound 300 over tables 310 wide: KV lengths 0, 1, 128, 129 and 1000 have live prefixes 0, 128, 128, 256 and 300
+  // (whole blocks of 128 columns, clipped to the bound); every column past them keeps its poison.
+  const Matrix tok = wide_tokens(3, 310);
+  const I64 seq{0, 1, 128, 129, 1000};
+  const I64 pool{2, 0, 1, 2, 0};
+  for (std::int64_t page_size : {1, 3}) {
+    CAPTURE(page_size);
+    Outputs out = wide_outputs(5, 5, 310, page_size);
+    REQUIRE(dsa_decode({.common = common(tok, ints(seq), ints(pool), 50, page_size, out), .max_len = 300}) ==
+            kDsaOk);
+    CHECK(out.cache == I32{0, 1, 128, 129, 1000});
+    const I64 live{0, 128, 128, 256, 300};
+    for (std::size_t r = 0; r < 5; ++r) check_live_row(out, tok, page_size, r, pool[r], live[r]);
+    if (page_size == 1) CHECK(out.real.all_poisoned());
+  }
+  // A live prefix past the bound is the bound: 129 under bound 200 is 200, not 256.
+  Outputs clipped = wide_outputs(1, 1, 310, 1);
+  REQUIRE(dsa_decode({.common = common(tok, ints(I64{129}), ints(I64{1}), 50, 1, clipped), .max_len = 200}) ==
+          kDsaOk);
+  check_live_row(clipped, tok, 1, 0, 1, 200);
+}
+
+TEST_CASE("dsa reference: target verify rows take their request's seq_len + next_n as the KV length") {
+  // seq_lens 127, 0, 299 with next_n 2: KV lengths 129, 2, 301, so live prefixes 256, 128 and 300 (the bound), the
+  // same for both rows of a request.
+  const Matrix tok = wide_tokens(3, 310);
+  const I64 seq{127, 0, 299};
+  const I64 pool{1, 2, 0};
+  Outputs out = wide_outputs(3, 6, 310, 64);
+  REQUIRE(dsa_target_verify({.common = common(tok, ints(seq), ints(pool), 50, 64, out),
+                             .next_n = 2,
+                             .max_seqlen_k = 300,
+                             .seqlens_expanded = out.expanded}) == kDsaOk);
+  CHECK(out.cache == I32{129, 2, 301});
+  CHECK(out.expanded == I32{128, 129, 1, 2, 300, 301});
+  const I64 live{256, 128, 300};
+  for (std::size_t r = 0; r < 6; ++r) check_live_row(out, tok, 64, r, pool[r / 2], live[r / 2]);
+}
+
+TEST_CASE("dsa reference: draft extend rows take their request's seq_len as the KV length, not their own") {
+  // seq_lens 0, 1, 200 with extends 2, 3, 1: request 0's rows have no live columns, request 1's padded rows (seq_len
+  // 1 below extend 3, expanded lengths clamped to 0, 0, 1) have 128, request 2's row 256.
+  const Matrix tok = wide_tokens(3, 310);
+  const I64 seq{0, 1, 200};
+  const I64 ext{2, 3, 1};
+  const I64 pool{2, 0, 1};
+  Outputs out = wide_outputs(3, 7, 310, 3);
+  REQUIRE(dsa_draft_extend({.common = common(tok, ints(seq), ints(pool), 50, 3, out),
+                            .extend_seq_lens = ints(ext),
+                            .total_len = 6,
+                            .max_seqlen_k = 300,
+                            .seqlens_expanded = out.expanded}) == kDsaOk);
+  CHECK(out.expanded == I32{0, 0, 0, 0, 1, 200, P});
+  const std::vector<std::size_t> owner{0, 0, 1, 1, 1, 2};
+  const I64 live{0, 128, 256};
+  for (std::size_t r = 0; r < 6; ++r) check_live_row(out, tok, 3, r, pool[owner[r]], live[owner[r]]);
+  CHECK(out.page.row(6) == I32(310, P));
+}
+
+TEST_CASE("dsa reference: page_table_1 left out writes only real_page_table, and needs P > 1") {
+  const Matrix tok = wide_tokens(3, 310);
+  const I64 seq{1, 129, 1000};
+  const I64 pool{0, 1, 2};
+  Outputs with = wide_outputs(3, 3, 300, 64);
+  Outputs without = wide_outputs(3, 3, 300, 64);
+  DsaCommon c = common(tok, ints(seq), ints(pool), 50, 64, without);
+  c.page_table_1 = {};
+  REQUIRE(dsa_decode({.common = common(tok, ints(seq), ints(pool), 50, 64, with), .max_len = 300}) == kDsaOk);
+  REQUIRE(dsa_decode({.common = c, .max_len = 300}) == kDsaOk);
+  CHECK(without.page.all_poisoned());
+  CHECK(without.real.data == with.real.data);
+  CHECK(without.dsa_cu == with.dsa_cu);
+  // Live prefixes 128, 256, 300: real columns 0-1, 0-3, 0-4 (columns 0, 64, ..., 256 of page_table_1).
+  CHECK(without.real.row(0) == I32{15, 16, P, P, P});  // 1000 / 64, 1064 / 64
+  CHECK(without.real.row(1) == I32{31, 32, 33, 34, P});
+  CHECK(without.real.row(2) == I32{46, 47, 48, 49, 50});
+
+  // Draft extend: the absent table's rows no longer count towards the capacity.
+  const I64 ext{1, 2, 1};
+  Outputs extend = wide_outputs(3, 4, 300, 64);
+  c = common(tok, ints(seq), ints(pool), 50, 64, extend);
+  c.page_table_1 = {};
+  REQUIRE(dsa_draft_extend({.common = c,
+                            .extend_seq_lens = ints(ext),
+                            .total_len = 4,
+                            .max_seqlen_k = 300,
+                            .seqlens_expanded = extend.expanded}) == kDsaOk);
+  CHECK(extend.real.row(3) == I32{46, 47, 48, 49, 50});
+  Outputs short_page = wide_outputs(3, 4, 300, 64);
+  short_page.page = Matrix(3, 300);  // given, its 3 rows do count
+  CHECK(dsa_draft_extend({.common = common(tok, ints(seq), ints(pool), 50, 64, short_page),
+                          .extend_seq_lens = ints(ext),
+                          .total_len = 4,
+                          .max_seqlen_k = 300,
+                          .seqlens_expanded = short_page.expanded}) == kDsaCapacityExceeded);
+  CHECK(short_page.untouched());
+
+  // With P = 1 page_table_1 is the only table, so leaving it out is an argument error where a row has columns.
+  Outputs unpaged = wide_outputs(3, 3, 300, 1);
+  c = common(tok, ints(seq), ints(pool), 50, 1, unpaged);
+  c.page_table_1 = {};
+  CHECK_THROWS_AS(dsa_decode({.common = c, .max_len = 300}), std::invalid_argument);
+  CHECK_THROWS_AS(
+      dsa_target_verify({.common = c, .next_n = 1, .max_seqlen_k = 300, .seqlens_expanded = unpaged.expanded}),
+      std::invalid_argument);
+  CHECK_THROWS_AS(dsa_draft_extend({.common = c,
+                                    .extend_seq_lens = ints(I64{1, 1, 1}),
+                                    .total_len = 3,
+                                    .max_seqlen_k = 300,
+                                    .seqlens_expanded = unpaged.expanded}),
+                  std::invalid_argument);
+  CHECK(unpaged.untouched());
+  // But not where no row has columns: bound 0, bs 0, a draft extend of no tokens.
+  CHECK(dsa_decode({.common = c, .max_len = 0}) == kDsaOk);
+  CHECK(unpaged.cu == I32{0, 1, 130, 1130});
+  Outputs none = wide_outputs(0, 1, 300, 1);
+  DsaCommon empty = common(tok, ints(I64{}), ints(I64{}), 50, 1, none);
+  empty.page_table_1 = {};
+  CHECK(dsa_decode({.common = empty, .max_len = 300}) == kDsaOk);
+  Outputs no_tokens = wide_outputs(3, 1, 300, 1);
+  c = common(tok, ints(seq), ints(pool), 50, 1, no_tokens);
+  c.page_table_1 = {};
+  CHECK(dsa_draft_extend({.common = c,
+                          .extend_seq_lens = ints(I64{0, 0, 0}),
+                          .total_len = 0,
+                          .max_seqlen_k = 300,
+                          .seqlens_expanded = no_tokens.expanded}) == kDsaOk);
+}
+
+TEST_CASE("dsa reference: static_extend_len kept gives the same outputs, broken sets its bit and writes nothing") {
+  const Matrix tok = tokens();
+  const I64 seq{5, 6, 7};
+  const I64 pool{2, 0, 3};
+  const auto run = [&](Outputs& out, const I64& ext, std::int64_t total_len, bool is_static) {
+    return dsa_draft_extend({.common = common(tok, ints(seq), ints(pool), 6, 2, out),
+                             .extend_seq_lens = ints(ext),
+                             .total_len = total_len,
+                             .max_seqlen_k = 3,
+                             .seqlens_expanded = out.expanded,
+                             .static_extend_len = is_static});
+  };
+  Outputs dynamic(3, 7), fixed(3, 7);
+  REQUIRE(run(dynamic, I64{2, 2, 2}, 6, false) == kDsaOk);
+  REQUIRE(run(fixed, I64{2, 2, 2}, 6, true) == kDsaOk);
+  CHECK(fixed.expanded == I32{4, 5, 5, 6, 6, 7, P});
+  CHECK(fixed.cu == dynamic.cu);
+  CHECK(fixed.expanded == dynamic.expanded);
+  CHECK(fixed.dsa == dynamic.dsa);
+  CHECK(fixed.dsa_cu == dynamic.dsa_cu);
+  CHECK(fixed.page.data == dynamic.page.data);
+  CHECK(fixed.real.data == dynamic.real.data);
+
+  // One length off the first: the same lengths without the promise are good data.
+  Outputs good(3, 7);
+  CHECK(run(good, I64{2, 1, 2}, 5, false) == kDsaOk);
+  struct Broken {
+    I64 ext;
+    std::int64_t total_len, rows;
+    std::int32_t status;
+  };
+  for (const Broken& b : {Broken{{2, 1, 2}, 5, 7, kDsaExtendNotStatic},
+                          Broken{{0, 1, 0}, 1, 7, kDsaExtendNotStatic},          // a first length of 0
+                          Broken{{2, -1, 2}, 3, 7, kDsaExtendNotStatic | kDsaNegativeExtendLen},
+                          Broken{{2, 3, 2}, 6, 7, kDsaExtendNotStatic | kDsaTotalMismatch},
+                          Broken{{2, 1, 2}, 5, 4, kDsaExtendNotStatic | kDsaCapacityExceeded}}) {
+    CAPTURE(b.ext[0]);
+    CAPTURE(b.ext[1]);
+    CAPTURE(b.total_len);
+    Outputs out(3, b.rows);
+    CHECK(run(out, b.ext, b.total_len, true) == b.status);
+    CHECK(out.untouched());
+  }
+  // Stage 1 still comes first.
+  Outputs negative_seq(3, 7);
+  CHECK(dsa_draft_extend({.common = common(tok, ints(I64{5, -1, 7}), ints(pool), 6, 2, negative_seq),
+                          .extend_seq_lens = ints(I64{2, 1, 2}),
+                          .total_len = 5,
+                          .max_seqlen_k = 3,
+                          .seqlens_expanded = negative_seq.expanded,
+                          .static_extend_len = true}) == kDsaNegativeSeqLen);
+  CHECK(negative_seq.untouched());
+  // No tokens, all equal: kept.
+  Outputs none(3, 1);
+  CHECK(run(none, I64{0, 0, 0}, 0, true) == kDsaOk);
+  CHECK(none.cu == I32{0, 5, 11, 18});
+}
+
+TEST_CASE("dsa reference: int64 extend lengths outside int32") {
+  const I64 seq{5, 6, 7};
+  const I64 pool{0, 1, 2};
+  const std::int64_t far = std::int64_t{1} << 40;
+  const auto run = [&](Outputs& out, const I64& ext, std::int64_t total_len) {
+    return dsa_draft_extend({.common = common(tokens(), ints(seq), ints(pool), 6, 2, out),
+                             .extend_seq_lens = ints(ext),
+                             .total_len = total_len,
+                             .max_seqlen_k = 3,
+                             .seqlens_expanded = out.expanded});
+  };
+  Outputs past(3, 4), below(3, 4);
+  // The total as the host would count it: past int32, so past the outputs' rows too.
+  CHECK(run(past, I64{far, 1, 1}, far + 2) == (kDsaInt32Overflow | kDsaCapacityExceeded));
+  CHECK(run(below, I64{-far, 1, 1}, 2) == kDsaNegativeExtendLen);  // negative first, as a sign is wrong
+  CHECK(past.untouched());
+  CHECK(below.untouched());
+}
+
+TEST_CASE("dsa reference: strided seq_lens, req_pool_indices and extend_seq_lens") {
+  const Matrix tok = tokens();
+  const I64 seq{5, 2, 7};
+  const I64 ext{2, 0, 3};
+  const I64 pool{2, 0, 3};
+  // The same values with other values between: seq_lens int64 at stride 2, extend_seq_lens int32 at stride 3, pool
+  // indices int32 at stride 2.
+  const I64 seq_storage{5, -7, 2, -7, 7};
+  const I32 ext_storage{2, -9, -9, 0, -9, -9, 3};
+  const I32 pool_storage{2, 99, 0, 99, 3, 99};
+  Outputs dense(3, 6), strided(3, 6);
+  REQUIRE(draft_extend_example(ints(seq), ints(ext), ints(pool), dense, tok) == kDsaOk);
+  REQUIRE(draft_extend_example(Ints::strided(std::span<const std::int64_t>(seq_storage), 3, 2),
+                               Ints::strided(std::span<const std::int32_t>(ext_storage), 3, 3),
+                               Ints::strided(std::span<const std::int32_t>(pool_storage), 3, 2), strided,
+                               tok) == kDsaOk);
+  CHECK(strided.cache == dense.cache);
+  CHECK(strided.cu == dense.cu);
+  CHECK(strided.expanded == dense.expanded);
+  CHECK(strided.dsa_cu == dense.dsa_cu);
+  CHECK(strided.page.data == dense.page.data);
+  CHECK(strided.real.data == dense.real.data);
+
+  // Stride 0 repeats the first value: three requests of seq_len 4 in pool row 1.
+  const I64 four{4};
+  const I32 one{1};
+  Outputs repeated(3, 3);
+  REQUIRE(dsa_decode({.common = common(tok, Ints::strided(std::span<const std::int64_t>(four), 3, 0),
+                                       Ints::strided(std::span<const std::int32_t>(one), 3, 0), 4, 1, repeated),
+                      .max_len = 2}) == kDsaOk);
+  CHECK(repeated.cu == I32{0, 4, 8, 12});
+  for (std::int64_t r = 0; r < 3; ++r) CHECK(repeated.page.row(r) == I32{21, 22, P, P, P, P});
+
+  // A strided view must stay inside its storage.
+  CHECK_THROWS_AS(Ints::strided(std::span<const std::int64_t>(seq_storage), 3, 3), std::invalid_argument);
+  CHECK_THROWS_AS(Ints::strided(std::span<const std::int64_t>(seq_storage), 3, -1), std::invalid_argument);
+  CHECK(Ints::strided(std::span<const std::int64_t>(seq_storage), 0, 9).size() == 0);
+}
+
+TEST_CASE("dsa reference: index_kpool < 1 is an argument error where any row is written") {
+  const Matrix tok = tokens();
+  const I64 seq{5, 2, 7};
+  const I64 pool{2, 0, 3};
+  const I64 none;
+  for (std::int64_t kpool : {0, -1}) {
+    CAPTURE(kpool);
+    Outputs decode(3, 3), verify(3, 6), extend(3, 6);
+    DsaCommon c = common(tok, ints(seq), ints(pool), 4, 2, decode);
+    c.index_kpool = kpool;
+    CHECK_THROWS_AS(dsa_decode({.common = c, .max_len = 3}), std::invalid_argument);
+    c = common(tok, ints(seq), ints(pool), 4, 2, verify);
+    c.index_kpool = kpool;
+    CHECK_THROWS_AS(
+        dsa_target_verify({.common = c, .next_n = 2, .max_seqlen_k = 3, .seqlens_expanded = verify.expanded}),
+        std::invalid_argument);
+    c = common(tok, ints(seq), ints(pool), 4, 2, extend);
+    c.index_kpool = kpool;
+    CHECK_THROWS_AS(dsa_draft_extend({.common = c,
+                                      .extend_seq_lens = ints(I64{2, 0, 3}),
+                                      .total_len = 5,
+                                      .max_seqlen_k = 3,
+                                      .seqlens_expanded = extend.expanded}),
+                    std::invalid_argument);
+    CHECK(decode.untouched());
+    CHECK(verify.untouched());
+    CHECK(extend.untouched());
+
+    // No rows: bs = 0 in every mode, and a draft extend of no tokens.
+    Outputs empty(0, 1), no_tokens(3, 1);
+    c = common(tok, ints(none), ints(none), 4, 2, empty);
+    c.index_kpool = kpool;
+    CHECK(dsa_decode({.common = c, .max_len = 3}) == kDsaOk);
+    CHECK(dsa_target_verify({.common = c, .next_n = 2, .max_seqlen_k = 3, .seqlens_expanded = empty.expanded}) ==
+          kDsaOk);
+    c = common(tok, ints(seq), ints(pool), 4, 2, no_tokens);
+    c.index_kpool = kpool;
+    CHECK(dsa_draft_extend({.common = c,
+                            .extend_seq_lens = ints(I64{0, 0, 0}),
+                            .total_len = 0,
+                            .max_seqlen_k = 3,
+                            .seqlens_expanded = no_tokens.expanded}) == kDsaOk);
+    CHECK(no_tokens.cu == I32{0, 5, 7, 14});
+  }
 }

@@ -30,14 +30,21 @@ namespace {
 
 constexpr DsaMode kModes[] = {DsaMode::Decode, DsaMode::TargetVerify, DsaMode::DraftExtend};
 
-// Every combination of switches a mode has (ctx_lens_2d is target verify's alone).
+// Every combination of switches a mode has (ctx_lens_2d is target verify's alone, the extend switches draft
+// extend's, real_only needs paged).
 std::vector<DsaSwitches> all_switches(DsaMode mode) {
   std::vector<DsaSwitches> out;
-  for (int bits = 0; bits < 32; ++bits) {
+  for (int bits = 0; bits < 256; ++bits) {
     const bool ctx = (bits & 16) != 0;
-    if (ctx && mode != DsaMode::TargetVerify) continue;
+    const bool extend = (bits & (32 | 64)) != 0;
+    const bool paged = (bits & 4) != 0;
+    const bool real_only = (bits & 128) != 0;
+    if ((ctx && mode != DsaMode::TargetVerify) || (extend && mode != DsaMode::DraftExtend) || (real_only && !paged)) {
+      continue;
+    }
     out.push_back({(bits & 1) != 0 ? IndexType::Int64 : IndexType::Int32,
-                   (bits & 2) != 0 ? IndexType::Int32 : IndexType::Int64, (bits & 4) != 0, (bits & 8) != 0, ctx});
+                   (bits & 2) != 0 ? IndexType::Int32 : IndexType::Int64, paged, (bits & 8) != 0, ctx,
+                   (bits & 32) != 0 ? IndexType::Int64 : IndexType::Int32, (bits & 64) != 0, real_only});
   }
   return out;
 }
@@ -50,7 +57,7 @@ TEST_CASE("issue21: DSA specs: the unrolled scan up to unroll_max_bs, the Blello
   CHECK(dsa_spec(DsaMode::TargetVerify, 200, {.paged = true, .ctx_lens_2d = true}, tuning).name() ==
         "dsa_target_verify_blelloch.s256.c1.t256.paged.ctx2d");
   CHECK(dsa_spec(DsaMode::DraftExtend, kMaxDsaBs, {.seq_lens = IndexType::Int64}, tuning).name() ==
-        "dsa_draft_extend_blelloch.s8192.c1.t1024.seq64");
+        "dsa_draft_extend_blelloch.s8192.c8.t1024.seq64");
   CHECK(dsa_spec(DsaMode::DraftExtend, 3, {.req_pool_indices = IndexType::Int32, .kpool = true}, tuning).name() ==
         "dsa_draft_extend_unrolled.bs3.t256.pool32.kpool");
   // Draft extend keeps the extend offsets beside the prefix: two arrays of slots words.
@@ -61,10 +68,10 @@ TEST_CASE("issue21: DSA specs: the unrolled scan up to unroll_max_bs, the Blello
 
 TEST_CASE("issue21: DSA specs are refused outside [0, kMaxDsaBs] and with a switch the mode lacks") {
   CHECK_THROWS_WITH_AS(dsa_spec(DsaMode::Decode, kMaxDsaBs + 1, {}, Tuning{}),
-                       "dsa_spec: bs = 8193 is outside the supported range [0, 8192]", std::invalid_argument);
+                       "dsa_spec: bs = 65537 is outside the supported range [0, 65536]", std::invalid_argument);
   CHECK_THROWS_AS(dsa_spec(DsaMode::Decode, -1, {}, Tuning{}), std::invalid_argument);
   CHECK_THROWS_WITH_AS(dsa_spec(DsaMode::DraftExtend, 4, {.ctx_lens_2d = true}, Tuning{}),
-                       doctest::Contains("target verify's output only"), std::invalid_argument);
+                       doctest::Contains("the ctx2d switch is target verify's only"), std::invalid_argument);
 }
 
 TEST_CASE("issue21: every DSA spec has its own id and name, and each is buildable and round-trips a manifest line") {
@@ -76,7 +83,7 @@ TEST_CASE("issue21: every DSA spec has its own id and name, and each is buildabl
   for (const Tuning& tuning : {Tuning{}, blelloch_only}) {
     for (DsaMode mode : kModes) {
       for (const DsaSwitches& switches : all_switches(mode)) {
-        for (int bs : {0, 1, 2, 31, 32, 33, 128, 129, 4096, 4097, kMaxDsaBs}) {
+        for (int bs : {0, 1, 2, 31, 32, 33, 128, 129, 4096, 4097, 8193, 16384, 32769, kMaxDsaBs}) {
           const KernelSpec spec = dsa_spec(mode, bs, switches, tuning);
           CAPTURE(spec.name());
           CHECK_NOTHROW(check_spec_is_buildable(spec));
@@ -103,13 +110,21 @@ TEST_CASE("issue21: a DSA spec no tuning makes is refused, naming the rule") {
   spec.flags = draftjit_kernels::kDsaCtxLens2d;
   refused(spec, "the ctx2d switch is target verify's only");
   spec.flags = draftjit_kernels::kDsaFlagsEnd;
-  refused(spec, "flags must be bits of the dsa family's 5 switches");
+  refused(spec, "flags must be bits of the dsa family's 8 switches");
+  spec.flags = draftjit_kernels::kDsaRealOnly;
+  refused(spec, "the realonly switch needs paged");
+  spec.flags = draftjit_kernels::kDsaStaticExtend;
+  refused(spec, "the ext64 and static switches are draft extend's only");
   spec = dsa_spec(DsaMode::Decode, 5, {}, Tuning{});
   spec.slots = 16;
-  refused(spec, "slots must be 8");
+  refused(spec, "slots and chunk must be 8 and 1");
   spec = dsa_spec(DsaMode::DraftExtend, kMaxDsaBs, {}, Tuning{});
   spec.slots *= 2;
-  refused(spec, "slots must be a power of two in [1, 8192]");
+  refused(spec, "slots x chunk must be powers of two of at most 65536 lengths");
+  spec = dsa_spec(DsaMode::DraftExtend, kMaxDsaBs, {}, Tuning{});
+  spec.slots /= 2;
+  spec.chunk *= 2;
+  refused(spec, "slots and chunk must be 8192 and 8");
   spec = dsa_spec(DsaMode::DraftExtend, kMaxDsaBs, {}, Tuning{});
   spec.threads = 256;  // 8192 slots need 1024 threads at 8 slots each
   refused(spec, "threads must be at least 1024");

@@ -145,9 +145,9 @@ TEST_CASE("params structs have the sizes the compiled kernels declare (tests/fil
   CHECK(sizeof(draftjit_kernels::FusedParams) == 72);
   CHECK(sizeof(draftjit_kernels::ScanParams) == 56);
   CHECK(sizeof(draftjit_kernels::FillParams) == 56);
-  CHECK(sizeof(draftjit_kernels::DsaDecodeParams) == 168);
-  CHECK(sizeof(draftjit_kernels::DsaTargetVerifyParams) == 208);
-  CHECK(sizeof(draftjit_kernels::DsaDraftExtendParams) == 192);
+  CHECK(sizeof(draftjit_kernels::DsaDecodeParams) == 192);
+  CHECK(sizeof(draftjit_kernels::DsaTargetVerifyParams) == 232);
+  CHECK(sizeof(draftjit_kernels::DsaDraftExtendParams) == 224);
 }
 
 // check_spec_is_buildable derives its limits from the constructors and the named bounds (kMaxUnrollBs, kMaxFusedBs,

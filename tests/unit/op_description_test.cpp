@@ -15,9 +15,9 @@
 
 using namespace draftjit;
 
-// The schemas the operators had when each was written by hand (python/src/torch_ops.cpp at accbfd0): the
-// descriptions must give exactly these, so no caller sees a change.
-TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand-written ones, unchanged") {
+// The schemas the operators had when each was written by hand (python/src/torch_ops.cpp at accbfd0), with issue 29's
+// changes to the DSA ops (page_table_1 optional, static_extend_len): the descriptions must give exactly these.
+TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand-written ones") {
   const std::set<std::string> expected = {
       "fill_draft_extend_metadata(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
       "Tensor(a!) out_seqlens_expanded, Tensor(b!) out_nsa_cache_seqlens) -> Tensor",
@@ -26,19 +26,19 @@ TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand
       "Tensor(e!)? offsets) -> ()",
       "exclusive_offsets(Tensor lens, Tensor(a!) out, Tensor(b!)? status) -> ()",
       "dsa_decode_metadata(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, "
-      "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, Tensor(d!) dsa_cache_seqlens, "
+      "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!)? page_table_1, Tensor(d!) dsa_cache_seqlens, "
       "Tensor(e!) dsa_cu_seqlens_k, Tensor(f!)? real_page_table, int bs, int max_len, int dsa_index_topk, "
       "int real_page_size, int index_kpool, Tensor(g!)? status) -> ()",
       "dsa_target_verify_metadata(Tensor seq_lens, Tensor req_pool_indices, Tensor req_to_token, "
-      "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, Tensor(d!) seqlens_expanded, "
+      "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!)? page_table_1, Tensor(d!) seqlens_expanded, "
       "Tensor(e!) dsa_cache_seqlens, Tensor(f!) dsa_cu_seqlens_k, Tensor(g!)? real_page_table, int bs, "
       "int max_seqlen_k, int dsa_index_topk, int real_page_size, int next_n, Tensor(h!)? paged_mqa_ctx_lens_2d, "
       "int index_kpool, Tensor(i!)? status) -> ()",
       "dsa_draft_extend_metadata(Tensor seq_lens, Tensor extend_seq_lens, Tensor req_pool_indices, "
-      "Tensor req_to_token, Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table_1, "
+      "Tensor req_to_token, Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!)? page_table_1, "
       "Tensor(d!) seqlens_expanded, Tensor(e!) dsa_cache_seqlens, Tensor(f!) dsa_cu_seqlens_k, "
       "Tensor(g!)? real_page_table, int bs, int total_len, int max_seqlen_k, int dsa_index_topk, "
-      "int real_page_size, int index_kpool, Tensor(h!)? status) -> ()",
+      "int real_page_size, int static_extend_len, int index_kpool, Tensor(h!)? status) -> ()",
   };
   std::set<std::string> made;
   for (const ops::OpDescription* op : ops::op_descriptions()) made.insert(ops::torch_schema(*op));

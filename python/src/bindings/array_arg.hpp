@@ -20,6 +20,9 @@ struct ArrayArg {
   std::int64_t ndim = 1;
   std::int64_t length = 0;     // entries along the one dimension (of a 2-D array: its element count)
   bool contiguous = true;
+  // A 1-D array's stride in elements (any value when length <= 1); -1 when the framework's stride is negative or
+  // not a whole number of elements.
+  std::int64_t stride = 1;
   // A 2-D array's shape and strides in elements; unset (0) for other arrays. A stride of a dimension of size 0 or 1
   // may be anything, as in torch.
   std::int64_t rows = 0;

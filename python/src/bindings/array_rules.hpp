@@ -39,12 +39,16 @@ inline void check_writable(const ArrayArg& a, Access access) {
   }
 }
 
-// A 1-D contiguous array: every array of the draft-extend calls, and the DSA calls' per-request and per-row ones.
-inline void check_vector(const ArrayArg& a, Access access, Dtypes dtypes = Dtypes::Int32) {
+// A 1-D array, contiguous (every array of the draft-extend calls, and the DSA calls' outputs) or, where strided, with
+// any non-negative stride in whole elements (the DSA calls' per-request inputs, as upstream takes them).
+inline void check_vector(const ArrayArg& a, Access access, Dtypes dtypes = Dtypes::Int32, bool strided = false) {
   check_dtype(a, dtypes);
   if (a.ndim != 1) throw std::invalid_argument(fmt::format("{} must be 1-D, got {} dimensions", a.name, a.ndim));
   check_on_cuda(a);
-  if (!a.contiguous) throw std::invalid_argument(fmt::format("{} must be contiguous", a.name));
+  if (strided && a.stride < 0) {
+    throw std::invalid_argument(fmt::format("{} must have a non-negative stride of whole elements", a.name));
+  }
+  if (!strided && !a.contiguous) throw std::invalid_argument(fmt::format("{} must be contiguous", a.name));
   check_writable(a, access);
 }
 
@@ -99,7 +103,8 @@ inline void check_described(const ops::OpDescription& op, const ArrayArg& a, con
   if (arg->rank == 2) {
     check_matrix(a, access);
   } else {
-    check_vector(a, access, arg->dtypes == ops::Dtypes::Int32OrInt64 ? Dtypes::Int32OrInt64 : Dtypes::Int32);
+    check_vector(a, access, arg->dtypes == ops::Dtypes::Int32OrInt64 ? Dtypes::Int32OrInt64 : Dtypes::Int32,
+                 arg->strided);
   }
   switch (arg->size) {
     case ops::Size::Any: break;

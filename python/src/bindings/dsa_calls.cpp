@@ -13,7 +13,7 @@ namespace draftjit::bindings {
 namespace {
 
 DeviceIndices indices(const ArrayArg& a) {
-  return {reinterpret_cast<const void*>(a.ptr), a.int64 ? IndexType::Int64 : IndexType::Int32};
+  return {reinterpret_cast<const void*>(a.ptr), a.int64 ? IndexType::Int64 : IndexType::Int32, a.stride};
 }
 
 ConstDeviceMatrix const_matrix(const ArrayArg& a) {
@@ -41,8 +41,12 @@ DsaCommonArgs checked_scalars(const DsaScalars& s, const char* call) {
 // The arrays every mode shares, each checked by the op's description of it, into c.
 void check_common_arrays(const ops::OpDescription& op, const DsaArrays& a, const Counts& counts, DsaCommonArgs& c) {
   for (const ArrayArg* array : {&a.seq_lens, &a.req_pool_indices, &a.req_to_token, &a.cache_seqlens,
-                                &a.cu_seqlens_k, &a.page_table_1, &a.dsa_cache_seqlens, &a.dsa_cu_seqlens_k}) {
+                                &a.cu_seqlens_k, &a.dsa_cache_seqlens, &a.dsa_cu_seqlens_k}) {
     check_described(op, *array, counts);
+  }
+  if (a.page_table_1) {
+    check_described(op, *a.page_table_1, counts);
+    c.page_table_1 = matrix(*a.page_table_1);
   }
   if (c.real_page_size > 1) {
     if (!a.real_page_table) {
@@ -63,7 +67,6 @@ void check_common_arrays(const ops::OpDescription& op, const DsaArrays& a, const
   c.cu_seqlens_k = as<std::int32_t>(a.cu_seqlens_k);
   c.dsa_cache_seqlens = as<std::int32_t>(a.dsa_cache_seqlens);
   c.dsa_cu_seqlens_k = as<std::int32_t>(a.dsa_cu_seqlens_k);
-  c.page_table_1 = matrix(a.page_table_1);
 }
 
 // The rows every per-row output of a mode holds.
@@ -75,7 +78,8 @@ std::int64_t capacity(const DsaArrays& a, const ArrayArg* seqlens_expanded) {
 template <class Args>
 DsaCall<Args> placed(const Args& args, const DsaArrays& a, const ArrayArg* x = nullptr, const ArrayArg* y = nullptr) {
   Placement placement =
-      place({&a.seq_lens, &a.req_pool_indices, &a.req_to_token, &a.cache_seqlens, &a.cu_seqlens_k, &a.page_table_1,
+      place({&a.seq_lens, &a.req_pool_indices, &a.req_to_token, &a.cache_seqlens, &a.cu_seqlens_k,
+             a.page_table_1 ? &*a.page_table_1 : nullptr,
              &a.dsa_cache_seqlens, &a.dsa_cu_seqlens_k, real_table(a, args.common), a.status ? &*a.status : nullptr,
              x, y});
   return {args, placement.device, std::move(placement.producers)};
@@ -114,7 +118,8 @@ DsaTargetVerifyCall check_dsa_target_verify(const DsaArrays& arrays, const Array
 
 DsaDraftExtendCall check_dsa_draft_extend(const DsaArrays& arrays, const ArrayArg& extend_seq_lens,
                                           const ArrayArg& seqlens_expanded, const DsaScalars& scalars,
-                                          std::int64_t total_len, std::int64_t max_seqlen_k) {
+                                          std::int64_t total_len, std::int64_t max_seqlen_k,
+                                          std::int64_t static_extend_len) {
   const ops::OpDescription& op = ops::dsa::kDraftExtendOp;
   DsaDraftExtendArgs args;
   args.common = checked_scalars(scalars, "dsa_draft_extend_metadata");
@@ -123,7 +128,8 @@ DsaDraftExtendCall check_dsa_draft_extend(const DsaArrays& arrays, const ArrayAr
   check_described(op, extend_seq_lens, counts);
   check_described(op, seqlens_expanded, counts);
   args.common.row_capacity = capacity(arrays, &seqlens_expanded);
-  args.extend_seq_lens = as<const std::int32_t>(extend_seq_lens);
+  args.extend_seq_lens = indices(extend_seq_lens);
+  args.static_extend_len = static_extend_len != 0;
   args.total_len = total_len;
   args.max_seqlen_k = max_seqlen_k;
   args.seqlens_expanded = as<std::int32_t>(seqlens_expanded);

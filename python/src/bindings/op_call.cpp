@@ -12,7 +12,7 @@ namespace {
 
 DsaArrays dsa_arrays(const OpArgs& a) {
   return {a.array("seq_lens"),          a.array("req_pool_indices"),  a.array("req_to_token"),
-          a.array("cache_seqlens"),     a.array("cu_seqlens_k"),      a.array("page_table_1"),
+          a.array("cache_seqlens"),     a.array("cu_seqlens_k"),      a.optional_array("page_table_1"),
           a.array("dsa_cache_seqlens"), a.array("dsa_cu_seqlens_k"),  a.optional_array("real_page_table"),
           a.optional_array("status")};
 }
@@ -64,7 +64,8 @@ CheckedOp check_op(const OpArgs& a) {
   }
   if (op == &ops::dsa::kDraftExtendOp) {
     return check_dsa_draft_extend(dsa_arrays(a), a.array("extend_seq_lens"), a.array("seqlens_expanded"),
-                                  dsa_scalars(a), a.integer("total_len"), a.integer("max_seqlen_k"));
+                                  dsa_scalars(a), a.integer("total_len"), a.integer("max_seqlen_k"),
+                                  a.integer("static_extend_len"));
   }
   throw std::logic_error(fmt::format("no API call for op {}", op->name));
 }

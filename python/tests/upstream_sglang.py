@@ -1,0 +1,132 @@
+"""Upstream SGLang's DSA metadata Triton kernels, loaded by path for the differential test (test_upstream_dsa.py)
+and the side-by-side benchmark (bench/upstream_dsa_bench.py). Upstream's code is never part of draftjit: the
+directory named by DRAFTJIT_UPSTREAM_SGLANG holds a copy (a checkout of sgl-project/sglang, or the files alone at the
+same relative paths, e.g. .upstream-sglang/, which git ignores):
+
+    python/sglang/kernels/ops/attention/dsa_metadata.py                  ("main": real_page_size)
+    python/sglang/kernels/ops/attention/dsa_kpool_metadata/{scan,decode,verify,draft_extend}.py
+                                                                         ("kpool": physical_page_size; optional)
+
+The files are executed on their own: the packages above them become empty stub modules with __path__ set, so
+upstream's package __init__.py files (which import the whole server) never run. The kpool modules import
+sglang.kernels.ops.attention.dsa_kpool_metadata.scan by its absolute name, which the stubs resolve."""
+
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import types
+
+ENV = "DRAFTJIT_UPSTREAM_SGLANG"
+ATTENTION = "python/sglang/kernels/ops/attention"
+PACKAGE = "sglang.kernels.ops.attention"
+KPOOL = PACKAGE + ".dsa_kpool_metadata"
+MAIN_FILE = "dsa_metadata.py"
+KPOOL_FILES = ("scan", "decode", "verify", "draft_extend")
+MODE_MODULES = {"decode": "decode", "verify": "verify", "extend": "draft_extend"}
+FUNCTIONS = {"decode": "fused_dsa_decode_metadata", "verify": "fused_dsa_target_verify_metadata",
+             "extend": "fused_dsa_draft_extend_metadata"}
+# The page size's keyword in each file; everything else is named alike in both.
+PAGE_SIZE_KEYWORD = {"main": "real_page_size", "kpool": "physical_page_size"}
+
+
+def root():
+    """The directory DRAFTJIT_UPSTREAM_SGLANG names, or None."""
+    return os.environ.get(ENV) or None
+
+
+def _attention_dir(base):
+    return os.path.join(base, *ATTENTION.split("/"))
+
+
+def has_kpool(base):
+    folder = os.path.join(_attention_dir(base), "dsa_kpool_metadata")
+    return all(os.path.isfile(os.path.join(folder, name + ".py")) for name in KPOOL_FILES)
+
+
+def missing():
+    """Why upstream cannot run here (a sentence naming what is missing), or None."""
+    base = root()
+    if base is None:
+        return f"needs {ENV} naming a directory with {ATTENTION}/{MAIN_FILE} (see .upstream-sglang/)"
+    if not os.path.isfile(os.path.join(_attention_dir(base), MAIN_FILE)):
+        return f"{ENV}={base} has no {ATTENTION}/{MAIN_FILE}"
+    for module, what in (("torch", "PyTorch"), ("triton", "Triton")):
+        try:
+            __import__(module)
+        except ImportError as error:
+            return f"needs {what} for upstream's kernels ({error})"
+    import torch
+    if not torch.cuda.is_available():
+        return "needs a CUDA device"
+    return None
+
+
+def _stub_package(name, path):
+    """An empty package module at `path`, so that submodules load from there without its __init__.py."""
+    existing = sys.modules.get(name)
+    if existing is not None:
+        if not getattr(existing, "__draftjit_stub__", False):
+            raise RuntimeError(f"{name} is already imported from {getattr(existing, '__file__', '?')}; load "
+                               f"upstream's files in a process that has not imported SGLang")
+        return existing
+    module = types.ModuleType(name)
+    module.__path__ = [path]
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
+    module.__spec__.submodule_search_locations = [path]
+    module.__draftjit_stub__ = True
+    sys.modules[name] = module
+    return module
+
+
+def _load_file(name, path):
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before executing it: Triton's JIT finds its globals through the module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+class Upstream:
+    """Upstream's three functions per variant: functions("main") from dsa_metadata.py, functions("kpool") from
+    dsa_kpool_metadata/ (None where that folder is missing)."""
+
+    def __init__(self, base):
+        self.base = base
+        attention = _attention_dir(base)
+        parts = PACKAGE.split(".")
+        for depth in range(1, len(parts) + 1):
+            folder = os.path.join(base, "python", *parts[:depth])
+            _stub_package(".".join(parts[:depth]), folder)
+        main = _load_file(f"{PACKAGE}.dsa_metadata", os.path.join(attention, MAIN_FILE))
+        self._functions = {"main": {mode: getattr(main, name) for mode, name in FUNCTIONS.items()}, "kpool": None}
+        if has_kpool(base):
+            folder = os.path.join(attention, "dsa_kpool_metadata")
+            _stub_package(KPOOL, folder)
+            modules = {name: _load_file(f"{KPOOL}.{name}", os.path.join(folder, name + ".py")) for name in KPOOL_FILES}
+            self._functions["kpool"] = {mode: getattr(modules[MODE_MODULES[mode]], FUNCTIONS[mode])
+                                        for mode in FUNCTIONS}
+
+    def functions(self, variant):
+        return self._functions[variant]
+
+
+_loaded = None
+
+
+def load(base=None):
+    """Upstream's functions from `base` (default: DRAFTJIT_UPSTREAM_SGLANG), loaded once per process: the module
+    names are fixed (sglang.kernels...), so one process holds one upstream."""
+    global _loaded
+    base = os.path.abspath(base or root())
+    if _loaded is None:
+        _loaded = Upstream(base)
+    elif _loaded.base != base:
+        raise RuntimeError(f"upstream already loaded from {_loaded.base}, not {base}")
+    return _loaded
