@@ -18,8 +18,8 @@ Live lengths: "short" uniform in [2, min(3000, width - 2)], "long" in [width / 2
 Per point, before timing, both functions write poisoned twin buffers and every output must be the same bit for bit
 ("ok", else "MISMATCH" and the first difference). Then, per implementation, GPU time per call by CUDA events:
 "us", N back-to-back calls (launch-bound where the kernel is short: it includes the host's launch path), and "graph",
-one call captured in a CUDA graph and replayed N times; N is --calls, fewer where a call is long (each repeat stays
-near 10 ms), the median of --repeats repeats. Floors from the same run: an empty Triton kernel (back to back and
+20 calls captured in one CUDA graph (one node each) and replayed N times, per call; N is --calls, fewer where a call
+is long (each repeat stays near 10 ms), the median of --repeats repeats. Floors from the same run: an empty Triton kernel (back to back and
 replayed in a graph, once per run) and per point "copy floor", one device-to-device copy_ of the bytes the call
 writes (live page-table cells, rounded to upstream's 128-column blocks, plus the 1-D outputs), replayed in a graph.
 Cold first call: in a fresh subprocess with empty TRITON_CACHE_DIR and DRAFTJIT_CACHE_DIR, the wall time of each
@@ -51,6 +51,7 @@ import upstream_sglang  # noqa: E402
 MODES = ("decode", "verify", "extend")
 BLOCK_N = 128             # upstream's column block: a row is written up to its kv length rounded up to it
 REPEAT_SECONDS = 0.01     # GPU time one repeat aims at, so long calls take few repeats of few calls
+GRAPH_NODES = 20          # calls captured in one graph for the "graph" figures
 QUICK = {"bs": "1,64", "widths": "4096,131072", "calls": 50, "repeats": 2}
 COLD_POINTS = (("decode", 32, 32768, "short", 64), ("extend", 128, 4096, "long", 1))
 
@@ -132,16 +133,19 @@ class Timer:
         return statistics.median(times), n
 
     def graph(self, fn):
-        """The same for one call captured in a CUDA graph (one node) and replayed."""
+        """The same per call for GRAPH_NODES calls captured in one CUDA graph (one node each, as the step's metadata
+        is one node of a decode step's graph) and replayed: the graph's own launch is spread over its nodes, so what
+        is left is each node's GPU time and its gap to the next."""
         torch = self.torch
         fn()
         torch.cuda.synchronize()
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            fn()
-        result = self(graph.replay)
+            for _ in range(GRAPH_NODES):
+                fn()
+        per_replay, n = self(graph.replay)
         del graph
-        return result
+        return per_replay / GRAPH_NODES, n
 
 
 def empty_kernel_times(timer):
@@ -390,7 +394,7 @@ def main(argv=None):
         report["cold"] = cold_runs(COLD_POINTS[:1] if options.quick else COLD_POINTS)
     print(f"{report['device']}, torch {report['torch']}, triton {report['triton']}; upstream from {report['upstream']}")
     print(f"empty Triton kernel: {report['empty_kernel']['eager_us']:.2f} us back to back, "
-          f"{report['empty_kernel']['graph_us']:.2f} us per graph replay; {options.calls} calls x {options.repeats}")
+          f"{report['empty_kernel']['graph_us']:.2f} us per graph node; {options.calls} calls x {options.repeats}")
     print_tables(report)
     for key in ("skipped", "not_reached", "cold"):
         if report[key]:

@@ -118,10 +118,12 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
     const long long seq_len = check_request<FLAGS>(c, requests.seq_len(b), requests.pool_index(b), mine);
     const RequestRows rows = Mode::rows_of(p, b, seq_len);
     if constexpr (Mode::kExtend) {
-      if (extend < 0) mine.negative_extend = 1;
-      if ((FLAGS & kDsaExtend64) != 0 && Mode::extend_wide(p, b) != extend) mine.extend_bits |= kDsaInt32Overflow;
+      // The scans take extend clamped to int32; the sum is of the values themselves, as total_len is.
+      const long long wide = (FLAGS & kDsaExtend64) != 0 ? Mode::extend_wide(p, b) : extend;
+      if (wide < 0) mine.negative_extend = 1;
+      if (wide != extend) mine.extend_bits |= kDsaInt32Overflow;
       if ((FLAGS & kDsaStaticExtend) != 0 && extend != Mode::extend(p, 0)) mine.extend_bits |= kDsaExtendNotStatic;
-      mine.extend_sum += extend;
+      mine.extend_sum += wide;
     }
     mine.cache_sum += Mode::cache_len(p, seq_len);
     mine.dsa_sum += lengths.rows_sum(rows.base, rows.count);

@@ -707,6 +707,7 @@ TEST_CASE("dsa draft extend: zero-length and long extends and total_len = 0") {
   for (std::int64_t bs : {3, 64}) specs.push_back(random_spec(DsaMode::DraftExtend, bs, 127, rng, 700));
   Spec one_long = random_spec(DsaMode::DraftExtend, 4, 128, rng);  // one request carries every token
   one_long.ext = {0, 0, 5000, 0};
+  one_long.static_extend = false;  // unequal lengths: random_spec may have drawn the static promise
   one_long.seq = {7, 0, 6000, 3};
   fit_capacity(one_long);
   specs.push_back(one_long);
