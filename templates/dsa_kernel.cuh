@@ -103,7 +103,7 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
   static_assert(FLAGS >= 0 && FLAGS < kDsaFlagsEnd, "FLAGS: kDsa* switches");
   constexpr bool kSearch = Mode::kExtend && (FLAGS & kDsaStaticExtend) == 0;  // rows find requests in offsets
   extern __shared__ unsigned s_dsa[];  // Mode::kSharedArrays x Scan::kSlots words, sized by the launch
-  __shared__ DsaBlockChecks s_checks;
+  __shared__ DsaWarpChecks s_checks[Scan::kThreads / kWarpThreads];
   __shared__ unsigned s_total;
   unsigned* offsets = s_dsa;  // draft extend's; the other modes have one array, prefix
   unsigned* prefix = s_dsa + (Mode::kSharedArrays - 1) * Scan::kSlots;
@@ -111,8 +111,6 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
   const DsaRequests<FLAGS> requests{c};
   const DsaLengths<FLAGS> lengths(c.topk, c.kpool);
 
-  if (threadIdx.x == 0) s_checks = DsaBlockChecks{};
-  __syncthreads();
   DsaChecks mine;
   const auto check = [&](int b, int extend) {
     const long long seq_len = check_request<FLAGS>(c, requests.seq_len(b), requests.pool_index(b), mine);
@@ -139,7 +137,7 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
       }
     }
   }
-  add_checks(mine, &s_checks);
+  store_warp_checks(mine, s_checks);
   __syncthreads();
   long long total_len = 0;
   long long capacity = 0;
@@ -147,7 +145,8 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
     total_len = c.rows;
     capacity = p.capacity;
   }
-  const int status = dsa_status(s_checks, Mode::kExtend, total_len, capacity);
+  const int status = dsa_status(block_checks<Scan::kThreads / kWarpThreads>(s_checks), Mode::kExtend, total_len,
+                                capacity);
   if (status != 0) {
     if (blockIdx.x == 0 && threadIdx.x == 0 && c.status != nullptr) *c.status = status;
     return;

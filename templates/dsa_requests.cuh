@@ -50,17 +50,6 @@ struct DsaChecks {
   long long dsa_sum = 0;       // stage 3: dsa_cu_seqlens_k's last entry
 };
 
-// The block's checks, in shared memory: zeroed by thread 0 before a barrier, then added to by each warp's lane 0.
-struct DsaBlockChecks {
-  int seq_bits;
-  int negative_extend;
-  int extend_bits;
-  int pool_bits;
-  unsigned long long extend_sum;
-  unsigned long long cache_sum;
-  unsigned long long dsa_sum;
-};
-
 // Stage 1 and 3 facts of request b; seq_len is clamped to int32 before any arithmetic, so no sum can overflow int64
 // (a seq_len outside int32 is reported by stage 1, which then decides the word).
 template <int FLAGS>
@@ -72,36 +61,57 @@ __device__ __forceinline__ long long check_request(const DsaCommonParams& c, lon
   return clamp_int32(seq_len);
 }
 
-__device__ __forceinline__ void add_checks(const DsaChecks& mine, DsaBlockChecks* block) {
-  DsaChecks sum = mine;
+// One warp's checks as its lane 0 stores them for the block (store_warp_checks): the four bit fields packed into
+// one word, 8 bits each.
+struct DsaWarpChecks {
+  int bits;
+  long long extend_sum;
+  long long cache_sum;
+  long long dsa_sum;
+};
+
+// The sum of a warp's checks, stored by its lane 0 into warps[its warp]: each warp has its own entry, so nothing
+// needs zeroing first and no lane waits on another warp's atomics (the shared 64-bit atomics this replaced had all
+// eight warps of a bs <= 32 block queue on three words, seven of them adding zeros).
+__device__ __forceinline__ void store_warp_checks(const DsaChecks& mine, DsaWarpChecks* warps) {
+  int bits = mine.seq_bits | mine.pool_bits << 8 | mine.extend_bits << 16 | mine.negative_extend << 24;
+  long long extend_sum = mine.extend_sum, cache_sum = mine.cache_sum, dsa_sum = mine.dsa_sum;
 #pragma unroll
   for (int offset = kWarpThreads / 2; offset > 0; offset /= 2) {
-    sum.seq_bits |= __shfl_xor_sync(kFullWarp, sum.seq_bits, offset);
-    sum.negative_extend |= __shfl_xor_sync(kFullWarp, sum.negative_extend, offset);
-    sum.extend_bits |= __shfl_xor_sync(kFullWarp, sum.extend_bits, offset);
-    sum.pool_bits |= __shfl_xor_sync(kFullWarp, sum.pool_bits, offset);
-    sum.extend_sum += __shfl_xor_sync(kFullWarp, sum.extend_sum, offset);
-    sum.cache_sum += __shfl_xor_sync(kFullWarp, sum.cache_sum, offset);
-    sum.dsa_sum += __shfl_xor_sync(kFullWarp, sum.dsa_sum, offset);
+    bits |= __shfl_xor_sync(kFullWarp, bits, offset);
+    extend_sum += __shfl_xor_sync(kFullWarp, extend_sum, offset);
+    cache_sum += __shfl_xor_sync(kFullWarp, cache_sum, offset);
+    dsa_sum += __shfl_xor_sync(kFullWarp, dsa_sum, offset);
   }
-  if (threadIdx.x % kWarpThreads != 0) return;
-  if (sum.seq_bits != 0) atomicOr(&block->seq_bits, sum.seq_bits);
-  if (sum.negative_extend != 0) atomicOr(&block->negative_extend, sum.negative_extend);
-  if (sum.extend_bits != 0) atomicOr(&block->extend_bits, sum.extend_bits);
-  if (sum.pool_bits != 0) atomicOr(&block->pool_bits, sum.pool_bits);
-  atomicAdd(&block->extend_sum, static_cast<unsigned long long>(sum.extend_sum));
-  atomicAdd(&block->cache_sum, static_cast<unsigned long long>(sum.cache_sum));
-  atomicAdd(&block->dsa_sum, static_cast<unsigned long long>(sum.dsa_sum));
+  if (threadIdx.x % kWarpThreads == 0) warps[threadIdx.x / kWarpThreads] = {bits, extend_sum, cache_sum, dsa_sum};
+}
+
+// The block's checks from its WARPS warps' entries, after the barrier that follows store_warp_checks.
+template <int WARPS>
+__device__ __forceinline__ DsaChecks block_checks(const DsaWarpChecks* warps) {
+  DsaChecks all;
+  int bits = 0;
+#pragma unroll
+  for (int w = 0; w < WARPS; ++w) {
+    bits |= warps[w].bits;
+    all.extend_sum += warps[w].extend_sum;
+    all.cache_sum += warps[w].cache_sum;
+    all.dsa_sum += warps[w].dsa_sum;
+  }
+  all.seq_bits = bits & 0xff;
+  all.pool_bits = bits >> 8 & 0xff;
+  all.extend_bits = bits >> 16 & 0xff;
+  all.negative_extend = bits >> 24 & 0xff;
+  return all;
 }
 
 // The status word from the block's checks: the first stage with a bit set decides it. total_len and capacity are
 // the draft extend's (stage 2 runs only there).
-__device__ __forceinline__ int dsa_status(const DsaBlockChecks& s, bool extend, long long total_len,
-                                          long long capacity) {
+__device__ __forceinline__ int dsa_status(const DsaChecks& s, bool extend, long long total_len, long long capacity) {
   if (s.seq_bits != 0) return s.seq_bits;
   if (extend) {
     int bits = 0;
-    const long long extend_sum = static_cast<long long>(s.extend_sum);
+    const long long extend_sum = s.extend_sum;
     if (s.negative_extend != 0) {
       bits = kDsaNegativeExtendLen;  // the sum proves nothing then
     } else {
@@ -112,7 +122,7 @@ __device__ __forceinline__ int dsa_status(const DsaBlockChecks& s, bool extend, 
     if (total_len > capacity) bits |= kDsaCapacityExceeded;
     if (bits != 0) return bits;
   }
-  const bool overflow = static_cast<long long>(s.cache_sum) > kInt32Max || static_cast<long long>(s.dsa_sum) > kInt32Max;
+  const bool overflow = s.cache_sum > kInt32Max || s.dsa_sum > kInt32Max;
   return s.pool_bits | (overflow ? kDsaInt32Overflow : 0);
 }
 
