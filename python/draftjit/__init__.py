@@ -312,7 +312,7 @@ def prepare_dsa(mode, batch_sizes, device=None, *, seq_lens_dtype="int32", req_p
     real_page_size > 1), for dsa-verify whether paged_mqa_ctx_lens_2d is given, and for dsa-extend the dtype of
     extend_seq_lens and static_extend_len pick the kernel besides bs. batch_sizes: an int or an iterable of ints, each
     in [0, MAX_DSA_BS]."""
-    dsa_kinds = [name for name, _, switches in kinds() if "ctx2d" in switches]
+    dsa_kinds = [name for name, _, switches in kinds() if "paged" in switches]  # the DSA family's switch
     if mode not in dsa_kinds:
         raise ValueError(f"mode must be one of {', '.join(dsa_kinds)}, not {mode!r}")
     extend = mode == "dsa-extend"

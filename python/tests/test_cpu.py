@@ -160,6 +160,9 @@ def test_valid_arguments_reach_the_driver_and_its_error_maps_to_draftjit_error()
         fill()
     with pytest.raises(draftjit.Error, match="no CUDA driver found"):
         draftjit.prepare([1, 2])
+    for mode in ("dsa-decode", "dsa-verify", "dsa-extend"):  # every DSA kind gets as far as the driver
+        with pytest.raises(draftjit.Error, match="no CUDA driver found"):
+            draftjit.prepare_dsa(mode, [1, 2], real_page_size=64, page_table_1=False)
 
 
 def test_error_classes_carry_their_fields():
