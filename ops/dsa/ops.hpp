@@ -1,6 +1,7 @@
 #pragma once
-// The DSA family's ops (include/draftjit/dsa.hpp), each described once, in upstream SGLang's argument order, then
-// index_kpool (0 or 1: off) and the optional status word. real_page_table is ignored when real_page_size is 1.
+// The DSA family's ops (include/draftjit/dsa.hpp), each described once, in upstream SGLang's argument order less the
+// arguments draftjit does not use (max_extend_len, max_total_len), then index_kpool (>= 1; 1: no pool) and the
+// optional status word. page_table_1 may be None when real_page_size > 1; real_page_table is ignored when it is 1.
 #include "ops/op_description.hpp"
 
 namespace draftjit::ops::dsa {
