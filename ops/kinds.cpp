@@ -3,76 +3,40 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <array>
 #include <set>
 #include <stdexcept>
 
 #include "jit/kernel_family.hpp"
 #include "ops/draft_extend/family.hpp"
 #include "ops/dsa/family.hpp"
-#include "ops/registry.hpp"
-#include "templates/kernel_params.cuh"
 
 namespace draftjit::ops {
 namespace {
 
-using Specs = std::vector<jit::KernelSpec>;
-
-// Checks what every draft-extend kind checks first: bs, then that no switch was given.
-int draft_extend_bs(std::int64_t bs, int flags, const char* kind) {
-  draft_extend::check_bs(bs, kind);
-  if (flags != 0) throw std::invalid_argument(fmt::format("the {} kind takes no switches", kind));
-  return static_cast<int>(bs);
+// Every family's kinds, in the registry's family order (adding a family: its kinds() here).
+std::vector<CallKind> all_kinds() {
+  std::vector<CallKind> kinds;
+  for (const std::span<const CallKind> family : {draft_extend::kinds(), dsa::kinds()}) {
+    kinds.insert(kinds.end(), family.begin(), family.end());
+  }
+  return kinds;
 }
-
-template <DsaMode mode>
-Specs dsa_plan(std::int64_t bs, int flags, const Tuning& tuning) {
-  dsa::check_bs(bs, "the DSA kinds");
-  return {dsa::spec_for(mode, static_cast<int>(bs), dsa::switches_of(flags), tuning)};
-}
-
-namespace k = draftjit_kernels;
-// The switches every DSA mode has, and those one mode adds.
-constexpr int kDsaSwitches = k::kDsaSeqLens64 | k::kDsaPoolIndices32 | k::kDsaPaged | k::kDsaKpool | k::kDsaRealOnly;
-
-constexpr std::array<CallKind, 7> kKinds = {{
-    {"main", "draft extend: the fused kernel, or the scan then the fill", kDraftExtendFamily, 0,
-     [](std::int64_t bs, int flags, const Tuning& t) {
-       const draft_extend::CallPlan plan = draft_extend::call_plan(draft_extend_bs(bs, flags, "main"), t);
-       return plan.fill ? Specs{plan.main, *plan.fill} : Specs{plan.main};
-     }},
-    {"fused", "draft extend's one-launch kernel", kDraftExtendFamily, 0,
-     [](std::int64_t bs, int flags, const Tuning& t) {
-       return Specs{draft_extend::fused_spec(draft_extend_bs(bs, flags, "fused"), t)};
-     }},
-    {"scan", "the prefix sum (exclusive_offsets; draft extend past fused_max_bs)", kDraftExtendFamily, 0,
-     [](std::int64_t bs, int flags, const Tuning& t) {
-       return Specs{draft_extend::scan_spec(draft_extend_bs(bs, flags, "scan"), t)};
-     }},
-    {"fill", "the fill behind the scan", kDraftExtendFamily, 0,
-     [](std::int64_t bs, int flags, const Tuning& t) {
-       draft_extend_bs(bs, flags, "fill");
-       return Specs{draft_extend::fill_spec(t)};
-     }},
-    {"dsa-decode", "the DSA decode metadata step", kDsaFamily, kDsaSwitches, &dsa_plan<DsaMode::Decode>},
-    {"dsa-verify", "the DSA target-verify metadata step", kDsaFamily, kDsaSwitches | k::kDsaCtxLens2d,
-     &dsa_plan<DsaMode::TargetVerify>},
-    {"dsa-extend", "the DSA draft-extend metadata step", kDsaFamily,
-     kDsaSwitches | k::kDsaExtend64 | k::kDsaStaticExtend, &dsa_plan<DsaMode::DraftExtend>},
-}};
 
 }  // namespace
 
-std::span<const CallKind> call_kinds() { return kKinds; }
+std::span<const CallKind> call_kinds() {
+  static const std::vector<CallKind> kKinds = all_kinds();  // built once, never changed
+  return kKinds;
+}
 
 std::string call_kind_names() {
   std::vector<const char*> names;
-  for (const CallKind& kind : kKinds) names.push_back(kind.name);
+  for (const CallKind& kind : call_kinds()) names.push_back(kind.name);
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
 const CallKind& call_kind_named(std::string_view name) {
-  for (const CallKind& kind : kKinds) {
+  for (const CallKind& kind : call_kinds()) {
     if (name == kind.name) return kind;
   }
   throw std::invalid_argument(fmt::format("kind must be one of {}, not '{}'", call_kind_names(), name));

@@ -1,7 +1,9 @@
 #pragma once
 // The op families' kernel families, in the order KernelSpec::family indexes them (jit::kernel_families(), defined
-// in ops/registry.cpp; adding a family: its row here and its pointer there), and every op (kOps).
+// in ops/registry.cpp; adding a family: its row here, its pointer there, its op list in kOps and its call kinds in
+// ops/kinds.cpp), and every op (kOps), joined from the families' own lists.
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 #include "ops/draft_extend/ops.hpp"
@@ -14,10 +16,20 @@ enum FamilyIndex : std::uint8_t {
   kDsaFamily,          // ops/dsa/
 };
 
+// The families' op lists, one after the other, at compile time (the torch library instantiates one boxed kernel per
+// entry).
+template <std::size_t... N>
+constexpr std::array<const OpDescription*, (N + ...)> join_ops(const std::array<const OpDescription*, N>&... lists) {
+  std::array<const OpDescription*, (N + ...)> all{};
+  std::size_t at = 0;
+  const auto append = [&](const auto& list) {
+    for (const OpDescription* op : list) all[at++] = op;
+  };
+  (append(lists), ...);
+  return all;
+}
+
 // Every op, in the order op_descriptions() lists them.
-inline constexpr std::array kOps = {
-    &draft_extend::kFillOp, &draft_extend::kFillAsyncOp, &draft_extend::kOffsetsOp,
-    &dsa::kDecodeOp,        &dsa::kTargetVerifyOp,       &dsa::kDraftExtendOp,
-};
+inline constexpr std::array kOps = join_ops(draft_extend::kOps, dsa::kOps);
 
 }  // namespace draftjit::ops

@@ -154,4 +154,36 @@ std::vector<KernelSpec> kernels_for(const std::vector<int>& bs_list, const Tunin
   return specs;
 }
 
+namespace {
+
+using Specs = std::vector<KernelSpec>;
+
+// Checks what every draft-extend kind checks first: bs, then that no switch was given.
+int checked_bs(std::int64_t bs, int flags, const char* kind) {
+  check_bs(bs, kind);
+  if (flags != 0) throw std::invalid_argument(fmt::format("the {} kind takes no switches", kind));
+  return static_cast<int>(bs);
+}
+
+constexpr std::array<CallKind, 4> kKinds = {{
+    {"main", "draft extend: the fused kernel, or the scan then the fill", kDraftExtendFamily, 0,
+     [](std::int64_t bs, int flags, const Tuning& t) {
+       const CallPlan plan = call_plan(checked_bs(bs, flags, "main"), t);
+       return plan.fill ? Specs{plan.main, *plan.fill} : Specs{plan.main};
+     }},
+    {"fused", "draft extend's one-launch kernel", kDraftExtendFamily, 0,
+     [](std::int64_t bs, int flags, const Tuning& t) { return Specs{fused_spec(checked_bs(bs, flags, "fused"), t)}; }},
+    {"scan", "the prefix sum (exclusive_offsets; draft extend past fused_max_bs)", kDraftExtendFamily, 0,
+     [](std::int64_t bs, int flags, const Tuning& t) { return Specs{scan_spec(checked_bs(bs, flags, "scan"), t)}; }},
+    {"fill", "the fill behind the scan", kDraftExtendFamily, 0,
+     [](std::int64_t bs, int flags, const Tuning& t) {
+       checked_bs(bs, flags, "fill");
+       return Specs{fill_spec(t)};
+     }},
+}};
+
+}  // namespace
+
+std::span<const CallKind> kinds() { return kKinds; }
+
 }  // namespace draftjit::ops::draft_extend

@@ -8,6 +8,7 @@
 
 #include "draftjit/tuning.hpp"
 #include "jit/kernel_family.hpp"
+#include "ops/kinds.hpp"
 
 namespace draftjit::ops::draft_extend {
 
@@ -31,6 +32,9 @@ struct CallPlan {
 };
 CallPlan call_plan(int bs, const Tuning& tuning);     // draft extend
 CallPlan offsets_plan(int bs, const Tuning& tuning);  // exclusive_offsets
+
+// The family's call kinds (ops/kinds.hpp): main, fused, scan, fill.
+std::span<const CallKind> kinds();
 
 // The distinct kernels that calls with these batch sizes launch: large bs share power-of-two kernels, so 1..1024
 // needs only unroll_max_bs + log2(1024 / unroll_max_bs) of them (37 with the default tuning).

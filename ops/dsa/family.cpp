@@ -116,4 +116,28 @@ KernelSpec spec_for(DsaMode mode, int bs, const DsaSwitches& switches, const Tun
   return spec;
 }
 
+namespace {
+
+template <DsaMode mode>
+std::vector<KernelSpec> plan(std::int64_t bs, int flags, const Tuning& tuning) {
+  check_bs(bs, "the DSA kinds");
+  return {spec_for(mode, static_cast<int>(bs), switches_of(flags), tuning)};
+}
+
+// The switches every mode has, and those one mode adds.
+constexpr int kCommonSwitches =
+    k::kDsaSeqLens64 | k::kDsaPoolIndices32 | k::kDsaPaged | k::kDsaKpool | k::kDsaRealOnly;
+
+constexpr std::array<CallKind, 3> kKinds = {{
+    {"dsa-decode", "the DSA decode metadata step", kDsaFamily, kCommonSwitches, &plan<DsaMode::Decode>},
+    {"dsa-verify", "the DSA target-verify metadata step", kDsaFamily, kCommonSwitches | k::kDsaCtxLens2d,
+     &plan<DsaMode::TargetVerify>},
+    {"dsa-extend", "the DSA draft-extend metadata step", kDsaFamily,
+     kCommonSwitches | k::kDsaExtend64 | k::kDsaStaticExtend, &plan<DsaMode::DraftExtend>},
+}};
+
+}  // namespace
+
+std::span<const CallKind> kinds() { return kKinds; }
+
 }  // namespace draftjit::ops::dsa

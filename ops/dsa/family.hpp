@@ -6,6 +6,7 @@
 
 #include "draftjit/dsa.hpp"
 #include "jit/kernel_family.hpp"
+#include "ops/kinds.hpp"
 
 namespace draftjit::ops::dsa {
 
@@ -21,5 +22,8 @@ DsaSwitches switches_of(int flags);
 // Tuning::dsa_threads the block size). Throws std::invalid_argument for bs outside [0, kMaxDsaBs] or a switch the
 // mode does not have (ctx_lens_2d outside target verify, extend switches outside draft extend, real_only unpaged).
 jit::KernelSpec spec_for(DsaMode mode, int bs, const DsaSwitches& switches, const Tuning& tuning);
+
+// The family's call kinds (ops/kinds.hpp): dsa-decode, dsa-verify, dsa-extend, each with its mode's switches.
+std::span<const CallKind> kinds();
 
 }  // namespace draftjit::ops::dsa
