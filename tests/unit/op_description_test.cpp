@@ -12,6 +12,12 @@
 #include "jit/version.hpp"
 #include "ops/draft_extend/family.hpp"
 #include "ops/op_description.hpp"
+#include "ops/registry.hpp"
+
+// The torch library instantiates one boxed kernel per entry of kOps, reading its size and entries at compile time
+// (python/src/torch_ops.cpp, built only where torch is): the joined families' lists must allow that.
+static_assert(draftjit::ops::kOps.size() == 6 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
+              draftjit::ops::kOps[3] == &draftjit::ops::dsa::kDecodeOp);
 
 using namespace draftjit;
 
