@@ -199,3 +199,52 @@ def test_a_str_nsa_index_topk_with_torch_tensors_is_a_type_error():
                                                                    torch.zeros(1, dtype=torch.int32))):
         with pytest.raises(TypeError, match="nsa_index_topk must be an int"):
             call()
+
+
+def dsa_call(mode, bs=4, bound=8, page_size=64, **overrides):
+    """A DSA op through the pybind11 path (draftjit.dsa_*_metadata) on fake __cuda_array_interface__ arrays: bs
+    requests, tables of bound columns, the page size given; overrides replace any argument (None leaves an optional
+    array out)."""
+    rows = {"decode": bs, "verify": 2 * bs, "extend": 2 * bs}[mode]
+    pages = -(-bound // page_size)
+    args = dict(seq_lens=FakeArray(bs), req_pool_indices=FakeArray(bs, "<i8"),
+                req_to_token=FakeArray(0, shape=(bs, bound)), cache_seqlens=FakeArray(bs),
+                cu_seqlens_k=FakeArray(bs + 1), page_table_1=FakeArray(0, shape=(rows, bound)),
+                dsa_cache_seqlens=FakeArray(rows), dsa_cu_seqlens_k=FakeArray(rows + 1),
+                real_page_table=FakeArray(0, shape=(rows, pages)), bs=bs, dsa_index_topk=2048,
+                real_page_size=page_size, index_kpool=1, status=None)
+    if mode == "decode":
+        args.update(max_len=bound)
+    elif mode == "verify":
+        args.update(seqlens_expanded=FakeArray(rows), max_seqlen_k=bound, next_n=2, paged_mqa_ctx_lens_2d=None)
+    else:
+        args.update(extend_seq_lens=FakeArray(bs), seqlens_expanded=FakeArray(rows), total_len=rows, max_seqlen_k=bound,
+                    static_extend_len=0)
+    args.update(overrides)
+    name = {"decode": "dsa_decode_metadata", "verify": "dsa_target_verify_metadata",
+            "extend": "dsa_draft_extend_metadata"}[mode]
+    return getattr(draftjit, name)(**args)
+
+
+@pytest.mark.skipif(HAVE_GPU, reason="with a GPU, valid fake arrays would reach a real launch")
+def test_dsa_arguments_of_upstreams_newest_contract_are_checked_before_the_driver():
+    """Issue 29 through the array-interface path, no GPU needed: what upstream accepts reaches the driver (the
+    driver's error, draftjit.Error, is the proof), arrays the op descriptions refuse are refused by name first. The
+    C++ API's own rules (index_kpool >= 1, page_table_1 with a page size of 1) run in the device's context, after
+    the driver: tests/unit/dsa_args_test.cpp checks them without one, test_dsa.py through Python on a GPU."""
+    for mode in ("decode", "verify", "extend"):
+        with pytest.raises(draftjit.Error, match="no CUDA driver found"):
+            dsa_call(mode)
+        with pytest.raises(draftjit.Error, match="no CUDA driver found"):  # upstream's page_table_1=None, P > 1
+            dsa_call(mode, page_table_1=None)
+        with pytest.raises(draftjit.Error, match="no CUDA driver found"):  # strided per-request inputs, int32/int64
+            dsa_call(mode, seq_lens=FakeArray(0, shape=(4,), strides=(8,)),
+                     req_pool_indices=FakeArray(0, "<i4", shape=(4,), strides=(12,)))
+        with pytest.raises(ValueError, match="seq_lens must have a non-negative stride of whole elements"):
+            dsa_call(mode, seq_lens=FakeArray(0, shape=(4,), strides=(6,)))
+        with pytest.raises(ValueError, match="cache_seqlens must be contiguous"):  # outputs stay contiguous
+            dsa_call(mode, cache_seqlens=FakeArray(0, shape=(4,), strides=(8,)))
+    with pytest.raises(draftjit.Error, match="no CUDA driver found"):  # int64 extend lengths, any stride, static
+        dsa_call("extend", extend_seq_lens=FakeArray(0, "<i8", shape=(4,), strides=(16,)), static_extend_len=1)
+    with pytest.raises(TypeError, match="extend_seq_lens must be int32 or int64"):
+        dsa_call("extend", extend_seq_lens=FakeArray(4, "<i2"))
