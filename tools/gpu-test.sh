@@ -48,7 +48,7 @@ case "${1:-}" in
     rc=0
     build-device/tests/draftjit_gpu_tests 2>&1 | tee "$out/gpu-tests.log" | tail -40 || rc=1
     grep -q "Status: SUCCESS" "$out/gpu-tests.log" || rc=1
-    build-device/tests/draftjit_unit_tests 2>&1 | tail -4 | tee "$out/unit-tests.log"
+    build-device/tests/draftjit_unit_tests 2>&1 | tee "$out/unit-tests.log" | grep -E "ERROR|^\[doctest\]" | tail -20
     grep -q "Status: SUCCESS" "$out/unit-tests.log" || rc=1
     build-device/example_basic || rc=1
     build-device/example_cuda_graph || rc=1
