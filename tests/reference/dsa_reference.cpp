@@ -22,24 +22,22 @@ static_assert(kLiveColumns == draftjit::kDsaLiveColumns);
 
 }  // namespace
 
-Ints Ints::strided(std::span<const std::int32_t> storage, std::int64_t size, std::int64_t stride) {
+Ints Ints::restrided(std::int64_t size, std::int64_t stride) const {
+  const auto storage = static_cast<std::int64_t>(std::visit([](auto values) { return values.size(); }, values_));
   require(size >= 0 && stride >= 0, "a strided Ints needs a size and a stride >= 0");
-  require(size == 0 || (size - 1) * stride < static_cast<std::int64_t>(storage.size()),
-          "a strided Ints reaches past its storage");
-  Ints ints(storage);
+  require(size == 0 || (size - 1) * stride < storage, "a strided Ints reaches past its storage");
+  Ints ints = *this;
   ints.size_ = size;
   ints.stride_ = stride;
   return ints;
 }
 
+Ints Ints::strided(std::span<const std::int32_t> storage, std::int64_t size, std::int64_t stride) {
+  return Ints(storage).restrided(size, stride);
+}
+
 Ints Ints::strided(std::span<const std::int64_t> storage, std::int64_t size, std::int64_t stride) {
-  require(size >= 0 && stride >= 0, "a strided Ints needs a size and a stride >= 0");
-  require(size == 0 || (size - 1) * stride < static_cast<std::int64_t>(storage.size()),
-          "a strided Ints reaches past its storage");
-  Ints ints(storage);
-  ints.size_ = size;
-  ints.stride_ = stride;
-  return ints;
+  return Ints(storage).restrided(size, stride);
 }
 
 std::int64_t Ints::operator[](std::int64_t i) const {

@@ -34,6 +34,9 @@ class Ints {
   std::int64_t operator[](std::int64_t i) const;
 
  private:
+  // These values read as size values `stride` apart: the one body of both strided().
+  Ints restrided(std::int64_t size, std::int64_t stride) const;
+
   std::variant<std::span<const std::int32_t>, std::span<const std::int64_t>> values_;
   std::int64_t size_ = 0;
   std::int64_t stride_ = 1;
