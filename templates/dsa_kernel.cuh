@@ -1,8 +1,9 @@
 // One launch of a DSA step, for a mode of dsa_modes.cuh over a scan type of unrolled_scan.cuh or blelloch_scan.cuh
 // (a prefix over the bs requests), composed of three parts: the checks every block runs over all requests (and, in
 // draft extend, its own scan of the extend lengths, so that each row finds its request in shared memory), block 0's
-// per-request and per-row outputs from two more prefixes over the requests, and the other blocks' shares of the row
-// gather (row_gather.cuh). With bad data only block 0 writes, and only the status word.
+// per-request and per-row outputs from two more prefixes over the requests (for bs <= 32, all three come from warp
+// shuffles in the checks' pass: WarpPath), and the other blocks' shares of the row gather (row_gather.cuh). With bad
+// data only block 0 writes, and only the status word.
 #ifndef DRAFTJIT_DSA_KERNEL_CUH
 #define DRAFTJIT_DSA_KERNEL_CUH
 
@@ -45,57 +46,128 @@ __device__ __forceinline__ unsigned request_prefix(const unsigned* prefix, Value
   return sum;
 }
 
-// Block 0's outputs: cache_seqlens and cu_seqlens_k per request, then seqlens_expanded, dsa_cache_seqlens and
-// dsa_cu_seqlens_k per row, where a row's dsa prefix is its request's (the scan of each request's rows' sum) plus
-// its own rows' sum before it, in closed form. prefix holds Scan::kSlots words; offsets are draft extend's.
+// A request's KV length and the sum of its rows' dsa lengths, the two values block 0 scans, and the rows themselves.
+template <class Mode, int FLAGS>
+struct StepValues {
+  const typename Mode::Params& p;
+  DsaRequests<FLAGS> requests;
+  DsaLengths<FLAGS> lengths;
+
+  __device__ StepValues(const typename Mode::Params& params)
+      : p(params), requests{params.c}, lengths(params.c.topk, params.c.kpool) {}
+  __device__ int cache_len(int b) const { return static_cast<int>(Mode::cache_len(p, requests.seq_len(b))); }
+  __device__ RequestRows rows_of(int b) const { return Mode::rows_of(p, b, requests.seq_len(b)); }
+  __device__ int dsa_sum(int b) const {
+    const RequestRows rows = rows_of(b);
+    return static_cast<int>(lengths.rows_sum(rows.base, rows.count));
+  }
+};
+
+// Block 0's per-request outputs: cache_seqlens, cu_seqlens_k (cache_prefix(b) for b <= bs, the total at bs) and the
+// 2-D context lengths.
+template <class Mode, class Scan, int FLAGS, class CachePrefix>
+__device__ __forceinline__ void write_request_outputs(const StepValues<Mode, FLAGS>& v, const unsigned* offsets,
+                                                      CachePrefix cache_prefix) {
+  const DsaCommonParams& c = v.p.c;
+  for (int b = threadIdx.x; b <= c.bs; b += Scan::kThreads) {
+    if (b < c.bs) c.cache_seqlens[b] = v.cache_len(b);
+    c.cu_seqlens_k[b] = static_cast<int>(cache_prefix(b));
+  }
+  if constexpr ((FLAGS & kDsaCtxLens2d) != 0) {
+    const DsaMatrix& ctx = v.p.ctx_lens_2d;
+    for (long long row = threadIdx.x; row < c.rows; row += Scan::kThreads) {
+      const RowOwner o = Mode::template owner<Scan>(v.p, offsets, row);
+      ctx.data[o.request * ctx.row_stride + o.local * ctx.col_stride] = v.cache_len(o.request);
+    }
+  }
+}
+
+// Block 0's per-row outputs: seqlens_expanded, dsa_cache_seqlens and dsa_cu_seqlens_k, where a row's dsa prefix is
+// its request's (dsa_prefix(request), the scan of each request's rows' sum) plus its own rows' sum before it, in
+// closed form; and the status word's 0.
+template <class Mode, class Scan, int FLAGS, class DsaPrefix>
+__device__ __forceinline__ void write_row_outputs(const StepValues<Mode, FLAGS>& v, const unsigned* offsets,
+                                                  DsaPrefix dsa_prefix) {
+  const DsaCommonParams& c = v.p.c;
+  if (threadIdx.x == 0) {
+    c.dsa_cu_seqlens_k[0] = 0;
+    if (c.status != nullptr) *c.status = 0;
+  }
+  for (long long row = threadIdx.x; row < c.rows; row += Scan::kThreads) {
+    const RowOwner o = Mode::template owner<Scan>(v.p, offsets, row);
+    const RequestRows rows = v.rows_of(o.request);
+    const long long length = max(rows.base + o.local, 0LL);
+    if constexpr (Mode::kExpanded) v.p.seqlens_expanded[row] = static_cast<int>(length);
+    c.dsa_cache_seqlens[row] = static_cast<int>(v.lengths.of(length));
+    c.dsa_cu_seqlens_k[row + 1] =
+        static_cast<int>(dsa_prefix(o.request) + v.lengths.rows_sum(rows.base, o.local + 1));
+  }
+}
+
+// Block 0's outputs from two scans after the checks, in turn through prefix (Scan::kSlots words); offsets are draft
+// extend's.
 template <class Mode, class Scan, int FLAGS>
 __device__ __forceinline__ void write_step_outputs(const typename Mode::Params& p, unsigned* prefix,
                                                    const unsigned* offsets, unsigned* total) {
-  const DsaCommonParams& c = p.c;
-  const DsaRequests<FLAGS> requests{c};
-  const DsaLengths<FLAGS> lengths(c.topk, c.kpool);
-  const auto cache_len = [&](int b) { return static_cast<int>(Mode::cache_len(p, requests.seq_len(b))); };
+  const StepValues<Mode, FLAGS> v(p);
+  const int bs = p.c.bs;
+  const auto cache_len = [&](int b) { return v.cache_len(b); };
+  const auto dsa_sum = [&](int b) { return v.dsa_sum(b); };
   ScanComputedStorage<Scan>* scratch = nullptr;  // one for both scans below
   if constexpr (Scan::kSequential) {
     __shared__ ScanComputedStorage<Scan> s_scan_computed;
     scratch = &s_scan_computed;
   }
 
-  scan_computed<Scan>(cache_len, c.bs, prefix, total, scratch);
+  scan_computed<Scan>(cache_len, bs, prefix, total, scratch);
   __syncthreads();
-  for (int b = threadIdx.x; b <= c.bs; b += Scan::kThreads) {
-    if (b < c.bs) c.cache_seqlens[b] = cache_len(b);
-    c.cu_seqlens_k[b] = static_cast<int>(b < c.bs ? request_prefix<Scan>(prefix, cache_len, b) : *total);
-  }
-  if constexpr ((FLAGS & kDsaCtxLens2d) != 0) {
-    for (long long row = threadIdx.x; row < c.rows; row += Scan::kThreads) {
-      const RowOwner o = Mode::template owner<Scan>(p, offsets, row);
-      p.ctx_lens_2d.data[o.request * p.ctx_lens_2d.row_stride + o.local * p.ctx_lens_2d.col_stride] =
-          cache_len(o.request);
+  write_request_outputs<Mode, Scan>(
+      v, offsets, [&](int b) { return b < bs ? request_prefix<Scan>(prefix, cache_len, b) : *total; });
+  __syncthreads();  // prefix is read above and rewritten below
+  scan_computed<Scan>(dsa_sum, bs, prefix, total, scratch);
+  __syncthreads();
+  write_row_outputs<Mode, Scan>(v, offsets, [&](int b) { return request_prefix<Scan>(prefix, dsa_sum, b); });
+}
+
+// bs <= 32 on the unrolled path: warp 0 holds every request, one per lane (the checks' loop gives thread b request
+// b), and scans its values with shuffles right after the checks, so that block 0 writes its outputs after the one
+// barrier the status needs; the two scans through shared memory took six more (docs/PERF.md, issue 29).
+template <class Scan>
+struct WarpPath {
+  enum : bool { value = Scan::kSequential && Scan::kSlots <= kWarpThreads };
+};
+
+// What lane b of warp 0 scans for request b: zeros at and past bs.
+struct RequestValues {
+  unsigned cache = 0u;
+  unsigned dsa = 0u;
+  unsigned extend = 0u;
+};
+
+// The warp path's prefixes: lane l < slots stores the exclusive prefixes of request l into cache_prefix and
+// dsa_prefix, and where given offsets (the totals at and past bs, as find_slot needs); the last lane the KV lengths'
+// total.
+__device__ __forceinline__ void warp_prefixes(const RequestValues& mine, int slots, unsigned* cache_prefix,
+                                              unsigned* dsa_prefix, unsigned* offsets, unsigned* cache_total) {
+  const int lane = threadIdx.x % kWarpThreads;
+  unsigned cache = mine.cache, dsa = mine.dsa, extend = mine.extend;
+#pragma unroll
+  for (int d = 1; d < kWarpThreads; d *= 2) {  // inclusive, the three chains interleaved
+    const unsigned up_cache = __shfl_up_sync(kFullWarp, cache, d);
+    const unsigned up_dsa = __shfl_up_sync(kFullWarp, dsa, d);
+    const unsigned up_extend = __shfl_up_sync(kFullWarp, extend, d);
+    if (lane >= d) {
+      cache += up_cache;
+      dsa += up_dsa;
+      extend += up_extend;
     }
   }
-  __syncthreads();  // prefix is read above and rewritten below
-
-  const auto rows_of = [&](int b) { return Mode::rows_of(p, b, requests.seq_len(b)); };
-  const auto dsa_sum = [&](int b) {
-    const RequestRows rows = rows_of(b);
-    return static_cast<int>(lengths.rows_sum(rows.base, rows.count));
-  };
-  scan_computed<Scan>(dsa_sum, c.bs, prefix, total, scratch);
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    c.dsa_cu_seqlens_k[0] = 0;
-    if (c.status != nullptr) *c.status = 0;
+  if (lane < slots) {
+    cache_prefix[lane] = cache - mine.cache;
+    dsa_prefix[lane] = dsa - mine.dsa;
+    if (offsets != nullptr) offsets[lane] = extend - mine.extend;
   }
-  for (long long row = threadIdx.x; row < c.rows; row += Scan::kThreads) {
-    const RowOwner o = Mode::template owner<Scan>(p, offsets, row);
-    const RequestRows rows = rows_of(o.request);
-    const long long length = max(rows.base + o.local, 0LL);
-    if constexpr (Mode::kExpanded) p.seqlens_expanded[row] = static_cast<int>(length);
-    c.dsa_cache_seqlens[row] = static_cast<int>(lengths.of(length));
-    c.dsa_cu_seqlens_k[row + 1] =
-        static_cast<int>(request_prefix<Scan>(prefix, dsa_sum, o.request) + lengths.rows_sum(rows.base, o.local + 1));
-  }
+  if (lane == kWarpThreads - 1) *cache_total = cache;
 }
 
 template <class Mode, class Scan, int FLAGS>
@@ -111,10 +183,18 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
   const DsaRequests<FLAGS> requests{c};
   const DsaLengths<FLAGS> lengths(c.topk, c.kpool);
 
+  constexpr bool kWarp = WarpPath<Scan>::value;
   DsaChecks mine;
+  const unsigned* dsa_prefix = nullptr;  // the warp path's (prefix then holds the KV lengths')
+  RequestValues values;  // the warp path's, of this thread's request
   const auto check = [&](int b, int extend) {
     const long long seq_len = check_request<FLAGS>(c, requests.seq_len(b), requests.pool_index(b), mine);
     const RequestRows rows = Mode::rows_of(p, b, seq_len);
+    const long long cache_len = Mode::cache_len(p, seq_len);
+    const long long dsa_sum = lengths.rows_sum(rows.base, rows.count);
+    if constexpr (kWarp) {
+      values = {static_cast<unsigned>(cache_len), static_cast<unsigned>(dsa_sum), static_cast<unsigned>(extend)};
+    }
     if constexpr (Mode::kExtend) {
       // The scans take extend clamped to int32; the sum is of the values themselves, as total_len is.
       const long long wide = (FLAGS & kDsaExtend64) != 0 ? Mode::extend_wide(p, b) : extend;
@@ -123,10 +203,10 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
       if ((FLAGS & kDsaStaticExtend) != 0 && extend != Mode::extend(p, 0)) mine.extend_bits |= kDsaExtendNotStatic;
       mine.extend_sum += wide;
     }
-    mine.cache_sum += Mode::cache_len(p, seq_len);
-    mine.dsa_sum += lengths.rows_sum(rows.base, rows.count);
+    mine.cache_sum += cache_len;
+    mine.dsa_sum += dsa_sum;
   };
-  if constexpr (kSearch) {
+  if constexpr (kSearch && !kWarp) {
     Scan::block_exclusive([&](int b) { return Mode::extend(p, b); }, c.bs, offsets, &s_total, check);
   } else {
     for (int b = threadIdx.x; b < c.bs; b += Scan::kThreads) {
@@ -136,6 +216,13 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
         check(b, 0);
       }
     }
+  }
+  if constexpr (kWarp) {
+    __shared__ unsigned s_dsa_prefix[kWarpThreads];
+    if (threadIdx.x < kWarpThreads && (kSearch || blockIdx.x == 0)) {
+      warp_prefixes(values, Scan::kSlots, prefix, s_dsa_prefix, kSearch ? offsets : nullptr, &s_total);
+    }
+    dsa_prefix = s_dsa_prefix;
   }
   store_warp_checks(mine, s_checks);
   __syncthreads();
@@ -153,7 +240,13 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
   }
   // Block 0 writes the per-request and per-row outputs; the others gather, so that its chain runs beside theirs.
   if (blockIdx.x == 0) {
-    write_step_outputs<Mode, Scan, FLAGS>(p, prefix, offsets, &s_total);
+    if constexpr (kWarp) {
+      const StepValues<Mode, FLAGS> v(p);
+      write_request_outputs<Mode, Scan>(v, offsets, [&](int b) { return b < c.bs ? prefix[b] : s_total; });
+      write_row_outputs<Mode, Scan>(v, offsets, [&](int b) { return dsa_prefix[b]; });
+    } else {
+      write_step_outputs<Mode, Scan, FLAGS>(p, prefix, offsets, &s_total);
+    }
     if (gridDim.x > 1) return;
   }
   const unsigned workers = gridDim.x > 1 ? gridDim.x - 1 : 1;
