@@ -23,4 +23,8 @@ std::string torch_schema(const OpDescription& op) {
   return text;
 }
 
+std::string out_of_range(std::string_view name, std::int64_t value, std::int64_t max) {
+  return fmt::format("{} = {} is outside the supported range [0, {}]", name, value, max);
+}
+
 }  // namespace draftjit::ops

@@ -18,8 +18,8 @@ enum class Size : std::uint8_t {
   Any,         // checked by the C++ API (tables, draft extend's capacity-bounded outputs)
   Bs,          // >= bs
   BsPlus1,     // >= bs + 1
-  Rows,        // >= the op's output rows (bs * next_n in target verify)
-  RowsPlus1,   // >= rows + 1
+  Rows,        // >= the op's output rows (OpDescription::rows); the least of these lengths is the row capacity
+  RowsPlus1,   // >= rows + 1 (and >= 1); its length less one counts toward the row capacity
   One,         // >= 1 (a status word, a total)
 };
 
@@ -32,6 +32,8 @@ struct OpArg {
   Size size = Size::Any;
   bool optional = false;  // a Tensor? that may be None
   bool strided = false;   // 1-D: any non-negative stride (else contiguous)
+  // An Int's range [0, max], checked before any array (bs: the arrays' sizes are in terms of it); -1: any int64.
+  std::int64_t max = -1;
 };
 
 struct OpDescription {
@@ -40,10 +42,18 @@ struct OpDescription {
   // The schema's return type: "()", or "Tensor", a 0-dim CPU int32 tensor (a count the host reads with no device
   // sync), which is what the fakes make of it.
   const char* returns = "()";
+  // The op's output rows, what Size::Rows counts: bs times the Int argument named here (nullptr: bs). With
+  // rows_from_data (draft extend's rows come from the device) the host knows no count: the per-row arrays are then
+  // checked for their capacity only.
+  const char* rows_per_request = nullptr;
+  bool rows_from_data = false;
 };
 
 // "name(Tensor a, Tensor(a!) out, int bs, Tensor(b!)? status) -> ()": written outputs get alias letters in order.
 std::string torch_schema(const OpDescription& op);
+
+// "bs = 70000 is outside the supported range [0, 65536]": the message of OpArg::max, and of the API's own bs check.
+std::string out_of_range(std::string_view name, std::int64_t value, std::int64_t max);
 
 // Every op of every family (ops::kOps in ops/registry.hpp, whose size the torch library reads at compile time).
 std::span<const OpDescription* const> op_descriptions();

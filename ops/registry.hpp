@@ -1,10 +1,12 @@
 #pragma once
 // The op families' kernel families, in the order KernelSpec::family indexes them (jit::kernel_families(), defined
 // in ops/registry.cpp; adding a family: its row here, its pointer there, its op list in kOps and its call kinds in
-// ops/kinds.cpp), and every op (kOps), joined from the families' own lists.
+// ops/kinds.cpp), and every op (kOps), joined from the families' own lists, and those of them the bindings call
+// generically (kApiOps).
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <tuple>
 
 #include "ops/draft_extend/ops.hpp"
 #include "ops/dsa/ops.hpp"
@@ -31,5 +33,7 @@ constexpr std::array<const OpDescription*, (N + ...)> join_ops(const std::array<
 
 // Every op, in the order op_descriptions() lists them.
 inline constexpr std::array kOps = join_ops(draft_extend::kOps, dsa::kOps);
+// The ops the bindings call with no code of their own (ops/api_op.hpp): the families' kApiOps.
+inline constexpr std::tuple kApiOps = std::tuple_cat(dsa::kApiOps);
 
 }  // namespace draftjit::ops

@@ -108,9 +108,7 @@ std::optional<std::string> unbuildable(const KernelSpec& spec) {
 const jit::KernelFamily kFamily = {"draft_extend", kVariants, {}, &unbuildable};
 
 void check_bs(std::int64_t bs, std::string_view call) {
-  if (bs < 0 || bs > kMaxBs) {
-    throw std::invalid_argument(fmt::format("{}: bs = {} is outside the supported range [0, {}]", call, bs, kMaxBs));
-  }
+  if (bs < 0 || bs > kMaxBs) throw std::invalid_argument(fmt::format("{}: {}", call, out_of_range("bs", bs, kMaxBs)));
 }
 
 KernelSpec scan_spec(int bs, const Tuning& tuning) {

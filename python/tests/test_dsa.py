@@ -742,7 +742,7 @@ def argument_errors():
         ("verify", lambda c: {"dsa_cache_seqlens": short(c.dsa.view)},
          "dsa_cache_seqlens needs bs * next_n = 10 entries, got 9"),
         ("extend", lambda c: {"dsa_cu_seqlens_k": c.dsa_cu.view[:0]}, "dsa_cu_seqlens_k must have at least one entry"),
-        ("decode", lambda c: {"real_page_table": None}, "real_page_table is required when real_page_size = 64 > 1"),
+        ("decode", lambda c: {"real_page_table": None}, "real_page_table must be non-null"),
         ("decode", lambda c: {"status": c.words[:0]}, "status must have at least one entry"),
         ("decode", lambda c: {"page_table_1": c.page.view[:1].expand(c.capacity, -1)},
          "page_table_1 is written but its strides (0, "),

@@ -2,8 +2,11 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <map>
 #include <set>
 #include <string>
+#include <tuple>
+#include <type_traits>
 
 #include "jit/nvrtc/codegen.hpp"
 #include "jit/hash.hpp"
@@ -62,6 +65,44 @@ TEST_CASE("issue27: every argument is named once per op, and only tensors are op
       CHECK((arg.rank == 1 || arg.rank == 2));
     }
   }
+}
+
+namespace {
+
+// A bind_fields visitor (ops/api_op.hpp) that notes each name and whether its field is an array's or an Int's.
+struct FieldNames {
+  std::map<std::string, int> tensors;
+  std::map<std::string, int> ints;
+  template <class Field>
+  void operator()(const char* name, Field&) {
+    constexpr bool kInt = std::is_integral_v<Field>;
+    ++(kInt ? ints : tensors)[name];
+  }
+  std::int64_t row_capacity() const { return 0; }
+};
+
+}  // namespace
+
+// The bindings fill an ApiOp's Args from bind_fields alone: it must name every argument of the description, once,
+// as what it is (an array or an Int), and nothing else, or a field would stay unset or a name would throw at run time.
+TEST_CASE("issue27: bind_fields names every argument of its op's description once, arrays as arrays") {
+  std::apply(
+      [](const auto&... api) {
+        const auto check = [](const auto& op_of_api) {
+          const ops::OpDescription& op = *op_of_api.op;
+          CAPTURE(op.name);
+          typename std::decay_t<decltype(op_of_api)>::ArgsType args{};
+          FieldNames names;
+          bind_fields(args, names);
+          std::map<std::string, int> tensors;
+          std::map<std::string, int> ints;
+          for (const ops::OpArg& arg : op.args) ++(arg.type == ops::ArgType::Int ? ints : tensors)[arg.name];
+          CHECK(names.tensors == tensors);
+          CHECK(names.ints == ints);
+        };
+        (check(api), ...);
+      },
+      ops::kApiOps);
 }
 
 // The key names what renders the source and nothing else of the host code: editing a message, a CLI spelling or

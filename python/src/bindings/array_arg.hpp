@@ -1,8 +1,8 @@
 #pragma once
 // What a front end (the torch ops, the pybind11 module for __cuda_array_interface__ arrays) knows about one array
 // argument before any check. Each front end only describes its arrays (op_call.hpp's OpArgs); the checks of every
-// call live once, in check_described (array_rules.hpp, from the op descriptions) and checked_calls.cpp /
-// dsa_calls.cpp, so a torch tensor and a CuPy array get the same rules and the same messages.
+// call live once, in check_arg (array_rules.hpp, from the op descriptions) and op_call.cpp / checked_calls.cpp, so a
+// torch tensor and a CuPy array get the same rules and the same messages.
 #include <cuda.h>
 
 #include <cstdint>

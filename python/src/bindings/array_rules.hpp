@@ -1,5 +1,5 @@
 #pragma once
-// The rules the checks of every call apply to their arguments (checked_calls.cpp, dsa_calls.cpp), each defined once
+// The rules the checks of every call apply to their arguments (checked_calls.cpp, op_call.cpp), each defined once
 // with its message, and how a checked call runs: in the arrays' device's primary context, after the producers.
 #include <cuda.h>
 #include <fmt/format.h>
@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -81,42 +82,48 @@ inline void check_holds(const ArrayArg& a, std::int64_t n, std::string_view what
   }
 }
 
-// The counts an op's size rules are in terms of (ops::Size), and how messages name them.
+// The counts an op's size rules are in terms of (ops::Size), and how messages name the rows.
 struct Counts {
   std::int64_t bs = 0;
-  std::int64_t rows = 0;  // the op's output rows, where the host knows them
-  const char* rows_name = "bs";
-  const char* rows_plus_one_name = "bs + 1";
+  std::int64_t rows = 0;                   // the op's output rows; -1 where the host knows none (rows_from_data)
+  const char* rows_per_request = nullptr;  // rows is bs times this argument (nullptr: bs)
 };
 
-// Every rule the op's description gives the argument named a.name: dtype, rank, device, contiguity (1-D) or
-// strides (2-D), writability, and the entries its size rule asks for. The one reading of an ops::OpArg.
-inline void check_described(const ops::OpDescription& op, const ArrayArg& a, const Counts& n) {
-  const ops::OpArg* arg = nullptr;
-  for (const ops::OpArg& candidate : op.args) {
-    if (std::string_view(candidate.name) == a.name) arg = &candidate;
-  }
-  if (arg == nullptr || arg->type != ops::ArgType::Tensor) {
-    throw std::logic_error(fmt::format("{} describes no array named {}", op.name, a.name));
-  }
-  const Access access = arg->role == ops::Role::Out ? Access::Write : Access::Read;
-  if (arg->rank == 2) {
+// Every rule an op's description gives argument arg for its array a: dtype, rank, device, contiguity (1-D) or
+// strides (2-D), writability, and the entries its size rule asks for. The one reading of an ops::OpArg's rules.
+inline void check_arg(const ops::OpArg& arg, const ArrayArg& a, const Counts& n) {
+  const Access access = arg.role == ops::Role::Out ? Access::Write : Access::Read;
+  if (arg.rank == 2) {
     check_matrix(a, access);
   } else {
-    check_vector(a, access, arg->dtypes == ops::Dtypes::Int32OrInt64 ? Dtypes::Int32OrInt64 : Dtypes::Int32,
-                 arg->strided);
+    check_vector(a, access, arg.dtypes == ops::Dtypes::Int32OrInt64 ? Dtypes::Int32OrInt64 : Dtypes::Int32,
+                 arg.strided);
   }
-  switch (arg->size) {
+  const auto rows_name = [&](const char* plus) {
+    return n.rows_per_request == nullptr ? fmt::format("bs{}", plus)
+                                         : fmt::format("bs * {}{}", n.rows_per_request, plus);
+  };
+  switch (arg.size) {
     case ops::Size::Any: break;
     case ops::Size::Bs: check_holds(a, n.bs, "bs"); break;
     case ops::Size::BsPlus1: check_holds(a, n.bs + 1, "bs + 1"); break;
-    case ops::Size::Rows: check_holds(a, n.rows, n.rows_name); break;
+    case ops::Size::Rows:
+      if (n.rows >= 0 && a.length < n.rows) check_holds(a, n.rows, rows_name(""));
+      break;
     case ops::Size::RowsPlus1:
       check_has_one(a);  // written even with no rows
-      check_holds(a, n.rows + 1, n.rows_plus_one_name);
+      if (n.rows >= 0 && a.length < n.rows + 1) check_holds(a, n.rows + 1, rows_name(" + 1"));
       break;
     case ops::Size::One: check_has_one(a); break;
   }
+}
+
+// check_arg for the argument of op named a.name.
+inline void check_described(const ops::OpDescription& op, const ArrayArg& a, const Counts& n) {
+  for (const ops::OpArg& arg : op.args) {
+    if (arg.type == ops::ArgType::Tensor && std::string_view(arg.name) == a.name) return check_arg(arg, a, n);
+  }
+  throw std::logic_error(fmt::format("{} describes no array named {}", op.name, a.name));
 }
 
 inline std::int32_t int32_scalar(std::int64_t value, const char* name) {
@@ -133,7 +140,7 @@ struct Placement {
 };
 // On every call, so it allocates nothing unless an array names a producer stream or the devices disagree. Null
 // entries (absent optional arrays) are skipped.
-inline Placement place(std::initializer_list<const ArrayArg*> arrays) {
+inline Placement place(std::span<const ArrayArg* const> arrays) {
   Placement placement;
   for (const ArrayArg* a : arrays) {
     if (a == nullptr) continue;
@@ -155,6 +162,10 @@ inline Placement place(std::initializer_list<const ArrayArg*> arrays) {
     throw std::invalid_argument(fmt::format("all arrays must be on one device, got {}", where));
   }
   return placement;
+}
+
+inline Placement place(std::initializer_list<const ArrayArg*> arrays) {
+  return place(std::span<const ArrayArg* const>(arrays.begin(), arrays.size()));
 }
 
 template <typename T>

@@ -3,18 +3,23 @@
 // end only turns each argument the description lists into an ArrayArg or an integer (OpArgs), then check_op checks
 // them all and makes the API call, and run() runs it on the stream the front end picks for its device. The torch
 // ops (python/src/torch_ops.cpp: one boxed kernel for every op) and the pybind11 module (python/src/module.cpp:
-// call_op) do nothing else.
+// call_op) do nothing else. An op of ops::kApiOps (ops/api_op.hpp) needs no code here: its description's rules are
+// checked in order (the Ints' ranges, bs first; then every array) and bind_fields fills its API call's Args.
 #include <cuda.h>
 
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <variant>
+#include <vector>
 
 #include "bindings/checked_calls.hpp"
-#include "bindings/dsa_calls.hpp"
+#include "draftjit/tuning.hpp"
 #include "ops/op_description.hpp"
+#include "ops/registry.hpp"
 
 namespace draftjit::bindings {
 
@@ -32,6 +37,9 @@ class OpArgs {
   const ArrayArg& array(std::string_view name) const;
   const std::optional<ArrayArg>& optional_array(std::string_view name) const;
   std::int64_t integer(std::string_view name) const;
+  // By position in the description.
+  const std::optional<ArrayArg>& array_at(std::size_t position) const { return arrays_.at(position); }
+  std::int64_t integer_at(std::size_t position) const { return integers_.at(position); }
 
  private:
   std::size_t position(std::string_view name, ops::ArgType type) const;
@@ -40,9 +48,23 @@ class OpArgs {
   std::array<std::int64_t, ops::kMaxOpArgs> integers_{};
 };
 
+// A call of an op of ops::kApiOps whose arguments passed every check; device as in FillCall.
+template <class Args>
+struct ApiCall {
+  Args args;
+  void (*call)(const Args&, CUstream, const Tuning&) = nullptr;
+  int device = -1;
+  std::vector<CUstream> producers;  // distinct producer streams of the arrays, see ArrayArg::producer
+};
+
+template <class ApiOps>
+struct CheckedOpOf;
+template <class... Args>
+struct CheckedOpOf<std::tuple<ops::ApiOp<Args>...>> {
+  using type = std::variant<FillCall, FillAsyncCall, OffsetsCall, ApiCall<Args>...>;
+};
 // A call whose arguments passed every check, ready to run.
-using CheckedOp =
-    std::variant<FillCall, FillAsyncCall, OffsetsCall, DsaDecodeCall, DsaTargetVerifyCall, DsaDraftExtendCall>;
+using CheckedOp = CheckedOpOf<std::remove_const_t<decltype(ops::kApiOps)>>::type;
 
 CheckedOp check_op(const OpArgs& args);
 int device_of(const CheckedOp& call);  // the arrays' device; -1 when none names one
