@@ -226,15 +226,16 @@ std::string emit(std::int64_t bs, const std::string& kind, const std::string& ar
   });
 }
 
-// Every op's name, torch schema, return type and (argument name, "tensor" | "tensor?" | "int") pairs (ops/op_description.hpp): what the fakes and the
-// Python functions of the ops are made from.
+// Every op's name, torch schema, return type and (argument name, "tensor" | "tensor?" | "int", written) triples
+// (ops/op_description.hpp): what the fakes and the Python functions of the ops are made from, and what the tests
+// poison and compare.
 py::list op_descriptions() {
   py::list result;
   for (const draftjit::ops::OpDescription* op : draftjit::ops::op_descriptions()) {
     py::list names;
     for (const draftjit::ops::OpArg& arg : op->args) {
       const char* kind = arg.type == draftjit::ops::ArgType::Int ? "int" : arg.optional ? "tensor?" : "tensor";
-      names.append(py::make_tuple(arg.name, kind));
+      names.append(py::make_tuple(arg.name, kind, arg.role == draftjit::ops::Role::Out));
     }
     result.append(py::make_tuple(op->name, draftjit::ops::torch_schema(*op), op->returns, names));
   }

@@ -248,3 +248,20 @@ def test_dsa_arguments_of_upstreams_newest_contract_are_checked_before_the_drive
         dsa_call("extend", extend_seq_lens=FakeArray(0, "<i8", shape=(4,), strides=(16,)), static_extend_len=1)
     with pytest.raises(TypeError, match="extend_seq_lens must be int32 or int64"):
         dsa_call("extend", extend_seq_lens=FakeArray(4, "<i2"))
+    # the description's own rules, in its order: bs's range first, then each array's size rule
+    with pytest.raises(ValueError, match=f"bs = {draftjit.MAX_DSA_BS + 1} is outside the supported range"):
+        dsa_call("decode", bs=draftjit.MAX_DSA_BS + 1)
+    with pytest.raises(ValueError, match="next_n = 4294967296 does not fit in int32"):
+        dsa_call("verify", next_n=2**32)
+    with pytest.raises(ValueError, match="dsa_cache_seqlens needs bs \\* next_n = 8 entries, got 7"):
+        dsa_call("verify", dsa_cache_seqlens=FakeArray(7))
+    with pytest.raises(ValueError, match="dsa_cu_seqlens_k must have at least one entry"):
+        dsa_call("extend", dsa_cu_seqlens_k=FakeArray(0))
+
+
+def test_op_descriptions_mark_as_written_what_the_schemas_alias():
+    """What the tests poison and compare (an argument's `written` flag) is what torch's schema lets the op write."""
+    for name, schema, _, arguments in draftjit._core.op_descriptions():
+        in_schema = {part.split()[-1] for part in schema[schema.index("(") + 1:schema.index(") ->")].split(", ")
+                     if "!)" in part}
+        assert in_schema == {argument for argument, _, out in arguments if out}, name

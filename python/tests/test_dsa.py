@@ -32,6 +32,18 @@ POISON = -0x5A5A5A5B  # 0xA5A5A5A5 as int32
 GUARD = 16            # entries past a 1-D output that must stay poisoned
 MODES = ("decode", "verify", "extend")
 PREPARE_NAMES = {"decode": "dsa-decode", "verify": "dsa-verify", "extend": "dsa-extend"}
+OP_NAMES = {"decode": "dsa_decode_metadata", "verify": "dsa_target_verify_metadata",
+            "extend": "dsa_draft_extend_metadata"}
+
+
+def described(mode):
+    """The op's arguments as its C++ description gives them (ops/dsa/ops.hpp): (name, kind, written)."""
+    return next(args for name, _, _, args in draftjit._core.op_descriptions() if name == OP_NAMES[mode])
+
+
+def written(mode):
+    """The outputs the op's description says it writes, status aside: what every case poisons and compares."""
+    return [name for name, _, out in described(mode) if out and name != "status"]
 NEGATIVE_EXTEND_LEN, POOL_INDEX_OUT_OF_RANGE, INT32_OVERFLOW, CAPACITY_EXCEEDED, TOTAL_MISMATCH, NEGATIVE_SEQ_LEN = (
     draftjit.DSA_STATUS_BITS[key] for key in ("negative_extend_len", "pool_index_out_of_range", "int32_overflow",
                                               "capacity_exceeded", "total_mismatch", "negative_seq_len"))
@@ -278,12 +290,18 @@ class Case:
         if self.ext is not None:
             self.ext.copy_(cuda(self.ext_h.astype(self.ext_dtype)))
 
+    def buffer(self, name):
+        """The buffer of an output the description names (None where this case passes none)."""
+        return {"cache_seqlens": self.cache, "cu_seqlens_k": self.cu, "seqlens_expanded": self.expanded,
+                "dsa_cache_seqlens": self.dsa, "dsa_cu_seqlens_k": self.dsa_cu, "page_table_1": self.page,
+                "real_page_table": self.real, "paged_mqa_ctx_lens_2d": self.ctx}[name]
+
     def outputs(self):
-        return [o for o in (self.cache, self.cu, self.expanded, self.dsa, self.dsa_cu, self.page, self.real,
-                            self.ctx) if o is not None]
+        """(name, buffer) of every output the op's description lists, that this case passes."""
+        return [(name, self.buffer(name)) for name in written(self.mode) if self.buffer(name) is not None]
 
     def poison(self):
-        for output in self.outputs():
+        for _, output in self.outputs():
             output.poison()
         self.words.fill_(POISON)
 
@@ -319,19 +337,12 @@ class Case:
         getattr(sglang, name)(*positional, **args)
 
     def op_args(self):
-        """The torch op's arguments, in its schema's order (real_page_table None when P == 1, as sglang passes)."""
+        """The torch op's arguments, in its description's order (real_page_table None when P == 1, as sglang
+        passes)."""
         a = self.named()
-        real = a["real_page_table"] if self.page_size > 1 else None
-        head = [a["seq_lens"]] + ([a["extend_seq_lens"]] if self.mode == "extend" else []) + [
-            a["req_pool_indices"], a["req_to_token"], a["cache_seqlens"], a["cu_seqlens_k"], a["page_table_1"]]
-        head += [a["seqlens_expanded"]] if self.mode != "decode" else []
-        head += [a["dsa_cache_seqlens"], a["dsa_cu_seqlens_k"], real, self.bs]
-        if self.mode == "decode":
-            return (*head, self.bound, self.topk, self.page_size, self.kpool, a["status"])
-        if self.mode == "verify":
-            return (*head, self.bound, self.topk, self.page_size, self.next_n, a["paged_mqa_ctx_lens_2d"], self.kpool,
-                    a["status"])
-        return (*head, self.total, self.bound, self.topk, self.page_size, int(self.static), self.kpool, a["status"])
+        a.update(real_page_table=a["real_page_table"] if self.page_size > 1 else None,
+                 static_extend_len=int(self.static))
+        return tuple(a[name] for name, _, _ in described(self.mode))
 
     def op(self):
         ops = torch.ops.draftjit
@@ -350,26 +361,13 @@ class Case:
     def check(self):
         want = reference(self.mode, self.seq_h, self.pool_h, self.r2t_h, self.bound, self.topk, self.page_size,
                          self.kpool, self.next_n, self.ext_h)
-        self.cache.expect(want["cache_seqlens"], "cache_seqlens")
-        self.cu.expect(want["cu_seqlens_k"], "cu_seqlens_k")
-        self.dsa.expect(want["dsa_cache_seqlens"], "dsa_cache_seqlens")
-        self.dsa_cu.expect(want["dsa_cu_seqlens_k"], "dsa_cu_seqlens_k")
-        self.page.expect(want["page_table_1"] if self.with_page else np.zeros((0, 0)), "page_table_1")
-        if self.expanded is not None:
-            self.expanded.expect(want["seqlens_expanded"], "seqlens_expanded")
-        if self.real is not None:
-            self.real.expect(want["real_page_table"], "real_page_table")
-        if self.ctx is not None:
-            self.ctx.expect(want["paged_mqa_ctx_lens_2d"], "paged_mqa_ctx_lens_2d")
+        for name, output in self.outputs():  # page_table_1 left out: its buffer keeps its poison
+            output.expect(want[name] if name != "page_table_1" or self.with_page else np.zeros((0, 0)), name)
         assert self.words.tolist() == [0, POISON], "status"
 
     def check_untouched(self, status=POISON):
-        for output, name in ((self.cache, "cache_seqlens"), (self.cu, "cu_seqlens_k"), (self.expanded, "expanded"),
-                             (self.dsa, "dsa_cache_seqlens"), (self.dsa_cu, "dsa_cu_seqlens_k"),
-                             (self.page, "page_table_1"), (self.real, "real_page_table"),
-                             (self.ctx, "paged_mqa_ctx_lens_2d")):
-            if output is not None:
-                output.expect(np.zeros((0, 0)) if isinstance(output, Table) else [], name)
+        for name, output in self.outputs():
+            output.expect(np.zeros((0, 0)) if isinstance(output, Table) else [], name)
         assert self.words.tolist() == [status, POISON], f"status {self.words.tolist()}, expected {status}"
 
 
