@@ -8,7 +8,6 @@
 #include <array>
 #include <tuple>
 
-#include "draftjit/tuning.hpp"
 #include "ops/op_description.hpp"
 
 namespace draftjit::ops {
@@ -17,7 +16,7 @@ template <class Args>
 struct ApiOp {
   using ArgsType = Args;
   const OpDescription* op;
-  void (*call)(const Args&, CUstream, const Tuning&);
+  void (*call)(const Args&, CUstream);  // the API call with its default Tuning, where it takes one
 };
 
 // The descriptions of a family's ApiOps, in order, as the registry joins the families' op lists.

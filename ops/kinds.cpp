@@ -7,28 +7,8 @@
 #include <stdexcept>
 
 #include "jit/kernel_family.hpp"
-#include "ops/draft_extend/family.hpp"
-#include "ops/dsa/family.hpp"
 
 namespace draftjit::ops {
-namespace {
-
-// Every family's kinds, in the registry's family order (adding a family: its kinds() here).
-std::vector<CallKind> all_kinds() {
-  std::vector<CallKind> kinds;
-  for (const std::span<const CallKind> family : {draft_extend::kinds(), dsa::kinds()}) {
-    kinds.insert(kinds.end(), family.begin(), family.end());
-  }
-  return kinds;
-}
-
-}  // namespace
-
-std::span<const CallKind> call_kinds() {
-  static const std::vector<CallKind> kKinds = all_kinds();  // built once, never changed
-  return kKinds;
-}
-
 std::string call_kind_names() {
   std::vector<const char*> names;
   for (const CallKind& kind : call_kinds()) names.push_back(kind.name);

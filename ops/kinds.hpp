@@ -22,6 +22,7 @@ struct CallKind {
   std::vector<jit::KernelSpec> (*plan)(std::int64_t bs, int flags, const Tuning& tuning);
 };
 
+// Every family's kinds, in the registry's family order (defined in ops/registry.cpp).
 std::span<const CallKind> call_kinds();
 // Throws std::invalid_argument naming every kind for a name that is none of them.
 const CallKind& call_kind_named(std::string_view name);

@@ -12,7 +12,7 @@ namespace draftjit::ops {
 
 enum class ArgType : std::uint8_t { Tensor, Int };
 enum class Role : std::uint8_t { In, Out };  // Out: written in place (Tensor(a!) in the schema)
-enum class Dtypes : std::uint8_t { Int32, Int32OrInt64 };
+enum class Dtypes : std::uint8_t { Int32, Int32OrInt64, Int64 };
 // How many entries a 1-D array must hold; 2-D tables are checked against the rows and column bound by the API.
 enum class Size : std::uint8_t {
   Any,         // checked by the C++ API (tables, draft extend's capacity-bounded outputs)

@@ -1,7 +1,7 @@
 #pragma once
 // The op families' kernel families, in the order KernelSpec::family indexes them (jit::kernel_families(), defined
-// in ops/registry.cpp; adding a family: its row here, its pointer there, its op list in kOps and its call kinds in
-// ops/kinds.cpp), and every op (kOps), joined from the families' own lists, and those of them the bindings call
+// in ops/registry.cpp; adding a family: its row here and its op lists in kOps and kApiOps, its pointer and its call
+// kinds there), and every op (kOps), joined from the families' own lists, and those of them the bindings call
 // generically (kApiOps).
 #include <array>
 #include <cstddef>
@@ -10,12 +10,14 @@
 
 #include "ops/draft_extend/ops.hpp"
 #include "ops/dsa/ops.hpp"
+#include "ops/trtllm_mha/ops.hpp"
 
 namespace draftjit::ops {
 
 enum FamilyIndex : std::uint8_t {
   kDraftExtendFamily,  // ops/draft_extend/
   kDsaFamily,          // ops/dsa/
+  kTrtllmMhaFamily,    // ops/trtllm_mha/
 };
 
 // The families' op lists, one after the other, at compile time (the torch library instantiates one boxed kernel per
@@ -32,8 +34,8 @@ constexpr std::array<const OpDescription*, (N + ...)> join_ops(const std::array<
 }
 
 // Every op, in the order op_descriptions() lists them.
-inline constexpr std::array kOps = join_ops(draft_extend::kOps, dsa::kOps);
+inline constexpr std::array kOps = join_ops(draft_extend::kOps, dsa::kOps, trtllm_mha::kOps);
 // The ops the bindings call with no code of their own (ops/api_op.hpp): the families' kApiOps.
-inline constexpr std::tuple kApiOps = std::tuple_cat(dsa::kApiOps);
+inline constexpr std::tuple kApiOps = std::tuple_cat(dsa::kApiOps, trtllm_mha::kApiOps);
 
 }  // namespace draftjit::ops

@@ -1,5 +1,6 @@
-// What the kernels of both families share: warp constants, how a scan reads its input, and the search from a
-// position to the request that holds it over a block scan's prefixes. Then the parts the three draft-extend kernels
+// What the kernels of every family share: warp constants, how a scan reads its input, a warp's inclusive sum, typed
+// index loads (load_index), and the search from a position to the request that holds it over a block scan's
+// prefixes. Then the parts the three draft-extend kernels
 // (fused_kernel.cuh, scan_kernel.cuh, fill_kernel.cuh) have in common: their status bits and their fill, whose rules
 // fused_kernel.cuh states. The DSA kernels keep their own status word and checks (dsa_requests.cuh).
 #ifndef DRAFTJIT_COMMON_CUH
@@ -66,6 +67,24 @@ __device__ __forceinline__ void write_token(int fill_base, int local, int topk, 
   const int expanded = fill_base + local;
   out_expanded[t] = expanded;
   out_cache[t] = min(expanded, topk);
+}
+
+// The sum of value over lanes 0..lane of the warp (all 32 lanes take part), modulo 2^32.
+__device__ __forceinline__ unsigned warp_inclusive_sum(unsigned value) {
+  const int lane = threadIdx.x % kWarpThreads;
+#pragma unroll
+  for (int d = 1; d < kWarpThreads; d *= 2) {
+    const unsigned up = __shfl_up_sync(kFullWarp, value, d);
+    if (lane >= d) value += up;
+  }
+  return value;
+}
+
+// Value b of an IndexArray of int, or of long long with WIDE, widened.
+template <bool WIDE>
+__device__ __forceinline__ long long load_index(const IndexArray& a, int b) {
+  if constexpr (WIDE) return __ldg(static_cast<const long long*>(a.data) + b * a.stride);
+  return __ldg(static_cast<const int*>(a.data) + b * a.stride);
 }
 
 }  // namespace draftjit_kernels

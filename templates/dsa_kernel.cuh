@@ -74,7 +74,7 @@ __device__ __forceinline__ void write_request_outputs(const StepValues<Mode, FLA
     c.cu_seqlens_k[b] = static_cast<int>(cache_prefix(b));
   }
   if constexpr ((FLAGS & kDsaCtxLens2d) != 0) {
-    const DsaMatrix& ctx = v.p.ctx_lens_2d;
+    const Matrix& ctx = v.p.ctx_lens_2d;
     for (long long row = threadIdx.x; row < c.rows; row += Scan::kThreads) {
       const RowOwner o = Mode::template owner<Scan>(v.p, offsets, row);
       ctx.data[o.request * ctx.row_stride + o.local * ctx.col_stride] = v.cache_len(o.request);
@@ -150,18 +150,8 @@ struct RequestValues {
 __device__ __forceinline__ void warp_prefixes(const RequestValues& mine, int slots, unsigned* cache_prefix,
                                               unsigned* dsa_prefix, unsigned* offsets, unsigned* cache_total) {
   const int lane = threadIdx.x % kWarpThreads;
-  unsigned cache = mine.cache, dsa = mine.dsa, extend = mine.extend;
-#pragma unroll
-  for (int d = 1; d < kWarpThreads; d *= 2) {  // inclusive, the three chains interleaved
-    const unsigned up_cache = __shfl_up_sync(kFullWarp, cache, d);
-    const unsigned up_dsa = __shfl_up_sync(kFullWarp, dsa, d);
-    const unsigned up_extend = __shfl_up_sync(kFullWarp, extend, d);
-    if (lane >= d) {
-      cache += up_cache;
-      dsa += up_dsa;
-      extend += up_extend;
-    }
-  }
+  const unsigned cache = warp_inclusive_sum(mine.cache), dsa = warp_inclusive_sum(mine.dsa);
+  const unsigned extend = offsets != nullptr ? warp_inclusive_sum(mine.extend) : 0u;
   if (lane < slots) {
     cache_prefix[lane] = cache - mine.cache;
     dsa_prefix[lane] = dsa - mine.dsa;

@@ -15,13 +15,6 @@ __device__ __forceinline__ long long clamp_int32(long long value) {
   return min(max(value, -kInt32Max - 1LL), static_cast<long long>(kInt32Max));
 }
 
-// Value b of a DsaIndices array of int, or of long long with WIDE, widened.
-template <bool WIDE>
-__device__ __forceinline__ long long load_index(const DsaIndices& a, int b) {
-  if constexpr (WIDE) return __ldg(static_cast<const long long*>(a.data) + b * a.stride);
-  return __ldg(static_cast<const int*>(a.data) + b * a.stride);
-}
-
 // seq_lens and req_pool_indices in the dtypes FLAGS names, widened.
 template <int FLAGS>
 struct DsaRequests {

@@ -66,6 +66,26 @@ struct FillParams {
 };
 
 
+// ---- Arrays the metadata families share ----
+
+// An int32 matrix: element (r, c) at data[r * row_stride + c * col_stride], strides in elements.
+struct Matrix {
+  int* data;
+  long long row_stride;
+  long long col_stride;
+};
+struct ConstMatrix {
+  const int* data;
+  long long row_stride;
+  long long col_stride;
+};
+
+// bs values, value b at data[b * stride]; the element type (int or long long) is a FLAGS switch of the kernel.
+struct IndexArray {
+  const void* data;
+  long long stride;  // in elements
+};
+
 // ---- The DSA metadata step (include/draftjit/dsa.hpp) ----
 
 // Bits of a DSA call's status word (draftjit::DsaStatus on the host, with its three stages).
@@ -105,28 +125,12 @@ enum : int {
 // kDsaLiveColumns (draftjit::kDsaLiveColumns, upstream's BLOCK_N), clipped to the bound.
 enum : int { kDsaGatherColumns = 4, kDsaLiveColumns = 128 };
 
-struct DsaMatrix {
-  int* data;
-  long long row_stride;  // in elements
-  long long col_stride;
-};
-struct DsaConstMatrix {
-  const int* data;
-  long long row_stride;
-  long long col_stride;
-};
-
 // What every mode reads and writes.
-// bs values, value b at data[b * stride]; the element type is a FLAGS switch.
-struct DsaIndices {
-  const void* data;
-  long long stride;  // in elements
-};
 
 struct DsaCommonParams {
-  DsaIndices seq_lens;           // [bs] int, or long long with kDsaSeqLens64
-  DsaIndices req_pool_indices;   // [bs] long long, or int with kDsaPoolIndices32
-  DsaConstMatrix req_to_token;
+  IndexArray seq_lens;           // [bs] int, or long long with kDsaSeqLens64
+  IndexArray req_pool_indices;   // [bs] long long, or int with kDsaPoolIndices32
+  ConstMatrix req_to_token;
   long long pool_rows;           // req_to_token's rows: a pool index outside [0, pool_rows) is bad data
   int bs;
   int topk;
@@ -139,8 +143,8 @@ struct DsaCommonParams {
   int* cu_seqlens_k;             // [bs + 1]
   int* dsa_cache_seqlens;        // [rows]
   int* dsa_cu_seqlens_k;         // [rows + 1]
-  DsaMatrix page_table_1;        // not with kDsaRealOnly
-  DsaMatrix real_page_table;     // with kDsaPaged
+  Matrix page_table_1;        // not with kDsaRealOnly
+  Matrix real_page_table;     // with kDsaPaged
   int* status;                   // null or one int
 };
 
@@ -154,15 +158,61 @@ struct DsaTargetVerifyParams {
   DsaCommonParams c;
   int next_n;
   int* seqlens_expanded;  // [rows]
-  DsaMatrix ctx_lens_2d;  // with kDsaCtxLens2d: [bs, next_n]
+  Matrix ctx_lens_2d;  // with kDsaCtxLens2d: [bs, next_n]
 };
 
 struct DsaDraftExtendParams {
   DRAFTJIT_HOST_ENTRY("draftjit_dsa_draft_extend")
   DsaCommonParams c;
-  DsaIndices extend_seq_lens;  // [bs] int, or long long with kDsaExtend64
+  IndexArray extend_seq_lens;  // [bs] int, or long long with kDsaExtend64
   long long capacity;          // rows the outputs hold: total_len past it is bad data
   int* seqlens_expanded;       // [rows]
+};
+
+
+// ---- TRTLLM-MHA graph metadata (include/draftjit/trtllm_mha.hpp) ----
+
+// The switches a TRTLLM-MHA kernel is compiled for: bits of its FLAGS template argument and of KernelSpec::flags.
+enum : int {
+  kTrtllmSeqLens64 = 1,      // seq_lens is int64 (else int32)
+  kTrtllmPoolIndices32 = 2,  // req_pool_indices is int32 (else int64)
+  kTrtllmQlens64 = 4,        // with kTrtllmQCumsum: qlens is int64 (else int32)
+  kTrtllmQCumsum = 8,        // cu_seqlens_q[1:] = cumsum(qlens) (upstream's Q_MODE_CUMSUM)
+  kTrtllmQStrided = 16,      // cu_seqlens_q[1:] = (b + 1) * q_stride (Q_MODE_STRIDED)
+  kTrtllmSwa = 32,           // swa_page_table is written
+  kTrtllmSwaOut = 64,        // swa_out_cache_loc is written
+  kTrtllmSkipPageTable = 128,  // no page table is written (upstream's skip_page_table)
+  kTrtllmFlagsEnd = 256,
+};
+
+// Pages each thread gathers per item of the row gather: an item is a tile of threads x these pages of one row, and
+// a tile of threads x these entries of swa_out_cache_loc. The host sizes the grid by it.
+enum : int { kTrtllmItemPages = 4 };
+
+struct TrtllmMhaParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_trtllm_mha")
+  IndexArray req_pool_indices;   // [bs] long long, or int with kTrtllmPoolIndices32
+  IndexArray seq_lens;           // [bs] int, or long long with kTrtllmSeqLens64
+  IndexArray qlens;              // with kTrtllmQCumsum: [bs] int, or long long with kTrtllmQlens64
+  ConstMatrix req_to_token;
+  long long pool_rows;           // req_to_token's rows: a row outside them is not gathered
+  const long long* swa_mapping;  // with kTrtllmSwa or kTrtllmSwaOut: [swa_entries]
+  long long swa_entries;         // a token or loc at or past it is not translated
+  const long long* out_cache_loc;  // [out_entries], out_entries > 0 only with kTrtllmSwaOut
+  long long out_entries;         // min(its length, swa_out_entries): the entries translated, zeros after them
+  int bs;
+  long long seqlen_offset;
+  int max_seq_pages;             // page-table columns per row at most
+  int page_size;                 // P >= 1
+  long long q_stride;            // with kTrtllmQStrided
+  long long tiles_per_row;       // items of one row: ceil(max_seq_pages / (threads * kTrtllmItemPages))
+  int* cache_seqlens;            // [bs]
+  int* cu_seqlens_k;             // [bs + 1]; [0] never written
+  int* cu_seqlens_q;             // with kTrtllmQCumsum or kTrtllmQStrided: [bs + 1]; [0] never written
+  Matrix page_table;             // [bs, max_seq_pages] unless kTrtllmSkipPageTable
+  Matrix swa_page_table;         // with kTrtllmSwa
+  long long* swa_out_cache_loc;  // with kTrtllmSwaOut: [swa_out_entries]
+  long long swa_out_entries;
 };
 
 }  // namespace draftjit_kernels

@@ -58,7 +58,7 @@ __device__ __forceinline__ void load_part(const int* in, long long stride, bool 
 // Units are columns: page_table_1, and with PAGED the real page table's entries among them.
 template <bool PAGED>
 __device__ __forceinline__ void store_columns(const DsaCommonParams& c, bool vector, const GatherPart& part) {
-  const DsaMatrix& dst = c.page_table_1;
+  const Matrix& dst = c.page_table_1;
   int* out = dst.data + part.row * dst.row_stride;
   if (vector && part.unit + kDsaGatherColumns <= part.limit) {
     *reinterpret_cast<int4*>(out + part.unit) = make_int4(part.v[0], part.v[1], part.v[2], part.v[3]);

@@ -24,6 +24,7 @@
 // page-table columns past the row's live prefix, strided gaps.
 #include <cstdint>
 
+#include "draftjit/device_arrays.hpp"
 #include "draftjit/draftjit.hpp"
 
 namespace draftjit {
@@ -54,32 +55,6 @@ enum DsaStatus : std::int32_t {
 std::string describe_dsa_status(std::int32_t status);
 // The DSA calls' bits (DsaStatus), in bit order, with their keys and texts.
 StatusBits dsa_status_bits();
-
-enum class IndexType : std::uint8_t { Int32, Int64 };
-
-// bs int32 or int64 values on the device: value b lives at data[b * stride] (in elements, >= 0).
-struct DeviceIndices {
-  const void* data = nullptr;
-  IndexType type = IndexType::Int32;
-  std::int64_t stride = 1;
-};
-
-// An int32 matrix on the device: element (r, c) lives at data[r * row_stride + c * col_stride] (strides in
-// elements, >= 0). rows and cols are what the caller allocated; the calls check their bounds against them.
-struct DeviceMatrix {
-  std::int32_t* data = nullptr;
-  std::int64_t rows = 0;
-  std::int64_t cols = 0;
-  std::int64_t row_stride = 0;
-  std::int64_t col_stride = 1;
-};
-struct ConstDeviceMatrix {
-  const std::int32_t* data = nullptr;
-  std::int64_t rows = 0;
-  std::int64_t cols = 0;
-  std::int64_t row_stride = 0;
-  std::int64_t col_stride = 1;
-};
 
 // What every mode reads and writes. A mode's "rows" are its output rows: bs (decode), bs * next_n (target verify),
 // total_len (draft extend); its "bound" is max_len (decode) or max_seqlen_k. Pointers may be null only where nothing

@@ -98,7 +98,9 @@ DsaSwitches switches_of(int flags) {
 const jit::KernelFamily kFamily = {"dsa", kVariants, kFlagNames, &unbuildable};
 
 void check_bs(std::int64_t bs, std::string_view call) {
-  if (bs < 0 || bs > kMaxDsaBs) throw std::invalid_argument(fmt::format("{}: {}", call, out_of_range("bs", bs, kMaxDsaBs)));
+  if (bs < 0 || bs > kMaxDsaBs) {
+    throw std::invalid_argument(fmt::format("{}: {}", call, out_of_range("bs", bs, kMaxDsaBs)));
+  }
 }
 
 KernelSpec spec_for(DsaMode mode, int bs, const DsaSwitches& switches, const Tuning& tuning) {

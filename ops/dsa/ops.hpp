@@ -118,9 +118,11 @@ namespace draftjit::ops::dsa {
 
 // The family's ops, in the order op_descriptions() lists them (ops/registry.hpp joins the families' lists).
 inline constexpr std::tuple kApiOps = {
-    ApiOp<DsaDecodeArgs>{&kDecodeOp, &dsa_decode_metadata},
-    ApiOp<DsaTargetVerifyArgs>{&kTargetVerifyOp, &dsa_target_verify_metadata},
-    ApiOp<DsaDraftExtendArgs>{&kDraftExtendOp, &dsa_draft_extend_metadata},
+    ApiOp<DsaDecodeArgs>{&kDecodeOp, [](const DsaDecodeArgs& a, CUstream s) { dsa_decode_metadata(a, s); }},
+    ApiOp<DsaTargetVerifyArgs>{&kTargetVerifyOp,
+                               [](const DsaTargetVerifyArgs& a, CUstream s) { dsa_target_verify_metadata(a, s); }},
+    ApiOp<DsaDraftExtendArgs>{&kDraftExtendOp,
+                              [](const DsaDraftExtendArgs& a, CUstream s) { dsa_draft_extend_metadata(a, s); }},
 };
 inline constexpr std::array kOps = descriptions_of(kApiOps);
 

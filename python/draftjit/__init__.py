@@ -267,8 +267,8 @@ def _current_device():
 
 def kinds():
     """The kinds of call prepare, warmup and emit take, as (name, summary, switches) tuples: "main" (draft extend),
-    "fused", "scan" (exclusive_offsets), "fill", "dsa-decode", "dsa-verify", "dsa-extend"; switches are the names of
-    the kernel switches a kind takes besides bs (`draftjit warmup --help` lists the same)."""
+    "fused", "scan" (exclusive_offsets), "fill", "dsa-decode", "dsa-verify", "dsa-extend", "trtllm-mha"; switches are
+    the names of the kernel switches a kind takes besides bs (`draftjit warmup --help` lists the same)."""
     return [(name, summary, list(switches)) for name, summary, switches in _core.kinds()]
 
 

@@ -32,7 +32,16 @@ RuntimeError before), as from any torch op.
 Where upstream's arguments mean nothing to draftjit they are accepted and left unused: real_page_table when the page
 size is 1 (upstream passes page_table_1 there) and max_extend_len (a bound upstream sizes its blocks by; draftjit
 needs none, so it may be left out, as newer callers do). static_extend_len picks draftjit's specialised kernel, where
-a row's request is row / extend_seq_lens[0]. bs may also be None: seq_lens.numel()."""
+a row's request is row / extend_seq_lens[0]. bs may also be None: seq_lens.numel().
+
+TRTLLM-MHA's graph metadata (sglang/kernels/ops/kvcache/trtllm_mha_graph_metadata.py @ 00a9f468, read 2026-12-06):
+update_trtllm_mha_graph_metadata takes upstream's keyword arguments with their defaults and writes the same cells
+(cache_seqlens, cu_seqlens_k[1:], cu_seqlens_q[1:] by q_mode, each page-table row over its live pages, the SWA page
+table and out-cache locations), one launch of torch.ops.draftjit.trtllm_mha_graph_metadata; bs == 0 returns at once,
+as upstream. The kernel is compiled once per switch set (dtypes, q_mode, SWA outputs, skip_page_table), not per bs or
+page size as upstream's Triton is; draftjit.prepare(bs, kind="trtllm-mha", switches=[...]) loads it ahead of a
+capture. Where upstream's result is undefined (a pool index outside req_to_token, a token or location past
+swa_mapping) draftjit reads and writes nothing out of bounds and leaves those entries as they were."""
 
 import torch
 
@@ -43,6 +52,12 @@ fill_draft_extend_metadata_cuda_adaptive = torch.ops.draftjit.fill_draft_extend_
 _decode_op = torch.ops.draftjit.dsa_decode_metadata.default
 _target_verify_op = torch.ops.draftjit.dsa_target_verify_metadata.default
 _draft_extend_op = torch.ops.draftjit.dsa_draft_extend_metadata.default
+_trtllm_mha_op = torch.ops.draftjit.trtllm_mha_graph_metadata.default
+
+# cu_seqlens_q's modes in update_trtllm_mha_graph_metadata, upstream's names and values (draftjit::QMode).
+Q_MODE_NONE = 0  # preset by the caller (decode, target verify): not written
+Q_MODE_CUMSUM = 1  # cu_seqlens_q[1:] = cumsum(qlens) (draft extend)
+Q_MODE_STRIDED = 2  # cu_seqlens_q[1:] = arange(1, bs + 1) * q_stride (draft extend v2)
 
 
 def _real(real_page_table, page_size):
@@ -119,3 +134,16 @@ def fused_dsa_draft_extend_metadata(seq_lens, extend_seq_lens, req_pool_indices,
                      page_table_1, seqlens_expanded, dsa_cache_seqlens, dsa_cu_seqlens_k,
                      _real(real_page_table, page_size), _bs(bs, seq_lens), total_len, max_seqlen_k, dsa_index_topk,
                      page_size, int(bool(static_extend_len)), _kpool(index_kpool), status)
+
+
+def update_trtllm_mha_graph_metadata(*, req_pool_indices, seq_lens, req_to_token, cache_seqlens, cu_seqlens_k,
+                                     page_table, bs, seqlen_offset, max_seq_pages, page_size, swa_mapping=None,
+                                     swa_page_table=None, out_cache_loc=None, swa_out_cache_loc=None,
+                                     cu_seqlens_q=None, qlens=None, q_stride=0, q_mode=Q_MODE_NONE,
+                                     skip_page_table=False):
+    """upstream's update_trtllm_mha_graph_metadata: see the top of this module."""
+    if bs == 0:
+        return
+    _trtllm_mha_op(req_pool_indices, seq_lens, req_to_token, cache_seqlens, cu_seqlens_k, page_table, bs,
+                   seqlen_offset, max_seq_pages, page_size, swa_mapping, swa_page_table, out_cache_loc,
+                   swa_out_cache_loc, cu_seqlens_q, qlens, q_stride, q_mode, int(skip_page_table))

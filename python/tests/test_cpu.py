@@ -72,7 +72,8 @@ def test_emit_rejects_bad_arguments():
 
 def test_every_front_end_takes_every_kind_with_its_switches():
     kinds = {name: switches for name, _, switches in draftjit.kinds()}
-    assert set(kinds) == {"main", "fused", "scan", "fill", "dsa-decode", "dsa-verify", "dsa-extend"}
+    assert set(kinds) == {"main", "fused", "scan", "fill", "dsa-decode", "dsa-verify", "dsa-extend", "trtllm-mha"}
+    assert kinds["trtllm-mha"] == ["seq64", "pool32", "q64", "qcumsum", "qstrided", "swa", "swaout", "skip"]
     assert kinds["main"] == [] and kinds["dsa-verify"] == ["seq64", "pool32", "paged", "kpool", "ctx2d", "realonly"]
     assert kinds["dsa-extend"] == ["seq64", "pool32", "paged", "kpool", "ext64", "static", "realonly"]
     source = draftjit.emit(3, kind="dsa-verify", switches=["paged", "ctx2d"])
@@ -85,6 +86,10 @@ def test_every_front_end_takes_every_kind_with_its_switches():
         draftjit.emit(1, kind="dsa-decode", switches=["ctx2d"])
     with pytest.raises(ValueError, match="the realonly switch needs paged"):
         draftjit.emit(1, kind="dsa-extend", switches=["realonly"])
+    # one TRTLLM-MHA kernel per switch set, whatever the batch sizes
+    assert draftjit.warmup([1, 40, 5000], "sm_89", kind="trtllm-mha", switches=["swa", "qcumsum"])["kernels"] == 1
+    with pytest.raises(ValueError, match="the swa switch writes a page table, which skip leaves out"):
+        draftjit.emit(1, kind="trtllm-mha", switches=["swa", "skip"])
     with pytest.raises(ValueError, match="the main kind takes no switches"):
         draftjit.emit(1, switches=["paged"])
     with pytest.raises(TypeError, match="switches must be an iterable"):

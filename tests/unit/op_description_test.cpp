@@ -19,13 +19,14 @@
 
 // The torch library instantiates one boxed kernel per entry of kOps, reading its size and entries at compile time
 // (python/src/torch_ops.cpp, built only where torch is): the joined families' lists must allow that.
-static_assert(draftjit::ops::kOps.size() == 6 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
+static_assert(draftjit::ops::kOps.size() == 7 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
               draftjit::ops::kOps[3] == &draftjit::ops::dsa::kDecodeOp);
 
 using namespace draftjit;
 
 // The schemas the operators had when each was written by hand (python/src/torch_ops.cpp at accbfd0), with issue 29's
-// changes to the DSA ops (page_table_1 optional, static_extend_len): the descriptions must give exactly these.
+// changes to the DSA ops (page_table_1 optional, static_extend_len), and issue 28's TRTLLM-MHA op with upstream's
+// keywords in their order: the descriptions must give exactly these.
 TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand-written ones") {
   const std::set<std::string> expected = {
       "fill_draft_extend_metadata(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
@@ -48,6 +49,11 @@ TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand
       "Tensor(d!) seqlens_expanded, Tensor(e!) dsa_cache_seqlens, Tensor(f!) dsa_cu_seqlens_k, "
       "Tensor(g!)? real_page_table, int bs, int total_len, int max_seqlen_k, int dsa_index_topk, "
       "int real_page_size, int static_extend_len, int index_kpool, Tensor(h!)? status) -> ()",
+      "trtllm_mha_graph_metadata(Tensor req_pool_indices, Tensor seq_lens, Tensor req_to_token, "
+      "Tensor(a!) cache_seqlens, Tensor(b!) cu_seqlens_k, Tensor(c!)? page_table, int bs, int seqlen_offset, "
+      "int max_seq_pages, int page_size, Tensor? swa_mapping, Tensor(d!)? swa_page_table, Tensor? out_cache_loc, "
+      "Tensor(e!)? swa_out_cache_loc, Tensor(f!)? cu_seqlens_q, Tensor? qlens, int q_stride, int q_mode, "
+      "int skip_page_table) -> ()",
   };
   std::set<std::string> made;
   for (const ops::OpDescription* op : ops::op_descriptions()) made.insert(ops::torch_schema(*op));
@@ -75,7 +81,7 @@ struct FieldNames {
   std::map<std::string, int> ints;
   template <class Field>
   void operator()(const char* name, Field&) {
-    constexpr bool kInt = std::is_integral_v<Field>;
+    constexpr bool kInt = std::is_integral_v<Field> || std::is_enum_v<Field>;
     ++(kInt ? ints : tensors)[name];
   }
   std::int64_t row_capacity() const { return 0; }

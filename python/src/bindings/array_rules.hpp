@@ -22,12 +22,12 @@
 namespace draftjit::bindings {
 
 enum class Access { Read, Write };
-enum class Dtypes { Int32, Int32OrInt64 };  // what an argument takes
+using ops::Dtypes;  // what an argument takes
 
 inline void check_dtype(const ArrayArg& a, Dtypes dtypes) {
-  if (a.int32 || (dtypes == Dtypes::Int32OrInt64 && a.int64)) return;
-  throw ArgumentTypeError(
-      fmt::format("{} must be {}, got {}", a.name, dtypes == Dtypes::Int32 ? "int32" : "int32 or int64", a.dtype));
+  if ((a.int32 && dtypes != Dtypes::Int64) || (a.int64 && dtypes != Dtypes::Int32)) return;
+  const char* wanted = dtypes == Dtypes::Int32 ? "int32" : dtypes == Dtypes::Int64 ? "int64" : "int32 or int64";
+  throw ArgumentTypeError(fmt::format("{} must be {}, got {}", a.name, wanted, a.dtype));
 }
 
 inline void check_on_cuda(const ArrayArg& a) {
@@ -96,8 +96,7 @@ inline void check_arg(const ops::OpArg& arg, const ArrayArg& a, const Counts& n)
   if (arg.rank == 2) {
     check_matrix(a, access);
   } else {
-    check_vector(a, access, arg.dtypes == ops::Dtypes::Int32OrInt64 ? Dtypes::Int32OrInt64 : Dtypes::Int32,
-                 arg.strided);
+    check_vector(a, access, arg.dtypes, arg.strided);
   }
   const auto rows_name = [&](const char* plus) {
     return n.rows_per_request == nullptr ? fmt::format("bs{}", plus)

@@ -7,6 +7,7 @@
 #include <span>
 #include <stdexcept>
 #include <tuple>
+#include <type_traits>
 
 #include "bindings/array_rules.hpp"
 #include "ops/draft_extend/ops.hpp"
@@ -39,9 +40,20 @@ class FieldBinder {
   void operator()(const char* name, std::int32_t*& field) const {
     if (const auto& a = args_.optional_array(name)) field = as<std::int32_t>(*a);
   }
+  void operator()(const char* name, DeviceInt64s& field) const {
+    if (const auto& a = args_.optional_array(name)) field = {as<const std::int64_t>(*a), a->length};
+  }
+  void operator()(const char* name, MutableDeviceInt64s& field) const {
+    if (const auto& a = args_.optional_array(name)) field = {as<std::int64_t>(*a), a->length};
+  }
   void operator()(const char* name, std::int64_t& field) const { field = args_.integer(name); }
   void operator()(const char* name, std::int32_t& field) const { field = int32_scalar(args_.integer(name), name); }
   void operator()(const char* name, bool& field) const { field = args_.integer(name) != 0; }
+  template <class Enum>
+    requires std::is_enum_v<Enum>  // its values checked by the description's range (OpArg::max)
+  void operator()(const char* name, Enum& field) const {
+    field = static_cast<Enum>(int32_scalar(args_.integer(name), name));
+  }
 
  private:
   const OpArgs& args_;
@@ -159,8 +171,8 @@ std::optional<std::int32_t> run(const CheckedOp& call, int device, CUstream stre
         using Call = std::decay_t<decltype(c)>;
         if constexpr (std::is_same_v<Call, FillCall>) {
           return run(c, device, stream);
-        } else if constexpr (requires { c.call(c.args, stream, Tuning{}); }) {  // an ApiCall
-          in_context(device, stream, c.producers, [&] { c.call(c.args, stream, Tuning{}); });
+        } else if constexpr (requires { c.call(c.args, stream); }) {  // an ApiCall
+          in_context(device, stream, c.producers, [&] { c.call(c.args, stream); });
           return std::nullopt;
         } else {
           run(c, device, stream);

@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "bindings/checked_calls.hpp"
-#include "draftjit/tuning.hpp"
 #include "ops/op_description.hpp"
 #include "ops/registry.hpp"
 
@@ -52,7 +51,7 @@ class OpArgs {
 template <class Args>
 struct ApiCall {
   Args args;
-  void (*call)(const Args&, CUstream, const Tuning&) = nullptr;
+  void (*call)(const Args&, CUstream) = nullptr;
   int device = -1;
   std::vector<CUstream> producers;  // distinct producer streams of the arrays, see ArrayArg::producer
 };

@@ -1,0 +1,79 @@
+#pragma once
+// The TRTLLM-MHA family's op (include/draftjit/trtllm_mha.hpp), described once in upstream SGLang's argument order
+// (update_trtllm_mha_graph_metadata's keywords), with the field of its API call each argument fills (bind_fields,
+// ops/api_op.hpp).
+#include <array>
+#include <tuple>
+
+#include "draftjit/trtllm_mha.hpp"
+#include "ops/api_op.hpp"
+#include "ops/op_description.hpp"
+
+namespace draftjit::ops::trtllm_mha {
+
+namespace args {
+// The per-request inputs take either dtype and any stride (upstream reads them contiguous).
+inline constexpr OpArg kGraphMetadata[] = {
+    {"req_pool_indices", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"seq_lens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"req_to_token", ArgType::Tensor, Role::In, Dtypes::Int32, 2},
+    {"cache_seqlens", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::Bs},
+    {"cu_seqlens_k", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::BsPlus1},
+    {"page_table", ArgType::Tensor, Role::Out, Dtypes::Int32, 2, Size::Any, true},  // None with skip_page_table
+    {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxTrtllmMhaBs},
+    {"seqlen_offset", ArgType::Int},
+    {"max_seq_pages", ArgType::Int},
+    {"page_size", ArgType::Int},
+    {"swa_mapping", ArgType::Tensor, Role::In, Dtypes::Int64, 1, Size::Any, true},
+    {"swa_page_table", ArgType::Tensor, Role::Out, Dtypes::Int32, 2, Size::Any, true},
+    {"out_cache_loc", ArgType::Tensor, Role::In, Dtypes::Int64, 1, Size::Any, true},
+    {"swa_out_cache_loc", ArgType::Tensor, Role::Out, Dtypes::Int64, 1, Size::Any, true},
+    {"cu_seqlens_q", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::BsPlus1, true},
+    {"qlens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, true, true},
+    {"q_stride", ArgType::Int},
+    {"q_mode", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, 2},  // QMode's values
+    {"skip_page_table", ArgType::Int},
+};
+}  // namespace args
+
+inline constexpr OpDescription kGraphMetadataOp = {"trtllm_mha_graph_metadata", args::kGraphMetadata};
+
+}  // namespace draftjit::ops::trtllm_mha
+
+namespace draftjit {  // beside the Args struct, where argument-dependent lookup finds it
+
+template <class Fields>
+void bind_fields(TrtllmMhaArgs& a, Fields& f) {
+  f("req_pool_indices", a.req_pool_indices);
+  f("seq_lens", a.seq_lens);
+  f("req_to_token", a.req_to_token);
+  f("cache_seqlens", a.cache_seqlens);
+  f("cu_seqlens_k", a.cu_seqlens_k);
+  f("page_table", a.page_table);
+  f("bs", a.bs);
+  f("seqlen_offset", a.seqlen_offset);
+  f("max_seq_pages", a.max_seq_pages);
+  f("page_size", a.page_size);
+  f("swa_mapping", a.swa_mapping);
+  f("swa_page_table", a.swa_page_table);
+  f("out_cache_loc", a.out_cache_loc);
+  f("swa_out_cache_loc", a.swa_out_cache_loc);
+  f("cu_seqlens_q", a.cu_seqlens_q);
+  f("qlens", a.qlens);
+  f("q_stride", a.q_stride);
+  f("q_mode", a.q_mode);
+  f("skip_page_table", a.skip_page_table);
+}
+
+}  // namespace draftjit
+
+namespace draftjit::ops::trtllm_mha {
+
+// The family's ops, in the order op_descriptions() lists them (ops/registry.hpp joins the families' lists).
+inline constexpr std::tuple kApiOps = {
+    ApiOp<TrtllmMhaArgs>{&kGraphMetadataOp,
+                         [](const TrtllmMhaArgs& a, CUstream s) { trtllm_mha_graph_metadata(a, s); }},
+};
+inline constexpr std::array kOps = descriptions_of(kApiOps);
+
+}  // namespace draftjit::ops::trtllm_mha

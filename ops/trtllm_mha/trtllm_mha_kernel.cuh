@@ -1,0 +1,183 @@
+// One launch of TRTLLM-MHA's graph metadata (include/draftjit/trtllm_mha.hpp): block 0 writes the per-request
+// lengths and their prefixes, the other blocks share the page-table rows' live pages and swa_out_cache_loc's
+// entries. Nothing depends on bs or a width at compile time: one kernel per switch set (FLAGS) serves every call.
+// Upstream's arithmetic is kept exactly: int32 sums wrap, `//` truncates toward zero (C's `/`).
+#ifndef DRAFTJIT_TRTLLM_MHA_KERNEL_CUH
+#define DRAFTJIT_TRTLLM_MHA_KERNEL_CUH
+
+#include "common.cuh"
+
+namespace draftjit_kernels {
+
+// A request's values in the dtypes FLAGS names.
+template <int FLAGS>
+struct TrtllmRequests {
+  const TrtllmMhaParams& p;
+
+  // int32(seq_lens[b] + seqlen_offset): the add in 64 bits, then the low 32 (upstream's .to(tl.int32)).
+  __device__ int cache_len(int b) const {
+    const long long seq = load_index<(FLAGS & kTrtllmSeqLens64) != 0>(p.seq_lens, b);
+    return static_cast<int>(static_cast<unsigned>(static_cast<unsigned long long>(seq) +
+                                                  static_cast<unsigned long long>(p.seqlen_offset)));
+  }
+  __device__ unsigned qlen(int b) const {
+    return static_cast<unsigned>(load_index<(FLAGS & kTrtllmQlens64) != 0>(p.qlens, b));
+  }
+  __device__ long long pool_index(int b) const {
+    return load_index<(FLAGS & kTrtllmPoolIndices32) == 0>(p.req_pool_indices, b);
+  }
+};
+
+// Request b's prefixes into the outputs: cache_seqlens[b] and entry b + 1 of cu_seqlens_k and cu_seqlens_q, from the
+// inclusive sums k and q; entry 0 of each is never written (upstream's caller zeroes it once).
+template <int FLAGS>
+__device__ __forceinline__ void store_request(const TrtllmMhaParams& p, int b, int cache_len, unsigned k, unsigned q) {
+  p.cache_seqlens[b] = cache_len;
+  p.cu_seqlens_k[b + 1] = static_cast<int>(k);
+  if constexpr ((FLAGS & kTrtllmQCumsum) != 0) p.cu_seqlens_q[b + 1] = static_cast<int>(q);
+  if constexpr ((FLAGS & kTrtllmQStrided) != 0) {
+    p.cu_seqlens_q[b + 1] = static_cast<int>(static_cast<unsigned>(b + 1) * static_cast<unsigned>(p.q_stride));
+  }
+}
+
+// Block 0: bs <= 32 in warp 0 alone, one request per lane and no barrier; above, each thread owns a run of
+// consecutive requests, sums it, and takes its run's offset from a block scan of the runs' sums.
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void write_prefixes(const TrtllmMhaParams& p) {
+  constexpr bool kQ = (FLAGS & kTrtllmQCumsum) != 0;
+  const TrtllmRequests<FLAGS> r{p};
+  const int bs = p.bs;
+  if (bs <= kWarpThreads) {
+    if (threadIdx.x >= kWarpThreads) return;
+    const int b = threadIdx.x;
+    const int len = b < bs ? r.cache_len(b) : 0;
+    const unsigned k = warp_inclusive_sum(static_cast<unsigned>(len));
+    const unsigned q = kQ ? warp_inclusive_sum(b < bs ? r.qlen(b) : 0u) : 0u;
+    if (b < bs) store_request<FLAGS>(p, b, len, k, q);
+    return;
+  }
+  const int per = (bs + THREADS - 1) / THREADS;
+  const int first = min(bs, static_cast<int>(threadIdx.x) * per);
+  const int last = min(bs, first + per);
+  unsigned k = 0u, q = 0u;
+  for (int b = first; b < last; ++b) {
+    k += static_cast<unsigned>(r.cache_len(b));
+    if constexpr (kQ) q += r.qlen(b);
+  }
+  __shared__ unsigned s_warp_k[THREADS / kWarpThreads], s_warp_q[THREADS / kWarpThreads];
+  const unsigned k_in_warp = warp_inclusive_sum(k), q_in_warp = kQ ? warp_inclusive_sum(q) : 0u;
+  const int warp = threadIdx.x / kWarpThreads, lane = threadIdx.x % kWarpThreads;
+  if (lane == kWarpThreads - 1) {
+    s_warp_k[warp] = k_in_warp;
+    s_warp_q[warp] = q_in_warp;
+  }
+  __syncthreads();
+  if (warp == 0) {  // the warps' exclusive offsets, in place
+    const bool mine = lane < THREADS / kWarpThreads;
+    const unsigned wk = mine ? s_warp_k[lane] : 0u, wq = mine ? s_warp_q[lane] : 0u;
+    const unsigned ik = warp_inclusive_sum(wk), iq = kQ ? warp_inclusive_sum(wq) : 0u;
+    __syncwarp();
+    if (mine) {
+      s_warp_k[lane] = ik - wk;
+      s_warp_q[lane] = iq - wq;
+    }
+  }
+  __syncthreads();
+  unsigned k_sum = s_warp_k[warp] + k_in_warp - k, q_sum = s_warp_q[warp] + q_in_warp - q;
+  for (int b = first; b < last; ++b) {
+    const int len = r.cache_len(b);
+    k_sum += static_cast<unsigned>(len);
+    if constexpr (kQ) q_sum += r.qlen(b);
+    store_request<FLAGS>(p, b, len, k_sum, q_sum);
+  }
+}
+
+// swa_mapping[token] as a page (-1 for a negative token or mapping), or false where the token is past the mapping
+// (upstream reads out of bounds there; draftjit leaves the entry as it was).
+__device__ __forceinline__ bool swa_page(const TrtllmMhaParams& p, int token, int* page) {
+  if (token < 0) {
+    *page = -1;
+    return true;
+  }
+  if (token >= p.swa_entries) return false;
+  const long long mapped = __ldg(p.swa_mapping + token);
+  *page = mapped < 0 ? -1 : static_cast<int>(static_cast<unsigned>(mapped / p.page_size));  // int32 of the page
+  return true;
+}
+
+// One item of row b: up to THREADS x kTrtllmItemPages of its live pages, min(cdiv(L_b, P), max_seq_pages) with
+// upstream's int32 cdiv. A pool index outside req_to_token leaves the row as it was.
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void gather_pages(const TrtllmMhaParams& p, int b, long long tile) {
+  const TrtllmRequests<FLAGS> r{p};
+  const int P = p.page_size;
+  const int live = min(static_cast<int>(static_cast<unsigned>(r.cache_len(b)) + static_cast<unsigned>(P - 1)) / P,
+                       p.max_seq_pages);
+  const long long pool = r.pool_index(b);
+  if (pool < 0 || pool >= p.pool_rows) return;
+  const int* row = p.req_to_token.data + pool * p.req_to_token.row_stride;
+  const long long first = tile * (THREADS * kTrtllmItemPages) + threadIdx.x;
+  int tokens[kTrtllmItemPages];
+#pragma unroll
+  for (int j = 0; j < kTrtllmItemPages; ++j) {  // every load first: one round trip
+    const long long page = first + j * THREADS;
+    if (page < live) tokens[j] = __ldg(row + page * P * p.req_to_token.col_stride);
+  }
+#pragma unroll
+  for (int j = 0; j < kTrtllmItemPages; ++j) {
+    const long long page = first + j * THREADS;
+    if (page >= live) break;
+    p.page_table.data[b * p.page_table.row_stride + page * p.page_table.col_stride] = tokens[j] / P;
+    if constexpr ((FLAGS & kTrtllmSwa) != 0) {
+      int swa = 0;
+      if (swa_page(p, tokens[j], &swa)) {
+        p.swa_page_table.data[b * p.swa_page_table.row_stride + page * p.swa_page_table.col_stride] = swa;
+      }
+    }
+  }
+}
+
+// One item of swa_out_cache_loc: its entries translated through swa_mapping up to out_entries (-1 for a negative
+// loc; one past the mapping is left as it was), zeros after.
+template <int THREADS>
+__device__ __forceinline__ void translate_out(const TrtllmMhaParams& p, long long tile) {
+  const long long first = tile * (THREADS * kTrtllmItemPages) + threadIdx.x;
+#pragma unroll
+  for (int j = 0; j < kTrtllmItemPages; ++j) {
+    const long long i = first + j * THREADS;
+    if (i >= p.swa_out_entries) break;
+    if (i >= p.out_entries) {
+      p.swa_out_cache_loc[i] = 0;
+      continue;
+    }
+    const long long loc = __ldg(p.out_cache_loc + i);
+    if (loc < 0) {
+      p.swa_out_cache_loc[i] = -1;
+    } else if (loc < p.swa_entries) {
+      p.swa_out_cache_loc[i] = __ldg(p.swa_mapping + loc);
+    }
+  }
+}
+
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void trtllm_mha_kernel(const TrtllmMhaParams& p) {
+  static_assert(FLAGS >= 0 && FLAGS < kTrtllmFlagsEnd, "FLAGS: kTrtllm* switches");
+  if (blockIdx.x == 0) {
+    write_prefixes<THREADS, FLAGS>(p);
+    return;
+  }
+  constexpr long long kTile = THREADS * kTrtllmItemPages;
+  const long long row_items = (FLAGS & kTrtllmSkipPageTable) != 0 ? 0 : p.bs * p.tiles_per_row;
+  const long long out_items = (FLAGS & kTrtllmSwaOut) != 0 ? (p.swa_out_entries + kTile - 1) / kTile : 0;
+  for (long long item = blockIdx.x - 1; item < row_items + out_items; item += gridDim.x - 1) {
+    if (item < row_items) {
+      gather_pages<THREADS, FLAGS>(p, static_cast<int>(item / p.tiles_per_row), item % p.tiles_per_row);
+    } else {
+      translate_out<THREADS>(p, item - row_items);
+    }
+  }
+}
+
+}  // namespace draftjit_kernels
+
+#endif  // DRAFTJIT_TRTLLM_MHA_KERNEL_CUH

@@ -1,0 +1,65 @@
+"""Upstream SGLang's TRTLLM-MHA graph-metadata Triton kernel, loaded by path for the differential tests
+(test_trtllm_mha.py) and the side-by-side benchmark (bench/upstream_trtllm_mha_bench.py). Upstream's code is never
+part of draftjit: the directory DRAFTJIT_UPSTREAM_SGLANG names (a checkout of sgl-project/sglang, or the files alone
+at the same relative paths, e.g. .upstream-sglang/, which git ignores) holds
+
+    python/sglang/kernels/ops/kvcache/trtllm_mha_graph_metadata.py    (read at 00a9f468: has skip_page_table)
+
+It is executed on its own, as upstream_sglang.py does for the DSA files: the packages above it become empty stub
+modules, so upstream's package __init__.py files (which import the whole server) never run. The file imports only
+triton, so it needs no other stub."""
+
+import os
+
+import upstream_sglang
+
+ENV = upstream_sglang.ENV
+KVCACHE = "python/sglang/kernels/ops/kvcache"
+PACKAGE = "sglang.kernels.ops.kvcache"
+FILE = "trtllm_mha_graph_metadata.py"
+MODULE = PACKAGE + ".trtllm_mha_graph_metadata"
+FUNCTION = "update_trtllm_mha_graph_metadata"
+
+
+def path(base=None):
+    """Where upstream's file is under base (default: DRAFTJIT_UPSTREAM_SGLANG), or None without one."""
+    base = base or upstream_sglang.root()
+    return None if base is None else os.path.join(base, *KVCACHE.split("/"), FILE)
+
+
+def missing():
+    """Why upstream's kernel cannot run here (a sentence naming what is missing), or None."""
+    base = upstream_sglang.root()
+    if base is None:
+        return f"needs {ENV} naming a directory with {KVCACHE}/{FILE} (see .upstream-sglang/)"
+    if not os.path.isfile(path(base)):
+        return f"{ENV}={base} has no {KVCACHE}/{FILE}"
+    for module, what in (("torch", "PyTorch"), ("triton", "Triton")):
+        try:
+            __import__(module)
+        except ImportError as error:
+            return f"needs {what} for upstream's kernel ({error})"
+    import torch
+    if not torch.cuda.is_available():
+        return "needs a CUDA device"
+    return None
+
+
+_loaded = None
+
+
+def load(base=None):
+    """Upstream's module (update_trtllm_mha_graph_metadata, the Q_MODE_* constants) from base (default:
+    DRAFTJIT_UPSTREAM_SGLANG), loaded once per process: its name is fixed (sglang.kernels.ops.kvcache...), so one
+    process holds one upstream. The stub packages are upstream_sglang's, so the DSA files may load beside it from
+    the same directory."""
+    global _loaded
+    base = os.path.abspath(base or upstream_sglang.root())
+    if _loaded is None:
+        parts = PACKAGE.split(".")
+        for depth in range(1, len(parts) + 1):
+            upstream_sglang._stub_package(".".join(parts[:depth]), os.path.join(base, "python", *parts[:depth]))
+        _loaded = (base, upstream_sglang._load_file(MODULE, path(base)))
+    elif _loaded[0] != base:
+        raise RuntimeError(f"upstream already loaded from {_loaded[0]}, not {base}")
+    return _loaded[1]
