@@ -16,10 +16,11 @@
 #                               .ab-base, e.g. `git archive <commit> | tar -x -C .ab-base`): builds its benchmarks,
 #                               then runs draftjit_bench and draftjit_dsa_bench of both trees, alternating, ROUNDS
 #                               times (default 2); $OUT receives ab-{new,base}-<round>-{bench,dsa}.txt
-#   tools/gpu-test.sh upstream  on the GPU machine after `build`, with .deps and upstream SGLang's DSA files carried
+#   tools/gpu-test.sh upstream  on the GPU machine after `build`, with .deps and upstream SGLang's files carried
 #                               (DRAFTJIT_UPSTREAM_SGLANG, default .upstream-sglang; docs/GPU.md): the differential
-#                               test against upstream, then the side-by-side benchmark (ARGS passed to it); $OUT
-#                               receives upstream-test.log and upstream-dsa-bench.{md,json}
+#                               tests against upstream (DSA, TRTLLM-MHA), then the side-by-side benchmarks (ARGS and
+#                               TRTLLM_ARGS passed to them); $OUT receives upstream-test.log and
+#                               upstream-{dsa,trtllm-mha}-bench.{md,json}
 #   tools/gpu-test.sh profile   on the GPU machine after `run`: Nsight Compute summary of the fused kernels
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -120,14 +121,17 @@ case "${1:-}" in
     export DRAFTJIT_CACHE_DIR="$PWD/build-device/upstream-cache" PYTHONPATH="$PWD/build-device/python"
     rc=0
     if [ "${SKIP_TEST:-0}" != 1 ]; then
-      python3 -m pytest python/tests/test_upstream_dsa.py -rs -q -p no:cacheprovider 2>&1 |
-        tee "$out/upstream-test.log" | tail -15
+      python3 -m pytest python/tests/test_upstream_dsa.py python/tests/test_trtllm_mha.py -rs -q -p no:cacheprovider \
+        2>&1 | tee "$out/upstream-test.log" | tail -15
       grep -qE "[0-9]+ passed" "$out/upstream-test.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/upstream-test.log" ||
         rc=1
     fi
-    # shellcheck disable=SC2086  # ARGS: the benchmark's flags, split on purpose
+    # shellcheck disable=SC2086  # ARGS, TRTLLM_ARGS: the benchmarks' flags, split on purpose
     python3 bench/upstream_dsa_bench.py --json "$out/upstream-dsa-bench.json" ${ARGS:-} 2>&1 |
       tee "$out/upstream-dsa-bench.md" || rc=1
+    # shellcheck disable=SC2086
+    python3 bench/upstream_trtllm_mha_bench.py --json "$out/upstream-trtllm-mha-bench.json" ${TRTLLM_ARGS:-} 2>&1 |
+      tee "$out/upstream-trtllm-mha-bench.md" || rc=1
     exit $rc
     ;;
   profile)

@@ -34,20 +34,6 @@ static_assert(1 << kFlagNames.size() == k::kTrtllmFlagsEnd && k::kTrtllmSeqLens6
 // kTrtllmItemPages pages per item.
 constexpr int kThreads = 256;
 
-TrtllmMhaSwitches switches_of(int flags) {
-  TrtllmMhaSwitches s;
-  s.seq_lens = (flags & k::kTrtllmSeqLens64) != 0 ? IndexType::Int64 : IndexType::Int32;
-  s.req_pool_indices = (flags & k::kTrtllmPoolIndices32) != 0 ? IndexType::Int32 : IndexType::Int64;
-  s.qlens = (flags & k::kTrtllmQlens64) != 0 ? IndexType::Int64 : IndexType::Int32;
-  s.q_mode = (flags & k::kTrtllmQCumsum) != 0    ? QMode::Cumsum
-             : (flags & k::kTrtllmQStrided) != 0 ? QMode::Strided
-                                                 : QMode::None;
-  s.swa = (flags & k::kTrtllmSwa) != 0;
-  s.swa_out = (flags & k::kTrtllmSwaOut) != 0;
-  s.skip_page_table = (flags & k::kTrtllmSkipPageTable) != 0;
-  return s;
-}
-
 int flags_of(const TrtllmMhaSwitches& s) {
   return (s.seq_lens == IndexType::Int64 ? k::kTrtllmSeqLens64 : 0) |
          (s.req_pool_indices == IndexType::Int32 ? k::kTrtllmPoolIndices32 : 0) |
@@ -86,8 +72,10 @@ void check_bs(std::int64_t bs, std::string_view call) {
   }
 }
 
-KernelSpec spec_for(const TrtllmMhaSwitches& switches) {
-  const int flags = flags_of(switches);
+namespace {
+
+// The kernel of these flags, checked first: the kind's switches come as flags, which may name two q modes at once.
+KernelSpec spec_of_flags(int flags) {
   if (auto why = misfit(flags)) throw std::invalid_argument(fmt::format("trtllm_mha_spec: {}", *why));
   KernelSpec spec;
   spec.family = kTrtllmMhaFamily;
@@ -96,13 +84,17 @@ KernelSpec spec_for(const TrtllmMhaSwitches& switches) {
   return spec;
 }
 
+}  // namespace
+
+KernelSpec spec_for(const TrtllmMhaSwitches& switches) { return spec_of_flags(flags_of(switches)); }
+
 namespace {
 
 constexpr std::array<CallKind, 1> kKinds = {{
     {"trtllm-mha", "TRTLLM-MHA's graph metadata step", kTrtllmMhaFamily, k::kTrtllmFlagsEnd - 1,
      [](std::int64_t bs, int flags, const Tuning&) {
        check_bs(bs, "the trtllm-mha kind");
-       return std::vector<KernelSpec>{spec_for(switches_of(flags))};
+       return std::vector<KernelSpec>{spec_of_flags(flags)};
      }},
 }};
 

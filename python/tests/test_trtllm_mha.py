@@ -669,7 +669,9 @@ def kernel_nodes(graph):
     handle = ctypes.c_void_p(graph.raw_cuda_graph())
     count = ctypes.c_size_t(0)
     assert cuda.cuGraphGetNodes(handle, None, ctypes.byref(count)) == 0
-    nodes = (ctypes.c_void_p * max(count.value, 1))()
+    if count.value == 0:
+        return []  # the driver refuses a node array with a count of 0
+    nodes = (ctypes.c_void_p * count.value)()
     assert cuda.cuGraphGetNodes(handle, nodes, ctypes.byref(count)) == 0
     types = []
     for node in nodes[:count.value]:
@@ -1009,10 +1011,11 @@ needs_upstream = pytest.mark.skipif(WHY_NO_UPSTREAM is not None, reason=WHY_NO_U
 def upstream_cases():
     """(id, bs, switches, Case options): where upstream is defined (1-D inputs of stride 1, tables of column stride
     1, pool indices, tokens and locations inside their tables). Each is one Triton compile (it specialises on bs's
-    power-of-two bucket, the page size, the switches, and ints equal to 1 or divisible by 16), drawn twice. bs
-    stops at 4096: upstream sums bs in one program of next_pow2(bs) lanes."""
-    result = []
-    for i, bs in enumerate((1, 2, 7, 31, 32, 33, 64, 65, 255, 256, 257, 1000, 4096)):
+    power-of-two bucket, the page size, the switches, and ints equal to 1 or divisible by 16), drawn twice.
+    Upstream sums bs in one program of next_pow2(bs) lanes, which Triton compiles in about 1 s at bs 16384 and 4.5 s
+    at 65536 without SWA (an H100; 15 s with every switch, so not here)."""
+    result = [("bs65536-plain", 65536, Switches(), dict(page_size=16, pages=4))]
+    for i, bs in enumerate((1, 2, 7, 31, 32, 33, 64, 65, 255, 256, 257, 1000, 4096, 16384)):
         sw = ALL_SWITCHES[(i * 29 + 3) % len(ALL_SWITCHES)]
         result.append((f"sweep-bs{bs}-{sw.id()}", bs, sw, dict(
             page_size=(16, 64, 1)[i % 3], offset=(0, 1, 3)[(i // 3) % 3], pages=40 if bs <= 1000 else 12,
