@@ -1,8 +1,8 @@
-// What the kernels of every family share: warp constants, how a scan reads its input, a warp's inclusive sum, typed
-// index loads (load_index), and the search from a position to the request that holds it over a block scan's
-// prefixes. Then the parts the three draft-extend kernels
-// (fused_kernel.cuh, scan_kernel.cuh, fill_kernel.cuh) have in common: their status bits and their fill, whose rules
-// fused_kernel.cuh states. The DSA kernels keep their own status word and checks (dsa_requests.cuh).
+// What the kernels of every family share: warp constants, how a scan reads its input, a warp's inclusive sum, a
+// quotient in 32 bits where it fits, typed index loads (load_index), and the search from a position to the request
+// that holds it over a block scan's prefixes. Then the parts the three draft-extend kernels (fused_kernel.cuh,
+// scan_kernel.cuh, fill_kernel.cuh) have in common: their status bits and their fill, whose rules fused_kernel.cuh
+// states. The DSA kernels keep their own status word and checks (dsa_requests.cuh).
 #ifndef DRAFTJIT_COMMON_CUH
 #define DRAFTJIT_COMMON_CUH
 
@@ -78,6 +78,16 @@ __device__ __forceinline__ unsigned warp_inclusive_sum(unsigned value) {
     if (lane >= d) value += up;
   }
   return value;
+}
+
+// n / d (d != 0), in 32 bits when both are in [0, 2^32), as lengths and row numbers almost always are: a 64-bit
+// division is a subroutine of about 70 dependent instructions, and the gathers and the dsa lengths divide on their
+// critical path.
+__device__ __forceinline__ long long quotient(long long n, long long d) {
+  if (((static_cast<unsigned long long>(n) | static_cast<unsigned long long>(d)) >> 32) == 0) {
+    return static_cast<unsigned>(n) / static_cast<unsigned>(d);
+  }
+  return n / d;
 }
 
 // Value b of an IndexArray of int, or of long long with WIDE, widened.

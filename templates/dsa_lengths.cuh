@@ -3,7 +3,7 @@
 #ifndef DRAFTJIT_DSA_LENGTHS_CUH
 #define DRAFTJIT_DSA_LENGTHS_CUH
 
-#include "kernel_params.cuh"
+#include "common.cuh"
 
 namespace draftjit_kernels {
 
@@ -17,19 +17,20 @@ struct DsaLengths {
 
   __device__ DsaLengths(int topk_, int kpool) : topk(topk_), k((FLAGS & kDsaKpool) != 0 ? kpool : 1) {}
 
-  __device__ long long of(long long e) const {
-    const long long pooled = e / k * k;
+  __device__ long long of(long long e) const {  // e >= 0
+    const long long pooled = quotient(e, k) * k;
     return min(pooled, topk) + (e - pooled);
   }
 
   // The sum of of(x) over 0 <= x < m, for m >= 0: of(x) = x below u = (topk / k + 1) * k (there floor(x / k) * k <=
   // topk), and topk + x % k from u on, where u is a multiple of k.
   __device__ long long sum_below(long long m) const {
-    const long long u = (topk / k + 1) * k;
+    const long long u = (quotient(topk, k) + 1) * k;
     if (m <= u) return m * (m - 1) / 2;
     const long long r = m - u;
-    const long long tail = r % k;
-    return u * (u - 1) / 2 + r * topk + r / k * (k * (k - 1) / 2) + tail * (tail - 1) / 2;
+    const long long whole = quotient(r, k);
+    const long long tail = r - whole * k;
+    return u * (u - 1) / 2 + r * topk + whole * (k * (k - 1) / 2) + tail * (tail - 1) / 2;
   }
 
   // The sum over a request's first m rows, whose row l has length max(base + l, 0).

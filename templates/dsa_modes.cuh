@@ -39,7 +39,7 @@ struct TargetVerifyMode {
   __device__ static RequestRows rows_of(const Params& p, int, long long seq_len) { return {p.next_n, seq_len + 1}; }
   template <class Scan>
   __device__ static RowOwner owner(const Params& p, const unsigned*, long long row) {
-    const int request = static_cast<int>(row / p.next_n);
+    const int request = static_cast<int>(quotient(row, p.next_n));
     return {request, row - static_cast<long long>(request) * p.next_n};
   }
 };
@@ -69,7 +69,7 @@ struct DraftExtendMode {
   __device__ static RowOwner owner(const Params& p, const unsigned* offsets, long long row) {
     if constexpr ((FLAGS & kDsaStaticExtend) != 0) {
       const long long extend_len = extend(p, 0);  // > 0: there are rows, and the checks passed
-      const int request = static_cast<int>(row / extend_len);
+      const int request = static_cast<int>(quotient(row, extend_len));
       return {request, row - request * extend_len};
     } else {
       const int slot = find_slot<Scan>(offsets, static_cast<unsigned>(row));

@@ -9,7 +9,7 @@
 #ifndef DRAFTJIT_ROW_GATHER_CUH
 #define DRAFTJIT_ROW_GATHER_CUH
 
-#include "kernel_params.cuh"
+#include "common.cuh"
 
 namespace draftjit_kernels {
 
@@ -106,7 +106,7 @@ __device__ __forceinline__ void gather_rows(const DsaCommonParams& c, unsigned w
       aligned_rows(c.page_table_1.data, c.page_table_1.row_stride, c.page_table_1.col_stride);
   const long long pairs = c.rows * c.splits;
   for (long long pair = worker; pair < pairs; pair += workers) {
-    const long long row = pair / c.splits;
+    const long long row = quotient(pair, c.splits);
     const int split = static_cast<int>(pair - row * c.splits);
     const GatherRow source = row_of(row);
     const int limit = static_cast<int>(kRealOnly ? (source.live + c.page_size - 1) / c.page_size : source.live);

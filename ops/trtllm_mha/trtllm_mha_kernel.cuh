@@ -171,7 +171,8 @@ __device__ __forceinline__ void trtllm_mha_kernel(const TrtllmMhaParams& p) {
   const long long out_items = (FLAGS & kTrtllmSwaOut) != 0 ? (p.swa_out_entries + kTile - 1) / kTile : 0;
   for (long long item = blockIdx.x - 1; item < row_items + out_items; item += gridDim.x - 1) {
     if (item < row_items) {
-      gather_pages<THREADS, FLAGS>(p, static_cast<int>(item / p.tiles_per_row), item % p.tiles_per_row);
+      const long long b = quotient(item, p.tiles_per_row);
+      gather_pages<THREADS, FLAGS>(p, static_cast<int>(b), item - b * p.tiles_per_row);
     } else {
       translate_out<THREADS>(p, item - row_items);
     }
