@@ -15,37 +15,34 @@ SGLang's graph runner holds them, seqlen_offset 0. Modes: "plain" (Q_MODE_NONE, 
 [width / 2, width - 2].
 
 Per point, before timing, both functions write poisoned twin buffers (the inputs shared) and every output must be the
-same bit for bit ("ok", else "MISMATCH" and the first difference). Then, per implementation, GPU time per call by
-CUDA events, measured as bench/upstream_dsa_bench.py does (its Timer): "us", N back-to-back calls (launch-bound where
-the kernel is short: it includes the host's launch path), and "graph", 20 calls captured in one CUDA graph (one node
-each) and replayed, per node; the median of --repeats repeats. Floors from the same run: an empty Triton kernel (back
-to back and per graph node, once per run) and per point "copy floor", one device-to-device copy_ of the bytes the
-call writes (cache_seqlens, cu_seqlens_k[1:], cu_seqlens_q[1:], each row's live pages in each page table,
+same bit for bit ("ok", else "MISMATCH" and the first difference). Then, per implementation, GPU time per call by CUDA
+events, measured as for bench/upstream_dsa_bench.py (bench/side_by_side.py's Timer): "us", N back-to-back calls
+(launch-bound where the kernel is short: it includes the host's launch path), and "graph", 20 calls captured in one CUDA
+graph (one node each) and replayed, per node; the median of --repeats repeats. Floors from the same run: an empty Triton
+kernel (back to back and per graph node, once per run) and per point "copy floor", one device-to-device copy_ of the
+bytes the call writes (cache_seqlens, cu_seqlens_k[1:], cu_seqlens_q[1:], each row's live pages in each page table,
 swa_out_cache_loc), per graph node. Cold first call: in a fresh subprocess with empty TRITON_CACHE_DIR and
 DRAFTJIT_CACHE_DIR, the wall time of each implementation's first call (compile included) and its second.
 
 Points whose buffers exceed --mem-gib (default 24) are skipped, and groups not started by --time-limit seconds
-(default 330) are listed as not reached.
+(default 330) are listed as not reached. The flags, the timing, the floors, the cold runs and the report are
+bench/side_by_side.py's, shared with bench/upstream_dsa_bench.py.
 
 Output: a markdown table per mode, and with --json PATH {"device", "torch", "triton", "upstream", "calls", "repeats",
 "empty_kernel": {"eager_us", "graph_us"}, "points": [{"mode", "bs", "width", "live", "page_size", "written_bytes",
 "check", "upstream_us", "draftjit_us", "ratio", "graph_upstream_us", "graph_draftjit_us", "graph_ratio", "copy_us",
 "copy_graph_us", "calls"}], "skipped", "not_reached", "cold"}."""
 
-import argparse
-import json
 import os
-import subprocess
 import sys
-import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python", "tests"))
 sys.path.insert(0, HERE)
 
 import upstream_trtllm_mha  # noqa: E402
-from upstream_dsa_bench import Timer, cell, empty_kernel_times  # noqa: E402  (the same measurement)
+from side_by_side import (Timer, add_run_flags, cold_runs, grid_parser, measure_grid, new_report,  # noqa: E402
+                          parse_grid, point_spec, print_first_calls, summarize, write_poisoned)
 
 MODES = ("plain", "swa", "qcumsum")
 POISON32 = 0x7F7F7F7F
@@ -138,11 +135,7 @@ class Point:
 
     def check(self):
         import torch
-        self.theirs.poison()
-        self.mine.poison()
-        for call in self.calls():
-            call()
-        torch.cuda.synchronize()
+        write_poisoned(self)
         for name, theirs in self.theirs.outputs.items():
             mine = self.mine.outputs[name]
             if not torch.equal(mine, theirs):
@@ -171,137 +164,45 @@ def shared_inputs(bs, stride_width, page_size, seed):
     return r2t, mapping
 
 
-def measure_group(mode, page_size, bs, widths, options, upstream, ours, timer, report):
+def measure_group(group, widths, upstream, ours):
     import torch
-    budget = options.mem_gib * 2**30
+    mode, bs, page_size = group.mode, group.bs, group.page_size
     stride_width = max(widths)
     r2t = mapping = None
     for width in widths:
-        draws = {live: live_lengths(bs, width, live, seed=bs * 7919 + width) for live in options.lives}
-        floor_bytes = max(written_bytes(mode, seq, width, page_size) for seq in draws.values())
+        draws = {live: live_lengths(bs, width, live, seed=bs * 7919 + width) for live in group.options.lives}
+        written = {live: written_bytes(mode, seq, width, page_size) for live, seq in draws.items()}
+        floor_bytes = max(written.values())
         need = 4 * (bs + 3) * stride_width + 8 * SLOTS + 2 * output_bytes(mode, bs, width, page_size) + 2 * floor_bytes
-        if need > budget:
-            for live in options.lives:
-                report["skipped"].append({"mode": mode, "bs": bs, "width": width, "live": live,
-                                          "page_size": page_size, "why": f"{need / 2**30:.1f} GiB > {options.mem_gib}"})
+        if not group.fits(width, need):
             continue
         if r2t is None:
             r2t, mapping = shared_inputs(bs, stride_width, page_size, seed=bs)
         point = Point(mode, bs, width, page_size, r2t, mapping, upstream, ours, seed=bs + width)
-        source = torch.empty(max(floor_bytes // 4, 1), dtype=torch.int32, device="cuda")
-        target = torch.empty_like(source)
-        for live, seq in draws.items():
-            point.load(seq)
-            check = point.check()
-            theirs, mine = point.calls()
-            row = {"mode": mode, "bs": bs, "width": width, "live": live, "page_size": page_size,
-                   "written_bytes": written_bytes(mode, seq, width, page_size), "check": check}
-            row["upstream_us"], n_theirs = timer(theirs)
-            row["draftjit_us"], n_mine = timer(mine)
-            row["graph_upstream_us"], _ = timer.graph(theirs)
-            row["graph_draftjit_us"], _ = timer.graph(mine)
-            n = row["written_bytes"] // 4
-            copy = lambda n=n, s=source, t=target: t[:n].copy_(s[:n])  # noqa: E731
-            row["copy_us"], _ = timer(copy)
-            row["copy_graph_us"], _ = timer.graph(copy)
-            row["ratio"] = row["draftjit_us"] / row["upstream_us"]
-            row["graph_ratio"] = row["graph_draftjit_us"] / row["graph_upstream_us"]
-            row["calls"] = {"upstream": n_theirs, "draftjit": n_mine}
-            report["points"].append(row)
-            print(f"  {mode} bs {bs} width {width} {live} P {page_size}: {check.split(' ')[0]}", file=sys.stderr)
-        del point, source, target
+        group.measure(width, point, draws, written)
+        del point
     del r2t, mapping
     torch.cuda.empty_cache()
 
 
 def cold_child(spec):
-    """In a fresh process with empty caches: the wall time of each implementation's first call, then its second."""
-    import torch
     mode, bs, width, live, page_size = spec
     upstream, ours = setup()
     r2t, mapping = shared_inputs(bs, width, page_size, seed=1)
     point = Point(mode, bs, width, page_size, r2t, mapping, upstream, ours, seed=2)
     point.load(live_lengths(bs, width, live, seed=3).cuda())
-    torch.cuda.synchronize()  # CUDA's context and the buffers are ready before the clock starts
-    result = {"mode": mode, "bs": bs, "width": width, "live": live, "page_size": page_size}
-    for name, call in zip(("upstream", "draftjit"), point.calls()):
-        for which in ("first", "second"):
-            start = time.perf_counter()
-            call()
-            torch.cuda.synchronize()
-            result[f"{name}_{which}_ms"] = (time.perf_counter() - start) * 1e3
-    print(json.dumps(result))
-
-
-def cold_runs(points):
-    results = []
-    for spec in points:
-        with tempfile.TemporaryDirectory() as triton_cache, tempfile.TemporaryDirectory() as draftjit_cache:
-            env = dict(os.environ, TRITON_CACHE_DIR=triton_cache, DRAFTJIT_CACHE_DIR=draftjit_cache)
-            done = subprocess.run([sys.executable, os.path.abspath(__file__), "--cold-child",
-                                   ",".join(str(v) for v in spec)], env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            results.append({"point": list(spec), "error": (done.stderr or done.stdout)[-2000:]})
-        else:
-            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    return results
-
-
-def print_tables(report):
-    columns = ("mode", "bs", "width", "live", "P", "upstream us", "draftjit us", "ratio draftjit/upstream",
-               "graph upstream", "graph draftjit", "graph ratio", "empty kernel", "copy floor", "check")
-    empty = report["empty_kernel"]
-    for mode in MODES:
-        rows = [r for r in report["points"] if r["mode"] == mode]
-        if not rows:
-            continue
-        print(f"\n### {mode}\n")
-        print("| " + " | ".join(columns) + " |")
-        print("|" + "---|" * len(columns))
-        for r in rows:
-            values = (r["mode"], r["bs"], r["width"], r["live"], r["page_size"], cell(r["upstream_us"]),
-                      cell(r["draftjit_us"]), cell(r["ratio"], 2), cell(r["graph_upstream_us"]),
-                      cell(r["graph_draftjit_us"]), cell(r["graph_ratio"], 2),
-                      f"{empty['eager_us']:.1f} / {empty['graph_us']:.1f}", cell(r["copy_graph_us"]), r["check"])
-            print("| " + " | ".join(str(v) for v in values) + " |")
+    print_first_calls(spec, point.calls())
 
 
 def parse(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=200, help="back-to-back calls per repeat, at most (200)")
-    parser.add_argument("--repeats", type=int, default=3, help="repeats per time, the median reported (3)")
-    parser.add_argument("--modes", default=",".join(MODES))
-    parser.add_argument("--bs", default="1,8,32,64,128,256,512,1024")
-    parser.add_argument("--widths", default="4096,32768,131072", help="context widths in tokens")
-    parser.add_argument("--lives", default="short,long")
-    parser.add_argument("--page-sizes", default="16,64")
-    parser.add_argument("--mem-gib", type=float, default=24.0)
-    parser.add_argument("--time-limit", type=float, default=330.0, help="seconds after which no group starts")
-    parser.add_argument("--no-cold", action="store_true", help="skip the cold first-call subprocesses")
-    parser.add_argument("--quick", action="store_true", help=f"a smoke subset: {QUICK}, one cold point")
-    parser.add_argument("--json", help="write the report here")
-    parser.add_argument("--cold-child", help=argparse.SUPPRESS)
-    options = parser.parse_args(argv)
-    if options.quick:
-        for key, value in QUICK.items():
-            if parser.get_default(key) == getattr(options, key):
-                setattr(options, key, value)
-    options.modes = options.modes.split(",")
-    unknown = set(options.modes) - set(MODES)
-    if unknown:
-        parser.error(f"--modes: {', '.join(sorted(unknown))} not among {', '.join(MODES)}")
-    options.lives = options.lives.split(",")
-    for key in ("bs", "widths", "page_sizes"):
-        setattr(options, key, [int(v) for v in str(getattr(options, key)).split(",")])
+    parser = grid_parser(__doc__.split("\n\n")[0], MODES, widths="4096,32768,131072", page_sizes="16,64",
+                         widths_help="context widths in tokens")
+    add_run_flags(parser, QUICK)
+    options = parse_grid(parser, argv, QUICK, known_modes=MODES)
     bad = [(w, p) for w in options.widths for p in options.page_sizes if w % p]
     if bad:
         parser.error(f"each width must be a multiple of each page size, not {bad}")
     return options
-
-
-def point_spec(text):
-    mode, bs, width, live, page_size = text.split(",")
-    return mode, int(bs), int(width), live, int(page_size)
 
 
 def main(argv=None):
@@ -309,37 +210,13 @@ def main(argv=None):
     if options.cold_child:
         return cold_child(point_spec(options.cold_child))
     upstream, ours = setup()  # before importing torch: says what is missing
-    import torch
-    import triton
     timer = Timer(options.calls, options.repeats)
-    report = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "triton": triton.__version__,
-              "upstream": upstream_trtllm_mha.path(), "calls": options.calls, "repeats": options.repeats,
-              "empty_kernel": empty_kernel_times(timer), "points": [], "skipped": [], "not_reached": [], "cold": []}
-    started = time.monotonic()
-    for bs in sorted(options.bs):  # smallest first: past the time limit, the largest batches go unmeasured
-        for mode in options.modes:
-            for page_size in options.page_sizes:
-                if time.monotonic() - started > options.time_limit:
-                    report["not_reached"].append({"mode": mode, "page_size": page_size, "bs": bs})
-                    continue
-                measure_group(mode, page_size, bs, sorted(options.widths), options, upstream, ours, timer, report)
+    report = new_report(options, timer, upstream_trtllm_mha.path())
+    measure_grid(options, timer, report, lambda group, widths: measure_group(group, widths, upstream, ours))
     report["points"].sort(key=lambda r: (MODES.index(r["mode"]), r["page_size"], r["bs"], r["width"], r["live"]))
-    if not options.no_cold:
-        report["cold"] = cold_runs(COLD_POINTS[:1] if options.quick else COLD_POINTS)
+    report["cold"] = cold_runs(os.path.abspath(__file__), COLD_POINTS, options)
     print(f"{report['device']}, torch {report['torch']}, triton {report['triton']}; upstream {report['upstream']}")
-    print(f"empty Triton kernel: {report['empty_kernel']['eager_us']:.2f} us back to back, "
-          f"{report['empty_kernel']['graph_us']:.2f} us per graph node; {options.calls} calls x {options.repeats}")
-    print_tables(report)
-    for key in ("skipped", "not_reached", "cold"):
-        if report[key]:
-            print(f"\n{key}:")
-            for entry in report[key]:
-                print(f"  {json.dumps(entry)}")
-    if options.json:
-        with open(options.json, "w") as out:
-            json.dump(report, out, indent=1)
-    bad = [r for r in report["points"] if r["check"] != "ok"]
-    return 1 if bad else 0
+    return summarize(report, options, MODES)
 
 
 if __name__ == "__main__":

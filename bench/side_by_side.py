@@ -1,0 +1,292 @@
+"""What the side-by-side benchmarks (bench/upstream_dsa_bench.py, bench/upstream_trtllm_mha_bench.py) share: upstream's
+Triton kernel and draftjit's drop-in timed alike, so that one family's figures read as the other's.
+
+A script brings its kernel family: the point's shapes and inputs, a Point (twins .theirs and .mine, each with
+poison(); load(draw), check(), calls(): upstream's call, draftjit's call), the bytes a call writes, its grid's
+defaults and modes. From here: the flags both take, the grid walked smallest bs first within --time-limit and
+--mem-gib, per point the check and the times (Timer, eager and per graph node, with the copy floor), the run's
+empty-kernel floor, the cold first calls in fresh subprocesses, and the report (markdown tables, the lists, --json).
+
+torch and triton are imported where first needed, so that --help runs without them."""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPEAT_SECONDS = 0.01     # GPU time one repeat aims at, so long calls take few repeats of few calls
+GRAPH_NODES = 20          # calls captured in one graph for the "graph" figures
+POINT_KEYS = ("mode", "bs", "width", "live", "page_size")  # a point's spec, as --cold-child and the report name it
+
+
+class Timer:
+    """GPU time per call of fn by CUDA events, as the median over repeats of `calls` back-to-back calls (fewer where
+    one call is long)."""
+
+    def __init__(self, calls, repeats):
+        import torch
+        self.torch, self.calls, self.repeats = torch, calls, repeats
+
+    def __call__(self, fn):
+        torch = self.torch
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        fn()
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        one = start.elapsed_time(end) / 1e3
+        n = max(3, min(self.calls, int(REPEAT_SECONDS / max(one, 1e-7))))
+        times = []
+        for _ in range(self.repeats):
+            start.record()
+            for _ in range(n):
+                fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) * 1e3 / n)
+        return statistics.median(times), n
+
+    def graph(self, fn):
+        """The same per call for GRAPH_NODES calls captured in one CUDA graph (one node each, as the step's metadata
+        is one node of a decode step's graph) and replayed: the graph's own launch is spread over its nodes, so what
+        is left is each node's GPU time and its gap to the next."""
+        torch = self.torch
+        fn()
+        torch.cuda.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for _ in range(GRAPH_NODES):
+                fn()
+        per_replay, n = self(graph.replay)
+        del graph
+        return per_replay / GRAPH_NODES, n
+
+
+def empty_kernel_times(timer):
+    import torch
+    import triton
+
+    @triton.jit
+    def _empty(x):
+        pass
+
+    buffer = torch.zeros(1, device="cuda")
+    launch = lambda: _empty[(1,)](buffer)  # noqa: E731
+    return {"eager_us": timer(launch)[0], "graph_us": timer.graph(launch)[0]}
+
+
+def point_row(spec):
+    return dict(zip(POINT_KEYS, spec))
+
+
+def point_spec(text):
+    mode, bs, width, live, page_size = text.split(",")
+    return mode, int(bs), int(width), live, int(page_size)
+
+
+def write_poisoned(point):
+    """Both twins of a point poisoned, then written by their own call: what a call leaves unwritten still holds the
+    poison when the twins are compared."""
+    import torch
+    point.theirs.poison()
+    point.mine.poison()
+    for call in point.calls():
+        call()
+    torch.cuda.synchronize()
+
+
+def times(timer, theirs, mine, copy):
+    """A point's report figures for upstream's call, draftjit's and the copy floor."""
+    row = {}
+    row["upstream_us"], n_theirs = timer(theirs)
+    row["draftjit_us"], n_mine = timer(mine)
+    row["graph_upstream_us"], _ = timer.graph(theirs)
+    row["graph_draftjit_us"], _ = timer.graph(mine)
+    row["copy_us"], _ = timer(copy)
+    row["copy_graph_us"], _ = timer.graph(copy)
+    row["ratio"] = row["draftjit_us"] / row["upstream_us"]
+    row["graph_ratio"] = row["graph_draftjit_us"] / row["graph_upstream_us"]
+    row["calls"] = {"upstream": n_theirs, "draftjit": n_mine}
+    return row
+
+
+class Group:
+    """One (mode, page size, bs) of the grid, whose script builds a Point per width: widths whose buffers exceed
+    --mem-gib are listed as skipped, the others' points measured into the report."""
+
+    def __init__(self, mode, page_size, bs, options, timer, report):
+        self.mode, self.page_size, self.bs = mode, page_size, bs
+        self.options, self.timer, self.report = options, timer, report
+
+    def spec(self, width, live):
+        return self.mode, self.bs, width, live, self.page_size
+
+    def fits(self, width, need):
+        """Whether a width's `need` bytes of buffers fit --mem-gib; where not, its points are listed as skipped."""
+        if need <= self.options.mem_gib * 2**30:
+            return True
+        why = f"{need / 2**30:.1f} GiB > {self.options.mem_gib}"
+        self.report["skipped"] += [dict(point_row(self.spec(width, live)), why=why) for live in self.options.lives]
+        return False
+
+    def measure(self, width, point, draws, written):
+        """Per live draw (draws and written, the bytes its call writes, keyed by live): both implementations' outputs
+        compared, then both timed beside a device-to-device copy of those bytes, the floor of a call that writes
+        them."""
+        import torch
+        source = torch.empty(max(max(written.values()) // 4, 1), dtype=torch.int32, device="cuda")
+        target = torch.empty_like(source)
+        for live, draw in draws.items():
+            point.load(draw)
+            check = point.check()
+            n = written[live] // 4
+            copy = lambda n=n: target[:n].copy_(source[:n])  # noqa: E731
+            row = dict(point_row(self.spec(width, live)), written_bytes=written[live], check=check)
+            row.update(times(self.timer, *point.calls(), copy))
+            self.report["points"].append(row)
+            print(f"  {self.mode} bs {self.bs} width {width} {live} P {self.page_size}: {check.split(' ')[0]}",
+                  file=sys.stderr)
+
+
+def measure_grid(options, timer, report, measure_group):
+    """measure_group(group, widths) for each (bs, mode, page size) of the options, until --time-limit: the groups
+    after it are listed as not reached."""
+    started = time.monotonic()
+    for bs in sorted(options.bs):  # smallest first: past the time limit, the largest batches go unmeasured
+        for mode in options.modes:
+            for page_size in options.page_sizes:
+                if time.monotonic() - started > options.time_limit:
+                    report["not_reached"].append({"mode": mode, "page_size": page_size, "bs": bs})
+                    continue
+                measure_group(Group(mode, page_size, bs, options, timer, report), sorted(options.widths))
+
+
+def print_first_calls(spec, calls):
+    """A cold child's result line: the wall time of each implementation's first call, then its second."""
+    import torch
+    torch.cuda.synchronize()  # CUDA's context and the buffers are ready before the clock starts
+    result = point_row(spec)
+    for name, call in zip(("upstream", "draftjit"), calls):
+        for which in ("first", "second"):
+            start = time.perf_counter()
+            call()
+            torch.cuda.synchronize()
+            result[f"{name}_{which}_ms"] = (time.perf_counter() - start) * 1e3
+    print(json.dumps(result))
+
+
+def cold_runs(script, points, options):
+    """Each point's --cold-child of `script` in a fresh process with empty Triton and draftjit caches, so that the
+    first call compiles (none under --no-cold, the first point alone under --quick)."""
+    if options.no_cold:
+        return []
+    results = []
+    for spec in points[:1] if options.quick else points:
+        with tempfile.TemporaryDirectory() as triton_cache, tempfile.TemporaryDirectory() as draftjit_cache:
+            env = dict(os.environ, TRITON_CACHE_DIR=triton_cache, DRAFTJIT_CACHE_DIR=draftjit_cache)
+            done = subprocess.run([sys.executable, script, "--cold-child", ",".join(str(v) for v in spec)], env=env,
+                                  capture_output=True, text=True)
+        if done.returncode != 0:
+            results.append({"point": list(spec), "error": (done.stderr or done.stdout)[-2000:]})
+        else:
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return results
+
+
+def new_report(options, timer, upstream, **header):
+    """The report's versions, upstream's source, the run's counts and the script's own header keys, the run's
+    empty-kernel floor and the lists still to fill."""
+    import torch
+    import triton
+    return {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "triton": triton.__version__,
+            "upstream": upstream, "calls": options.calls, "repeats": options.repeats, **header,
+            "empty_kernel": empty_kernel_times(timer), "points": [], "skipped": [], "not_reached": [], "cold": []}
+
+
+def cell(value, digits=1):
+    return "-" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def print_tables(report, modes):
+    columns = ("mode", "bs", "width", "live", "P", "upstream us", "draftjit us", "ratio draftjit/upstream",
+               "graph upstream", "graph draftjit", "graph ratio", "empty kernel", "copy floor", "check")
+    empty = report["empty_kernel"]
+    for mode in modes:
+        rows = [r for r in report["points"] if r["mode"] == mode]
+        if not rows:
+            continue
+        print(f"\n### {mode}\n")
+        print("| " + " | ".join(columns) + " |")
+        print("|" + "---|" * len(columns))
+        for r in rows:
+            values = (r["mode"], r["bs"], r["width"], r["live"], r["page_size"], cell(r["upstream_us"]),
+                      cell(r["draftjit_us"]), cell(r["ratio"], 2), cell(r["graph_upstream_us"]),
+                      cell(r["graph_draftjit_us"]), cell(r["graph_ratio"], 2),
+                      f"{empty['eager_us']:.1f} / {empty['graph_us']:.1f}", cell(r["copy_graph_us"]), r["check"])
+            print("| " + " | ".join(str(v) for v in values) + " |")
+
+
+def summarize(report, options, modes):
+    """After the script's first line: the floors, a table per mode, the lists and --json; the exit status, 1 where a
+    point's outputs differ."""
+    print(f"empty Triton kernel: {report['empty_kernel']['eager_us']:.2f} us back to back, "
+          f"{report['empty_kernel']['graph_us']:.2f} us per graph node; {options.calls} calls x {options.repeats}")
+    print_tables(report, modes)
+    for key in ("skipped", "not_reached", "cold"):
+        if report[key]:
+            print(f"\n{key}:")
+            for entry in report[key]:
+                print(f"  {json.dumps(entry)}")
+    if options.json:
+        with open(options.json, "w") as out:
+            json.dump(report, out, indent=1)
+    bad = [r for r in report["points"] if r["check"] != "ok"]
+    return 1 if bad else 0
+
+
+def grid_parser(description, modes, widths, page_sizes, widths_help=None):
+    """A parser with the flags both scripts take before their own: the counts and the grid, at the family's
+    defaults."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--calls", type=int, default=200, help="back-to-back calls per repeat, at most (200)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats per time, the median reported (3)")
+    parser.add_argument("--modes", default=",".join(modes))
+    parser.add_argument("--bs", default="1,8,32,64,128,256,512,1024")
+    parser.add_argument("--widths", default=widths, help=widths_help)
+    parser.add_argument("--lives", default="short,long")
+    parser.add_argument("--page-sizes", default=page_sizes)
+    return parser
+
+
+def add_run_flags(parser, quick):
+    """The flags both scripts take after their grid's: the limits, the cold runs, --quick (the `quick` subset of the
+    grid), --json, and --cold-child, with which cold_runs starts a script."""
+    parser.add_argument("--mem-gib", type=float, default=24.0)
+    parser.add_argument("--time-limit", type=float, default=330.0, help="seconds after which no group starts")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold first-call subprocesses")
+    parser.add_argument("--quick", action="store_true", help=f"a smoke subset: {quick}, one cold point")
+    parser.add_argument("--json", help="write the report here")
+    parser.add_argument("--cold-child", help=argparse.SUPPRESS)
+
+
+def parse_grid(parser, argv, quick, known_modes=None):
+    """The options, --quick's subset taken where a flag was left at its default, the grid's lists split; where
+    known_modes is given, --modes outside it is an error before the lists' numbers are read."""
+    options = parser.parse_args(argv)
+    if options.quick:
+        for key, value in quick.items():
+            if parser.get_default(key) == getattr(options, key):
+                setattr(options, key, value)
+    options.modes = options.modes.split(",")
+    unknown = set(options.modes) - set(known_modes) if known_modes else set()
+    if unknown:
+        parser.error(f"--modes: {', '.join(sorted(unknown))} not among {', '.join(known_modes)}")
+    options.lives = options.lives.split(",")
+    for key in ("bs", "widths", "page_sizes"):
+        setattr(options, key, [int(v) for v in str(getattr(options, key)).split(",")])
+    return options
