@@ -50,8 +50,9 @@ TrtllmMhaSwitches switches_of(const TrtllmMhaArgs& a) {
   return s;
 }
 
-// Every rule of the header, bs first; the params of a call that passes them.
-k::TrtllmMhaParams checked_params(const TrtllmMhaArgs& a, const TrtllmMhaSwitches& s) {
+// Every rule of the header, bs first; the params of a call that passes them. tile: the pages of one item of the
+// kernel's gather (its block size x kTrtllmItemPages).
+k::TrtllmMhaParams checked_params(const TrtllmMhaArgs& a, const TrtllmMhaSwitches& s, std::int64_t tile) {
   ops::trtllm_mha::check_bs(a.bs, kCall);
   require(a.page_size >= 1, "page_size = {} must be >= 1", a.page_size);
   require(a.max_seq_pages >= 0 && a.max_seq_pages <= std::numeric_limits<std::int32_t>::max(),
@@ -87,7 +88,6 @@ k::TrtllmMhaParams checked_params(const TrtllmMhaArgs& a, const TrtllmMhaSwitche
   const std::int64_t out_entries = s.swa_out && a.out_cache_loc.data != nullptr
                                        ? std::clamp<std::int64_t>(a.out_cache_loc.length, 0, a.swa_out_cache_loc.length)
                                        : 0;
-  const std::int64_t tile = std::int64_t{k::kTrtllmItemPages} * ops::trtllm_mha::spec_for(s).threads;
   return {{a.req_pool_indices.data, a.req_pool_indices.stride},
           {a.seq_lens.data, a.seq_lens.stride},
           {a.qlens.data, a.qlens.stride},
@@ -116,9 +116,10 @@ k::TrtllmMhaParams checked_params(const TrtllmMhaArgs& a, const TrtllmMhaSwitche
 
 void trtllm_mha_graph_metadata(const TrtllmMhaArgs& args, CUstream stream) {
   const TrtllmMhaSwitches switches = switches_of(args);
-  const k::TrtllmMhaParams params = checked_params(args, switches);
+  const jit::KernelSpec spec = ops::trtllm_mha::spec_for(switches);  // a call's switches always name a kernel
+  const std::int64_t tile = std::int64_t{k::kTrtllmItemPages} * spec.threads;
+  const k::TrtllmMhaParams params = checked_params(args, switches, tile);
   if (params.bs == 0) return;  // as upstream: nothing launched, nothing written
-  const jit::KernelSpec spec = ops::trtllm_mha::spec_for(switches);
   Context& context = current_context();
   const LoadedKernel& kernel = kernel_for_call(context, spec, params.bs, stream, kCall, [] {
     return std::string("Call draftjit::prepare_trtllm_mha for these switches (Python: draftjit.prepare(bs, "
@@ -126,7 +127,6 @@ void trtllm_mha_graph_metadata(const TrtllmMhaArgs& args, CUstream stream) {
   });
   // Block 0 writes the prefixes; up to one wave of workers share the items (rows' page tiles, then
   // swa_out_cache_loc's tiles).
-  const std::int64_t tile = std::int64_t{k::kTrtllmItemPages} * spec.threads;
   const std::int64_t items = params.bs * params.tiles_per_row + (params.swa_out_entries + tile - 1) / tile;
   const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
   const auto blocks = static_cast<unsigned>(1 + std::clamp<std::int64_t>(items, 0, wave - 1));
