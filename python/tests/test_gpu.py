@@ -9,13 +9,9 @@ import pytest
 
 import draftjit
 
-try:
-    import torch
-except ImportError:
-    torch = None
+from gpu_marks import HAVE_GPU, needs_gpu, torch
 
-HAVE_GPU = torch is not None and torch.cuda.is_available() and draftjit.cuda_available()
-pytestmark = pytest.mark.skipif(not HAVE_GPU, reason="needs PyTorch and a CUDA device")
+pytestmark = needs_gpu
 
 POISON = -0x5A5A5A5B  # 0xA5A5A5A5 as int32
 GUARD = 64            # entries past capacity that must stay poisoned

@@ -33,15 +33,7 @@ import draftjit
 import upstream_trtllm_mha
 from test_cpu import FakeArray
 
-try:
-    import torch
-except ImportError:
-    torch = None
-
-HAVE_OPS = torch is not None and hasattr(draftjit._core, "raise_op_error")
-HAVE_GPU = torch is not None and torch.cuda.is_available() and draftjit.cuda_available()
-needs_gpu = pytest.mark.skipif(not HAVE_GPU, reason="needs PyTorch and a CUDA device")
-needs_ops = pytest.mark.skipif(not HAVE_OPS, reason="needs PyTorch and draftjit's torch operators")
+from gpu_marks import HAVE_GPU, HAVE_OPS, needs_gpu, needs_ops, torch
 
 if HAVE_OPS:
     from draftjit import sglang
