@@ -141,7 +141,7 @@ TEST_CASE("a spec outside the registry is a logic error, not a crash") {
   CHECK_THROWS_WITH_AS(check_spec_is_buildable(spec), doctest::Contains("flags must be 0"), std::invalid_argument);
 }
 
-TEST_CASE("params structs have the sizes the compiled kernels declare (tests/filecheck/kernel_params.test, dsa_kernels.test, trtllm_mha_kernel.test)") {
+TEST_CASE("params structs have the sizes the compiled kernels declare (tests/filecheck/kernel_params.test, dsa_kernels.test, trtllm_mha_kernel.test, fa3_kernel.test)") {
   CHECK(sizeof(draftjit_kernels::FusedParams) == 72);
   CHECK(sizeof(draftjit_kernels::ScanParams) == 56);
   CHECK(sizeof(draftjit_kernels::FillParams) == 56);
@@ -149,6 +149,7 @@ TEST_CASE("params structs have the sizes the compiled kernels declare (tests/fil
   CHECK(sizeof(draftjit_kernels::DsaTargetVerifyParams) == 232);
   CHECK(sizeof(draftjit_kernels::DsaDraftExtendParams) == 224);
   CHECK(sizeof(draftjit_kernels::TrtllmMhaParams) == 240);
+  CHECK(sizeof(draftjit_kernels::Fa3DecodeParams) == 176);
 }
 
 // check_spec_is_buildable derives its limits from the constructors and the named bounds (kMaxUnrollBs, kMaxFusedBs,

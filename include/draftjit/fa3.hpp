@@ -1,0 +1,67 @@
+#pragma once
+// FA3's normal-decode metadata (upstream SGLang's normal_decode_set_metadata, kernels/ops/attention/metadata.py
+// @ 1a366c6c, read 2026-12-06; docs/BACKENDS.md, section 2a), in one launch: the KV lengths
+// cache_seqlens[b] = int32(seq_lens[b] + seq_len_delta), their exclusive prefix cu_seqlens_k[0..bs] (entry 0 = 0
+// written), and each request's page-table row over its live pages min((L + P - 1) >> log2(P), max_seq_pages):
+// page_table[b, p] = req_to_token[req_pool_indices[b], p * P] >> log2(P), optionally the SWA page table
+// swa_page_table[b, p] = int32(swa_mapping[token * swa_mapping_stride] >> log2(P)). Bit for bit upstream's: int32
+// sums wrap, pages and slots are divided by an arithmetic shift (floor: a -1 token gives page -1, not 0), and
+// page-table columns past a row's live pages keep what they held (readers bound them by cache_seqlens).
+//
+// One asynchronous, graph-capturable launch on `stream`: no allocation, no host synchronisation. As upstream's grid,
+// bs == 0 launches nothing unless skip_page_table is set or max_seq_pages == 0, when cu_seqlens_k[0] = 0 is written
+// alone. The kernel is specialised by the switches alone (Fa3DecodeSwitches), never by bs, lengths, widths, strides,
+// the page size or seq_len_delta (constants upstream compiles per value): one compile per switch set serves every
+// call.
+//
+// Bad arguments throw std::invalid_argument before anything is launched: bs outside [0, kMaxFa3Bs], page_size not a
+// power of two in [1, 2^30] (upstream asserts a power of two), max_seq_pages outside [0, INT32_MAX] or past a page
+// table's columns, a page past req_to_token's columns ((max_seq_pages - 1) * page_size >= its columns),
+// swa_mapping_stride neither 0 nor 1, a negative stride or size, a null pointer that is read or written, an SWA page
+// table without swa_mapping. Upstream checks nothing; where its result is undefined draftjit reads and writes nothing
+// out of bounds: a pool index outside req_to_token's rows leaves the request's page-table rows as they were, and a
+// token whose mapping entry is outside swa_mapping (a negative token, or one past its entries) leaves its SWA entry
+// as it was.
+#include <cstdint>
+
+#include "draftjit/device_arrays.hpp"
+#include "draftjit/draftjit.hpp"
+
+namespace draftjit {
+
+inline constexpr int kMaxFa3Bs = 65536;
+
+struct Fa3DecodeArgs {
+  std::int32_t* cache_seqlens = nullptr;             // [bs]: int32(seq_lens[b] + seq_len_delta)
+  std::int32_t* cu_seqlens_k = nullptr;              // [bs + 1], entry 0 = 0
+  DeviceMatrix page_table{};                         // [>= bs, >= max_seq_pages]; unused with skip_page_table
+  ConstDeviceMatrix req_to_token{};                  // [pool rows, > (max_seq_pages - 1) * page_size]
+  DeviceIndices req_pool_indices{nullptr, IndexType::Int64};  // [bs] rows of req_to_token, int64 or int32
+  std::int64_t max_seq_pages = 0;                    // live pages per row at most
+  DeviceIndices seq_lens{};                          // [bs] int32 or int64
+  std::int32_t seq_len_delta = 0;                    // added to every length (upstream's constexpr)
+  std::int32_t page_size = 1;                        // a power of two
+  DeviceMatrix swa_page_table{};                     // optional, like page_table; written when given
+  DeviceInt64s swa_mapping{};                        // full token -> SWA slot; needed with swa_page_table
+  std::int32_t swa_mapping_stride = 1;               // 1, or 0: upstream's unified pool reads entry 0 for every page
+  bool skip_page_table = false;                      // write no page table (page tables and mapping unused)
+  std::int64_t bs = 0;                               // 0 ..= kMaxFa3Bs: upstream's cache_seqlens_int32.shape[0]
+};
+
+// See the top of this file.
+void fa3_decode_metadata(const Fa3DecodeArgs& args, CUstream stream);
+
+// The switches of the kernel a call launches: what prepare_fa3 needs to load it before a capture.
+struct Fa3DecodeSwitches {
+  IndexType seq_lens = IndexType::Int32;
+  IndexType req_pool_indices = IndexType::Int64;
+  bool swa = false;  // swa_page_table written (not with skip_page_table)
+  bool skip_page_table = false;
+};
+
+// Compiles (or loads from the caches) and loads into the current context the kernel of these switches, so that a
+// later call, or a CUDA graph capture, does no JIT work. Throws std::invalid_argument for switches no call has (swa
+// with skip_page_table).
+void prepare_fa3(const Fa3DecodeSwitches& switches = {});
+
+}  // namespace draftjit
