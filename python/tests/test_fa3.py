@@ -20,8 +20,6 @@ import inspect
 import itertools
 import os
 import re
-import warnings
-import zlib
 
 import numpy as np
 import pytest
@@ -29,9 +27,9 @@ import pytest
 import draftjit
 import upstream_fa3
 from test_cpu import FakeArray
-from test_trtllm_mha import (GUARD, HAVE_GPU, HAVE_OPS, LAYOUTS, POISON, Interface, Output, device_copy,
-                             first_difference, kernel_nodes, layout_shape, layout_view, needs_gpu, needs_ops,
-                             strided_input, wrap32)
+import test_trtllm_mha as trtllm
+from test_trtllm_mha import (HAVE_GPU, HAVE_OPS, LAYOUTS, POISON, Interface, Output, device_copy, needs_gpu,
+                             needs_ops, run_twice, wrap32)
 
 try:
     import torch
@@ -44,9 +42,6 @@ if HAVE_OPS:
 KIND = "fa3-decode"
 OP_NAME = "fa3_decode_metadata"
 MAX_BS = 65536
-SEQ_GAP = 77       # what the gaps of a strided seq_lens hold: read by mistake, it changes lengths
-POOL_GAP = 1       # ... of req_pool_indices: another row
-assert GUARD > 0
 
 # The drop-in's arguments, upstream's names, order and defaults (NO_DEFAULT: required).
 NO_DEFAULT = inspect.Parameter.empty
@@ -156,6 +151,7 @@ class Switches:
     swa: bool = False
     skip: bool = False
     unified: bool = False
+    q64 = False  # not a field: TRTLLM-MHA's Case reads it (no qlens here)
 
     def names(self):
         """The switches of prepare(kind="fa3-decode")."""
@@ -172,112 +168,38 @@ ALL_SWITCHES = [Switches(seq64, pool32, tables in ("swa", "unified"), tables == 
 FULL = Switches(seq64=True, pool32=True, swa=True)
 
 
-class Case:
-    """One call's inputs on the GPU and its poisoned outputs, with the host values reference() reads.
+class Case(trtllm.Case):
+    """One call's inputs on the GPU and its poisoned outputs, with the host values reference() reads: TRTLLM-MHA's
+    test case (its host values, uploads and checks) with FA3's arguments and outputs.
 
     bs requests; sw the switch set; page_size P, pages = max_seq_pages M, delta = seq_len_delta; req_to_token has
     `width` columns (default M * P + 3) and pool_rows rows; 1-D inputs hold `extra` entries past bs (never read) and
     are every stride-th element of a larger tensor when stride > 1; both page tables have 2 rows past bs and 3
     columns past M, page_table in `layout`, swa_page_table in swa_layout (default: layout), req_to_token in
     r2t_layout; cache_seqlens_int32 holds exactly bs entries (upstream's bs is its length) and cu_seqlens_k bs + 1,
-    each with a poisoned guard behind it. lengths: "mixed" (padded graph rows of seq_len 1 at pool index 0, zeros,
-    short, page boundaries, past the bound), "short" (<= 3000 tokens), "long" (>= half the bound, some past it),
-    "padded" (mostly padded rows), "negative" (defined upstream: no pages) or "wrap" (near and past int32).
-    tokens: "mixed" (a few negative), "minus" (a third negative), "wide" (up to int32's max; without SWA), "inside"
-    (none negative: upstream reads before the mapping for a negative token at stride 1). bad: data upstream leaves
-    undefined, draftjit guards ("pool": pool indices outside req_to_token, "token": tokens past the mapping)."""
+    each with a poisoned guard behind it. lengths, tokens and bad ("pool", "token") as TRTLLM-MHA's Case has them;
+    tokens "inside" (none negative) where upstream reads before an SWAKVPool's mapping for a negative token."""
 
     def __init__(self, bs, rng, sw=Switches(), *, page_size=16, delta=0, pages=20, width=None, lengths="mixed",
                  layout="contiguous", swa_layout=None, r2t_layout=None, stride=1, extra=2, pool_rows=None,
                  swa_size=None, tokens="mixed", bad=()):
-        self.bs, self.rng, self.sw = bs, rng, sw
-        self.P, self.delta, self.M = page_size, delta, pages
+        self.bs, self.rng, self.sw, self.P, self.delta, self.M = bs, rng, sw, page_size, delta, pages
         self.W = width if width is not None else (pages * page_size + 3 if pages > 0 else 5)
-        self.lengths, self.tokens, self.bad = lengths, tokens, set(bad)
-        self.stride, self.n = stride, bs + extra
+        self.lengths, self.tokens, self.bad, self.give = lengths, tokens, set(bad), set()
+        self.stride, self.n, self.n_out = stride, bs + extra, 0  # n_out: no out_cache_loc here
         self.pool_rows = pool_rows if pool_rows is not None else min(bs, 256) + 3
         self.swa_size = swa_size if swa_size is not None else 4096 + page_size + 1
         self.seq_dtype = np.int64 if sw.seq64 else np.int32
         self.pool_dtype = np.int32 if sw.pool32 else np.int64
         self.new_values()
-
-        self.seq = strided_input(self.seq_h, self.seq_dtype, stride, SEQ_GAP)
-        self.pool = strided_input(self.pool_h, self.pool_dtype, stride, POOL_GAP)
-        r2t_layout = r2t_layout or layout
-        base = torch.zeros(layout_shape(self.pool_rows, self.W, r2t_layout), dtype=torch.int32, device="cuda")
-        self.r2t = layout_view(base, self.pool_rows, self.W, r2t_layout)
-        self.r2t.copy_(device_copy(self.r2t_h, np.int32))
+        self.seq, self.pool, self.r2t = self.device_inputs(r2t_layout or layout)
+        self.qlens = self.out = None
         self.swa_mapping = device_copy(self.map_h, np.int64) if sw.swa else None
-
         rows, cols = bs + 2, pages + 3
         self.outputs = {"cache_seqlens_int32": Output((bs,), np.int32), "cu_seqlens_k": Output((bs + 1,), np.int32),
                         "page_table": Output((rows, cols), np.int32, layout)}
         if sw.swa:
             self.outputs["swa_page_table"] = Output((rows, cols), np.int32, swa_layout or layout)
-
-    # host values ----------------------------------------------------------------------------------------------
-
-    def _lengths(self):
-        rng, P, n = self.rng, self.P, self.n
-        top = max(self.M * P, 1)
-        if self.lengths == "short":
-            return rng.integers(1, min(3000, top) + 1, n)
-        if self.lengths == "long":
-            return rng.integers(top // 2, top + 2 * P + 1, n)
-        if self.lengths == "negative":
-            return rng.integers(-3 * P, 2 * P + 1, n)
-        if self.lengths == "wrap":
-            near = [2**31 - 1, 2**31 - P, 2**31 - P + 1, 2**31 - 2, -2**31, -2**31 + 1, 2**30, 0, 1, 5]
-            if self.sw.seq64:
-                near += [2**31, 2**32 + 5, 2**32 - 1, -2**31 - 1, 2**40 + 17, -2**40, 2**32 * 3 + P]
-            return rng.choice(np.array(near, dtype=np.int64), n)
-        if self.lengths == "padded":
-            seq = np.ones(n, dtype=np.int64)
-            seq[::5] = rng.integers(1, top + 1, len(seq[::5]))
-            return seq
-        boundary = rng.integers(1, max(self.M, 1) + 1, n) * P + rng.integers(-1, 2, n)
-        parts = [np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64), rng.integers(1, 3 * P + 1, n), boundary,
-                 rng.integers(0, top + 2 * P + 1, n)]
-        return np.choose(rng.integers(0, len(parts), n), parts)
-
-    def new_values(self):
-        """New host inputs of the same shapes (upload() copies them into the same device buffers)."""
-        rng, n, P = self.rng, self.n, self.P
-        self.seq_h = self._lengths().astype(np.int64)
-        self.pool_h = rng.integers(0, self.pool_rows, n)
-        self.pool_h[self.seq_h == 1] = 0  # padded graph rows: seq_len 1 (the fill value) at pool index 0
-        if "pool" in self.bad:
-            outside = [self.pool_rows, -1, self.pool_rows + 100] + ([2**33, -2**40] if not self.sw.pool32 else
-                                                                     [2**31 - 1, -2**31])
-            picked = rng.random(n) < 0.3
-            self.pool_h[picked] = rng.choice(np.array(outside, dtype=np.int64), int(picked.sum()))
-        high = self.swa_size if self.sw.swa else (2**31 - 1 if self.tokens == "wide" else 1 << 20)
-        self.r2t_h = rng.integers(0, high, (self.pool_rows, self.W)).astype(np.int64)
-        share = {"mixed": 0.05, "minus": 0.35, "wide": 0.05, "inside": 0.0}[self.tokens]
-        negative = rng.random(self.r2t_h.shape) < share
-        self.r2t_h[negative] = rng.choice(np.array([-1, -1, -1, -2, -P - 1, -2**31]), int(negative.sum()))
-        if "token" in self.bad:
-            past = rng.random(self.r2t_h.shape) < 0.1
-            self.r2t_h[past] = self.swa_size + rng.integers(0, 1000, int(past.sum()))
-        self.r2t_h = self.r2t_h.astype(np.int32)
-        self.map_h = rng.integers(0, 1 << 20, self.swa_size)
-        pick = rng.random(self.swa_size)
-        self.map_h[pick < 0.1] = -1
-        self.map_h[(pick >= 0.1) & (pick < 0.13)] = -int(rng.integers(2, 1000))
-        self.map_h[(pick >= 0.13) & (pick < 0.15)] = 2**40 + int(rng.integers(0, 2**20))  # int32(m >> s) wraps
-
-    def upload(self):
-        self.seq.copy_(device_copy(self.seq_h, self.seq_dtype))
-        self.pool.copy_(device_copy(self.pool_h, self.pool_dtype))
-        self.r2t.copy_(device_copy(self.r2t_h, np.int32))
-        if self.swa_mapping is not None:
-            self.swa_mapping.copy_(device_copy(self.map_h, np.int64))
-
-    # calls ------------------------------------------------------------------------------------------------------
-
-    def view(self, name):
-        output = self.outputs.get(name)
-        return None if output is None else output.view
 
     def pool_object(self, pools=upstream_fa3):
         """token_to_kv_pool: an SWAKVPool holding the mapping, or a unified pool holding it as its v2p table (of the
@@ -310,12 +232,6 @@ class Case:
     def prepare(self):
         draftjit.prepare([self.bs], kind=KIND, switches=self.sw.names())
 
-    # checks -----------------------------------------------------------------------------------------------------
-
-    def poison(self):
-        for output in self.outputs.values():
-            output.poison()
-
     def expect(self):
         """Applies the reference's writes to the host copies."""
         views = {name: output.host_view() for name, output in self.outputs.items()}
@@ -323,39 +239,6 @@ class Case:
         reference(self.bs, self.seq_h, self.pool_h, self.r2t_h, self.M, self.delta, self.P,
                   swa_mapping=self.map_h if self.sw.swa else None, swa_mapping_stride=0 if self.sw.unified else 1,
                   skip_page_table=self.sw.skip, **views)
-
-    def problems(self):
-        """Every output against its host copy, whole, and every input against its host values."""
-        torch.cuda.synchronize()
-        found = [first_difference(name, output.base.cpu().numpy(), output.host)
-                 for name, output in self.outputs.items()]
-        inputs = [("seq_lens", self.seq, self.seq_h, self.seq_dtype), ("req_pool_indices", self.pool, self.pool_h,
-                   self.pool_dtype), ("req_to_token", self.r2t, self.r2t_h, np.int32)]
-        if self.swa_mapping is not None:
-            inputs.append(("swa_mapping", self.swa_mapping, self.map_h, np.int64))
-        found += [first_difference(f"input {name}", tensor.cpu().numpy(), host.astype(dtype))
-                  for name, tensor, host, dtype in inputs]
-        return [problem for problem in found if problem]
-
-    def check(self):
-        self.expect()
-        problems = self.problems()
-        assert not problems, f"bs {self.bs} {self.sw.id()} P {self.P} delta {self.delta}: " + "; ".join(problems)
-
-    def check_untouched(self):
-        problems = self.problems()  # the host copies were not updated: every output must hold its poison
-        assert not problems, "; ".join(problems)
-
-
-def run_twice(case, call=None):
-    """A call checked against the reference, then the same call on new values in the same buffers, poisoned."""
-    (call or case.call)()
-    case.check()
-    case.new_values()
-    case.upload()
-    case.poison()
-    (call or case.call)()
-    case.check()
 
 
 # --- GPU: results against the reference ---------------------------------------------------------------------
@@ -533,27 +416,8 @@ def test_graph_capture_and_replay_with_new_inputs(bs, variant):
     options = dict(GRAPH_VARIANTS[variant])
     sw = options.pop("sw")
     case = Case(bs, np.random.default_rng(bs + 17), sw, page_size=64, delta=1, **options)
-    case.prepare()
-    before = draftjit.stats()
-    try:
-        graph, kept = torch.cuda.CUDAGraph(keep_graph=True), True
-    except TypeError:  # torch < 2.8: no raw graph to count nodes in
-        graph, kept = torch.cuda.CUDAGraph(), False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch warns about an empty graph
-        with torch.cuda.graph(graph):
-            case.call()
-    assert draftjit.stats() == before, "the capture compiled or loaded a kernel"
-    if kept:
-        assert kernel_nodes(graph) == ([] if bs == 0 and not sw.skip else [0])
-        graph.instantiate()
-    torch.cuda.synchronize()
-    for _ in range(8):
-        case.new_values()
-        case.upload()
-        case.poison()
-        graph.replay()
-        case.check()
+    launches = bs > 0 or sw.skip
+    trtllm.capture_and_replay(case, launches=launches, check=case.check)
 
 
 @needs_gpu
@@ -797,26 +661,12 @@ def test_arguments_are_checked_before_the_driver():
 
 
 def test_the_upstream_loader_says_what_is_missing(monkeypatch):
-    monkeypatch.delenv(upstream_fa3.ENV, raising=False)
-    assert upstream_fa3.path() is None
-    assert upstream_fa3.ENV in upstream_fa3.missing()
-    monkeypatch.setenv(upstream_fa3.ENV, "/nonexistent")
-    assert upstream_fa3.missing().endswith(f"has no {upstream_fa3.ATTENTION}/{upstream_fa3.FILE}")
+    trtllm.check_loader_says_what_is_missing(upstream_fa3, upstream_fa3.ATTENTION, monkeypatch)
 
 
 # --- against upstream's Triton kernels ----------------------------------------------------------------------
 
-def _why_no_upstream():
-    why = upstream_fa3.missing()
-    if why:
-        return why
-    if not HAVE_OPS or not HAVE_GPU:
-        return "needs draftjit.sglang with its torch operators and a CUDA device draftjit can use"
-    return None
-
-
-WHY_NO_UPSTREAM = _why_no_upstream()
-needs_upstream = pytest.mark.skipif(WHY_NO_UPSTREAM is not None, reason=WHY_NO_UPSTREAM or "")
+needs_upstream = trtllm.needs_upstream_of(upstream_fa3)
 
 
 def upstream_cases():
@@ -869,19 +719,6 @@ def upstream():
     return upstream_fa3.load()
 
 
-def twin_differences(mine, theirs):
-    """Every output and input buffer of two cases, whole, bit for bit."""
-    found = []
-    for name in sorted(set(mine.outputs) | set(theirs.outputs)):
-        a, b = mine.outputs[name].base.cpu().numpy(), theirs.outputs[name].base.cpu().numpy()
-        found.append(first_difference(f"{name} (draftjit vs upstream)", a, b))
-    for name in ("seq", "pool", "r2t", "swa_mapping"):
-        a, b = getattr(mine, name), getattr(theirs, name)
-        if a is not None and not torch.equal(a, b):
-            found.append(f"input {name} differs after the calls")
-    return [problem for problem in found if problem]
-
-
 @needs_upstream
 @pytest.mark.parametrize("bs, sw, options", [case[1:] for case in UPSTREAM_CASES],
                          ids=[case[0] for case in UPSTREAM_CASES])
@@ -889,13 +726,6 @@ def test_draftjit_writes_what_upstream_writes(upstream, bs, sw, options):
     """Upstream's normal_decode_set_metadata and draftjit.sglang's get the same arguments on twin buffers (the same
     seed: the same values, poison and layouts); afterwards every buffer must be equal bit for bit, and draftjit's
     equal to the reference."""
-    for draw in range(2):
-        seed = zlib.crc32(f"{bs}|{sw.id()}|{sorted(options.items())}|{draw}".encode())
-        theirs = Case(bs, np.random.default_rng(seed), sw, **options)
-        mine = Case(bs, np.random.default_rng(seed), sw, **options)
-        upstream.normal_decode_set_metadata(**theirs.named())
-        mine.call()
-        torch.cuda.synchronize()
-        problems = twin_differences(mine, theirs)
-        assert not problems, f"draw {draw} (seed {seed}): " + "; ".join(problems)
-        mine.check()  # both agree; the reference must too
+    trtllm.compare_twins(lambda seed: Case(bs, np.random.default_rng(seed), sw, **options),
+                         lambda case: upstream.normal_decode_set_metadata(**case.named()),
+                         f"{bs}|{sw.id()}|{sorted(options.items())}")

@@ -27,26 +27,12 @@ MEM_CACHE = "sglang.srt.mem_cache"
 
 def path(base=None):
     """Where upstream's file is under base (default: DRAFTJIT_UPSTREAM_SGLANG), or None without one."""
-    base = base or upstream_sglang.root()
-    return None if base is None else os.path.join(base, *ATTENTION.split("/"), FILE)
+    return upstream_sglang.file_path(ATTENTION, FILE, base)
 
 
 def missing():
     """Why upstream's kernel cannot run here (a sentence naming what is missing), or None."""
-    base = upstream_sglang.root()
-    if base is None:
-        return f"needs {ENV} naming a directory with {ATTENTION}/{FILE} (see .upstream-sglang/)"
-    if not os.path.isfile(path(base)):
-        return f"{ENV}={base} has no {ATTENTION}/{FILE}"
-    for module, what in (("torch", "PyTorch"), ("triton", "Triton")):
-        try:
-            __import__(module)
-        except ImportError as error:
-            return f"needs {what} for upstream's kernel ({error})"
-    import torch
-    if not torch.cuda.is_available():
-        return "needs a CUDA device"
-    return None
+    return upstream_sglang.file_missing(ATTENTION, FILE)
 
 
 def _stub_module(name, **attributes):
