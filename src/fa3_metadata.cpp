@@ -53,9 +53,11 @@ k::Fa3DecodeParams checked_params(const Fa3DecodeArgs& a, const Fa3DecodeSwitche
   for (const auto& [name, indices] : {std::pair{"req_pool_indices", &a.req_pool_indices}, {"seq_lens", &a.seq_lens}}) {
     require(indices->stride >= 0, "{} has a negative stride ({})", name, indices->stride);
   }
-  require(a.seq_lens.data != nullptr && a.req_pool_indices.data != nullptr && a.cache_seqlens != nullptr &&
-              a.cu_seqlens_k != nullptr,
-          "seq_lens, req_pool_indices, cache_seqlens and cu_seqlens_k must be non-null");
+  require(a.cu_seqlens_k != nullptr, "cu_seqlens_k must be non-null");
+  // At bs 0 they are neither read nor written, and an empty tensor's address may be null (torch's
+  // __cuda_array_interface__ gives 0 for one).
+  require(a.bs == 0 || (a.seq_lens.data != nullptr && a.req_pool_indices.data != nullptr && a.cache_seqlens != nullptr),
+          "seq_lens, req_pool_indices and cache_seqlens must be non-null for bs = {} > 0", a.bs);
   const bool gathered = !s.skip_page_table && a.max_seq_pages > 0;
   const ConstDeviceMatrix& tok = a.req_to_token;
   check_token_table(kCall, tok, gathered, a.max_seq_pages, a.page_size);

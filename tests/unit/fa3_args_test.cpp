@@ -43,7 +43,11 @@ void refused(const Fa3DecodeArgs& a, const char* message) {
 TEST_CASE("issue28: valid FA3 decode arguments reach the driver, and bs 0 with a gather launches nothing") {
   Fa3DecodeArgs none = valid();
   none.bs = 0;
+  none.cache_seqlens = nullptr;  // an empty tensor's address may be null
+  none.seq_lens.data = nullptr;
   CHECK_NOTHROW(fa3_decode_metadata(none, nullptr));  // upstream's grid (0, k): nothing runs
+  none.cu_seqlens_k = nullptr;
+  refused(none, "cu_seqlens_k must be non-null");
   if (cuda_available()) return;  // on a GPU machine the rest would launch on fake pointers
   CHECK_THROWS_AS(fa3_decode_metadata(valid(), nullptr), Error);
   Fa3DecodeArgs skip = valid();  // skip_page_table: no page table needed, the SWA one ignored; bs 0 launches
@@ -119,7 +123,7 @@ TEST_CASE("issue28: each bad FA3 decode argument is an invalid_argument naming t
   refused(a, "cache_seqlens");
   a = valid();
   a.seq_lens.data = nullptr;
-  refused(a, "seq_lens");
+  refused(a, "seq_lens, req_pool_indices and cache_seqlens must be non-null for bs = 4 > 0");
 }
 
 TEST_CASE("issue28: prepare_fa3 refuses switches no call has, before the driver") {
