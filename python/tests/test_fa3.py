@@ -560,8 +560,9 @@ def test_the_op_description_is_the_contract():
     the pool as its mapping and stride, bs last, and writes exactly the outputs."""
     described = {name: arguments for name, _, _, arguments in draftjit._core.op_descriptions()}
     assert OP_NAME in described, f"no {OP_NAME} among {sorted(described)}"
-    assert [name for name, _, _ in described[OP_NAME]] == NAMES
-    assert {name for name, _, out in described[OP_NAME] if out} == WRITTEN
+    # (name, kind, written, ...): main adds an Int's range as a fourth entry
+    assert [argument[0] for argument in described[OP_NAME]] == NAMES
+    assert {argument[0] for argument in described[OP_NAME] if argument[2]} == WRITTEN
     assert callable(getattr(draftjit, OP_NAME))
 
 
