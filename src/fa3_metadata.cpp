@@ -24,13 +24,9 @@ namespace {
 
 namespace k = draftjit_kernels;
 
-constexpr const char* kCall = "fa3_decode_metadata";
+constexpr const char* kDecodeCall = "fa3_decode_metadata";
+constexpr const char* kExtendCall = "fa3_draft_extend_metadata";
 constexpr std::int32_t kMaxPageSize = std::int32_t{1} << 30;  // a shift of at most 30 keeps P - 1 an int32
-
-template <class... Args>
-void require(bool ok, fmt::format_string<Args...> what, Args&&... args) {
-  require_arg(kCall, ok, what, std::forward<Args>(args)...);
-}
 
 Fa3DecodeSwitches switches_of(const Fa3DecodeArgs& a) {
   Fa3DecodeSwitches s;
@@ -41,9 +37,13 @@ Fa3DecodeSwitches switches_of(const Fa3DecodeArgs& a) {
   return s;
 }
 
-// Every rule of the header, bs first; the params of a call that passes them.
-k::Fa3DecodeParams checked_params(const Fa3DecodeArgs& a, const Fa3DecodeSwitches& s) {
-  ops::fa3::check_bs(a.bs, kCall);
+// Every rule of the header, bs first; the params of a call that passes them. Draft extend's call checks its
+// decode-shaped part here too, under its own name.
+k::Fa3DecodeParams checked_params(const Fa3DecodeArgs& a, const Fa3DecodeSwitches& s, const char* call) {
+  const auto require = [call]<class... Args>(bool ok, fmt::format_string<Args...> what, Args&&... args) {
+    require_arg(call, ok, what, std::forward<Args>(args)...);
+  };
+  ops::fa3::check_bs(a.bs, call);
   require(a.page_size >= 1 && a.page_size <= kMaxPageSize && std::has_single_bit(static_cast<unsigned>(a.page_size)),
           "page_size = {} must be a power of two in [1, 2^30]", a.page_size);
   require(a.max_seq_pages >= 0 && a.max_seq_pages <= std::numeric_limits<std::int32_t>::max(),
@@ -60,10 +60,10 @@ k::Fa3DecodeParams checked_params(const Fa3DecodeArgs& a, const Fa3DecodeSwitche
           "seq_lens, req_pool_indices and cache_seqlens must be non-null for bs = {} > 0", a.bs);
   const bool gathered = !s.skip_page_table && a.max_seq_pages > 0;
   const ConstDeviceMatrix& tok = a.req_to_token;
-  check_token_table(kCall, tok, gathered, a.max_seq_pages, a.page_size);
+  check_token_table(call, tok, gathered, a.max_seq_pages, a.page_size);
   if (gathered) {
-    check_page_table(kCall, "page_table", a.page_table, a.bs, a.max_seq_pages);
-    if (s.swa) check_page_table(kCall, "swa_page_table", a.swa_page_table, a.bs, a.max_seq_pages);
+    check_page_table(call, "page_table", a.page_table, a.bs, a.max_seq_pages);
+    if (s.swa) check_page_table(call, "swa_page_table", a.swa_page_table, a.bs, a.max_seq_pages);
   }
   const DeviceInt64s& mapping = a.swa_mapping;
   require(!s.swa || (mapping.data != nullptr && mapping.length >= 0), "swa_mapping must be given with swa_page_table");
@@ -86,28 +86,92 @@ k::Fa3DecodeParams checked_params(const Fa3DecodeArgs& a, const Fa3DecodeSwitche
           {a.swa_page_table.data, a.swa_page_table.row_stride, a.swa_page_table.col_stride}};
 }
 
-}  // namespace
-
-void fa3_decode_metadata(const Fa3DecodeArgs& args, CUstream stream) {
-  const Fa3DecodeSwitches switches = switches_of(args);
-  const k::Fa3DecodeParams params = checked_params(args, switches);
-  // As upstream's grid (bs, cdiv(max_seq_pages, cols)): empty at bs 0, unless skip_page_table or max_seq_pages == 0
-  // make it (1, 1), whose one program writes cu_seqlens_k[0] = 0.
-  if (params.bs == 0 && params.tiles_per_row > 0) return;
-  const jit::KernelSpec spec = ops::fa3::spec_for(switches);
+// Launches the kernel of spec with params on stream: block 0 writes the lengths and the prefixes, up to one wave of
+// workers (at least one) share the items (rows' page tiles, then draft extend's out-cache tiles).
+template <class Params>
+void launch_items(const jit::KernelSpec& spec, const Params& params, int bs, std::int64_t items, CUstream stream,
+                  const char* call, const char* kind) {
   Context& context = current_context();
-  const LoadedKernel& kernel = kernel_for_call(context, spec, params.bs, stream, kCall, [] {
-    return std::string("Call draftjit::prepare_fa3 for these switches (Python: draftjit.prepare(bs, "
-                       "kind=\"fa3-decode\", switches=...)) before capturing");
+  const LoadedKernel& kernel = kernel_for_call(context, spec, bs, stream, call, [kind] {
+    return fmt::format("Call draftjit::prepare_fa3 for these switches (Python: draftjit.prepare(bs, kind=\"{}\", "
+                       "switches=...)) before capturing", kind);
   });
-  // Block 0 writes the lengths and the prefix; up to one wave of workers (at least one) share the rows' page tiles.
-  const std::int64_t items = params.bs * params.tiles_per_row;
   const std::int64_t workers = std::max<std::int64_t>(1, std::int64_t{context.sm_count()} * kernel.blocks_per_sm - 1);
   const auto blocks = static_cast<unsigned>(1 + std::min(items, workers));
   launch(kernel, {blocks, static_cast<unsigned>(spec.threads)}, stream, params);
 }
 
+// Draft extend's arguments as the decode's checks take them (delta 0, mapping stride 1, the page table's columns
+// as the bound), and the rules of its own.
+Fa3DecodeArgs decode_shaped(const Fa3ExtendArgs& a) {
+  const auto require = [](bool ok, std::string_view what) { require_arg(kExtendCall, ok, "{}", what); };
+  require(a.cu_seqlens_q != nullptr, "cu_seqlens_q must be non-null");
+  require(a.extend_seq_lens.stride >= 0, "extend_seq_lens has a negative stride");
+  require(a.bs <= 0 || a.extend_seq_lens.data != nullptr, "extend_seq_lens must be non-null for bs > 0");
+  require(a.page_table.data != nullptr || a.bs <= 0, "page_table must be non-null");
+  if (a.full_to_swa_index_mapping.data != nullptr) {
+    require(a.swa_page_table.data != nullptr, "swa_page_table must be given with full_to_swa_index_mapping");
+    require(a.out_cache_loc.data != nullptr && a.swa_out_cache_loc.data != nullptr,
+            "out_cache_loc and swa_out_cache_loc must be given with full_to_swa_index_mapping");
+    require(a.out_cache_loc.length >= 0 && a.swa_out_cache_loc.length >= a.out_cache_loc.length,
+            "swa_out_cache_loc must hold out_cache_loc's entries");
+  }
+  Fa3DecodeArgs d;
+  d.cache_seqlens = a.cache_seqlens;
+  d.cu_seqlens_k = a.cu_seqlens_k;
+  d.page_table = a.page_table;
+  d.req_to_token = a.req_to_token;
+  d.req_pool_indices = a.req_pool_indices;
+  d.max_seq_pages = a.page_table.cols;
+  d.seq_lens = a.seq_lens;
+  d.page_size = a.page_size;
+  if (a.full_to_swa_index_mapping.data != nullptr) d.swa_page_table = a.swa_page_table;
+  d.swa_mapping = a.full_to_swa_index_mapping;
+  d.bs = a.bs;
+  return d;
+}
+
+}  // namespace
+
+void fa3_decode_metadata(const Fa3DecodeArgs& args, CUstream stream) {
+  const Fa3DecodeSwitches switches = switches_of(args);
+  const k::Fa3DecodeParams params = checked_params(args, switches, kDecodeCall);
+  // As upstream's grid (bs, cdiv(max_seq_pages, cols)): empty at bs 0, unless skip_page_table or max_seq_pages == 0
+  // make it (1, 1), whose one program writes cu_seqlens_k[0] = 0.
+  if (params.bs == 0 && params.tiles_per_row > 0) return;
+  launch_items(ops::fa3::spec_for(switches), params, params.bs, params.bs * params.tiles_per_row, stream, kDecodeCall,
+               "fa3-decode");
+}
+
+void fa3_draft_extend_metadata(const Fa3ExtendArgs& args, CUstream stream) {
+  ops::fa3::check_bs(args.bs, kExtendCall);
+  const Fa3DecodeArgs decode = decode_shaped(args);
+  Fa3ExtendSwitches switches;
+  switches.seq_lens = args.seq_lens.type;
+  switches.req_pool_indices = args.req_pool_indices.type;
+  switches.extend_seq_lens = args.extend_seq_lens.type;
+  switches.swa = args.full_to_swa_index_mapping.data != nullptr;
+  const k::Fa3DecodeParams d = checked_params(decode, switches_of(decode), kExtendCall);
+  if (d.bs == 0) return;  // upstream's grid (0, k), or its error before any launch with SWA
+  const std::int64_t out_entries = switches.swa ? args.out_cache_loc.length : 0;
+  const k::Fa3ExtendParams params{d,
+                                  {args.extend_seq_lens.data, args.extend_seq_lens.stride},
+                                  args.cu_seqlens_q,
+                                  reinterpret_cast<const long long*>(args.out_cache_loc.data),
+                                  reinterpret_cast<long long*>(args.swa_out_cache_loc.data),
+                                  out_entries};
+  const jit::KernelSpec spec = ops::fa3::spec_for(switches);
+  const std::int64_t tile = std::int64_t{k::kFa3ItemPages} * spec.threads;
+  launch_items(spec, params, d.bs, d.bs * d.tiles_per_row + (out_entries + tile - 1) / tile, stream, kExtendCall,
+               "fa3-extend");
+}
+
 void prepare_fa3(const Fa3DecodeSwitches& switches) {
+  const jit::KernelSpec spec = ops::fa3::spec_for(switches);  // before the driver
+  prepare_kernels({&spec, 1});
+}
+
+void prepare_fa3(const Fa3ExtendSwitches& switches) {
   const jit::KernelSpec spec = ops::fa3::spec_for(switches);  // before the driver
   prepare_kernels({&spec, 1});
 }

@@ -222,8 +222,9 @@ enum : int {
   kFa3SeqLens64 = 1,      // seq_lens is int64 (else int32)
   kFa3PoolIndices32 = 2,  // req_pool_indices is int32 (else int64)
   kFa3Swa = 4,            // swa_page_table is written
-  kFa3SkipPageTable = 8,  // no page table is written (upstream's skip_page_table)
-  kFa3FlagsEnd = 16,
+  kFa3SkipPageTable = 8,  // decode: no page table is written (upstream's skip_page_table)
+  kFa3Ext64 = 16,         // draft extend: extend_seq_lens is int64 (else int32)
+  kFa3FlagsEnd = 32,
 };
 
 // Pages each thread gathers per item of the row gather: an item is a tile of threads x these pages of one row.
@@ -247,6 +248,18 @@ struct Fa3DecodeParams {
   int* cu_seqlens_k;             // [bs + 1], [0] = 0 written
   Matrix page_table;             // [bs, max_seq_pages] unless kFa3SkipPageTable
   Matrix swa_page_table;         // with kFa3Swa
+};
+
+// FA3's draft extend: the decode's gather with seq_len_delta 0, mapping stride 1 and max_seq_pages = page_table's
+// columns, and besides cu_seqlens_q and, with kFa3Swa, swa_out_cache_loc.
+struct Fa3ExtendParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_fa3_extend")
+  Fa3DecodeParams d;
+  IndexArray extend_seq_lens;        // [bs] int, or long long with kFa3Ext64
+  int* cu_seqlens_q;                 // [bs + 1], [0] = 0 written
+  const long long* out_cache_loc;    // with kFa3Swa: [out_entries]
+  long long* swa_out_cache_loc;      // with kFa3Swa: [out_entries]
+  long long out_entries;
 };
 
 }  // namespace draftjit_kernels

@@ -64,4 +64,44 @@ struct Fa3DecodeSwitches {
 // with skip_page_table).
 void prepare_fa3(const Fa3DecodeSwitches& switches = {});
 
+// FA3's draft-extend metadata (upstream's draft_extend_set_metadata, same file; docs/BACKENDS.md, section 2b), in
+// one launch: cache_seqlens[b] = int32(seq_lens[b]) and its exclusive prefix cu_seqlens_k[0..bs], cu_seqlens_q[0..bs]
+// the exclusive prefix of int32(extend_seq_lens[b]) (entries 0 = 0 written), each page-table row over its live pages
+// min((L + P - 1) >> log2(P), page_table's columns) as the decode's with seq_len_delta 0, and with
+// full_to_swa_index_mapping the SWA page table (mapping[token] >> log2(P), stride 1) and
+// swa_out_cache_loc[i] = mapping[out_cache_loc[i]] for every i < out_cache_loc's entries. bs 0 launches nothing.
+// Bad arguments throw std::invalid_argument before anything is launched, as the decode's, besides: with the mapping,
+// swa_page_table, out_cache_loc or swa_out_cache_loc missing, or swa_out_cache_loc shorter than out_cache_loc.
+// Where upstream reads out of bounds draftjit leaves the entry as it was: a pool index outside req_to_token, a token
+// or location outside the mapping (negative, or past its entries).
+struct Fa3ExtendArgs {
+  std::int32_t* cache_seqlens = nullptr;             // [bs]
+  std::int32_t* cu_seqlens_k = nullptr;              // [bs + 1]
+  std::int32_t* cu_seqlens_q = nullptr;              // [bs + 1]
+  DeviceMatrix page_table{};                         // [>= bs, pages]: its columns are the bound
+  ConstDeviceMatrix req_to_token{};                  // [pool rows, > (pages - 1) * page_size]
+  DeviceIndices req_pool_indices{nullptr, IndexType::Int64};  // [bs] int64 or int32
+  DeviceIndices seq_lens{};                          // [bs] int32 or int64
+  DeviceIndices extend_seq_lens{};                   // [bs] int32 or int64
+  std::int32_t page_size = 1;                        // a power of two
+  DeviceInt64s full_to_swa_index_mapping{};          // optional: SWA on
+  DeviceMatrix swa_page_table{};                     // with the mapping: [>= bs, >= pages]
+  DeviceInt64s out_cache_loc{};                      // with the mapping
+  MutableDeviceInt64s swa_out_cache_loc{};           // with the mapping: >= out_cache_loc's entries
+  std::int64_t bs = 0;                               // 0 ..= kMaxFa3Bs: upstream's cache_seqlens_int32.shape[0]
+};
+
+// See above.
+void fa3_draft_extend_metadata(const Fa3ExtendArgs& args, CUstream stream);
+
+struct Fa3ExtendSwitches {
+  IndexType seq_lens = IndexType::Int32;
+  IndexType req_pool_indices = IndexType::Int64;
+  IndexType extend_seq_lens = IndexType::Int32;
+  bool swa = false;  // full_to_swa_index_mapping given
+};
+
+// prepare_fa3 for a draft-extend call's kernel.
+void prepare_fa3(const Fa3ExtendSwitches& switches);
+
 }  // namespace draftjit

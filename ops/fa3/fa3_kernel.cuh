@@ -1,5 +1,6 @@
-// One launch of FA3's normal-decode metadata (include/draftjit/fa3.hpp): block 0 writes the per-request lengths and
-// their prefix, the other blocks share the page-table rows' live pages. Nothing depends on bs, a width, the page
+// One launch of FA3's normal-decode or draft-extend metadata (include/draftjit/fa3.hpp): block 0 writes the
+// per-request lengths and their prefixes, the other blocks share the page-table rows' live pages (and draft extend's
+// SWA out-cache locations). Nothing depends on bs, a width, the page
 // size or seq_len_delta at compile time: one kernel per switch set (FLAGS) serves every call. Upstream's arithmetic
 // is kept exactly: int32 sums wrap, pages and tokens are divided by an arithmetic shift (floor, not C's `/`).
 #ifndef DRAFTJIT_FA3_KERNEL_CUH
@@ -42,29 +43,38 @@ __device__ __forceinline__ unsigned block_exclusive_sum(unsigned value) {
     if (lane < kWarps) s_before[lane] = before;
   }
   __syncthreads();
-  return s_before[warp] + in_warp - value;
+  const unsigned before = s_before[warp] + in_warp - value;
+  __syncthreads();  // every thread has read its warp's offset: a next call may overwrite them
+  return before;
 }
 
-// Block 0: cache_seqlens[b] and cu_seqlens_k[0..bs], cu_seqlens_k[0] = 0 included (upstream's one program writes
-// it, bs 0 too). Each thread owns a run of consecutive requests, sums it, takes its run's offset from a block scan
-// of the runs' sums and writes its run: the values of upstream's sequential loop.
-template <int THREADS, int FLAGS>
-__device__ __forceinline__ void write_lengths(const Fa3DecodeParams& p) {
-  const Fa3Requests<FLAGS> r{p};
-  const int bs = p.bs;
+// out[0] = 0 and out[b + 1] = value(0) + ... + value(b) modulo 2^32 for b < bs, calling store(b, value(b)) too: the
+// values of upstream's sequential loop. Each thread owns a run of consecutive requests, sums it, takes its run's
+// offset from a block scan of the runs' sums and writes its run. All THREADS threads call it.
+template <int THREADS, class Value, class Store>
+__device__ __forceinline__ void write_prefix(int bs, int* out, Value value, Store store) {
   const int per = (bs + THREADS - 1) / THREADS;
   const int first = min(bs, static_cast<int>(threadIdx.x) * per);
   const int last = min(bs, first + per);
   unsigned run = 0u;
-  for (int b = first; b < last; ++b) run += static_cast<unsigned>(r.cache_len(b));
+  for (int b = first; b < last; ++b) run += static_cast<unsigned>(value(b));
   unsigned sum = block_exclusive_sum<THREADS>(run);
-  if (threadIdx.x == 0) p.cu_seqlens_k[0] = 0;
+  if (threadIdx.x == 0) out[0] = 0;
   for (int b = first; b < last; ++b) {
-    const int len = r.cache_len(b);
-    sum += static_cast<unsigned>(len);
-    p.cache_seqlens[b] = len;
-    p.cu_seqlens_k[b + 1] = static_cast<int>(sum);
+    const int v = value(b);
+    sum += static_cast<unsigned>(v);
+    store(b, v);
+    out[b + 1] = static_cast<int>(sum);
   }
+}
+
+// Block 0: cache_seqlens[b] and cu_seqlens_k[0..bs], cu_seqlens_k[0] = 0 included (upstream's one program writes
+// it, bs 0 too).
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void write_lengths(const Fa3DecodeParams& p) {
+  const Fa3Requests<FLAGS> r{p};
+  write_prefix<THREADS>(
+      p.bs, p.cu_seqlens_k, [&](int b) { return r.cache_len(b); }, [&](int b, int len) { p.cache_seqlens[b] = len; });
 }
 
 // swa_mapping[token * swa_mapping_stride], or false where that entry is outside the mapping (a negative token, or
@@ -122,6 +132,47 @@ __device__ __forceinline__ void fa3_decode_kernel(const Fa3DecodeParams& p) {
   for (long long item = blockIdx.x - 1; item < items; item += gridDim.x - 1) {
     const long long b = quotient(item, p.tiles_per_row);
     gather_pages<THREADS, FLAGS>(p, static_cast<int>(b), item - b * p.tiles_per_row);
+  }
+}
+
+// One item of swa_out_cache_loc: up to THREADS x kFa3ItemPages entries, swa_out_cache_loc[i] =
+// mapping[out_cache_loc[i]] (upstream's per-request runs of n_out / bs tokens cover all n_out entries). A location
+// outside the mapping leaves its entry as it was (upstream reads out of bounds there).
+template <int THREADS>
+__device__ __forceinline__ void translate_locs(const Fa3ExtendParams& p, long long tile) {
+  const long long first = tile * (THREADS * kFa3ItemPages) + threadIdx.x;
+#pragma unroll
+  for (int j = 0; j < kFa3ItemPages; ++j) {
+    const long long i = first + j * THREADS;
+    if (i >= p.out_entries) break;
+    const long long loc = __ldg(p.out_cache_loc + i);
+    if (loc >= 0 && loc < p.d.swa_entries) p.swa_out_cache_loc[i] = __ldg(p.d.swa_mapping + loc);
+  }
+}
+
+// FA3's draft extend: block 0 writes cache_seqlens, cu_seqlens_k and cu_seqlens_q (int32(extend_seq_lens[b]) summed);
+// the other blocks share the rows' page tiles and, with kFa3Swa, swa_out_cache_loc's tiles.
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void fa3_extend_kernel(const Fa3ExtendParams& p) {
+  static_assert(FLAGS >= 0 && FLAGS < kFa3FlagsEnd && (FLAGS & kFa3SkipPageTable) == 0, "FLAGS: kFa3* switches");
+  if (blockIdx.x == 0) {
+    write_lengths<THREADS, FLAGS>(p.d);
+    write_prefix<THREADS>(
+        p.d.bs, p.cu_seqlens_q,
+        [&](int b) { return static_cast<int>(load_index<(FLAGS & kFa3Ext64) != 0>(p.extend_seq_lens, b)); },
+        [](int, int) {});
+    return;
+  }
+  constexpr long long kTile = THREADS * kFa3ItemPages;
+  const long long row_items = static_cast<long long>(p.d.bs) * p.d.tiles_per_row;
+  const long long out_items = (FLAGS & kFa3Swa) != 0 ? (p.out_entries + kTile - 1) / kTile : 0;
+  for (long long item = blockIdx.x - 1; item < row_items + out_items; item += gridDim.x - 1) {
+    if (item < row_items) {
+      const long long b = quotient(item, p.d.tiles_per_row);
+      gather_pages<THREADS, FLAGS>(p.d, static_cast<int>(b), item - b * p.d.tiles_per_row);
+    } else {
+      translate_locs<THREADS>(p, item - row_items);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// The FA3 family's op (include/draftjit/fa3.hpp), described once in upstream SGLang's argument order
-// (normal_decode_set_metadata's), with the field of its API call each argument fills (bind_fields, ops/api_op.hpp).
+// The FA3 family's ops (include/draftjit/fa3.hpp), each described once in upstream SGLang's argument order
+// (normal_decode_set_metadata's, draft_extend_set_metadata's), with the field of its API call each argument fills
+// (bind_fields, ops/api_op.hpp).
 // Upstream's token_to_kv_pool, a pool object, becomes the tensor it reads (swa_mapping) and that tensor's stride
 // (0 for a unified pool); bs, upstream's cache_seqlens_int32.shape[0], comes last.
 #include <array>
@@ -30,9 +31,27 @@ inline constexpr OpArg kDecodeMetadata[] = {
     {"skip_page_table", ArgType::Int},
     {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxFa3Bs},
 };
+// draft_extend_set_metadata's arguments, bs last; the bound is page_table's columns.
+inline constexpr OpArg kDraftExtendMetadata[] = {
+    {"cache_seqlens_int32", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::Bs},
+    {"cu_seqlens_k", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::BsPlus1},
+    {"cu_seqlens_q", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::BsPlus1},
+    {"page_table", ArgType::Tensor, Role::Out, Dtypes::Int32, 2},
+    {"req_to_token", ArgType::Tensor, Role::In, Dtypes::Int32, 2},
+    {"req_pool_indices", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"seq_lens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"extend_seq_lens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"page_size", ArgType::Int},
+    {"full_to_swa_index_mapping", ArgType::Tensor, Role::In, Dtypes::Int64, 1, Size::Any, true},
+    {"swa_page_table", ArgType::Tensor, Role::Out, Dtypes::Int32, 2, Size::Any, true},
+    {"out_cache_loc", ArgType::Tensor, Role::In, Dtypes::Int64, 1, Size::Any, true},
+    {"swa_out_cache_loc", ArgType::Tensor, Role::Out, Dtypes::Int64, 1, Size::Any, true},
+    {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxFa3Bs},
+};
 }  // namespace args
 
 inline constexpr OpDescription kDecodeMetadataOp = {"fa3_decode_metadata", args::kDecodeMetadata};
+inline constexpr OpDescription kDraftExtendMetadataOp = {"fa3_draft_extend_metadata", args::kDraftExtendMetadata};
 
 }  // namespace draftjit::ops::fa3
 
@@ -56,6 +75,24 @@ void bind_fields(Fa3DecodeArgs& a, Fields& f) {
   f("bs", a.bs);
 }
 
+template <class Fields>
+void bind_fields(Fa3ExtendArgs& a, Fields& f) {
+  f("cache_seqlens_int32", a.cache_seqlens);
+  f("cu_seqlens_k", a.cu_seqlens_k);
+  f("cu_seqlens_q", a.cu_seqlens_q);
+  f("page_table", a.page_table);
+  f("req_to_token", a.req_to_token);
+  f("req_pool_indices", a.req_pool_indices);
+  f("seq_lens", a.seq_lens);
+  f("extend_seq_lens", a.extend_seq_lens);
+  f("page_size", a.page_size);
+  f("full_to_swa_index_mapping", a.full_to_swa_index_mapping);
+  f("swa_page_table", a.swa_page_table);
+  f("out_cache_loc", a.out_cache_loc);
+  f("swa_out_cache_loc", a.swa_out_cache_loc);
+  f("bs", a.bs);
+}
+
 }  // namespace draftjit
 
 namespace draftjit::ops::fa3 {
@@ -63,6 +100,8 @@ namespace draftjit::ops::fa3 {
 // The family's ops, in the order op_descriptions() lists them (ops/registry.hpp joins the families' lists).
 inline constexpr std::tuple kApiOps = {
     ApiOp<Fa3DecodeArgs>{&kDecodeMetadataOp, [](const Fa3DecodeArgs& a, CUstream s) { fa3_decode_metadata(a, s); }},
+    ApiOp<Fa3ExtendArgs>{&kDraftExtendMetadataOp,
+                         [](const Fa3ExtendArgs& a, CUstream s) { fa3_draft_extend_metadata(a, s); }},
 };
 inline constexpr std::array kOps = descriptions_of(kApiOps);
 
