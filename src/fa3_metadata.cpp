@@ -108,9 +108,10 @@ Fa3DecodeArgs decode_shaped(const Fa3ExtendArgs& a) {
   require(a.cu_seqlens_q != nullptr, "cu_seqlens_q must be non-null");
   require(a.extend_seq_lens.stride >= 0, "extend_seq_lens has a negative stride");
   require(a.bs <= 0 || a.extend_seq_lens.data != nullptr, "extend_seq_lens must be non-null for bs > 0");
-  require(a.page_table.data != nullptr || a.bs <= 0, "page_table must be non-null");
   if (a.full_to_swa_index_mapping.data != nullptr) {
-    require(a.swa_page_table.data != nullptr, "swa_page_table must be given with full_to_swa_index_mapping");
+    // A table of no columns is never written, and an empty tensor's address may be null.
+    require(a.swa_page_table.data != nullptr || a.page_table.cols == 0,
+            "swa_page_table must be given with full_to_swa_index_mapping");
     require(a.out_cache_loc.data != nullptr && a.swa_out_cache_loc.data != nullptr,
             "out_cache_loc and swa_out_cache_loc must be given with full_to_swa_index_mapping");
     require(a.out_cache_loc.length >= 0 && a.swa_out_cache_loc.length >= a.out_cache_loc.length,
@@ -151,8 +152,10 @@ void fa3_draft_extend_metadata(const Fa3ExtendArgs& args, CUstream stream) {
   switches.req_pool_indices = args.req_pool_indices.type;
   switches.extend_seq_lens = args.extend_seq_lens.type;
   switches.swa = args.full_to_swa_index_mapping.data != nullptr;
-  const k::Fa3DecodeParams d = checked_params(decode, switches_of(decode), kExtendCall);
+  k::Fa3DecodeParams d = checked_params(decode, switches_of(decode), kExtendCall);
   if (d.bs == 0) return;  // upstream's grid (0, k), or its error before any launch with SWA
+  // The mapping translates out_cache_loc even where no page table is gathered (a table of no columns).
+  d.swa_entries = switches.swa ? args.full_to_swa_index_mapping.length : 0;
   const std::int64_t out_entries = switches.swa ? args.out_cache_loc.length : 0;
   const k::Fa3ExtendParams params{d,
                                   {args.extend_seq_lens.data, args.extend_seq_lens.stride},

@@ -18,10 +18,10 @@
 // power of two in [1, 2^30] (upstream asserts a power of two), max_seq_pages outside [0, INT32_MAX] or past a page
 // table's columns, a page past req_to_token's columns ((max_seq_pages - 1) * page_size >= its columns),
 // swa_mapping_stride neither 0 nor 1, a negative stride or size, a null pointer that is read or written (the
-// per-request arrays may be null at bs 0), an SWA page table without swa_mapping. Upstream checks nothing; where its result is undefined draftjit reads and writes nothing
-// out of bounds: a pool index outside req_to_token's rows leaves the request's page-table rows as they were, and a
-// token whose mapping entry is outside swa_mapping (a negative token, or one past its entries) leaves its SWA entry
-// as it was.
+// per-request arrays may be null at bs 0), an SWA page table without swa_mapping. Upstream checks nothing; where its
+// result is undefined draftjit reads and writes nothing out of bounds: a pool index outside req_to_token's rows
+// leaves the request's page-table rows as they were, and a token whose mapping entry is outside swa_mapping (a
+// negative token, or one past its entries) leaves its SWA entry as it was.
 #include <cstdint>
 
 #include "draftjit/device_arrays.hpp"

@@ -591,19 +591,23 @@ def test_the_drop_in_is_upstreams_signature():
     assert schema.removeprefix("draftjit::") == SCHEMA
 
 
-def test_upstreams_file_has_the_signature_tested_here():
-    """Read (not run) from DRAFTJIT_UPSTREAM_SGLANG when it is set: the arguments this file assumes are upstream's."""
+def upstream_signature(function_name):
+    """(name, default) of each argument of upstream's function so named, read (not run) from DRAFTJIT_UPSTREAM_SGLANG's
+    file; skips the test when there is none."""
     import ast
     path = upstream_fa3.path()
     if path is None or not os.path.isfile(path):
         pytest.skip(upstream_fa3.missing() or f"no {path}")
     with open(path) as source:
         tree = ast.parse(source.read())
-    function = next(node for node in tree.body if isinstance(node, ast.FunctionDef)
-                    and node.name == upstream_fa3.FUNCTION)
+    function = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == function_name)
     names = [arg.arg for arg in function.args.args]
     defaults = [NO_DEFAULT] * (len(names) - len(function.args.defaults)) + [d.value for d in function.args.defaults]
-    assert list(zip(names, defaults)) == ARGUMENTS
+    return list(zip(names, defaults))
+
+
+def test_upstreams_file_has_the_signature_tested_here():
+    assert upstream_signature(upstream_fa3.FUNCTION) == ARGUMENTS
 
 
 def fake_call(bs=4, pages=8, page_size=16, **overrides):

@@ -126,6 +126,93 @@ TEST_CASE("issue28: each bad FA3 decode argument is an invalid_argument naming t
   refused(a, "seq_lens, req_pool_indices and cache_seqlens must be non-null for bs = 4 > 0");
 }
 
+namespace {
+
+// Valid draft-extend arguments for bs 4, a table of 8 pages of 16 tokens, SWA on with 8 out-cache locations.
+Fa3ExtendArgs valid_extend() {
+  Fa3ExtendArgs a;
+  a.cache_seqlens = fake(1);
+  a.cu_seqlens_k = fake(2);
+  a.cu_seqlens_q = fake(3);
+  a.page_table = {fake(4), 4, 8, 8, 1};
+  a.req_to_token = {fake(5), 6, 128, 128, 1};
+  a.req_pool_indices = {fake(6), IndexType::Int32};
+  a.seq_lens = {fake(7), IndexType::Int64};
+  a.extend_seq_lens = {fake(8), IndexType::Int32};
+  a.page_size = 16;
+  a.full_to_swa_index_mapping = {fake<const std::int64_t>(9), 1000};
+  a.swa_page_table = {fake(10), 4, 8, 8, 1};
+  a.out_cache_loc = {fake<const std::int64_t>(11), 8};
+  a.swa_out_cache_loc = {fake<std::int64_t>(12), 8};
+  a.bs = 4;
+  return a;
+}
+
+void refused_extend(const Fa3ExtendArgs& a, const char* message) {
+  CHECK_THROWS_WITH_AS(fa3_draft_extend_metadata(a, nullptr), doctest::Contains(message), std::invalid_argument);
+}
+
+}  // namespace
+
+TEST_CASE("issue28: valid FA3 draft-extend arguments reach the driver, and bs 0 launches nothing") {
+  Fa3ExtendArgs none = valid_extend();
+  none.bs = 0;
+  CHECK_NOTHROW(fa3_draft_extend_metadata(none, nullptr));
+  if (cuda_available()) return;
+  CHECK_THROWS_AS(fa3_draft_extend_metadata(valid_extend(), nullptr), Error);
+  Fa3ExtendArgs plain = valid_extend();  // without the mapping the other SWA arguments are not needed
+  plain.full_to_swa_index_mapping = {};
+  plain.swa_page_table = {};
+  plain.out_cache_loc = {};
+  plain.swa_out_cache_loc = {};
+  plain.page_size = 1;
+  CHECK_THROWS_AS(fa3_draft_extend_metadata(plain, nullptr), Error);
+  Fa3ExtendArgs empty_table = valid_extend();  // a page table of no columns: no gather, no req_to_token needed
+  empty_table.page_table = {nullptr, 4, 0, 0, 1};  // an empty tensor's address may be null
+  empty_table.swa_page_table = {nullptr, 4, 0, 0, 1};
+  empty_table.req_to_token = {};
+  CHECK_THROWS_AS(fa3_draft_extend_metadata(empty_table, nullptr), Error);
+}
+
+TEST_CASE("issue28: each bad FA3 draft-extend argument is an invalid_argument naming the call and the argument") {
+  Fa3ExtendArgs a = valid_extend();
+  a.bs = kMaxFa3Bs + 1;
+  refused_extend(a, "fa3_draft_extend_metadata: bs = 65537 is outside the supported range [0, 65536]");
+  a = valid_extend();
+  a.page_size = 24;
+  refused_extend(a, "fa3_draft_extend_metadata: page_size = 24 must be a power of two");
+  a = valid_extend();
+  a.cu_seqlens_q = nullptr;
+  refused_extend(a, "cu_seqlens_q must be non-null");
+  a = valid_extend();
+  a.extend_seq_lens.data = nullptr;
+  refused_extend(a, "extend_seq_lens must be non-null");
+  a = valid_extend();
+  a.extend_seq_lens.stride = -1;
+  refused_extend(a, "extend_seq_lens has a negative stride");
+  a = valid_extend();
+  a.swa_page_table = {};
+  refused_extend(a, "swa_page_table must be given");
+  a = valid_extend();
+  a.swa_page_table.cols = 7;
+  refused_extend(a, "swa_page_table is 4 x 7");
+  a = valid_extend();
+  a.out_cache_loc = {};
+  refused_extend(a, "out_cache_loc and swa_out_cache_loc must be given");
+  a = valid_extend();
+  a.swa_out_cache_loc.length = 7;
+  refused_extend(a, "swa_out_cache_loc must hold out_cache_loc's entries");
+  a = valid_extend();
+  a.page_table.rows = 3;
+  refused_extend(a, "page_table is 3 x 8");
+  a = valid_extend();
+  a.req_to_token.cols = 112;
+  refused_extend(a, "req_to_token has 112 columns");
+  a = valid_extend();
+  a.seq_lens.data = nullptr;
+  refused_extend(a, "seq_lens, req_pool_indices and cache_seqlens must be non-null");
+}
+
 TEST_CASE("issue28: prepare_fa3 refuses switches no call has, before the driver") {
   Fa3DecodeSwitches swa_skip;
   swa_skip.swa = true;
