@@ -1,8 +1,8 @@
 // One launch of FA3's normal-decode or draft-extend metadata (include/draftjit/fa3.hpp): block 0 writes the
 // per-request lengths and their prefixes, the other blocks share the page-table rows' live pages (and draft extend's
-// SWA out-cache locations). Nothing depends on bs, a width, the page
-// size or seq_len_delta at compile time: one kernel per switch set (FLAGS) serves every call. Upstream's arithmetic
-// is kept exactly: int32 sums wrap, pages and tokens are divided by an arithmetic shift (floor, not C's `/`).
+// SWA out-cache locations). Nothing depends on bs, a width, the page size or seq_len_delta at compile time: one kernel
+// per switch set (FLAGS) serves every call. Upstream's arithmetic is kept exactly: int32 sums wrap, pages and tokens
+// are divided by an arithmetic shift (floor, not C's `/`).
 #ifndef DRAFTJIT_FA3_KERNEL_CUH
 #define DRAFTJIT_FA3_KERNEL_CUH
 
