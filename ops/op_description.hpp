@@ -2,7 +2,8 @@
 // One description per op: its arguments in order with their role, the dtypes they take, their rank and the size
 // rule in terms of the op's scalars, and what it returns. The front ends derive from it what they would otherwise
 // spell by hand: the torch schema (torch_schema), the fake implementations (python/draftjit/_torch_fakes.py reads
-// op_descriptions() through the module), and the array checks of the bindings (python/src/bindings/array_rules.hpp).
+// op_descriptions() through the module), the array checks of the bindings (python/src/bindings/array_rules.hpp) and,
+// for the ops of ops::kApiOps (ops/api_op.hpp), the API call itself.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -15,10 +16,10 @@ enum class Role : std::uint8_t { In, Out };  // Out: written in place (Tensor(a!
 enum class Dtypes : std::uint8_t { Int32, Int32OrInt64, Int64 };
 // How many entries a 1-D array must hold; 2-D tables are checked against the rows and column bound by the API.
 enum class Size : std::uint8_t {
-  Any,         // checked by the C++ API (tables, draft extend's capacity-bounded outputs)
+  Any,         // checked by the C++ API (tables, arrays whose length the call takes as a size)
   Bs,          // >= bs
   BsPlus1,     // >= bs + 1
-  Rows,        // >= the op's output rows (OpDescription::rows); the least of these lengths is the row capacity
+  Rows,        // >= the op's output rows (OpDescription::rows_per_request); the least such length is the row capacity
   RowsPlus1,   // >= rows + 1 (and >= 1); its length less one counts toward the row capacity
   One,         // >= 1 (a status word, a total)
 };

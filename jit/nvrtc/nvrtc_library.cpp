@@ -46,6 +46,20 @@ struct Loaded {
   NvrtcSearch search;
 };
 
+// NVRTC loads its builtins (libnvrtc-builtins.so.<major>.<minor>, beside it) for each compile and unloads them
+// after. Kept loaded, a process that compiles many kernels maps them once, and no unloaded module's thread-local
+// block is left behind: LeakSanitizer's scan of the dynamic TLS crashed on one at exit (the sanitizer build's emit
+// tests). Best effort: where they are not found, NVRTC loads its own as before.
+void pin_builtins(const NvrtcApi& api, const std::string& nvrtc_path) {
+  int major = 0;
+  int minor = 0;
+  if (api.nvrtcVersion(&major, &minor) != NVRTC_SUCCESS) return;
+  const std::string name = fmt::format("libnvrtc-builtins.so.{}.{}", major, minor);
+  for (const std::string& candidate : {(std::filesystem::path(nvrtc_path).parent_path() / name).string(), name}) {
+    if (dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) != nullptr) return;
+  }
+}
+
 // Tries places in the order it is called and records each failure; once one loads, later calls do nothing.
 class Searcher {
  public:
@@ -135,6 +149,7 @@ class Searcher {
       return fail(place, fmt::format("lacks {}", missing));
     }
     // Never closed: programs and error strings handed out stay valid until the process exits.
+    pin_builtins(api, path);
     loaded_.api = api;
     loaded_.search.path = path;
     loaded_.search.origin = origin;

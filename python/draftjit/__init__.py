@@ -218,9 +218,9 @@ def _op_function(name, arguments):
     arguments in the op's order, by position or keyword (an optional one defaults to None), and stream= as for the
     other calls. Torch tensors go through torch.ops.draftjit.<name>, other __cuda_array_interface__ arrays through
     the module; one launch, no sync, no allocation."""
-    names = [argument for argument, _, _ in arguments]
-    optional = {argument for argument, kind, _ in arguments if kind == "tensor?"}
-    integers = {argument for argument, kind, _ in arguments if kind == "int"}
+    names = [argument for argument, _, _, _ in arguments]
+    optional = {argument for argument, kind, _, _ in arguments if kind == "tensor?"}
+    integers = {argument for argument, kind, _, _ in arguments if kind == "int"}
     torch_op = getattr(_torch.ops.draftjit, name).default if _Tensor is not None else None
 
     def call(*args, stream=None, **kwargs):

@@ -226,16 +226,17 @@ std::string emit(std::int64_t bs, const std::string& kind, const std::string& ar
   });
 }
 
-// Every op's name, torch schema, return type and (argument name, "tensor" | "tensor?" | "int", written) triples
-// (ops/op_description.hpp): what the fakes and the Python functions of the ops are made from, and what the tests
-// poison and compare.
+// Every op's name, torch schema, return type and (argument name, "tensor" | "tensor?" | "int", written, an Int's
+// largest value or None) tuples (ops/op_description.hpp): what the fakes and the Python functions of the ops are made
+// from, and what the tests poison and compare.
 py::list op_descriptions() {
   py::list result;
   for (const draftjit::ops::OpDescription* op : draftjit::ops::op_descriptions()) {
     py::list names;
     for (const draftjit::ops::OpArg& arg : op->args) {
       const char* kind = arg.type == draftjit::ops::ArgType::Int ? "int" : arg.optional ? "tensor?" : "tensor";
-      names.append(py::make_tuple(arg.name, kind, arg.role == draftjit::ops::Role::Out));
+      const py::object max = arg.max >= 0 ? py::object(py::int_(arg.max)) : py::object(py::none());
+      names.append(py::make_tuple(arg.name, kind, arg.role == draftjit::ops::Role::Out, max));
     }
     result.append(py::make_tuple(op->name, draftjit::ops::torch_schema(*op), op->returns, names));
   }

@@ -272,4 +272,4 @@ def test_op_descriptions_mark_as_written_what_the_schemas_alias():
     for name, schema, _, arguments in draftjit._core.op_descriptions():
         in_schema = {part.split()[-1] for part in schema[schema.index("(") + 1:schema.index(") ->")].split(", ")
                      if "!)" in part}
-        assert in_schema == {argument for argument, _, out in arguments if out}, name
+        assert in_schema == {argument for argument, _, out, _ in arguments if out}, name

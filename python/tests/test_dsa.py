@@ -37,13 +37,13 @@ OP_NAMES = {"decode": "dsa_decode_metadata", "verify": "dsa_target_verify_metada
 
 
 def described(mode):
-    """The op's arguments as its C++ description gives them (ops/dsa/ops.hpp): (name, kind, written)."""
+    """The op's arguments as its C++ description gives them (ops/dsa/ops.hpp): (name, kind, written, max)."""
     return next(args for name, _, _, args in draftjit._core.op_descriptions() if name == OP_NAMES[mode])
 
 
 def written(mode):
     """The outputs the op's description says it writes, status aside: what every case poisons and compares."""
-    return [name for name, _, out in described(mode) if out and name != "status"]
+    return [name for name, _, out, _ in described(mode) if out and name != "status"]
 NEGATIVE_EXTEND_LEN, POOL_INDEX_OUT_OF_RANGE, INT32_OVERFLOW, CAPACITY_EXCEEDED, TOTAL_MISMATCH, NEGATIVE_SEQ_LEN = (
     draftjit.DSA_STATUS_BITS[key] for key in ("negative_extend_len", "pool_index_out_of_range", "int32_overflow",
                                               "capacity_exceeded", "total_mismatch", "negative_seq_len"))
@@ -342,7 +342,7 @@ class Case:
         a = self.named()
         a.update(real_page_table=a["real_page_table"] if self.page_size > 1 else None,
                  static_extend_len=int(self.static))
-        return tuple(a[name] for name, _, _ in described(self.mode))
+        return tuple(a[name] for name, _, _, _ in described(self.mode))
 
     def op(self):
         ops = torch.ops.draftjit

@@ -48,7 +48,9 @@ if HAVE_OPS:
 
 KIND = "trtllm-mha"
 OP_NAME = "trtllm_mha_graph_metadata"
-MAX_BS = getattr(draftjit, "MAX_TRTLLM_MHA_BS", 65536)
+# bs's range, as the op's description gives it (ops/trtllm_mha/ops.hpp)
+MAX_BS = next(top for name, _, _, top in next(arguments for op, _, _, arguments in draftjit._core.op_descriptions()
+                                             if op == OP_NAME) if name == "bs")
 POISON = {np.dtype(np.int32): 0x7F7F7F7F, np.dtype(np.int64): 0x7F7F7F7F7F7F7F7F}  # no length, page or loc
 GUARD = 8          # poisoned entries behind each 1-D output
 SEQ_GAP = 77       # what the gaps of a strided seq_lens hold: read by mistake, it changes lengths
@@ -881,8 +883,8 @@ def test_the_op_description_is_the_contract():
     order and writes exactly the outputs."""
     described = {name: arguments for name, _, _, arguments in draftjit._core.op_descriptions()}
     assert OP_NAME in described, f"no {OP_NAME} among {sorted(described)}"
-    assert [name for name, _, _ in described[OP_NAME]] == NAMES
-    assert {name for name, _, out in described[OP_NAME] if out} == WRITTEN
+    assert [name for name, _, _, _ in described[OP_NAME]] == NAMES
+    assert {name for name, _, out, _ in described[OP_NAME] if out} == WRITTEN
     assert callable(getattr(draftjit, OP_NAME))
 
 
