@@ -10,6 +10,7 @@
 
 #include "ops/draft_extend/ops.hpp"
 #include "ops/dsa/ops.hpp"
+#include "ops/fa3/ops.hpp"
 #include "ops/trtllm_mha/ops.hpp"
 
 namespace draftjit::ops {
@@ -18,6 +19,7 @@ enum FamilyIndex : std::uint8_t {
   kDraftExtendFamily,  // ops/draft_extend/
   kDsaFamily,          // ops/dsa/
   kTrtllmMhaFamily,    // ops/trtllm_mha/
+  kFa3Family,          // ops/fa3/
 };
 
 // The families' op lists, one after the other, at compile time (the torch library instantiates one boxed kernel per
@@ -34,8 +36,8 @@ constexpr std::array<const OpDescription*, (N + ...)> join_ops(const std::array<
 }
 
 // Every op, in the order op_descriptions() lists them.
-inline constexpr std::array kOps = join_ops(draft_extend::kOps, dsa::kOps, trtllm_mha::kOps);
+inline constexpr std::array kOps = join_ops(draft_extend::kOps, dsa::kOps, trtllm_mha::kOps, fa3::kOps);
 // The ops the bindings call with no code of their own (ops/api_op.hpp): the families' kApiOps.
-inline constexpr std::tuple kApiOps = std::tuple_cat(dsa::kApiOps, trtllm_mha::kApiOps);
+inline constexpr std::tuple kApiOps = std::tuple_cat(dsa::kApiOps, trtllm_mha::kApiOps, fa3::kApiOps);
 
 }  // namespace draftjit::ops

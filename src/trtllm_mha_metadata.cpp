@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "call_checks.hpp"
 #include "call_kernel.hpp"
 #include "context_registry.hpp"
 #include "draftjit/trtllm_mha.hpp"
@@ -26,16 +27,7 @@ constexpr const char* kCall = "trtllm_mha_graph_metadata";
 
 template <class... Args>
 void require(bool ok, fmt::format_string<Args...> what, Args&&... args) {
-  if (!ok) throw std::invalid_argument(fmt::format("{}: {}", kCall, fmt::format(what, std::forward<Args>(args)...)));
-}
-
-// A page table the call writes: non-null, non-negative strides, and [>= bs, >= max_seq_pages].
-void check_table(std::string_view name, const DeviceMatrix& t, std::int64_t bs, std::int64_t pages) {
-  require(t.data != nullptr, "{} must be non-null (or skip_page_table set)", name);
-  require(t.row_stride >= 0 && t.col_stride >= 0, "{} has a negative stride ({}, {})", name, t.row_stride,
-          t.col_stride);
-  require(t.rows >= bs && t.cols >= pages, "{} is {} x {}, smaller than the bs x max_seq_pages = {} x {} it gets",
-          name, t.rows, t.cols, bs, pages);
+  require_arg(kCall, ok, what, std::forward<Args>(args)...);
 }
 
 TrtllmMhaSwitches switches_of(const TrtllmMhaArgs& a) {
@@ -71,16 +63,10 @@ k::TrtllmMhaParams checked_params(const TrtllmMhaArgs& a, const TrtllmMhaSwitche
   require(s.q_mode != QMode::Cumsum || a.qlens.data != nullptr, "qlens must be non-null with q_mode = 1 (cumsum)");
   const bool gathered = !s.skip_page_table && a.max_seq_pages > 0;
   const ConstDeviceMatrix& tok = a.req_to_token;
-  require(tok.rows >= 0 && tok.cols >= 0 && tok.row_stride >= 0 && tok.col_stride >= 0,
-          "req_to_token has a negative size or stride ({} x {}, strides {}, {})", tok.rows, tok.cols, tok.row_stride,
-          tok.col_stride);
+  check_token_table(kCall, tok, gathered, a.max_seq_pages, a.page_size);
   if (gathered) {
-    check_table("page_table", a.page_table, a.bs, a.max_seq_pages);
-    if (s.swa) check_table("swa_page_table", a.swa_page_table, a.bs, a.max_seq_pages);
-    require(tok.data != nullptr, "req_to_token must be non-null");
-    require((a.max_seq_pages - 1) * a.page_size < tok.cols,
-            "req_to_token has {} columns, but page max_seq_pages - 1 = {} starts at column {}", tok.cols,
-            a.max_seq_pages - 1, (a.max_seq_pages - 1) * a.page_size);
+    check_page_table(kCall, "page_table", a.page_table, a.bs, a.max_seq_pages);
+    if (s.swa) check_page_table(kCall, "swa_page_table", a.swa_page_table, a.bs, a.max_seq_pages);
   }
   const DeviceInt64s& mapping = a.swa_mapping;
   require(!(s.swa || s.swa_out) || (mapping.data != nullptr && mapping.length >= 0),

@@ -215,6 +215,53 @@ struct TrtllmMhaParams {
   long long swa_out_entries;
 };
 
+// ---- FA3 metadata (include/draftjit/fa3.hpp) ----
+
+// The switches an FA3 kernel is compiled for: bits of its FLAGS template argument and of KernelSpec::flags.
+enum : int {
+  kFa3SeqLens64 = 1,      // seq_lens is int64 (else int32)
+  kFa3PoolIndices32 = 2,  // req_pool_indices is int32 (else int64)
+  kFa3Swa = 4,            // swa_page_table is written
+  kFa3SkipPageTable = 8,  // decode: no page table is written (upstream's skip_page_table)
+  kFa3Ext64 = 16,         // draft extend: extend_seq_lens is int64 (else int32)
+  kFa3FlagsEnd = 32,
+};
+
+// Pages each thread gathers per item of the row gather: an item is a tile of threads x these pages of one row.
+enum : int { kFa3ItemPages = 4 };
+
+struct Fa3DecodeParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_fa3_decode")
+  IndexArray req_pool_indices;   // [bs] long long, or int with kFa3PoolIndices32
+  IndexArray seq_lens;           // [bs] int, or long long with kFa3SeqLens64
+  ConstMatrix req_to_token;
+  long long pool_rows;           // req_to_token's rows: a row outside them is not gathered
+  const long long* swa_mapping;  // with kFa3Swa: [swa_entries], read at token * swa_mapping_stride
+  long long swa_entries;         // a token whose entry is outside them is not translated
+  int swa_mapping_stride;        // 1, or 0 (upstream's unified pool: every page reads entry 0)
+  int bs;
+  int seq_len_delta;
+  int max_seq_pages;             // page-table columns per row at most
+  int page_shift;                // log2(page_size)
+  long long tiles_per_row;       // items of one row: ceil(max_seq_pages / (threads * kFa3ItemPages)), 0: no gather
+  int* cache_seqlens;            // [bs]
+  int* cu_seqlens_k;             // [bs + 1], [0] = 0 written
+  Matrix page_table;             // [bs, max_seq_pages] unless kFa3SkipPageTable
+  Matrix swa_page_table;         // with kFa3Swa
+};
+
+// FA3's draft extend: the decode's gather with seq_len_delta 0, mapping stride 1 and max_seq_pages = page_table's
+// columns, and besides cu_seqlens_q and, with kFa3Swa, swa_out_cache_loc.
+struct Fa3ExtendParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_fa3_extend")
+  Fa3DecodeParams d;
+  IndexArray extend_seq_lens;        // [bs] int, or long long with kFa3Ext64
+  int* cu_seqlens_q;                 // [bs + 1], [0] = 0 written
+  const long long* out_cache_loc;    // with kFa3Swa: [out_entries]
+  long long* swa_out_cache_loc;      // with kFa3Swa: [out_entries]
+  long long out_entries;
+};
+
 }  // namespace draftjit_kernels
 
 #endif  // DRAFTJIT_KERNEL_PARAMS_CUH

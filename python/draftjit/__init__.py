@@ -266,9 +266,10 @@ def _current_device():
 
 
 def kinds():
-    """The kinds of call prepare, warmup and emit take, as (name, summary, switches) tuples: "main" (draft extend),
-    "fused", "scan" (exclusive_offsets), "fill", "dsa-decode", "dsa-verify", "dsa-extend", "trtllm-mha"; switches are
-    the names of the kernel switches a kind takes besides bs (`draftjit warmup --help` lists the same)."""
+    """The kinds of call prepare, warmup and emit take, as (name, summary, switches) tuples, from the op families'
+    registry (ops/registry.cpp): "main" (draft extend), "fused", "scan" (exclusive_offsets), "fill", then each
+    family's kinds; switches are the names of the kernel switches a kind takes besides bs (`draftjit warmup --help`
+    lists the same)."""
     return [(name, summary, list(switches)) for name, summary, switches in _core.kinds()]
 
 

@@ -41,7 +41,26 @@ table and out-cache locations), one launch of torch.ops.draftjit.trtllm_mha_grap
 as upstream. The kernel is compiled once per switch set (dtypes, q_mode, SWA outputs, skip_page_table), not per bs or
 page size as upstream's Triton is; draftjit.prepare(bs, kind="trtllm-mha", switches=[...]) loads it ahead of a
 capture. Where upstream's result is undefined (a pool index outside req_to_token, a token or location past
-swa_mapping) draftjit reads and writes nothing out of bounds and leaves those entries as they were."""
+swa_mapping) draftjit reads and writes nothing out of bounds and leaves those entries as they were.
+
+FA3's normal-decode metadata (sglang/kernels/ops/attention/metadata.py @ 1a366c6c, read 2026-12-06):
+normal_decode_set_metadata takes upstream's arguments, in its order and with its defaults, and writes the same cells
+(cache_seqlens_int32, all of cu_seqlens_k with entry 0 = 0, each page-table row over its live pages, pages and SWA
+slots divided by an arithmetic shift), one launch of torch.ops.draftjit.fa3_decode_metadata. token_to_kv_pool is
+upstream's pool object: its full_to_swa_index_mapping is read on the host (an SWAKVPool), or, where that is None (a
+unified pool), its _swa_allocator.virtual_to_physical, which upstream reads at stride 0 (every page takes entry 0)
+and draftjit too. Unlike upstream nothing is copied: strided seq_lens, req_pool_indices, req_to_token and page tables
+are read and written in place (upstream's .contiguous() copy of a strided swa_page_table takes its writes); the SWA
+mapping must be contiguous. The kernel is compiled once per switch set (dtypes, SWA, skip_page_table), not per page
+size or seq_len_delta as upstream's Triton is; draftjit.prepare(bs, kind="fa3-decode", switches=[...]) loads it ahead
+of a capture. Where upstream reads out of bounds (a pool index outside req_to_token, a token before or past the SWA
+mapping) draftjit leaves those entries as they were.
+
+draft_extend_set_metadata (same file) likewise: cache_seqlens_int32, cu_seqlens_k and cu_seqlens_q whole, each
+page-table row over its live pages (page_table's width is the bound), and with full_to_swa_index_mapping the SWA page
+table and swa_out_cache_loc = mapping[out_cache_loc], after upstream's own assertions (raised here as ValueError, or
+ZeroDivisionError at bs 0 with the mapping, as upstream's `%`); one launch of torch.ops.draftjit.fa3_draft_extend_
+metadata (kind "fa3-extend"), none at bs 0."""
 
 import torch
 
@@ -53,6 +72,8 @@ _decode_op = torch.ops.draftjit.dsa_decode_metadata.default
 _target_verify_op = torch.ops.draftjit.dsa_target_verify_metadata.default
 _draft_extend_op = torch.ops.draftjit.dsa_draft_extend_metadata.default
 _trtllm_mha_op = torch.ops.draftjit.trtllm_mha_graph_metadata.default
+_fa3_decode_op = torch.ops.draftjit.fa3_decode_metadata.default
+_fa3_extend_op = torch.ops.draftjit.fa3_draft_extend_metadata.default
 
 # cu_seqlens_q's modes in update_trtllm_mha_graph_metadata, upstream's names and values (draftjit::QMode).
 Q_MODE_NONE = 0  # preset by the caller (decode, target verify): not written
@@ -147,3 +168,52 @@ def update_trtllm_mha_graph_metadata(*, req_pool_indices, seq_lens, req_to_token
     _trtllm_mha_op(req_pool_indices, seq_lens, req_to_token, cache_seqlens, cu_seqlens_k, page_table, bs,
                    seqlen_offset, max_seq_pages, page_size, swa_mapping, swa_page_table, out_cache_loc,
                    swa_out_cache_loc, cu_seqlens_q, qlens, q_stride, q_mode, int(skip_page_table))
+
+
+def _swa_mapping(token_to_kv_pool):
+    """The mapping upstream's normal_decode_set_metadata reads from the pool, and the stride it reads it at: an
+    SWAKVPool's full_to_swa_index_mapping (1), else a unified pool's SWA allocator's virtual_to_physical (0)."""
+    mapping = token_to_kv_pool.full_to_swa_index_mapping
+    if mapping is not None:
+        return mapping, 1
+    allocator = getattr(token_to_kv_pool, "_swa_allocator", None)
+    if allocator is None:
+        raise ValueError("token_to_kv_pool has neither full_to_swa_index_mapping nor an _swa_allocator")
+    return allocator.virtual_to_physical, 0
+
+
+def normal_decode_set_metadata(cache_seqlens_int32, cu_seqlens_k, page_table, req_to_token, req_pool_indices,
+                               max_seq_pages, seq_lens, seq_len_delta, page_size, swa_page_table=None,
+                               token_to_kv_pool=None, skip_page_table=False):
+    """upstream's normal_decode_set_metadata: see the top of this module. SWA is used, as upstream, only with both
+    swa_page_table and token_to_kv_pool given, and the pool is not read with skip_page_table."""
+    use_swa = not skip_page_table and swa_page_table is not None and token_to_kv_pool is not None
+    mapping, mapping_stride = _swa_mapping(token_to_kv_pool) if use_swa else (None, 1)
+    _fa3_decode_op(cache_seqlens_int32, cu_seqlens_k, page_table, req_to_token, req_pool_indices, max_seq_pages,
+                   seq_lens, seq_len_delta, page_size, swa_page_table if use_swa else None, mapping, mapping_stride,
+                   int(skip_page_table), cache_seqlens_int32.shape[0])
+
+
+def draft_extend_set_metadata(cache_seqlens_int32, cu_seqlens_k, cu_seqlens_q, page_table, req_to_token,
+                              req_pool_indices, seq_lens, extend_seq_lens, page_size, full_to_swa_index_mapping=None,
+                              swa_page_table=None, out_cache_loc=None, swa_out_cache_loc=None):
+    """upstream's draft_extend_set_metadata: see the top of this module. Without the mapping upstream ignores the
+    other SWA arguments, and so does this."""
+    batch_size = cache_seqlens_int32.shape[0]
+    if full_to_swa_index_mapping is not None:
+        if swa_page_table is None or swa_page_table.shape != page_table.shape or (
+                swa_page_table.stride() != page_table.stride()):
+            raise ValueError("swa_page_table must be given with page_table's shape and strides")
+        if out_cache_loc is None or swa_out_cache_loc is None:
+            raise ValueError("out_cache_loc and swa_out_cache_loc must be given with full_to_swa_index_mapping")
+        num_out_tokens = out_cache_loc.shape[0]
+        if swa_out_cache_loc.shape[0] != num_out_tokens:
+            raise ValueError("swa_out_cache_loc and out_cache_loc must have the same length")
+        if not (num_out_tokens > 0 and num_out_tokens % batch_size == 0):
+            raise ValueError(f"out_cache_loc's length {num_out_tokens} must be a positive multiple of bs "
+                             f"{batch_size}")
+    else:
+        swa_page_table = out_cache_loc = swa_out_cache_loc = None
+    _fa3_extend_op(cache_seqlens_int32, cu_seqlens_k, cu_seqlens_q, page_table, req_to_token, req_pool_indices,
+                   seq_lens, extend_seq_lens, page_size, full_to_swa_index_mapping, swa_page_table, out_cache_loc,
+                   swa_out_cache_loc, batch_size)

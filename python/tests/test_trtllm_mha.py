@@ -276,7 +276,8 @@ class Case:
     (default bs; None: not passed). lengths: "mixed" (padded graph rows of seq_len 1 at pool index 0, zeros,
     short, page boundaries, past the bound), "short" (<= 3000 tokens), "long" (>= half the bound, some past it),
     "padded" (mostly padded rows), "negative" (defined upstream: no pages) or "wrap" (near and past int32).
-    tokens: "mixed" (a few negative), "minus" (a third negative), "wide" (up to int32's max; without SWA).
+    tokens: "mixed" (a few negative), "minus" (a third negative), "wide" (up to int32's max; without SWA),
+    "inside" (none negative).
     give: arguments passed though upstream ignores them ("cu_q", "qlens", "mapping", "out"; "swa_under_skip": a
     swa_page_table and swa_mapping with skip_page_table). bad: data upstream leaves undefined, draftjit guards
     ("pool": pool indices outside req_to_token, "token": tokens past swa_mapping, "loc": locations past it)."""
@@ -302,13 +303,8 @@ class Case:
         self.with_out = self.n_out is not None and (sw.swa_out or "out" in self.give)
         self.new_values()
 
-        self.seq = strided_input(self.seq_h, self.seq_dtype, stride, SEQ_GAP)
-        self.pool = strided_input(self.pool_h, self.pool_dtype, stride, POOL_GAP)
+        self.seq, self.pool, self.r2t = self.device_inputs(r2t_layout or layout)
         self.qlens = strided_input(self.qlens_h, self.qlens_dtype, stride, QLEN_GAP) if self.with_qlens else None
-        r2t_layout = r2t_layout or layout
-        base = torch.zeros(layout_shape(self.pool_rows, self.W, r2t_layout), dtype=torch.int32, device="cuda")
-        self.r2t = layout_view(base, self.pool_rows, self.W, r2t_layout)
-        self.r2t.copy_(device_copy(self.r2t_h, np.int32))
         self.swa_mapping = device_copy(self.map_h, np.int64) if self.with_map else None
         self.out = device_copy(self.out_h, np.int64) if self.with_out else None
 
@@ -322,6 +318,15 @@ class Case:
             self.outputs["swa_out_cache_loc"] = Output((self.S,), np.int64)
         if sw.q_mode in (1, 2) or "cu_q" in self.give:
             self.outputs["cu_seqlens_q"] = Output((bs + 3,), np.int32)
+
+    def device_inputs(self, r2t_layout):
+        """seq_lens and req_pool_indices on the GPU (every stride-th element when stride > 1) and req_to_token in
+        r2t_layout, from the host values."""
+        base = torch.zeros(layout_shape(self.pool_rows, self.W, r2t_layout), dtype=torch.int32, device="cuda")
+        r2t = layout_view(base, self.pool_rows, self.W, r2t_layout)
+        r2t.copy_(device_copy(self.r2t_h, np.int32))
+        return (strided_input(self.seq_h, self.seq_dtype, self.stride, SEQ_GAP),
+                strided_input(self.pool_h, self.pool_dtype, self.stride, POOL_GAP), r2t)
 
     # host values ----------------------------------------------------------------------------------------------
 
@@ -362,7 +367,7 @@ class Case:
         swa = self.sw.swa or "swa_under_skip" in self.give
         high = self.swa_size if swa else (2**31 - 1 if self.tokens == "wide" else 1 << 20)
         self.r2t_h = rng.integers(0, high, (self.pool_rows, self.W)).astype(np.int64)
-        share = {"mixed": 0.05, "minus": 0.35, "wide": 0.05}[self.tokens]
+        share = {"mixed": 0.05, "minus": 0.35, "wide": 0.05, "inside": 0.0}[self.tokens]
         negative = rng.random(self.r2t_h.shape) < share
         self.r2t_h[negative] = rng.choice(np.array([-1, -1, -1, -2, -P - 1, -2**31]), int(negative.sum()))
         if "token" in self.bad:
@@ -690,6 +695,12 @@ def test_graph_capture_and_replay_with_new_inputs(bs, variant):
     values in the same buffers, writes what the reference says."""
     options = dict(GRAPH_VARIANTS[variant])
     case = Case(bs, np.random.default_rng(bs + 17), options.pop("sw"), page_size=64, offset=1, S=bs + 3, **options)
+    capture_and_replay(case, launches=bs > 0, check=case.check if bs > 0 else case.check_untouched)
+
+
+def capture_and_replay(case, launches, check):
+    """Captures case.call() after case.prepare(): no JIT work, and one kernel node if it launches (none if not,
+    where torch keeps the raw graph); then 8 replays on new values in the same buffers, poisoned, each checked."""
     case.prepare()
     before = draftjit.stats()
     try:
@@ -697,12 +708,12 @@ def test_graph_capture_and_replay_with_new_inputs(bs, variant):
     except TypeError:  # torch < 2.8: no raw graph to count nodes in
         graph, kept = torch.cuda.CUDAGraph(), False
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch warns about an empty graph (bs 0)
+        warnings.simplefilter("ignore")  # torch warns about an empty graph
         with torch.cuda.graph(graph):
             case.call()
     assert draftjit.stats() == before, "the capture compiled or loaded a kernel"
     if kept:
-        assert kernel_nodes(graph) == ([] if bs == 0 else [0])
+        assert kernel_nodes(graph) == ([0] if launches else [])
         graph.instantiate()
     torch.cuda.synchronize()
     for _ in range(8):
@@ -710,10 +721,7 @@ def test_graph_capture_and_replay_with_new_inputs(bs, variant):
         case.upload()
         case.poison()
         graph.replay()
-        if bs == 0:
-            case.check_untouched()
-        else:
-            case.check()
+        check()
 
 
 @needs_gpu
@@ -979,27 +987,29 @@ def test_arguments_are_checked_before_the_driver():
             fake_call(**overrides)
 
 
+def check_loader_says_what_is_missing(loader, folder, monkeypatch):
+    monkeypatch.delenv(loader.ENV, raising=False)
+    assert loader.path() is None
+    assert loader.ENV in loader.missing()
+    monkeypatch.setenv(loader.ENV, "/nonexistent")
+    assert loader.missing().endswith(f"has no {folder}/{loader.FILE}")
+
+
 def test_the_upstream_loader_says_what_is_missing(monkeypatch):
-    monkeypatch.delenv(upstream_trtllm_mha.ENV, raising=False)
-    assert upstream_trtllm_mha.path() is None
-    assert upstream_trtllm_mha.ENV in upstream_trtllm_mha.missing()
-    monkeypatch.setenv(upstream_trtllm_mha.ENV, "/nonexistent")
-    assert upstream_trtllm_mha.missing().endswith(f"has no {upstream_trtllm_mha.KVCACHE}/{upstream_trtllm_mha.FILE}")
+    check_loader_says_what_is_missing(upstream_trtllm_mha, upstream_trtllm_mha.KVCACHE, monkeypatch)
 
 
 # --- against upstream's Triton kernel -----------------------------------------------------------------------
 
-def _why_no_upstream():
-    why = upstream_trtllm_mha.missing()
-    if why:
-        return why
-    if not HAVE_OPS or not HAVE_GPU:
-        return "needs draftjit.sglang with its torch operators and a CUDA device draftjit can use"
-    return None
+def needs_upstream_of(loader):
+    """Skips a test, saying why, unless loader's upstream file, its torch operators and a GPU are all here."""
+    why = loader.missing()
+    if not why and (not HAVE_OPS or not HAVE_GPU):
+        why = "needs draftjit.sglang with its torch operators and a CUDA device draftjit can use"
+    return pytest.mark.skipif(why is not None, reason=why or "")
 
 
-WHY_NO_UPSTREAM = _why_no_upstream()
-needs_upstream = pytest.mark.skipif(WHY_NO_UPSTREAM is not None, reason=WHY_NO_UPSTREAM or "")
+needs_upstream = needs_upstream_of(upstream_trtllm_mha)
 
 
 def upstream_cases():
@@ -1070,11 +1080,18 @@ def test_draftjit_writes_what_upstream_writes(upstream, bs, sw, options):
     """Upstream's update_trtllm_mha_graph_metadata and draftjit.sglang's get the same arguments on twin buffers
     (the same seed: the same values, poison and layouts); afterwards every buffer must be equal bit for bit, and
     draftjit's equal to the reference."""
+    compare_twins(lambda seed: Case(bs, np.random.default_rng(seed), sw, **options),
+                  lambda case: upstream.update_trtllm_mha_graph_metadata(**case.named()),
+                  f"{bs}|{sw.id()}|{sorted(options.items())}")
+
+
+def compare_twins(make_case, call_upstream, key):
+    """Two draws: twin cases from one seed (the same values, poison and layouts), one called through upstream, the
+    other through draftjit; every buffer equal bit for bit afterwards, and draftjit's equal to the reference."""
     for draw in range(2):
-        seed = zlib.crc32(f"{bs}|{sw.id()}|{sorted(options.items())}|{draw}".encode())
-        theirs = Case(bs, np.random.default_rng(seed), sw, **options)
-        mine = Case(bs, np.random.default_rng(seed), sw, **options)
-        upstream.update_trtllm_mha_graph_metadata(**theirs.named())
+        seed = zlib.crc32(f"{key}|{draw}".encode())
+        theirs, mine = make_case(seed), make_case(seed)
+        call_upstream(theirs)
         mine.call()
         torch.cuda.synchronize()
         problems = twin_differences(mine, theirs)

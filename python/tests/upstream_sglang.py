@@ -46,16 +46,27 @@ def has_kpool(base):
 
 def missing():
     """Why upstream cannot run here (a sentence naming what is missing), or None."""
+    return file_missing(ATTENTION, MAIN_FILE)
+
+
+def file_path(folder, file, base=None):
+    """Where upstream's folder/file is under base (default: DRAFTJIT_UPSTREAM_SGLANG), or None without one."""
+    base = base or root()
+    return None if base is None else os.path.join(base, *folder.split("/"), file)
+
+
+def file_missing(folder, file):
+    """Why upstream's kernel in folder/file cannot run here (a sentence naming what is missing), or None."""
     base = root()
     if base is None:
-        return f"needs {ENV} naming a directory with {ATTENTION}/{MAIN_FILE} (see .upstream-sglang/)"
-    if not os.path.isfile(os.path.join(_attention_dir(base), MAIN_FILE)):
-        return f"{ENV}={base} has no {ATTENTION}/{MAIN_FILE}"
+        return f"needs {ENV} naming a directory with {folder}/{file} (see .upstream-sglang/)"
+    if not os.path.isfile(file_path(folder, file, base)):
+        return f"{ENV}={base} has no {folder}/{file}"
     for module, what in (("torch", "PyTorch"), ("triton", "Triton")):
         try:
             __import__(module)
         except ImportError as error:
-            return f"needs {what} for upstream's kernels ({error})"
+            return f"needs {what} for upstream's kernel ({error})"
     import torch
     if not torch.cuda.is_available():
         return "needs a CUDA device"

@@ -23,26 +23,12 @@ FUNCTION = "update_trtllm_mha_graph_metadata"
 
 def path(base=None):
     """Where upstream's file is under base (default: DRAFTJIT_UPSTREAM_SGLANG), or None without one."""
-    base = base or upstream_sglang.root()
-    return None if base is None else os.path.join(base, *KVCACHE.split("/"), FILE)
+    return upstream_sglang.file_path(KVCACHE, FILE, base)
 
 
 def missing():
     """Why upstream's kernel cannot run here (a sentence naming what is missing), or None."""
-    base = upstream_sglang.root()
-    if base is None:
-        return f"needs {ENV} naming a directory with {KVCACHE}/{FILE} (see .upstream-sglang/)"
-    if not os.path.isfile(path(base)):
-        return f"{ENV}={base} has no {KVCACHE}/{FILE}"
-    for module, what in (("torch", "PyTorch"), ("triton", "Triton")):
-        try:
-            __import__(module)
-        except ImportError as error:
-            return f"needs {what} for upstream's kernel ({error})"
-    import torch
-    if not torch.cuda.is_available():
-        return "needs a CUDA device"
-    return None
+    return upstream_sglang.file_missing(KVCACHE, FILE)
 
 
 _loaded = None

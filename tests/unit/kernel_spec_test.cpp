@@ -150,6 +150,8 @@ TEST_CASE("params structs have the sizes the compiled kernels declare (tests/fil
   CHECK(sizeof(draftjit_kernels::DsaTargetVerifyParams) == 232);
   CHECK(sizeof(draftjit_kernels::DsaDraftExtendParams) == 224);
   CHECK(sizeof(draftjit_kernels::TrtllmMhaParams) == 240);
+  CHECK(sizeof(draftjit_kernels::Fa3DecodeParams) == 176);
+  CHECK(sizeof(draftjit_kernels::Fa3ExtendParams) == 224);
 }
 
 // check_spec_is_buildable derives its limits from the constructors and the named bounds (kMaxUnrollBs, kMaxFusedBs,

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -17,6 +18,13 @@ inline constexpr bool kAddressSanitizer = true;
 #else
 inline constexpr bool kAddressSanitizer = false;
 #endif
+
+// A device address for argument checks, which only compare it with null: nothing is dereferenced before the checks
+// pass, so the tests without a GPU see the driver's error, never a fault.
+template <class T = std::int32_t>
+T* fake(std::uintptr_t n) {
+  return reinterpret_cast<T*>(std::uintptr_t{0x10000} * n);
+}
 
 // A fresh directory under the system temp dir, removed with everything in it on destruction.
 class TempDir {

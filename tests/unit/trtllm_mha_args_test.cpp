@@ -9,16 +9,12 @@
 
 #include "draftjit/draftjit.hpp"
 #include "draftjit/trtllm_mha.hpp"
+#include "test_support.hpp"
 
 using namespace draftjit;
+using draftjit::test::fake;
 
 namespace {
-
-// Addresses the checks only compare with null; nothing is dereferenced before the checks pass.
-template <class T = std::int32_t>
-T* fake(std::uintptr_t n) {
-  return reinterpret_cast<T*>(std::uintptr_t{0x10000} * n);
-}
 
 // Valid arguments for bs 4, 8 pages of 16 tokens, SWA and q cumsum on: every test breaks one thing.
 TrtllmMhaArgs valid() {

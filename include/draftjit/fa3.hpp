@@ -1,0 +1,107 @@
+#pragma once
+// FA3's normal-decode metadata (upstream SGLang's normal_decode_set_metadata, kernels/ops/attention/metadata.py
+// @ 1a366c6c, read 2026-12-06; docs/BACKENDS.md, section 2a), in one launch: the KV lengths
+// cache_seqlens[b] = int32(seq_lens[b] + seq_len_delta), their exclusive prefix cu_seqlens_k[0..bs] (entry 0 = 0
+// written), and each request's page-table row over its live pages min((L + P - 1) >> log2(P), max_seq_pages):
+// page_table[b, p] = req_to_token[req_pool_indices[b], p * P] >> log2(P), optionally the SWA page table
+// swa_page_table[b, p] = int32(swa_mapping[token * swa_mapping_stride] >> log2(P)). Bit for bit upstream's: int32
+// sums wrap, pages and slots are divided by an arithmetic shift (floor: a -1 token gives page -1, not 0), and
+// page-table columns past a row's live pages keep what they held (readers bound them by cache_seqlens).
+//
+// One asynchronous, graph-capturable launch on `stream`: no allocation, no host synchronisation. As upstream's grid,
+// bs == 0 launches nothing unless skip_page_table is set or max_seq_pages == 0, when cu_seqlens_k[0] = 0 is written
+// alone. The kernel is specialised by the switches alone (Fa3DecodeSwitches), never by bs, lengths, widths, strides,
+// the page size or seq_len_delta (constants upstream compiles per value): one compile per switch set serves every
+// call.
+//
+// Bad arguments throw std::invalid_argument before anything is launched: bs outside [0, kMaxFa3Bs], page_size not a
+// power of two in [1, 2^30] (upstream asserts a power of two), max_seq_pages outside [0, INT32_MAX] or past a page
+// table's columns, a page past req_to_token's columns ((max_seq_pages - 1) * page_size >= its columns),
+// swa_mapping_stride neither 0 nor 1, a negative stride or size, a null pointer that is read or written (the
+// per-request arrays may be null at bs 0), an SWA page table without swa_mapping. Upstream checks nothing; where its
+// result is undefined draftjit reads and writes nothing out of bounds: a pool index outside req_to_token's rows
+// leaves the request's page-table rows as they were, and a token whose mapping entry is outside swa_mapping (a
+// negative token, or one past its entries) leaves its SWA entry as it was.
+#include <cstdint>
+
+#include "draftjit/device_arrays.hpp"
+#include "draftjit/draftjit.hpp"
+
+namespace draftjit {
+
+inline constexpr int kMaxFa3Bs = 65536;
+
+struct Fa3DecodeArgs {
+  std::int32_t* cache_seqlens = nullptr;             // [bs]: int32(seq_lens[b] + seq_len_delta)
+  std::int32_t* cu_seqlens_k = nullptr;              // [bs + 1], entry 0 = 0
+  DeviceMatrix page_table{};                         // [>= bs, >= max_seq_pages]; unused with skip_page_table
+  ConstDeviceMatrix req_to_token{};                  // [pool rows, > (max_seq_pages - 1) * page_size]
+  DeviceIndices req_pool_indices{nullptr, IndexType::Int64};  // [bs] rows of req_to_token, int64 or int32
+  std::int64_t max_seq_pages = 0;                    // live pages per row at most
+  DeviceIndices seq_lens{};                          // [bs] int32 or int64
+  std::int32_t seq_len_delta = 0;                    // added to every length (upstream's constexpr)
+  std::int32_t page_size = 1;                        // a power of two
+  DeviceMatrix swa_page_table{};                     // optional, like page_table; written when given
+  DeviceInt64s swa_mapping{};                        // full token -> SWA slot; needed with swa_page_table
+  std::int32_t swa_mapping_stride = 1;               // 1, or 0: upstream's unified pool reads entry 0 for every page
+  bool skip_page_table = false;                      // write no page table (page tables and mapping unused)
+  std::int64_t bs = 0;                               // 0 ..= kMaxFa3Bs: upstream's cache_seqlens_int32.shape[0]
+};
+
+// See the top of this file.
+void fa3_decode_metadata(const Fa3DecodeArgs& args, CUstream stream);
+
+// The switches of the kernel a call launches: what prepare_fa3 needs to load it before a capture.
+struct Fa3DecodeSwitches {
+  IndexType seq_lens = IndexType::Int32;
+  IndexType req_pool_indices = IndexType::Int64;
+  bool swa = false;  // swa_page_table written (not with skip_page_table)
+  bool skip_page_table = false;
+};
+
+// Compiles (or loads from the caches) and loads into the current context the kernel of these switches, so that a
+// later call, or a CUDA graph capture, does no JIT work. Throws std::invalid_argument for switches no call has (swa
+// with skip_page_table).
+void prepare_fa3(const Fa3DecodeSwitches& switches = {});
+
+// FA3's draft-extend metadata (upstream's draft_extend_set_metadata, same file; docs/BACKENDS.md, section 2b), in
+// one launch: cache_seqlens[b] = int32(seq_lens[b]) and its exclusive prefix cu_seqlens_k[0..bs], cu_seqlens_q[0..bs]
+// the exclusive prefix of int32(extend_seq_lens[b]) (entries 0 = 0 written), each page-table row over its live pages
+// min((L + P - 1) >> log2(P), page_table's columns) as the decode's with seq_len_delta 0, and with
+// full_to_swa_index_mapping the SWA page table (mapping[token] >> log2(P), stride 1) and
+// swa_out_cache_loc[i] = mapping[out_cache_loc[i]] for every i < out_cache_loc's entries. bs 0 launches nothing.
+// Bad arguments throw std::invalid_argument before anything is launched, as the decode's, besides: with the mapping,
+// swa_page_table, out_cache_loc or swa_out_cache_loc missing, or swa_out_cache_loc shorter than out_cache_loc.
+// Where upstream reads out of bounds draftjit leaves the entry as it was: a pool index outside req_to_token, a token
+// or location outside the mapping (negative, or past its entries).
+struct Fa3ExtendArgs {
+  std::int32_t* cache_seqlens = nullptr;             // [bs]
+  std::int32_t* cu_seqlens_k = nullptr;              // [bs + 1]
+  std::int32_t* cu_seqlens_q = nullptr;              // [bs + 1]
+  DeviceMatrix page_table{};                         // [>= bs, pages]: its columns are the bound
+  ConstDeviceMatrix req_to_token{};                  // [pool rows, > (pages - 1) * page_size]
+  DeviceIndices req_pool_indices{nullptr, IndexType::Int64};  // [bs] int64 or int32
+  DeviceIndices seq_lens{};                          // [bs] int32 or int64
+  DeviceIndices extend_seq_lens{};                   // [bs] int32 or int64
+  std::int32_t page_size = 1;                        // a power of two
+  DeviceInt64s full_to_swa_index_mapping{};          // optional: SWA on
+  DeviceMatrix swa_page_table{};                     // with the mapping: [>= bs, >= pages]
+  DeviceInt64s out_cache_loc{};                      // with the mapping
+  MutableDeviceInt64s swa_out_cache_loc{};           // with the mapping: >= out_cache_loc's entries
+  std::int64_t bs = 0;                               // 0 ..= kMaxFa3Bs: upstream's cache_seqlens_int32.shape[0]
+};
+
+// See above.
+void fa3_draft_extend_metadata(const Fa3ExtendArgs& args, CUstream stream);
+
+struct Fa3ExtendSwitches {
+  IndexType seq_lens = IndexType::Int32;
+  IndexType req_pool_indices = IndexType::Int64;
+  IndexType extend_seq_lens = IndexType::Int32;
+  bool swa = false;  // full_to_swa_index_mapping given
+};
+
+// prepare_fa3 for a draft-extend call's kernel.
+void prepare_fa3(const Fa3ExtendSwitches& switches);
+
+}  // namespace draftjit
