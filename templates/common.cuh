@@ -1,5 +1,6 @@
-// What the kernels of every family share: warp constants, how a scan reads its input, a warp's inclusive sum, a
-// quotient in 32 bits where it fits, typed index loads (load_index), and the search from a position to the request
+// What the kernels of every family share: warp constants, how a scan reads its input, a warp's inclusive sum, the
+// prefixes over requests of the metadata families (request_prefixes), a quotient in 32 bits where it fits, typed
+// index loads (load_index), and the search from a position to the request
 // that holds it over a block scan's prefixes. Then the parts the three draft-extend kernels (fused_kernel.cuh,
 // scan_kernel.cuh, fill_kernel.cuh) have in common: their status bits and their fill, whose rules fused_kernel.cuh
 // states. The DSA kernels keep their own status word and checks (dsa_requests.cuh).
@@ -88,6 +89,70 @@ __device__ __forceinline__ long long quotient(long long n, long long d) {
     return static_cast<unsigned>(n) / static_cast<unsigned>(d);
   }
   return n / d;
+}
+
+// One or two running sums over requests, modulo 2^32 (q is kept only where a caller scans two values).
+struct RequestSums {
+  unsigned k, q;
+};
+
+// The block's exclusive sums of each thread's values, q only with TWO. Every thread of the block calls it, once.
+template <int THREADS, bool TWO>
+__device__ __forceinline__ RequestSums block_exclusive_sums(RequestSums v) {
+  static_assert(THREADS % kWarpThreads == 0 && THREADS / kWarpThreads <= kWarpThreads, "one warp scans the warps");
+  constexpr int kWarps = THREADS / kWarpThreads;
+  __shared__ unsigned s_k[kWarps], s_q[kWarps];  // each warp's inclusive sums, then the sums of the warps before it
+  const unsigned k = warp_inclusive_sum(v.k), q = TWO ? warp_inclusive_sum(v.q) : 0u;
+  const int warp = threadIdx.x / kWarpThreads, lane = threadIdx.x % kWarpThreads;
+  if (lane == kWarpThreads - 1) {
+    s_k[warp] = k;
+    if (TWO) s_q[warp] = q;
+  }
+  __syncthreads();
+  if (warp == 0) {
+    const bool mine = lane < kWarps;
+    const unsigned wk = mine ? s_k[lane] : 0u, wq = TWO && mine ? s_q[lane] : 0u;
+    const unsigned before_k = warp_inclusive_sum(wk) - wk, before_q = TWO ? warp_inclusive_sum(wq) - wq : 0u;
+    __syncwarp();  // every lane has read its warp's sums before any lane overwrites one
+    if (mine) {
+      s_k[lane] = before_k;
+      if (TWO) s_q[lane] = before_q;
+    }
+  }
+  __syncthreads();
+  return {s_k[warp] + k - v.k, TWO ? s_q[warp] + q - v.q : 0u};
+}
+
+// The inclusive prefixes over requests b < bs of value(b) (one sum, or two with TWO), modulo 2^32, handed to
+// store(b, value, inclusive). bs <= 32 runs in warp 0 alone, one request per lane and no barrier; above, each thread
+// owns a run of ceil(bs / THREADS) consecutive requests, sums it, takes its run's offset from a block scan of the
+// runs' sums and walks its run again. Every thread of the block calls it, once.
+template <int THREADS, bool TWO, class Value, class Store>
+__device__ __forceinline__ void request_prefixes(int bs, Value value, Store store) {
+  if (bs <= kWarpThreads) {
+    if (threadIdx.x >= kWarpThreads) return;
+    const int b = threadIdx.x;
+    const RequestSums v = b < bs ? value(b) : RequestSums{0u, 0u};
+    const RequestSums inclusive = {warp_inclusive_sum(v.k), TWO ? warp_inclusive_sum(v.q) : 0u};
+    if (b < bs) store(b, v, inclusive);
+    return;
+  }
+  const int per = (bs + THREADS - 1) / THREADS;
+  const int first = min(bs, static_cast<int>(threadIdx.x) * per);
+  const int last = min(bs, first + per);
+  RequestSums run = {0u, 0u};
+  for (int b = first; b < last; ++b) {
+    const RequestSums v = value(b);
+    run.k += v.k;
+    run.q += v.q;
+  }
+  RequestSums sum = block_exclusive_sums<THREADS, TWO>(run);
+  for (int b = first; b < last; ++b) {
+    const RequestSums v = value(b);
+    sum.k += v.k;
+    sum.q += v.q;
+    store(b, v, sum);
+  }
 }
 
 // Value b of an IndexArray of int, or of long long with WIDE, widened.

@@ -26,55 +26,27 @@ struct Fa3Requests {
   }
 };
 
-// The sum of every lower thread's value over the block, modulo 2^32 (all THREADS threads take part).
-template <int THREADS>
-__device__ __forceinline__ unsigned block_exclusive_sum(unsigned value) {
-  static_assert(THREADS % kWarpThreads == 0 && THREADS / kWarpThreads <= kWarpThreads, "one warp scans the warps");
-  constexpr int kWarps = THREADS / kWarpThreads;
-  __shared__ unsigned s_before[kWarps];  // each warp's inclusive sum, then the sum of the warps before it
-  const unsigned in_warp = warp_inclusive_sum(value);
-  const int warp = threadIdx.x / kWarpThreads, lane = threadIdx.x % kWarpThreads;
-  if (lane == kWarpThreads - 1) s_before[warp] = in_warp;
-  __syncthreads();
-  if (warp == 0) {
-    const unsigned total = lane < kWarps ? s_before[lane] : 0u;
-    const unsigned before = warp_inclusive_sum(total) - total;
-    __syncwarp();  // every lane has read its warp's sum before any lane overwrites one
-    if (lane < kWarps) s_before[lane] = before;
-  }
-  __syncthreads();
-  const unsigned before = s_before[warp] + in_warp - value;
-  __syncthreads();  // every thread has read its warp's offset: a next call may overwrite them
-  return before;
-}
-
-// out[0] = 0 and out[b + 1] = value(0) + ... + value(b) modulo 2^32 for b < bs, calling store(b, value(b)) too: the
-// values of upstream's sequential loop. Each thread owns a run of consecutive requests, sums it, takes its run's
-// offset from a block scan of the runs' sums and writes its run. All THREADS threads call it.
-template <int THREADS, class Value, class Store>
-__device__ __forceinline__ void write_prefix(int bs, int* out, Value value, Store store) {
-  const int per = (bs + THREADS - 1) / THREADS;
-  const int first = min(bs, static_cast<int>(threadIdx.x) * per);
-  const int last = min(bs, first + per);
-  unsigned run = 0u;
-  for (int b = first; b < last; ++b) run += static_cast<unsigned>(value(b));
-  unsigned sum = block_exclusive_sum<THREADS>(run);
-  if (threadIdx.x == 0) out[0] = 0;
-  for (int b = first; b < last; ++b) {
-    const int v = value(b);
-    sum += static_cast<unsigned>(v);
-    store(b, v);
-    out[b + 1] = static_cast<int>(sum);
-  }
-}
-
-// Block 0: cache_seqlens[b] and cu_seqlens_k[0..bs], cu_seqlens_k[0] = 0 included (upstream's one program writes
-// it, bs 0 too).
-template <int THREADS, int FLAGS>
-__device__ __forceinline__ void write_lengths(const Fa3DecodeParams& p) {
+// Block 0: cache_seqlens[b], cu_seqlens_k[0..bs] and, for draft extend (EXTEND), cu_seqlens_q[0..bs] summing
+// int32(extend_seq_lens[b]); entry 0 of each is written 0 (upstream's one program writes it, bs 0 too).
+template <int THREADS, int FLAGS, bool EXTEND>
+__device__ __forceinline__ void write_lengths(const Fa3DecodeParams& p, const IndexArray& extend_seq_lens,
+                                              int* cu_seqlens_q) {
   const Fa3Requests<FLAGS> r{p};
-  write_prefix<THREADS>(
-      p.bs, p.cu_seqlens_k, [&](int b) { return r.cache_len(b); }, [&](int b, int len) { p.cache_seqlens[b] = len; });
+  if (threadIdx.x == 0) {
+    p.cu_seqlens_k[0] = 0;
+    if constexpr (EXTEND) cu_seqlens_q[0] = 0;
+  }
+  request_prefixes<THREADS, EXTEND>(
+      p.bs,
+      [&](int b) {
+        const long long ext = EXTEND ? load_index<(FLAGS & kFa3Ext64) != 0>(extend_seq_lens, b) : 0;
+        return RequestSums{static_cast<unsigned>(r.cache_len(b)), static_cast<unsigned>(ext)};
+      },
+      [&](int b, RequestSums len, RequestSums sum) {
+        p.cache_seqlens[b] = static_cast<int>(len.k);
+        p.cu_seqlens_k[b + 1] = static_cast<int>(sum.k);
+        if constexpr (EXTEND) cu_seqlens_q[b + 1] = static_cast<int>(sum.q);
+      });
 }
 
 // swa_mapping[token * swa_mapping_stride], or false where that entry is outside the mapping (a negative token, or
@@ -124,7 +96,7 @@ template <int THREADS, int FLAGS>
 __device__ __forceinline__ void fa3_decode_kernel(const Fa3DecodeParams& p) {
   static_assert(FLAGS >= 0 && FLAGS < kFa3FlagsEnd, "FLAGS: kFa3* switches");
   if (blockIdx.x == 0) {
-    write_lengths<THREADS, FLAGS>(p);
+    write_lengths<THREADS, FLAGS, false>(p, IndexArray{}, nullptr);
     return;
   }
   if constexpr ((FLAGS & kFa3SkipPageTable) != 0) return;
@@ -156,11 +128,7 @@ template <int THREADS, int FLAGS>
 __device__ __forceinline__ void fa3_extend_kernel(const Fa3ExtendParams& p) {
   static_assert(FLAGS >= 0 && FLAGS < kFa3FlagsEnd && (FLAGS & kFa3SkipPageTable) == 0, "FLAGS: kFa3* switches");
   if (blockIdx.x == 0) {
-    write_lengths<THREADS, FLAGS>(p.d);
-    write_prefix<THREADS>(
-        p.d.bs, p.cu_seqlens_q,
-        [&](int b) { return static_cast<int>(load_index<(FLAGS & kFa3Ext64) != 0>(p.extend_seq_lens, b)); },
-        [](int, int) {});
+    write_lengths<THREADS, FLAGS, true>(p.d, p.extend_seq_lens, p.cu_seqlens_q);
     return;
   }
   constexpr long long kTile = THREADS * kFa3ItemPages;

@@ -28,68 +28,24 @@ struct TrtllmRequests {
   }
 };
 
-// Request b's prefixes into the outputs: cache_seqlens[b] and entry b + 1 of cu_seqlens_k and cu_seqlens_q, from the
-// inclusive sums k and q; entry 0 of each is never written (upstream's caller zeroes it once).
-template <int FLAGS>
-__device__ __forceinline__ void store_request(const TrtllmMhaParams& p, int b, int cache_len, unsigned k, unsigned q) {
-  p.cache_seqlens[b] = cache_len;
-  p.cu_seqlens_k[b + 1] = static_cast<int>(k);
-  if constexpr ((FLAGS & kTrtllmQCumsum) != 0) p.cu_seqlens_q[b + 1] = static_cast<int>(q);
-  if constexpr ((FLAGS & kTrtllmQStrided) != 0) {
-    p.cu_seqlens_q[b + 1] = static_cast<int>(static_cast<unsigned>(b + 1) * static_cast<unsigned>(p.q_stride));
-  }
-}
-
-// Block 0: bs <= 32 in warp 0 alone, one request per lane and no barrier; above, each thread owns a run of
-// consecutive requests, sums it, and takes its run's offset from a block scan of the runs' sums.
+// Block 0: cache_seqlens[b] and entry b + 1 of cu_seqlens_k and (with kTrtllmQCumsum or kTrtllmQStrided)
+// cu_seqlens_q; entry 0 of each is never written (upstream's caller zeroes it once).
 template <int THREADS, int FLAGS>
 __device__ __forceinline__ void write_prefixes(const TrtllmMhaParams& p) {
-  constexpr bool kQ = (FLAGS & kTrtllmQCumsum) != 0;
   const TrtllmRequests<FLAGS> r{p};
-  const int bs = p.bs;
-  if (bs <= kWarpThreads) {
-    if (threadIdx.x >= kWarpThreads) return;
-    const int b = threadIdx.x;
-    const int len = b < bs ? r.cache_len(b) : 0;
-    const unsigned k = warp_inclusive_sum(static_cast<unsigned>(len));
-    const unsigned q = kQ ? warp_inclusive_sum(b < bs ? r.qlen(b) : 0u) : 0u;
-    if (b < bs) store_request<FLAGS>(p, b, len, k, q);
-    return;
-  }
-  const int per = (bs + THREADS - 1) / THREADS;
-  const int first = min(bs, static_cast<int>(threadIdx.x) * per);
-  const int last = min(bs, first + per);
-  unsigned k = 0u, q = 0u;
-  for (int b = first; b < last; ++b) {
-    k += static_cast<unsigned>(r.cache_len(b));
-    if constexpr (kQ) q += r.qlen(b);
-  }
-  __shared__ unsigned s_warp_k[THREADS / kWarpThreads], s_warp_q[THREADS / kWarpThreads];
-  const unsigned k_in_warp = warp_inclusive_sum(k), q_in_warp = kQ ? warp_inclusive_sum(q) : 0u;
-  const int warp = threadIdx.x / kWarpThreads, lane = threadIdx.x % kWarpThreads;
-  if (lane == kWarpThreads - 1) {
-    s_warp_k[warp] = k_in_warp;
-    s_warp_q[warp] = q_in_warp;
-  }
-  __syncthreads();
-  if (warp == 0) {  // the warps' exclusive offsets, in place
-    const bool mine = lane < THREADS / kWarpThreads;
-    const unsigned wk = mine ? s_warp_k[lane] : 0u, wq = mine ? s_warp_q[lane] : 0u;
-    const unsigned ik = warp_inclusive_sum(wk), iq = kQ ? warp_inclusive_sum(wq) : 0u;
-    __syncwarp();
-    if (mine) {
-      s_warp_k[lane] = ik - wk;
-      s_warp_q[lane] = iq - wq;
-    }
-  }
-  __syncthreads();
-  unsigned k_sum = s_warp_k[warp] + k_in_warp - k, q_sum = s_warp_q[warp] + q_in_warp - q;
-  for (int b = first; b < last; ++b) {
-    const int len = r.cache_len(b);
-    k_sum += static_cast<unsigned>(len);
-    if constexpr (kQ) q_sum += r.qlen(b);
-    store_request<FLAGS>(p, b, len, k_sum, q_sum);
-  }
+  request_prefixes<THREADS, (FLAGS & kTrtllmQCumsum) != 0>(
+      p.bs,
+      [&](int b) {
+        return RequestSums{static_cast<unsigned>(r.cache_len(b)), (FLAGS & kTrtllmQCumsum) != 0 ? r.qlen(b) : 0u};
+      },
+      [&](int b, RequestSums len, RequestSums sum) {
+        p.cache_seqlens[b] = static_cast<int>(len.k);
+        p.cu_seqlens_k[b + 1] = static_cast<int>(sum.k);
+        if constexpr ((FLAGS & kTrtllmQCumsum) != 0) p.cu_seqlens_q[b + 1] = static_cast<int>(sum.q);
+        if constexpr ((FLAGS & kTrtllmQStrided) != 0) {
+          p.cu_seqlens_q[b + 1] = static_cast<int>(static_cast<unsigned>(b + 1) * static_cast<unsigned>(p.q_stride));
+        }
+      });
 }
 
 // swa_mapping[token] as a page (-1 for a negative token or mapping), or false where the token is past the mapping
