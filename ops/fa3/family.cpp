@@ -17,6 +17,9 @@ namespace {
 namespace k = draftjit_kernels;
 using jit::KernelSpec;
 
+// The family's ops, its variants' indices.
+enum class Fa3Op : std::uint8_t { Decode, Extend };
+
 // Indexed by Fa3Op.
 constexpr std::array<jit::KernelVariant, 2> kVariants = {{
     {"fa3_decode", jit::scan_bit(jit::Scan::None), k::Fa3DecodeParams::kEntry, "Fa3DecodeParams", "fa3_kernel.cuh",
@@ -37,6 +40,9 @@ constexpr std::array<int, 2> kOpFlags = {k::kFa3SeqLens64 | k::kFa3PoolIndices32
 // One block size: block 0's prefix takes a run of ceil(bs / 256) requests per thread, the gather 256 x
 // kFa3ItemPages pages per item.
 constexpr int kThreads = 256;
+
+constexpr Fa3Op op_of(const Fa3DecodeSwitches&) { return Fa3Op::Decode; }
+constexpr Fa3Op op_of(const Fa3ExtendSwitches&) { return Fa3Op::Extend; }
 
 int flags_of(const Fa3DecodeSwitches& s) {
   return (s.seq_lens == IndexType::Int64 ? k::kFa3SeqLens64 : 0) |
@@ -90,8 +96,12 @@ void check_bs(std::int64_t bs, std::string_view call) {
   }
 }
 
-KernelSpec spec_for(const Fa3DecodeSwitches& switches) { return spec_of_flags(Fa3Op::Decode, flags_of(switches)); }
-KernelSpec spec_for(const Fa3ExtendSwitches& switches) { return spec_of_flags(Fa3Op::Extend, flags_of(switches)); }
+template <class Switches>
+KernelSpec spec_for(const Switches& switches) {
+  return spec_of_flags(op_of(switches), flags_of(switches));
+}
+template KernelSpec spec_for(const Fa3DecodeSwitches&);
+template KernelSpec spec_for(const Fa3ExtendSwitches&);
 
 namespace {
 

@@ -16,14 +16,12 @@ extern const jit::KernelFamily kFamily;
 // Throws std::invalid_argument "<call>: bs = N is outside the supported range [0, kMaxFa3Bs]".
 void check_bs(std::int64_t bs, std::string_view call);
 
-// The family's ops, its variants' indices.
-enum class Fa3Op : std::uint8_t { Decode, Extend };
+// The kernel of a call's switches (Fa3DecodeSwitches, Fa3ExtendSwitches: each op has its own, so a new op adds no
+// declaration here). Throws std::invalid_argument for switches no call has.
+template <class Switches>
+jit::KernelSpec spec_for(const Switches& switches);
 
-// The kernel of these switches. Throws std::invalid_argument for switches no call has.
-jit::KernelSpec spec_for(const Fa3DecodeSwitches& switches);
-jit::KernelSpec spec_for(const Fa3ExtendSwitches& switches);
-
-// The family's call kinds (ops/kinds.hpp): fa3-decode and fa3-extend, with their switches.
+// The family's call kinds (ops/kinds.hpp), one per op, with their switches.
 std::span<const CallKind> kinds();
 
 }  // namespace draftjit::ops::fa3
