@@ -1,4 +1,4 @@
-// FA3's normal-decode metadata (include/draftjit/fa3.hpp): check the arguments, pick the kernel of the call's
+// FA3's metadata calls (include/draftjit/fa3.hpp): check the arguments, pick the kernel of the call's
 // switches (ops::fa3::spec_for), fill its params struct and launch it.
 #include <fmt/format.h>
 
@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "call_checks.hpp"
@@ -26,6 +27,7 @@ namespace k = draftjit_kernels;
 
 constexpr const char* kDecodeCall = "fa3_decode_metadata";
 constexpr const char* kExtendCall = "fa3_draft_extend_metadata";
+constexpr const char* kSpecTableCall = "fa3_swa_spec_page_table";
 constexpr std::int32_t kMaxPageSize = std::int32_t{1} << 30;  // a shift of at most 30 keeps P - 1 an int32
 
 Fa3DecodeSwitches switches_of(const Fa3DecodeArgs& a) {
@@ -86,18 +88,20 @@ k::Fa3DecodeParams checked_params(const Fa3DecodeArgs& a, const Fa3DecodeSwitche
           {a.swa_page_table.data, a.swa_page_table.row_stride, a.swa_page_table.col_stride}};
 }
 
-// Launches the kernel of spec with params on stream: block 0 writes the lengths and the prefixes, up to one wave of
-// workers (at least one) share the items (rows' page tiles, then draft extend's out-cache tiles).
+// Launches the kernel of spec with params on stream: `leading` blocks (block 0, which writes the lengths and the
+// prefixes, or none), then up to one wave of workers (at least one) sharing the items (rows' page tiles, then draft
+// extend's out-cache tiles).
 template <class Params>
 void launch_items(const jit::KernelSpec& spec, const Params& params, int bs, std::int64_t items, CUstream stream,
-                  const char* call, const char* kind) {
+                  const char* call, const char* kind, int leading = 1) {
   Context& context = current_context();
   const LoadedKernel& kernel = kernel_for_call(context, spec, bs, stream, call, [kind] {
     return fmt::format("Call draftjit::prepare_fa3 for these switches (Python: draftjit.prepare(bs, kind=\"{}\", "
                        "switches=...)) before capturing", kind);
   });
-  const std::int64_t workers = std::max<std::int64_t>(1, std::int64_t{context.sm_count()} * kernel.blocks_per_sm - 1);
-  const auto blocks = static_cast<unsigned>(1 + std::min(items, workers));
+  const std::int64_t workers =
+      std::max<std::int64_t>(1, std::int64_t{context.sm_count()} * kernel.blocks_per_sm - leading);
+  const auto blocks = static_cast<unsigned>(leading + std::min(items, workers));
   launch(kernel, {blocks, static_cast<unsigned>(spec.threads)}, stream, params);
 }
 
@@ -169,14 +173,53 @@ void fa3_draft_extend_metadata(const Fa3ExtendArgs& args, CUstream stream) {
                "fa3-extend");
 }
 
-void prepare_fa3(const Fa3DecodeSwitches& switches) {
-  const jit::KernelSpec spec = ops::fa3::spec_for(switches);  // before the driver
-  prepare_kernels({&spec, 1});
+void fa3_swa_spec_page_table(const Fa3SpecTableArgs& args, CUstream stream) {
+  ops::fa3::check_bs(args.bs, kSpecTableCall);
+  const std::int64_t repeat = args.speculative_num_draft_tokens;
+  require_arg(kSpecTableCall, repeat >= 0 && repeat * args.bs <= std::numeric_limits<std::int32_t>::max(),
+          "speculative_num_draft_tokens = {} is negative or takes bs * it past INT32_MAX", repeat);
+  const std::int64_t rows = repeat * args.bs;
+  for (const auto& [name, indices] : {std::pair{"seq_len_a", &args.seq_len_a}, {"seq_len_b", &args.seq_len_b}}) {
+    require_arg(kSpecTableCall, indices->stride >= 0, "{} has a negative stride ({})", name, indices->stride);
+    require_arg(kSpecTableCall, rows == 0 || indices->data != nullptr, "{} must be non-null", name);
+  }
+  for (const auto& [name, table, least] :
+       {std::tuple{"page_table_a", &args.page_table_a, args.bs}, {"page_table_b", &args.page_table_b, rows}}) {
+    require_arg(kSpecTableCall, table->rows >= least && table->cols >= 0 && table->row_stride >= 0 &&
+                                    table->col_stride >= 0 && (rows == 0 || table->data != nullptr),
+                "{} is {} x {} with strides {}, {}: it must be non-null with >= {} rows and no negative stride", name,
+                table->rows, table->cols, table->row_stride, table->col_stride, least);
+  }
+  const DeviceMatrix& dst = args.page_table_dst;
+  require_arg(kSpecTableCall, dst.rows >= rows && dst.cols >= 0 && dst.row_stride >= 0 && dst.col_stride >= 0 &&
+                                  (rows == 0 || dst.data != nullptr),
+              "page_table_dst is {} x {} with strides {}, {}: it must be non-null with >= {} rows and no negative "
+              "stride", dst.rows, dst.cols, dst.row_stride, dst.col_stride, rows);
+  const Fa3SpecTableSwitches switches{args.seq_len_a.type, args.seq_len_b.type};
+  const jit::KernelSpec spec = ops::fa3::spec_for(switches);
+  constexpr std::int64_t kUpstreamBlock = 256;  // upstream's BLOCK_N: its grid covers whole blocks of columns
+  const std::int64_t cover = std::min(
+      (args.page_table_a.cols + args.page_table_b.cols + kUpstreamBlock - 1) / kUpstreamBlock * kUpstreamBlock,
+      dst.cols);
+  const std::int64_t tile = std::int64_t{k::kFa3ItemPages} * spec.threads;
+  const k::Fa3SpecTableParams params{{args.seq_len_a.data, args.seq_len_a.stride},
+                                     {args.seq_len_b.data, args.seq_len_b.stride},
+                                     {args.page_table_a.data, args.page_table_a.row_stride, args.page_table_a.col_stride},
+                                     {args.page_table_b.data, args.page_table_b.row_stride, args.page_table_b.col_stride},
+                                     {dst.data, dst.row_stride, dst.col_stride},
+                                     args.page_table_a.cols,
+                                     args.page_table_b.cols,
+                                     cover,
+                                     rows,
+                                     repeat,
+                                     (cover + tile - 1) / tile};
+  if (rows == 0 || cover == 0) return;  // upstream's grid (0, k), or no column to write
+  launch_items(spec, params, static_cast<int>(args.bs), rows * params.tiles_per_row, stream, kSpecTableCall,
+               "fa3-swa-spec", 0);
 }
 
-void prepare_fa3(const Fa3ExtendSwitches& switches) {
-  const jit::KernelSpec spec = ops::fa3::spec_for(switches);  // before the driver
-  prepare_kernels({&spec, 1});
-}
+void prepare_fa3(const Fa3DecodeSwitches& switches) { prepare_kernel(ops::fa3::spec_for(switches)); }
+void prepare_fa3(const Fa3ExtendSwitches& switches) { prepare_kernel(ops::fa3::spec_for(switches)); }
+void prepare_fa3(const Fa3SpecTableSwitches& switches) { prepare_kernel(ops::fa3::spec_for(switches)); }
 
 }  // namespace draftjit

@@ -224,7 +224,9 @@ enum : int {
   kFa3Swa = 4,            // swa_page_table is written
   kFa3SkipPageTable = 8,  // decode: no page table is written (upstream's skip_page_table)
   kFa3Ext64 = 16,         // draft extend: extend_seq_lens is int64 (else int32)
-  kFa3FlagsEnd = 32,
+  kFa3SeqLenA64 = 32,     // SWA spec table: seq_len_a is int64 (else int32)
+  kFa3SeqLenB64 = 64,     // SWA spec table: seq_len_b is int64 (else int32)
+  kFa3FlagsEnd = 128,
 };
 
 // Pages each thread gathers per item of the row gather: an item is a tile of threads x these pages of one row.
@@ -260,6 +262,23 @@ struct Fa3ExtendParams {
   const long long* out_cache_loc;    // with kFa3Swa: [out_entries]
   long long* swa_out_cache_loc;      // with kFa3Swa: [out_entries]
   long long out_entries;
+};
+
+// FA3's SWA speculative page table: row m of dst is row m / repeat of a over its first seq_len_a[m / repeat] columns,
+// then row m of b, over the columns below seq_len_a[m / repeat] + seq_len_b[m] and cover.
+struct Fa3SpecTableParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_fa3_swa_spec")
+  IndexArray seq_len_a;     // [rows / repeat] int, or long long with kFa3SeqLenA64
+  IndexArray seq_len_b;     // [rows] int, or long long with kFa3SeqLenB64
+  ConstMatrix a;            // [rows / repeat, a_cols]
+  ConstMatrix b;            // [rows, b_cols]
+  Matrix dst;               // [rows, >= cover]
+  long long a_cols;         // upstream's LEN_A: a column at or past it reads 0
+  long long b_cols;         // upstream's LEN_B
+  long long cover;          // columns written at most: upstream's grid's, ceil(LEN_A + LEN_B, 256) * 256, clipped to dst's
+  long long rows;           // dst's rows written: bs * repeat
+  long long repeat;         // upstream's speculative_num_draft_tokens (rows of b per row of a)
+  long long tiles_per_row;  // items of one row: ceil(cover / (threads * kFa3ItemPages))
 };
 
 }  // namespace draftjit_kernels

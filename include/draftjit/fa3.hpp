@@ -104,4 +104,36 @@ struct Fa3ExtendSwitches {
 // prepare_fa3 for a draft-extend call's kernel.
 void prepare_fa3(const Fa3ExtendSwitches& switches);
 
+// FA3's SWA speculative page table (upstream's prepare_swa_spec_page_table_triton, same file; docs/BACKENDS.md,
+// section 2d), in one launch: row m < bs * speculative_num_draft_tokens of page_table_dst is request
+// r = m / speculative_num_draft_tokens's row of page_table_a over its first A = seq_len_a[r] columns, then row m of
+// page_table_b: dst[m, n] = a[r, n] for n < A (0 at or past a's columns), else b[m, n - A] (0 at or past b's
+// columns), for n < A + seq_len_b[m] (two int32 lengths sum with wrap-around, as upstream's) and below upstream's
+// grid, ceil((a's columns + b's columns) / 256) * 256 columns. The columns after that keep what they held.
+// Bad arguments throw std::invalid_argument before anything is launched: bs outside [0, kMaxFa3Bs], a negative
+// speculative_num_draft_tokens or one whose rows pass INT32_MAX, a negative size or stride, a null table or array
+// that is read or written, page_table_a with fewer than bs rows, page_table_b or page_table_dst with fewer than bs *
+// speculative_num_draft_tokens. Where upstream writes past dst's row (a sum past its columns), draftjit stops at its
+// last column.
+struct Fa3SpecTableArgs {
+  DeviceMatrix page_table_dst{};       // [>= rows, any]: rows = bs * speculative_num_draft_tokens
+  ConstDeviceMatrix page_table_a{};    // [>= bs, LEN_A]
+  ConstDeviceMatrix page_table_b{};    // [>= rows, LEN_B]
+  DeviceIndices seq_len_a{};           // [bs] int32 or int64
+  DeviceIndices seq_len_b{};           // [rows] int32 or int64
+  std::int64_t speculative_num_draft_tokens = 0;
+  std::int64_t bs = 0;                 // 0 ..= kMaxFa3Bs: upstream's seq_len_a.numel()
+};
+
+// See above.
+void fa3_swa_spec_page_table(const Fa3SpecTableArgs& args, CUstream stream);
+
+struct Fa3SpecTableSwitches {
+  IndexType seq_len_a = IndexType::Int32;
+  IndexType seq_len_b = IndexType::Int32;
+};
+
+// prepare_fa3 for an SWA speculative page table's kernel.
+void prepare_fa3(const Fa3SpecTableSwitches& switches);
+
 }  // namespace draftjit

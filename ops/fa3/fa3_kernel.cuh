@@ -144,6 +144,44 @@ __device__ __forceinline__ void fa3_extend_kernel(const Fa3ExtendParams& p) {
   }
 }
 
+// Upstream's prepare_swa_spec_page_table_triton: row m of dst over its columns n < min(A + B, cover), where A =
+// seq_len_a[m / repeat] and B = seq_len_b[m] are summed in their dtypes (two int32 values wrap as upstream's do):
+// dst[m, n] = a[m / repeat, n] for n < A (0 past a's columns), else b[m, n - A] (0 past b's columns). Columns past
+// that keep what they held. Every block takes items, tiles of THREADS x kFa3ItemPages columns of one row.
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void fa3_swa_spec_kernel(const Fa3SpecTableParams& p) {
+  static_assert(FLAGS >= 0 && FLAGS < kFa3FlagsEnd, "FLAGS: kFa3* switches");
+  constexpr bool kA64 = (FLAGS & kFa3SeqLenA64) != 0, kB64 = (FLAGS & kFa3SeqLenB64) != 0;
+  const long long items = p.rows * p.tiles_per_row;
+  for (long long item = blockIdx.x; item < items; item += gridDim.x) {
+    const long long m = quotient(item, p.tiles_per_row);
+    const long long request = quotient(m, p.repeat);
+    const long long len_a = load_index<kA64>(p.seq_len_a, static_cast<int>(request));
+    const long long len_b = load_index<kB64>(p.seq_len_b, static_cast<int>(m));
+    const long long total = kA64 || kB64 ? len_a + len_b
+                                         : static_cast<int>(static_cast<unsigned>(len_a) + static_cast<unsigned>(len_b));
+    const long long live = min(total, p.cover);
+    const long long first = (item - m * p.tiles_per_row) * (THREADS * kFa3ItemPages) + threadIdx.x;
+    int values[kFa3ItemPages];
+#pragma unroll
+    for (int j = 0; j < kFa3ItemPages; ++j) {  // every load first: one round trip
+      const long long n = first + j * THREADS;
+      if (n >= live) break;
+      if (n < len_a) {
+        values[j] = n < p.a_cols ? __ldg(p.a.data + request * p.a.row_stride + n * p.a.col_stride) : 0;
+      } else {
+        values[j] = n - len_a < p.b_cols ? __ldg(p.b.data + m * p.b.row_stride + (n - len_a) * p.b.col_stride) : 0;
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < kFa3ItemPages; ++j) {
+      const long long n = first + j * THREADS;
+      if (n >= live) break;
+      p.dst.data[m * p.dst.row_stride + n * p.dst.col_stride] = values[j];
+    }
+  }
+}
+
 }  // namespace draftjit_kernels
 
 #endif  // DRAFTJIT_FA3_KERNEL_CUH

@@ -18,24 +18,28 @@ namespace k = draftjit_kernels;
 using jit::KernelSpec;
 
 // The family's ops, its variants' indices.
-enum class Fa3Op : std::uint8_t { Decode, Extend };
+enum class Fa3Op : std::uint8_t { Decode, Extend, SpecTable };
 
 // Indexed by Fa3Op.
-constexpr std::array<jit::KernelVariant, 2> kVariants = {{
+constexpr std::array<jit::KernelVariant, 3> kVariants = {{
     {"fa3_decode", jit::scan_bit(jit::Scan::None), k::Fa3DecodeParams::kEntry, "Fa3DecodeParams", "fa3_kernel.cuh",
      "fa3_decode_kernel"},
     {"fa3_extend", jit::scan_bit(jit::Scan::None), k::Fa3ExtendParams::kEntry, "Fa3ExtendParams", "fa3_kernel.cuh",
      "fa3_extend_kernel"},
+    {"fa3_swa_spec", jit::scan_bit(jit::Scan::None), k::Fa3SpecTableParams::kEntry, "Fa3SpecTableParams",
+     "fa3_kernel.cuh", "fa3_swa_spec_kernel"},
 }};
 
 // The names of the kFa3* switch bits, bit i at index i.
-constexpr std::array<const char*, 5> kFlagNames = {"seq64", "pool32", "swa", "skip", "ext64"};
+constexpr std::array<const char*, 7> kFlagNames = {"seq64", "pool32", "swa", "skip", "ext64", "a64", "b64"};
 static_assert(1 << kFlagNames.size() == k::kFa3FlagsEnd && k::kFa3SeqLens64 == 1 && k::kFa3PoolIndices32 == 2 &&
-              k::kFa3Swa == 4 && k::kFa3SkipPageTable == 8 && k::kFa3Ext64 == 16);
+              k::kFa3Swa == 4 && k::kFa3SkipPageTable == 8 && k::kFa3Ext64 == 16 && k::kFa3SeqLenA64 == 32 &&
+              k::kFa3SeqLenB64 == 64);
 
 // Each op's switches: skip_page_table is the decode's, an int64 extend_seq_lens draft extend's.
-constexpr std::array<int, 2> kOpFlags = {k::kFa3SeqLens64 | k::kFa3PoolIndices32 | k::kFa3Swa | k::kFa3SkipPageTable,
-                                         k::kFa3SeqLens64 | k::kFa3PoolIndices32 | k::kFa3Swa | k::kFa3Ext64};
+constexpr std::array<int, 3> kOpFlags = {k::kFa3SeqLens64 | k::kFa3PoolIndices32 | k::kFa3Swa | k::kFa3SkipPageTable,
+                                         k::kFa3SeqLens64 | k::kFa3PoolIndices32 | k::kFa3Swa | k::kFa3Ext64,
+                                         k::kFa3SeqLenA64 | k::kFa3SeqLenB64};
 
 // One block size: block 0's prefix takes a run of ceil(bs / 256) requests per thread, the gather 256 x
 // kFa3ItemPages pages per item.
@@ -43,6 +47,7 @@ constexpr int kThreads = 256;
 
 constexpr Fa3Op op_of(const Fa3DecodeSwitches&) { return Fa3Op::Decode; }
 constexpr Fa3Op op_of(const Fa3ExtendSwitches&) { return Fa3Op::Extend; }
+constexpr Fa3Op op_of(const Fa3SpecTableSwitches&) { return Fa3Op::SpecTable; }
 
 int flags_of(const Fa3DecodeSwitches& s) {
   return (s.seq_lens == IndexType::Int64 ? k::kFa3SeqLens64 : 0) |
@@ -56,10 +61,19 @@ int flags_of(const Fa3ExtendSwitches& s) {
          (s.extend_seq_lens == IndexType::Int64 ? k::kFa3Ext64 : 0);
 }
 
+int flags_of(const Fa3SpecTableSwitches& s) {
+  return (s.seq_len_a == IndexType::Int64 ? k::kFa3SeqLenA64 : 0) |
+         (s.seq_len_b == IndexType::Int64 ? k::kFa3SeqLenB64 : 0);
+}
+
 // Why the flags name no call's kernel of this op, or nullopt: the one check of spec_for and of manifest lines.
 std::optional<std::string> misfit(Fa3Op op, int flags) {
   if ((flags & ~kOpFlags[static_cast<int>(op)]) != 0) {
-    return op == Fa3Op::Decode ? "the ext64 switch is draft extend's" : "the skip switch is the decode's";
+    std::string names;  // the op's switches
+    for (std::size_t bit = 0; bit < kFlagNames.size(); ++bit) {
+      if ((kOpFlags[static_cast<int>(op)] & (1 << bit)) != 0) names += fmt::format(" {}", kFlagNames[bit]);
+    }
+    return fmt::format("the {} kernel's switches are{}", kVariants[static_cast<int>(op)].name, names);
   }
   if ((flags & k::kFa3Swa) != 0 && (flags & k::kFa3SkipPageTable) != 0) {
     return "the swa switch writes a page table, which skip leaves out";
@@ -102,10 +116,11 @@ KernelSpec spec_for(const Switches& switches) {
 }
 template KernelSpec spec_for(const Fa3DecodeSwitches&);
 template KernelSpec spec_for(const Fa3ExtendSwitches&);
+template KernelSpec spec_for(const Fa3SpecTableSwitches&);
 
 namespace {
 
-constexpr std::array<CallKind, 2> kKinds = {{
+constexpr std::array<CallKind, 3> kKinds = {{
     {"fa3-decode", "FA3's normal-decode metadata step", kFa3Family, kOpFlags[0],
      [](std::int64_t bs, int flags, const Tuning&) {
        check_bs(bs, "the fa3-decode kind");
@@ -115,6 +130,11 @@ constexpr std::array<CallKind, 2> kKinds = {{
      [](std::int64_t bs, int flags, const Tuning&) {
        check_bs(bs, "the fa3-extend kind");
        return std::vector<KernelSpec>{spec_of_flags(Fa3Op::Extend, flags)};
+     }},
+    {"fa3-swa-spec", "FA3's SWA speculative page table", kFa3Family, kOpFlags[2],
+     [](std::int64_t bs, int flags, const Tuning&) {
+       check_bs(bs, "the fa3-swa-spec kind");
+       return std::vector<KernelSpec>{spec_of_flags(Fa3Op::SpecTable, flags)};
      }},
 }};
 

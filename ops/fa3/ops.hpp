@@ -48,10 +48,23 @@ inline constexpr OpArg kDraftExtendMetadata[] = {
     {"swa_out_cache_loc", ArgType::Tensor, Role::Out, Dtypes::Int64, 1, Size::Any, true},
     {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxFa3Bs},
 };
+// prepare_swa_spec_page_table_triton's arguments, bs (upstream's seq_len_a.numel()) last; its rows are bs times the
+// draft tokens.
+inline constexpr OpArg kSwaSpecPageTable[] = {
+    {"page_table_dst", ArgType::Tensor, Role::Out, Dtypes::Int32, 2},
+    {"page_table_a", ArgType::Tensor, Role::In, Dtypes::Int32, 2},
+    {"page_table_b", ArgType::Tensor, Role::In, Dtypes::Int32, 2},
+    {"seq_len_a", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"seq_len_b", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Rows, false, true},
+    {"speculative_num_draft_tokens", ArgType::Int},
+    {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxFa3Bs},
+};
 }  // namespace args
 
 inline constexpr OpDescription kDecodeMetadataOp = {"fa3_decode_metadata", args::kDecodeMetadata};
 inline constexpr OpDescription kDraftExtendMetadataOp = {"fa3_draft_extend_metadata", args::kDraftExtendMetadata};
+inline constexpr OpDescription kSwaSpecPageTableOp = {"fa3_swa_spec_page_table", args::kSwaSpecPageTable, "()",
+                                                      "speculative_num_draft_tokens"};
 
 }  // namespace draftjit::ops::fa3
 
@@ -93,6 +106,17 @@ void bind_fields(Fa3ExtendArgs& a, Fields& f) {
   f("bs", a.bs);
 }
 
+template <class Fields>
+void bind_fields(Fa3SpecTableArgs& a, Fields& f) {
+  f("page_table_dst", a.page_table_dst);
+  f("page_table_a", a.page_table_a);
+  f("page_table_b", a.page_table_b);
+  f("seq_len_a", a.seq_len_a);
+  f("seq_len_b", a.seq_len_b);
+  f("speculative_num_draft_tokens", a.speculative_num_draft_tokens);
+  f("bs", a.bs);
+}
+
 }  // namespace draftjit
 
 namespace draftjit::ops::fa3 {
@@ -102,6 +126,8 @@ inline constexpr std::tuple kApiOps = {
     ApiOp<Fa3DecodeArgs>{&kDecodeMetadataOp, [](const Fa3DecodeArgs& a, CUstream s) { fa3_decode_metadata(a, s); }},
     ApiOp<Fa3ExtendArgs>{&kDraftExtendMetadataOp,
                          [](const Fa3ExtendArgs& a, CUstream s) { fa3_draft_extend_metadata(a, s); }},
+    ApiOp<Fa3SpecTableArgs>{&kSwaSpecPageTableOp,
+                            [](const Fa3SpecTableArgs& a, CUstream s) { fa3_swa_spec_page_table(a, s); }},
 };
 inline constexpr std::array kOps = descriptions_of(kApiOps);
 

@@ -60,7 +60,13 @@ draft_extend_set_metadata (same file) likewise: cache_seqlens_int32, cu_seqlens_
 page-table row over its live pages (page_table's width is the bound), and with full_to_swa_index_mapping the SWA page
 table and swa_out_cache_loc = mapping[out_cache_loc], after upstream's own assertions (raised here as ValueError, or
 ZeroDivisionError at bs 0 with the mapping, as upstream's `%`); one launch of torch.ops.draftjit.fa3_draft_extend_
-metadata (kind "fa3-extend"), none at bs 0."""
+metadata (kind "fa3-extend"), none at bs 0.
+
+prepare_swa_spec_page_table_triton (same file) likewise: each of the bs * speculative_num_draft_tokens rows of
+page_table_dst is its request's page_table_a row over seq_len_a's columns, then its own page_table_b row, up to
+their summed length, within upstream's grid of 256-column blocks and page_table_dst's columns (upstream writes past
+a row there); upstream's assertion raised as ValueError; one launch of torch.ops.draftjit.fa3_swa_spec_page_table
+(kind "fa3-swa-spec"), none without rows."""
 
 import torch
 
@@ -74,6 +80,7 @@ _draft_extend_op = torch.ops.draftjit.dsa_draft_extend_metadata.default
 _trtllm_mha_op = torch.ops.draftjit.trtllm_mha_graph_metadata.default
 _fa3_decode_op = torch.ops.draftjit.fa3_decode_metadata.default
 _fa3_extend_op = torch.ops.draftjit.fa3_draft_extend_metadata.default
+_fa3_spec_table_op = torch.ops.draftjit.fa3_swa_spec_page_table.default
 
 # cu_seqlens_q's modes in update_trtllm_mha_graph_metadata, upstream's names and values (draftjit::QMode).
 Q_MODE_NONE = 0  # preset by the caller (decode, target verify): not written
@@ -217,3 +224,14 @@ def draft_extend_set_metadata(cache_seqlens_int32, cu_seqlens_k, cu_seqlens_q, p
     _fa3_extend_op(cache_seqlens_int32, cu_seqlens_k, cu_seqlens_q, page_table, req_to_token, req_pool_indices,
                    seq_lens, extend_seq_lens, page_size, full_to_swa_index_mapping, swa_page_table, out_cache_loc,
                    swa_out_cache_loc, batch_size)
+
+
+def prepare_swa_spec_page_table_triton(page_table_dst, page_table_a, page_table_b, seq_len_a, seq_len_b,
+                                       speculative_num_draft_tokens):
+    """upstream's prepare_swa_spec_page_table_triton: see the top of this module."""
+    bs = seq_len_a.numel()
+    if seq_len_b.numel() != bs * speculative_num_draft_tokens:
+        raise ValueError(f"seq_len_b has {seq_len_b.numel()} entries, not bs * speculative_num_draft_tokens = "
+                         f"{bs} * {speculative_num_draft_tokens}")
+    _fa3_spec_table_op(page_table_dst, page_table_a, page_table_b, seq_len_a, seq_len_b,
+                       speculative_num_draft_tokens, bs)

@@ -219,3 +219,58 @@ TEST_CASE("issue28: prepare_fa3 refuses switches no call has, before the driver"
   swa_skip.skip_page_table = true;
   CHECK_THROWS_WITH_AS(prepare_fa3(swa_skip), doctest::Contains("which skip leaves out"), std::invalid_argument);
 }
+
+namespace {
+
+// Valid SWA speculative page-table arguments: bs 4, 3 draft tokens (12 rows), int64 seq_len_a.
+Fa3SpecTableArgs valid_spec() {
+  Fa3SpecTableArgs a;
+  a.page_table_dst = {fake(1), 12, 64, 64, 1};
+  a.page_table_a = {fake(2), 4, 40, 40, 1};
+  a.page_table_b = {fake(3), 12, 8, 8, 1};
+  a.seq_len_a = {fake(4), IndexType::Int64};
+  a.seq_len_b = {fake(5), IndexType::Int32, 2};
+  a.speculative_num_draft_tokens = 3;
+  a.bs = 4;
+  return a;
+}
+
+void refused_spec(const Fa3SpecTableArgs& a, const char* message) {
+  CHECK_THROWS_WITH_AS(fa3_swa_spec_page_table(a, nullptr), doctest::Contains(message), std::invalid_argument);
+}
+
+}  // namespace
+
+TEST_CASE("issue28: FA3's SWA spec table checks its arguments before the driver, and no rows launch nothing") {
+  CHECK_THROWS_AS(fa3_swa_spec_page_table(valid_spec(), nullptr), draftjit::Error);
+  for (const auto& [bs, tokens] : {std::pair{0, 3}, {4, 0}}) {
+    Fa3SpecTableArgs none = valid_spec();
+    none.bs = bs;
+    none.speculative_num_draft_tokens = tokens;
+    CHECK_NOTHROW(fa3_swa_spec_page_table(none, nullptr));
+  }
+  Fa3SpecTableArgs a = valid_spec();
+  a.bs = kMaxFa3Bs + 1;
+  refused_spec(a, "fa3_swa_spec_page_table: bs = 65537 is outside the supported range [0, 65536]");
+  a = valid_spec();
+  a.speculative_num_draft_tokens = -1;
+  refused_spec(a, "speculative_num_draft_tokens = -1 is negative");
+  a = valid_spec();
+  a.page_table_a.rows = 3;
+  refused_spec(a, "page_table_a is 3 x 40");
+  a = valid_spec();
+  a.page_table_b.rows = 11;
+  refused_spec(a, "page_table_b is 11 x 8");
+  a = valid_spec();
+  a.page_table_dst.data = nullptr;
+  refused_spec(a, "page_table_dst is 12 x 64");
+  a = valid_spec();
+  a.seq_len_b.stride = -1;
+  refused_spec(a, "seq_len_b has a negative stride");
+  a = valid_spec();
+  a.seq_len_a.data = nullptr;
+  refused_spec(a, "seq_len_a must be non-null");
+  Fa3SpecTableSwitches wide;
+  wide.seq_len_b = IndexType::Int64;
+  CHECK_THROWS_AS(prepare_fa3(wide), draftjit::Error);  // a valid switch set reaches the driver
+}
