@@ -1,11 +1,17 @@
-"""What the side-by-side benchmarks (bench/upstream_dsa_bench.py, bench/upstream_trtllm_mha_bench.py) share: upstream's
-Triton kernel and draftjit's drop-in timed alike, so that one family's figures read as the other's.
+"""What the side-by-side benchmarks (bench/upstream_dsa_bench.py, bench/upstream_trtllm_mha_bench.py,
+bench/upstream_fa3_bench.py) share: upstream's Triton kernel and draftjit's drop-in timed alike, so that one family's
+figures read as the other's.
 
 A script brings its kernel family: the point's shapes and inputs, a Point (twins .theirs and .mine, each with
 poison(); load(draw), check(), calls(): upstream's call, draftjit's call), the bytes a call writes, its grid's
-defaults and modes. From here: the flags both take, the grid walked smallest bs first within --time-limit and
+defaults and modes. From here: the flags all take, the grid walked smallest bs first within --time-limit and
 --mem-gib, per point the check and the times (Timer, eager and per graph node, with the copy floor), the run's
 empty-kernel floor, the cold first calls in fresh subprocesses, and the report (markdown tables, the lists, --json).
+
+The paged families (TRTLLM-MHA, FA3) share more: the live lengths, the requests' table and the SWA mapping every
+width of a bs reads (shared_inputs), twins of named outputs poisoned alike (Twin), a Point base that calls both
+functions by keyword on its twins and compares them (PagedPoint), the group's walk over widths
+(Group.measure_widths), the cold child's point and the run itself (run_paged).
 
 torch and triton are imported where first needed, so that --help runs without them."""
 
@@ -21,6 +27,9 @@ import time
 REPEAT_SECONDS = 0.01     # GPU time one repeat aims at, so long calls take few repeats of few calls
 GRAPH_NODES = 20          # calls captured in one graph for the "graph" figures
 POINT_KEYS = ("mode", "bs", "width", "live", "page_size")  # a point's spec, as --cold-child and the report name it
+POISON32 = 0x7F7F7F7F
+POISON64 = 0x7F7F7F7F7F7F7F7F
+SLOTS = 1 << 22           # KV slots: req_to_token's tokens and the SWA mapping's length (+ P + 1, as upstream sizes it)
 
 
 class Timer:
@@ -115,6 +124,101 @@ def times(timer, theirs, mine, copy):
     return row
 
 
+def live_lengths(bs, width, live, seed):
+    """A paged point's int32 live lengths (CPU): "short" uniform in [2, min(3000, width - 2)], "long" in
+    [width / 2, width - 2]."""
+    import torch
+    gen = torch.Generator().manual_seed(seed)
+    high = max(width - 2, 2)
+    low = 2 if live == "short" else max(width // 2, 2)
+    high = min(3000, high) if live == "short" else high
+    return torch.randint(low, high + 1, (bs,), generator=gen, dtype=torch.int64).to(torch.int32)
+
+
+def live_pages(seq, width, page_size):
+    """Pages a paged call writes in one page table: each row's min(cdiv(L, P), width / P)."""
+    import torch
+    return int(torch.clamp((seq.to(torch.int64) + page_size - 1) // page_size, 0, width // page_size).sum())
+
+
+def shared_inputs(bs, stride_width, page_size, seed):
+    """req_to_token for a bs (bs + 3 rows of stride_width columns, tokens in [0, SLOTS)) and the SWA mapping the
+    tokens index (SLOTS + P + 1 int64 entries in [0, SLOTS / 2), 1% of them -1), which every width of the bs reads."""
+    import torch
+    gen = torch.Generator(device="cuda").manual_seed(seed)
+    r2t = torch.randint(0, SLOTS, (bs + 3, stride_width), generator=gen, dtype=torch.int32, device="cuda")
+    mapping = torch.randint(0, SLOTS // 2, (SLOTS + page_size + 1,), generator=gen, device="cuda")
+    mapping[torch.rand(mapping.shape, generator=gen, device="cuda") < 0.01] = -1
+    return r2t, mapping
+
+
+class Twin:
+    """One implementation's outputs for a point: shapes maps each output's name to (shape, bytes per entry: 4 for
+    int32, 8 for int64); each is poisoned (POISON32 or POISON64) until a call writes it."""
+
+    def __init__(self, shapes):
+        import torch
+        dtypes = {4: torch.int32, 8: torch.int64}
+        self.outputs = {name: torch.empty(shape, dtype=dtypes[size], device="cuda")
+                        for name, (shape, size) in shapes.items()}
+        self.poison()
+
+    @staticmethod
+    def bytes(shapes):
+        """One twin's bytes, from the same shapes."""
+        total = 0
+        for shape, size in shapes.values():
+            cells = size
+            for extent in shape:
+                cells *= extent
+            total += cells
+        return total
+
+    def poison(self):
+        for tensor in self.outputs.values():
+            tensor.fill_(POISON64 if tensor.element_size() == 8 else POISON32)
+
+
+class PagedPoint:
+    """A paged family's point: live lengths loaded into self.seq (int32, as SGLang's graph runner holds them),
+    req_pool_indices (int32, distinct rows of req_to_token), twins of the family's output_shapes(mode, bs, pages),
+    and upstream's and draftjit's functions, each called by keyword with arguments(twin). A subclass sets
+    `function` (the functions' name, in upstream's module and draftjit.sglang alike, from the mode), defines
+    output_shapes, written_bytes(mode, seq, width, page_size) and arguments(twin), and draws what else it needs
+    from self.gen after this constructor."""
+
+    def __init__(self, mode, bs, width, page_size, upstream, ours, seed, rows):
+        import torch
+        self.gen = torch.Generator().manual_seed(seed)
+        self.mode, self.bs, self.width, self.page_size = mode, bs, width, page_size
+        self.pages = width // page_size
+        self.seq = torch.zeros(bs, dtype=torch.int32, device="cuda")
+        self.pool = torch.randperm(rows, generator=self.gen)[:bs].to(torch.int32).cuda()
+        shapes = self.output_shapes(mode, bs, self.pages)
+        self.theirs, self.mine = Twin(shapes), Twin(shapes)
+        name = self.function(mode)
+        self.functions = (getattr(upstream, name), getattr(ours, name))
+
+    def load(self, seq):
+        self.seq.copy_(seq)
+
+    def calls(self):
+        """(upstream's call, draftjit's call), each on its twin."""
+        return [lambda f=function, k=self.arguments(twin): f(**k)
+                for function, twin in zip(self.functions, (self.theirs, self.mine))]
+
+    def check(self):
+        import torch
+        write_poisoned(self)
+        for name, theirs in self.theirs.outputs.items():
+            mine = self.mine.outputs[name]
+            if not torch.equal(mine, theirs):
+                where = (mine != theirs).nonzero()[0].tolist()
+                return (f"MISMATCH {name}{where}: draftjit {mine[tuple(where)].item()}, "
+                        f"upstream {theirs[tuple(where)].item()}")
+        return "ok"
+
+
 class Group:
     """One (mode, page size, bs) of the grid, whose script builds a Point per width: widths whose buffers exceed
     --mem-gib are listed as skipped, the others' points measured into the report."""
@@ -153,13 +257,41 @@ class Group:
                   file=sys.stderr)
 
 
-def measure_grid(options, timer, report, measure_group):
-    """measure_group(group, widths) for each (bs, mode, page size) of the options, until --time-limit: the groups
-    after it are listed as not reached."""
+    def measure_widths(self, widths, point_class, upstream, ours):
+        """A paged family's group: per width, the live draws and the bytes each call writes; where the buffers fit,
+        a point_class point (mode, bs, width, page size, req_to_token, mapping, upstream, ours, seed) on the
+        shared_inputs of the widest width's stride, measured (a server's req_to_token has its context length
+        whatever the graph's table width: one stride for all widths of a bs)."""
+        import torch
+        bs, page_size = self.bs, self.page_size
+        stride_width = max(widths)
+        inputs = None
+        for width in widths:
+            draws = {live: live_lengths(bs, width, live, seed=bs * 7919 + width) for live in self.options.lives}
+            written = {live: point_class.written_bytes(self.mode, seq, width, page_size) for live, seq in draws.items()}
+            outputs = Twin.bytes(point_class.output_shapes(self.mode, bs, width // page_size))
+            need = 4 * (bs + 3) * stride_width + 8 * SLOTS + 2 * outputs + 2 * max(written.values())
+            if not self.fits(width, need):
+                continue
+            if inputs is None:
+                inputs = shared_inputs(bs, stride_width, page_size, seed=bs)
+            point = point_class(self.mode, bs, width, page_size, *inputs, upstream, ours, seed=bs + width)
+            self.measure(width, point, draws, written)
+            del point
+        del inputs
+        torch.cuda.empty_cache()
+
+
+def measure_grid(options, timer, report, measure_group, in_grid=None):
+    """measure_group(group, widths) for each (bs, mode, page size) of the options (where in_grid(mode, page_size,
+    bs), if given, says it is part of the grid), until --time-limit: the groups after it are listed as not
+    reached."""
     started = time.monotonic()
     for bs in sorted(options.bs):  # smallest first: past the time limit, the largest batches go unmeasured
         for mode in options.modes:
             for page_size in options.page_sizes:
+                if in_grid is not None and not in_grid(mode, page_size, bs):
+                    continue
                 if time.monotonic() - started > options.time_limit:
                     report["not_reached"].append({"mode": mode, "page_size": page_size, "bs": bs})
                     continue
@@ -196,6 +328,43 @@ def cold_runs(script, points, options):
         else:
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return results
+
+
+def paged_cold_child(spec, point_class, upstream, ours):
+    """A paged family's --cold-child: the point on its own inputs (req_to_token of the point's width), first calls
+    timed."""
+    mode, bs, width, live, page_size = spec
+    r2t, mapping = shared_inputs(bs, width, page_size, seed=1)
+    point = point_class(mode, bs, width, page_size, r2t, mapping, upstream, ours, seed=2)
+    point.load(live_lengths(bs, width, live, seed=3).cuda())
+    print_first_calls(spec, point.calls())
+
+
+def load_upstream(loader, script):
+    """(upstream's module, draftjit.sglang) where `loader` (python/tests/upstream_*.py) finds upstream's file, its
+    imports and a GPU; else the script exits naming what is missing."""
+    why = loader.missing()
+    if why:
+        sys.exit(f"{script}: {why}")
+    from draftjit import sglang as ours
+    return loader.load(), ours
+
+
+def run_paged(script, options, loader, point_class, modes, cold_points, in_grid=None):
+    """A paged family's whole run: --cold-child's point alone, else the grid (Group.measure_widths of point_class
+    per group), the cold first calls and the report; the exit status."""
+    name = os.path.splitext(os.path.basename(script))[0]
+    upstream, ours = load_upstream(loader, name)  # before importing torch: says what is missing
+    if options.cold_child:
+        return paged_cold_child(point_spec(options.cold_child), point_class, upstream, ours)
+    timer = Timer(options.calls, options.repeats)
+    report = new_report(options, timer, loader.path())
+    measure_grid(options, timer, report,
+                 lambda group, widths: group.measure_widths(widths, point_class, upstream, ours), in_grid)
+    report["points"].sort(key=lambda r: (modes.index(r["mode"]), r["page_size"], r["bs"], r["width"], r["live"]))
+    report["cold"] = cold_runs(os.path.abspath(script), cold_points, options)
+    print(f"{report['device']}, torch {report['torch']}, triton {report['triton']}; upstream {report['upstream']}")
+    return summarize(report, options, modes)
 
 
 def new_report(options, timer, upstream, **header):
@@ -289,4 +458,13 @@ def parse_grid(parser, argv, quick, known_modes=None):
     options.lives = options.lives.split(",")
     for key in ("bs", "widths", "page_sizes"):
         setattr(options, key, [int(v) for v in str(getattr(options, key)).split(",")])
+    return options
+
+
+def parse_paged_grid(parser, argv, quick, known_modes):
+    """parse_grid, and each width a multiple of each page size (a paged family's table is width / P pages)."""
+    options = parse_grid(parser, argv, quick, known_modes)
+    bad = [(w, p) for w in options.widths for p in options.page_sizes if w % p]
+    if bad:
+        parser.error(f"each width must be a multiple of each page size, not {bad}")
     return options

@@ -45,8 +45,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "python", "tests"))
 sys.path.insert(0, HERE)
 
 import upstream_sglang  # noqa: E402
-from side_by_side import (Timer, add_run_flags, cold_runs, grid_parser, measure_grid, new_report,  # noqa: E402
-                          parse_grid, point_spec, print_first_calls, summarize, write_poisoned)
+from side_by_side import (Timer, add_run_flags, cold_runs, grid_parser, live_lengths, measure_grid,  # noqa: E402
+                          new_report, parse_grid, point_spec, print_first_calls, summarize, write_poisoned)
 
 MODES = ("decode", "verify", "extend")
 BLOCK_N = 128             # upstream's column block: a row is written up to its kv length rounded up to it
@@ -63,15 +63,12 @@ def shape_of(mode, bs, width, page_size, options):
 
 
 def lengths(shape, live, seed):
-    """A draw with the point's live lengths: kv (seq_len, + next_n in verify) stays within the width."""
+    """A draw with the point's live lengths (side_by_side.live_lengths, as int64: at least 2, so no request is below
+    its 2 extend tokens): kv (seq_len, + next_n in verify) stays within the width."""
     import torch
     from upstream_dsa_case import draw
     d = draw(shape, "short", seed, padded=False)
-    gen = torch.Generator().manual_seed(seed)
-    high = max(shape.width - 2, 2)
-    low = 2 if live == "short" else max(shape.width // 2, 2)  # 2: no request below its 2 extend tokens
-    high = min(3000, high) if live == "short" else high
-    d.seq = torch.randint(low, high + 1, (shape.bs,), generator=gen)
+    d.seq = live_lengths(shape.bs, shape.width, live, seed).to(torch.int64)
     d.live = live
     if shape.mode == "extend":  # every request max_ext tokens, whether or not static_extend_len says so
         d.ext = torch.full((shape.bs,), shape.max_ext, dtype=torch.int64)

@@ -26,7 +26,8 @@ DRAFTJIT_CACHE_DIR, the wall time of each implementation's first call (compile i
 
 Points whose buffers exceed --mem-gib (default 24) are skipped, and groups not started by --time-limit seconds
 (default 330) are listed as not reached. The flags, the timing, the floors, the cold runs and the report are
-bench/side_by_side.py's, shared with bench/upstream_dsa_bench.py.
+bench/side_by_side.py's, shared with bench/upstream_dsa_bench.py; the inputs, twins and walk over widths with
+bench/upstream_fa3_bench.py.
 
 Output: a markdown table per mode, and with --json PATH {"device", "torch", "triton", "upstream", "calls", "repeats",
 "empty_kernel": {"eager_us", "graph_us"}, "points": [{"mode", "bs", "width", "live", "page_size", "written_bytes",
@@ -41,83 +42,48 @@ sys.path.insert(0, os.path.join(HERE, "..", "python", "tests"))
 sys.path.insert(0, HERE)
 
 import upstream_trtllm_mha  # noqa: E402
-from side_by_side import (Timer, add_run_flags, cold_runs, grid_parser, measure_grid, new_report,  # noqa: E402
-                          parse_grid, point_spec, print_first_calls, summarize, write_poisoned)
+from side_by_side import (SLOTS, PagedPoint, add_run_flags, grid_parser, live_pages, parse_paged_grid,  # noqa: E402
+                          run_paged)
 
 MODES = ("plain", "swa", "qcumsum")
-POISON32 = 0x7F7F7F7F
-POISON64 = 0x7F7F7F7F7F7F7F7F
-SLOTS = 1 << 22           # KV slots: req_to_token's tokens and swa_mapping's length (+ P + 1, as upstream sizes it)
 QUICK = {"bs": "1,64", "widths": "4096,131072", "calls": 50, "repeats": 2}
 COLD_POINTS = (("plain", 32, 32768, "short", 64), ("swa", 128, 4096, "long", 16))
 
 
-def live_lengths(bs, width, live, seed):
-    import torch
-    gen = torch.Generator().manual_seed(seed)
-    high = max(width - 2, 2)
-    low = 2 if live == "short" else max(width // 2, 2)
-    high = min(3000, high) if live == "short" else high
-    return torch.randint(low, high + 1, (bs,), generator=gen, dtype=torch.int64).to(torch.int32)
-
-
-def written_bytes(mode, seq, width, page_size):
-    """Bytes a call writes: cache_seqlens, cu_seqlens_k[1:] (and cu_seqlens_q[1:]), each row's live pages
-    min(cdiv(L, P), width / P) in page_table (and swa_page_table), swa_out_cache_loc's S = bs int64 entries."""
-    import torch
-    bs = seq.numel()
-    pages = int(torch.clamp((seq.to(torch.int64) + page_size - 1) // page_size, 0, width // page_size).sum())
-    cells = 2 * bs + (bs if mode == "qcumsum" else 0) + pages * (2 if mode == "swa" else 1)
-    return 4 * cells + (8 * bs if mode == "swa" else 0)
-
-
-def output_bytes(mode, bs, width, page_size):
-    """One twin's outputs."""
-    tables = (2 if mode == "swa" else 1) * bs * (width // page_size)
-    return 4 * (tables + 3 * (bs + 1)) + 8 * bs
-
-
-class Twin:
-    """One implementation's outputs for a point, poisoned; the inputs are the point's, shared by both twins."""
-
-    def __init__(self, mode, bs, pages):
-        import torch
-
-        def full(shape, value, dtype=torch.int32):
-            return torch.full(shape, value, dtype=dtype, device="cuda")
-
-        self.outputs = {"cache_seqlens": full((bs,), POISON32), "cu_seqlens_k": full((bs + 1,), POISON32),
-                        "page_table": full((bs, pages), POISON32)}
-        if mode == "swa":
-            self.outputs.update(swa_page_table=full((bs, pages), POISON32),
-                                swa_out_cache_loc=full((bs,), POISON64, torch.int64))
-        if mode == "qcumsum":
-            self.outputs["cu_seqlens_q"] = full((bs + 1,), POISON32)
-
-    def poison(self):
-        for name, tensor in self.outputs.items():
-            tensor.fill_(POISON64 if name == "swa_out_cache_loc" else POISON32)
-
-
-class Point:
+class Point(PagedPoint):
     """A point's inputs (req_to_token a column slice of the bs's table, the run's swa_mapping) and twins."""
 
     def __init__(self, mode, bs, width, page_size, r2t, swa_mapping, upstream, ours, seed):
         import torch
-        gen = torch.Generator().manual_seed(seed)
-        self.mode, self.bs, self.width, self.page_size = mode, bs, width, page_size
-        self.pages = width // page_size
-        self.seq = torch.zeros(bs, dtype=torch.int32, device="cuda")
-        self.pool = torch.randperm(r2t.shape[0], generator=gen)[:bs].to(torch.int32).cuda()
+        super().__init__(mode, bs, width, page_size, upstream, ours, seed, rows=r2t.shape[0])
+        gen = self.gen
         self.r2t = r2t[:, :width]
         self.swa_mapping = swa_mapping if mode == "swa" else None
         self.out = torch.randint(0, SLOTS, (bs,), generator=gen).cuda() if mode == "swa" else None
         self.qlens = torch.randint(1, 5, (bs,), generator=gen, dtype=torch.int32).cuda() if mode == "qcumsum" else None
-        self.theirs, self.mine = Twin(mode, bs, self.pages), Twin(mode, bs, self.pages)
-        self.functions = (upstream.update_trtllm_mha_graph_metadata, ours.update_trtllm_mha_graph_metadata)
 
-    def load(self, seq):
-        self.seq.copy_(seq)
+    @staticmethod
+    def function(mode):
+        return upstream_trtllm_mha.FUNCTION
+
+    @staticmethod
+    def output_shapes(mode, bs, pages):
+        """One twin's outputs: (shape, bytes per entry) by name."""
+        shapes = {"cache_seqlens": ((bs,), 4), "cu_seqlens_k": ((bs + 1,), 4), "page_table": ((bs, pages), 4)}
+        if mode == "swa":
+            shapes.update(swa_page_table=((bs, pages), 4), swa_out_cache_loc=((bs,), 8))
+        if mode == "qcumsum":
+            shapes["cu_seqlens_q"] = ((bs + 1,), 4)
+        return shapes
+
+    @staticmethod
+    def written_bytes(mode, seq, width, page_size):
+        """Bytes a call writes: cache_seqlens, cu_seqlens_k[1:] (and cu_seqlens_q[1:]), each row's live pages
+        min(cdiv(L, P), width / P) in page_table (and swa_page_table), swa_out_cache_loc's S = bs int64 entries."""
+        bs = seq.numel()
+        pages = live_pages(seq, width, page_size)
+        cells = 2 * bs + (bs if mode == "qcumsum" else 0) + pages * (2 if mode == "swa" else 1)
+        return 4 * cells + (8 * bs if mode == "swa" else 0)
 
     def arguments(self, twin):
         o = twin.outputs
@@ -128,95 +94,16 @@ class Point:
                     swa_out_cache_loc=o.get("swa_out_cache_loc"), cu_seqlens_q=o.get("cu_seqlens_q"),
                     qlens=self.qlens, q_stride=0, q_mode=1 if self.mode == "qcumsum" else 0)
 
-    def calls(self):
-        """(upstream's call, draftjit's call), each on its twin."""
-        return [lambda f=function, k=self.arguments(twin): f(**k)
-                for function, twin in zip(self.functions, (self.theirs, self.mine))]
-
-    def check(self):
-        import torch
-        write_poisoned(self)
-        for name, theirs in self.theirs.outputs.items():
-            mine = self.mine.outputs[name]
-            if not torch.equal(mine, theirs):
-                where = (mine != theirs).nonzero()[0].tolist()
-                return (f"MISMATCH {name}{where}: draftjit {mine[tuple(where)].item()}, "
-                        f"upstream {theirs[tuple(where)].item()}")
-        return "ok"
-
-
-def setup():
-    why = upstream_trtllm_mha.missing()
-    if why:
-        sys.exit(f"upstream_trtllm_mha_bench: {why}")
-    from draftjit import sglang as ours
-    return upstream_trtllm_mha.load(), ours
-
-
-def shared_inputs(bs, stride_width, page_size, seed):
-    """req_to_token for a bs (bs + 3 rows of stride_width columns, tokens in [0, SLOTS)) and the swa_mapping the
-    tokens index (SLOTS + P + 1 entries, 1% of them -1)."""
-    import torch
-    gen = torch.Generator(device="cuda").manual_seed(seed)
-    r2t = torch.randint(0, SLOTS, (bs + 3, stride_width), generator=gen, dtype=torch.int32, device="cuda")
-    mapping = torch.randint(0, SLOTS // 2, (SLOTS + page_size + 1,), generator=gen, device="cuda")
-    mapping[torch.rand(mapping.shape, generator=gen, device="cuda") < 0.01] = -1
-    return r2t, mapping
-
-
-def measure_group(group, widths, upstream, ours):
-    import torch
-    mode, bs, page_size = group.mode, group.bs, group.page_size
-    stride_width = max(widths)
-    r2t = mapping = None
-    for width in widths:
-        draws = {live: live_lengths(bs, width, live, seed=bs * 7919 + width) for live in group.options.lives}
-        written = {live: written_bytes(mode, seq, width, page_size) for live, seq in draws.items()}
-        floor_bytes = max(written.values())
-        need = 4 * (bs + 3) * stride_width + 8 * SLOTS + 2 * output_bytes(mode, bs, width, page_size) + 2 * floor_bytes
-        if not group.fits(width, need):
-            continue
-        if r2t is None:
-            r2t, mapping = shared_inputs(bs, stride_width, page_size, seed=bs)
-        point = Point(mode, bs, width, page_size, r2t, mapping, upstream, ours, seed=bs + width)
-        group.measure(width, point, draws, written)
-        del point
-    del r2t, mapping
-    torch.cuda.empty_cache()
-
-
-def cold_child(spec):
-    mode, bs, width, live, page_size = spec
-    upstream, ours = setup()
-    r2t, mapping = shared_inputs(bs, width, page_size, seed=1)
-    point = Point(mode, bs, width, page_size, r2t, mapping, upstream, ours, seed=2)
-    point.load(live_lengths(bs, width, live, seed=3).cuda())
-    print_first_calls(spec, point.calls())
-
 
 def parse(argv):
     parser = grid_parser(__doc__.split("\n\n")[0], MODES, widths="4096,32768,131072", page_sizes="16,64",
                          widths_help="context widths in tokens")
     add_run_flags(parser, QUICK)
-    options = parse_grid(parser, argv, QUICK, known_modes=MODES)
-    bad = [(w, p) for w in options.widths for p in options.page_sizes if w % p]
-    if bad:
-        parser.error(f"each width must be a multiple of each page size, not {bad}")
-    return options
+    return parse_paged_grid(parser, argv, QUICK, known_modes=MODES)
 
 
 def main(argv=None):
-    options = parse(argv)
-    if options.cold_child:
-        return cold_child(point_spec(options.cold_child))
-    upstream, ours = setup()  # before importing torch: says what is missing
-    timer = Timer(options.calls, options.repeats)
-    report = new_report(options, timer, upstream_trtllm_mha.path())
-    measure_grid(options, timer, report, lambda group, widths: measure_group(group, widths, upstream, ours))
-    report["points"].sort(key=lambda r: (MODES.index(r["mode"]), r["page_size"], r["bs"], r["width"], r["live"]))
-    report["cold"] = cold_runs(os.path.abspath(__file__), COLD_POINTS, options)
-    print(f"{report['device']}, torch {report['torch']}, triton {report['triton']}; upstream {report['upstream']}")
-    return summarize(report, options, MODES)
+    return run_paged(__file__, parse(argv), upstream_trtllm_mha, Point, MODES, COLD_POINTS)
 
 
 if __name__ == "__main__":
