@@ -28,7 +28,9 @@ namespace k = draftjit_kernels;
 constexpr const char* kDecodeCall = "fa3_decode_metadata";
 constexpr const char* kExtendCall = "fa3_draft_extend_metadata";
 constexpr const char* kSpecTableCall = "fa3_swa_spec_page_table";
-constexpr std::int32_t kMaxPageSize = std::int32_t{1} << 30;  // a shift of at most 30 keeps P - 1 an int32
+constexpr const char* kKvSplitsCall = "fa3_num_kv_splits";
+constexpr std::int32_t kMaxPageSize = std::int32_t{1} << 30;
+constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();  // a shift of at most 30 keeps P - 1 an int32
 
 Fa3DecodeSwitches switches_of(const Fa3DecodeArgs& a) {
   Fa3DecodeSwitches s;
@@ -48,7 +50,7 @@ k::Fa3DecodeParams checked_params(const Fa3DecodeArgs& a, const Fa3DecodeSwitche
   ops::fa3::check_bs(a.bs, call);
   require(a.page_size >= 1 && a.page_size <= kMaxPageSize && std::has_single_bit(static_cast<unsigned>(a.page_size)),
           "page_size = {} must be a power of two in [1, 2^30]", a.page_size);
-  require(a.max_seq_pages >= 0 && a.max_seq_pages <= std::numeric_limits<std::int32_t>::max(),
+  require(a.max_seq_pages >= 0 && a.max_seq_pages <= kInt32Max,
           "max_seq_pages = {} is outside [0, INT32_MAX]", a.max_seq_pages);
   require(a.swa_mapping_stride == 0 || a.swa_mapping_stride == 1, "swa_mapping_stride = {} must be 0 or 1",
           a.swa_mapping_stride);
@@ -176,7 +178,7 @@ void fa3_draft_extend_metadata(const Fa3ExtendArgs& args, CUstream stream) {
 void fa3_swa_spec_page_table(const Fa3SpecTableArgs& args, CUstream stream) {
   ops::fa3::check_bs(args.bs, kSpecTableCall);
   const std::int64_t repeat = args.speculative_num_draft_tokens;
-  require_arg(kSpecTableCall, repeat >= 0 && repeat * args.bs <= std::numeric_limits<std::int32_t>::max(),
+  require_arg(kSpecTableCall, repeat >= 0 && repeat * args.bs <= kInt32Max,
           "speculative_num_draft_tokens = {} is negative or takes bs * it past INT32_MAX", repeat);
   const std::int64_t rows = repeat * args.bs;
   for (const auto& [name, indices] : {std::pair{"seq_len_a", &args.seq_len_a}, {"seq_len_b", &args.seq_len_b}}) {
@@ -218,8 +220,44 @@ void fa3_swa_spec_page_table(const Fa3SpecTableArgs& args, CUstream stream) {
                "fa3-swa-spec", 0);
 }
 
+void fa3_num_kv_splits(const Fa3KvSplitsArgs& args, CUstream stream) {
+  ops::fa3::check_bs(args.num_seq, kKvSplitsCall);
+  require_arg(kKvSplitsCall, args.lanes >= std::max<std::int64_t>(args.num_seq, 1) && args.lanes <= kInt32Max,
+              "lanes (upstream's MAX_NUM_SEQ) = {} must be in [max(num_seq, 1) = {}, INT32_MAX]", args.lanes,
+              std::max<std::int64_t>(args.num_seq, 1));
+  require_arg(kKvSplitsCall, args.seq_lens.stride >= 0, "seq_lens has a negative stride ({})", args.seq_lens.stride);
+  if (args.num_seq > 0) {
+    for (const auto& [name, value] : {std::pair{"num_group", args.num_group}, {"num_head", args.num_head},
+                                      {"num_kv_head", args.num_kv_head}, {"max_kv_splits", args.max_kv_splits},
+                                      {"device_core_count", args.device_core_count}}) {
+      require_arg(kKvSplitsCall, value >= 1 && value <= kInt32Max, "{} = {} is outside [1, INT32_MAX]", name, value);
+    }
+    require_arg(kKvSplitsCall, args.num_head >= args.num_kv_head,
+                "num_head = {} is below num_kv_head = {} (upstream divides by zero then)", args.num_head,
+                args.num_kv_head);
+    require_arg(kKvSplitsCall, args.num_seq * args.num_group <= kInt32Max,
+                "num_seq * num_group = {} * {} is past INT32_MAX", args.num_seq, args.num_group);
+    require_arg(kKvSplitsCall, args.num_kv_splits != nullptr && args.seq_lens.data != nullptr,
+                "num_kv_splits and seq_lens must be non-null for num_seq = {} > 0", args.num_seq);
+  }
+  const k::Fa3KvSplitsParams params{{args.seq_lens.data, args.seq_lens.stride},
+                                    args.num_kv_splits,
+                                    args.uneven_batch,
+                                    static_cast<int>(args.num_seq),
+                                    static_cast<int>(args.lanes),
+                                    static_cast<int>(args.num_group),
+                                    static_cast<int>(args.num_head),
+                                    static_cast<int>(args.num_kv_head),
+                                    static_cast<int>(args.max_kv_splits),
+                                    static_cast<int>(args.device_core_count)};
+  if (args.num_seq == 0 && args.uneven_batch == nullptr) return;  // nothing to write
+  const Fa3KvSplitsSwitches switches{args.seq_lens.type};
+  launch_items(ops::fa3::spec_for(switches), params, params.num_seq, 1, stream, kKvSplitsCall, "fa3-kv-splits", 0);
+}
+
 void prepare_fa3(const Fa3DecodeSwitches& switches) { prepare_kernel(ops::fa3::spec_for(switches)); }
 void prepare_fa3(const Fa3ExtendSwitches& switches) { prepare_kernel(ops::fa3::spec_for(switches)); }
 void prepare_fa3(const Fa3SpecTableSwitches& switches) { prepare_kernel(ops::fa3::spec_for(switches)); }
+void prepare_fa3(const Fa3KvSplitsSwitches& switches) { prepare_kernel(ops::fa3::spec_for(switches)); }
 
 }  // namespace draftjit

@@ -226,7 +226,7 @@ enum : int {
   kFa3Ext64 = 16,         // draft extend: extend_seq_lens is int64 (else int32)
   kFa3SeqLenA64 = 32,     // SWA spec table: seq_len_a is int64 (else int32)
   kFa3SeqLenB64 = 64,     // SWA spec table: seq_len_b is int64 (else int32)
-  kFa3FlagsEnd = 128,
+  kFa3FlagsEnd = 128,     // (the KV-split count takes kFa3SeqLens64 too)
 };
 
 // Pages each thread gathers per item of the row gather: an item is a tile of threads x these pages of one row.
@@ -279,6 +279,21 @@ struct Fa3SpecTableParams {
   long long rows;           // dst's rows written: bs * repeat
   long long repeat;         // upstream's speculative_num_draft_tokens (rows of b per row of a)
   long long tiles_per_row;  // items of one row: ceil(cover / (threads * kFa3ItemPages))
+};
+
+// FA3's KV-split count (upstream's get_num_kv_splits_triton): one block over the num_seq lengths.
+struct Fa3KvSplitsParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_fa3_kv_splits")
+  IndexArray seq_lens;     // [num_seq] int, or long long with kFa3SeqLens64
+  int* num_kv_splits;      // [num_seq * num_group]
+  int* uneven_batch;       // optional [1]
+  int num_seq;
+  int lanes;               // upstream's MAX_NUM_SEQ (>= num_seq): with more lanes than lengths, the max counts a 0
+  int num_group;
+  int num_head;
+  int num_kv_head;
+  int max_kv_splits;
+  int device_core_count;
 };
 
 }  // namespace draftjit_kernels

@@ -136,4 +136,40 @@ struct Fa3SpecTableSwitches {
 // prepare_fa3 for an SWA speculative page table's kernel.
 void prepare_fa3(const Fa3SpecTableSwitches& switches);
 
+// The Triton attention backend's KV-split count (upstream's get_num_kv_splits_triton, same file; docs/BACKENDS.md,
+// section 2c), in one launch of one block, in seq_lens' dtype as upstream: Mx the largest of the num_seq lengths (and
+// 0 when lanes, upstream's MAX_NUM_SEQ, exceeds num_seq), Mn the least (Mx where 10 Mn > 8 Mx); *uneven_batch = Mn
+// < Mx when given; chunk sizes c1 = cdiv(Mx, min(cdiv(Mx, Mn), max_kv_splits)) and c2 = cdiv(Mx,
+// min(cdiv(cores, grid), max_kv_splits)), where cores = int(device_core_count * max(log2(float(Mx) / 64), 1)) with
+// Triton's approximate log2 (lg2.approx.f32) and grid = num_seq * num_group * num_head, or with num_head /
+// num_kv_head = g > 1, num_seq * num_group * cdiv(num_head, min(16, g)); then num_kv_splits[s * num_group + i] =
+// max(cdiv(L_s, c1), cdiv(L_s, c2)) for i < num_group. Where upstream divides by zero (a least length of 0, say),
+// draftjit writes no count (uneven_batch still).
+// Bad arguments throw std::invalid_argument before anything is launched: num_seq outside [0, kMaxFa3Bs], lanes below
+// num_seq (upstream would count only the first lanes) or past INT32_MAX, num_group, num_head, num_kv_head,
+// max_kv_splits or device_core_count outside [1, INT32_MAX] where num_seq > 0 (upstream divides by them, or by
+// zero), num_head below num_kv_head, num_seq * num_group past INT32_MAX, a null array that is read or written.
+struct Fa3KvSplitsArgs {
+  std::int32_t* num_kv_splits = nullptr;  // [>= num_seq * num_group]
+  DeviceIndices seq_lens{};               // [num_seq] int32 or int64
+  std::int64_t num_seq = 0;               // 0 ..= kMaxFa3Bs: upstream's num_seq
+  std::int64_t num_group = 1;
+  std::int64_t num_head = 1;
+  std::int64_t num_kv_head = 1;
+  std::int64_t max_kv_splits = 1;
+  std::int64_t device_core_count = 1;
+  std::int64_t lanes = 256;               // upstream's MAX_NUM_SEQ: 256, or next_pow2(num_seq) past it
+  std::int32_t* uneven_batch = nullptr;   // optional: [1]
+};
+
+// See above.
+void fa3_num_kv_splits(const Fa3KvSplitsArgs& args, CUstream stream);
+
+struct Fa3KvSplitsSwitches {
+  IndexType seq_lens = IndexType::Int32;
+};
+
+// prepare_fa3 for a KV-split count's kernel.
+void prepare_fa3(const Fa3KvSplitsSwitches& switches);
+
 }  // namespace draftjit

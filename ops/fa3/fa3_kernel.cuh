@@ -182,6 +182,93 @@ __device__ __forceinline__ void fa3_swa_spec_kernel(const Fa3SpecTableParams& p)
   }
 }
 
+// WIDE ? long long : int, the dtype of a length array, and its bits unsigned (for upstream's wrapping arithmetic).
+template <bool WIDE>
+struct LengthType {
+  using type = int;
+  using bits = unsigned;
+};
+template <>
+struct LengthType<true> {
+  using type = long long;
+  using bits = unsigned long long;
+};
+
+// Upstream's `tl.cdiv(a, b)`, (a + b - 1) // b: wrapping add, truncating division.
+template <class T>
+__device__ __forceinline__ T cdiv(T a, T b) {
+  using U = typename LengthType<sizeof(T) == 8>::bits;
+  return static_cast<T>(static_cast<U>(a) + static_cast<U>(b) - 1u) / b;
+}
+
+// The block's maximum and minimum of each thread's (hi, lo) over THREADS threads (every thread calls it, once).
+template <int THREADS, class T>
+__device__ __forceinline__ void block_max_min(T* hi, T* lo) {
+  static_assert(THREADS % kWarpThreads == 0 && THREADS / kWarpThreads <= kWarpThreads, "one warp reduces the warps");
+  __shared__ T s_hi[THREADS / kWarpThreads], s_lo[THREADS / kWarpThreads];
+#pragma unroll
+  for (int offset = kWarpThreads / 2; offset > 0; offset /= 2) {
+    *hi = max(*hi, __shfl_xor_sync(kFullWarp, *hi, offset));
+    *lo = min(*lo, __shfl_xor_sync(kFullWarp, *lo, offset));
+  }
+  const int warp = threadIdx.x / kWarpThreads;
+  if (threadIdx.x % kWarpThreads == 0) {
+    s_hi[warp] = *hi;
+    s_lo[warp] = *lo;
+  }
+  __syncthreads();
+  for (int w = 0; w < THREADS / kWarpThreads; ++w) {
+    *hi = max(*hi, s_hi[w]);
+    *lo = min(*lo, s_lo[w]);
+  }
+}
+
+// Upstream's get_num_kv_splits_triton in one block, values in seq_lens' dtype T as upstream's: Mx the largest length
+// (at least 0 when lanes > num_seq, upstream's masked lanes), Mn the least (Mx when 10 Mn > 8 Mx, wrapping as upstream's
+// products do); uneven_batch = Mn < Mx; the split counts from two chunk sizes, cdiv(Mx, min(cdiv(Mx, Mn),
+// max_kv_splits)) and cdiv(Mx, min(cdiv(cores, grid), max_kv_splits)) with cores = int(device_core_count *
+// max(lg2.approx(float(Mx) / 64), 1)), Triton's fast log2, and grid the attention kernel's programs per split; each
+// length's count max(cdiv(L, c1), cdiv(L, c2)) written num_group times. A zero divisor (a zero or negative least
+// length, say; upstream divides by it) writes no count.
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void fa3_kv_splits_kernel(const Fa3KvSplitsParams& p) {
+  static_assert(FLAGS >= 0 && FLAGS < kFa3FlagsEnd, "FLAGS: kFa3* switches");
+  constexpr bool kWide = (FLAGS & kFa3SeqLens64) != 0;
+  using T = typename LengthType<kWide>::type;
+  using U = typename LengthType<kWide>::bits;
+  constexpr T kLeast = static_cast<T>(static_cast<U>(1) << (sizeof(T) * 8 - 1));
+  const auto length = [&](int s) { return static_cast<T>(load_index<kWide>(p.seq_lens, s)); };
+  T hi = p.lanes > p.num_seq ? T(0) : kLeast, lo = ~kLeast;  // upstream's masked lanes load 0 for the max
+  for (int s = threadIdx.x; s < p.num_seq; s += THREADS) {
+    hi = max(hi, length(s));
+    lo = min(lo, length(s));
+  }
+  block_max_min<THREADS>(&hi, &lo);
+  lo = min(lo, hi);  // and the max for the min (so with no length, Mn = Mx)
+  if (static_cast<T>(static_cast<U>(hi) * 8u) < static_cast<T>(static_cast<U>(lo) * 10u)) lo = hi;
+  if (threadIdx.x == 0 && p.uneven_batch != nullptr) *p.uneven_batch = lo < hi ? 1 : 0;
+  if (lo == 0) return;
+  const T splits_1 = min(cdiv(hi, lo), static_cast<T>(p.max_kv_splits));
+  if (splits_1 == 0) return;
+  const T chunk_1 = cdiv(hi, splits_1);
+  const float log2_len = __log2f(static_cast<float>(hi) / 64.0f);  // lg2.approx.f32, as Triton's tl.log2
+  const int cores = __float2int_rz(static_cast<float>(p.device_core_count) * fmaxf(log2_len, 1.0f));
+  const int group = p.num_head / p.num_kv_head;  // the host refuses num_kv_head 0
+  const int block_h = min(16, group);
+  if (group != 1 && block_h == 0) return;
+  const unsigned per_seq = static_cast<unsigned>(p.num_seq) * static_cast<unsigned>(p.num_group);
+  const int grid = static_cast<int>(per_seq * static_cast<unsigned>(group == 1 ? p.num_head : cdiv(p.num_head, block_h)));
+  if (grid == 0) return;
+  const int splits_2 = min(cdiv(cores, grid), p.max_kv_splits);
+  if (splits_2 == 0) return;
+  const T chunk_2 = cdiv(hi, static_cast<T>(splits_2));
+  if (chunk_1 == 0 || chunk_2 == 0) return;
+  for (int s = threadIdx.x; s < p.num_seq; s += THREADS) {
+    const int count = static_cast<int>(max(cdiv(length(s), chunk_1), cdiv(length(s), chunk_2)));
+    for (int i = 0; i < p.num_group; ++i) p.num_kv_splits[static_cast<long long>(s) * p.num_group + i] = count;
+  }
+}
+
 }  // namespace draftjit_kernels
 
 #endif  // DRAFTJIT_FA3_KERNEL_CUH

@@ -18,16 +18,18 @@ namespace k = draftjit_kernels;
 using jit::KernelSpec;
 
 // The family's ops, its variants' indices.
-enum class Fa3Op : std::uint8_t { Decode, Extend, SpecTable };
+enum class Fa3Op : std::uint8_t { Decode, Extend, SpecTable, KvSplits };
 
 // Indexed by Fa3Op.
-constexpr std::array<jit::KernelVariant, 3> kVariants = {{
+constexpr std::array<jit::KernelVariant, 4> kVariants = {{
     {"fa3_decode", jit::scan_bit(jit::Scan::None), k::Fa3DecodeParams::kEntry, "Fa3DecodeParams", "fa3_kernel.cuh",
      "fa3_decode_kernel"},
     {"fa3_extend", jit::scan_bit(jit::Scan::None), k::Fa3ExtendParams::kEntry, "Fa3ExtendParams", "fa3_kernel.cuh",
      "fa3_extend_kernel"},
     {"fa3_swa_spec", jit::scan_bit(jit::Scan::None), k::Fa3SpecTableParams::kEntry, "Fa3SpecTableParams",
      "fa3_kernel.cuh", "fa3_swa_spec_kernel"},
+    {"fa3_kv_splits", jit::scan_bit(jit::Scan::None), k::Fa3KvSplitsParams::kEntry, "Fa3KvSplitsParams",
+     "fa3_kernel.cuh", "fa3_kv_splits_kernel"},
 }};
 
 // The names of the kFa3* switch bits, bit i at index i.
@@ -37,9 +39,9 @@ static_assert(1 << kFlagNames.size() == k::kFa3FlagsEnd && k::kFa3SeqLens64 == 1
               k::kFa3SeqLenB64 == 64);
 
 // Each op's switches: skip_page_table is the decode's, an int64 extend_seq_lens draft extend's.
-constexpr std::array<int, 3> kOpFlags = {k::kFa3SeqLens64 | k::kFa3PoolIndices32 | k::kFa3Swa | k::kFa3SkipPageTable,
+constexpr std::array<int, 4> kOpFlags = {k::kFa3SeqLens64 | k::kFa3PoolIndices32 | k::kFa3Swa | k::kFa3SkipPageTable,
                                          k::kFa3SeqLens64 | k::kFa3PoolIndices32 | k::kFa3Swa | k::kFa3Ext64,
-                                         k::kFa3SeqLenA64 | k::kFa3SeqLenB64};
+                                         k::kFa3SeqLenA64 | k::kFa3SeqLenB64, k::kFa3SeqLens64};
 
 // One block size: block 0's prefix takes a run of ceil(bs / 256) requests per thread, the gather 256 x
 // kFa3ItemPages pages per item.
@@ -48,6 +50,7 @@ constexpr int kThreads = 256;
 constexpr Fa3Op op_of(const Fa3DecodeSwitches&) { return Fa3Op::Decode; }
 constexpr Fa3Op op_of(const Fa3ExtendSwitches&) { return Fa3Op::Extend; }
 constexpr Fa3Op op_of(const Fa3SpecTableSwitches&) { return Fa3Op::SpecTable; }
+constexpr Fa3Op op_of(const Fa3KvSplitsSwitches&) { return Fa3Op::KvSplits; }
 
 int flags_of(const Fa3DecodeSwitches& s) {
   return (s.seq_lens == IndexType::Int64 ? k::kFa3SeqLens64 : 0) |
@@ -60,6 +63,8 @@ int flags_of(const Fa3ExtendSwitches& s) {
          (s.req_pool_indices == IndexType::Int32 ? k::kFa3PoolIndices32 : 0) | (s.swa ? k::kFa3Swa : 0) |
          (s.extend_seq_lens == IndexType::Int64 ? k::kFa3Ext64 : 0);
 }
+
+int flags_of(const Fa3KvSplitsSwitches& s) { return s.seq_lens == IndexType::Int64 ? k::kFa3SeqLens64 : 0; }
 
 int flags_of(const Fa3SpecTableSwitches& s) {
   return (s.seq_len_a == IndexType::Int64 ? k::kFa3SeqLenA64 : 0) |
@@ -117,10 +122,11 @@ KernelSpec spec_for(const Switches& switches) {
 template KernelSpec spec_for(const Fa3DecodeSwitches&);
 template KernelSpec spec_for(const Fa3ExtendSwitches&);
 template KernelSpec spec_for(const Fa3SpecTableSwitches&);
+template KernelSpec spec_for(const Fa3KvSplitsSwitches&);
 
 namespace {
 
-constexpr std::array<CallKind, 3> kKinds = {{
+constexpr std::array<CallKind, 4> kKinds = {{
     {"fa3-decode", "FA3's normal-decode metadata step", kFa3Family, kOpFlags[0],
      [](std::int64_t bs, int flags, const Tuning&) {
        check_bs(bs, "the fa3-decode kind");
@@ -135,6 +141,11 @@ constexpr std::array<CallKind, 3> kKinds = {{
      [](std::int64_t bs, int flags, const Tuning&) {
        check_bs(bs, "the fa3-swa-spec kind");
        return std::vector<KernelSpec>{spec_of_flags(Fa3Op::SpecTable, flags)};
+     }},
+    {"fa3-kv-splits", "FA3's (Triton backend's) KV-split count", kFa3Family, kOpFlags[3],
+     [](std::int64_t bs, int flags, const Tuning&) {
+       check_bs(bs, "the fa3-kv-splits kind");
+       return std::vector<KernelSpec>{spec_of_flags(Fa3Op::KvSplits, flags)};
      }},
 }};
 

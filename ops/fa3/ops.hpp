@@ -59,12 +59,27 @@ inline constexpr OpArg kSwaSpecPageTable[] = {
     {"speculative_num_draft_tokens", ArgType::Int},
     {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxFa3Bs},
 };
+// get_num_kv_splits_triton's arguments, its num_seq as bs and its MAX_NUM_SEQ as lanes; its rows are the num_seq x
+// num_group counts.
+inline constexpr OpArg kNumKvSplits[] = {
+    {"num_kv_splits", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::Rows},
+    {"seq_lens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxFa3Bs},
+    {"num_group", ArgType::Int},
+    {"num_head", ArgType::Int},
+    {"num_kv_head", ArgType::Int},
+    {"max_kv_splits", ArgType::Int},
+    {"device_core_count", ArgType::Int},
+    {"lanes", ArgType::Int},
+    {"uneven_batch", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::One, true},
+};
 }  // namespace args
 
 inline constexpr OpDescription kDecodeMetadataOp = {"fa3_decode_metadata", args::kDecodeMetadata};
 inline constexpr OpDescription kDraftExtendMetadataOp = {"fa3_draft_extend_metadata", args::kDraftExtendMetadata};
 inline constexpr OpDescription kSwaSpecPageTableOp = {"fa3_swa_spec_page_table", args::kSwaSpecPageTable, "()",
                                                       "speculative_num_draft_tokens"};
+inline constexpr OpDescription kNumKvSplitsOp = {"fa3_num_kv_splits", args::kNumKvSplits, "()", "num_group"};
 
 }  // namespace draftjit::ops::fa3
 
@@ -117,6 +132,20 @@ void bind_fields(Fa3SpecTableArgs& a, Fields& f) {
   f("bs", a.bs);
 }
 
+template <class Fields>
+void bind_fields(Fa3KvSplitsArgs& a, Fields& f) {
+  f("num_kv_splits", a.num_kv_splits);
+  f("seq_lens", a.seq_lens);
+  f("bs", a.num_seq);
+  f("num_group", a.num_group);
+  f("num_head", a.num_head);
+  f("num_kv_head", a.num_kv_head);
+  f("max_kv_splits", a.max_kv_splits);
+  f("device_core_count", a.device_core_count);
+  f("lanes", a.lanes);
+  f("uneven_batch", a.uneven_batch);
+}
+
 }  // namespace draftjit
 
 namespace draftjit::ops::fa3 {
@@ -128,6 +157,7 @@ inline constexpr std::tuple kApiOps = {
                          [](const Fa3ExtendArgs& a, CUstream s) { fa3_draft_extend_metadata(a, s); }},
     ApiOp<Fa3SpecTableArgs>{&kSwaSpecPageTableOp,
                             [](const Fa3SpecTableArgs& a, CUstream s) { fa3_swa_spec_page_table(a, s); }},
+    ApiOp<Fa3KvSplitsArgs>{&kNumKvSplitsOp, [](const Fa3KvSplitsArgs& a, CUstream s) { fa3_num_kv_splits(a, s); }},
 };
 inline constexpr std::array kOps = descriptions_of(kApiOps);
 

@@ -66,7 +66,14 @@ prepare_swa_spec_page_table_triton (same file) likewise: each of the bs * specul
 page_table_dst is its request's page_table_a row over seq_len_a's columns, then its own page_table_b row, up to
 their summed length, within upstream's grid of 256-column blocks and page_table_dst's columns (upstream writes past
 a row there); upstream's assertion raised as ValueError; one launch of torch.ops.draftjit.fa3_swa_spec_page_table
-(kind "fa3-swa-spec"), none without rows."""
+(kind "fa3-swa-spec"), none without rows.
+
+get_num_kv_splits_triton (same file) is a raw Triton kernel that callers launch as kernel[(1,)](*args, MAX_NUM_SEQ=...):
+here an object of that shape, whose launcher takes upstream's arguments in its order and writes the same counts (and
+uneven_batch_ptr's flag), in seq_lens' dtype, with Triton's approximate log2 as upstream's Triton has it; one launch
+of torch.ops.draftjit.fa3_num_kv_splits (kind "fa3-kv-splits"), none for a grid with a zero dimension. A MAX_NUM_SEQ
+below num_seq is refused (upstream would count only its first lanes); where upstream divides by zero draftjit writes
+no count."""
 
 import torch
 
@@ -81,6 +88,7 @@ _trtllm_mha_op = torch.ops.draftjit.trtllm_mha_graph_metadata.default
 _fa3_decode_op = torch.ops.draftjit.fa3_decode_metadata.default
 _fa3_extend_op = torch.ops.draftjit.fa3_draft_extend_metadata.default
 _fa3_spec_table_op = torch.ops.draftjit.fa3_swa_spec_page_table.default
+_fa3_kv_splits_op = torch.ops.draftjit.fa3_num_kv_splits.default
 
 # cu_seqlens_q's modes in update_trtllm_mha_graph_metadata, upstream's names and values (draftjit::QMode).
 Q_MODE_NONE = 0  # preset by the caller (decode, target verify): not written
@@ -235,3 +243,31 @@ def prepare_swa_spec_page_table_triton(page_table_dst, page_table_a, page_table_
                          f"{bs} * {speculative_num_draft_tokens}")
     _fa3_spec_table_op(page_table_dst, page_table_a, page_table_b, seq_len_a, seq_len_b,
                        speculative_num_draft_tokens, bs)
+
+
+class _RawKernel:
+    """An upstream raw Triton kernel as its callers launch it, kernel[grid](*args, **constexprs): [grid] (a tuple, or
+    a callable of the keyword arguments, as Triton takes it) returns a launcher that passes the grid's sizes first."""
+
+    def __init__(self, launch):
+        self._launch = launch
+        self.__doc__ = launch.__doc__
+
+    def __getitem__(self, grid):
+        def launcher(*args, **kwargs):
+            sizes = grid(kwargs) if callable(grid) else grid
+            return self._launch(tuple(int(size) for size in sizes), *args, **kwargs)
+        return launcher
+
+
+def _num_kv_splits(grid, num_kv_splits_ptr, seq_lens_ptr, num_seq, num_group, num_head, num_kv_head, max_kv_splits,
+                   device_core_count, MAX_NUM_SEQ, uneven_batch_ptr=None):
+    """upstream's get_num_kv_splits_triton[grid](...): see the top of this module. Its programs all write the same
+    values, so any grid without a zero dimension is one launch."""
+    if 0 in grid:
+        return
+    _fa3_kv_splits_op(num_kv_splits_ptr, seq_lens_ptr, num_seq, num_group, num_head, num_kv_head, max_kv_splits,
+                      device_core_count, MAX_NUM_SEQ, uneven_batch_ptr)
+
+
+get_num_kv_splits_triton = _RawKernel(_num_kv_splits)

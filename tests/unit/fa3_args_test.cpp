@@ -274,3 +274,54 @@ TEST_CASE("issue28: FA3's SWA spec table checks its arguments before the driver,
   wide.seq_len_b = IndexType::Int64;
   CHECK_THROWS_AS(prepare_fa3(wide), draftjit::Error);  // a valid switch set reaches the driver
 }
+
+namespace {
+
+// Valid KV-split count arguments: 5 lengths, 2 groups, 32 heads over 8 KV heads.
+Fa3KvSplitsArgs valid_splits() {
+  Fa3KvSplitsArgs a;
+  a.num_kv_splits = fake(1);
+  a.seq_lens = {fake(2), IndexType::Int32};
+  a.num_seq = 5;
+  a.num_group = 2;
+  a.num_head = 32;
+  a.num_kv_head = 8;
+  a.max_kv_splits = 16;
+  a.device_core_count = 132;
+  a.lanes = 256;
+  return a;
+}
+
+void refused_splits(const Fa3KvSplitsArgs& a, const char* message) {
+  CHECK_THROWS_WITH_AS(fa3_num_kv_splits(a, nullptr), doctest::Contains(message), std::invalid_argument);
+}
+
+}  // namespace
+
+TEST_CASE("issue28: the KV-split count checks its arguments before the driver, and no length nor flag launches nothing") {
+  CHECK_THROWS_AS(fa3_num_kv_splits(valid_splits(), nullptr), draftjit::Error);
+  Fa3KvSplitsArgs none = valid_splits();
+  none.num_seq = 0;
+  none.num_kv_head = 0;  // nothing divides at num_seq 0 without a flag to write
+  CHECK_NOTHROW(fa3_num_kv_splits(none, nullptr));
+  Fa3KvSplitsArgs a = valid_splits();
+  a.num_seq = kMaxFa3Bs + 1;
+  refused_splits(a, "fa3_num_kv_splits: bs = 65537 is outside the supported range [0, 65536]");
+  a = valid_splits();
+  a.lanes = 4;
+  refused_splits(a, "lanes (upstream's MAX_NUM_SEQ) = 4 must be in [max(num_seq, 1) = 5, INT32_MAX]");
+  for (std::int64_t* field : {&a.num_group, &a.num_head, &a.num_kv_head, &a.max_kv_splits, &a.device_core_count}) {
+    a = valid_splits();
+    *field = 0;
+    refused_splits(a, "= 0 is outside [1, INT32_MAX]");
+  }
+  a = valid_splits();
+  a.num_head = 4;
+  refused_splits(a, "num_head = 4 is below num_kv_head = 8");
+  a = valid_splits();
+  a.num_group = std::int64_t{1} << 30;
+  refused_splits(a, "num_seq * num_group = 5 * 1073741824 is past INT32_MAX");
+  a = valid_splits();
+  a.seq_lens.data = nullptr;
+  refused_splits(a, "num_kv_splits and seq_lens must be non-null");
+}

@@ -19,7 +19,7 @@
 
 // The torch library instantiates one boxed kernel per entry of kOps, reading its size and entries at compile time
 // (python/src/torch_ops.cpp, built only where torch is): the joined families' lists must allow that.
-static_assert(draftjit::ops::kOps.size() == 10 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
+static_assert(draftjit::ops::kOps.size() == 11 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
               draftjit::ops::kOps[3] == &draftjit::ops::dsa::kDecodeOp);
 
 using namespace draftjit;
@@ -65,6 +65,8 @@ TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand
       "Tensor(f!)? swa_out_cache_loc, int bs) -> ()",
       "fa3_swa_spec_page_table(Tensor(a!) page_table_dst, Tensor page_table_a, Tensor page_table_b, "
       "Tensor seq_len_a, Tensor seq_len_b, int speculative_num_draft_tokens, int bs) -> ()",
+      "fa3_num_kv_splits(Tensor(a!) num_kv_splits, Tensor seq_lens, int bs, int num_group, int num_head, "
+      "int num_kv_head, int max_kv_splits, int device_core_count, int lanes, Tensor(b!)? uneven_batch) -> ()",
   };
   std::set<std::string> made;
   for (const ops::OpDescription* op : ops::op_descriptions()) made.insert(ops::torch_schema(*op));
