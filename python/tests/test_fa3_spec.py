@@ -29,7 +29,7 @@ if HAVE_OPS:
 
 KIND = "fa3-swa-spec"
 OP_NAME = "fa3_swa_spec_page_table"
-UPSTREAM_BLOCK = 256  # upstream's BLOCK_N: its grid covers whole blocks of LEN_A + LEN_B columns
+UPSTREAM_BLOCK = upstream_fa3.SPEC_BLOCK
 ARGUMENTS = ["page_table_dst", "page_table_a", "page_table_b", "seq_len_a", "seq_len_b",
              "speculative_num_draft_tokens"]
 I32 = np.iinfo(np.int32)

@@ -22,6 +22,7 @@ ATTENTION = upstream_sglang.ATTENTION
 FILE = "metadata.py"
 MODULE = upstream_sglang.PACKAGE + ".metadata"
 FUNCTION = "normal_decode_set_metadata"
+SPEC_BLOCK = 256  # prepare_swa_spec_page_table_triton's BLOCK_N: its grid covers whole blocks of LEN_A + LEN_B columns
 MEM_CACHE = "sglang.srt.mem_cache"
 
 
