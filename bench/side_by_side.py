@@ -10,8 +10,10 @@ empty-kernel floor, the cold first calls in fresh subprocesses, and the report (
 
 The paged families (TRTLLM-MHA, FA3) share more: the live lengths, the requests' table and the SWA mapping every
 width of a bs reads (shared_inputs), twins of named outputs poisoned alike (Twin), a Point base that calls both
-functions by keyword on its twins and compares them (PagedPoint), the group's walk over widths
-(Group.measure_widths), the cold child's point and the run itself (run_paged).
+functions by keyword on its twins and compares them (TwinPoint; PagedPoint with the requests' pool indices), the
+group's walk over widths (Group.measure_widths), the cold child's point and the run itself (run_paged). A family's
+modes without a paged table (FA3's spec and splits) build their own inputs (UnpagedPoint, Group.measure_unpaged) and
+report page size None.
 
 torch and triton are imported where first needed, so that --help runs without them."""
 
@@ -179,22 +181,17 @@ class Twin:
             tensor.fill_(POISON64 if tensor.element_size() == 8 else POISON32)
 
 
-class PagedPoint:
-    """A paged family's point: live lengths loaded into self.seq (int32, as SGLang's graph runner holds them),
-    req_pool_indices (int32, distinct rows of req_to_token), twins of the family's output_shapes(mode, bs, pages),
-    and upstream's and draftjit's functions, each called by keyword with arguments(twin). A subclass sets
-    `function` (the functions' name, in upstream's module and draftjit.sglang alike, from the mode), defines
-    output_shapes, written_bytes(mode, seq, width, page_size) and arguments(twin), and draws what else it needs
-    from self.gen after this constructor."""
+class TwinPoint:
+    """A point of twin outputs: live lengths loaded into self.seq (int32, as SGLang's graph runner holds them), twins
+    of the given output shapes, and upstream's and draftjit's functions, each called on its twin through
+    bind(function, arguments(twin)) (by keyword, unless a subclass binds otherwise). A subclass sets `function` (the
+    functions' name, in upstream's module and draftjit.sglang alike, from the mode) and defines arguments(twin)."""
 
-    def __init__(self, mode, bs, width, page_size, upstream, ours, seed, rows):
+    def __init__(self, mode, bs, width, upstream, ours, seed, shapes):
         import torch
         self.gen = torch.Generator().manual_seed(seed)
-        self.mode, self.bs, self.width, self.page_size = mode, bs, width, page_size
-        self.pages = width // page_size
+        self.mode, self.bs, self.width = mode, bs, width
         self.seq = torch.zeros(bs, dtype=torch.int32, device="cuda")
-        self.pool = torch.randperm(rows, generator=self.gen)[:bs].to(torch.int32).cuda()
-        shapes = self.output_shapes(mode, bs, self.pages)
         self.theirs, self.mine = Twin(shapes), Twin(shapes)
         name = self.function(mode)
         self.functions = (getattr(upstream, name), getattr(ours, name))
@@ -202,10 +199,15 @@ class PagedPoint:
     def load(self, seq):
         self.seq.copy_(seq)
 
+    @staticmethod
+    def bind(function, arguments):
+        """One implementation's call: function(**arguments)."""
+        return lambda: function(**arguments)
+
     def calls(self):
         """(upstream's call, draftjit's call), each on its twin."""
-        return [lambda f=function, k=self.arguments(twin): f(**k)
-                for function, twin in zip(self.functions, (self.theirs, self.mine))]
+        twins = (self.theirs, self.mine)
+        return [self.bind(function, self.arguments(twin)) for function, twin in zip(self.functions, twins)]
 
     def check(self):
         import torch
@@ -217,6 +219,35 @@ class PagedPoint:
                 return (f"MISMATCH {name}{where}: draftjit {mine[tuple(where)].item()}, "
                         f"upstream {theirs[tuple(where)].item()}")
         return "ok"
+
+
+class PagedPoint(TwinPoint):
+    """A paged family's point: a TwinPoint with req_pool_indices (int32, distinct rows of req_to_token) and twins of
+    the family's output_shapes(mode, bs, pages). A subclass sets `function`, defines output_shapes,
+    written_bytes(mode, seq, width, page_size) and arguments(twin), and draws what else it needs from self.gen after
+    this constructor."""
+
+    def __init__(self, mode, bs, width, page_size, upstream, ours, seed, rows):
+        import torch
+        pages = width // page_size
+        super().__init__(mode, bs, width, upstream, ours, seed, self.output_shapes(mode, bs, pages))
+        self.page_size, self.pages = page_size, pages
+        self.pool = torch.randperm(rows, generator=self.gen)[:bs].to(torch.int32).cuda()
+
+
+class UnpagedPoint(TwinPoint):
+    """A point of a mode without a paged table (Group.measure_unpaged; page size None in the report), which builds its
+    own inputs: (mode, bs, width, options, upstream, ours, seed). A subclass sets `function`, defines
+    widths(options) (the group's widths), output_shapes(bs, width, options), input_bytes(bs, width, options),
+    written_bytes(seq) (the bytes a call writes at live lengths seq) and arguments(twin)."""
+
+    def __init__(self, mode, bs, width, options, upstream, ours, seed):
+        super().__init__(mode, bs, width, upstream, ours, seed, self.output_shapes(bs, width, options))
+
+    @classmethod
+    def buffer_bytes(cls, bs, width, options):
+        """The point's inputs, its two twins and the copy floor's two buffers (each at most a twin's bytes)."""
+        return cls.input_bytes(bs, width, options) + 4 * Twin.bytes(cls.output_shapes(bs, width, options))
 
 
 class Group:
@@ -253,9 +284,12 @@ class Group:
             row = dict(point_row(self.spec(width, live)), written_bytes=written[live], check=check)
             row.update(times(self.timer, *point.calls(), copy))
             self.report["points"].append(row)
-            print(f"  {self.mode} bs {self.bs} width {width} {live} P {self.page_size}: {check.split(' ')[0]}",
+            print(f"  {self.mode} bs {self.bs} width {width} {live} P {cell(self.page_size)}: {check.split(' ')[0]}",
                   file=sys.stderr)
 
+    def draws(self, width):
+        """The live lengths of each of --lives at a width (CPU, int32), one seed per bs and width."""
+        return {live: live_lengths(self.bs, width, live, seed=self.bs * 7919 + width) for live in self.options.lives}
 
     def measure_widths(self, widths, point_class, upstream, ours):
         """A paged family's group: per width, the live draws and the bytes each call writes; where the buffers fit,
@@ -267,7 +301,7 @@ class Group:
         stride_width = max(widths)
         inputs = None
         for width in widths:
-            draws = {live: live_lengths(bs, width, live, seed=bs * 7919 + width) for live in self.options.lives}
+            draws = self.draws(width)
             written = {live: point_class.written_bytes(self.mode, seq, width, page_size) for live, seq in draws.items()}
             outputs = Twin.bytes(point_class.output_shapes(self.mode, bs, width // page_size))
             need = 4 * (bs + 3) * stride_width + 8 * SLOTS + 2 * outputs + 2 * max(written.values())
@@ -281,15 +315,28 @@ class Group:
         del inputs
         torch.cuda.empty_cache()
 
+    def measure_unpaged(self, point_class, upstream, ours):
+        """A group of an UnpagedPoint's mode: per width of point_class.widths(options) whose buffers fit, the point,
+        measured at the live draws and the bytes its calls write at each."""
+        import torch
+        for width in point_class.widths(self.options):
+            if not self.fits(width, point_class.buffer_bytes(self.bs, width, self.options)):
+                continue
+            point = point_class(self.mode, self.bs, width, self.options, upstream, ours, seed=self.bs + width)
+            draws = self.draws(width)
+            self.measure(width, point, draws, {live: point.written_bytes(seq) for live, seq in draws.items()})
+            del point
+        torch.cuda.empty_cache()
 
-def measure_grid(options, timer, report, measure_group, in_grid=None):
+
+def measure_grid(options, timer, report, measure_group, in_grid=None, unpaged=()):
     """measure_group(group, widths) for each (bs, mode, page size) of the options (where in_grid(mode, page_size,
-    bs), if given, says it is part of the grid), until --time-limit: the groups after it are listed as not
-    reached."""
+    bs), if given, says it is part of the grid; the modes in unpaged once per bs, at page size None), until
+    --time-limit: the groups after it are listed as not reached."""
     started = time.monotonic()
     for bs in sorted(options.bs):  # smallest first: past the time limit, the largest batches go unmeasured
         for mode in options.modes:
-            for page_size in options.page_sizes:
+            for page_size in (None,) if mode in unpaged else options.page_sizes:
                 if in_grid is not None and not in_grid(mode, page_size, bs):
                     continue
                 if time.monotonic() - started > options.time_limit:
@@ -350,17 +397,25 @@ def load_upstream(loader, script):
     return loader.load(), ours
 
 
-def run_paged(script, options, loader, point_class, modes, cold_points, in_grid=None):
+def run_paged(script, options, loader, point_class, modes, cold_points, in_grid=None, unpaged=None, header=None):
     """A paged family's whole run: --cold-child's point alone, else the grid (Group.measure_widths of point_class
-    per group), the cold first calls and the report; the exit status."""
+    per group, Group.measure_unpaged of unpaged[mode], an UnpagedPoint class, for the family's modes without a paged
+    table), the cold first calls and the report (with the script's header keys); the exit status."""
+    unpaged = unpaged or {}
     name = os.path.splitext(os.path.basename(script))[0]
     upstream, ours = load_upstream(loader, name)  # before importing torch: says what is missing
     if options.cold_child:
         return paged_cold_child(point_spec(options.cold_child), point_class, upstream, ours)
     timer = Timer(options.calls, options.repeats)
-    report = new_report(options, timer, loader.path())
-    measure_grid(options, timer, report,
-                 lambda group, widths: group.measure_widths(widths, point_class, upstream, ours), in_grid)
+    report = new_report(options, timer, loader.path(), **(header or {}))
+
+    def measure_group(group, widths):
+        if group.mode in unpaged:
+            group.measure_unpaged(unpaged[group.mode], upstream, ours)
+        else:
+            group.measure_widths(widths, point_class, upstream, ours)
+
+    measure_grid(options, timer, report, measure_group, in_grid, unpaged)
     report["points"].sort(key=lambda r: (modes.index(r["mode"]), r["page_size"], r["bs"], r["width"], r["live"]))
     report["cold"] = cold_runs(os.path.abspath(script), cold_points, options)
     print(f"{report['device']}, torch {report['torch']}, triton {report['triton']}; upstream {report['upstream']}")
@@ -393,7 +448,7 @@ def print_tables(report, modes):
         print("| " + " | ".join(columns) + " |")
         print("|" + "---|" * len(columns))
         for r in rows:
-            values = (r["mode"], r["bs"], r["width"], r["live"], r["page_size"], cell(r["upstream_us"]),
+            values = (r["mode"], r["bs"], r["width"], r["live"], cell(r["page_size"]), cell(r["upstream_us"]),
                       cell(r["draftjit_us"]), cell(r["ratio"], 2), cell(r["graph_upstream_us"]),
                       cell(r["graph_draftjit_us"]), cell(r["graph_ratio"], 2),
                       f"{empty['eager_us']:.1f} / {empty['graph_us']:.1f}", cell(r["copy_graph_us"]), r["check"])
