@@ -189,6 +189,8 @@ enum : int {
 // a tile of threads x these entries of swa_out_cache_loc. The host sizes the grid by it.
 enum : int { kTrtllmItemPages = 4 };
 
+// The family's one params struct: every op's kernel takes it and reads the fields its call has; a field a call does
+// not have is null or 0, and the kernel leaves it alone.
 struct TrtllmMhaParams {
   DRAFTJIT_HOST_ENTRY("draftjit_trtllm_mha")
   IndexArray req_pool_indices;   // [bs] long long, or int with kTrtllmPoolIndices32
