@@ -1,18 +1,21 @@
-"""Upstream SGLang's TRTLLM-MHA graph-metadata Triton kernel and draftjit.sglang's drop-in side by side, in GPU time.
+"""Upstream SGLang's TRTLLM-MHA and TRTLLM-MLA graph-metadata Triton kernels and draftjit.sglang's drop-ins side by
+side, in GPU time.
 
 usage: DRAFTJIT_UPSTREAM_SGLANG=$PWD/.upstream-sglang PYTHONPATH=build-device/python \\
-           python3 bench/upstream_trtllm_mha_bench.py [--calls N] [--repeats R] [--modes plain,swa,qcumsum]
+           python3 bench/upstream_trtllm_mha_bench.py [--calls N] [--repeats R] [--modes plain,swa,qcumsum,mla]
            [--bs 1,8,...] [--widths 4096,32768,131072] [--lives short,long] [--page-sizes 16,64] [--mem-gib G]
            [--time-limit S] [--no-cold] [--quick] [--json PATH]
 
-Upstream's file loads as python/tests/upstream_trtllm_mha.py says (from DRAFTJIT_UPSTREAM_SGLANG). A point is (mode,
+Upstream's files load as python/tests/upstream_trtllm_mha.py says (from DRAFTJIT_UPSTREAM_SGLANG; the MLA file only
+for the mla mode). A point is (mode,
 bs, context width in tokens, live lengths, page size P): max_seq_pages = width / P, req_to_token has bs + 3 rows of
 the widest width's stride (a server's req_to_token has its context length whatever the graph's table width; upstream
 specialises on that stride, so one compile serves all widths of a bs), seq_lens and req_pool_indices are int32 as
 SGLang's graph runner holds them, seqlen_offset 0. Modes: "plain" (Q_MODE_NONE, page_table alone: decode),
 "swa" (swa_page_table and swa_out_cache_loc of S = bs entries from an int64 out_cache_loc of bs), "qcumsum"
-(Q_MODE_CUMSUM over int32 qlens: draft extend). Live lengths: "short" uniform in [2, min(3000, width - 2)], "long" in
-[width / 2, width - 2].
+(Q_MODE_CUMSUM over int32 qlens: draft extend), "mla" (update_trtllm_mla_graph_metadata: seq_lens_k and a
+block_kv_indices of width / P columns, TRTLLM-MLA's decode). Live lengths: "short" uniform in [2, min(3000,
+width - 2)], "long" in [width / 2, width - 2].
 
 Per point, before timing, both functions write poisoned twin buffers (the inputs shared) and every output must be the
 same bit for bit ("ok", else "MISMATCH" and the first difference). Then, per implementation, GPU time per call by CUDA
@@ -20,9 +23,10 @@ events, measured as for bench/upstream_dsa_bench.py (bench/side_by_side.py's Tim
 (launch-bound where the kernel is short: it includes the host's launch path), and "graph", 20 calls captured in one CUDA
 graph (one node each) and replayed, per node; the median of --repeats repeats. Floors from the same run: an empty Triton
 kernel (back to back and per graph node, once per run) and per point "copy floor", one device-to-device copy_ of the
-bytes the call writes (cache_seqlens, cu_seqlens_k[1:], cu_seqlens_q[1:], each row's live pages in each page table,
-swa_out_cache_loc), per graph node. Cold first call: in a fresh subprocess with empty TRITON_CACHE_DIR and
-DRAFTJIT_CACHE_DIR, the wall time of each implementation's first call (compile included) and its second.
+bytes the call writes (cache_seqlens or seq_lens_k, cu_seqlens_k[1:], cu_seqlens_q[1:], each row's live pages in
+each page table, swa_out_cache_loc), per graph node. Cold first call: in a fresh subprocess with empty
+TRITON_CACHE_DIR and DRAFTJIT_CACHE_DIR, the wall time of each implementation's first call (compile included) and
+its second.
 
 Points whose buffers exceed --mem-gib (default 24) are skipped, and groups not started by --time-limit seconds
 (default 330) are listed as not reached. The flags, the timing, the floors, the cold runs and the report are
@@ -44,12 +48,14 @@ import upstream_trtllm_mha  # noqa: E402
 from side_by_side import (Timer, add_run_flags, cold_runs, grid_parser, measure_grid, new_report,  # noqa: E402
                           parse_grid, point_spec, print_first_calls, summarize, write_poisoned)
 
-MODES = ("plain", "swa", "qcumsum")
+MODES = ("plain", "swa", "qcumsum", "mla")
+# Each mode's upstream file (python/tests/upstream_trtllm_mha.py) and function, the drop-in of the same name.
+KERNELS = {mode: upstream_trtllm_mha.MHA for mode in MODES[:3]} | {"mla": upstream_trtllm_mha.MLA}
 POISON32 = 0x7F7F7F7F
 POISON64 = 0x7F7F7F7F7F7F7F7F
 SLOTS = 1 << 22           # KV slots: req_to_token's tokens and swa_mapping's length (+ P + 1, as upstream sizes it)
 QUICK = {"bs": "1,64", "widths": "4096,131072", "calls": 50, "repeats": 2}
-COLD_POINTS = (("plain", 32, 32768, "short", 64), ("swa", 128, 4096, "long", 16))
+COLD_POINTS = (("plain", 32, 32768, "short", 64), ("swa", 128, 4096, "long", 16), ("mla", 32, 32768, "short", 64))
 
 
 def live_lengths(bs, width, live, seed):
@@ -62,12 +68,13 @@ def live_lengths(bs, width, live, seed):
 
 
 def written_bytes(mode, seq, width, page_size):
-    """Bytes a call writes: cache_seqlens, cu_seqlens_k[1:] (and cu_seqlens_q[1:]), each row's live pages
-    min(cdiv(L, P), width / P) in page_table (and swa_page_table), swa_out_cache_loc's S = bs int64 entries."""
+    """Bytes a call writes: cache_seqlens (MLA: seq_lens_k), cu_seqlens_k[1:] (not MLA; and cu_seqlens_q[1:]), each
+    row's live pages min(cdiv(L, P), width / P) in page_table (MLA: block_kv_indices; and swa_page_table),
+    swa_out_cache_loc's S = bs int64 entries."""
     import torch
     bs = seq.numel()
     pages = int(torch.clamp((seq.to(torch.int64) + page_size - 1) // page_size, 0, width // page_size).sum())
-    cells = 2 * bs + (bs if mode == "qcumsum" else 0) + pages * (2 if mode == "swa" else 1)
+    cells = (1 if mode == "mla" else 2) * bs + (bs if mode == "qcumsum" else 0) + pages * (2 if mode == "swa" else 1)
     return 4 * cells + (8 * bs if mode == "swa" else 0)
 
 
@@ -86,6 +93,9 @@ class Twin:
         def full(shape, value, dtype=torch.int32):
             return torch.full(shape, value, dtype=dtype, device="cuda")
 
+        if mode == "mla":
+            self.outputs = {"seq_lens_k": full((bs,), POISON32), "block_kv_indices": full((bs, pages), POISON32)}
+            return
         self.outputs = {"cache_seqlens": full((bs,), POISON32), "cu_seqlens_k": full((bs + 1,), POISON32),
                         "page_table": full((bs, pages), POISON32)}
         if mode == "swa":
@@ -114,13 +124,18 @@ class Point:
         self.out = torch.randint(0, SLOTS, (bs,), generator=gen).cuda() if mode == "swa" else None
         self.qlens = torch.randint(1, 5, (bs,), generator=gen, dtype=torch.int32).cuda() if mode == "qcumsum" else None
         self.theirs, self.mine = Twin(mode, bs, self.pages), Twin(mode, bs, self.pages)
-        self.functions = (upstream.update_trtllm_mha_graph_metadata, ours.update_trtllm_mha_graph_metadata)
+        name = KERNELS[mode].FUNCTION
+        self.functions = (getattr(upstream[mode], name), getattr(ours, name))
 
     def load(self, seq):
         self.seq.copy_(seq)
 
     def arguments(self, twin):
         o = twin.outputs
+        if self.mode == "mla":
+            return dict(req_pool_indices=self.pool, seq_lens=self.seq, req_to_token=self.r2t,
+                        block_kv_indices=o["block_kv_indices"], bs=self.bs, seqlen_offset=0,
+                        page_size=self.page_size, seq_lens_k=o["seq_lens_k"])
         return dict(req_pool_indices=self.pool, seq_lens=self.seq, req_to_token=self.r2t,
                     cache_seqlens=o["cache_seqlens"], cu_seqlens_k=o["cu_seqlens_k"], page_table=o["page_table"],
                     bs=self.bs, seqlen_offset=0, max_seq_pages=self.pages, page_size=self.page_size,
@@ -145,12 +160,14 @@ class Point:
         return "ok"
 
 
-def setup():
-    why = upstream_trtllm_mha.missing()
-    if why:
-        sys.exit(f"upstream_trtllm_mha_bench: {why}")
+def setup(modes):
+    """Upstream's module per mode (each file loaded once) and draftjit.sglang; exits saying what is missing."""
+    for mode in modes:
+        why = KERNELS[mode].missing()
+        if why:
+            sys.exit(f"upstream_trtllm_mha_bench: {why}")
     from draftjit import sglang as ours
-    return upstream_trtllm_mha.load(), ours
+    return {mode: KERNELS[mode].load() for mode in modes}, ours
 
 
 def shared_inputs(bs, stride_width, page_size, seed):
@@ -187,7 +204,7 @@ def measure_group(group, widths, upstream, ours):
 
 def cold_child(spec):
     mode, bs, width, live, page_size = spec
-    upstream, ours = setup()
+    upstream, ours = setup([mode])
     r2t, mapping = shared_inputs(bs, width, page_size, seed=1)
     point = Point(mode, bs, width, page_size, r2t, mapping, upstream, ours, seed=2)
     point.load(live_lengths(bs, width, live, seed=3).cuda())
@@ -209,9 +226,9 @@ def main(argv=None):
     options = parse(argv)
     if options.cold_child:
         return cold_child(point_spec(options.cold_child))
-    upstream, ours = setup()  # before importing torch: says what is missing
+    upstream, ours = setup(options.modes)  # before importing torch: says what is missing
     timer = Timer(options.calls, options.repeats)
-    report = new_report(options, timer, upstream_trtllm_mha.path())
+    report = new_report(options, timer, ", ".join(sorted({KERNELS[mode].path() for mode in options.modes})))
     measure_grid(options, timer, report, lambda group, widths: measure_group(group, widths, upstream, ours))
     report["points"].sort(key=lambda r: (MODES.index(r["mode"]), r["page_size"], r["bs"], r["width"], r["live"]))
     report["cold"] = cold_runs(os.path.abspath(__file__), COLD_POINTS, options)

@@ -18,8 +18,8 @@
 #                               times (default 2); $OUT receives ab-{new,base}-<round>-{bench,dsa}.txt
 #   tools/gpu-test.sh upstream  on the GPU machine after `build`, with .deps and upstream SGLang's files carried
 #                               (DRAFTJIT_UPSTREAM_SGLANG, default .upstream-sglang; docs/GPU.md): the differential
-#                               tests against upstream (DSA, TRTLLM-MHA, FA3), then the side-by-side benchmarks (ARGS and
-#                               TRTLLM_ARGS passed to them); $OUT receives upstream-test.log and
+#                               tests against upstream (DSA, TRTLLM-MHA and -MLA, FA3), then the side-by-side
+#                               benchmarks (ARGS and TRTLLM_ARGS passed to them); $OUT receives upstream-test.log and
 #                               upstream-{dsa,trtllm-mha}-bench.{md,json}
 #   tools/gpu-test.sh profile   on the GPU machine after `run`: Nsight Compute summary of the fused kernels
 set -uo pipefail
@@ -121,8 +121,9 @@ case "${1:-}" in
     export DRAFTJIT_CACHE_DIR="$PWD/build-device/upstream-cache" PYTHONPATH="$PWD/build-device/python"
     rc=0
     if [ "${SKIP_TEST:-0}" != 1 ]; then
-      python3 -m pytest python/tests/test_upstream_dsa.py python/tests/test_trtllm_mha.py python/tests/test_fa3.py \
-        python/tests/test_fa3_extend.py -rs -q -p no:cacheprovider 2>&1 | tee "$out/upstream-test.log" | tail -15
+      python3 -m pytest python/tests/test_upstream_dsa.py python/tests/test_trtllm_mha.py \
+        python/tests/test_trtllm_mla.py python/tests/test_fa3.py python/tests/test_fa3_extend.py \
+        -rs -q -p no:cacheprovider 2>&1 | tee "$out/upstream-test.log" | tail -15
       grep -qE "[0-9]+ passed" "$out/upstream-test.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/upstream-test.log" ||
         rc=1
     fi

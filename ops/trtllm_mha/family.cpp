@@ -21,9 +21,11 @@ namespace k = draftjit_kernels;
 using jit::KernelSpec;
 
 // Indexed as kOps (ops.hpp): every op's kernel takes the family's one params struct and reads what its call has.
-constexpr std::array<jit::KernelVariant, 1> kVariants = {{
+constexpr std::array<jit::KernelVariant, 2> kVariants = {{
     {"trtllm_mha", jit::scan_bit(jit::Scan::None), k::TrtllmMhaParams::kEntry, "TrtllmMhaParams",
      "trtllm_mha_kernel.cuh", "trtllm_mha_kernel"},
+    {"trtllm_mla", jit::scan_bit(jit::Scan::None), k::TrtllmMhaParams::kEntry, "TrtllmMhaParams",
+     "trtllm_mha_kernel.cuh", "trtllm_mla_kernel"},
 }};
 static_assert(kVariants.size() == kOps.size());
 
@@ -36,7 +38,8 @@ static_assert(1 << kFlagNames.size() == k::kTrtllmFlagsEnd && k::kTrtllmSeqLens6
               k::kTrtllmSkipPageTable == 128);
 
 // Each op's switches, indexed as kOps.
-constexpr std::array<int, 1> kOpFlags = {k::kTrtllmFlagsEnd - 1};
+// MLA's seq_lens_k is optional at run time (a null pointer): the flags' 8 bits are all taken.
+constexpr std::array<int, 2> kOpFlags = {k::kTrtllmFlagsEnd - 1, k::kTrtllmSeqLens64 | k::kTrtllmPoolIndices32};
 static_assert(kOpFlags.size() == kOps.size());
 
 // One block size: block 0's prefix takes a run of ceil(bs / 256) requests per thread, the gather 256 x
@@ -102,11 +105,16 @@ KernelSpec spec_for(const OpDescription& op, int flags) {
 
 namespace {
 
-constexpr std::array<CallKind, 1> kKinds = {{
+constexpr std::array<CallKind, 2> kKinds = {{
     {"trtllm-mha", "TRTLLM-MHA's graph metadata step", kTrtllmMhaFamily, kOpFlags[0],
      [](std::int64_t bs, int flags, const Tuning&) {
        check_bs(bs, "the trtllm-mha kind");
        return std::vector<KernelSpec>{spec_of_flags(0, flags)};
+     }},
+    {"trtllm-mla", "TRTLLM-MLA's graph metadata step", kTrtllmMhaFamily, kOpFlags[1],
+     [](std::int64_t bs, int flags, const Tuning&) {
+       check_bs(bs, "the trtllm-mla kind");
+       return std::vector<KernelSpec>{spec_of_flags(1, flags)};
      }},
 }};
 

@@ -1,6 +1,7 @@
-// One launch of TRTLLM-MHA's graph metadata (include/draftjit/trtllm_mha.hpp): block 0 writes the per-request
-// lengths and their prefixes, the other blocks share the page-table rows' live pages and swa_out_cache_loc's
-// entries. Nothing depends on bs or a width at compile time: one kernel per switch set (FLAGS) serves every call.
+// The TRTLLM family's kernels. TRTLLM-MHA's graph metadata (include/draftjit/trtllm_mha.hpp), one launch: block 0
+// writes the per-request lengths and their prefixes, the other blocks share the page-table rows' live pages and
+// swa_out_cache_loc's entries. TRTLLM-MLA's (include/draftjit/trtllm_mla.hpp) is the same row part alone. Nothing
+// depends on bs or a width at compile time: one kernel per switch set (FLAGS) serves every call.
 // Upstream's arithmetic is kept exactly: int32 sums wrap, `//` truncates toward zero (C's `/`).
 #ifndef DRAFTJIT_TRTLLM_MHA_KERNEL_CUH
 #define DRAFTJIT_TRTLLM_MHA_KERNEL_CUH
@@ -192,6 +193,26 @@ __device__ __forceinline__ void trtllm_mha_kernel(const TrtllmMhaParams& p) {
     } else {
       translate_out<THREADS>(p, item - row_items);
     }
+  }
+}
+
+// TRTLLM-MLA's graph metadata (include/draftjit/trtllm_mla.hpp), the family's row part alone: every block takes
+// items (row b, tile) in turn; the first tile of row b also writes seq_lens_k[b] = int32(seq_lens[b] + seqlen_offset)
+// (cache_seqlens here, null when the call has none), so with no tiles (a table without columns) nothing is written,
+// as upstream's empty grid. A row's live pages are min(cdiv(L_b, P), max_seq_pages), the host's bound: the table's
+// columns and the pages starting inside req_to_token's columns. No prefix, no block 0.
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void trtllm_mla_kernel(const TrtllmMhaParams& p) {
+  static_assert((FLAGS & ~(kTrtllmSeqLens64 | kTrtllmPoolIndices32)) == 0, "FLAGS: seq64 and pool32 only");
+  const TrtllmRequests<FLAGS> r{p};
+  for (long long item = blockIdx.x; item < p.bs * p.tiles_per_row; item += gridDim.x) {
+    const long long b = quotient(item, p.tiles_per_row);
+    const long long tile = item - b * p.tiles_per_row;
+    const int len = r.cache_len(static_cast<int>(b));
+    if (tile == 0 && threadIdx.x == 0 && p.cache_seqlens != nullptr) p.cache_seqlens[b] = len;
+    const int live = live_pages(len, p.page_size, p.max_seq_pages);
+    gather_row<THREADS>(p, r.pool_index(static_cast<int>(b)), live, tile,
+                        [&](long long page, int token) { store_page(p.page_table, b, page, token / p.page_size); });
   }
 }
 

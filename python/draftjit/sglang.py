@@ -43,6 +43,14 @@ page size as upstream's Triton is; draftjit.prepare(bs, kind="trtllm-mha", switc
 capture. Where upstream's result is undefined (a pool index outside req_to_token, a token or location past
 swa_mapping) draftjit reads and writes nothing out of bounds and leaves those entries as they were.
 
+TRTLLM-MLA's graph metadata (sglang/kernels/ops/kvcache/trtllm_mla_graph_metadata.py @ 2325f4e6, read 2026-12-06):
+update_trtllm_mla_graph_metadata takes upstream's keyword arguments with their default and writes the same cells
+(seq_lens_k when given, each block_kv_indices row over its live pages), one launch of
+torch.ops.draftjit.trtllm_mla_graph_metadata (kind "trtllm-mla"); bs == 0 returns at once, as upstream. The kernel is
+compiled once per input dtype pair, not per page size as upstream's Triton is, and takes any page size >= 1 (upstream's
+needs a power of two up to 4096). Where upstream writes past a row (live pages beyond block_kv_indices' columns) or
+reads outside req_to_token draftjit leaves those entries as they were.
+
 FA3's normal-decode metadata (sglang/kernels/ops/attention/metadata.py @ 1a366c6c, read 2026-12-06):
 normal_decode_set_metadata takes upstream's arguments, in its order and with its defaults, and writes the same cells
 (cache_seqlens_int32, all of cu_seqlens_k with entry 0 = 0, each page-table row over its live pages, pages and SWA
@@ -72,6 +80,7 @@ _decode_op = torch.ops.draftjit.dsa_decode_metadata.default
 _target_verify_op = torch.ops.draftjit.dsa_target_verify_metadata.default
 _draft_extend_op = torch.ops.draftjit.dsa_draft_extend_metadata.default
 _trtllm_mha_op = torch.ops.draftjit.trtllm_mha_graph_metadata.default
+_trtllm_mla_op = torch.ops.draftjit.trtllm_mla_graph_metadata.default
 _fa3_decode_op = torch.ops.draftjit.fa3_decode_metadata.default
 _fa3_extend_op = torch.ops.draftjit.fa3_draft_extend_metadata.default
 
@@ -168,6 +177,15 @@ def update_trtllm_mha_graph_metadata(*, req_pool_indices, seq_lens, req_to_token
     _trtllm_mha_op(req_pool_indices, seq_lens, req_to_token, cache_seqlens, cu_seqlens_k, page_table, bs,
                    seqlen_offset, max_seq_pages, page_size, swa_mapping, swa_page_table, out_cache_loc,
                    swa_out_cache_loc, cu_seqlens_q, qlens, q_stride, q_mode, int(skip_page_table))
+
+
+def update_trtllm_mla_graph_metadata(*, req_pool_indices, seq_lens, req_to_token, block_kv_indices, bs, seqlen_offset,
+                                     page_size, seq_lens_k=None):
+    """upstream's update_trtllm_mla_graph_metadata: see the top of this module."""
+    if bs == 0:
+        return
+    _trtllm_mla_op(req_pool_indices, seq_lens, req_to_token, block_kv_indices, bs, seqlen_offset, page_size,
+                   seq_lens_k)
 
 
 def _swa_mapping(token_to_kv_pool):
