@@ -68,7 +68,20 @@ draft_extend_set_metadata (same file) likewise: cache_seqlens_int32, cu_seqlens_
 page-table row over its live pages (page_table's width is the bound), and with full_to_swa_index_mapping the SWA page
 table and swa_out_cache_loc = mapping[out_cache_loc], after upstream's own assertions (raised here as ValueError, or
 ZeroDivisionError at bs 0 with the mapping, as upstream's `%`); one launch of torch.ops.draftjit.fa3_draft_extend_
-metadata (kind "fa3-extend"), none at bs 0."""
+metadata (kind "fa3-extend"), none at bs 0.
+
+EAGLE's contiguous draft cache locations (sglang/kernels/ops/speculative/cache_locs.py @ 15b72bd8, read 2026-12-06):
+upstream's assign_draft_cache_locs_contiguous is a raw Triton kernel its callers launch as
+`assign_draft_cache_locs_contiguous[(bs,)](req_pool_indices, req_to_token, seq_lens, out_cache_loc, pool_len, topk,
+speculative_num_steps)`; the drop-in is an object of the same name whose [grid] gives a launcher of those arguments
+(positional or by name), bs read from the grid (a tuple, or a callable of the keyword arguments as Triton's). It writes
+out_cache_loc[b * C + j] = req_to_token[req_pool_indices[b], seq_lens[b] + j] for j < C = topk *
+speculative_num_steps, one launch of torch.ops.draftjit.assign_draft_cache_locs_contiguous (kind "draft-locs"), none
+when the grid or C is empty. pool_len must be req_to_token's columns, as upstream's callers pass it (upstream's row
+base is pool index * pool_len: the one argument draftjit refuses where upstream would read other rows). The kernel is
+compiled once per input dtype pair, not per pool_len, topk and steps as upstream's Triton is. Where upstream reads
+outside the request's row (seq_lens[b] + C past pool_len, a pool index outside req_to_token) draftjit leaves those
+entries as they were."""
 
 import torch
 
@@ -83,6 +96,7 @@ _trtllm_mha_op = torch.ops.draftjit.trtllm_mha_graph_metadata.default
 _trtllm_mla_op = torch.ops.draftjit.trtllm_mla_graph_metadata.default
 _fa3_decode_op = torch.ops.draftjit.fa3_decode_metadata.default
 _fa3_extend_op = torch.ops.draftjit.fa3_draft_extend_metadata.default
+_draft_cache_locs_op = torch.ops.draftjit.assign_draft_cache_locs_contiguous.default
 
 # cu_seqlens_q's modes in update_trtllm_mha_graph_metadata, upstream's names and values (draftjit::QMode).
 Q_MODE_NONE = 0  # preset by the caller (decode, target verify): not written
@@ -235,3 +249,36 @@ def draft_extend_set_metadata(cache_seqlens_int32, cu_seqlens_k, cu_seqlens_q, p
     _fa3_extend_op(cache_seqlens_int32, cu_seqlens_k, cu_seqlens_q, page_table, req_to_token, req_pool_indices,
                    seq_lens, extend_seq_lens, page_size, full_to_swa_index_mapping, swa_page_table, out_cache_loc,
                    swa_out_cache_loc, batch_size)
+
+
+class _GridLaunched:
+    """A raw Triton kernel's drop-in: kernel[grid](*args, **kwargs) as upstream's callers write it. grid is a tuple
+    (or a callable of the keyword arguments, as Triton calls it); its first size is bs, and a zero size anywhere
+    launches nothing, as Triton's."""
+
+    def __init__(self, name, launch):
+        self.__name__ = self.__qualname__ = name
+        self._launch = launch
+
+    def __getitem__(self, grid):
+        def launcher(*args, **kwargs):
+            sizes = grid(kwargs) if callable(grid) else grid
+            sizes = (sizes,) if isinstance(sizes, int) else tuple(sizes)
+            if not sizes or len(sizes) > 3:
+                raise ValueError(f"{self.__name__}: a grid has 1 to 3 sizes, not {sizes!r}")
+            bs = int(sizes[0]) if all(int(size) > 0 for size in sizes) else 0
+            return self._launch(bs, *args, **kwargs)
+        return launcher
+
+    def __repr__(self):
+        return f"<draftjit drop-in for the Triton kernel {self.__name__}[grid]>"
+
+
+def _assign_draft_cache_locs_contiguous(bs, req_pool_indices, req_to_token, seq_lens, out_cache_loc, pool_len, topk,
+                                        speculative_num_steps):
+    _draft_cache_locs_op(req_pool_indices, req_to_token, seq_lens, out_cache_loc, pool_len, topk,
+                         speculative_num_steps, bs)
+
+
+assign_draft_cache_locs_contiguous = _GridLaunched("assign_draft_cache_locs_contiguous",
+                                                   _assign_draft_cache_locs_contiguous)

@@ -498,7 +498,7 @@ def test_arguments_are_checked_before_the_driver():
 
 
 def test_the_upstream_loader_says_what_is_missing(monkeypatch):
-    check_loader_says_what_is_missing(UPSTREAM, UPSTREAM.KVCACHE, monkeypatch)
+    check_loader_says_what_is_missing(UPSTREAM, UPSTREAM.FOLDER, monkeypatch)
 
 
 # --- against upstream's Triton kernel -----------------------------------------------------------------------

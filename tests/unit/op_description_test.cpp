@@ -19,7 +19,7 @@
 
 // The torch library instantiates one boxed kernel per entry of kOps, reading its size and entries at compile time
 // (python/src/torch_ops.cpp, built only where torch is): the joined families' lists must allow that.
-static_assert(draftjit::ops::kOps.size() == 10 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
+static_assert(draftjit::ops::kOps.size() == 11 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
               draftjit::ops::kOps[3] == &draftjit::ops::dsa::kDecodeOp);
 
 using namespace draftjit;
@@ -27,7 +27,8 @@ using namespace draftjit;
 // The schemas the operators had when each was written by hand (python/src/torch_ops.cpp at accbfd0), with issue 29's
 // changes to the DSA ops (page_table_1 optional, static_extend_len), and issue 28's TRTLLM-MHA and TRTLLM-MLA ops
 // with upstream's keywords in their order and the FA3 ops in upstream's order (the decode's pool as its mapping and
-// stride, bs last): the descriptions must give exactly these.
+// stride, bs last), and EAGLE's raw kernel's positional arguments, bs (its grid) last: the descriptions must give
+// exactly these.
 TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand-written ones") {
   const std::set<std::string> expected = {
       "fill_draft_extend_metadata(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
@@ -65,6 +66,8 @@ TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand
       "Tensor(d!) page_table, Tensor req_to_token, Tensor req_pool_indices, Tensor seq_lens, Tensor extend_seq_lens, "
       "int page_size, Tensor? full_to_swa_index_mapping, Tensor(e!)? swa_page_table, Tensor? out_cache_loc, "
       "Tensor(f!)? swa_out_cache_loc, int bs) -> ()",
+      "assign_draft_cache_locs_contiguous(Tensor req_pool_indices, Tensor req_to_token, Tensor seq_lens, "
+      "Tensor(a!) out_cache_loc, int pool_len, int topk, int speculative_num_steps, int bs) -> ()",
   };
   std::set<std::string> made;
   for (const ops::OpDescription* op : ops::op_descriptions()) made.insert(ops::torch_schema(*op));
