@@ -22,7 +22,8 @@ import draftjit
 import upstream_eagle
 from test_cpu import FakeArray
 from test_trtllm_mha import (BATCH_SIZES, LAYOUTS, POISON, POOL_GAP, SEQ_GAP, Interface, Output, capture_and_replay,
-                             check_loader_says_what_is_missing, compare_twins, device_copy, first_difference,
+                             check_array_interface_path, check_description, check_loader_says_what_is_missing,
+                             check_prepare, check_refused, compare_twins, device_copy, first_difference,
                              layout_shape, layout_view, needs_upstream_of, run_twice, strided_input)
 
 from gpu_marks import HAVE_GPU, HAVE_OPS, needs_gpu, needs_ops, torch
@@ -291,18 +292,8 @@ def test_new_batch_sizes_topk_steps_widths_and_strides_compile_nothing():
 @needs_gpu
 def test_prepare_loads_every_bs_at_once_and_refuses_what_no_call_has():
     sw = Switches(pool32=True)
-    draftjit.prepare([1, 9, 1000, MAX_BS], kind=KIND, switches=sw.names())
-    before = draftjit.stats()
-    for bs in (3, 777):
-        case = Case(bs, np.random.default_rng(bs), sw)
-        case.call()
-        case.check()
-    assert draftjit.stats() == before
-    for switches in (["bogus"], ["swa"], ["paged"]):
-        with pytest.raises(ValueError, match=switches[0]):
-            draftjit.prepare([1], kind=KIND, switches=switches)
-    with pytest.raises(ValueError, match=re.escape(f"bs = {MAX_BS + 1} is outside")):
-        draftjit.prepare([MAX_BS + 1], kind=KIND)
+    check_prepare(KIND, sw.names(), lambda bs: Case(bs, np.random.default_rng(bs), sw), MAX_BS,
+                  [([name], name) for name in ("bogus", "swa", "paged")])
 
 
 @needs_gpu
@@ -317,11 +308,7 @@ def test_opcheck(sw, layout):
 @pytest.mark.parametrize("layout, stride", [("contiguous", 1), ("transposed", 3)])
 def test_array_interface_arrays_get_the_same_results(layout, stride):
     case = Case(70, np.random.default_rng(79), topk=4, steps=3, layout=layout, stride=stride)
-    call = getattr(draftjit, OP_NAME)
-    run_twice(case, lambda: call(*[Interface(a) if isinstance(a, torch.Tensor) else a for a in case.op_args()]))
-    case.poison()
-    call(*case.op_args())  # the same function on tensors goes through the torch op
-    case.check()
+    check_array_interface_path(case, OP_NAME)
 
 
 def argument_errors():
@@ -358,11 +345,7 @@ def test_argument_errors_name_the_argument_and_write_nothing(change, name):
 # --- CPU: the op's description, the kind, the drop-in ----------------------------------------------------------
 
 def test_the_op_description_is_the_contract():
-    described = {name: arguments for name, _, _, arguments in draftjit._core.op_descriptions()}
-    assert OP_NAME in described, f"no {OP_NAME} among {sorted(described)}"
-    assert [name for name, _, _, _ in described[OP_NAME]] == NAMES
-    assert {name for name, _, out, _ in described[OP_NAME] if out} == WRITTEN
-    assert callable(getattr(draftjit, OP_NAME))
+    check_description(OP_NAME, NAMES, WRITTEN)
 
 
 def test_the_kind_is_specialised_by_its_switches_alone():
@@ -442,9 +425,7 @@ def test_arguments_are_checked_before_the_driver():
         ({"speculative_num_steps": 2**31}, "speculative_num_steps"),
         ({"bs": MAX_BS + 1}, re.escape(f"bs = {MAX_BS + 1}")),
     ]
-    for overrides, name in refused:
-        with pytest.raises((TypeError, ValueError), match=name):
-            fake_call(**overrides)
+    check_refused(fake_call, refused)
 
 
 def test_the_upstream_loader_says_what_is_missing(monkeypatch):

@@ -26,8 +26,9 @@ import test_trtllm_mha as mha
 import upstream_trtllm_mha
 from test_cpu import FakeArray
 from test_trtllm_mha import (BATCH_SIZES, LAYOUTS, NO_DEFAULT, POISON, Interface, Output, capture_and_replay,
-                             check_loader_says_what_is_missing, compare_twins, needs_upstream_of, run_twice,
-                             trunc_div, wrap32)
+                             check_array_interface_path, check_description, check_loader_says_what_is_missing,
+                             check_prepare, check_refused, compare_twins, needs_upstream_of, run_twice, trunc_div,
+                             wrap32)
 
 from gpu_marks import HAVE_GPU, HAVE_OPS, needs_gpu, needs_ops, torch
 
@@ -329,18 +330,8 @@ def test_new_batch_sizes_lengths_widths_page_sizes_and_strides_compile_nothing()
 @needs_gpu
 def test_prepare_loads_every_bs_at_once_and_refuses_what_no_call_has():
     sw = Switches(pool32=True)
-    draftjit.prepare([1, 9, 1000, MAX_BS], kind=KIND, switches=sw.names())
-    before = draftjit.stats()
-    for bs in (3, 777):
-        case = Case(bs, np.random.default_rng(bs), sw)
-        case.call()
-        case.check()
-    assert draftjit.stats() == before
-    for switches in (["bogus"], ["swa"], ["qcumsum"], ["skip"]):
-        with pytest.raises(ValueError, match=switches[0]):
-            draftjit.prepare([1], kind=KIND, switches=switches)
-    with pytest.raises(ValueError, match=re.escape(f"bs = {MAX_BS + 1} is outside")):
-        draftjit.prepare([MAX_BS + 1], kind=KIND)
+    check_prepare(KIND, sw.names(), lambda bs: Case(bs, np.random.default_rng(bs), sw), MAX_BS,
+                  [([name], name) for name in ("bogus", "swa", "qcumsum", "skip")])
 
 
 @needs_gpu
@@ -357,11 +348,7 @@ def test_opcheck(sw, layout):
                          ids=["plain", "transposed-strided"])
 def test_array_interface_arrays_get_the_same_results(sw, layout, stride):
     case = Case(70, np.random.default_rng(79), sw, layout=layout, r2t_layout="sliced", stride=stride)
-    call = getattr(draftjit, OP_NAME)
-    run_twice(case, lambda: call(*[Interface(a) if isinstance(a, torch.Tensor) else a for a in case.op_args()]))
-    case.poison()
-    call(*case.op_args())  # the same function on tensors goes through the torch op
-    case.check()
+    check_array_interface_path(case, OP_NAME)
 
 
 def argument_errors():
@@ -406,12 +393,8 @@ def test_argument_errors_name_the_argument_and_write_nothing(change, name):
 def test_the_op_description_is_the_contract():
     """draftjit.trtllm_mla_graph_metadata (made from the C++ description) takes upstream's arguments in upstream's
     order, writes exactly the outputs, and shares the family's bs range."""
-    described = {name: arguments for name, _, _, arguments in draftjit._core.op_descriptions()}
-    assert OP_NAME in described, f"no {OP_NAME} among {sorted(described)}"
-    assert [name for name, _, _, _ in described[OP_NAME]] == NAMES
-    assert {name for name, _, out, _ in described[OP_NAME] if out} == WRITTEN
-    assert next(top for name, _, _, top in described[OP_NAME] if name == "bs") == MAX_BS
-    assert callable(getattr(draftjit, OP_NAME))
+    arguments = check_description(OP_NAME, NAMES, WRITTEN)
+    assert next(top for name, _, _, top in arguments if name == "bs") == MAX_BS
 
 
 def test_the_kind_is_specialised_by_its_switches_alone():
@@ -492,9 +475,7 @@ def test_arguments_are_checked_before_the_driver():
         ({"seq_lens_k": FakeArray(3)}, "seq_lens_k"),
         ({"bs": MAX_BS + 1}, re.escape(f"bs = {MAX_BS + 1}")),
     ]
-    for overrides, name in refused:
-        with pytest.raises((TypeError, ValueError), match=name):
-            fake_call(**overrides)
+    check_refused(fake_call, refused)
 
 
 def test_the_upstream_loader_says_what_is_missing(monkeypatch):

@@ -73,13 +73,19 @@ def file_missing(folder, file):
     return None
 
 
+def _stub_already(name):
+    """The stub module of this name made before, or None; a real module of the name (SGLang imported) is an error."""
+    existing = sys.modules.get(name)
+    if existing is not None and not getattr(existing, "__draftjit_stub__", False):
+        raise RuntimeError(f"{name} is already imported from {getattr(existing, '__file__', '?')}; load "
+                           f"upstream's files in a process that has not imported SGLang")
+    return existing
+
+
 def _stub_package(name, path):
     """An empty package module at `path`, so that submodules load from there without its __init__.py."""
-    existing = sys.modules.get(name)
+    existing = _stub_already(name)
     if existing is not None:
-        if not getattr(existing, "__draftjit_stub__", False):
-            raise RuntimeError(f"{name} is already imported from {getattr(existing, '__file__', '?')}; load "
-                               f"upstream's files in a process that has not imported SGLang")
         return existing
     module = types.ModuleType(name)
     module.__path__ = [path]
@@ -145,11 +151,8 @@ def load(base=None):
 
 def _stub_module(name, attributes):
     """A plain module of these attributes (an upstream import the tested file needs only a few names of)."""
-    existing = sys.modules.get(name)
+    existing = _stub_already(name)
     if existing is not None:
-        if not getattr(existing, "__draftjit_stub__", False):
-            raise RuntimeError(f"{name} is already imported from {getattr(existing, '__file__', '?')}; load "
-                               f"upstream's files in a process that has not imported SGLang")
         return existing
     module = types.ModuleType(name)
     module.__dict__.update(attributes, __draftjit_stub__=True)
