@@ -1,17 +1,19 @@
-"""Upstream SGLang's TRTLLM-MHA graph-metadata Triton kernel and draftjit.sglang's drop-in side by side, in GPU time.
+"""Upstream SGLang's TRTLLM-MHA and TRTLLM-MLA graph-metadata Triton kernels and draftjit.sglang's drop-ins side by
+side, in GPU time.
 
 usage: DRAFTJIT_UPSTREAM_SGLANG=$PWD/.upstream-sglang PYTHONPATH=build-device/python \\
-           python3 bench/upstream_trtllm_mha_bench.py [--calls N] [--repeats R] [--modes plain,swa,qcumsum]
+           python3 bench/upstream_trtllm_mha_bench.py [--calls N] [--repeats R] [--modes plain,swa,qcumsum,mla]
            [--bs 1,8,...] [--widths 4096,32768,131072] [--lives short,long] [--page-sizes 16,64] [--mem-gib G]
            [--time-limit S] [--no-cold] [--quick] [--json PATH]
 
-Upstream's file loads as python/tests/upstream_trtllm_mha.py says (from DRAFTJIT_UPSTREAM_SGLANG). A point is (mode,
+Upstream's files load as python/tests/upstream_trtllm_mha.py says (from DRAFTJIT_UPSTREAM_SGLANG). A point is (mode,
 bs, context width in tokens, live lengths, page size P): max_seq_pages = width / P, req_to_token has bs + 3 rows of
 the widest width's stride (a server's req_to_token has its context length whatever the graph's table width; upstream
 specialises on that stride, so one compile serves all widths of a bs), seq_lens and req_pool_indices are int32 as
 SGLang's graph runner holds them, seqlen_offset 0. Modes: "plain" (Q_MODE_NONE, page_table alone: decode),
 "swa" (swa_page_table and swa_out_cache_loc of S = bs entries from an int64 out_cache_loc of bs), "qcumsum"
-(Q_MODE_CUMSUM over int32 qlens: draft extend). Live lengths: "short" uniform in [2, min(3000, width - 2)], "long" in
+(Q_MODE_CUMSUM over int32 qlens: draft extend), "mla" (update_trtllm_mla_graph_metadata: seq_lens_k and the block
+table block_kv_indices of width / P pages). Live lengths: "short" uniform in [2, min(3000, width - 2)], "long" in
 [width / 2, width - 2].
 
 Per point, before timing, both functions write poisoned twin buffers (the inputs shared) and every output must be the
@@ -36,6 +38,7 @@ Output: a markdown table per mode, and with --json PATH {"device", "torch", "tri
 
 import os
 import sys
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python", "tests"))
@@ -45,9 +48,27 @@ import upstream_trtllm_mha  # noqa: E402
 from side_by_side import (SLOTS, PagedPoint, add_run_flags, grid_parser, live_pages, parse_paged_grid,  # noqa: E402
                           run_paged)
 
-MODES = ("plain", "swa", "qcumsum")
+MODES = ("plain", "swa", "qcumsum", "mla")
 QUICK = {"bs": "1,64", "widths": "4096,131072", "calls": 50, "repeats": 2}
-COLD_POINTS = (("plain", 32, 32768, "short", 64), ("swa", 128, 4096, "long", 16))
+COLD_POINTS = (("plain", 32, 32768, "short", 64), ("swa", 128, 4096, "long", 16), ("mla", 32, 32768, "short", 64))
+FILES = (upstream_trtllm_mha.MHA, upstream_trtllm_mha.MLA)
+
+
+class Upstream:
+    """Both upstream files as one loader (run_paged's): what either lacks, both paths, and a module holding both
+    functions."""
+
+    @staticmethod
+    def missing():
+        return next((why for why in (file.missing() for file in FILES) if why), None)
+
+    @staticmethod
+    def path():
+        return ", ".join(file.path() for file in FILES)
+
+    @staticmethod
+    def load():
+        return types.SimpleNamespace(**{file.FUNCTION: getattr(file.load(), file.FUNCTION) for file in FILES})
 
 
 class Point(PagedPoint):
@@ -64,11 +85,13 @@ class Point(PagedPoint):
 
     @staticmethod
     def function(mode):
-        return upstream_trtllm_mha.FUNCTION
+        return upstream_trtllm_mha.MLA.FUNCTION if mode == "mla" else upstream_trtllm_mha.MHA.FUNCTION
 
     @staticmethod
     def output_shapes(mode, bs, pages):
         """One twin's outputs: (shape, bytes per entry) by name."""
+        if mode == "mla":
+            return {"seq_lens_k": ((bs,), 4), "block_kv_indices": ((bs, pages), 4)}
         shapes = {"cache_seqlens": ((bs,), 4), "cu_seqlens_k": ((bs + 1,), 4), "page_table": ((bs, pages), 4)}
         if mode == "swa":
             shapes.update(swa_page_table=((bs, pages), 4), swa_out_cache_loc=((bs,), 8))
@@ -78,15 +101,20 @@ class Point(PagedPoint):
 
     @staticmethod
     def written_bytes(mode, seq, width, page_size):
-        """Bytes a call writes: cache_seqlens, cu_seqlens_k[1:] (and cu_seqlens_q[1:]), each row's live pages
-        min(cdiv(L, P), width / P) in page_table (and swa_page_table), swa_out_cache_loc's S = bs int64 entries."""
+        """Bytes a call writes: cache_seqlens (MLA: seq_lens_k), cu_seqlens_k[1:] (not MLA; and cu_seqlens_q[1:]), each
+        row's live pages min(cdiv(L, P), width / P) in page_table (MLA: block_kv_indices; and swa_page_table),
+        swa_out_cache_loc's S = bs int64 entries."""
         bs = seq.numel()
         pages = live_pages(seq, width, page_size)
-        cells = 2 * bs + (bs if mode == "qcumsum" else 0) + pages * (2 if mode == "swa" else 1)
+        cells = (1 if mode == "mla" else 2) * bs + (bs if mode == "qcumsum" else 0) + pages * (2 if mode == "swa" else 1)
         return 4 * cells + (8 * bs if mode == "swa" else 0)
 
     def arguments(self, twin):
         o = twin.outputs
+        if self.mode == "mla":
+            return dict(req_pool_indices=self.pool, seq_lens=self.seq, req_to_token=self.r2t,
+                        block_kv_indices=o["block_kv_indices"], bs=self.bs, seqlen_offset=0,
+                        page_size=self.page_size, seq_lens_k=o["seq_lens_k"])
         return dict(req_pool_indices=self.pool, seq_lens=self.seq, req_to_token=self.r2t,
                     cache_seqlens=o["cache_seqlens"], cu_seqlens_k=o["cu_seqlens_k"], page_table=o["page_table"],
                     bs=self.bs, seqlen_offset=0, max_seq_pages=self.pages, page_size=self.page_size,
@@ -103,7 +131,7 @@ def parse(argv):
 
 
 def main(argv=None):
-    return run_paged(__file__, parse(argv), upstream_trtllm_mha, Point, MODES, COLD_POINTS)
+    return run_paged(__file__, parse(argv), Upstream, Point, MODES, COLD_POINTS)
 
 
 if __name__ == "__main__":

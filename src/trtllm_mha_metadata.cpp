@@ -16,6 +16,7 @@
 #include "draftjit/trtllm_mha.hpp"
 #include "launch.hpp"
 #include "ops/trtllm_mha/family.hpp"
+#include "ops/trtllm_mha/ops.hpp"
 #include "prepare_kernels.hpp"
 
 namespace draftjit {
@@ -28,6 +29,20 @@ constexpr const char* kCall = "trtllm_mha_graph_metadata";
 template <class... Args>
 void require(bool ok, fmt::format_string<Args...> what, Args&&... args) {
   require_arg(kCall, ok, what, std::forward<Args>(args)...);
+}
+
+int flags_of(const TrtllmMhaSwitches& s) {
+  return (s.seq_lens == IndexType::Int64 ? k::kTrtllmSeqLens64 : 0) |
+         (s.req_pool_indices == IndexType::Int32 ? k::kTrtllmPoolIndices32 : 0) |
+         (s.qlens == IndexType::Int64 ? k::kTrtllmQlens64 : 0) |
+         (s.q_mode == QMode::Cumsum ? k::kTrtllmQCumsum : 0) | (s.q_mode == QMode::Strided ? k::kTrtllmQStrided : 0) |
+         (s.swa ? k::kTrtllmSwa : 0) | (s.swa_out ? k::kTrtllmSwaOut : 0) |
+         (s.skip_page_table ? k::kTrtllmSkipPageTable : 0);
+}
+
+// The kernel of these switches (ops::trtllm_mha::spec_for): std::invalid_argument for switches no call has.
+jit::KernelSpec spec_of(const TrtllmMhaSwitches& s) {
+  return ops::trtllm_mha::spec_for(ops::trtllm_mha::kGraphMetadataOp, flags_of(s));
 }
 
 TrtllmMhaSwitches switches_of(const TrtllmMhaArgs& a) {
@@ -102,7 +117,7 @@ k::TrtllmMhaParams checked_params(const TrtllmMhaArgs& a, const TrtllmMhaSwitche
 
 void trtllm_mha_graph_metadata(const TrtllmMhaArgs& args, CUstream stream) {
   const TrtllmMhaSwitches switches = switches_of(args);
-  const jit::KernelSpec spec = ops::trtllm_mha::spec_for(switches);  // a call's switches always name a kernel
+  const jit::KernelSpec spec = spec_of(switches);  // a call's switches always name a kernel
   const std::int64_t tile = std::int64_t{k::kTrtllmItemPages} * spec.threads;
   const k::TrtllmMhaParams params = checked_params(args, switches, tile);
   if (params.bs == 0) return;  // as upstream: nothing launched, nothing written
@@ -120,7 +135,7 @@ void trtllm_mha_graph_metadata(const TrtllmMhaArgs& args, CUstream stream) {
 }
 
 void prepare_trtllm_mha(const TrtllmMhaSwitches& switches) {
-  const jit::KernelSpec spec = ops::trtllm_mha::spec_for(switches);  // before the driver
+  const jit::KernelSpec spec = spec_of(switches);  // before the driver
   prepare_kernels({&spec, 1});
 }
 

@@ -189,6 +189,8 @@ enum : int {
 // a tile of threads x these entries of swa_out_cache_loc. The host sizes the grid by it.
 enum : int { kTrtllmItemPages = 4 };
 
+// The family's one params struct: every op's kernel takes it and reads the fields its call has; a field a call does
+// not have is null or 0, and the kernel leaves it alone.
 struct TrtllmMhaParams {
   DRAFTJIT_HOST_ENTRY("draftjit_trtllm_mha")
   IndexArray req_pool_indices;   // [bs] long long, or int with kTrtllmPoolIndices32
@@ -294,6 +296,31 @@ struct Fa3KvSplitsParams {
   int num_kv_head;
   int max_kv_splits;
   int device_core_count;
+};
+
+// ---- EAGLE's draft cache locations (include/draftjit/eagle.hpp) ----
+
+// The switches an EAGLE kernel is compiled for: bits of its FLAGS template argument and of KernelSpec::flags.
+enum : int {
+  kEagleSeqLens64 = 1,      // seq_lens is int64 (else int32)
+  kEaglePoolIndices32 = 2,  // req_pool_indices is int32 (else int64)
+  kEagleFlagsEnd = 4,
+};
+
+// Locations each thread copies per item: an item is a tile of threads x these entries of one request's run.
+enum : int { kEagleItemLocs = 4 };
+
+struct EagleCacheLocsParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_eagle_cache_locs")
+  IndexArray req_pool_indices;  // [bs] long long, or int with kEaglePoolIndices32
+  IndexArray seq_lens;          // [bs] int, or long long with kEagleSeqLens64
+  ConstMatrix req_to_token;
+  long long pool_rows;          // req_to_token's rows: a row outside them is not read
+  long long pool_cols;          // its columns: a location outside them is not read
+  int bs;
+  long long run;                // locations per request: topk * speculative_num_steps
+  long long tiles_per_run;      // items of one request: ceil(run / (threads * kEagleItemLocs))
+  long long* out_cache_loc;     // [bs * run]
 };
 
 }  // namespace draftjit_kernels

@@ -19,8 +19,8 @@
 #   tools/gpu-test.sh upstream  on the GPU machine after `build`, with .deps and upstream SGLang's files carried
 #                               (DRAFTJIT_UPSTREAM_SGLANG, default .upstream-sglang; docs/GPU.md): the differential
 #                               tests against upstream (every test named so), then the side-by-side benchmarks (ARGS,
-#                               TRTLLM_ARGS and FA3_ARGS passed to them); $OUT receives upstream-test.log and
-#                               upstream-{dsa,trtllm-mha,fa3}-bench.{md,json}
+#                               TRTLLM_ARGS, FA3_ARGS and EAGLE_ARGS passed to them); $OUT receives upstream-test.log
+#                               and upstream-{dsa,trtllm-mha,fa3,eagle}-bench.{md,json}
 #   tools/gpu-test.sh profile   on the GPU machine after `run`: Nsight Compute summary of the fused kernels
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -127,7 +127,7 @@ case "${1:-}" in
       grep -qE "[0-9]+ passed" "$out/upstream-test.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/upstream-test.log" ||
         rc=1
     fi
-    # shellcheck disable=SC2086  # ARGS, TRTLLM_ARGS, FA3_ARGS: the benchmarks' flags, split on purpose
+    # shellcheck disable=SC2086  # ARGS, TRTLLM_ARGS, FA3_ARGS, EAGLE_ARGS: the benchmarks' flags, split on purpose
     python3 bench/upstream_dsa_bench.py --json "$out/upstream-dsa-bench.json" ${ARGS:-} 2>&1 |
       tee "$out/upstream-dsa-bench.md" || rc=1
     # shellcheck disable=SC2086
@@ -136,6 +136,9 @@ case "${1:-}" in
     # shellcheck disable=SC2086
     python3 bench/upstream_fa3_bench.py --json "$out/upstream-fa3-bench.json" ${FA3_ARGS:-} 2>&1 |
       tee "$out/upstream-fa3-bench.md" || rc=1
+    # shellcheck disable=SC2086
+    python3 bench/upstream_eagle_bench.py --json "$out/upstream-eagle-bench.json" ${EAGLE_ARGS:-} 2>&1 |
+      tee "$out/upstream-eagle-bench.md" || rc=1
     exit $rc
     ;;
   profile)

@@ -1,14 +1,13 @@
 #include "ops/trtllm_mha/family.hpp"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "ops/registry.hpp"
+#include "ops/switch_family.hpp"
+#include "ops/trtllm_mha/ops.hpp"
 #include "templates/kernel_params.cuh"
 
 namespace draftjit::ops::trtllm_mha {
@@ -17,10 +16,14 @@ namespace {
 namespace k = draftjit_kernels;
 using jit::KernelSpec;
 
-constexpr std::array<jit::KernelVariant, 1> kVariants = {{
+// Indexed as kOps (ops.hpp): every op's kernel takes the family's one params struct and reads what its call has.
+constexpr std::array<jit::KernelVariant, 2> kVariants = {{
     {"trtllm_mha", jit::scan_bit(jit::Scan::None), k::TrtllmMhaParams::kEntry, "TrtllmMhaParams",
      "trtllm_mha_kernel.cuh", "trtllm_mha_kernel"},
+    {"trtllm_mla", jit::scan_bit(jit::Scan::None), k::TrtllmMhaParams::kEntry, "TrtllmMhaParams",
+     "trtllm_mha_kernel.cuh", "trtllm_mla_kernel"},
 }};
+static_assert(kVariants.size() == kOps.size());
 
 // The names of the kTrtllm* switch bits, bit i at index i.
 constexpr std::array<const char*, 8> kFlagNames = {"seq64",    "pool32", "q64",    "qcumsum",
@@ -30,21 +33,13 @@ static_assert(1 << kFlagNames.size() == k::kTrtllmFlagsEnd && k::kTrtllmSeqLens6
               k::kTrtllmQStrided == 16 && k::kTrtllmSwa == 32 && k::kTrtllmSwaOut == 64 &&
               k::kTrtllmSkipPageTable == 128);
 
-// One block size: block 0's prefix takes a run of ceil(bs / 256) requests per thread, the gather 256 x
-// kTrtllmItemPages pages per item.
-constexpr int kThreads = 256;
+// Each op's switches, indexed as kOps.
+// MLA's seq_lens_k is optional at run time (a null pointer): the flags' 8 bits are all taken.
+constexpr std::array<int, 2> kOpFlags = {k::kTrtllmFlagsEnd - 1, k::kTrtllmSeqLens64 | k::kTrtllmPoolIndices32};
+static_assert(kOpFlags.size() == kOps.size());
 
-int flags_of(const TrtllmMhaSwitches& s) {
-  return (s.seq_lens == IndexType::Int64 ? k::kTrtllmSeqLens64 : 0) |
-         (s.req_pool_indices == IndexType::Int32 ? k::kTrtllmPoolIndices32 : 0) |
-         (s.qlens == IndexType::Int64 ? k::kTrtllmQlens64 : 0) |
-         (s.q_mode == QMode::Cumsum ? k::kTrtllmQCumsum : 0) | (s.q_mode == QMode::Strided ? k::kTrtllmQStrided : 0) |
-         (s.swa ? k::kTrtllmSwa : 0) | (s.swa_out ? k::kTrtllmSwaOut : 0) |
-         (s.skip_page_table ? k::kTrtllmSkipPageTable : 0);
-}
-
-// Why the flags name no call's kernel, or nullopt: the one check of spec_for and of manifest lines.
-std::optional<std::string> misfit(int flags) {
+// Rules between MHA's switches; MLA's mask excludes every bit they name.
+std::optional<std::string> conflict(int flags) {
   if ((flags & k::kTrtllmQCumsum) != 0 && (flags & k::kTrtllmQStrided) != 0) {
     return "the qcumsum and qstrided switches exclude each other";
   }
@@ -55,50 +50,32 @@ std::optional<std::string> misfit(int flags) {
   return std::nullopt;
 }
 
-std::optional<std::string> unbuildable(const KernelSpec& spec) {
-  if (auto why = misfit(spec.flags)) return why;
-  if (spec.bs != 0 || spec.slots != 1 || spec.chunk != 1) return std::string("bs must be 0, slots and chunk 1");
-  if (spec.threads != kThreads) return fmt::format("threads must be {}", kThreads);
-  return std::nullopt;
-}
+// One block size: MHA's block 0 takes a run of ceil(bs / 256) requests per thread, the gathers 256 x
+// kTrtllmItemPages pages per item.
+constexpr SwitchFamily kRules = {kTrtllmMhaFamily, "trtllm_mha", kOps, kOpFlags, kFlagNames, 256, kMaxTrtllmMhaBs,
+                                 &conflict};
 
-}  // namespace
-
-const jit::KernelFamily kFamily = {"trtllm_mha", kVariants, kFlagNames, &unbuildable};
-
-void check_bs(std::int64_t bs, std::string_view call) {
-  if (bs < 0 || bs > kMaxTrtllmMhaBs) {
-    throw std::invalid_argument(fmt::format("{}: {}", call, out_of_range("bs", bs, kMaxTrtllmMhaBs)));
-  }
-}
-
-namespace {
-
-// The kernel of these flags, checked first: the kind's switches come as flags, which may name two q modes at once.
-KernelSpec spec_of_flags(int flags) {
-  if (auto why = misfit(flags)) throw std::invalid_argument(fmt::format("trtllm_mha_spec: {}", *why));
-  KernelSpec spec;
-  spec.family = kTrtllmMhaFamily;
-  spec.threads = kThreads;
-  spec.flags = flags;
-  return spec;
-}
-
-}  // namespace
-
-KernelSpec spec_for(const TrtllmMhaSwitches& switches) { return spec_of_flags(flags_of(switches)); }
-
-namespace {
-
-constexpr std::array<CallKind, 1> kKinds = {{
-    {"trtllm-mha", "TRTLLM-MHA's graph metadata step", kTrtllmMhaFamily, k::kTrtllmFlagsEnd - 1,
+constexpr std::array<CallKind, 2> kKinds = {{
+    {"trtllm-mha", "TRTLLM-MHA's graph metadata step", kTrtllmMhaFamily, kOpFlags[0],
      [](std::int64_t bs, int flags, const Tuning&) {
-       check_bs(bs, "the trtllm-mha kind");
-       return std::vector<KernelSpec>{spec_of_flags(flags)};
+       kRules.check_bs(bs, "the trtllm-mha kind");
+       return std::vector<KernelSpec>{kRules.spec_of(0, flags)};
+     }},
+    {"trtllm-mla", "TRTLLM-MLA's graph metadata step", kTrtllmMhaFamily, kOpFlags[1],
+     [](std::int64_t bs, int flags, const Tuning&) {
+       kRules.check_bs(bs, "the trtllm-mla kind");
+       return std::vector<KernelSpec>{kRules.spec_of(1, flags)};
      }},
 }};
 
 }  // namespace
+
+const jit::KernelFamily kFamily = {"trtllm_mha", kVariants, kFlagNames,
+                                   [](const KernelSpec& spec) { return kRules.unbuildable(spec); }};
+
+void check_bs(std::int64_t bs, std::string_view call) { kRules.check_bs(bs, call); }
+
+KernelSpec spec_for(const OpDescription& op, int flags) { return kRules.spec_of(op, flags); }
 
 std::span<const CallKind> kinds() { return kKinds; }
 

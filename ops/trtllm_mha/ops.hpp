@@ -1,11 +1,12 @@
 #pragma once
-// The TRTLLM-MHA family's op (include/draftjit/trtllm_mha.hpp), described once in upstream SGLang's argument order
-// (update_trtllm_mha_graph_metadata's keywords), with the field of its API call each argument fills (bind_fields,
-// ops/api_op.hpp).
+// The TRTLLM family's ops (include/draftjit/trtllm_mha.hpp, trtllm_mla.hpp), each described once in upstream SGLang's
+// argument order (update_trtllm_mha_graph_metadata's and update_trtllm_mla_graph_metadata's keywords), with the field
+// of its API call each argument fills (bind_fields, ops/api_op.hpp).
 #include <array>
 #include <tuple>
 
 #include "draftjit/trtllm_mha.hpp"
+#include "draftjit/trtllm_mla.hpp"
 #include "ops/api_op.hpp"
 #include "ops/op_description.hpp"
 
@@ -34,9 +35,21 @@ inline constexpr OpArg kGraphMetadata[] = {
     {"q_mode", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, 2},  // QMode's values
     {"skip_page_table", ArgType::Int},
 };
+// update_trtllm_mla_graph_metadata's keywords; block_kv_indices' columns bound the pages.
+inline constexpr OpArg kMlaGraphMetadata[] = {
+    {"req_pool_indices", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"seq_lens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"req_to_token", ArgType::Tensor, Role::In, Dtypes::Int32, 2},
+    {"block_kv_indices", ArgType::Tensor, Role::Out, Dtypes::Int32, 2},
+    {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxTrtllmMhaBs},
+    {"seqlen_offset", ArgType::Int},
+    {"page_size", ArgType::Int},
+    {"seq_lens_k", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::Bs, true},
+};
 }  // namespace args
 
 inline constexpr OpDescription kGraphMetadataOp = {"trtllm_mha_graph_metadata", args::kGraphMetadata};
+inline constexpr OpDescription kMlaGraphMetadataOp = {"trtllm_mla_graph_metadata", args::kMlaGraphMetadata};
 
 }  // namespace draftjit::ops::trtllm_mha
 
@@ -65,6 +78,18 @@ void bind_fields(TrtllmMhaArgs& a, Fields& f) {
   f("skip_page_table", a.skip_page_table);
 }
 
+template <class Fields>
+void bind_fields(TrtllmMlaArgs& a, Fields& f) {
+  f("req_pool_indices", a.req_pool_indices);
+  f("seq_lens", a.seq_lens);
+  f("req_to_token", a.req_to_token);
+  f("block_kv_indices", a.block_kv_indices);
+  f("bs", a.bs);
+  f("seqlen_offset", a.seqlen_offset);
+  f("page_size", a.page_size);
+  f("seq_lens_k", a.seq_lens_k);
+}
+
 }  // namespace draftjit
 
 namespace draftjit::ops::trtllm_mha {
@@ -73,6 +98,8 @@ namespace draftjit::ops::trtllm_mha {
 inline constexpr std::tuple kApiOps = {
     ApiOp<TrtllmMhaArgs>{&kGraphMetadataOp,
                          [](const TrtllmMhaArgs& a, CUstream s) { trtllm_mha_graph_metadata(a, s); }},
+    ApiOp<TrtllmMlaArgs>{&kMlaGraphMetadataOp,
+                         [](const TrtllmMlaArgs& a, CUstream s) { trtllm_mla_graph_metadata(a, s); }},
 };
 inline constexpr std::array kOps = descriptions_of(kApiOps);
 

@@ -1,6 +1,7 @@
-// One launch of TRTLLM-MHA's graph metadata (include/draftjit/trtllm_mha.hpp): block 0 writes the per-request
-// lengths and their prefixes, the other blocks share the page-table rows' live pages and swa_out_cache_loc's
-// entries. Nothing depends on bs or a width at compile time: one kernel per switch set (FLAGS) serves every call.
+// The TRTLLM family's kernels. TRTLLM-MHA's graph metadata (include/draftjit/trtllm_mha.hpp), one launch: block 0
+// writes the per-request lengths and their prefixes, the other blocks share the page-table rows' live pages and
+// swa_out_cache_loc's entries. TRTLLM-MLA's (include/draftjit/trtllm_mla.hpp) is the same row part alone. Nothing
+// depends on bs or a width at compile time: one kernel per switch set (FLAGS) serves every call.
 // Upstream's arithmetic is kept exactly: int32 sums wrap, `//` truncates toward zero (C's `/`).
 #ifndef DRAFTJIT_TRTLLM_MHA_KERNEL_CUH
 #define DRAFTJIT_TRTLLM_MHA_KERNEL_CUH
@@ -61,15 +62,18 @@ __device__ __forceinline__ bool swa_page(const TrtllmMhaParams& p, int token, in
   return true;
 }
 
-// One item of row b: up to THREADS x kTrtllmItemPages of its live pages, min(cdiv(L_b, P), max_seq_pages) with
-// upstream's int32 cdiv. A pool index outside req_to_token leaves the row as it was.
-template <int THREADS, int FLAGS>
-__device__ __forceinline__ void gather_pages(const TrtllmMhaParams& p, int b, long long tile) {
-  const TrtllmRequests<FLAGS> r{p};
-  const int P = p.page_size;
-  const int live = min(static_cast<int>(static_cast<unsigned>(r.cache_len(b)) + static_cast<unsigned>(P - 1)) / P,
-                       p.max_seq_pages);
-  const long long pool = r.pool_index(b);
+// A row's live pages for KV length len: upstream's int32 cdiv(len, P) (the add wraps, `/` truncates: a length <= 0
+// gives none), at most bound.
+__device__ __forceinline__ int live_pages(int len, int P, int bound) {
+  return min(static_cast<int>(static_cast<unsigned>(len) + static_cast<unsigned>(P - 1)) / P, bound);
+}
+
+// One item of a row: tile `tile` (THREADS x kTrtllmItemPages pages) of its pages below live, page q holding the token
+// req_to_token[pool, q * P], each handed to store(q, token) after every load of the tile. The family's row part: a
+// pool index outside req_to_token leaves the row as it was.
+template <int THREADS, class Store>
+__device__ __forceinline__ void gather_row(const TrtllmMhaParams& p, long long pool, int live, long long tile,
+                                           const Store& store) {
   if (pool < 0 || pool >= p.pool_rows) return;
   const int* row = p.req_to_token.data + pool * p.req_to_token.row_stride;
   const long long first = tile * (THREADS * kTrtllmItemPages) + threadIdx.x;
@@ -77,20 +81,33 @@ __device__ __forceinline__ void gather_pages(const TrtllmMhaParams& p, int b, lo
 #pragma unroll
   for (int j = 0; j < kTrtllmItemPages; ++j) {  // every load first: one round trip
     const long long page = first + j * THREADS;
-    if (page < live) tokens[j] = __ldg(row + page * P * p.req_to_token.col_stride);
+    if (page < live) tokens[j] = __ldg(row + page * p.page_size * p.req_to_token.col_stride);
   }
 #pragma unroll
   for (int j = 0; j < kTrtllmItemPages; ++j) {
     const long long page = first + j * THREADS;
     if (page >= live) break;
-    p.page_table.data[b * p.page_table.row_stride + page * p.page_table.col_stride] = tokens[j] / P;
+    store(page, tokens[j]);
+  }
+}
+
+// Entry (b, page) of a page table. The family's pages are token / P: C's truncating division, as Triton's `//`.
+__device__ __forceinline__ void store_page(const Matrix& table, long long b, long long page, int value) {
+  table.data[b * table.row_stride + page * table.col_stride] = value;
+}
+
+// One item of row b: its live pages min(cdiv(L_b, P), max_seq_pages) into page_table (and swa_page_table).
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void gather_pages(const TrtllmMhaParams& p, int b, long long tile) {
+  const TrtllmRequests<FLAGS> r{p};
+  const int live = live_pages(r.cache_len(b), p.page_size, p.max_seq_pages);
+  gather_row<THREADS>(p, r.pool_index(b), live, tile, [&](long long page, int token) {
+    store_page(p.page_table, b, page, token / p.page_size);
     if constexpr ((FLAGS & kTrtllmSwa) != 0) {
       int swa = 0;
-      if (swa_page(p, tokens[j], &swa)) {
-        p.swa_page_table.data[b * p.swa_page_table.row_stride + page * p.swa_page_table.col_stride] = swa;
-      }
+      if (swa_page(p, token, &swa)) store_page(p.swa_page_table, b, page, swa);
     }
-  }
+  });
 }
 
 // One item of swa_out_cache_loc: its entries translated through swa_mapping up to out_entries (-1 for a negative
@@ -132,6 +149,26 @@ __device__ __forceinline__ void trtllm_mha_kernel(const TrtllmMhaParams& p) {
     } else {
       translate_out<THREADS>(p, item - row_items);
     }
+  }
+}
+
+// TRTLLM-MLA's graph metadata (include/draftjit/trtllm_mla.hpp), the family's row part alone: every block takes
+// items (row b, tile) in turn; the first tile of row b also writes seq_lens_k[b] = int32(seq_lens[b] + seqlen_offset)
+// (cache_seqlens here, null when the call has none), so with no tiles (a table without columns) nothing is written,
+// as upstream's empty grid. A row's live pages are min(cdiv(L_b, P), max_seq_pages), the host's bound: the table's
+// columns and the pages starting inside req_to_token's columns. No prefix, no block 0.
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void trtllm_mla_kernel(const TrtllmMhaParams& p) {
+  static_assert((FLAGS & ~(kTrtllmSeqLens64 | kTrtllmPoolIndices32)) == 0, "FLAGS: seq64 and pool32 only");
+  const TrtllmRequests<FLAGS> r{p};
+  for (long long item = blockIdx.x; item < p.bs * p.tiles_per_row; item += gridDim.x) {
+    const long long b = quotient(item, p.tiles_per_row);
+    const long long tile = item - b * p.tiles_per_row;
+    const int len = r.cache_len(static_cast<int>(b));
+    if (tile == 0 && threadIdx.x == 0 && p.cache_seqlens != nullptr) p.cache_seqlens[b] = len;
+    const int live = live_pages(len, p.page_size, p.max_seq_pages);
+    gather_row<THREADS>(p, r.pool_index(static_cast<int>(b)), live, tile,
+                        [&](long long page, int token) { store_page(p.page_table, b, page, token / p.page_size); });
   }
 }
 

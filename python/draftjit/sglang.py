@@ -43,6 +43,14 @@ page size as upstream's Triton is; draftjit.prepare(bs, kind="trtllm-mha", switc
 capture. Where upstream's result is undefined (a pool index outside req_to_token, a token or location past
 swa_mapping) draftjit reads and writes nothing out of bounds and leaves those entries as they were.
 
+TRTLLM-MLA's graph metadata (sglang/kernels/ops/kvcache/trtllm_mla_graph_metadata.py @ 2325f4e6, read 2026-12-06):
+update_trtllm_mla_graph_metadata takes upstream's keyword arguments with their default and writes the same cells
+(seq_lens_k when given, each block_kv_indices row over its live pages), one launch of
+torch.ops.draftjit.trtllm_mla_graph_metadata (kind "trtllm-mla"); bs == 0 returns at once, as upstream. The kernel is
+compiled once per input dtype pair, not per page size as upstream's Triton is, and takes any page size >= 1 (upstream's
+needs a power of two up to 4096). Where upstream writes past a row (live pages beyond block_kv_indices' columns) or
+reads outside req_to_token draftjit leaves those entries as they were.
+
 FA3's normal-decode metadata (sglang/kernels/ops/attention/metadata.py @ 1a366c6c, read 2026-12-06):
 normal_decode_set_metadata takes upstream's arguments, in its order and with its defaults, and writes the same cells
 (cache_seqlens_int32, all of cu_seqlens_k with entry 0 = 0, each page-table row over its live pages, pages and SWA
@@ -73,7 +81,20 @@ here an object of that shape, whose launcher takes upstream's arguments in its o
 uneven_batch_ptr's flag), in seq_lens' dtype, with Triton's approximate log2 as upstream's Triton has it; one launch
 of torch.ops.draftjit.fa3_num_kv_splits (kind "fa3-kv-splits"), none for a grid with a zero dimension. A MAX_NUM_SEQ
 below num_seq is refused (upstream would count only its first lanes); where upstream divides by zero draftjit writes
-no count."""
+no count.
+
+EAGLE's contiguous draft cache locations (sglang/kernels/ops/speculative/cache_locs.py @ 15b72bd8, read 2026-12-06):
+upstream's assign_draft_cache_locs_contiguous is a raw Triton kernel its callers launch as
+`assign_draft_cache_locs_contiguous[(bs,)](req_pool_indices, req_to_token, seq_lens, out_cache_loc, pool_len, topk,
+speculative_num_steps)`; the drop-in is an object of the same name whose [grid] gives a launcher of those arguments
+(positional or by name), bs read from the grid (a tuple, or a callable of the keyword arguments as Triton's). It writes
+out_cache_loc[b * C + j] = req_to_token[req_pool_indices[b], seq_lens[b] + j] for j < C = topk *
+speculative_num_steps, one launch of torch.ops.draftjit.assign_draft_cache_locs_contiguous (kind "draft-locs"), none
+when the grid or C is empty. pool_len must be req_to_token's columns, as upstream's callers pass it (upstream's row
+base is pool index * pool_len: the one argument draftjit refuses where upstream would read other rows). The kernel is
+compiled once per input dtype pair, not per pool_len, topk and steps as upstream's Triton is. Where upstream reads
+outside the request's row (seq_lens[b] + C past pool_len, a pool index outside req_to_token) draftjit leaves those
+entries as they were."""
 
 import torch
 
@@ -85,10 +106,12 @@ _decode_op = torch.ops.draftjit.dsa_decode_metadata.default
 _target_verify_op = torch.ops.draftjit.dsa_target_verify_metadata.default
 _draft_extend_op = torch.ops.draftjit.dsa_draft_extend_metadata.default
 _trtllm_mha_op = torch.ops.draftjit.trtllm_mha_graph_metadata.default
+_trtllm_mla_op = torch.ops.draftjit.trtllm_mla_graph_metadata.default
 _fa3_decode_op = torch.ops.draftjit.fa3_decode_metadata.default
 _fa3_extend_op = torch.ops.draftjit.fa3_draft_extend_metadata.default
 _fa3_spec_table_op = torch.ops.draftjit.fa3_swa_spec_page_table.default
 _fa3_kv_splits_op = torch.ops.draftjit.fa3_num_kv_splits.default
+_draft_cache_locs_op = torch.ops.draftjit.assign_draft_cache_locs_contiguous.default
 
 # cu_seqlens_q's modes in update_trtllm_mha_graph_metadata, upstream's names and values (draftjit::QMode).
 Q_MODE_NONE = 0  # preset by the caller (decode, target verify): not written
@@ -185,6 +208,15 @@ def update_trtllm_mha_graph_metadata(*, req_pool_indices, seq_lens, req_to_token
                    swa_out_cache_loc, cu_seqlens_q, qlens, q_stride, q_mode, int(skip_page_table))
 
 
+def update_trtllm_mla_graph_metadata(*, req_pool_indices, seq_lens, req_to_token, block_kv_indices, bs, seqlen_offset,
+                                     page_size, seq_lens_k=None):
+    """upstream's update_trtllm_mla_graph_metadata: see the top of this module."""
+    if bs == 0:
+        return
+    _trtllm_mla_op(req_pool_indices, seq_lens, req_to_token, block_kv_indices, bs, seqlen_offset, page_size,
+                   seq_lens_k)
+
+
 def _swa_mapping(token_to_kv_pool):
     """The mapping upstream's normal_decode_set_metadata reads from the pool, and the stride it reads it at: an
     SWAKVPool's full_to_swa_index_mapping (1), else a unified pool's SWA allocator's virtual_to_physical (0)."""
@@ -245,29 +277,50 @@ def prepare_swa_spec_page_table_triton(page_table_dst, page_table_a, page_table_
                        speculative_num_draft_tokens, bs)
 
 
-class _RawKernel:
-    """An upstream raw Triton kernel as its callers launch it, kernel[grid](*args, **constexprs): [grid] (a tuple, or
-    a callable of the keyword arguments, as Triton takes it) returns a launcher that passes the grid's sizes first."""
+class _GridLaunched:
+    """A raw Triton kernel's drop-in: kernel[grid](*args, **kwargs) as upstream's callers write it. grid is a tuple
+    (or a callable of the keyword arguments, as Triton calls it) of 1 to 3 sizes, which the launch function receives
+    first, as a tuple of ints (_grid_bs: its bs)."""
 
-    def __init__(self, launch):
+    def __init__(self, name, launch):
+        self.__name__ = self.__qualname__ = name
         self._launch = launch
-        self.__doc__ = launch.__doc__
 
     def __getitem__(self, grid):
         def launcher(*args, **kwargs):
             sizes = grid(kwargs) if callable(grid) else grid
-            return self._launch(tuple(int(size) for size in sizes), *args, **kwargs)
+            sizes = (sizes,) if isinstance(sizes, int) else tuple(int(size) for size in sizes)
+            if not sizes or len(sizes) > 3:
+                raise ValueError(f"{self.__name__}: a grid has 1 to 3 sizes, not {sizes!r}")
+            return self._launch(sizes, *args, **kwargs)
         return launcher
+
+    def __repr__(self):
+        return f"<draftjit drop-in for the Triton kernel {self.__name__}[grid]>"
+
+
+def _grid_bs(sizes):
+    """A grid's first size, its bs; 0 where any size is 0 (Triton launches nothing then)."""
+    return sizes[0] if all(size > 0 for size in sizes) else 0
+
+
+def _assign_draft_cache_locs_contiguous(grid, req_pool_indices, req_to_token, seq_lens, out_cache_loc, pool_len, topk,
+                                        speculative_num_steps):
+    _draft_cache_locs_op(req_pool_indices, req_to_token, seq_lens, out_cache_loc, pool_len, topk,
+                         speculative_num_steps, _grid_bs(grid))
+
+
+assign_draft_cache_locs_contiguous = _GridLaunched("assign_draft_cache_locs_contiguous",
+                                                   _assign_draft_cache_locs_contiguous)
 
 
 def _num_kv_splits(grid, num_kv_splits_ptr, seq_lens_ptr, num_seq, num_group, num_head, num_kv_head, max_kv_splits,
                    device_core_count, MAX_NUM_SEQ, uneven_batch_ptr=None):
     """upstream's get_num_kv_splits_triton[grid](...): see the top of this module. Its programs all write the same
-    values, so any grid without a zero dimension is one launch."""
-    if 0 in grid:
-        return
-    _fa3_kv_splits_op(num_kv_splits_ptr, seq_lens_ptr, num_seq, num_group, num_head, num_kv_head, max_kv_splits,
-                      device_core_count, MAX_NUM_SEQ, uneven_batch_ptr)
+    values, so any grid without a zero size is one launch."""
+    if _grid_bs(grid):
+        _fa3_kv_splits_op(num_kv_splits_ptr, seq_lens_ptr, num_seq, num_group, num_head, num_kv_head, max_kv_splits,
+                          device_core_count, MAX_NUM_SEQ, uneven_batch_ptr)
 
 
-get_num_kv_splits_triton = _RawKernel(_num_kv_splits)
+get_num_kv_splits_triton = _GridLaunched("get_num_kv_splits_triton", _num_kv_splits)

@@ -73,10 +73,12 @@ def test_emit_rejects_bad_arguments():
 def test_every_front_end_takes_every_kind_with_its_switches():
     kinds = {name: switches for name, _, switches in draftjit.kinds()}
     assert set(kinds) == {"main", "fused", "scan", "fill", "dsa-decode", "dsa-verify", "dsa-extend", "trtllm-mha",
-                          "fa3-decode", "fa3-extend", "fa3-swa-spec", "fa3-kv-splits"}
+                          "trtllm-mla", "fa3-decode", "fa3-extend", "fa3-swa-spec", "fa3-kv-splits", "draft-locs"}
     assert kinds["fa3-decode"] == ["seq64", "pool32", "swa", "skip"]
     assert kinds["fa3-extend"] == ["seq64", "pool32", "swa", "ext64"]
     assert kinds["trtllm-mha"] == ["seq64", "pool32", "q64", "qcumsum", "qstrided", "swa", "swaout", "skip"]
+    assert kinds["trtllm-mla"] == ["seq64", "pool32"]
+    assert kinds["draft-locs"] == ["seq64", "pool32"]
     assert kinds["main"] == [] and kinds["dsa-verify"] == ["seq64", "pool32", "paged", "kpool", "ctx2d", "realonly"]
     assert kinds["dsa-extend"] == ["seq64", "pool32", "paged", "kpool", "ext64", "static", "realonly"]
     source = draftjit.emit(3, kind="dsa-verify", switches=["paged", "ctx2d"])

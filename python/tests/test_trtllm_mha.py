@@ -745,22 +745,28 @@ def test_new_batch_sizes_lengths_widths_page_sizes_and_strides_compile_nothing()
     assert draftjit.stats() == before
 
 
-@needs_gpu
-def test_prepare_loads_every_bs_at_once_and_refuses_what_no_call_has():
-    sw = Switches(seq64=True, q_mode=2, swa_out=True)
-    draftjit.prepare([1, 9, 1000, MAX_BS], kind=KIND, switches=sw.names())
+def check_prepare(kind, switches, make_case, max_bs, refused):
+    """prepare(kind=, switches=) for bs 1 to max_bs at once, after which calls at other batch sizes (make_case(bs))
+    compile and load nothing; each (switches, word) of refused, and max_bs + 1, a ValueError naming it."""
+    draftjit.prepare([1, 9, 1000, max_bs], kind=kind, switches=switches)
     before = draftjit.stats()
     for bs in (3, 777):
-        case = Case(bs, np.random.default_rng(bs), sw)
+        case = make_case(bs)
         case.call()
         case.check()
     assert draftjit.stats() == before
-    for switches, word in ((["bogus"], "bogus"), (["swa", "skip"], "skip"), (["q64"], "q64"),
-                           (["qcumsum", "qstrided"], "q")):
+    for names, word in refused:
         with pytest.raises(ValueError, match=word):
-            draftjit.prepare([1], kind=KIND, switches=switches)
-    with pytest.raises(ValueError, match=re.escape(f"bs = {MAX_BS + 1} is outside")):
-        draftjit.prepare([MAX_BS + 1], kind=KIND)
+            draftjit.prepare([1], kind=kind, switches=names)
+    with pytest.raises(ValueError, match=re.escape(f"bs = {max_bs + 1} is outside")):
+        draftjit.prepare([max_bs + 1], kind=kind)
+
+
+@needs_gpu
+def test_prepare_loads_every_bs_at_once_and_refuses_what_no_call_has():
+    sw = Switches(seq64=True, q_mode=2, swa_out=True)
+    check_prepare(KIND, sw.names(), lambda bs: Case(bs, np.random.default_rng(bs), sw), MAX_BS,
+                  [(["bogus"], "bogus"), (["swa", "skip"], "skip"), (["q64"], "q64"), (["qcumsum", "qstrided"], "q")])
 
 
 OPCHECK_VARIANTS = {
@@ -786,6 +792,16 @@ class Interface:
         self.__cuda_array_interface__ = tensor.__cuda_array_interface__
 
 
+def check_array_interface_path(case, op_name):
+    """draftjit.<op_name> on __cuda_array_interface__ arrays (the pybind11 path), twice, then on the tensors (the
+    torch op), each against the reference."""
+    call = getattr(draftjit, op_name)
+    run_twice(case, lambda: call(*[Interface(a) if isinstance(a, torch.Tensor) else a for a in case.op_args()]))
+    case.poison()
+    call(*case.op_args())
+    case.check()
+
+
 @needs_gpu
 @pytest.mark.parametrize("variant", ["plain", "full-transposed-strided", "skip-no-page-table"])
 def test_array_interface_arrays_get_the_same_results(variant):
@@ -793,13 +809,7 @@ def test_array_interface_arrays_get_the_same_results(variant):
                "full-transposed-strided": dict(sw=FULL, layout="transposed", r2t_layout="sliced", stride=3),
                "skip-no-page-table": dict(sw=Switches(skip=True, swa_out=True, q_mode=1), page_table=False)}[variant]
     options = dict(options)
-    case = Case(70, np.random.default_rng(79), options.pop("sw"), **options)
-    call = getattr(draftjit, OP_NAME)
-    run_twice(case, lambda: call(*[Interface(a) if isinstance(a, torch.Tensor) else a for a in case.op_args()]))
-    # the same function on tensors goes through the torch op
-    case.poison()
-    call(*case.op_args())
-    case.check()
+    check_array_interface_path(Case(70, np.random.default_rng(79), options.pop("sw"), **options), OP_NAME)
 
 
 def argument_errors():
@@ -870,14 +880,21 @@ def test_argument_errors_name_the_argument_and_write_nothing(change, name):
 
 # --- CPU: the op's description, the kind, the drop-in's signature -----------------------------------------------
 
-def test_the_op_description_is_the_contract():
-    """draftjit.trtllm_mha_graph_metadata (made from the C++ description) takes upstream's arguments in upstream's
-    order and writes exactly the outputs."""
+def check_description(op_name, names, written):
+    """draftjit.<op_name> exists, made from the C++ description, whose arguments are `names` in order and whose
+    outputs are `written`; the description's arguments, returned."""
     described = {name: arguments for name, _, _, arguments in draftjit._core.op_descriptions()}
-    assert OP_NAME in described, f"no {OP_NAME} among {sorted(described)}"
-    assert [name for name, _, _, _ in described[OP_NAME]] == NAMES
-    assert {name for name, _, out, _ in described[OP_NAME] if out} == WRITTEN
-    assert callable(getattr(draftjit, OP_NAME))
+    assert op_name in described, f"no {op_name} among {sorted(described)}"
+    assert [name for name, _, _, _ in described[op_name]] == names
+    assert {name for name, _, out, _ in described[op_name] if out} == written
+    assert callable(getattr(draftjit, op_name))
+    return described[op_name]
+
+
+def test_the_op_description_is_the_contract():
+    """draftjit.trtllm_mha_graph_metadata takes upstream's arguments in upstream's order and writes exactly the
+    outputs."""
+    check_description(OP_NAME, NAMES, WRITTEN)
 
 
 def test_the_kind_is_specialised_by_its_switches_alone():
@@ -982,9 +999,14 @@ def test_arguments_are_checked_before_the_driver():
         ({"q_mode": 3}, "q_mode"),
         ({"bs": MAX_BS + 1}, re.escape(f"bs = {MAX_BS + 1}")),
     ]
+    check_refused(fake_call, refused)
+
+
+def check_refused(call, refused):
+    """Each (overrides, name) of refused: call(**overrides) raises TypeError or ValueError naming the argument."""
     for overrides, name in refused:
         with pytest.raises((TypeError, ValueError), match=name):
-            fake_call(**overrides)
+            call(**overrides)
 
 
 def check_loader_says_what_is_missing(loader, folder, monkeypatch):

@@ -73,13 +73,19 @@ def file_missing(folder, file):
     return None
 
 
+def _stub_already(name):
+    """The stub module of this name made before, or None; a real module of the name (SGLang imported) is an error."""
+    existing = sys.modules.get(name)
+    if existing is not None and not getattr(existing, "__draftjit_stub__", False):
+        raise RuntimeError(f"{name} is already imported from {getattr(existing, '__file__', '?')}; load "
+                           f"upstream's files in a process that has not imported SGLang")
+    return existing
+
+
 def _stub_package(name, path):
     """An empty package module at `path`, so that submodules load from there without its __init__.py."""
-    existing = sys.modules.get(name)
+    existing = _stub_already(name)
     if existing is not None:
-        if not getattr(existing, "__draftjit_stub__", False):
-            raise RuntimeError(f"{name} is already imported from {getattr(existing, '__file__', '?')}; load "
-                               f"upstream's files in a process that has not imported SGLang")
         return existing
     module = types.ModuleType(name)
     module.__path__ = [path]
@@ -141,3 +147,56 @@ def load(base=None):
     elif _loaded.base != base:
         raise RuntimeError(f"upstream already loaded from {_loaded.base}, not {base}")
     return _loaded
+
+
+def _stub_module(name, attributes):
+    """A plain module of these attributes (an upstream import the tested file needs only a few names of)."""
+    existing = _stub_already(name)
+    if existing is not None:
+        return existing
+    module = types.ModuleType(name)
+    module.__dict__.update(attributes, __draftjit_stub__=True)
+    sys.modules[name] = module
+    return module
+
+
+_files = {}  # module name -> (base, module), for UpstreamFile
+
+
+class UpstreamFile:
+    """One upstream file whose function the tests and benchmarks call: FOLDER (a path under the checkout, e.g.
+    "python/sglang/kernels/ops/kvcache"), FILE (with `needs`, the files it imports from the same folder), FUNCTION,
+    and path, missing and load. `stubs` maps the names of modules it imports (beyond triton and torch) to the
+    attributes a stub of each holds; the packages above them and above FOLDER become stub packages."""
+
+    ENV = ENV
+
+    def __init__(self, folder, file, function, needs=(), stubs=None):
+        self.FOLDER, self.FILE, self.FUNCTION, self.needs, self.stubs = folder, file, function, needs, stubs or {}
+        self.PACKAGE = folder.removeprefix("python/").replace("/", ".")
+        self.MODULE = self.PACKAGE + "." + file.removesuffix(".py")
+
+    def path(self, base=None):
+        """Where upstream's file is under base (default: DRAFTJIT_UPSTREAM_SGLANG), or None without one."""
+        return file_path(self.FOLDER, self.FILE, base)
+
+    def missing(self):
+        """Why upstream's kernel cannot run here (a sentence naming what is missing), or None."""
+        return next((why for why in (file_missing(self.FOLDER, file) for file in (self.FILE, *self.needs)) if why),
+                    None)
+
+    def load(self, base=None):
+        """Upstream's module from base (default: DRAFTJIT_UPSTREAM_SGLANG), loaded once per process: its name is
+        fixed (sglang.kernels...), so one process holds one upstream; the stub packages are shared by every file."""
+        base = os.path.abspath(base or root())
+        if self.MODULE not in _files:
+            for package in [self.PACKAGE] + [name.rsplit(".", 1)[0] for name in self.stubs]:
+                parts = package.split(".")
+                for depth in range(1, len(parts) + 1):
+                    _stub_package(".".join(parts[:depth]), os.path.join(base, "python", *parts[:depth]))
+            for name, attributes in self.stubs.items():
+                _stub_module(name, attributes)
+            _files[self.MODULE] = (base, _load_file(self.MODULE, self.path(base)))
+        elif _files[self.MODULE][0] != base:
+            raise RuntimeError(f"upstream already loaded from {_files[self.MODULE][0]}, not {base}")
+        return _files[self.MODULE][1]

@@ -1,51 +1,28 @@
-"""Upstream SGLang's TRTLLM-MHA graph-metadata Triton kernel, loaded by path for the differential tests
-(test_trtllm_mha.py) and the side-by-side benchmark (bench/upstream_trtllm_mha_bench.py). Upstream's code is never
-part of draftjit: the directory DRAFTJIT_UPSTREAM_SGLANG names (a checkout of sgl-project/sglang, or the files alone
-at the same relative paths, e.g. .upstream-sglang/, which git ignores) holds
+"""Upstream SGLang's TRTLLM graph-metadata Triton kernels, loaded by path for the differential tests
+(test_trtllm_mha.py, test_trtllm_mla.py) and the side-by-side benchmark (bench/upstream_trtllm_mha_bench.py).
+Upstream's code is never part of draftjit: the directory DRAFTJIT_UPSTREAM_SGLANG names (a checkout of
+sgl-project/sglang, or the files alone at the same relative paths, e.g. .upstream-sglang/, which git ignores) holds
 
     python/sglang/kernels/ops/kvcache/trtllm_mha_graph_metadata.py    (read at 00a9f468: has skip_page_table)
+    python/sglang/kernels/ops/kvcache/trtllm_mla_graph_metadata.py    (read at 2325f4e6; MLA, below)
+    python/sglang/kernels/ops/kvcache/kv_indices.py                   (read at 0d7e47be: the FlashMLA grid helpers
+                                                                       the MLA file imports)
 
-It is executed on its own, as upstream_sglang.py does for the DSA files: the packages above it become empty stub
-modules, so upstream's package __init__.py files (which import the whole server) never run. The file imports only
-triton, so it needs no other stub."""
+Each is executed on its own, as upstream_sglang.py does for the DSA files: the packages above it become empty stub
+modules, so upstream's package __init__.py files (which import the whole server) never run. The MHA file imports only
+triton; the MLA file imports sglang.kernels.ops.kvcache.kv_indices by its absolute name, which the stubs resolve.
 
-import os
+The module's own names (FILE, FUNCTION, path, missing, load) are the MHA file's; MLA is the MLA file's, the same
+names on an upstream_sglang.UpstreamFile."""
 
 import upstream_sglang
 
 ENV = upstream_sglang.ENV
 KVCACHE = "python/sglang/kernels/ops/kvcache"
-PACKAGE = "sglang.kernels.ops.kvcache"
-FILE = "trtllm_mha_graph_metadata.py"
-MODULE = PACKAGE + ".trtllm_mha_graph_metadata"
-FUNCTION = "update_trtllm_mha_graph_metadata"
 
+MHA = upstream_sglang.UpstreamFile(KVCACHE, "trtllm_mha_graph_metadata.py", "update_trtllm_mha_graph_metadata")
+MLA = upstream_sglang.UpstreamFile(KVCACHE, "trtllm_mla_graph_metadata.py", "update_trtllm_mla_graph_metadata",
+                                   needs=("kv_indices.py",))
 
-def path(base=None):
-    """Where upstream's file is under base (default: DRAFTJIT_UPSTREAM_SGLANG), or None without one."""
-    return upstream_sglang.file_path(KVCACHE, FILE, base)
-
-
-def missing():
-    """Why upstream's kernel cannot run here (a sentence naming what is missing), or None."""
-    return upstream_sglang.file_missing(KVCACHE, FILE)
-
-
-_loaded = None
-
-
-def load(base=None):
-    """Upstream's module (update_trtllm_mha_graph_metadata, the Q_MODE_* constants) from base (default:
-    DRAFTJIT_UPSTREAM_SGLANG), loaded once per process: its name is fixed (sglang.kernels.ops.kvcache...), so one
-    process holds one upstream. The stub packages are upstream_sglang's, so the DSA files may load beside it from
-    the same directory."""
-    global _loaded
-    base = os.path.abspath(base or upstream_sglang.root())
-    if _loaded is None:
-        parts = PACKAGE.split(".")
-        for depth in range(1, len(parts) + 1):
-            upstream_sglang._stub_package(".".join(parts[:depth]), os.path.join(base, "python", *parts[:depth]))
-        _loaded = (base, upstream_sglang._load_file(MODULE, path(base)))
-    elif _loaded[0] != base:
-        raise RuntimeError(f"upstream already loaded from {_loaded[0]}, not {base}")
-    return _loaded[1]
+FILE, FUNCTION, MODULE = MHA.FILE, MHA.FUNCTION, MHA.MODULE
+path, missing, load = MHA.path, MHA.missing, MHA.load  # the MHA module: update_trtllm_mha_graph_metadata, Q_MODE_*

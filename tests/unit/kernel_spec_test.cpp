@@ -154,6 +154,7 @@ TEST_CASE("params structs have the sizes the compiled kernels declare (tests/fil
   CHECK(sizeof(draftjit_kernels::Fa3ExtendParams) == 224);
   CHECK(sizeof(draftjit_kernels::Fa3SpecTableParams) == 152);
   CHECK(sizeof(draftjit_kernels::Fa3KvSplitsParams) == 64);
+  CHECK(sizeof(draftjit_kernels::EagleCacheLocsParams) == 104);  // tests/filecheck/eagle_kernel.test
 }
 
 // check_spec_is_buildable derives its limits from the constructors and the named bounds (kMaxUnrollBs, kMaxFusedBs,

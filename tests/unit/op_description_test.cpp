@@ -19,15 +19,16 @@
 
 // The torch library instantiates one boxed kernel per entry of kOps, reading its size and entries at compile time
 // (python/src/torch_ops.cpp, built only where torch is): the joined families' lists must allow that.
-static_assert(draftjit::ops::kOps.size() == 11 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
+static_assert(draftjit::ops::kOps.size() == 13 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
               draftjit::ops::kOps[3] == &draftjit::ops::dsa::kDecodeOp);
 
 using namespace draftjit;
 
 // The schemas the operators had when each was written by hand (python/src/torch_ops.cpp at accbfd0), with issue 29's
-// changes to the DSA ops (page_table_1 optional, static_extend_len), and issue 28's TRTLLM-MHA op with upstream's
-// keywords in their order and the FA3 ops in upstream's order (the decode's pool as its mapping and stride, bs last):
-// the descriptions must give exactly these.
+// changes to the DSA ops (page_table_1 optional, static_extend_len), and issue 28's TRTLLM-MHA and TRTLLM-MLA ops
+// with upstream's keywords in their order and the FA3 ops in upstream's order (the decode's pool as its mapping and
+// stride, bs last), and EAGLE's raw kernel's positional arguments, bs (its grid) last: the descriptions must give
+// exactly these.
 TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand-written ones") {
   const std::set<std::string> expected = {
       "fill_draft_extend_metadata(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
@@ -55,6 +56,8 @@ TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand
       "int max_seq_pages, int page_size, Tensor? swa_mapping, Tensor(d!)? swa_page_table, Tensor? out_cache_loc, "
       "Tensor(e!)? swa_out_cache_loc, Tensor(f!)? cu_seqlens_q, Tensor? qlens, int q_stride, int q_mode, "
       "int skip_page_table) -> ()",
+      "trtllm_mla_graph_metadata(Tensor req_pool_indices, Tensor seq_lens, Tensor req_to_token, "
+      "Tensor(a!) block_kv_indices, int bs, int seqlen_offset, int page_size, Tensor(b!)? seq_lens_k) -> ()",
       "fa3_decode_metadata(Tensor(a!) cache_seqlens_int32, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table, "
       "Tensor req_to_token, Tensor req_pool_indices, int max_seq_pages, Tensor seq_lens, int seq_len_delta, "
       "int page_size, Tensor(d!)? swa_page_table, Tensor? swa_mapping, int swa_mapping_stride, "
@@ -67,6 +70,8 @@ TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand
       "Tensor seq_len_a, Tensor seq_len_b, int speculative_num_draft_tokens, int bs) -> ()",
       "fa3_num_kv_splits(Tensor(a!) num_kv_splits, Tensor seq_lens, int bs, int num_group, int num_head, "
       "int num_kv_head, int max_kv_splits, int device_core_count, int lanes, Tensor(b!)? uneven_batch) -> ()",
+      "assign_draft_cache_locs_contiguous(Tensor req_pool_indices, Tensor req_to_token, Tensor seq_lens, "
+      "Tensor(a!) out_cache_loc, int pool_len, int topk, int speculative_num_steps, int bs) -> ()",
   };
   std::set<std::string> made;
   for (const ops::OpDescription* op : ops::op_descriptions()) made.insert(ops::torch_schema(*op));

@@ -1,0 +1,99 @@
+// EAGLE's contiguous draft cache locations (include/draftjit/eagle.hpp): check the arguments, pick the kernel of the
+// call's switches (ops::eagle::spec_for), fill its params struct and launch it.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "call_checks.hpp"
+#include "call_kernel.hpp"
+#include "context_registry.hpp"
+#include "draftjit/eagle.hpp"
+#include "launch.hpp"
+#include "ops/eagle/family.hpp"
+#include "ops/eagle/ops.hpp"
+#include "prepare_kernels.hpp"
+
+namespace draftjit {
+namespace {
+
+namespace k = draftjit_kernels;
+
+constexpr const char* kCall = "assign_draft_cache_locs_contiguous";
+
+template <class... Args>
+void require(bool ok, fmt::format_string<Args...> what, Args&&... args) {
+  require_arg(kCall, ok, what, std::forward<Args>(args)...);
+}
+
+jit::KernelSpec spec_of(const EagleSwitches& s) {
+  return ops::eagle::spec_for(ops::eagle::kDraftCacheLocsOp,
+                              (s.seq_lens == IndexType::Int64 ? k::kEagleSeqLens64 : 0) |
+                                  (s.req_pool_indices == IndexType::Int32 ? k::kEaglePoolIndices32 : 0));
+}
+
+// Every rule of the header, bs first; the params of a call that passes them. tile: the locations of one item of the
+// kernel (its block size x kEagleItemLocs).
+k::EagleCacheLocsParams checked_params(const EagleCacheLocsArgs& a, std::int64_t tile) {
+  ops::eagle::check_bs(a.bs, kCall);
+  constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();
+  require(a.topk >= 0 && a.topk <= kInt32Max && a.speculative_num_steps >= 0 && a.speculative_num_steps <= kInt32Max,
+          "topk = {} and speculative_num_steps = {} must be in [0, INT32_MAX]", a.topk, a.speculative_num_steps);
+  const std::int64_t run = a.topk * a.speculative_num_steps;
+  require(run <= kInt32Max, "topk * speculative_num_steps = {} is past INT32_MAX", run);
+  for (const auto& [name, indices] : {std::pair{"req_pool_indices", &a.req_pool_indices}, {"seq_lens", &a.seq_lens}}) {
+    require(indices->stride >= 0, "{} has a negative stride ({})", name, indices->stride);
+  }
+  const ConstDeviceMatrix& tok = a.req_to_token;
+  check_token_table(kCall, tok, false, 0, 1);  // sizes and strides: the kernel keeps its reads inside
+  require(a.pool_len == tok.cols,
+          "pool_len = {} is not req_to_token's {} columns (upstream's row base is pool index * pool_len)", a.pool_len,
+          tok.cols);
+  const std::int64_t entries = a.bs * run;
+  require(a.out_cache_loc.length >= entries,
+          "out_cache_loc has {} entries, fewer than bs * topk * speculative_num_steps = {}", a.out_cache_loc.length,
+          entries);
+  require(entries == 0 || (a.seq_lens.data != nullptr && a.req_pool_indices.data != nullptr && tok.data != nullptr &&
+                           a.out_cache_loc.data != nullptr),
+          "req_pool_indices, req_to_token, seq_lens and out_cache_loc must be non-null");
+  k::EagleCacheLocsParams p{};
+  p.req_pool_indices = {a.req_pool_indices.data, a.req_pool_indices.stride};
+  p.seq_lens = {a.seq_lens.data, a.seq_lens.stride};
+  p.req_to_token = {tok.data, tok.row_stride, tok.col_stride};
+  p.pool_rows = tok.rows;
+  p.pool_cols = tok.cols;
+  p.bs = static_cast<int>(a.bs);
+  p.run = run;
+  p.tiles_per_run = (run + tile - 1) / tile;
+  p.out_cache_loc = reinterpret_cast<long long*>(a.out_cache_loc.data);  // int64_t is long here, the kernels' long long
+  return p;
+}
+
+}  // namespace
+
+void assign_draft_cache_locs_contiguous(const EagleCacheLocsArgs& args, CUstream stream) {
+  const jit::KernelSpec spec = spec_of({args.seq_lens.type, args.req_pool_indices.type});
+  const std::int64_t tile = std::int64_t{k::kEagleItemLocs} * spec.threads;
+  const k::EagleCacheLocsParams params = checked_params(args, tile);
+  const std::int64_t items = params.bs * params.tiles_per_run;
+  if (items == 0) return;  // as upstream: no copy, nothing written
+  Context& context = current_context();
+  const LoadedKernel& kernel = kernel_for_call(context, spec, params.bs, stream, kCall, [] {
+    return std::string("Call draftjit::prepare_eagle_cache_locs for these switches (Python: draftjit.prepare(bs, "
+                       "kind=\"draft-locs\", switches=...)) before capturing");
+  });
+  // Up to one wave of blocks share the items (requests' tiles).
+  const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
+  const auto blocks = static_cast<unsigned>(std::clamp<std::int64_t>(items, 1, wave));
+  launch(kernel, {blocks, static_cast<unsigned>(spec.threads)}, stream, params);
+}
+
+void prepare_eagle_cache_locs(const EagleSwitches& switches) {
+  const jit::KernelSpec spec = spec_of(switches);  // before the driver
+  prepare_kernels({&spec, 1});
+}
+
+}  // namespace draftjit
