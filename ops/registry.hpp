@@ -11,6 +11,7 @@
 #include "ops/draft_extend/ops.hpp"
 #include "ops/dsa/ops.hpp"
 #include "ops/fa3/ops.hpp"
+#include "ops/kv_indices/ops.hpp"
 #include "ops/trtllm_mha/ops.hpp"
 
 namespace draftjit::ops {
@@ -20,6 +21,7 @@ enum FamilyIndex : std::uint8_t {
   kDsaFamily,          // ops/dsa/
   kTrtllmMhaFamily,    // ops/trtllm_mha/
   kFa3Family,          // ops/fa3/
+  kKvIndicesFamily,    // ops/kv_indices/
 };
 
 // The families' op lists, one after the other, at compile time (the torch library instantiates one boxed kernel per
@@ -36,8 +38,10 @@ constexpr std::array<const OpDescription*, (N + ...)> join_ops(const std::array<
 }
 
 // Every op, in the order op_descriptions() lists them.
-inline constexpr std::array kOps = join_ops(draft_extend::kOps, dsa::kOps, trtllm_mha::kOps, fa3::kOps);
+inline constexpr std::array kOps =
+    join_ops(draft_extend::kOps, dsa::kOps, trtllm_mha::kOps, fa3::kOps, kv_indices::kOps);
 // The ops the bindings call with no code of their own (ops/api_op.hpp): the families' kApiOps.
-inline constexpr std::tuple kApiOps = std::tuple_cat(dsa::kApiOps, trtllm_mha::kApiOps, fa3::kApiOps);
+inline constexpr std::tuple kApiOps =
+    std::tuple_cat(dsa::kApiOps, trtllm_mha::kApiOps, fa3::kApiOps, kv_indices::kApiOps);
 
 }  // namespace draftjit::ops

@@ -60,7 +60,21 @@ draft_extend_set_metadata (same file) likewise: cache_seqlens_int32, cu_seqlens_
 page-table row over its live pages (page_table's width is the bound), and with full_to_swa_index_mapping the SWA page
 table and swa_out_cache_loc = mapping[out_cache_loc], after upstream's own assertions (raised here as ValueError, or
 ZeroDivisionError at bs 0 with the mapping, as upstream's `%`); one launch of torch.ops.draftjit.fa3_draft_extend_
-metadata (kind "fa3-extend"), none at bs 0."""
+metadata (kind "fa3-extend"), none at bs 0.
+
+The KV index builders (sglang/kernels/ops/kvcache/kv_indices.py @ 0d7e47be, read 2026-12-06) are raw Triton kernels
+that callers launch as kernel[grid](*args, **constexprs): create_flashinfer_kv_indices_triton here is an object of
+that shape, whose [grid] reads bs from grid[0] and returns a launcher taking upstream's arguments, in its order and
+with its defaults. It writes the same cells (each request's window of its req_to_token row into the CSR stream
+kv_indices at kv_indptr[b], through ENTRY_PAGE_SIZE's affine rule and token_mapping), one launch of
+torch.ops.draftjit.flashinfer_kv_indices, none at bs 0. TOKEN_BLOCK_PARALLEL and grid[1] only split upstream's work,
+never its result: they are accepted and unused, draftjit picks its own split. req_to_token is read as rows of
+req_to_token_ptr_stride elements, as upstream indexes it (a view of the tensor when that is not its row stride). The
+kernel is compiled once per switch set (kv_start_idx, its dtype, lengths and pool-index dtypes, ENTRY_PAGE_SIZE > 1,
+token_mapping, kv_indices' dtype), never per stride or entry size; draftjit.prepare(bs, kind="kv-indices",
+switches=[...]) loads it ahead of a capture. Where upstream reads or writes out of bounds (a pool index outside
+req_to_token, a column past its width, a token past token_mapping, an offset outside kv_indices) draftjit leaves
+those entries as they were. kv_indices_num_token_blocks is upstream's host helper, with its behaviour."""
 
 import torch
 
@@ -74,6 +88,7 @@ _draft_extend_op = torch.ops.draftjit.dsa_draft_extend_metadata.default
 _trtllm_mha_op = torch.ops.draftjit.trtllm_mha_graph_metadata.default
 _fa3_decode_op = torch.ops.draftjit.fa3_decode_metadata.default
 _fa3_extend_op = torch.ops.draftjit.fa3_draft_extend_metadata.default
+_flashinfer_kv_indices_op = torch.ops.draftjit.flashinfer_kv_indices.default
 
 # cu_seqlens_q's modes in update_trtllm_mha_graph_metadata, upstream's names and values (draftjit::QMode).
 Q_MODE_NONE = 0  # preset by the caller (decode, target verify): not written
@@ -217,3 +232,50 @@ def draft_extend_set_metadata(cache_seqlens_int32, cu_seqlens_k, cu_seqlens_q, p
     _fa3_extend_op(cache_seqlens_int32, cu_seqlens_k, cu_seqlens_q, page_table, req_to_token, req_pool_indices,
                    seq_lens, extend_seq_lens, page_size, full_to_swa_index_mapping, swa_page_table, out_cache_loc,
                    swa_out_cache_loc, batch_size)
+
+
+class _RawKernel:
+    """An upstream raw Triton kernel as its callers launch it, kernel[grid](*args, **constexprs): [grid] (a tuple, or
+    a callable of the keyword arguments, as Triton takes it) returns a launcher that reads bs from grid[0]."""
+
+    def __init__(self, launch):
+        self._launch = launch
+        self.__doc__ = launch.__doc__
+
+    def __getitem__(self, grid):
+        def launcher(*args, **kwargs):
+            sizes = grid(kwargs) if callable(grid) else grid
+            return self._launch(int(sizes[0]), *args, **kwargs)
+        return launcher
+
+
+def _rows_of(table, stride):
+    """table as upstream's kernels index it, rows of `stride` elements from its first: the table itself where that
+    is its row stride (or it has one row) and its columns are adjacent, else a view of its storage so shaped."""
+    if table.dim() == 2 and table.stride(1) == 1 and (table.stride(0) == stride or table.shape[0] <= 1):
+        return table
+    if stride <= 0:
+        raise ValueError(f"req_to_token_ptr_stride = {stride} must be positive")
+    elements = table.untyped_storage().nbytes() // table.element_size() - table.storage_offset()
+    return table.as_strided((elements // stride, stride), (stride, 1))
+
+
+def kv_indices_num_token_blocks(table_width, base_programs):
+    """upstream's helper: the second grid dimension its callers launch create_flashinfer_kv_indices_triton with, one
+    block per 8192 columns of table_width at most and about 512 programs in all, at least 1."""
+    by_width = -(-table_width // 8192)
+    by_programs = 512 // max(1, base_programs)
+    return max(1, min(by_width, by_programs))
+
+
+def _flashinfer_kv_indices(bs, req_to_token_ptr, req_pool_indices_ptr, page_kernel_lens_ptr, kv_indptr, kv_start_idx,
+                           kv_indices_ptr, req_to_token_ptr_stride, ENTRY_PAGE_SIZE=1, TOKEN_BLOCK_PARALLEL=False,
+                           token_mapping=None):
+    """upstream's create_flashinfer_kv_indices_triton[grid](...): see the top of this module."""
+    del TOKEN_BLOCK_PARALLEL  # upstream's work split, never its result
+    _flashinfer_kv_indices_op(_rows_of(req_to_token_ptr, req_to_token_ptr_stride), req_pool_indices_ptr,
+                              page_kernel_lens_ptr, kv_indptr, kv_start_idx, kv_indices_ptr, ENTRY_PAGE_SIZE,
+                              token_mapping, bs)
+
+
+create_flashinfer_kv_indices_triton = _RawKernel(_flashinfer_kv_indices)

@@ -19,7 +19,7 @@
 
 // The torch library instantiates one boxed kernel per entry of kOps, reading its size and entries at compile time
 // (python/src/torch_ops.cpp, built only where torch is): the joined families' lists must allow that.
-static_assert(draftjit::ops::kOps.size() == 9 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
+static_assert(draftjit::ops::kOps.size() == 10 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
               draftjit::ops::kOps[3] == &draftjit::ops::dsa::kDecodeOp);
 
 using namespace draftjit;
@@ -63,6 +63,9 @@ TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand
       "Tensor(d!) page_table, Tensor req_to_token, Tensor req_pool_indices, Tensor seq_lens, Tensor extend_seq_lens, "
       "int page_size, Tensor? full_to_swa_index_mapping, Tensor(e!)? swa_page_table, Tensor? out_cache_loc, "
       "Tensor(f!)? swa_out_cache_loc, int bs) -> ()",
+      "flashinfer_kv_indices(Tensor req_to_token, Tensor req_pool_indices, Tensor page_kernel_lens, "
+      "Tensor kv_indptr, Tensor? kv_start_idx, Tensor(a!) kv_indices, int entry_page_size, Tensor? token_mapping, "
+      "int bs) -> ()",
   };
   std::set<std::string> made;
   for (const ops::OpDescription* op : ops::op_descriptions()) made.insert(ops::torch_schema(*op));

@@ -1,0 +1,63 @@
+#pragma once
+// The KV index builders' ops (include/draftjit/kv_indices.hpp), each described once in upstream SGLang's argument
+// order (kv_indices.py's raw kernels), with the field of its API call each argument fills (bind_fields,
+// ops/api_op.hpp). Upstream's row-stride arguments are the tables' own strides here (the drop-ins in
+// draftjit.sglang view a table by the stride upstream is given); constexprs that only pick upstream's work split
+// (TOKEN_BLOCK_PARALLEL) are no arguments; bs, upstream's grid[0], comes last.
+#include <array>
+#include <tuple>
+
+#include "draftjit/kv_indices.hpp"
+#include "ops/api_op.hpp"
+#include "ops/op_description.hpp"
+
+namespace draftjit::ops::kv_indices {
+
+namespace args {
+// create_flashinfer_kv_indices_triton's arguments; the per-request inputs take either dtype (kv_indptr int32) and
+// any stride.
+inline constexpr OpArg kFlashinferKvIndices[] = {
+    {"req_to_token", ArgType::Tensor, Role::In, Dtypes::Int32, 2},
+    {"req_pool_indices", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"page_kernel_lens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"kv_indptr", ArgType::Tensor, Role::In, Dtypes::Int32, 1, Size::Bs, false, true},
+    {"kv_start_idx", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, true, true},
+    {"kv_indices", ArgType::Tensor, Role::Out, Dtypes::Int32OrInt64, 1, Size::Any},
+    {"entry_page_size", ArgType::Int},
+    {"token_mapping", ArgType::Tensor, Role::In, Dtypes::Int64, 1, Size::Any, true},
+    {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxKvIndicesBs},
+};
+}  // namespace args
+
+inline constexpr OpDescription kFlashinferKvIndicesOp = {"flashinfer_kv_indices", args::kFlashinferKvIndices};
+
+}  // namespace draftjit::ops::kv_indices
+
+namespace draftjit {  // beside the Args struct, where argument-dependent lookup finds it
+
+template <class Fields>
+void bind_fields(FlashinferKvIndicesArgs& a, Fields& f) {
+  f("req_to_token", a.req_to_token);
+  f("req_pool_indices", a.req_pool_indices);
+  f("page_kernel_lens", a.page_kernel_lens);
+  f("kv_indptr", a.kv_indptr);
+  f("kv_start_idx", a.kv_start_idx);
+  f("kv_indices", a.kv_indices);
+  f("entry_page_size", a.entry_page_size);
+  f("token_mapping", a.token_mapping);
+  f("bs", a.bs);
+}
+
+}  // namespace draftjit
+
+namespace draftjit::ops::kv_indices {
+
+// The family's ops, in the order op_descriptions() lists them (ops/registry.hpp joins the families' lists); the
+// family's kernel variants are indexed alike (ops/kv_indices/family.cpp).
+inline constexpr std::tuple kApiOps = {
+    ApiOp<FlashinferKvIndicesArgs>{
+        &kFlashinferKvIndicesOp, [](const FlashinferKvIndicesArgs& a, CUstream s) { flashinfer_kv_indices(a, s); }},
+};
+inline constexpr std::array kOps = descriptions_of(kApiOps);
+
+}  // namespace draftjit::ops::kv_indices
