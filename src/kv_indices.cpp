@@ -50,13 +50,15 @@ FlashinferKvIndicesSwitches switches_of(const FlashinferKvIndicesArgs& a) {
 
 // The checks every op of the family shares, bs first: req_to_token's sizes and strides, and the per-request arrays'
 // strides and, for bs > 0, their addresses (at bs 0 they are not read, and an empty tensor's address may be null).
-void check_common(const char* call, std::int64_t bs, const ConstDeviceMatrix& tok,
-                  std::initializer_list<std::pair<const char*, const DeviceIndices*>> per_request) {
+// kv_start_idx is optional: null means absent.
+void check_common(const char* call, std::int64_t bs, const ConstDeviceMatrix& tok, const DeviceIndices& starts,
+                  std::initializer_list<std::pair<const char*, const DeviceIndices*>> required) {
   ops::kv_indices::check_bs(bs, call);
   check_token_table(call, tok, false, 0, 1);
   require_arg(call, bs == 0 || tok.rows == 0 || tok.cols == 0 || tok.data != nullptr,
               "req_to_token must be non-null");
-  for (const auto& [name, indices] : per_request) {
+  require_arg(call, starts.stride >= 0, "kv_start_idx has a negative stride ({})", starts.stride);
+  for (const auto& [name, indices] : required) {
     require_arg(call, indices->stride >= 0, "{} has a negative stride ({})", name, indices->stride);
     require_arg(call, bs == 0 || indices->data != nullptr, "{} must be non-null for bs = {} > 0", name, bs);
   }
@@ -104,9 +106,9 @@ void launch_pairs(const jit::KernelSpec& spec, k::KvIndicesParams params, std::i
 
 void flashinfer_kv_indices(const FlashinferKvIndicesArgs& a, CUstream stream) {
   const char* call = kFlashinferCall;
-  check_common(call, a.bs, a.req_to_token,
+  check_common(call, a.bs, a.req_to_token, a.kv_start_idx,
                {{"req_pool_indices", &a.req_pool_indices}, {"page_kernel_lens", &a.page_kernel_lens},
-                {"kv_indptr", &a.kv_indptr}, {"kv_start_idx", &a.kv_start_idx}});
+                {"kv_indptr", &a.kv_indptr}});
   require_arg(call, a.kv_indptr.type == IndexType::Int32, "kv_indptr must be int32");
   require_arg(call, a.entry_page_size >= 1 && a.entry_page_size <= kMaxEntryPageSize,
               "entry_page_size = {} is outside [1, 2^30]", a.entry_page_size);

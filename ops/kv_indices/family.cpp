@@ -55,6 +55,7 @@ std::optional<std::string> misfit(std::size_t index, int flags) {
     for (std::size_t bit = 0; bit < kFlagNames.size(); ++bit) {
       if ((extra >> bit & 1) != 0) return fmt::format("{} has no {} switch", kOpKinds[index].kind, kFlagNames[bit]);
     }
+    return fmt::format("{} has no switch bits {:#x}", kOpKinds[index].kind, extra);
   }
   if ((flags & k::kKvStart64) != 0 && (flags & k::kKvStart) == 0) return std::string("start64 needs start");
   return std::nullopt;

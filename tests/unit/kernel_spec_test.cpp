@@ -152,6 +152,7 @@ TEST_CASE("params structs have the sizes the compiled kernels declare (tests/fil
   CHECK(sizeof(draftjit_kernels::TrtllmMhaParams) == 240);
   CHECK(sizeof(draftjit_kernels::Fa3DecodeParams) == 176);
   CHECK(sizeof(draftjit_kernels::Fa3ExtendParams) == 224);
+  CHECK(sizeof(draftjit_kernels::KvIndicesParams) == 184);
 }
 
 // check_spec_is_buildable derives its limits from the constructors and the named bounds (kMaxUnrollBs, kMaxFusedBs,
