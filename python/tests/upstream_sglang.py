@@ -141,3 +141,17 @@ def load(base=None):
     elif _loaded.base != base:
         raise RuntimeError(f"upstream already loaded from {_loaded.base}, not {base}")
     return _loaded
+
+
+def load_module(folder, file, base=None):
+    """Upstream's folder/file (folder as ATTENTION spells it, under python/) as the module its path names
+    ("sglang.kernels.ops.kvcache.kv_indices"), under stub packages (so other files of those packages import by their
+    absolute names too), from base (default: DRAFTJIT_UPSTREAM_SGLANG), once per process: module names are fixed, so
+    one process holds one upstream."""
+    base = os.path.abspath(base or root())
+    parts = folder.split("/")[1:]  # below python/
+    for depth in range(1, len(parts) + 1):
+        package = _stub_package(".".join(parts[:depth]), os.path.join(base, "python", *parts[:depth]))
+    if package.__path__ != [os.path.join(base, *folder.split("/"))]:
+        raise RuntimeError(f"upstream already loaded from {package.__path__[0]}, not {base}")
+    return _load_file(".".join(parts + [file.removesuffix(".py")]), file_path(folder, file, base))

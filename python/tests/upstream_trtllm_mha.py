@@ -9,15 +9,11 @@ It is executed on its own, as upstream_sglang.py does for the DSA files: the pac
 modules, so upstream's package __init__.py files (which import the whole server) never run. The file imports only
 triton, so it needs no other stub."""
 
-import os
-
 import upstream_sglang
 
 ENV = upstream_sglang.ENV
 KVCACHE = "python/sglang/kernels/ops/kvcache"
-PACKAGE = "sglang.kernels.ops.kvcache"
 FILE = "trtllm_mha_graph_metadata.py"
-MODULE = PACKAGE + ".trtllm_mha_graph_metadata"
 FUNCTION = "update_trtllm_mha_graph_metadata"
 
 
@@ -31,21 +27,8 @@ def missing():
     return upstream_sglang.file_missing(KVCACHE, FILE)
 
 
-_loaded = None
-
-
 def load(base=None):
     """Upstream's module (update_trtllm_mha_graph_metadata, the Q_MODE_* constants) from base (default:
-    DRAFTJIT_UPSTREAM_SGLANG), loaded once per process: its name is fixed (sglang.kernels.ops.kvcache...), so one
-    process holds one upstream. The stub packages are upstream_sglang's, so the DSA files may load beside it from
-    the same directory."""
-    global _loaded
-    base = os.path.abspath(base or upstream_sglang.root())
-    if _loaded is None:
-        parts = PACKAGE.split(".")
-        for depth in range(1, len(parts) + 1):
-            upstream_sglang._stub_package(".".join(parts[:depth]), os.path.join(base, "python", *parts[:depth]))
-        _loaded = (base, upstream_sglang._load_file(MODULE, path(base)))
-    elif _loaded[0] != base:
-        raise RuntimeError(f"upstream already loaded from {_loaded[0]}, not {base}")
-    return _loaded[1]
+    DRAFTJIT_UPSTREAM_SGLANG), loaded once per process by upstream_sglang.load_module, so the DSA and KV-index files
+    may load beside it from the same directory."""
+    return upstream_sglang.load_module(KVCACHE, FILE, base)
