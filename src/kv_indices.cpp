@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -23,25 +24,41 @@ namespace {
 namespace k = draftjit_kernels;
 
 constexpr const char* kFlashinferCall = "flashinfer_kv_indices";
+constexpr const char* kFlashmlaCall = "flashmla_kv_indices";
+constexpr std::int32_t kFlashmlaBlockTokens = 4096;  // upstream's block: 4096 / P pages, so P divides it
 constexpr std::int32_t kMaxEntryPageSize = std::int32_t{1} << 30;
 
 // (request, split) pairs per block where the windows' tiles allow: windows differ in length, and with one pair per
 // block the longest would set the time (row_gather.cuh's reasoning, measured there).
 constexpr std::int64_t kPairsPerWorker = 4;
 
-int flags_of(const FlashinferKvIndicesSwitches& s) {
+// The switches of the window every op reads: kv_start_idx and its dtype, the lengths' and pool indices' dtypes.
+template <class Switches>
+int window_flags(const Switches& s) {
   return (s.start ? k::kKvStart : 0) | (s.start && s.kv_start_idx == IndexType::Int64 ? k::kKvStart64 : 0) |
          (s.page_kernel_lens == IndexType::Int64 ? k::kKvLens64 : 0) |
-         (s.req_pool_indices == IndexType::Int32 ? k::kKvPoolIndices32 : 0) | (s.entry ? k::kKvEntry : 0) |
-         (s.map ? k::kKvMap : 0) | (s.kv_indices == IndexType::Int64 ? k::kKvOut64 : 0);
+         (s.req_pool_indices == IndexType::Int32 ? k::kKvPoolIndices32 : 0);
 }
 
-FlashinferKvIndicesSwitches switches_of(const FlashinferKvIndicesArgs& a) {
-  FlashinferKvIndicesSwitches s;
+int flags_of(const FlashinferKvIndicesSwitches& s) {
+  return window_flags(s) | (s.entry ? k::kKvEntry : 0) | (s.map ? k::kKvMap : 0) |
+         (s.kv_indices == IndexType::Int64 ? k::kKvOut64 : 0);
+}
+
+int flags_of(const FlashmlaKvIndicesSwitches& s) { return window_flags(s); }
+
+template <class Switches, class Args>
+Switches window_switches_of(const Args& a) {
+  Switches s;
   s.start = a.kv_start_idx.data != nullptr;
   s.kv_start_idx = a.kv_start_idx.type;
   s.page_kernel_lens = a.page_kernel_lens.type;
   s.req_pool_indices = a.req_pool_indices.type;
+  return s;
+}
+
+FlashinferKvIndicesSwitches switches_of(const FlashinferKvIndicesArgs& a) {
+  auto s = window_switches_of<FlashinferKvIndicesSwitches>(a);
   s.entry = a.entry_page_size > 1;
   s.map = a.token_mapping.data != nullptr;
   s.kv_indices = a.kv_indices.type;
@@ -130,9 +147,37 @@ void flashinfer_kv_indices(const FlashinferKvIndicesArgs& a, CUstream stream) {
   launch_pairs(spec, p, units, stream, call, "kv-indices");
 }
 
+void flashmla_kv_indices(const FlashmlaKvIndicesArgs& a, CUstream stream) {
+  const char* call = kFlashmlaCall;
+  check_common(call, a.bs, a.req_to_token, a.kv_start_idx,
+               {{"req_pool_indices", &a.req_pool_indices}, {"page_kernel_lens", &a.page_kernel_lens}});
+  const bool power_of_two = a.page_size >= 1 && std::has_single_bit(static_cast<unsigned>(a.page_size));
+  require_arg(call, power_of_two && a.page_size <= kFlashmlaBlockTokens,
+              "page_size = {} must be a power of two in [1, 4096]", a.page_size);
+  const DeviceMatrix& t = a.kv_indices;
+  require_arg(call, t.rows >= 0 && t.cols >= 0 && t.row_stride >= 0 && t.col_stride >= 0,
+              "kv_indices has a negative size or stride ({} x {}, strides {}, {})", t.rows, t.cols, t.row_stride,
+              t.col_stride);
+  require_arg(call, t.rows >= a.bs, "kv_indices has {} rows, fewer than bs = {}", t.rows, a.bs);
+  require_arg(call, t.data != nullptr || t.cols == 0 || a.bs == 0, "kv_indices must be non-null");
+  const jit::KernelSpec spec = ops::kv_indices::spec_for(
+      ops::kv_indices::kFlashmlaKvIndicesOp, flags_of(window_switches_of<FlashmlaKvIndicesSwitches>(a)));
+  k::KvIndicesParams p = common_params(a.bs, a.req_to_token, a.req_pool_indices, a.page_kernel_lens, a.kv_start_idx,
+                                       a.page_size);
+  p.block_table = {t.data, t.row_stride, t.col_stride};
+  p.block_columns = t.cols;
+  launch_pairs(spec, p, a.req_to_token.cols == 0 ? 0 : t.cols, stream, call, "flashmla");
+}
+
 void prepare_kv_indices(const FlashinferKvIndicesSwitches& switches) {
   const jit::KernelSpec spec =  // before the driver
       ops::kv_indices::spec_for(ops::kv_indices::kFlashinferKvIndicesOp, flags_of(switches));
+  prepare_kernels({&spec, 1});
+}
+
+void prepare_kv_indices(const FlashmlaKvIndicesSwitches& switches) {
+  const jit::KernelSpec spec =  // before the driver
+      ops::kv_indices::spec_for(ops::kv_indices::kFlashmlaKvIndicesOp, flags_of(switches));
   prepare_kernels({&spec, 1});
 }
 

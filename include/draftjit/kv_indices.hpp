@@ -61,4 +61,38 @@ struct FlashinferKvIndicesSwitches {
 // later call, or a CUDA graph capture, does no JIT work. Throws std::invalid_argument for switches no call has.
 void prepare_kv_indices(const FlashinferKvIndicesSwitches& switches = {});
 
+// FlashMLA's block table (upstream's create_flashmla_kv_indices_triton, section 3b). For each request b < bs, with
+// s, len and pool as above and P = page_size, for each page i < cdiv(len, P) (C's division of an int32 sum):
+//   kv_indices[b, i] = req_to_token[pool, s + i * P] / P   (C's truncating division, int32)
+// Nothing else is written: len <= 0 writes nothing, and so does a len within 4095 of INT32_MAX (upstream's int32
+// block count wraps). Pages at or past kv_indices' columns are not written (upstream writes them into the next row;
+// its callers size the table so that none is); the drop-in narrows the table to the pages its grid reaches.
+//
+// Bad arguments throw std::invalid_argument before anything is launched: bs outside [0, kMaxKvIndicesBs],
+// page_size not a power of two in [1, 4096] (upstream's block of 4096 tokens holds 4096 / P pages), kv_indices with
+// fewer than bs rows, a negative size or stride, a null pointer that is read or written. A pool index outside
+// req_to_token's rows leaves the request's row as it was, and a page whose column is outside req_to_token its entry.
+struct FlashmlaKvIndicesArgs {
+  ConstDeviceMatrix req_to_token{};                           // [pool rows, columns] of tokens
+  DeviceIndices req_pool_indices{nullptr, IndexType::Int64};  // [bs] int64 or int32
+  DeviceIndices page_kernel_lens{};                           // [bs] int32 or int64
+  DeviceIndices kv_start_idx{};                               // optional: [bs] int32 or int64
+  DeviceMatrix kv_indices{};                                  // [>= bs, pages]: the block table
+  std::int32_t page_size = 64;                                // upstream's PAGED_SIZE
+  std::int64_t bs = 0;                                        // 0 ..= kMaxKvIndicesBs: upstream's grid[0]
+};
+
+// See above.
+void flashmla_kv_indices(const FlashmlaKvIndicesArgs& args, CUstream stream);
+
+struct FlashmlaKvIndicesSwitches {
+  bool start = false;                         // kv_start_idx given
+  IndexType kv_start_idx = IndexType::Int32;  // its dtype
+  IndexType page_kernel_lens = IndexType::Int32;
+  IndexType req_pool_indices = IndexType::Int64;
+};
+
+// prepare_kv_indices for a FlashMLA call's kernel.
+void prepare_kv_indices(const FlashmlaKvIndicesSwitches& switches);
+
 }  // namespace draftjit

@@ -21,9 +21,11 @@ namespace k = draftjit_kernels;
 using jit::KernelSpec;
 
 // Indexed like kOps (ops.hpp). Every op takes the family's one params struct.
-constexpr std::array<jit::KernelVariant, 1> kVariants = {{
+constexpr std::array<jit::KernelVariant, 2> kVariants = {{
     {"flashinfer_kv_indices", jit::scan_bit(jit::Scan::None), k::KvIndicesParams::kEntry, "KvIndicesParams",
      "kv_indices_kernel.cuh", "flashinfer_kv_indices_kernel"},
+    {"flashmla_kv_indices", jit::scan_bit(jit::Scan::None), k::KvIndicesParams::kEntry, "KvIndicesParams",
+     "kv_indices_kernel.cuh", "flashmla_kv_indices_kernel"},
 }};
 static_assert(kVariants.size() == kOps.size());
 
@@ -39,9 +41,11 @@ struct OpKind {
   const char* summary;
   int flags;
 };
-constexpr std::array<OpKind, 1> kOpKinds = {{
+constexpr std::array<OpKind, 2> kOpKinds = {{
     {"kv-indices", "FlashInfer's CSR kv_indices (create_flashinfer_kv_indices_triton)",
      k::kKvStart | k::kKvStart64 | k::kKvLens64 | k::kKvPoolIndices32 | k::kKvEntry | k::kKvMap | k::kKvOut64},
+    {"flashmla", "FlashMLA's block table (create_flashmla_kv_indices_triton)",
+     k::kKvStart | k::kKvStart64 | k::kKvLens64 | k::kKvPoolIndices32},
 }};
 static_assert(kOpKinds.size() == kOps.size());
 

@@ -1,5 +1,6 @@
 // The KV index builders (include/draftjit/kv_indices.hpp): request b reads the window [s, s + len) of positions of
-// its req_to_token row (s = int32(kv_start_idx[b]) or 0, len = int32(page_kernel_lens[b])) and writes it elsewhere.
+// its req_to_token row (s = int32(kv_start_idx[b]) or 0, len = int32(page_kernel_lens[b])) and writes it elsewhere:
+// FlashInfer's CSR stream, or FlashMLA's block table (every P-th position, divided by P).
 // Blocks take (request, split) pairs, split k of a request taking its tiles k, k + splits, ... (row_gather.cuh's
 // scheme): the host picks splits so that one request of a million tokens spreads over the GPU as well as many short
 // ones, and a short window in a wide table costs only its own tiles. Nothing depends on bs, a width, a stride or the
@@ -104,6 +105,46 @@ template <int THREADS, int FLAGS>
 __device__ __forceinline__ void flashinfer_kv_indices_kernel(const KvIndicesParams& p) {
   static_assert(FLAGS >= 0 && FLAGS < kKvFlagsEnd, "FLAGS: kKv* switches");
   for_each_pair(p, [&](int b, int split) { flashinfer_segment<THREADS, FLAGS>(p, b, split); });
+}
+
+// ---- FlashMLA's block table (upstream's create_flashmla_kv_indices_triton) ----
+
+// Page i < cdiv(len, P) (an int32 sum) of request b's window: block_table[b, i] = req_to_token[pool, s + i * P] / P
+// (C's truncating division, upstream's `//` on int32). Pages at or past the table's columns are not written (upstream
+// writes them into the next row), nor is a page whose column is outside req_to_token, nor any page of a request whose
+// pool index is outside its rows. Upstream's block count cdiv(len, 4096) is an int32 sum too: a length within 4095 of
+// INT32_MAX writes nothing, as there.
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void flashmla_row(const KvIndicesParams& p, int b, int split) {
+  constexpr int kTile = THREADS * kKvItemsPerThread;
+  const KvWindow w = kv_window<FLAGS>(p, b);
+  if (w.len <= 0 || w.len > kKvInt32Max - 4095 || w.pool < 0 || w.pool >= p.pool_rows) return;
+  const int P = p.page_size;
+  const long long pages = min(static_cast<long long>((w.len + P - 1) / P), p.block_columns);
+  const int* row = p.req_to_token.data + w.pool * p.req_to_token.row_stride;
+  for (long long tile_first = static_cast<long long>(split) * kTile; tile_first < pages;
+       tile_first += static_cast<long long>(p.splits) * kTile) {
+    int tokens[kKvItemsPerThread];
+    bool inside[kKvItemsPerThread];
+#pragma unroll
+    for (int k = 0; k < kKvItemsPerThread; ++k) {  // every load first: one round trip
+      const long long page = tile_first + threadIdx.x + k * THREADS;
+      const long long column = w.start + page * P;
+      inside[k] = page < pages && column >= 0 && column < p.columns;
+      if (inside[k]) tokens[k] = __ldg(row + column * p.req_to_token.col_stride);
+    }
+#pragma unroll
+    for (int k = 0; k < kKvItemsPerThread; ++k) {
+      const long long page = tile_first + threadIdx.x + k * THREADS;
+      if (inside[k]) p.block_table.data[b * p.block_table.row_stride + page * p.block_table.col_stride] = tokens[k] / P;
+    }
+  }
+}
+
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void flashmla_kv_indices_kernel(const KvIndicesParams& p) {
+  static_assert(FLAGS >= 0 && FLAGS < kKvFlagsEnd, "FLAGS: kKv* switches");
+  for_each_pair(p, [&](int b, int split) { flashmla_row<THREADS, FLAGS>(p, b, split); });
 }
 
 }  // namespace draftjit_kernels

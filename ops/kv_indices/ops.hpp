@@ -27,9 +27,20 @@ inline constexpr OpArg kFlashinferKvIndices[] = {
     {"token_mapping", ArgType::Tensor, Role::In, Dtypes::Int64, 1, Size::Any, true},
     {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxKvIndicesBs},
 };
+// create_flashmla_kv_indices_triton's arguments; kv_indices is the block table, its columns the bound.
+inline constexpr OpArg kFlashmlaKvIndices[] = {
+    {"req_to_token", ArgType::Tensor, Role::In, Dtypes::Int32, 2},
+    {"req_pool_indices", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"page_kernel_lens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"kv_start_idx", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, true, true},
+    {"kv_indices", ArgType::Tensor, Role::Out, Dtypes::Int32, 2},
+    {"page_size", ArgType::Int},
+    {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxKvIndicesBs},
+};
 }  // namespace args
 
 inline constexpr OpDescription kFlashinferKvIndicesOp = {"flashinfer_kv_indices", args::kFlashinferKvIndices};
+inline constexpr OpDescription kFlashmlaKvIndicesOp = {"flashmla_kv_indices", args::kFlashmlaKvIndices};
 
 }  // namespace draftjit::ops::kv_indices
 
@@ -48,6 +59,17 @@ void bind_fields(FlashinferKvIndicesArgs& a, Fields& f) {
   f("bs", a.bs);
 }
 
+template <class Fields>
+void bind_fields(FlashmlaKvIndicesArgs& a, Fields& f) {
+  f("req_to_token", a.req_to_token);
+  f("req_pool_indices", a.req_pool_indices);
+  f("page_kernel_lens", a.page_kernel_lens);
+  f("kv_start_idx", a.kv_start_idx);
+  f("kv_indices", a.kv_indices);
+  f("page_size", a.page_size);
+  f("bs", a.bs);
+}
+
 }  // namespace draftjit
 
 namespace draftjit::ops::kv_indices {
@@ -57,6 +79,8 @@ namespace draftjit::ops::kv_indices {
 inline constexpr std::tuple kApiOps = {
     ApiOp<FlashinferKvIndicesArgs>{
         &kFlashinferKvIndicesOp, [](const FlashinferKvIndicesArgs& a, CUstream s) { flashinfer_kv_indices(a, s); }},
+    ApiOp<FlashmlaKvIndicesArgs>{
+        &kFlashmlaKvIndicesOp, [](const FlashmlaKvIndicesArgs& a, CUstream s) { flashmla_kv_indices(a, s); }},
 };
 inline constexpr std::array kOps = descriptions_of(kApiOps);
 

@@ -74,7 +74,15 @@ kernel is compiled once per switch set (kv_start_idx, its dtype, lengths and poo
 token_mapping, kv_indices' dtype), never per stride or entry size; draftjit.prepare(bs, kind="kv-indices",
 switches=[...]) loads it ahead of a capture. Where upstream reads or writes out of bounds (a pool index outside
 req_to_token, a column past its width, a token past token_mapping, an offset outside kv_indices) draftjit leaves
-those entries as they were. kv_indices_num_token_blocks is upstream's host helper, with its behaviour."""
+those entries as they were. kv_indices_num_token_blocks is upstream's host helper, with its behaviour.
+
+create_flashmla_kv_indices_triton (same file) likewise: [grid] reads bs from grid[0] and the page blocks from grid[1]
+(1 for a 1-D grid), and the launcher writes each request's block-table row kv_indices[b, i] = req_to_token[pool,
+s + i * PAGED_SIZE] // PAGED_SIZE over its cdiv(len, PAGED_SIZE) pages, as upstream; pages past the blocks the grid
+reaches (grid[1] * 4096 // PAGED_SIZE) or past kv_indices_ptr_stride are not written (upstream writes the latter into
+the next row). Both tables are read at upstream's stride arguments. One launch of torch.ops.draftjit.flashmla_kv_indices
+(kind "flashmla"), none at bs 0. get_num_page_per_block_flashmla and get_num_kv_index_blocks_flashmla are upstream's
+host helpers."""
 
 import torch
 
@@ -89,6 +97,7 @@ _trtllm_mha_op = torch.ops.draftjit.trtllm_mha_graph_metadata.default
 _fa3_decode_op = torch.ops.draftjit.fa3_decode_metadata.default
 _fa3_extend_op = torch.ops.draftjit.fa3_draft_extend_metadata.default
 _flashinfer_kv_indices_op = torch.ops.draftjit.flashinfer_kv_indices.default
+_flashmla_kv_indices_op = torch.ops.draftjit.flashmla_kv_indices.default
 
 # cu_seqlens_q's modes in update_trtllm_mha_graph_metadata, upstream's names and values (draftjit::QMode).
 Q_MODE_NONE = 0  # preset by the caller (decode, target verify): not written
@@ -236,7 +245,7 @@ def draft_extend_set_metadata(cache_seqlens_int32, cu_seqlens_k, cu_seqlens_q, p
 
 class _RawKernel:
     """An upstream raw Triton kernel as its callers launch it, kernel[grid](*args, **constexprs): [grid] (a tuple, or
-    a callable of the keyword arguments, as Triton takes it) returns a launcher that reads bs from grid[0]."""
+    a callable of the keyword arguments, as Triton takes it) returns a launcher that passes the grid's sizes first."""
 
     def __init__(self, launch):
         self._launch = launch
@@ -245,17 +254,17 @@ class _RawKernel:
     def __getitem__(self, grid):
         def launcher(*args, **kwargs):
             sizes = grid(kwargs) if callable(grid) else grid
-            return self._launch(int(sizes[0]), *args, **kwargs)
+            return self._launch(tuple(int(size) for size in sizes), *args, **kwargs)
         return launcher
 
 
-def _rows_of(table, stride):
+def _rows_of(table, stride, name):
     """table as upstream's kernels index it, rows of `stride` elements from its first: the table itself where that
     is its row stride (or it has one row) and its columns are adjacent, else a view of its storage so shaped."""
     if table.dim() == 2 and table.stride(1) == 1 and (table.stride(0) == stride or table.shape[0] <= 1):
         return table
     if stride <= 0:
-        raise ValueError(f"req_to_token_ptr_stride = {stride} must be positive")
+        raise ValueError(f"{name} = {stride} must be positive")
     elements = table.untyped_storage().nbytes() // table.element_size() - table.storage_offset()
     return table.as_strided((elements // stride, stride), (stride, 1))
 
@@ -268,14 +277,43 @@ def kv_indices_num_token_blocks(table_width, base_programs):
     return max(1, min(by_width, by_programs))
 
 
-def _flashinfer_kv_indices(bs, req_to_token_ptr, req_pool_indices_ptr, page_kernel_lens_ptr, kv_indptr, kv_start_idx,
+def _flashinfer_kv_indices(grid, req_to_token_ptr, req_pool_indices_ptr, page_kernel_lens_ptr, kv_indptr, kv_start_idx,
                            kv_indices_ptr, req_to_token_ptr_stride, ENTRY_PAGE_SIZE=1, TOKEN_BLOCK_PARALLEL=False,
                            token_mapping=None):
     """upstream's create_flashinfer_kv_indices_triton[grid](...): see the top of this module."""
     del TOKEN_BLOCK_PARALLEL  # upstream's work split, never its result
-    _flashinfer_kv_indices_op(_rows_of(req_to_token_ptr, req_to_token_ptr_stride), req_pool_indices_ptr,
-                              page_kernel_lens_ptr, kv_indptr, kv_start_idx, kv_indices_ptr, ENTRY_PAGE_SIZE,
-                              token_mapping, bs)
+    req_to_token = _rows_of(req_to_token_ptr, req_to_token_ptr_stride, "req_to_token_ptr_stride")
+    _flashinfer_kv_indices_op(req_to_token, req_pool_indices_ptr, page_kernel_lens_ptr, kv_indptr, kv_start_idx,
+                              kv_indices_ptr, ENTRY_PAGE_SIZE, token_mapping, grid[0])
 
 
 create_flashinfer_kv_indices_triton = _RawKernel(_flashinfer_kv_indices)
+
+
+_FLASHMLA_BLOCK_TOKENS = 4096  # upstream's page block: 4096 // page_size pages per program
+
+
+def get_num_page_per_block_flashmla(page_size=64):
+    """upstream's helper: the pages one program of create_flashmla_kv_indices_triton writes."""
+    return _FLASHMLA_BLOCK_TOKENS // page_size
+
+
+def get_num_kv_index_blocks_flashmla(kv_indices_width, page_size):
+    """upstream's helper: grid[1] of create_flashmla_kv_indices_triton, the page blocks a row of kv_indices_width
+    pages spans."""
+    return -(-kv_indices_width // get_num_page_per_block_flashmla(page_size))
+
+
+def _flashmla_kv_indices(grid, req_to_token_ptr, req_pool_indices_ptr, page_kernel_lens_ptr, kv_start_idx,
+                         kv_indices_ptr, req_to_token_ptr_stride, kv_indices_ptr_stride, PAGED_SIZE=64):
+    """upstream's create_flashmla_kv_indices_triton[grid](...): see the top of this module."""
+    table = _rows_of(kv_indices_ptr, kv_indices_ptr_stride, "kv_indices_ptr_stride")
+    reached = (grid[1] if len(grid) > 1 else 1) * get_num_page_per_block_flashmla(PAGED_SIZE)
+    if reached < table.shape[1]:
+        table = table[:, :reached]
+    req_to_token = _rows_of(req_to_token_ptr, req_to_token_ptr_stride, "req_to_token_ptr_stride")
+    _flashmla_kv_indices_op(req_to_token, req_pool_indices_ptr, page_kernel_lens_ptr, kv_start_idx, table, PAGED_SIZE,
+                            grid[0])
+
+
+create_flashmla_kv_indices_triton = _RawKernel(_flashmla_kv_indices)

@@ -611,7 +611,7 @@ def test_the_kind_is_specialised_by_its_switches_alone():
 @needs_ops
 def test_the_drop_in_is_upstreams_signature():
     launcher = sglang.create_flashinfer_kv_indices_triton[(4,)]
-    parameters = list(inspect.signature(sglang._flashinfer_kv_indices).parameters.values())[1:]  # bs: the grid's
+    parameters = list(inspect.signature(sglang._flashinfer_kv_indices).parameters.values())[1:]  # the grid
     assert [(p.name, p.default) for p in parameters] == ARGUMENTS
     assert callable(launcher)
     schema = str(getattr(torch.ops.draftjit, OP_NAME).default._schema)
