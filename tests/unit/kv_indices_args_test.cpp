@@ -1,4 +1,4 @@
-// Issue 28: the KV index builders' argument checks, which run on the host before anything touches a GPU, so they
+// Issue 28: the KV index builders' (FlashInfer's CSR kv_indices, FlashMLA's block table) argument checks, which run on the host before anything touches a GPU, so they
 // are tested here without one: each bad argument is a std::invalid_argument naming the call and the argument;
 // arguments that pass reach the driver (draftjit::Error here, where there is none); bs 0, a table of no columns and
 // an empty kv_indices launch nothing.
@@ -124,4 +124,76 @@ TEST_CASE("issue28: the kv-indices kernels refuse switch sets no call has") {
   const jit::KernelSpec spec = ops::kv_indices::spec_for(op, k::kKvStart | k::kKvEntry | k::kKvOut64);
   CHECK(spec.name() == "flashinfer_kv_indices.t256.start.entry.out64");
   CHECK(spec.bs == 0);
+}
+
+namespace {
+
+// Valid FlashMLA arguments for bs 4 over a 6 x 128 table into a 5 x 8 block table of pages of 16.
+FlashmlaKvIndicesArgs valid_mla() {
+  FlashmlaKvIndicesArgs a;
+  a.req_to_token = {fake(1), 6, 128, 128, 1};
+  a.req_pool_indices = {fake(2), IndexType::Int64};
+  a.page_kernel_lens = {fake(3), IndexType::Int32};
+  a.kv_start_idx = {fake(5), IndexType::Int32};
+  a.kv_indices = {fake(6), 5, 8, 8, 1};
+  a.page_size = 16;
+  a.bs = 4;
+  return a;
+}
+
+void refused_mla(const FlashmlaKvIndicesArgs& a, const char* message) {
+  CHECK_THROWS_WITH_AS(flashmla_kv_indices(a, nullptr), doctest::Contains(message), std::invalid_argument);
+}
+
+}  // namespace
+
+TEST_CASE("issue28: valid FlashMLA block-table arguments reach the driver, and what writes nothing launches nothing") {
+  FlashmlaKvIndicesArgs none = valid_mla();
+  none.bs = 0;
+  none.req_pool_indices.data = nullptr;
+  none.page_kernel_lens.data = nullptr;
+  CHECK_NOTHROW(flashmla_kv_indices(none, nullptr));
+  FlashmlaKvIndicesArgs no_pages = valid_mla();
+  no_pages.kv_indices = {nullptr, 4, 0, 0, 1};
+  CHECK_NOTHROW(flashmla_kv_indices(no_pages, nullptr));
+  if (cuda_available()) return;
+  CHECK_THROWS_AS(flashmla_kv_indices(valid_mla(), nullptr), Error);
+  for (const std::int32_t page_size : {1, 2, 64, 4096}) {
+    FlashmlaKvIndicesArgs a = valid_mla();
+    a.page_size = page_size;
+    a.kv_start_idx = {};
+    CHECK_THROWS_AS(flashmla_kv_indices(a, nullptr), Error);
+  }
+}
+
+TEST_CASE("issue28: each bad FlashMLA block-table argument is an invalid_argument naming the call and the argument") {
+  FlashmlaKvIndicesArgs a = valid_mla();
+  a.bs = kMaxKvIndicesBs + 1;
+  a.page_size = 3;  // bs first
+  refused_mla(a, "flashmla_kv_indices: bs = 1048577 is outside the supported range");
+  for (const std::int32_t page_size : {0, 3, 48, 8192, -64}) {
+    a = valid_mla();
+    a.page_size = page_size;
+    refused_mla(a, "page_size");
+  }
+  a = valid_mla();
+  a.kv_indices.rows = 3;
+  refused_mla(a, "kv_indices has 3 rows, fewer than bs = 4");
+  a = valid_mla();
+  a.kv_indices.col_stride = -1;
+  refused_mla(a, "kv_indices has a negative size or stride");
+  a = valid_mla();
+  a.kv_indices.data = nullptr;
+  refused_mla(a, "kv_indices must be non-null");
+  a = valid_mla();
+  a.page_kernel_lens.data = nullptr;
+  refused_mla(a, "page_kernel_lens must be non-null");
+  a = valid_mla();
+  a.req_to_token.cols = -1;
+  refused_mla(a, "req_to_token has a negative size or stride");
+  namespace k = draftjit_kernels;
+  CHECK_THROWS_WITH_AS(ops::kv_indices::spec_for(ops::kv_indices::kFlashmlaKvIndicesOp, k::kKvEntry),
+                       doctest::Contains("flashmla has no entry switch"), std::invalid_argument);
+  CHECK(ops::kv_indices::spec_for(ops::kv_indices::kFlashmlaKvIndicesOp, k::kKvStart | k::kKvLens64).name() ==
+        "flashmla_kv_indices.t256.start.len64");
 }
