@@ -18,9 +18,9 @@
 #                               times (default 2); $OUT receives ab-{new,base}-<round>-{bench,dsa}.txt
 #   tools/gpu-test.sh upstream  on the GPU machine after `build`, with .deps and upstream SGLang's files carried
 #                               (DRAFTJIT_UPSTREAM_SGLANG, default .upstream-sglang; docs/GPU.md): the differential
-#                               tests against upstream (DSA, TRTLLM-MHA, FA3), then the side-by-side benchmarks (ARGS and
-#                               TRTLLM_ARGS passed to them); $OUT receives upstream-test.log and
-#                               upstream-{dsa,trtllm-mha}-bench.{md,json}
+#                               tests against upstream (DSA, TRTLLM-MHA, FA3, KV indices), then the side-by-side
+#                               benchmarks (ARGS, TRTLLM_ARGS and KV_ARGS passed to them); $OUT receives
+#                               upstream-test.log and upstream-{dsa,trtllm-mha,kv-indices}-bench.{md,json}
 #   tools/gpu-test.sh profile   on the GPU machine after `run`: Nsight Compute summary of the fused kernels
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -122,16 +122,20 @@ case "${1:-}" in
     rc=0
     if [ "${SKIP_TEST:-0}" != 1 ]; then
       python3 -m pytest python/tests/test_upstream_dsa.py python/tests/test_trtllm_mha.py python/tests/test_fa3.py \
-        python/tests/test_fa3_extend.py -rs -q -p no:cacheprovider 2>&1 | tee "$out/upstream-test.log" | tail -15
+        python/tests/test_fa3_extend.py python/tests/test_kv_indices.py python/tests/test_flashmla_kv_indices.py \
+        -rs -q -p no:cacheprovider 2>&1 | tee "$out/upstream-test.log" | tail -15
       grep -qE "[0-9]+ passed" "$out/upstream-test.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/upstream-test.log" ||
         rc=1
     fi
-    # shellcheck disable=SC2086  # ARGS, TRTLLM_ARGS: the benchmarks' flags, split on purpose
+    # shellcheck disable=SC2086  # ARGS, TRTLLM_ARGS, KV_ARGS: the benchmarks' flags, split on purpose
     python3 bench/upstream_dsa_bench.py --json "$out/upstream-dsa-bench.json" ${ARGS:-} 2>&1 |
       tee "$out/upstream-dsa-bench.md" || rc=1
     # shellcheck disable=SC2086
     python3 bench/upstream_trtllm_mha_bench.py --json "$out/upstream-trtllm-mha-bench.json" ${TRTLLM_ARGS:-} 2>&1 |
       tee "$out/upstream-trtllm-mha-bench.md" || rc=1
+    # shellcheck disable=SC2086
+    python3 bench/upstream_kv_indices_bench.py --json "$out/upstream-kv-indices-bench.json" ${KV_ARGS:-} 2>&1 |
+      tee "$out/upstream-kv-indices-bench.md" || rc=1
     exit $rc
     ;;
   profile)

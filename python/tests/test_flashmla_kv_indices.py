@@ -20,9 +20,10 @@ import pytest
 
 import draftjit
 import test_kv_indices as kv
+import upstream_kv_indices
 import test_trtllm_mha as trtllm
 from test_cpu import FakeArray
-from test_kv_indices import INT32_MAX, NO_DEFAULT, Switches, UpstreamKvIndices
+from test_kv_indices import INT32_MAX, NO_DEFAULT, Switches
 from test_trtllm_mha import LAYOUTS, Interface, Output, trunc_div, wrap32
 
 from gpu_marks import HAVE_GPU, HAVE_OPS, needs_gpu, needs_ops, torch
@@ -341,12 +342,12 @@ def upstream_cases():
 
 
 UPSTREAM_CASES = upstream_cases()
-needs_upstream = trtllm.needs_upstream_of(UpstreamKvIndices)
+needs_upstream = trtllm.needs_upstream_of(upstream_kv_indices)
 
 
 @pytest.fixture(scope="module")
 def upstream():
-    return UpstreamKvIndices.load()
+    return upstream_kv_indices.load()
 
 
 @needs_upstream

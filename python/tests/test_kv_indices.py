@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 import draftjit
-import upstream_sglang
+import upstream_kv_indices
 from test_cpu import FakeArray
 import test_trtllm_mha as trtllm
 from test_trtllm_mha import (LAYOUTS, Interface, Output, device_copy, first_difference, layout_shape, layout_view,
@@ -47,8 +47,6 @@ MAX_BS = next(top for name, _, _, top in next(arguments for op, _, _, arguments 
 INT32_MAX = 2**31 - 1
 LEN_GAP = 77   # what the gaps of a strided page_kernel_lens hold: read by mistake, it changes a segment
 POOL_GAP = 1   # ... of req_pool_indices: another row
-KVCACHE = "python/sglang/kernels/ops/kvcache"
-UPSTREAM_FILE = "kv_indices.py"
 
 # The launcher's arguments, upstream's names, order and defaults (NO_DEFAULT: required).
 NO_DEFAULT = inspect.Parameter.empty
@@ -620,9 +618,9 @@ def test_the_drop_in_is_upstreams_signature():
 
 def upstream_tree():
     """upstream's kv_indices.py parsed (read, not run), or a skip naming what is missing."""
-    path = upstream_sglang.file_path(KVCACHE, UPSTREAM_FILE)
+    path = upstream_kv_indices.path()
     if path is None or not os.path.isfile(path):
-        pytest.skip(upstream_sglang.file_missing(KVCACHE, UPSTREAM_FILE) or f"no {path}")
+        pytest.skip(upstream_kv_indices.missing() or f"no {path}")
     with open(path) as source:
         text = source.read()
     return text, ast.parse(text)
@@ -703,31 +701,13 @@ def test_arguments_are_checked_before_the_driver():
             fake_call(**overrides)
 
 
-class UpstreamKvIndices:
-    """upstream's kv_indices.py as the differential test and the bench load it (upstream_sglang.load_module)."""
-    ENV = upstream_sglang.ENV
-    FILE = UPSTREAM_FILE
-
-    @staticmethod
-    def path():
-        return upstream_sglang.file_path(KVCACHE, UPSTREAM_FILE)
-
-    @staticmethod
-    def missing():
-        return upstream_sglang.file_missing(KVCACHE, UPSTREAM_FILE)
-
-    @staticmethod
-    def load():
-        return upstream_sglang.load_module(KVCACHE, UPSTREAM_FILE)
-
-
 def test_the_upstream_loader_says_what_is_missing(monkeypatch):
-    trtllm.check_loader_says_what_is_missing(UpstreamKvIndices, KVCACHE, monkeypatch)
+    trtllm.check_loader_says_what_is_missing(upstream_kv_indices, upstream_kv_indices.KVCACHE, monkeypatch)
 
 
 # --- against upstream's Triton kernel -----------------------------------------------------------------------
 
-needs_upstream = trtllm.needs_upstream_of(UpstreamKvIndices)
+needs_upstream = trtllm.needs_upstream_of(upstream_kv_indices)
 
 
 def upstream_cases():
@@ -765,7 +745,7 @@ UPSTREAM_CASES = upstream_cases()
 
 @pytest.fixture(scope="module")
 def upstream():
-    return UpstreamKvIndices.load()
+    return upstream_kv_indices.load()
 
 
 @needs_upstream
