@@ -41,8 +41,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "python", "tests"))
 sys.path.insert(0, HERE)
 
 import upstream_trtllm_mha  # noqa: E402
-from side_by_side import (Timer, add_run_flags, cold_runs, grid_parser, measure_grid, new_report,  # noqa: E402
-                          parse_grid, point_spec, print_first_calls, summarize, write_poisoned)
+from side_by_side import (add_run_flags, grid_parser, parse_grid, point_spec, print_first_calls,  # noqa: E402
+                          run_points, write_poisoned)
 
 MODES = ("plain", "swa", "qcumsum")
 POISON32 = 0x7F7F7F7F
@@ -210,13 +210,8 @@ def main(argv=None):
     if options.cold_child:
         return cold_child(point_spec(options.cold_child))
     upstream, ours = setup()  # before importing torch: says what is missing
-    timer = Timer(options.calls, options.repeats)
-    report = new_report(options, timer, upstream_trtllm_mha.path())
-    measure_grid(options, timer, report, lambda group, widths: measure_group(group, widths, upstream, ours))
-    report["points"].sort(key=lambda r: (MODES.index(r["mode"]), r["page_size"], r["bs"], r["width"], r["live"]))
-    report["cold"] = cold_runs(os.path.abspath(__file__), COLD_POINTS, options)
-    print(f"{report['device']}, torch {report['torch']}, triton {report['triton']}; upstream {report['upstream']}")
-    return summarize(report, options, MODES)
+    return run_points(os.path.abspath(__file__), options, MODES, COLD_POINTS, upstream_trtllm_mha.path(),
+                      lambda group, widths: measure_group(group, widths, upstream, ours))
 
 
 if __name__ == "__main__":

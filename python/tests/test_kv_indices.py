@@ -485,15 +485,21 @@ def test_graph_capture_and_replay_with_new_inputs(bs, variant):
 @needs_gpu
 def test_new_batch_sizes_lengths_widths_strides_and_entry_sizes_compile_nothing():
     rng = np.random.default_rng(31)
-    first = Case(12, rng, FULL, E=16)
+    check_warm_calls(Case(12, rng, FULL, E=16), (
+        Case(bs, rng, FULL, E=E, width=width, r2t_layout=layout, stride=stride, lengths=lengths)
+        for bs, E, width, layout, stride, lengths in (
+            (1, 2, 7, "sliced", 2, "long"), (33, 64, 3000, "contiguous", 1, "mixed"),
+            (300, 3, 100, "transposed", 3, "short"), (4096, 16, 20, "contiguous", 1, "short"),
+            (65536, 1000, 2, "sliced", 1, "short"), (0, 16, 9, "sliced", 1, "mixed"))))
+
+
+def check_warm_calls(first, cases):
+    """One kernel per switch set: after `first`'s call, every case of `cases` (made as they are called) is a warm
+    call, each checked."""
     first.call()
     first.check()
     before = draftjit.stats()
-    for bs, E, width, layout, stride, lengths in (
-            (1, 2, 7, "sliced", 2, "long"), (33, 64, 3000, "contiguous", 1, "mixed"),
-            (300, 3, 100, "transposed", 3, "short"), (4096, 16, 20, "contiguous", 1, "short"),
-            (65536, 1000, 2, "sliced", 1, "short"), (0, 16, 9, "sliced", 1, "mixed")):
-        case = Case(bs, rng, FULL, E=E, width=width, r2t_layout=layout, stride=stride, lengths=lengths)
+    for case in cases:
         case.call()
         case.check()
     assert draftjit.stats() == before
