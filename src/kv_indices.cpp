@@ -23,8 +23,8 @@ namespace {
 
 namespace k = draftjit_kernels;
 
-constexpr const char* kFlashinferCall = "flashinfer_kv_indices";
 constexpr const char* kFlashmlaCall = "flashmla_kv_indices";
+constexpr const char* kChunkedCall = "chunked_prefix_kv_indices";
 constexpr std::int32_t kFlashmlaBlockTokens = 4096;  // upstream's block: 4096 / P pages, so P divides it
 constexpr std::int32_t kMaxEntryPageSize = std::int32_t{1} << 30;
 
@@ -67,14 +67,15 @@ FlashinferKvIndicesSwitches switches_of(const FlashinferKvIndicesArgs& a) {
 
 // The checks every op of the family shares, bs first: req_to_token's sizes and strides, and the per-request arrays'
 // strides and, for bs > 0, their addresses (at bs 0 they are not read, and an empty tensor's address may be null).
-// kv_start_idx is optional: null means absent.
-void check_common(const char* call, std::int64_t bs, const ConstDeviceMatrix& tok, const DeviceIndices& starts,
+// The starts (kv_start_idx) are optional in some ops: null means absent.
+void check_common(const char* call, std::int64_t bs, const ConstDeviceMatrix& tok,
+                  std::pair<const char*, const DeviceIndices*> starts,
                   std::initializer_list<std::pair<const char*, const DeviceIndices*>> required) {
   ops::kv_indices::check_bs(bs, call);
   check_token_table(call, tok, false, 0, 1);
   require_arg(call, bs == 0 || tok.rows == 0 || tok.cols == 0 || tok.data != nullptr,
               "req_to_token must be non-null");
-  require_arg(call, starts.stride >= 0, "kv_start_idx has a negative stride ({})", starts.stride);
+  require_arg(call, starts.second->stride >= 0, "{} has a negative stride ({})", starts.first, starts.second->stride);
   for (const auto& [name, indices] : required) {
     require_arg(call, indices->stride >= 0, "{} has a negative stride ({})", name, indices->stride);
     require_arg(call, bs == 0 || indices->data != nullptr, "{} must be non-null for bs = {} > 0", name, bs);
@@ -119,21 +120,29 @@ void launch_pairs(const jit::KernelSpec& spec, k::KvIndicesParams params, std::i
   launch(kernel, {blocks, static_cast<unsigned>(spec.threads)}, stream, params);
 }
 
-}  // namespace
+// The names a CSR call's arguments have in its op (FlashInfer's, or the chunked prefix's), for its messages.
+struct CsrNames {
+  const char* starts;
+  const char* lens;
+  const char* indptr;
+  const char* out;
+};
 
-void flashinfer_kv_indices(const FlashinferKvIndicesArgs& a, CUstream stream) {
-  const char* call = kFlashinferCall;
-  check_common(call, a.bs, a.req_to_token, a.kv_start_idx,
-               {{"req_pool_indices", &a.req_pool_indices}, {"page_kernel_lens", &a.page_kernel_lens},
-                {"kv_indptr", &a.kv_indptr}});
-  require_arg(call, a.kv_indptr.type == IndexType::Int32, "kv_indptr must be int32");
+// FlashInfer's CSR writer, for either op that is one: checks, the kernel of `op` (with the switch bits every call of
+// it has besides the arguments'), the launch.
+void csr_kv_indices(const FlashinferKvIndicesArgs& a, const ops::OpDescription& op, const CsrNames& names,
+                    int always, const char* kind, CUstream stream) {
+  const char* call = op.name;
+  check_common(call, a.bs, a.req_to_token, {names.starts, &a.kv_start_idx},
+               {{"req_pool_indices", &a.req_pool_indices}, {names.lens, &a.page_kernel_lens},
+                {names.indptr, &a.kv_indptr}});
+  require_arg(call, a.kv_indptr.type == IndexType::Int32, "{} must be int32", names.indptr);
   require_arg(call, a.entry_page_size >= 1 && a.entry_page_size <= kMaxEntryPageSize,
               "entry_page_size = {} is outside [1, 2^30]", a.entry_page_size);
   require_arg(call, a.kv_indices.length >= 0 && (a.kv_indices.data != nullptr || a.kv_indices.length == 0),
-              "kv_indices must be non-null (or empty)");
+              "{} must be non-null (or empty)", names.out);
   require_arg(call, a.token_mapping.length >= 0, "token_mapping has a negative length");
-  const FlashinferKvIndicesSwitches switches = switches_of(a);
-  const jit::KernelSpec spec = ops::kv_indices::spec_for(ops::kv_indices::kFlashinferKvIndicesOp, flags_of(switches));
+  const jit::KernelSpec spec = ops::kv_indices::spec_for(op, flags_of(switches_of(a)) | always);
   k::KvIndicesParams p = common_params(a.bs, a.req_to_token, a.req_pool_indices, a.page_kernel_lens, a.kv_start_idx,
                                        a.entry_page_size);
   p.kv_indptr = {a.kv_indptr.data, a.kv_indptr.stride};
@@ -144,12 +153,42 @@ void flashinfer_kv_indices(const FlashinferKvIndicesArgs& a, CUstream stream) {
   // A window writes only positions in (-E, columns * E): at most (columns + 1) * E - 1 of them.
   const std::int64_t columns = a.kv_indices.length == 0 ? 0 : a.req_to_token.cols;
   const std::int64_t units = columns == 0 ? 0 : (columns + 1) * a.entry_page_size - 1;
-  launch_pairs(spec, p, units, stream, call, "kv-indices");
+  launch_pairs(spec, p, units, stream, call, kind);
+}
+
+// The chunked prefix's arguments as FlashInfer's (E = 1, no mapping).
+FlashinferKvIndicesArgs csr_args_of(const ChunkedPrefixKvIndicesArgs& c) {
+  FlashinferKvIndicesArgs a;
+  a.req_to_token = c.req_to_token;
+  a.req_pool_indices = c.req_pool_indices;
+  a.page_kernel_lens = c.chunk_seq_lens;
+  a.kv_indptr = c.chunk_cu_seq_lens;
+  a.kv_start_idx = c.chunk_start_idx;
+  a.kv_indices = c.chunk_kv_indices;
+  a.bs = c.bs;
+  return a;
+}
+
+}  // namespace
+
+void flashinfer_kv_indices(const FlashinferKvIndicesArgs& a, CUstream stream) {
+  csr_kv_indices(a, ops::kv_indices::kFlashinferKvIndicesOp,
+                 {"kv_start_idx", "page_kernel_lens", "kv_indptr", "kv_indices"}, 0, "kv-indices", stream);
+}
+
+void chunked_prefix_kv_indices(const ChunkedPrefixKvIndicesArgs& c, CUstream stream) {
+  ops::kv_indices::check_bs(c.bs, kChunkedCall);  // bs first
+  // Every start is read: at bs > 0 chunk_start_idx must be given (check_common allows an absent start).
+  require_arg(kChunkedCall, c.bs <= 0 || c.chunk_start_idx.data != nullptr,
+              "chunk_start_idx must be non-null for bs = {} > 0", c.bs);
+  csr_kv_indices(csr_args_of(c), ops::kv_indices::kChunkedPrefixKvIndicesOp,
+                 {"chunk_start_idx", "chunk_seq_lens", "chunk_cu_seq_lens", "chunk_kv_indices"}, k::kKvStart,
+                 "chunked-prefix", stream);
 }
 
 void flashmla_kv_indices(const FlashmlaKvIndicesArgs& a, CUstream stream) {
   const char* call = kFlashmlaCall;
-  check_common(call, a.bs, a.req_to_token, a.kv_start_idx,
+  check_common(call, a.bs, a.req_to_token, {"kv_start_idx", &a.kv_start_idx},
                {{"req_pool_indices", &a.req_pool_indices}, {"page_kernel_lens", &a.page_kernel_lens}});
   const bool power_of_two = a.page_size >= 1 && std::has_single_bit(static_cast<unsigned>(a.page_size));
   require_arg(call, power_of_two && a.page_size <= kFlashmlaBlockTokens,
@@ -178,6 +217,18 @@ void prepare_kv_indices(const FlashinferKvIndicesSwitches& switches) {
 void prepare_kv_indices(const FlashmlaKvIndicesSwitches& switches) {
   const jit::KernelSpec spec =  // before the driver
       ops::kv_indices::spec_for(ops::kv_indices::kFlashmlaKvIndicesOp, flags_of(switches));
+  prepare_kernels({&spec, 1});
+}
+
+void prepare_kv_indices(const ChunkedPrefixKvIndicesSwitches& switches) {
+  FlashinferKvIndicesSwitches csr;
+  csr.start = true;
+  csr.kv_start_idx = switches.chunk_start_idx;
+  csr.page_kernel_lens = switches.chunk_seq_lens;
+  csr.req_pool_indices = switches.req_pool_indices;
+  csr.kv_indices = switches.chunk_kv_indices;
+  const jit::KernelSpec spec =  // before the driver
+      ops::kv_indices::spec_for(ops::kv_indices::kChunkedPrefixKvIndicesOp, flags_of(csr));
   prepare_kernels({&spec, 1});
 }
 

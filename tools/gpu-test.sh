@@ -123,6 +123,7 @@ case "${1:-}" in
     if [ "${SKIP_TEST:-0}" != 1 ]; then
       python3 -m pytest python/tests/test_upstream_dsa.py python/tests/test_trtllm_mha.py python/tests/test_fa3.py \
         python/tests/test_fa3_extend.py python/tests/test_kv_indices.py python/tests/test_flashmla_kv_indices.py \
+        python/tests/test_chunked_prefix_kv_indices.py \
         -rs -q -p no:cacheprovider 2>&1 | tee "$out/upstream-test.log" | tail -15
       grep -qE "[0-9]+ passed" "$out/upstream-test.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/upstream-test.log" ||
         rc=1

@@ -95,4 +95,30 @@ struct FlashmlaKvIndicesSwitches {
 // prepare_kv_indices for a FlashMLA call's kernel.
 void prepare_kv_indices(const FlashmlaKvIndicesSwitches& switches);
 
+// The chunked prefix's kv_indices (upstream's create_chunked_prefix_cache_kv_indices, section 3c): FlashInfer's CSR
+// kv_indices with kv_start_idx = chunk_start_idx, page_kernel_lens = chunk_seq_lens, kv_indptr = chunk_cu_seq_lens,
+// E = 1 and no mapping, into chunk_kv_indices: the same rules, checks and guards, the same kernel.
+struct ChunkedPrefixKvIndicesArgs {
+  ConstDeviceMatrix req_to_token{};                           // [pool rows, columns] of tokens
+  DeviceIndices req_pool_indices{nullptr, IndexType::Int64};  // [bs] int64 or int32
+  DeviceIndices chunk_start_idx{};                            // [bs] int32 or int64
+  DeviceIndices chunk_seq_lens{};                             // [bs] int32 or int64
+  DeviceIndices chunk_cu_seq_lens{};                          // [bs] int32 (upstream's [bs + 1]): segment starts
+  MutableDeviceIndices chunk_kv_indices{};                    // int32 or int64, its length the bound
+  std::int64_t bs = 0;                                        // 0 ..= kMaxKvIndicesBs: upstream's grid[0]
+};
+
+// See above.
+void chunked_prefix_kv_indices(const ChunkedPrefixKvIndicesArgs& args, CUstream stream);
+
+struct ChunkedPrefixKvIndicesSwitches {
+  IndexType chunk_start_idx = IndexType::Int32;
+  IndexType chunk_seq_lens = IndexType::Int32;
+  IndexType req_pool_indices = IndexType::Int64;
+  IndexType chunk_kv_indices = IndexType::Int32;
+};
+
+// prepare_kv_indices for a chunked-prefix call's kernel.
+void prepare_kv_indices(const ChunkedPrefixKvIndicesSwitches& switches);
+
 }  // namespace draftjit

@@ -20,12 +20,15 @@ namespace {
 namespace k = draftjit_kernels;
 using jit::KernelSpec;
 
-// Indexed like kOps (ops.hpp). Every op takes the family's one params struct.
-constexpr std::array<jit::KernelVariant, 2> kVariants = {{
+// Indexed like kOps (ops.hpp). Every op takes the family's one params struct; the chunked prefix is FlashInfer's
+// CSR writer with a start and E = 1, the same kernel template under its own name.
+constexpr std::array<jit::KernelVariant, 3> kVariants = {{
     {"flashinfer_kv_indices", jit::scan_bit(jit::Scan::None), k::KvIndicesParams::kEntry, "KvIndicesParams",
      "kv_indices_kernel.cuh", "flashinfer_kv_indices_kernel"},
     {"flashmla_kv_indices", jit::scan_bit(jit::Scan::None), k::KvIndicesParams::kEntry, "KvIndicesParams",
      "kv_indices_kernel.cuh", "flashmla_kv_indices_kernel"},
+    {"chunked_prefix_kv_indices", jit::scan_bit(jit::Scan::None), k::KvIndicesParams::kEntry, "KvIndicesParams",
+     "kv_indices_kernel.cuh", "flashinfer_kv_indices_kernel"},
 }};
 static_assert(kVariants.size() == kOps.size());
 
@@ -35,17 +38,20 @@ static_assert(1 << kFlagNames.size() == k::kKvFlagsEnd && k::kKvStart == 1 && k:
               k::kKvLens64 == 4 && k::kKvPoolIndices32 == 8 && k::kKvEntry == 16 && k::kKvMap == 32 &&
               k::kKvOut64 == 64);
 
-// Each op's call kind and the switches its calls have, indexed like kOps.
+// Each op's call kind, the switches its calls have and those every call has, indexed like kOps.
 struct OpKind {
   const char* kind;
   const char* summary;
   int flags;
+  int fixed = 0;
 };
-constexpr std::array<OpKind, 2> kOpKinds = {{
+constexpr std::array<OpKind, 3> kOpKinds = {{
     {"kv-indices", "FlashInfer's CSR kv_indices (create_flashinfer_kv_indices_triton)",
      k::kKvStart | k::kKvStart64 | k::kKvLens64 | k::kKvPoolIndices32 | k::kKvEntry | k::kKvMap | k::kKvOut64},
     {"flashmla", "FlashMLA's block table (create_flashmla_kv_indices_triton)",
      k::kKvStart | k::kKvStart64 | k::kKvLens64 | k::kKvPoolIndices32},
+    {"chunked-prefix", "the chunked prefix's kv_indices (create_chunked_prefix_cache_kv_indices)",
+     k::kKvStart64 | k::kKvLens64 | k::kKvPoolIndices32 | k::kKvOut64, k::kKvStart},
 }};
 static_assert(kOpKinds.size() == kOps.size());
 
@@ -54,12 +60,16 @@ constexpr int kThreads = 256;
 
 // Why the flags name no call's kernel of op `index`, or nullopt: the one check of spec_for and of manifest lines.
 std::optional<std::string> misfit(std::size_t index, int flags) {
-  const int extra = flags & ~kOpKinds[index].flags;
+  const OpKind& op = kOpKinds[index];
+  if ((flags & op.fixed) != op.fixed) {
+    return fmt::format("every {} kernel has the switch bits {:#x}", op.kind, op.fixed);
+  }
+  const int extra = flags & ~(op.flags | op.fixed);
   if (extra != 0) {
     for (std::size_t bit = 0; bit < kFlagNames.size(); ++bit) {
-      if ((extra >> bit & 1) != 0) return fmt::format("{} has no {} switch", kOpKinds[index].kind, kFlagNames[bit]);
+      if ((extra >> bit & 1) != 0) return fmt::format("{} has no {} switch", op.kind, kFlagNames[bit]);
     }
-    return fmt::format("{} has no switch bits {:#x}", kOpKinds[index].kind, extra);
+    return fmt::format("{} has no switch bits {:#x}", op.kind, extra);
   }
   if ((flags & k::kKvStart64) != 0 && (flags & k::kKvStart) == 0) return std::string("start64 needs start");
   return std::nullopt;
@@ -87,7 +97,7 @@ KernelSpec spec_of_flags(std::size_t index, int flags) {
 template <std::size_t I>
 std::vector<KernelSpec> plan(std::int64_t bs, int flags, const Tuning&) {
   check_bs(bs, fmt::format("the {} kind", kOpKinds[I].kind));
-  return {spec_of_flags(I, flags)};
+  return {spec_of_flags(I, flags | kOpKinds[I].fixed)};
 }
 
 template <std::size_t... I>

@@ -37,10 +37,22 @@ inline constexpr OpArg kFlashmlaKvIndices[] = {
     {"page_size", ArgType::Int},
     {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxKvIndicesBs},
 };
+// create_chunked_prefix_cache_kv_indices's arguments: FlashInfer's with chunk_start_idx always given, E = 1.
+inline constexpr OpArg kChunkedPrefixKvIndices[] = {
+    {"req_to_token", ArgType::Tensor, Role::In, Dtypes::Int32, 2},
+    {"req_pool_indices", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"chunk_start_idx", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"chunk_seq_lens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"chunk_cu_seq_lens", ArgType::Tensor, Role::In, Dtypes::Int32, 1, Size::Bs, false, true},
+    {"chunk_kv_indices", ArgType::Tensor, Role::Out, Dtypes::Int32OrInt64, 1, Size::Any},
+    {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxKvIndicesBs},
+};
 }  // namespace args
 
 inline constexpr OpDescription kFlashinferKvIndicesOp = {"flashinfer_kv_indices", args::kFlashinferKvIndices};
 inline constexpr OpDescription kFlashmlaKvIndicesOp = {"flashmla_kv_indices", args::kFlashmlaKvIndices};
+inline constexpr OpDescription kChunkedPrefixKvIndicesOp = {"chunked_prefix_kv_indices",
+                                                            args::kChunkedPrefixKvIndices};
 
 }  // namespace draftjit::ops::kv_indices
 
@@ -70,6 +82,17 @@ void bind_fields(FlashmlaKvIndicesArgs& a, Fields& f) {
   f("bs", a.bs);
 }
 
+template <class Fields>
+void bind_fields(ChunkedPrefixKvIndicesArgs& a, Fields& f) {
+  f("req_to_token", a.req_to_token);
+  f("req_pool_indices", a.req_pool_indices);
+  f("chunk_start_idx", a.chunk_start_idx);
+  f("chunk_seq_lens", a.chunk_seq_lens);
+  f("chunk_cu_seq_lens", a.chunk_cu_seq_lens);
+  f("chunk_kv_indices", a.chunk_kv_indices);
+  f("bs", a.bs);
+}
+
 }  // namespace draftjit
 
 namespace draftjit::ops::kv_indices {
@@ -81,6 +104,9 @@ inline constexpr std::tuple kApiOps = {
         &kFlashinferKvIndicesOp, [](const FlashinferKvIndicesArgs& a, CUstream s) { flashinfer_kv_indices(a, s); }},
     ApiOp<FlashmlaKvIndicesArgs>{
         &kFlashmlaKvIndicesOp, [](const FlashmlaKvIndicesArgs& a, CUstream s) { flashmla_kv_indices(a, s); }},
+    ApiOp<ChunkedPrefixKvIndicesArgs>{&kChunkedPrefixKvIndicesOp, [](const ChunkedPrefixKvIndicesArgs& a, CUstream s) {
+                                        chunked_prefix_kv_indices(a, s);
+                                      }},
 };
 inline constexpr std::array kOps = descriptions_of(kApiOps);
 

@@ -82,7 +82,11 @@ s + i * PAGED_SIZE] // PAGED_SIZE over its cdiv(len, PAGED_SIZE) pages, as upstr
 reaches (grid[1] * 4096 // PAGED_SIZE) or past kv_indices_ptr_stride are not written (upstream writes the latter into
 the next row). Both tables are read at upstream's stride arguments. One launch of torch.ops.draftjit.flashmla_kv_indices
 (kind "flashmla"), none at bs 0. get_num_page_per_block_flashmla and get_num_kv_index_blocks_flashmla are upstream's
-host helpers."""
+host helpers.
+
+create_chunked_prefix_cache_kv_indices (same file) is FlashInfer's CSR writer with chunk_start_idx, chunk_seq_lens
+and chunk_cu_seq_lens for kv_start_idx, the lengths and kv_indptr, ENTRY_PAGE_SIZE 1 and no mapping: one launch of
+torch.ops.draftjit.chunked_prefix_kv_indices (kind "chunked-prefix"), none at bs 0, with the same guards."""
 
 import torch
 
@@ -98,6 +102,7 @@ _fa3_decode_op = torch.ops.draftjit.fa3_decode_metadata.default
 _fa3_extend_op = torch.ops.draftjit.fa3_draft_extend_metadata.default
 _flashinfer_kv_indices_op = torch.ops.draftjit.flashinfer_kv_indices.default
 _flashmla_kv_indices_op = torch.ops.draftjit.flashmla_kv_indices.default
+_chunked_prefix_kv_indices_op = torch.ops.draftjit.chunked_prefix_kv_indices.default
 
 # cu_seqlens_q's modes in update_trtllm_mha_graph_metadata, upstream's names and values (draftjit::QMode).
 Q_MODE_NONE = 0  # preset by the caller (decode, target verify): not written
@@ -317,3 +322,14 @@ def _flashmla_kv_indices(grid, req_to_token_ptr, req_pool_indices_ptr, page_kern
 
 
 create_flashmla_kv_indices_triton = _RawKernel(_flashmla_kv_indices)
+
+
+def _chunked_prefix_kv_indices(grid, req_to_token_ptr, req_pool_indices_ptr, chunk_start_idx_ptr, chunk_seq_lens_ptr,
+                               chunk_cu_seq_lens_ptr, chunk_kv_indices_ptr, req_to_token_ptr_stride):
+    """upstream's create_chunked_prefix_cache_kv_indices[grid](...): see the top of this module."""
+    req_to_token = _rows_of(req_to_token_ptr, req_to_token_ptr_stride, "req_to_token_ptr_stride")
+    _chunked_prefix_kv_indices_op(req_to_token, req_pool_indices_ptr, chunk_start_idx_ptr, chunk_seq_lens_ptr,
+                                  chunk_cu_seq_lens_ptr, chunk_kv_indices_ptr, grid[0])
+
+
+create_chunked_prefix_cache_kv_indices = _RawKernel(_chunked_prefix_kv_indices)

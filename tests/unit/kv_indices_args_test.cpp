@@ -1,7 +1,7 @@
-// Issue 28: the KV index builders' (FlashInfer's CSR kv_indices, FlashMLA's block table) argument checks, which run on the host before anything touches a GPU, so they
-// are tested here without one: each bad argument is a std::invalid_argument naming the call and the argument;
-// arguments that pass reach the driver (draftjit::Error here, where there is none); bs 0, a table of no columns and
-// an empty kv_indices launch nothing.
+// Issue 28: the KV index builders' argument checks (FlashInfer's CSR kv_indices, FlashMLA's block table, the chunked
+// prefix), which run on the host before anything touches a GPU, so they are tested here without one: each bad
+// argument is a std::invalid_argument naming the call and the argument; arguments that pass reach the driver
+// (draftjit::Error here, where there is none); bs 0, a table of no columns and an empty output launch nothing.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -196,4 +196,48 @@ TEST_CASE("issue28: each bad FlashMLA block-table argument is an invalid_argumen
                        doctest::Contains("flashmla has no entry switch"), std::invalid_argument);
   CHECK(ops::kv_indices::spec_for(ops::kv_indices::kFlashmlaKvIndicesOp, k::kKvStart | k::kKvLens64).name() ==
         "flashmla_kv_indices.t256.start.len64");
+}
+
+TEST_CASE("issue28: the chunked prefix's arguments are FlashInfer's under their own names") {
+  ChunkedPrefixKvIndicesArgs a;
+  a.req_to_token = {fake(1), 6, 128, 128, 1};
+  a.req_pool_indices = {fake(2), IndexType::Int32};
+  a.chunk_start_idx = {fake(3), IndexType::Int64};
+  a.chunk_seq_lens = {fake(4), IndexType::Int32};
+  a.chunk_cu_seq_lens = {fake(5), IndexType::Int32};
+  a.chunk_kv_indices = {fake<void>(6), IndexType::Int32, 100};
+  a.bs = 4;
+  const auto refused_chunked = [](const ChunkedPrefixKvIndicesArgs& bad, const char* message) {
+    CHECK_THROWS_WITH_AS(chunked_prefix_kv_indices(bad, nullptr), doctest::Contains(message), std::invalid_argument);
+  };
+  ChunkedPrefixKvIndicesArgs b = a;
+  b.bs = -1;
+  b.chunk_start_idx = {};  // bs first
+  refused_chunked(b, "chunked_prefix_kv_indices: bs = -1 is outside the supported range");
+  b = a;
+  b.chunk_start_idx = {};
+  refused_chunked(b, "chunk_start_idx must be non-null for bs = 4 > 0");
+  b = a;
+  b.chunk_seq_lens.stride = -1;
+  refused_chunked(b, "chunk_seq_lens has a negative stride");
+  b = a;
+  b.chunk_cu_seq_lens.type = IndexType::Int64;
+  refused_chunked(b, "chunk_cu_seq_lens must be int32");
+  b = a;
+  b.chunk_kv_indices.data = nullptr;
+  refused_chunked(b, "chunk_kv_indices must be non-null");
+  b = a;
+  b.bs = 0;
+  b.chunk_start_idx = {};
+  CHECK_NOTHROW(chunked_prefix_kv_indices(b, nullptr));
+  namespace k = draftjit_kernels;
+  const ops::OpDescription& op = ops::kv_indices::kChunkedPrefixKvIndicesOp;
+  CHECK_THROWS_WITH_AS(ops::kv_indices::spec_for(op, k::kKvLens64), doctest::Contains("every chunked-prefix kernel"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(ops::kv_indices::spec_for(op, k::kKvStart | k::kKvMap), doctest::Contains("no map switch"),
+                       std::invalid_argument);
+  CHECK(ops::kv_indices::spec_for(op, k::kKvStart | k::kKvOut64).name() ==
+        "chunked_prefix_kv_indices.t256.start.out64");
+  if (cuda_available()) return;
+  CHECK_THROWS_AS(chunked_prefix_kv_indices(a, nullptr), Error);
 }
