@@ -210,7 +210,7 @@ class Case:
         if self.lengths == "million":
             return np.full(n, min(1 << 20, window))
         if self.lengths == "wrap":
-            near = [INT32_MAX, INT32_MAX - 510, INT32_MAX - 511 + 1, -2**31, 0, 3]
+            near = [INT32_MAX, INT32_MAX - 510, INT32_MAX - 200, -2**31, 0, 3]  # the first three write nothing
             if self.sw.len64:
                 near += [2**32 + 5, 2**32 * 3 + 17, -2**32 + 9, 2**40 + 2, INT32_MAX + 1]
             return rng.choice(np.array(near, dtype=np.int64), n)
@@ -222,7 +222,9 @@ class Case:
         """New host inputs of the same shapes (upload() copies them into the same device buffers)."""
         rng, n, E, window = self.rng, self.n, self.E, self.W * self.E
         self.lens_h = self._lengths().astype(np.int64)
-        written = wrap32(self.lens_h)
+        if "past" in self.bad and not self.sw.start:  # windows past the width
+            self.lens_h = np.where(rng.random(n) < 0.3, window + rng.integers(1, 100, n), self.lens_h)
+        written = wrap32(self.lens_h)  # what each segment may write (upstream's int32 loop count wraps past it)
         written = np.where((written > 0) & (written <= INT32_MAX - 511), written, 0)
         self.start_h = np.zeros(n, dtype=np.int64)
         if self.sw.start:
@@ -236,9 +238,6 @@ class Case:
                 self.start_h[moved] += rng.choice(np.array([-5000, -E, window // 2, window]), int(moved.sum()))
             if self.sw.start == "64":  # int32(start) is what upstream reads
                 self.start_h += rng.choice(np.array([0, 0, 2**32, -2**33]), n)
-        elif "past" in self.bad:
-            self.lens_h = np.where(rng.random(n) < 0.3, window + rng.integers(1, 100, n), self.lens_h)
-            written = np.where(self.lens_h > 0, self.lens_h, 0)
         self.pool_h = rng.integers(0, self.pool_rows, n)
         self.pool_h[self.lens_h == 1] = 0  # padded graph rows: length 1 (the fill value) at pool index 0
         if "pool" in self.bad:
