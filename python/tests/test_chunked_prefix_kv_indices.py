@@ -121,16 +121,11 @@ def test_graph_capture_compile_counts_opcheck_and_the_pybind_path(bs):
     (lambda c: {"bs": -1}, "bs = -1"),
 ])
 def test_argument_errors_name_the_argument_and_write_nothing(change, name):
-    case = ChunkedCase(5, np.random.default_rng(1), FULL)
-    with pytest.raises((TypeError, ValueError, RuntimeError), match=name):
-        getattr(torch.ops.draftjit, OP_NAME).default(*case.op_args(**change(case)))
-    case.check_untouched()
+    kv.check_argument_error(ChunkedCase(5, np.random.default_rng(1), FULL), OP_NAME, change, name)
 
 
 def test_the_op_description_and_the_kind():
-    described = {name: arguments for name, _, _, arguments in draftjit._core.op_descriptions()}
-    assert [name for name, _, _, _ in described[OP_NAME]] == NAMES
-    assert {name for name, _, out, _ in described[OP_NAME] if out} == {"chunk_kv_indices"}
+    kv.check_description(OP_NAME, NAMES, "chunk_kv_indices")
     kinds = {name: switches for name, _, switches in draftjit.kinds()}
     assert kinds[KIND] == ["start64", "len64", "pool32", "out64"]
     source = draftjit.emit(1, kind=KIND)

@@ -244,18 +244,13 @@ def test_prepare_and_opcheck_and_the_pybind_path():
     (lambda c: {"bs": -1}, "bs = -1"),
 ])
 def test_argument_errors_name_the_argument_and_write_nothing(change, name):
-    case = MlaCase(5, np.random.default_rng(1), FULL, P=16, width=400)
-    with pytest.raises((TypeError, ValueError, RuntimeError), match=name):
-        getattr(torch.ops.draftjit, OP_NAME).default(*case.op_args(**change(case)))
-    case.check_untouched()
+    kv.check_argument_error(MlaCase(5, np.random.default_rng(1), FULL, P=16, width=400), OP_NAME, change, name)
 
 
 # --- CPU ----------------------------------------------------------------------------------------------------
 
 def test_the_op_description_and_the_kind():
-    described = {name: arguments for name, _, _, arguments in draftjit._core.op_descriptions()}
-    assert [name for name, _, _, _ in described[OP_NAME]] == NAMES
-    assert {name for name, _, out, _ in described[OP_NAME] if out} == {"kv_indices"}
+    kv.check_description(OP_NAME, NAMES, "kv_indices")
     kinds = {name: switches for name, _, switches in draftjit.kinds()}
     assert kinds[KIND] == ["start", "start64", "len64", "pool32"]
     assert draftjit.emit(1, kind=KIND, switches=["start"]) == draftjit.emit(kv.MAX_BS, kind=KIND, switches=["start"])

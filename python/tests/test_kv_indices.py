@@ -157,8 +157,9 @@ ALL_SWITCHES = [Switches(start, *flags) for start in ("", "32", "64")
 FULL = Switches("64", True, True, True, True, True)
 
 
-class Case:
-    """One call's inputs on the GPU and its poisoned kv_indices, with the host values the reference reads.
+class Case(trtllm.Case):
+    """One call's inputs on the GPU and its poisoned kv_indices, with the host values the reference reads (of
+    TRTLLM-MHA's case, only the poisoning and the untouched check are kept).
 
     bs requests; sw the switch set; E the entry size (default 16 with sw.entry, else 1); req_to_token has `width`
     columns and pool_rows rows, in r2t_layout; 1-D inputs hold `extra` entries past bs (never read) and are every
@@ -320,10 +321,6 @@ class Case:
 
     # checks -----------------------------------------------------------------------------------------------------
 
-    def poison(self):
-        for output in self.outputs.values():
-            output.poison()
-
     def expect(self):
         flashinfer_reference(self.bs, self.r2t_h, self.pool_h, self.lens_h, self.indptr_h,
                              self.outputs["kv_indices"].host_view(),
@@ -345,9 +342,6 @@ class Case:
         problems = self.problems()
         assert not problems, f"bs {self.bs} {self.sw.id()} E {self.E}: " + "; ".join(problems)
 
-    def check_untouched(self):
-        problems = self.problems()
-        assert not problems, "; ".join(problems)
 
 
 # --- GPU: results against the reference ---------------------------------------------------------------------
@@ -575,9 +569,14 @@ def argument_errors():
 @needs_gpu
 @pytest.mark.parametrize("change, name", argument_errors())
 def test_argument_errors_name_the_argument_and_write_nothing(change, name):
-    case = Case(5, np.random.default_rng(1), FULL)
+    check_argument_error(Case(5, np.random.default_rng(1), FULL), OP_NAME, change, name)
+
+
+def check_argument_error(case, op_name, change, name):
+    """The op on the case's arguments with change(case) applied refuses them naming `name` (through the torch op,
+    PyTorch's exceptions: ValueError with torch 2.11, else RuntimeError), and writes nothing."""
     with pytest.raises((TypeError, ValueError, RuntimeError), match=name):
-        getattr(torch.ops.draftjit, OP_NAME).default(*case.op_args(**change(case)))
+        getattr(torch.ops.draftjit, op_name).default(*case.op_args(**change(case)))
     case.check_untouched()
 
 
@@ -592,10 +591,16 @@ def test_the_drop_ins_own_errors():
 # --- CPU: the op's description, the kind, the drop-in's signature, upstream's helper -----------------------------
 
 def test_the_op_description_is_the_contract():
+    check_description(OP_NAME, NAMES, "kv_indices")
+
+
+def check_description(op_name, names, written):
+    """The op's description (what the torch schema, the pybind function and the checks come from) takes these
+    arguments in this order and writes `written` alone; draftjit has a function of its name."""
     described = {name: arguments for name, _, _, arguments in draftjit._core.op_descriptions()}
-    assert [name for name, _, _, _ in described[OP_NAME]] == NAMES
-    assert {name for name, _, out, _ in described[OP_NAME] if out} == {"kv_indices"}
-    assert callable(getattr(draftjit, OP_NAME))
+    assert [name for name, _, _, _ in described[op_name]] == names
+    assert {name for name, _, out, _ in described[op_name] if out} == {written}
+    assert callable(getattr(draftjit, op_name))
 
 
 def test_the_kind_is_specialised_by_its_switches_alone():
