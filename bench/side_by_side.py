@@ -432,6 +432,18 @@ def new_report(options, timer, upstream, **header):
             "empty_kernel": empty_kernel_times(timer), "points": [], "skipped": [], "not_reached": [], "cold": []}
 
 
+def run_points(script, options, modes, cold_points, upstream_path, measure_group):
+    """A script's run after its setup: the grid measured (measure_group(group, widths)), the points sorted, the cold
+    first calls of `script`, the report printed and written; the exit status."""
+    timer = Timer(options.calls, options.repeats)
+    report = new_report(options, timer, upstream_path)
+    measure_grid(options, timer, report, measure_group)
+    report["points"].sort(key=lambda r: (modes.index(r["mode"]), r["page_size"], r["bs"], r["width"], r["live"]))
+    report["cold"] = cold_runs(script, cold_points, options)
+    print(f"{report['device']}, torch {report['torch']}, triton {report['triton']}; upstream {report['upstream']}")
+    return summarize(report, options, modes)
+
+
 def cell(value, digits=1):
     return "-" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 

@@ -12,6 +12,7 @@
 #include "ops/dsa/ops.hpp"
 #include "ops/eagle/ops.hpp"
 #include "ops/fa3/ops.hpp"
+#include "ops/kv_indices/ops.hpp"
 #include "ops/trtllm_mha/ops.hpp"
 
 namespace draftjit::ops {
@@ -22,6 +23,7 @@ enum FamilyIndex : std::uint8_t {
   kTrtllmMhaFamily,    // ops/trtllm_mha/
   kFa3Family,          // ops/fa3/
   kEagleFamily,        // ops/eagle/
+  kKvIndicesFamily,    // ops/kv_indices/
 };
 
 // The families' op lists, one after the other, at compile time (the torch library instantiates one boxed kernel per
@@ -38,10 +40,10 @@ constexpr std::array<const OpDescription*, (N + ...)> join_ops(const std::array<
 }
 
 // Every op, in the order op_descriptions() lists them.
-inline constexpr std::array kOps = join_ops(draft_extend::kOps, dsa::kOps, trtllm_mha::kOps, fa3::kOps,
-                                             eagle::kOps);
+inline constexpr std::array kOps =
+    join_ops(draft_extend::kOps, dsa::kOps, trtllm_mha::kOps, fa3::kOps, eagle::kOps, kv_indices::kOps);
 // The ops the bindings call with no code of their own (ops/api_op.hpp): the families' kApiOps.
-inline constexpr std::tuple kApiOps = std::tuple_cat(dsa::kApiOps, trtllm_mha::kApiOps, fa3::kApiOps,
-                                                    eagle::kApiOps);
+inline constexpr std::tuple kApiOps =
+    std::tuple_cat(dsa::kApiOps, trtllm_mha::kApiOps, fa3::kApiOps, eagle::kApiOps, kv_indices::kApiOps);
 
 }  // namespace draftjit::ops

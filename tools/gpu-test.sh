@@ -19,8 +19,8 @@
 #   tools/gpu-test.sh upstream  on the GPU machine after `build`, with .deps and upstream SGLang's files carried
 #                               (DRAFTJIT_UPSTREAM_SGLANG, default .upstream-sglang; docs/GPU.md): the differential
 #                               tests against upstream (every test named so), then the side-by-side benchmarks (ARGS,
-#                               TRTLLM_ARGS, FA3_ARGS and EAGLE_ARGS passed to them); $OUT receives upstream-test.log
-#                               and upstream-{dsa,trtllm-mha,fa3,eagle}-bench.{md,json}
+#                               TRTLLM_ARGS, FA3_ARGS, EAGLE_ARGS and KV_ARGS passed to them); $OUT receives
+#                               upstream-test.log and upstream-{dsa,trtllm-mha,fa3,eagle,kv-indices}-bench.{md,json}
 #   tools/gpu-test.sh profile   on the GPU machine after `run`: Nsight Compute summary of the fused kernels
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -127,7 +127,7 @@ case "${1:-}" in
       grep -qE "[0-9]+ passed" "$out/upstream-test.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/upstream-test.log" ||
         rc=1
     fi
-    # shellcheck disable=SC2086  # ARGS, TRTLLM_ARGS, FA3_ARGS, EAGLE_ARGS: the benchmarks' flags, split on purpose
+    # shellcheck disable=SC2086  # ARGS, TRTLLM_ARGS, FA3_ARGS, EAGLE_ARGS, KV_ARGS: the benchmarks' flags, split on purpose
     python3 bench/upstream_dsa_bench.py --json "$out/upstream-dsa-bench.json" ${ARGS:-} 2>&1 |
       tee "$out/upstream-dsa-bench.md" || rc=1
     # shellcheck disable=SC2086
@@ -139,6 +139,9 @@ case "${1:-}" in
     # shellcheck disable=SC2086
     python3 bench/upstream_eagle_bench.py --json "$out/upstream-eagle-bench.json" ${EAGLE_ARGS:-} 2>&1 |
       tee "$out/upstream-eagle-bench.md" || rc=1
+    # shellcheck disable=SC2086
+    python3 bench/upstream_kv_indices_bench.py --json "$out/upstream-kv-indices-bench.json" ${KV_ARGS:-} 2>&1 |
+      tee "$out/upstream-kv-indices-bench.md" || rc=1
     exit $rc
     ;;
   profile)

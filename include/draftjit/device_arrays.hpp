@@ -42,4 +42,11 @@ struct MutableDeviceInt64s {
   std::int64_t length = 0;
 };
 
+// n contiguous int32 or int64 values on the device, written (an output whose dtype the caller picks).
+struct MutableDeviceIndices {
+  void* data = nullptr;
+  IndexType type = IndexType::Int32;
+  std::int64_t length = 0;
+};
+
 }  // namespace draftjit

@@ -94,7 +94,33 @@ when the grid or C is empty. pool_len must be req_to_token's columns, as upstrea
 base is pool index * pool_len: the one argument draftjit refuses where upstream would read other rows). The kernel is
 compiled once per input dtype pair, not per pool_len, topk and steps as upstream's Triton is. Where upstream reads
 outside the request's row (seq_lens[b] + C past pool_len, a pool index outside req_to_token) draftjit leaves those
-entries as they were."""
+entries as they were.
+
+The KV index builders (sglang/kernels/ops/kvcache/kv_indices.py @ 0d7e47be, read 2026-12-06) are raw Triton kernels
+that callers launch as kernel[grid](*args, **constexprs): create_flashinfer_kv_indices_triton here is an object of
+that shape, whose [grid] reads bs from grid[0] and returns a launcher taking upstream's arguments, in its order and
+with its defaults. It writes the same cells (each request's window of its req_to_token row into the CSR stream
+kv_indices at kv_indptr[b], through ENTRY_PAGE_SIZE's affine rule and token_mapping), one launch of
+torch.ops.draftjit.flashinfer_kv_indices, none at bs 0. TOKEN_BLOCK_PARALLEL and grid[1] only split upstream's work,
+never its result: they are accepted and unused, draftjit picks its own split. req_to_token is read as rows of
+req_to_token_ptr_stride elements, as upstream indexes it (a view of the tensor when that is not its row stride). The
+kernel is compiled once per switch set (kv_start_idx, its dtype, lengths and pool-index dtypes, ENTRY_PAGE_SIZE > 1,
+token_mapping, kv_indices' dtype), never per stride or entry size; draftjit.prepare(bs, kind="kv-indices",
+switches=[...]) loads it ahead of a capture. Where upstream reads or writes out of bounds (a pool index outside
+req_to_token, a column past its width, a token past token_mapping, an offset outside kv_indices) draftjit leaves
+those entries as they were. kv_indices_num_token_blocks is upstream's host helper, with its behaviour.
+
+create_flashmla_kv_indices_triton (same file) likewise: [grid] reads bs from grid[0] and the page blocks from grid[1]
+(1 for a 1-D grid), and the launcher writes each request's block-table row kv_indices[b, i] = req_to_token[pool,
+s + i * PAGED_SIZE] // PAGED_SIZE over its cdiv(len, PAGED_SIZE) pages, as upstream; pages past the blocks the grid
+reaches (grid[1] * 4096 // PAGED_SIZE) or past kv_indices_ptr_stride are not written (upstream writes the latter into
+the next row). Both tables are read at upstream's stride arguments. One launch of torch.ops.draftjit.flashmla_kv_indices
+(kind "flashmla"), none at bs 0. get_num_page_per_block_flashmla and get_num_kv_index_blocks_flashmla are upstream's
+host helpers.
+
+create_chunked_prefix_cache_kv_indices (same file) is FlashInfer's CSR writer with chunk_start_idx, chunk_seq_lens
+and chunk_cu_seq_lens for kv_start_idx, the lengths and kv_indptr, ENTRY_PAGE_SIZE 1 and no mapping: one launch of
+torch.ops.draftjit.chunked_prefix_kv_indices (kind "chunked-prefix"), none at bs 0, with the same guards."""
 
 import torch
 
@@ -112,6 +138,9 @@ _fa3_extend_op = torch.ops.draftjit.fa3_draft_extend_metadata.default
 _fa3_spec_table_op = torch.ops.draftjit.fa3_swa_spec_page_table.default
 _fa3_kv_splits_op = torch.ops.draftjit.fa3_num_kv_splits.default
 _draft_cache_locs_op = torch.ops.draftjit.assign_draft_cache_locs_contiguous.default
+_flashinfer_kv_indices_op = torch.ops.draftjit.flashinfer_kv_indices.default
+_flashmla_kv_indices_op = torch.ops.draftjit.flashmla_kv_indices.default
+_chunked_prefix_kv_indices_op = torch.ops.draftjit.chunked_prefix_kv_indices.default
 
 # cu_seqlens_q's modes in update_trtllm_mha_graph_metadata, upstream's names and values (draftjit::QMode).
 Q_MODE_NONE = 0  # preset by the caller (decode, target verify): not written
@@ -284,6 +313,7 @@ class _GridLaunched:
 
     def __init__(self, name, launch):
         self.__name__ = self.__qualname__ = name
+        self.__doc__ = launch.__doc__
         self._launch = launch
 
     def __getitem__(self, grid):
@@ -324,3 +354,76 @@ def _num_kv_splits(grid, num_kv_splits_ptr, seq_lens_ptr, num_seq, num_group, nu
 
 
 get_num_kv_splits_triton = _GridLaunched("get_num_kv_splits_triton", _num_kv_splits)
+
+
+def _rows_of(table, stride, name):
+    """table as upstream's kernels index it, rows of `stride` elements from its first: the table itself where that
+    is its row stride (or it has one row) and its columns are adjacent, else a view of its storage so shaped."""
+    if table.dim() == 2 and table.stride(1) == 1 and (table.stride(0) == stride or table.shape[0] <= 1):
+        return table
+    if stride <= 0:
+        raise ValueError(f"{name} = {stride} must be positive")
+    elements = table.untyped_storage().nbytes() // table.element_size() - table.storage_offset()
+    return table.as_strided((elements // stride, stride), (stride, 1))
+
+
+def kv_indices_num_token_blocks(table_width, base_programs):
+    """upstream's helper: the second grid dimension its callers launch create_flashinfer_kv_indices_triton with, one
+    block per 8192 columns of table_width at most and about 512 programs in all, at least 1."""
+    by_width = -(-table_width // 8192)
+    by_programs = 512 // max(1, base_programs)
+    return max(1, min(by_width, by_programs))
+
+
+def _flashinfer_kv_indices(grid, req_to_token_ptr, req_pool_indices_ptr, page_kernel_lens_ptr, kv_indptr, kv_start_idx,
+                           kv_indices_ptr, req_to_token_ptr_stride, ENTRY_PAGE_SIZE=1, TOKEN_BLOCK_PARALLEL=False,
+                           token_mapping=None):
+    """upstream's create_flashinfer_kv_indices_triton[grid](...): see the top of this module."""
+    del TOKEN_BLOCK_PARALLEL  # upstream's work split, never its result
+    req_to_token = _rows_of(req_to_token_ptr, req_to_token_ptr_stride, "req_to_token_ptr_stride")
+    _flashinfer_kv_indices_op(req_to_token, req_pool_indices_ptr, page_kernel_lens_ptr, kv_indptr, kv_start_idx,
+                              kv_indices_ptr, ENTRY_PAGE_SIZE, token_mapping, _grid_bs(grid))
+
+
+create_flashinfer_kv_indices_triton = _GridLaunched("create_flashinfer_kv_indices_triton", _flashinfer_kv_indices)
+
+
+_FLASHMLA_BLOCK_TOKENS = 4096  # upstream's page block: 4096 // page_size pages per program
+
+
+def get_num_page_per_block_flashmla(page_size=64):
+    """upstream's helper: the pages one program of create_flashmla_kv_indices_triton writes."""
+    return _FLASHMLA_BLOCK_TOKENS // page_size
+
+
+def get_num_kv_index_blocks_flashmla(kv_indices_width, page_size):
+    """upstream's helper: grid[1] of create_flashmla_kv_indices_triton, the page blocks a row of kv_indices_width
+    pages spans."""
+    return -(-kv_indices_width // get_num_page_per_block_flashmla(page_size))
+
+
+def _flashmla_kv_indices(grid, req_to_token_ptr, req_pool_indices_ptr, page_kernel_lens_ptr, kv_start_idx,
+                         kv_indices_ptr, req_to_token_ptr_stride, kv_indices_ptr_stride, PAGED_SIZE=64):
+    """upstream's create_flashmla_kv_indices_triton[grid](...): see the top of this module."""
+    table = _rows_of(kv_indices_ptr, kv_indices_ptr_stride, "kv_indices_ptr_stride")
+    reached = (grid[1] if len(grid) > 1 else 1) * get_num_page_per_block_flashmla(PAGED_SIZE)
+    if reached < table.shape[1]:
+        table = table[:, :reached]
+    req_to_token = _rows_of(req_to_token_ptr, req_to_token_ptr_stride, "req_to_token_ptr_stride")
+    _flashmla_kv_indices_op(req_to_token, req_pool_indices_ptr, page_kernel_lens_ptr, kv_start_idx, table, PAGED_SIZE,
+                            _grid_bs(grid))
+
+
+create_flashmla_kv_indices_triton = _GridLaunched("create_flashmla_kv_indices_triton", _flashmla_kv_indices)
+
+
+def _chunked_prefix_kv_indices(grid, req_to_token_ptr, req_pool_indices_ptr, chunk_start_idx_ptr, chunk_seq_lens_ptr,
+                               chunk_cu_seq_lens_ptr, chunk_kv_indices_ptr, req_to_token_ptr_stride):
+    """upstream's create_chunked_prefix_cache_kv_indices[grid](...): see the top of this module."""
+    req_to_token = _rows_of(req_to_token_ptr, req_to_token_ptr_stride, "req_to_token_ptr_stride")
+    _chunked_prefix_kv_indices_op(req_to_token, req_pool_indices_ptr, chunk_start_idx_ptr, chunk_seq_lens_ptr,
+                                  chunk_cu_seq_lens_ptr, chunk_kv_indices_ptr, _grid_bs(grid))
+
+
+create_chunked_prefix_cache_kv_indices = _GridLaunched("create_chunked_prefix_cache_kv_indices",
+                                                      _chunked_prefix_kv_indices)

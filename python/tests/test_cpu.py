@@ -73,7 +73,11 @@ def test_emit_rejects_bad_arguments():
 def test_every_front_end_takes_every_kind_with_its_switches():
     kinds = {name: switches for name, _, switches in draftjit.kinds()}
     assert set(kinds) == {"main", "fused", "scan", "fill", "dsa-decode", "dsa-verify", "dsa-extend", "trtllm-mha",
-                          "trtllm-mla", "fa3-decode", "fa3-extend", "fa3-swa-spec", "fa3-kv-splits", "draft-locs"}
+                          "trtllm-mla", "fa3-decode", "fa3-extend", "fa3-swa-spec", "fa3-kv-splits", "draft-locs",
+                          "kv-indices", "flashmla", "chunked-prefix"}
+    assert kinds["kv-indices"] == ["start", "start64", "len64", "pool32", "entry", "map", "out64"]
+    assert kinds["flashmla"] == ["start", "start64", "len64", "pool32"]
+    assert kinds["chunked-prefix"] == ["start64", "len64", "pool32", "out64"]
     assert kinds["fa3-decode"] == ["seq64", "pool32", "swa", "skip"]
     assert kinds["fa3-extend"] == ["seq64", "pool32", "swa", "ext64"]
     assert kinds["trtllm-mha"] == ["seq64", "pool32", "q64", "qcumsum", "qstrided", "swa", "swaout", "skip"]

@@ -282,6 +282,8 @@ class Case:
     swa_page_table and swa_mapping with skip_page_table). bad: data upstream leaves undefined, draftjit guards
     ("pool": pool indices outside req_to_token, "token": tokens past swa_mapping, "loc": locations past it)."""
 
+    INPUTS = ("seq", "pool", "r2t", "qlens", "swa_mapping", "out")  # the input tensors, by attribute (None: absent)
+
     def __init__(self, bs, rng, sw=Switches(), *, page_size=16, offset=0, pages=20, width=None, lengths="mixed",
                  layout="contiguous", r2t_layout=None, stride=1, extra=2, pool_rows=None, swa_size=None, S=None,
                  n_out="bs", q_stride=None, tokens="mixed", page_table=True, give=(), bad=()):
@@ -1088,7 +1090,7 @@ def twin_differences(mine, theirs):
     for name in sorted(set(mine.outputs) | set(theirs.outputs)):
         a, b = mine.outputs[name].base.cpu().numpy(), theirs.outputs[name].base.cpu().numpy()
         found.append(first_difference(f"{name} (draftjit vs upstream)", a, b))
-    for name in ("seq", "pool", "r2t", "qlens", "swa_mapping", "out"):
+    for name in mine.INPUTS:
         a, b = getattr(mine, name), getattr(theirs, name)
         if a is not None and not torch.equal(a, b):
             found.append(f"input {name} differs after the calls")

@@ -19,7 +19,7 @@
 
 // The torch library instantiates one boxed kernel per entry of kOps, reading its size and entries at compile time
 // (python/src/torch_ops.cpp, built only where torch is): the joined families' lists must allow that.
-static_assert(draftjit::ops::kOps.size() == 13 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
+static_assert(draftjit::ops::kOps.size() == 16 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
               draftjit::ops::kOps[3] == &draftjit::ops::dsa::kDecodeOp);
 
 using namespace draftjit;
@@ -72,6 +72,13 @@ TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand
       "int num_kv_head, int max_kv_splits, int device_core_count, int lanes, Tensor(b!)? uneven_batch) -> ()",
       "assign_draft_cache_locs_contiguous(Tensor req_pool_indices, Tensor req_to_token, Tensor seq_lens, "
       "Tensor(a!) out_cache_loc, int pool_len, int topk, int speculative_num_steps, int bs) -> ()",
+      "flashinfer_kv_indices(Tensor req_to_token, Tensor req_pool_indices, Tensor page_kernel_lens, "
+      "Tensor kv_indptr, Tensor? kv_start_idx, Tensor(a!) kv_indices, int entry_page_size, Tensor? token_mapping, "
+      "int bs) -> ()",
+      "flashmla_kv_indices(Tensor req_to_token, Tensor req_pool_indices, Tensor page_kernel_lens, "
+      "Tensor? kv_start_idx, Tensor(a!) kv_indices, int page_size, int bs) -> ()",
+      "chunked_prefix_kv_indices(Tensor req_to_token, Tensor req_pool_indices, Tensor chunk_start_idx, "
+      "Tensor chunk_seq_lens, Tensor chunk_cu_seq_lens, Tensor(a!) chunk_kv_indices, int bs) -> ()",
   };
   std::set<std::string> made;
   for (const ops::OpDescription* op : ops::op_descriptions()) made.insert(ops::torch_schema(*op));

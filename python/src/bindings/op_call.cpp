@@ -46,6 +46,11 @@ class FieldBinder {
   void operator()(const char* name, MutableDeviceInt64s& field) const {
     if (const auto& a = args_.optional_array(name)) field = {as<std::int64_t>(*a), a->length};
   }
+  void operator()(const char* name, MutableDeviceIndices& field) const {
+    if (const auto& a = args_.optional_array(name)) {
+      field = {as<void>(*a), a->int64 ? IndexType::Int64 : IndexType::Int32, a->length};
+    }
+  }
   void operator()(const char* name, std::int64_t& field) const { field = args_.integer(name); }
   void operator()(const char* name, std::int32_t& field) const { field = int32_scalar(args_.integer(name), name); }
   void operator()(const char* name, bool& field) const { field = args_.integer(name) != 0; }
