@@ -4,11 +4,12 @@
 
 #include <array>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "ops/fa3/ops.hpp"
 #include "ops/registry.hpp"
+#include "ops/switch_family.hpp"
 #include "templates/kernel_params.cuh"
 
 namespace draftjit::ops::fa3 {
@@ -17,10 +18,10 @@ namespace {
 namespace k = draftjit_kernels;
 using jit::KernelSpec;
 
-// The family's ops, its variants' indices.
+// The family's ops, as kOps (ops.hpp) lists them: its variants' indices.
 enum class Fa3Op : std::uint8_t { Decode, Extend, SpecTable, KvSplits };
 
-// Indexed by Fa3Op.
+// Indexed as kOps (and Fa3Op).
 constexpr std::array<jit::KernelVariant, 4> kVariants = {{
     {"fa3_decode", jit::scan_bit(jit::Scan::None), k::Fa3DecodeParams::kEntry, "Fa3DecodeParams", "fa3_kernel.cuh",
      "fa3_decode_kernel"},
@@ -31,6 +32,7 @@ constexpr std::array<jit::KernelVariant, 4> kVariants = {{
     {"fa3_kv_splits", jit::scan_bit(jit::Scan::None), k::Fa3KvSplitsParams::kEntry, "Fa3KvSplitsParams",
      "fa3_kernel.cuh", "fa3_kv_splits_kernel"},
 }};
+static_assert(kVariants.size() == kOps.size());
 
 // The names of the kFa3* switch bits, bit i at index i.
 constexpr std::array<const char*, 7> kFlagNames = {"seq64", "pool32", "swa", "skip", "ext64", "a64", "b64"};
@@ -38,7 +40,7 @@ static_assert(1 << kFlagNames.size() == k::kFa3FlagsEnd && k::kFa3SeqLens64 == 1
               k::kFa3Swa == 4 && k::kFa3SkipPageTable == 8 && k::kFa3Ext64 == 16 && k::kFa3SeqLenA64 == 32 &&
               k::kFa3SeqLenB64 == 64);
 
-// Each op's switches: skip_page_table is the decode's, an int64 extend_seq_lens draft extend's.
+// Each op's switches, indexed as kOps: skip_page_table is the decode's, an int64 extend_seq_lens draft extend's.
 constexpr std::array<int, 4> kOpFlags = {k::kFa3SeqLens64 | k::kFa3PoolIndices32 | k::kFa3Swa | k::kFa3SkipPageTable,
                                          k::kFa3SeqLens64 | k::kFa3PoolIndices32 | k::kFa3Swa | k::kFa3Ext64,
                                          k::kFa3SeqLenA64 | k::kFa3SeqLenB64, k::kFa3SeqLens64};
@@ -71,85 +73,49 @@ int flags_of(const Fa3SpecTableSwitches& s) {
          (s.seq_len_b == IndexType::Int64 ? k::kFa3SeqLenB64 : 0);
 }
 
-// Why the flags name no call's kernel of this op, or nullopt: the one check of spec_for and of manifest lines.
-std::optional<std::string> misfit(Fa3Op op, int flags) {
-  if ((flags & ~kOpFlags[static_cast<int>(op)]) != 0) {
-    std::string names;  // the op's switches
-    for (std::size_t bit = 0; bit < kFlagNames.size(); ++bit) {
-      if ((kOpFlags[static_cast<int>(op)] & (1 << bit)) != 0) names += fmt::format(" {}", kFlagNames[bit]);
-    }
-    return fmt::format("the {} kernel's switches are{}", kVariants[static_cast<int>(op)].name, names);
-  }
+// Between the switches of one call: SWA's table is a page table, which skip leaves out.
+std::optional<std::string> conflict(int flags) {
   if ((flags & k::kFa3Swa) != 0 && (flags & k::kFa3SkipPageTable) != 0) {
     return "the swa switch writes a page table, which skip leaves out";
   }
   return std::nullopt;
 }
 
-std::optional<std::string> unbuildable(const KernelSpec& spec) {
-  if (spec.variant >= kVariants.size()) return std::string("no such variant");
-  if (auto why = misfit(static_cast<Fa3Op>(spec.variant), spec.flags)) return why;
-  if (spec.bs != 0 || spec.slots != 1 || spec.chunk != 1) return std::string("bs must be 0, slots and chunk 1");
-  if (spec.threads != kThreads) return fmt::format("threads must be {}", kThreads);
-  return std::nullopt;
-}
+constexpr SwitchFamily kRules = {kFa3Family, "fa3", kOps, kOpFlags, kFlagNames, kThreads, kMaxFa3Bs, &conflict};
 
-// The kernel of this op and these flags, checked first.
-KernelSpec spec_of_flags(Fa3Op op, int flags) {
-  if (auto why = misfit(op, flags)) throw std::invalid_argument(fmt::format("fa3_spec: {}", *why));
-  KernelSpec spec;
-  spec.family = kFa3Family;
-  spec.variant = static_cast<std::uint8_t>(op);
-  spec.threads = kThreads;
-  spec.flags = flags;
-  return spec;
+// A kind's plan: op I's one kernel for these flags, whatever the bs in range.
+template <std::size_t I>
+std::vector<KernelSpec> plan(std::int64_t bs, int flags, const Tuning&);
+
+constexpr std::array<CallKind, 4> kKinds = {{
+    {"fa3-decode", "FA3's normal-decode metadata step", kFa3Family, kOpFlags[0], &plan<0>},
+    {"fa3-extend", "FA3's draft-extend metadata step", kFa3Family, kOpFlags[1], &plan<1>},
+    {"fa3-swa-spec", "FA3's SWA speculative page table", kFa3Family, kOpFlags[2], &plan<2>},
+    {"fa3-kv-splits", "FA3's (Triton backend's) KV-split count", kFa3Family, kOpFlags[3], &plan<3>},
+}};
+static_assert(kKinds.size() == kOps.size());
+
+template <std::size_t I>
+std::vector<KernelSpec> plan(std::int64_t bs, int flags, const Tuning&) {
+  kRules.check_bs(bs, fmt::format("the {} kind", kKinds[I].name));
+  return {kRules.spec_of(I, flags)};
 }
 
 }  // namespace
 
-const jit::KernelFamily kFamily = {"fa3", kVariants, kFlagNames, &unbuildable};
+const jit::KernelFamily kFamily = {"fa3", kVariants, kFlagNames,
+                                   [](const KernelSpec& spec) { return kRules.unbuildable(spec); }};
 
-void check_bs(std::int64_t bs, std::string_view call) {
-  if (bs < 0 || bs > kMaxFa3Bs) {
-    throw std::invalid_argument(fmt::format("{}: {}", call, out_of_range("bs", bs, kMaxFa3Bs)));
-  }
-}
+void check_bs(std::int64_t bs, std::string_view call) { kRules.check_bs(bs, call); }
 
 template <class Switches>
 KernelSpec spec_for(const Switches& switches) {
-  return spec_of_flags(op_of(switches), flags_of(switches));
+  return kRules.spec_of(static_cast<std::size_t>(op_of(switches)), flags_of(switches));
 }
 template KernelSpec spec_for(const Fa3DecodeSwitches&);
 template KernelSpec spec_for(const Fa3ExtendSwitches&);
 template KernelSpec spec_for(const Fa3SpecTableSwitches&);
 template KernelSpec spec_for(const Fa3KvSplitsSwitches&);
-
-namespace {
-
-constexpr std::array<CallKind, 4> kKinds = {{
-    {"fa3-decode", "FA3's normal-decode metadata step", kFa3Family, kOpFlags[0],
-     [](std::int64_t bs, int flags, const Tuning&) {
-       check_bs(bs, "the fa3-decode kind");
-       return std::vector<KernelSpec>{spec_of_flags(Fa3Op::Decode, flags)};
-     }},
-    {"fa3-extend", "FA3's draft-extend metadata step", kFa3Family, kOpFlags[1],
-     [](std::int64_t bs, int flags, const Tuning&) {
-       check_bs(bs, "the fa3-extend kind");
-       return std::vector<KernelSpec>{spec_of_flags(Fa3Op::Extend, flags)};
-     }},
-    {"fa3-swa-spec", "FA3's SWA speculative page table", kFa3Family, kOpFlags[2],
-     [](std::int64_t bs, int flags, const Tuning&) {
-       check_bs(bs, "the fa3-swa-spec kind");
-       return std::vector<KernelSpec>{spec_of_flags(Fa3Op::SpecTable, flags)};
-     }},
-    {"fa3-kv-splits", "FA3's (Triton backend's) KV-split count", kFa3Family, kOpFlags[3],
-     [](std::int64_t bs, int flags, const Tuning&) {
-       check_bs(bs, "the fa3-kv-splits kind");
-       return std::vector<KernelSpec>{spec_of_flags(Fa3Op::KvSplits, flags)};
-     }},
-}};
-
-}  // namespace
 
 std::span<const CallKind> kinds() { return kKinds; }
 
