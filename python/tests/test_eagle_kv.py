@@ -13,7 +13,6 @@ bs, steps, topk, page sizes, widths or strides; opcheck; argument errors; the __
 
 import dataclasses
 import itertools
-import os
 import re
 
 import numpy as np
@@ -22,8 +21,9 @@ import pytest
 import draftjit
 import upstream_eagle
 from test_cpu import FakeArray
-from test_eagle import MAX_BS
-from test_trtllm_mha import (BATCH_SIZES, POISON, POOL_GAP, SEQ_GAP, Interface, Output, capture_and_replay,
+from test_eagle import (MAX_BS, CheckedCase, check_argument_error, check_grid_drop_in, check_kind,
+                        check_upstream_signature)
+from test_trtllm_mha import (BATCH_SIZES, POISON, POOL_GAP, SEQ_GAP, Output, capture_and_replay,
                              check_array_interface_path, check_description, check_loader_says_what_is_missing,
                              check_prepare, check_refused, compare_twins, device_copy, first_difference,
                              layout_shape, layout_view, needs_upstream_of, run_twice, strided_input, trunc_div, wrap32)
@@ -149,7 +149,7 @@ class Switches:
 ALL_SWITCHES = [Switches(*bits) for bits in itertools.product((False, True), repeat=4)]
 
 
-class Case:
+class Case(CheckedCase):
     """One call's inputs on the GPU and its poisoned outputs: kv_indices [steps, Wk] (Wk fits the longest lengths
     drawn, plus `spare`), kv_indptr [steps, I] (I = bs * topk + 1 + 3). req_to_token has pool_rows rows and `width`
     columns (default: the longest prefix and extension) in `layout`; 1-D inputs hold `extra` entries past their
@@ -243,9 +243,8 @@ class Case:
     def prepare(self):
         draftjit.prepare([self.bs], kind=KIND, switches=self.sw.names())
 
-    def poison(self):
-        for output in self.outputs.values():
-            output.poison()
+    def label(self):
+        return f"bs {self.bs} {self.sw.id()} steps {self.steps} topk {self.topk} page {self.P}"
 
     def expect(self):
         reference(self.steps, self.bs, self.topk, self.lens_h, self.pool_h, self.pos_h, self.r2t_h, self.P,
@@ -262,16 +261,6 @@ class Case:
                                           ("req_to_token", self.r2t, self.r2t_h, np.int32)):
             found.append(first_difference(f"input {name}", tensor.cpu().numpy(), host.astype(dtype)))
         return [problem for problem in found if problem]
-
-    def check(self):
-        self.expect()
-        problems = self.problems()
-        assert not problems, (f"bs {self.bs} {self.sw.id()} steps {self.steps} topk {self.topk} page {self.P}: " +
-                              "; ".join(problems))
-
-    def check_untouched(self):
-        problems = self.problems()
-        assert not problems, "; ".join(problems)
 
 
 # --- GPU: results against the reference ---------------------------------------------------------------------
@@ -427,10 +416,7 @@ def argument_errors():
 @needs_gpu
 @pytest.mark.parametrize("change, name", argument_errors())
 def test_argument_errors_name_the_argument_and_write_nothing(change, name):
-    case = Case(5, np.random.default_rng(1), steps=3, topk=2)
-    with pytest.raises((TypeError, ValueError, RuntimeError), match=name):
-        case.call(**change(case))
-    case.check_untouched()
+    check_argument_error(Case(5, np.random.default_rng(1), steps=3, topk=2), change, name)
 
 
 # --- CPU: the op's description, the kind, the drop-in ----------------------------------------------------------
@@ -440,46 +426,20 @@ def test_the_op_description_is_the_contract():
 
 
 def test_the_kind_is_specialised_by_its_switches_alone():
-    kinds = {name: switches for name, _, switches in draftjit.kinds()}
-    assert kinds[KIND] == ["pool32", "len64", "pos32", "out64"]
-    source = draftjit.emit(1, kind=KIND, switches=["out64"])
-    assert source == draftjit.emit(MAX_BS, kind=KIND, switches=["out64"])
-    assert source != draftjit.emit(1, kind=KIND)
-    counts = draftjit.warmup([1, 2, 300, 4097, MAX_BS], "sm_89", kind=KIND, switches=["len64", "pos32"])
-    assert counts["kernels"] == 1 and counts["compiled"] + counts["cached"] == 1, counts
-    for switches in (["bogus"], ["seq64"], ["paged"]):
-        with pytest.raises(ValueError):
-            draftjit.emit(1, kind=KIND, switches=switches)
+    check_kind(KIND, ["pool32", "len64", "pos32", "out64"], refused=(["bogus"], ["seq64"], ["paged"]))
 
 
 @needs_ops
 def test_the_drop_in_is_launched_as_upstreams_kernel():
     """kernel[grid](...): upstream's name, a launcher per grid, the Triton kernel's positional arguments and its
     NUM_STEPS keyword; a grid of 1 to 3 sizes."""
-    kernel = sglang.generate_draft_decode_kv_indices
-    assert kernel.__name__ == OP_NAME and callable(kernel[(3, 4, 2)])
-    with pytest.raises(TypeError):
-        kernel(None)  # not callable without a grid, as a Triton kernel
-    with pytest.raises(ValueError, match="grid"):
-        kernel[(1, 1, 1, 1)](*[None] * 6, 1, 1, 1, 1, 1, 1, 1)
-    with pytest.raises(TypeError):
-        kernel[(3, 4, 2)](None, None)  # the kernel's arguments are all needed
-    schema = str(getattr(torch.ops.draftjit, OP_NAME).default._schema)
-    assert schema.removeprefix("draftjit::") == SCHEMA
+    check_grid_drop_in(sglang.generate_draft_decode_kv_indices, OP_NAME, (3, 4, 2), [None] * 6 + [1] * 7, SCHEMA)
 
 
 def test_upstreams_file_has_the_kernel_tested_here():
     """Read (not run) from DRAFTJIT_UPSTREAM_SGLANG when it is set: upstream's kernel takes these arguments, all
     but the tensors constexprs, and NUM_STEPS (default 0) last."""
-    import ast
-    path = UPSTREAM.path()
-    if path is None or not os.path.isfile(path):
-        pytest.skip(UPSTREAM.missing() or f"no {path}")
-    with open(path) as source:
-        tree = ast.parse(source.read())
-    kernel = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == UPSTREAM.FUNCTION)
-    assert [arg.arg for arg in kernel.args.args] == NAMES[:-3] + ["NUM_STEPS"]
-    assert [arg.arg for arg in kernel.args.args if arg.annotation is not None] == NAMES[6:-3] + ["NUM_STEPS"]
+    check_upstream_signature(UPSTREAM, NAMES[:-3] + ["NUM_STEPS"], NAMES[6:-3] + ["NUM_STEPS"])
 
 
 def fake_call(bs=4, topk=2, steps=3, width=64, **overrides):
