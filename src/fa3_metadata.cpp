@@ -188,13 +188,13 @@ void fa3_swa_spec_page_table(const Fa3SpecTableArgs& args, CUstream stream) {
   for (const auto& [name, table, least] :
        {std::tuple{"page_table_a", &args.page_table_a, args.bs}, {"page_table_b", &args.page_table_b, rows}}) {
     require_arg(kSpecTableCall, table->rows >= least && table->cols >= 0 && table->row_stride >= 0 &&
-                                    table->col_stride >= 0 && (rows == 0 || table->data != nullptr),
+                                    table->col_stride >= 0 && (rows == 0 || table->cols == 0 || table->data != nullptr),
                 "{} is {} x {} with strides {}, {}: it must be non-null with >= {} rows and no negative stride", name,
                 table->rows, table->cols, table->row_stride, table->col_stride, least);
   }
   const DeviceMatrix& dst = args.page_table_dst;
   require_arg(kSpecTableCall, dst.rows >= rows && dst.cols >= 0 && dst.row_stride >= 0 && dst.col_stride >= 0 &&
-                                  (rows == 0 || dst.data != nullptr),
+                                  (rows == 0 || dst.cols == 0 || dst.data != nullptr),
               "page_table_dst is {} x {} with strides {}, {}: it must be non-null with >= {} rows and no negative "
               "stride", dst.rows, dst.cols, dst.row_stride, dst.col_stride, rows);
   const Fa3SpecTableSwitches switches{args.seq_len_a.type, args.seq_len_b.type};

@@ -112,7 +112,7 @@ void prepare_fa3(const Fa3ExtendSwitches& switches);
 // grid, ceil((a's columns + b's columns) / 256) * 256 columns. The columns after that keep what they held.
 // Bad arguments throw std::invalid_argument before anything is launched: bs outside [0, kMaxFa3Bs], a negative
 // speculative_num_draft_tokens or one whose rows pass INT32_MAX, a negative size or stride, a null table or array
-// that is read or written, page_table_a with fewer than bs rows, page_table_b or page_table_dst with fewer than bs *
+// that is read or written (a table of no columns may be null), page_table_a with fewer than bs rows, page_table_b or page_table_dst with fewer than bs *
 // speculative_num_draft_tokens. Where upstream writes past dst's row (a sum past its columns), draftjit stops at its
 // last column.
 struct Fa3SpecTableArgs {

@@ -129,24 +129,44 @@ torch.ops.draftjit.chunked_prefix_kv_indices (kind "chunked-prefix"), none at bs
 
 import torch
 
-import draftjit  # noqa: F401  (registers torch.ops.draftjit)
+import draftjit  # registers torch.ops.draftjit; its op descriptions name the ops' arguments
 
 fill_draft_extend_metadata_cuda_adaptive = torch.ops.draftjit.fill_draft_extend_metadata.default
 
-_decode_op = torch.ops.draftjit.dsa_decode_metadata.default
-_target_verify_op = torch.ops.draftjit.dsa_target_verify_metadata.default
-_draft_extend_op = torch.ops.draftjit.dsa_draft_extend_metadata.default
-_trtllm_mha_op = torch.ops.draftjit.trtllm_mha_graph_metadata.default
-_trtllm_mla_op = torch.ops.draftjit.trtllm_mla_graph_metadata.default
-_fa3_decode_op = torch.ops.draftjit.fa3_decode_metadata.default
-_fa3_extend_op = torch.ops.draftjit.fa3_draft_extend_metadata.default
-_fa3_spec_table_op = torch.ops.draftjit.fa3_swa_spec_page_table.default
-_fa3_kv_splits_op = torch.ops.draftjit.fa3_num_kv_splits.default
-_draft_cache_locs_op = torch.ops.draftjit.assign_draft_cache_locs_contiguous.default
-_draft_kv_indices_op = torch.ops.draftjit.generate_draft_decode_kv_indices.default
-_flashinfer_kv_indices_op = torch.ops.draftjit.flashinfer_kv_indices.default
-_flashmla_kv_indices_op = torch.ops.draftjit.flashmla_kv_indices.default
-_chunked_prefix_kv_indices_op = torch.ops.draftjit.chunked_prefix_kv_indices.default
+
+def _op(name):
+    """torch.ops.draftjit.<name>.default, except that a call failing with None given for a tensor the op requires
+    raises a TypeError naming the op and that argument (torch's stable ABI refuses it first, naming neither). The
+    check runs only after a failure: a call that works costs nothing more."""
+    op = getattr(torch.ops.draftjit, name).default
+    arguments = dict((op_name, arguments) for op_name, _, _, arguments in draftjit._core.op_descriptions())[name]
+    required = [(index, argument[0]) for index, argument in enumerate(arguments) if argument[1] == "tensor"]
+
+    def call(*args):
+        try:
+            return op(*args)
+        except (RuntimeError, ValueError, TypeError):
+            missing = [argument for index, argument in required if index < len(args) and args[index] is None]
+            if missing:
+                raise TypeError(f"{name}: {', '.join(missing)} must be a tensor, not None") from None
+            raise
+    return call
+
+
+_decode_op = _op("dsa_decode_metadata")
+_target_verify_op = _op("dsa_target_verify_metadata")
+_draft_extend_op = _op("dsa_draft_extend_metadata")
+_trtllm_mha_op = _op("trtllm_mha_graph_metadata")
+_trtllm_mla_op = _op("trtllm_mla_graph_metadata")
+_fa3_decode_op = _op("fa3_decode_metadata")
+_fa3_extend_op = _op("fa3_draft_extend_metadata")
+_fa3_spec_table_op = _op("fa3_swa_spec_page_table")
+_fa3_kv_splits_op = _op("fa3_num_kv_splits")
+_draft_cache_locs_op = _op("assign_draft_cache_locs_contiguous")
+_draft_kv_indices_op = _op("generate_draft_decode_kv_indices")
+_flashinfer_kv_indices_op = _op("flashinfer_kv_indices")
+_flashmla_kv_indices_op = _op("flashmla_kv_indices")
+_chunked_prefix_kv_indices_op = _op("chunked_prefix_kv_indices")
 
 # cu_seqlens_q's modes in update_trtllm_mha_graph_metadata, upstream's names and values (draftjit::QMode).
 Q_MODE_NONE = 0  # preset by the caller (decode, target verify): not written

@@ -124,6 +124,8 @@ class Case(CheckedCase):
     (runs inside the row, some at its start or its end; padded graph rows: seq_len 1 at pool index 0), "past" (a
     third past the row's end or before its start: draftjit only). bad: "pool" (pool indices outside the rows)."""
 
+    INPUTS = ("seq", "pool", "r2t")  # the input tensors twin_differences compares, by attribute
+
     def __init__(self, bs, rng, sw=Switches(), *, topk=1, steps=3, width=None, layout="contiguous", stride=1, extra=2,
                  pool_rows=None, starts="mixed", bad=()):
         self.bs, self.rng, self.sw, self.topk, self.steps = bs, rng, sw, topk, steps
@@ -133,7 +135,6 @@ class Case(CheckedCase):
         self.pool_rows = pool_rows if pool_rows is not None else min(bs, 256) + 3
         self.seq_dtype = np.int64 if sw.seq64 else np.int32
         self.pool_dtype = np.int32 if sw.pool32 else np.int64
-        self.qlens = self.swa_mapping = self.out = None  # compare_twins' other inputs: none here
         self.new_values()
         base = torch.zeros(layout_shape(self.pool_rows, self.W, layout), dtype=torch.int32, device="cuda")
         self.r2t = layout_view(base, self.pool_rows, self.W, layout)

@@ -100,12 +100,16 @@ class SpecCase:
             self.len_b_h = self.rng.choice([0, 1, b_cols, b_cols + 300, -2, 7, 1000], self.rows)
 
     def upload(self):
+        """The host lengths into the device arrays, in place once they exist (a captured graph reads those)."""
         def strided(host, dtype):  # every stride-th entry, the gaps holding lengths that would change the result
             full = np.full(max(len(host), 1) * self.stride, 77, dtype)
             full[::self.stride][:len(host)] = host
             return device_copy(full, dtype)[::self.stride][:len(host)]
-        self.len_a = strided(self.len_a_h, self.dtypes[0])
-        self.len_b = strided(self.len_b_h, self.dtypes[1])
+        for name, host, dtype in (("len_a", self.len_a_h, self.dtypes[0]), ("len_b", self.len_b_h, self.dtypes[1])):
+            if hasattr(self, name):
+                getattr(self, name).copy_(device_copy(host, dtype))
+            else:
+                setattr(self, name, strided(host, dtype))
 
     def poison(self):
         self.dst_base.fill_(POISON[np.dtype(np.int32)])

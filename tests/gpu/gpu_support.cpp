@@ -11,9 +11,13 @@ DeviceInts::DeviceInts(std::size_t count) : count_(count) {
 }
 DeviceInts::~DeviceInts() { cudaFree(ptr_); }
 
+// upload and poison finish before they return: cudaMemcpy from pageable memory and cudaMemset may still be running
+// on the legacy stream when they return, and a kernel on a non-blocking stream does not wait for them (the 8-thread
+// test then saw its outputs poisoned after the call, when the GPU was shared with other processes).
 void DeviceInts::upload(const std::vector<std::int32_t>& host) {
   REQUIRE(host.size() <= count_);
   REQUIRE_CUDA(cudaMemcpy(ptr_, host.data(), host.size() * sizeof(std::int32_t), cudaMemcpyHostToDevice));
+  REQUIRE_CUDA(cudaDeviceSynchronize());
 }
 
 std::vector<std::int32_t> DeviceInts::download() const {
@@ -23,7 +27,10 @@ std::vector<std::int32_t> DeviceInts::download() const {
   return host;
 }
 
-void DeviceInts::poison() { REQUIRE_CUDA(cudaMemset(ptr_, 0xA5, count_ * sizeof(std::int32_t))); }
+void DeviceInts::poison() {
+  REQUIRE_CUDA(cudaMemset(ptr_, 0xA5, count_ * sizeof(std::int32_t)));
+  REQUIRE_CUDA(cudaDeviceSynchronize());
+}
 
 Inputs random_inputs(std::int64_t bs, std::mt19937& rng, int max_ext) {
   Inputs in;

@@ -53,8 +53,9 @@ inline void check_vector(const ArrayArg& a, Access access, Dtypes dtypes = Dtype
   check_writable(a, access);
 }
 
-// An int32 2-D array with any non-negative strides. A written one must not have a stride of 0 along a dimension of
-// more than one element: its elements would share memory (torch refuses in-place writes to such tensors too).
+// An int32 2-D array with any non-negative strides. A written one with elements must not have a stride of 0 along a
+// dimension of more than one element: its elements would share memory (torch refuses in-place writes to such tensors
+// too). One of no elements (7 x 0, say, whatever its strides) shares nothing.
 inline void check_matrix(const ArrayArg& a, Access access) {
   check_dtype(a, Dtypes::Int32);
   if (a.ndim != 2) throw std::invalid_argument(fmt::format("{} must be 2-D, got {} dimensions", a.name, a.ndim));
@@ -63,7 +64,8 @@ inline void check_matrix(const ArrayArg& a, Access access) {
     throw std::invalid_argument(
         fmt::format("{} must have non-negative strides, got ({}, {})", a.name, a.row_stride, a.col_stride));
   }
-  if (access == Access::Write && ((a.rows > 1 && a.row_stride == 0) || (a.cols > 1 && a.col_stride == 0))) {
+  const bool empty = a.rows == 0 || a.cols == 0;
+  if (access == Access::Write && !empty && ((a.rows > 1 && a.row_stride == 0) || (a.cols > 1 && a.col_stride == 0))) {
     throw std::invalid_argument(fmt::format("{} is written but its strides ({}, {}) make elements of its {} x {} "
                                             "shape share memory",
                                             a.name, a.row_stride, a.col_stride, a.rows, a.cols));
