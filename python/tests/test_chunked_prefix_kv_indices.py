@@ -114,7 +114,6 @@ def test_graph_capture_compile_counts_opcheck_and_the_pybind_path(bs):
 
 @needs_gpu
 @pytest.mark.parametrize("change, name", [
-    (lambda c: {"chunk_start_idx": None}, "chunk_start_idx"),
     (lambda c: {"chunk_cu_seq_lens": c.indptr.long()}, "chunk_cu_seq_lens"),
     (lambda c: {"chunk_kv_indices": c.view().to(torch.int16)}, "chunk_kv_indices"),
     (lambda c: {"chunk_seq_lens": c.lens[:c.bs - 1]}, "chunk_seq_lens"),
@@ -122,6 +121,15 @@ def test_graph_capture_compile_counts_opcheck_and_the_pybind_path(bs):
 ])
 def test_argument_errors_name_the_argument_and_write_nothing(change, name):
     kv.check_argument_error(ChunkedCase(5, np.random.default_rng(1), FULL), OP_NAME, change, name)
+
+
+@needs_gpu
+def test_a_missing_start_is_named_by_the_drop_in():
+    """None for a tensor the op requires: torch's own refusal names nothing, the drop-in's names it."""
+    case = ChunkedCase(5, np.random.default_rng(1), FULL)
+    with pytest.raises(TypeError, match="chunk_start_idx must be a tensor, not None"):
+        case.call(chunk_start_idx_ptr=None)
+    case.check_untouched()
 
 
 def test_the_op_description_and_the_kind():
