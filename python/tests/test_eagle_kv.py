@@ -154,8 +154,9 @@ class Case(CheckedCase):
     drawn, plus `spare`), kv_indptr [steps, I] (I = bs * topk + 1 + 3). req_to_token has pool_rows rows and `width`
     columns (default: the longest prefix and extension) in `layout`; 1-D inputs hold `extra` entries past their
     count and are every stride-th element of a larger tensor when stride > 1. lengths: "mixed" (0 to max_len, some
-    padded graph rows: length 1 at pool index 0 with positions drawn apart), "past" (a third past the table's columns
-    or negative: draftjit only). bad: "pool" (pool indices outside the rows). blocks > 0: the token-block parallel
+    padded graph rows: length 1 at pool index 0 with positions drawn apart), "past" (a third at or past the table's
+    columns, so that prefixes or extensions leave the row: draftjit only). No length is negative: segments would
+    overlap, and which write lands last is unordered, upstream's as draftjit's. bad: "pool" (pool indices outside the rows). blocks > 0: the token-block parallel
     grid (steps * blocks, bs, topk) with NUM_STEPS = steps."""
 
     INPUTS = ("pool", "r2t", "lens", "pos")
@@ -192,7 +193,7 @@ class Case(CheckedCase):
         lens[rng.random(n) < 0.1] = 0
         if self.lengths == "past":
             past = rng.random(n) < 0.35
-            lens[past] = rng.choice(np.array([self.W, self.W + 7, -1, -3]), int(past.sum()))
+            lens[past] = rng.choice(np.array([self.W - 1, self.W, self.W + 7]), int(past.sum()))
         pool = rng.integers(0, self.pool_rows, n)
         pos = np.repeat(lens, self.topk)[:max(self.n * self.topk, 0)]
         pos = pos + (rng.random(len(pos)) < 0.1) * rng.integers(-2, 3, len(pos))
