@@ -372,11 +372,15 @@ assign_draft_cache_locs_contiguous = _GridLaunched("assign_draft_cache_locs_cont
 
 def _flat(tensor):
     """tensor's storage from its first element as one contiguous run: what a raw kernel's pointer arithmetic over
-    rows of a stride it is given reaches."""
-    if tensor.is_contiguous():
-        return tensor.view(-1)
-    elements = tensor.untyped_storage().nbytes() // tensor.element_size() - tensor.storage_offset()
-    return tensor.as_strided((elements,), (1,))
+    rows of a stride it is given reaches (None stays None: the op names it)."""
+    if tensor is None or tensor.is_contiguous():
+        return tensor if tensor is None else tensor.view(-1)
+    return tensor.as_strided((_elements_from(tensor),), (1,))
+
+
+def _elements_from(tensor):
+    """The elements of tensor's storage from its first one on."""
+    return tensor.untyped_storage().nbytes() // tensor.element_size() - tensor.storage_offset()
 
 
 def _draft_decode_kv_indices(grid, req_pool_indices, req_to_token, paged_kernel_lens, kv_indices, kv_indptr,
@@ -418,8 +422,7 @@ def _rows_of(table, stride, name):
         return table
     if stride <= 0:
         raise ValueError(f"{name} = {stride} must be positive")
-    elements = table.untyped_storage().nbytes() // table.element_size() - table.storage_offset()
-    return table.as_strided((elements // stride, stride), (stride, 1))
+    return table.as_strided((_elements_from(table) // stride, stride), (stride, 1))
 
 
 def kv_indices_num_token_blocks(table_width, base_programs):

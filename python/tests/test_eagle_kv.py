@@ -410,6 +410,8 @@ def argument_errors():
         (lambda c: {"kv_indptr_stride": 10}, "kv_indptr_stride"),
         (lambda c: {"kv_indptr": c.view("kv_indptr")[:2]}, "kv_indptr"),
         (lambda c: {"kv_indices_stride": -1}, "kv_indices_stride"),
+        (lambda c: {"kv_indices": None}, "kv_indices"),
+        (lambda c: {"positions": None}, "positions"),
         (lambda c: {"grid": (3, MAX_BS + 1, 2)}, re.escape(f"bs = {MAX_BS + 1}")),
     ]
 
