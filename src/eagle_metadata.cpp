@@ -1,11 +1,12 @@
-// EAGLE's contiguous draft cache locations (include/draftjit/eagle.hpp): check the arguments, pick the kernel of the
-// call's switches (ops::eagle::spec_for), fill its params struct and launch it.
+// The EAGLE family's calls (include/draftjit/eagle.hpp), the draft cache locations and the draft KV indices: check
+// the arguments, pick the kernel of the call's switches (ops::eagle::spec_for), fill its params struct, launch it.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "call_checks.hpp"
@@ -92,6 +93,109 @@ void assign_draft_cache_locs_contiguous(const EagleCacheLocsArgs& args, CUstream
 }
 
 void prepare_eagle_cache_locs(const EagleSwitches& switches) {
+  const jit::KernelSpec spec = spec_of(switches);  // before the driver
+  prepare_kernels({&spec, 1});
+}
+
+namespace {
+
+constexpr const char* kDraftKvCall = "generate_draft_decode_kv_indices";
+
+template <class... Args>
+void require_kv(bool ok, fmt::format_string<Args...> what, Args&&... args) {
+  require_arg(kDraftKvCall, ok, what, std::forward<Args>(args)...);
+}
+
+jit::KernelSpec spec_of(const EagleDraftKvSwitches& s) {
+  return ops::eagle::spec_for(ops::eagle::kDraftDecodeKvIndicesOp,
+                              (s.req_pool_indices == IndexType::Int32 ? k::kEaglePoolIndices32 : 0) |
+                                  (s.paged_kernel_lens == IndexType::Int64 ? k::kEagleLens64 : 0) |
+                                  (s.positions == IndexType::Int32 ? k::kEaglePositions32 : 0) |
+                                  (s.kv_indices == IndexType::Int64 ? k::kEagleOut64 : 0));
+}
+
+// Every rule of the header, bs first; the params of a call that passes them (splits 1: the launch picks them).
+k::EagleDraftKvParams checked_params(const EagleDraftKvArgs& a) {
+  ops::eagle::check_bs(a.bs, kDraftKvCall);
+  constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();
+  const std::int64_t steps = a.speculative_num_steps, topk = a.topk;
+  require_kv(topk >= 0 && topk <= kInt32Max && steps >= 0 && steps <= kInt32Max,
+             "topk = {} and speculative_num_steps = {} must be in [0, INT32_MAX]", topk, steps);
+  const std::int64_t tokens = a.bs * topk;  // N
+  require_kv(tokens * steps <= kInt32Max, "bs * topk * speculative_num_steps = {} is past INT32_MAX", tokens * steps);
+  const std::int64_t launched = tokens * steps;
+  // upstream's masked sums reach index upper - 1: below the count they sum a truncated prefix
+  for (const auto& [name, upper, count] : {std::tuple{"bs_upper", a.bs_upper, a.bs},
+                                           {"iter_upper", a.iter_upper, steps},
+                                           {"num_tokens_upper", a.num_tokens_upper, tokens}}) {
+    require_kv(launched == 0 || upper >= count, "{} = {} is below its count {}", name, upper, count);
+  }
+  require_kv(a.page_size >= 1, "page_size = {} must be at least 1", a.page_size);
+  for (const auto& [name, indices] : {std::pair{"req_pool_indices", &a.req_pool_indices},
+                                      {"paged_kernel_lens", &a.paged_kernel_lens}, {"positions", &a.positions}}) {
+    require_kv(indices->stride >= 0, "{} has a negative stride ({})", name, indices->stride);
+  }
+  const ConstDeviceMatrix& tok = a.req_to_token;
+  check_token_table(kDraftKvCall, tok, false, 0, 1);  // sizes and strides: the kernel keeps its reads inside
+  require_kv(a.pool_len == tok.cols,
+             "pool_len = {} is not req_to_token's {} columns (upstream's row base is pool index * pool_len)",
+             a.pool_len, tok.cols);
+  require_kv(a.kv_indices_stride >= 0, "kv_indices_stride = {} is negative", a.kv_indices_stride);
+  require_kv(a.kv_indptr.type == IndexType::Int32, "kv_indptr must be int32");
+  if (launched != 0) {
+    require_kv(a.kv_indptr_stride > tokens, "kv_indptr_stride = {} leaves no room for entries 1 ..= bs * topk = {}",
+               a.kv_indptr_stride, tokens);
+    const std::int64_t reach = (steps - 1) * a.kv_indptr_stride + tokens + 1;
+    require_kv(a.kv_indptr.length >= reach, "kv_indptr has {} entries, fewer than (steps - 1) * kv_indptr_stride + "
+               "bs * topk + 1 = {}", a.kv_indptr.length, reach);
+    require_kv(a.req_pool_indices.data != nullptr && a.paged_kernel_lens.data != nullptr && tok.data != nullptr &&
+                   a.kv_indices.data != nullptr && a.kv_indptr.data != nullptr && a.positions.data != nullptr,
+               "req_pool_indices, req_to_token, paged_kernel_lens, kv_indices, kv_indptr and positions must be "
+               "non-null");
+  }
+  k::EagleDraftKvParams p{};
+  p.req_pool_indices = {a.req_pool_indices.data, a.req_pool_indices.stride};
+  p.lens = {a.paged_kernel_lens.data, a.paged_kernel_lens.stride};
+  p.positions = {a.positions.data, a.positions.stride};
+  p.req_to_token = {tok.data, tok.row_stride, tok.col_stride};
+  p.pool_rows = tok.rows;
+  p.pool_cols = tok.cols;
+  p.kv_indices = a.kv_indices.data;
+  p.kv_indices_stride = a.kv_indices_stride;
+  p.kv_indices_length = a.kv_indices.length;
+  p.kv_indptr = static_cast<int*>(a.kv_indptr.data);
+  p.kv_indptr_stride = a.kv_indptr_stride;
+  p.bs = static_cast<int>(launched == 0 ? 0 : a.bs);
+  p.topk = static_cast<int>(topk);
+  p.steps = static_cast<int>(steps);
+  p.page_size = a.page_size;
+  p.splits = 1;
+  return p;
+}
+
+}  // namespace
+
+void generate_draft_decode_kv_indices(const EagleDraftKvArgs& args, CUstream stream) {
+  const jit::KernelSpec spec = spec_of(EagleDraftKvSwitches{args.paged_kernel_lens.type, args.positions.type,
+                                                            args.req_pool_indices.type, args.kv_indices.type});
+  k::EagleDraftKvParams params = checked_params(args);
+  if (params.bs == 0) return;  // as upstream's empty grid: nothing written
+  Context& context = current_context();
+  const LoadedKernel& kernel = kernel_for_call(context, spec, params.bs, stream, kDraftKvCall, [] {
+    return std::string("Call draftjit::prepare_eagle_draft_kv for these switches (Python: draftjit.prepare(bs, "
+                       "kind=\"draft-kv\", switches=...)) before capturing");
+  });
+  // Up to one wave of blocks share the (request, split) items; a request's row prefix (at most req_to_token's
+  // columns) splits into up to as many tiles as it has, so that a few long requests still fill the wave.
+  const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
+  const std::int64_t tile = std::int64_t{k::kEagleItemLocs} * spec.threads;
+  const std::int64_t tiles = std::max<std::int64_t>(1, (params.pool_cols + tile - 1) / tile);
+  params.splits = std::clamp<std::int64_t>((wave + params.bs - 1) / params.bs, 1, tiles);
+  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>(std::int64_t{params.bs} * params.splits, wave));
+  launch(kernel, {blocks, static_cast<unsigned>(spec.threads)}, stream, params);
+}
+
+void prepare_eagle_draft_kv(const EagleDraftKvSwitches& switches) {
   const jit::KernelSpec spec = spec_of(switches);  // before the driver
   prepare_kernels({&spec, 1});
 }

@@ -1,7 +1,10 @@
-// One launch of EAGLE's contiguous draft cache locations (include/draftjit/eagle.hpp): every request's run of
-// topk * steps locations is the run of req_to_token's row that starts at its seq_len, widened to int64. Blocks take
-// (request, tile) items in turn; nothing depends on bs, the run's length or a width at compile time: one kernel per
-// switch set (FLAGS) serves every call.
+// The EAGLE family's kernels (include/draftjit/eagle.hpp). Nothing depends on bs, topk, steps, the page size, a width
+// or a stride at compile time: one kernel per op and switch set (FLAGS) serves every call.
+// - Contiguous draft cache locations: every request's run of topk * steps locations is the run of req_to_token's row
+//   that starts at its seq_len, widened to int64. Blocks take (request, tile) items in turn.
+// - Draft decode KV indices: for each step, request and branch, the request's row prefix and its extension tokens
+//   at the segment's closed-form offset, and kv_indptr from the prefix over positions. Blocks take contiguous runs
+//   of (request, split) items and sum the prefixes of their first request once.
 #ifndef DRAFTJIT_EAGLE_KERNEL_CUH
 #define DRAFTJIT_EAGLE_KERNEL_CUH
 
@@ -40,6 +43,157 @@ __device__ __forceinline__ void eagle_cache_locs_kernel(const EagleCacheLocsPara
   for (long long item = blockIdx.x; item < p.bs * p.tiles_per_run; item += gridDim.x) {
     const long long b = quotient(item, p.tiles_per_run);
     copy_run<THREADS, FLAGS>(p, static_cast<int>(b), item - b * p.tiles_per_run);
+  }
+}
+
+// ---- generate_draft_decode_kv_indices ----
+
+// The sum over i < n of value(i), to every thread of the block, which all call it; s_warps: the block's scratch.
+template <int THREADS, class Value>
+__device__ __forceinline__ long long block_sum(long long n, Value value, long long (&s_warps)[THREADS / kWarpThreads]) {
+  constexpr int kWarps = THREADS / kWarpThreads;
+  long long sum = 0;
+  for (long long i = threadIdx.x; i < n; i += THREADS) sum += value(i);
+#pragma unroll
+  for (int d = kWarpThreads / 2; d > 0; d /= 2) sum += __shfl_xor_sync(kFullWarp, sum, d);
+  __syncthreads();  // an earlier call's readers are done
+  if (threadIdx.x % kWarpThreads == 0) s_warps[threadIdx.x / kWarpThreads] = sum;
+  __syncthreads();
+  long long total = 0;
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) total += s_warps[w];
+  return total;
+}
+
+// x as upstream computes it: in int32 (wrapping) where its lengths are int32, else in int64.
+template <int FLAGS>
+__device__ __forceinline__ long long in_lens_width(unsigned long long x) {
+  if constexpr ((FLAGS & kEagleLens64) != 0) return static_cast<long long>(x);
+  return static_cast<int>(static_cast<unsigned>(x));
+}
+
+// Where segment (it = step + 1, request q, branch k) starts in its step's row: the segments of the requests before
+// q (cum their lengths' sum), then q's branches before k, each len + it long.
+template <int FLAGS>
+__device__ __forceinline__ long long segment_base(const EagleDraftKvParams& p, long long cum, int q, int it, int k,
+                                                  long long len) {
+  using U = unsigned long long;
+  const U topk = static_cast<unsigned>(p.topk);
+  // q * it * topk is int32 upstream too: the host keeps bs * steps * topk within INT32_MAX.
+  return in_lens_width<FLAGS>(U(cum) * topk + U(q) * U(it) * topk + U(k) * (U(len) + U(it)));
+}
+
+// The column of req_to_token where branch k's extension starts: right after the prefix, steps per branch, or with
+// pages (page_size > 1 and topk > 1) on the branch's own pages after the prefix's last full page, at the same
+// offset in the page as the prefix's end. C's truncating / and %, as Triton's // and %.
+template <int FLAGS>
+__device__ __forceinline__ long long extension_start(const EagleDraftKvParams& p, int k, long long len) {
+  using U = unsigned long long;
+  const long long size = p.page_size;
+  if (size == 1 || p.topk == 1) return in_lens_width<FLAGS>(U(len) + U(k) * U(p.steps));
+  const long long last = in_lens_width<FLAGS>(U(len % size));
+  const long long pages = in_lens_width<FLAGS>(U(last + p.steps + size - 1)) / size;
+  return in_lens_width<FLAGS>(U(len / size * size) + U(k) * U(pages) * U(size) + U(last));
+}
+
+template <int FLAGS>
+__device__ __forceinline__ void store_kv_index(const EagleDraftKvParams& p, int step, long long column, int token) {
+  if (column < 0 || column >= p.kv_indices_stride) return;
+  const long long at = step * p.kv_indices_stride + column;
+  if (at >= p.kv_indices_length) return;
+  if constexpr ((FLAGS & kEagleOut64) != 0) {
+    static_cast<long long*>(p.kv_indices)[at] = token;
+  } else {
+    static_cast<int*>(p.kv_indices)[at] = token;
+  }
+}
+
+template <int FLAGS>
+__device__ __forceinline__ long long load_position(const EagleDraftKvParams& p, long long x) {
+  return load_index<(FLAGS & kEaglePositions32) == 0>(p.positions, static_cast<int>(x));
+}
+
+// Item (q, split): the row tiles split, split + splits, ... of request q's prefix into every (step, branch) segment;
+// split 0 also writes the extensions and kv_indptr. cum: the lengths of the requests before q; positions: the sum of
+// positions[x] for x < q * topk, total: for x < bs * topk (block 0's, for entry bs * topk).
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q, long long split, long long cum,
+                                              long long positions, long long total) {
+  constexpr int kTile = THREADS * kEagleItemLocs;
+  const long long len = load_index<(FLAGS & kEagleLens64) != 0>(p.lens, q);
+  const long long pool = load_index<(FLAGS & kEaglePoolIndices32) == 0>(p.req_pool_indices, q);
+  const bool row_ok = pool >= 0 && pool < p.pool_rows;
+  const int* row = p.req_to_token.data + (row_ok ? pool : 0) * p.req_to_token.row_stride;
+  const long long live = row_ok ? min(len, p.pool_cols) : 0;  // prefix columns past the row are left alone
+  for (long long first = split * kTile + threadIdx.x; first - threadIdx.x < live; first += p.splits * kTile) {
+    int tokens[kEagleItemLocs];
+#pragma unroll
+    for (int i = 0; i < kEagleItemLocs; ++i) {
+      const long long j = first + i * THREADS;
+      if (j < live) tokens[i] = __ldg(row + j * p.req_to_token.col_stride);
+    }
+    for (int d = 0; d < p.steps; ++d) {
+      for (int k = 0; k < p.topk; ++k) {
+        const long long base = segment_base<FLAGS>(p, cum, q, d + 1, k, len);
+#pragma unroll
+        for (int i = 0; i < kEagleItemLocs; ++i) {
+          const long long j = first + i * THREADS;
+          if (j < live) store_kv_index<FLAGS>(p, d, base + j, tokens[i]);
+        }
+      }
+    }
+  }
+  if (split != 0) return;
+  // The extensions: (step d, branch k, token e < d + 1), one per thread in turn.
+  const long long per_step = static_cast<long long>(p.topk) * p.steps;
+  for (long long t = threadIdx.x; row_ok && t < per_step * p.steps; t += THREADS) {
+    const int d = static_cast<int>(quotient(t, per_step));
+    const int k = static_cast<int>(quotient(t - d * per_step, p.steps));
+    const int e = static_cast<int>(t - d * per_step - static_cast<long long>(k) * p.steps);
+    if (e > d) continue;
+    const long long column = extension_start<FLAGS>(p, k, len) + e;
+    if (column < 0 || column >= p.pool_cols) continue;
+    const int token = __ldg(row + column * p.req_to_token.col_stride);
+    store_kv_index<FLAGS>(p, d, segment_base<FLAGS>(p, cum, q, d + 1, k, len) + len + e, token);
+  }
+  // kv_indptr[d, z] for z = q * topk + k, the positions before z plus z * (d + 1); z = 0 writes z = bs * topk.
+  const long long tokens = static_cast<long long>(p.bs) * p.topk;
+  for (long long t = threadIdx.x; t < per_step; t += THREADS) {
+    const int d = static_cast<int>(quotient(t, p.topk));
+    const int k = static_cast<int>(t - static_cast<long long>(d) * p.topk);
+    long long z = static_cast<long long>(q) * p.topk + k, before = positions;
+    for (long long x = z - k; x < z; ++x) before += load_position<FLAGS>(p, x);
+    if (z == 0) {
+      z = tokens;
+      before = total;
+    }
+    p.kv_indptr[d * p.kv_indptr_stride + z] = static_cast<int>(static_cast<unsigned long long>(before + z * (d + 1)));
+  }
+}
+
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void eagle_draft_kv_kernel(const EagleDraftKvParams& p) {
+  static_assert(FLAGS >= 0 && FLAGS < kEagleFlagsEnd, "FLAGS: kEagle* switches");
+  const long long items = static_cast<long long>(p.bs) * p.splits;
+  const long long first = items * blockIdx.x / gridDim.x, last = items * (blockIdx.x + 1) / gridDim.x;
+  if (first >= last) return;  // the whole block
+  int q = static_cast<int>(quotient(first, p.splits));
+  // The prefixes of the block's first request, once; later requests add theirs as the block reaches them.
+  __shared__ long long s_warps[THREADS / kWarpThreads];
+  const auto position = [&](long long x) { return load_position<FLAGS>(p, x); };
+  long long cum = block_sum<THREADS>(
+      q, [&](long long r) { return load_index<(FLAGS & kEagleLens64) != 0>(p.lens, static_cast<int>(r)); }, s_warps);
+  long long positions = block_sum<THREADS>(static_cast<long long>(q) * p.topk, position, s_warps);
+  const long long total =
+      first == 0 ? block_sum<THREADS>(static_cast<long long>(p.bs) * p.topk, position, s_warps) : 0;
+  for (long long item = first; item < last; ++item) {
+    for (; q < quotient(item, p.splits); ++q) {
+      cum += load_index<(FLAGS & kEagleLens64) != 0>(p.lens, q);
+      for (long long x = static_cast<long long>(q) * p.topk; x < static_cast<long long>(q + 1) * p.topk; ++x) {
+        positions += load_position<FLAGS>(p, x);
+      }
+    }
+    draft_kv_item<THREADS, FLAGS>(p, q, item - static_cast<long long>(q) * p.splits, cum, positions, total);
   }
 }
 

@@ -1,6 +1,9 @@
 #include "ops/eagle/family.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
+#include <cstddef>
 #include <vector>
 
 #include "ops/eagle/ops.hpp"
@@ -15,29 +18,42 @@ namespace k = draftjit_kernels;
 using jit::KernelSpec;
 
 // Indexed as kOps (ops.hpp).
-constexpr std::array<jit::KernelVariant, 1> kVariants = {{
+constexpr std::array<jit::KernelVariant, 2> kVariants = {{
     {"eagle_cache_locs", jit::scan_bit(jit::Scan::None), k::EagleCacheLocsParams::kEntry, "EagleCacheLocsParams",
      "eagle_kernel.cuh", "eagle_cache_locs_kernel"},
+    {"eagle_draft_kv", jit::scan_bit(jit::Scan::None), k::EagleDraftKvParams::kEntry, "EagleDraftKvParams",
+     "eagle_kernel.cuh", "eagle_draft_kv_kernel"},
 }};
 static_assert(kVariants.size() == kOps.size());
 
 // The names of the kEagle* switch bits, bit i at index i.
-constexpr std::array<const char*, 2> kFlagNames = {"seq64", "pool32"};
-static_assert(1 << kFlagNames.size() == k::kEagleFlagsEnd && k::kEagleSeqLens64 == 1 && k::kEaglePoolIndices32 == 2);
+constexpr std::array<const char*, 5> kFlagNames = {"seq64", "pool32", "len64", "pos32", "out64"};
+static_assert(1 << kFlagNames.size() == k::kEagleFlagsEnd && k::kEagleSeqLens64 == 1 && k::kEaglePoolIndices32 == 2 &&
+              k::kEagleLens64 == 4 && k::kEaglePositions32 == 8 && k::kEagleOut64 == 16);
 
 // Each op's switches, indexed as kOps.
-constexpr std::array<int, 1> kOpFlags = {k::kEagleFlagsEnd - 1};
+constexpr std::array<int, 2> kOpFlags = {k::kEagleSeqLens64 | k::kEaglePoolIndices32,
+                                         k::kEaglePoolIndices32 | k::kEagleLens64 | k::kEaglePositions32 |
+                                             k::kEagleOut64};
 static_assert(kOpFlags.size() == kOps.size());
 
-// One block size: an item is 256 x kEagleItemLocs locations of one request's run.
+// Each op's call kind, indexed as kOps.
+constexpr std::array<const char*, 2> kKindNames = {"draft-locs", "draft-kv"};
+
+// One block size: an item is 256 x kEagleItemLocs locations of one request's run (or row prefix).
 constexpr SwitchFamily kRules = {kEagleFamily, "eagle", kOps, kOpFlags, kFlagNames, 256, kMaxEagleBs};
 
-constexpr std::array<CallKind, 1> kKinds = {{
-    {"draft-locs", "EAGLE's contiguous draft cache locations", kEagleFamily, kOpFlags[0],
-     [](std::int64_t bs, int flags, const Tuning&) {
-       kRules.check_bs(bs, "the draft-locs kind");
-       return std::vector<KernelSpec>{kRules.spec_of(0, flags)};
-     }},
+// Every kind's specs: its op's kernel for these flags, whatever the bs.
+template <std::size_t kOp>
+std::vector<KernelSpec> specs_of(std::int64_t bs, int flags, const Tuning&) {
+  kRules.check_bs(bs, fmt::format("the {} kind", kKindNames[kOp]));
+  return {kRules.spec_of(kOp, flags)};
+}
+
+constexpr std::array<CallKind, 2> kKinds = {{
+    {kKindNames[0], "EAGLE's contiguous draft cache locations", kEagleFamily, kOpFlags[0], specs_of<0>},
+    {kKindNames[1], "EAGLE's per-step draft decode KV indices (generate_draft_decode_kv_indices)", kEagleFamily,
+     kOpFlags[1], specs_of<1>},
 }};
 
 }  // namespace

@@ -118,6 +118,11 @@ the next row). Both tables are read at upstream's stride arguments. One launch o
 (kind "flashmla"), none at bs 0. get_num_page_per_block_flashmla and get_num_kv_index_blocks_flashmla are upstream's
 host helpers.
 
+generate_draft_decode_kv_indices (EAGLE, kernels/ops/speculative/cache_locs.py) is one launch of
+torch.ops.draftjit.generate_draft_decode_kv_indices (kind "draft-kv"), none for an empty grid: its grid's sizes are
+the steps, requests and topk (with NUM_STEPS, the steps are NUM_STEPS), and kv_indices and kv_indptr are taken as the
+flat runs upstream's strides index.
+
 create_chunked_prefix_cache_kv_indices (same file) is FlashInfer's CSR writer with chunk_start_idx, chunk_seq_lens
 and chunk_cu_seq_lens for kv_start_idx, the lengths and kv_indptr, ENTRY_PAGE_SIZE 1 and no mapping: one launch of
 torch.ops.draftjit.chunked_prefix_kv_indices (kind "chunked-prefix"), none at bs 0, with the same guards."""
@@ -158,6 +163,7 @@ _fa3_extend_op = _op("fa3_draft_extend_metadata")
 _fa3_spec_table_op = _op("fa3_swa_spec_page_table")
 _fa3_kv_splits_op = _op("fa3_num_kv_splits")
 _draft_cache_locs_op = _op("assign_draft_cache_locs_contiguous")
+_draft_kv_indices_op = _op("generate_draft_decode_kv_indices")
 _flashinfer_kv_indices_op = _op("flashinfer_kv_indices")
 _flashmla_kv_indices_op = _op("flashmla_kv_indices")
 _chunked_prefix_kv_indices_op = _op("chunked_prefix_kv_indices")
@@ -364,6 +370,39 @@ assign_draft_cache_locs_contiguous = _GridLaunched("assign_draft_cache_locs_cont
                                                    _assign_draft_cache_locs_contiguous)
 
 
+def _flat(tensor):
+    """tensor's storage from its first element as one contiguous run: what a raw kernel's pointer arithmetic over
+    rows of a stride it is given reaches (None stays None: the op names it)."""
+    if tensor is None or tensor.is_contiguous():
+        return tensor if tensor is None else tensor.view(-1)
+    return tensor.as_strided((_elements_from(tensor),), (1,))
+
+
+def _elements_from(tensor):
+    """The elements of tensor's storage from its first one on."""
+    return tensor.untyped_storage().nbytes() // tensor.element_size() - tensor.storage_offset()
+
+
+def _draft_decode_kv_indices(grid, req_pool_indices, req_to_token, paged_kernel_lens, kv_indices, kv_indptr,
+                             positions, pool_len, kv_indices_stride, kv_indptr_stride, bs_upper, iter_upper,
+                             num_tokens_upper, page_size, NUM_STEPS=0):
+    """upstream's generate_draft_decode_kv_indices[grid](...): grid (steps, num_seqs, topk), or, token-block parallel,
+    (steps * blocks, num_seqs, topk) with NUM_STEPS = steps (the same values). kv_indices and kv_indptr are written
+    as upstream addresses them, step d's row at d * their stride from their first element."""
+    steps, num_seqs, topk = grid + (1,) * (3 - len(grid))
+    if NUM_STEPS:
+        if 0 < steps < NUM_STEPS:
+            raise ValueError(f"generate_draft_decode_kv_indices: grid[0] = {steps} is less than NUM_STEPS = "
+                             f"{NUM_STEPS}, so no token block would copy (upstream's loop would step by 0)")
+        steps = NUM_STEPS
+    _draft_kv_indices_op(req_pool_indices, req_to_token, paged_kernel_lens, _flat(kv_indices), _flat(kv_indptr),
+                         positions, pool_len, kv_indices_stride, kv_indptr_stride, bs_upper, iter_upper,
+                         num_tokens_upper, page_size, steps, topk, num_seqs if _grid_bs(grid) else 0)
+
+
+generate_draft_decode_kv_indices = _GridLaunched("generate_draft_decode_kv_indices", _draft_decode_kv_indices)
+
+
 def _num_kv_splits(grid, num_kv_splits_ptr, seq_lens_ptr, num_seq, num_group, num_head, num_kv_head, max_kv_splits,
                    device_core_count, MAX_NUM_SEQ, uneven_batch_ptr=None):
     """upstream's get_num_kv_splits_triton[grid](...): see the top of this module. Its programs all write the same
@@ -383,8 +422,7 @@ def _rows_of(table, stride, name):
         return table
     if stride <= 0:
         raise ValueError(f"{name} = {stride} must be positive")
-    elements = table.untyped_storage().nbytes() // table.element_size() - table.storage_offset()
-    return table.as_strided((elements // stride, stride), (stride, 1))
+    return table.as_strided((_elements_from(table) // stride, stride), (stride, 1))
 
 
 def kv_indices_num_token_blocks(table_width, base_programs):

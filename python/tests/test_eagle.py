@@ -99,7 +99,25 @@ class Switches:
 ALL_SWITCHES = [Switches(*bits) for bits in itertools.product((False, True), repeat=2)]
 
 
-class Case:
+class CheckedCase:
+    """What the family's cases share: poisoning every output, and checking them (and the inputs) against the
+    reference (expect) or against their poison, by problems(); label() names the case in a failure."""
+
+    def poison(self):
+        for output in self.outputs.values():
+            output.poison()
+
+    def check(self):
+        self.expect()
+        problems = self.problems()
+        assert not problems, f"{self.label()}: " + "; ".join(problems)
+
+    def check_untouched(self):
+        problems = self.problems()
+        assert not problems, "; ".join(problems)
+
+
+class Case(CheckedCase):
     """One call's inputs on the GPU and its poisoned out_cache_loc (bs * C + TAIL entries), with the host values
     reference() reads. req_to_token has pool_rows rows and `width` columns (default C + 300) in `layout`; 1-D inputs
     hold `extra` entries past bs and are every stride-th element of a larger tensor when stride > 1. starts: "mixed"
@@ -173,8 +191,8 @@ class Case:
     def prepare(self):
         draftjit.prepare([self.bs], kind=KIND, switches=self.sw.names())
 
-    def poison(self):
-        self.outputs["out_cache_loc"].poison()
+    def label(self):
+        return f"bs {self.bs} {self.sw.id()} topk {self.topk} steps {self.steps}"
 
     def expect(self):
         reference(self.bs, self.seq_h, self.pool_h, self.r2t_h, self.topk, self.steps,
@@ -189,15 +207,6 @@ class Case:
                                           ("req_to_token", self.r2t, self.r2t_h, np.int32)):
             found.append(first_difference(f"input {name}", tensor.cpu().numpy(), host.astype(dtype)))
         return [problem for problem in found if problem]
-
-    def check(self):
-        self.expect()
-        problems = self.problems()
-        assert not problems, f"bs {self.bs} {self.sw.id()} topk {self.topk} steps {self.steps}: " + "; ".join(problems)
-
-    def check_untouched(self):
-        problems = self.problems()
-        assert not problems, "; ".join(problems)
 
 
 # --- GPU: results against the reference ---------------------------------------------------------------------
@@ -337,7 +346,11 @@ def argument_errors():
 @needs_gpu
 @pytest.mark.parametrize("change, name", argument_errors())
 def test_argument_errors_name_the_argument_and_write_nothing(change, name):
-    case = Case(5, np.random.default_rng(1), topk=2, steps=3)
+    check_argument_error(Case(5, np.random.default_rng(1), topk=2, steps=3), change, name)
+
+
+def check_argument_error(case, change, name):
+    """case.call with change(case)'s arguments raises naming `name`, and writes nothing."""
     with pytest.raises((TypeError, ValueError, RuntimeError), match=name):
         case.call(**change(case))
     case.check_untouched()
@@ -350,47 +363,62 @@ def test_the_op_description_is_the_contract():
 
 
 def test_the_kind_is_specialised_by_its_switches_alone():
-    kinds = {name: switches for name, _, switches in draftjit.kinds()}
-    assert kinds[KIND] == ["seq64", "pool32"]
-    source = draftjit.emit(1, kind=KIND, switches=["seq64"])
-    assert source == draftjit.emit(MAX_BS, kind=KIND, switches=["seq64"])
-    assert source != draftjit.emit(1, kind=KIND)
-    counts = draftjit.warmup([1, 2, 300, 4097, MAX_BS], "sm_89", kind=KIND, switches=["seq64", "pool32"])
+    check_kind(KIND, ["seq64", "pool32"], refused=(["bogus"], ["swa"]))
+
+
+def check_kind(kind, switches, refused):
+    """The kind has these switches (in bit order); its source is the same for every bs and differs by switch; a
+    warmup over many bs compiles one kernel; each switch list of `refused` is a ValueError."""
+    kinds = {name: names for name, _, names in draftjit.kinds()}
+    assert kinds[kind] == switches
+    source = draftjit.emit(1, kind=kind, switches=switches[:1])
+    assert source == draftjit.emit(MAX_BS, kind=kind, switches=switches[:1])
+    assert source != draftjit.emit(1, kind=kind)
+    counts = draftjit.warmup([1, 2, 300, 4097, MAX_BS], "sm_89", kind=kind, switches=switches[-2:])
     assert counts["kernels"] == 1 and counts["compiled"] + counts["cached"] == 1, counts
-    for switches in (["bogus"], ["swa"]):
+    for names in refused:
         with pytest.raises(ValueError):
-            draftjit.emit(1, kind=KIND, switches=switches)
+            draftjit.emit(1, kind=kind, switches=names)
 
 
 @needs_ops
 def test_the_drop_in_is_launched_as_upstreams_kernel():
     """kernel[grid](...): upstream's name, a launcher per grid, the positional arguments of the Triton kernel (or
     their names); a grid of 1 to 3 sizes."""
-    kernel = sglang.assign_draft_cache_locs_contiguous
-    assert kernel.__name__ == OP_NAME and callable(kernel[(4,)])
+    check_grid_drop_in(sglang.assign_draft_cache_locs_contiguous, OP_NAME, (4,), [None] * 4 + [1] * 3, SCHEMA)
+
+
+def check_grid_drop_in(kernel, op_name, grid, arguments, schema):
+    """kernel is upstream's name, a launcher per grid, not callable without one; a grid of 4 sizes is refused
+    (with `arguments`, the kernel's all), as are too few arguments; the torch op has `schema`."""
+    assert kernel.__name__ == op_name and callable(kernel[grid])
     with pytest.raises(TypeError):
         kernel(None)  # not callable without a grid, as a Triton kernel
     with pytest.raises(ValueError, match="grid"):
-        kernel[(1, 1, 1, 1)](None, None, None, None, 1, 1, 1)
+        kernel[(1, 1, 1, 1)](*arguments)
     with pytest.raises(TypeError):
-        kernel[(4,)](None, None)  # the kernel's arguments are all needed
-    schema = str(getattr(torch.ops.draftjit, OP_NAME).default._schema)
-    assert schema.removeprefix("draftjit::") == SCHEMA
+        kernel[grid](None, None)  # the kernel's arguments are all needed
+    assert str(getattr(torch.ops.draftjit, op_name).default._schema).removeprefix("draftjit::") == schema
 
 
 def test_upstreams_file_has_the_kernel_tested_here():
     """Read (not run) from DRAFTJIT_UPSTREAM_SGLANG when it is set: upstream's kernel takes these arguments, the
     last three constexprs."""
+    check_upstream_signature(UPSTREAM, NAMES[:-1], ["pool_len", "topk", "speculative_num_steps"])
+
+
+def check_upstream_signature(loader, names, constexprs):
+    """Upstream's kernel (loader.FUNCTION in its file, read, not run) takes `names`, of which `constexprs` are
+    annotated; skipped without the file."""
     import ast
-    path = UPSTREAM.path()
+    path = loader.path()
     if path is None or not os.path.isfile(path):
-        pytest.skip(UPSTREAM.missing() or f"no {path}")
+        pytest.skip(loader.missing() or f"no {path}")
     with open(path) as source:
         tree = ast.parse(source.read())
-    kernel = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == UPSTREAM.FUNCTION)
-    assert [arg.arg for arg in kernel.args.args] == NAMES[:-1]
-    constexpr = [arg.arg for arg in kernel.args.args if arg.annotation is not None]
-    assert constexpr == ["pool_len", "topk", "speculative_num_steps"]
+    kernel = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == loader.FUNCTION)
+    assert [arg.arg for arg in kernel.args.args] == names
+    assert [arg.arg for arg in kernel.args.args if arg.annotation is not None] == constexprs
 
 
 def fake_call(bs=4, topk=2, steps=3, width=64, **overrides):

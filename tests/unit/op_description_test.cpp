@@ -19,7 +19,7 @@
 
 // The torch library instantiates one boxed kernel per entry of kOps, reading its size and entries at compile time
 // (python/src/torch_ops.cpp, built only where torch is): the joined families' lists must allow that.
-static_assert(draftjit::ops::kOps.size() == 16 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
+static_assert(draftjit::ops::kOps.size() == 17 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
               draftjit::ops::kOps[3] == &draftjit::ops::dsa::kDecodeOp);
 
 using namespace draftjit;
@@ -27,8 +27,8 @@ using namespace draftjit;
 // The schemas the operators had when each was written by hand (python/src/torch_ops.cpp at accbfd0), with issue 29's
 // changes to the DSA ops (page_table_1 optional, static_extend_len), and issue 28's TRTLLM-MHA and TRTLLM-MLA ops
 // with upstream's keywords in their order and the FA3 ops in upstream's order (the decode's pool as its mapping and
-// stride, bs last), and EAGLE's raw kernel's positional arguments, bs (its grid) last: the descriptions must give
-// exactly these.
+// stride, bs last), and EAGLE's raw kernels' positional arguments, their grid's sizes (bs) last: the descriptions
+// must give exactly these.
 TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand-written ones") {
   const std::set<std::string> expected = {
       "fill_draft_extend_metadata(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
@@ -72,6 +72,10 @@ TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand
       "int num_kv_head, int max_kv_splits, int device_core_count, int lanes, Tensor(b!)? uneven_batch) -> ()",
       "assign_draft_cache_locs_contiguous(Tensor req_pool_indices, Tensor req_to_token, Tensor seq_lens, "
       "Tensor(a!) out_cache_loc, int pool_len, int topk, int speculative_num_steps, int bs) -> ()",
+      "generate_draft_decode_kv_indices(Tensor req_pool_indices, Tensor req_to_token, Tensor paged_kernel_lens, "
+      "Tensor(a!) kv_indices, Tensor(b!) kv_indptr, Tensor positions, int pool_len, int kv_indices_stride, "
+      "int kv_indptr_stride, int bs_upper, int iter_upper, int num_tokens_upper, int page_size, "
+      "int speculative_num_steps, int topk, int bs) -> ()",
       "flashinfer_kv_indices(Tensor req_to_token, Tensor req_pool_indices, Tensor page_kernel_lens, "
       "Tensor kv_indptr, Tensor? kv_start_idx, Tensor(a!) kv_indices, int entry_page_size, Tensor? token_mapping, "
       "int bs) -> ()",
