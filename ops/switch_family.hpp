@@ -1,6 +1,6 @@
 #pragma once
-// The rules of a family whose kernels are specialised by their op and switches alone (TRTLLM, EAGLE): op i of the
-// family's list builds variant i, each op takes its own switch bits, one block size serves every call, and no bs
+// The rules of a family whose kernels are specialised by their op and switches alone (TRTLLM, EAGLE, FA3): op i of
+// the family's list builds variant i, each op takes its own switch bits, one block size serves every call, and no bs
 // enters the spec. From these, once for every such family: its spec constructor, its buildability rule (what a
 // manifest line must name) and its bs check.
 #include <cstddef>
