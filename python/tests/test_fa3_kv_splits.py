@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import draftjit
+import test_fa3
 import test_trtllm_mha as trtllm
 import upstream_fa3
 from test_fa3 import MAX_BS, upstream  # noqa: F401  (upstream: the module fixture)
@@ -240,15 +241,7 @@ def test_the_drop_in_takes_upstreams_arguments():
 
 
 def test_upstreams_file_has_the_arguments_tested_here():
-    import ast
-    path = upstream_fa3.path()
-    if path is None:
-        pytest.skip(upstream_fa3.missing() or "no upstream file")
-    with open(path) as source:
-        tree = ast.parse(source.read())
-    kernel = next(node for node in tree.body
-                  if isinstance(node, ast.FunctionDef) and node.name == "get_num_kv_splits_triton")
-    assert [arg.arg for arg in kernel.args.args] == ARGUMENTS
+    assert [name for name, _ in test_fa3.upstream_signature("get_num_kv_splits_triton")] == ARGUMENTS
 
 
 # --- against upstream's own kernel -------------------------------------------------------------------------------
