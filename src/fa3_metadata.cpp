@@ -29,8 +29,8 @@ constexpr const char* kDecodeCall = "fa3_decode_metadata";
 constexpr const char* kExtendCall = "fa3_draft_extend_metadata";
 constexpr const char* kSpecTableCall = "fa3_swa_spec_page_table";
 constexpr const char* kKvSplitsCall = "fa3_num_kv_splits";
-constexpr std::int32_t kMaxPageSize = std::int32_t{1} << 30;
-constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();  // a shift of at most 30 keeps P - 1 an int32
+constexpr std::int32_t kMaxPageSize = std::int32_t{1} << 30;  // a shift of at most 30 keeps P - 1 an int32
+constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();
 
 Fa3DecodeSwitches switches_of(const Fa3DecodeArgs& a) {
   Fa3DecodeSwitches s;
@@ -206,8 +206,10 @@ void fa3_swa_spec_page_table(const Fa3SpecTableArgs& args, CUstream stream) {
   const std::int64_t tile = std::int64_t{k::kFa3ItemPages} * spec.threads;
   const k::Fa3SpecTableParams params{{args.seq_len_a.data, args.seq_len_a.stride},
                                      {args.seq_len_b.data, args.seq_len_b.stride},
-                                     {args.page_table_a.data, args.page_table_a.row_stride, args.page_table_a.col_stride},
-                                     {args.page_table_b.data, args.page_table_b.row_stride, args.page_table_b.col_stride},
+                                     {args.page_table_a.data, args.page_table_a.row_stride,
+                                      args.page_table_a.col_stride},
+                                     {args.page_table_b.data, args.page_table_b.row_stride,
+                                      args.page_table_b.col_stride},
                                      {dst.data, dst.row_stride, dst.col_stride},
                                      args.page_table_a.cols,
                                      args.page_table_b.cols,

@@ -277,7 +277,7 @@ struct Fa3SpecTableParams {
   Matrix dst;               // [rows, >= cover]
   long long a_cols;         // upstream's LEN_A: a column at or past it reads 0
   long long b_cols;         // upstream's LEN_B
-  long long cover;          // columns written at most: upstream's grid's, ceil(LEN_A + LEN_B, 256) * 256, clipped to dst's
+  long long cover;          // columns written at most: upstream's grid, ceil(LEN_A + LEN_B, 256) * 256, within dst's
   long long rows;           // dst's rows written: bs * repeat
   long long repeat;         // upstream's speculative_num_draft_tokens (rows of b per row of a)
   long long tiles_per_row;  // items of one row: ceil(cover / (threads * kFa3ItemPages))

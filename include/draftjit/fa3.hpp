@@ -1,4 +1,7 @@
 #pragma once
+// The FA3 family's calls: normal-decode metadata (first, below), draft-extend metadata, the SWA speculative page
+// table and the Triton backend's KV-split count (each described above its Args struct).
+//
 // FA3's normal-decode metadata (upstream SGLang's normal_decode_set_metadata, kernels/ops/attention/metadata.py
 // @ 1a366c6c, read 2026-12-06; docs/BACKENDS.md, section 2a), in one launch: the KV lengths
 // cache_seqlens[b] = int32(seq_lens[b] + seq_len_delta), their exclusive prefix cu_seqlens_k[0..bs] (entry 0 = 0
@@ -112,9 +115,9 @@ void prepare_fa3(const Fa3ExtendSwitches& switches);
 // grid, ceil((a's columns + b's columns) / 256) * 256 columns. The columns after that keep what they held.
 // Bad arguments throw std::invalid_argument before anything is launched: bs outside [0, kMaxFa3Bs], a negative
 // speculative_num_draft_tokens or one whose rows pass INT32_MAX, a negative size or stride, a null table or array
-// that is read or written (a table of no columns may be null), page_table_a with fewer than bs rows, page_table_b or page_table_dst with fewer than bs *
-// speculative_num_draft_tokens. Where upstream writes past dst's row (a sum past its columns), draftjit stops at its
-// last column.
+// that is read or written (a table of no columns may be null), page_table_a with fewer than bs rows, page_table_b
+// or page_table_dst with fewer than bs * speculative_num_draft_tokens. Where upstream writes past dst's row (a sum
+// past its columns), draftjit stops at its last column.
 struct Fa3SpecTableArgs {
   DeviceMatrix page_table_dst{};       // [>= rows, any]: rows = bs * speculative_num_draft_tokens
   ConstDeviceMatrix page_table_a{};    // [>= bs, LEN_A]

@@ -1,8 +1,9 @@
-// One launch of FA3's normal-decode or draft-extend metadata (include/draftjit/fa3.hpp): block 0 writes the
-// per-request lengths and their prefixes, the other blocks share the page-table rows' live pages (and draft extend's
-// SWA out-cache locations). Nothing depends on bs, a width, the page size or seq_len_delta at compile time: one kernel
-// per switch set (FLAGS) serves every call. Upstream's arithmetic is kept exactly: int32 sums wrap, pages and tokens
-// are divided by an arithmetic shift (floor, not C's `/`).
+// The FA3 family's kernels (include/draftjit/fa3.hpp), one launch each. Normal decode and draft extend: block 0
+// writes the per-request lengths and their prefixes, the other blocks share the page-table rows' live pages (and draft
+// extend's SWA out-cache locations). The SWA speculative page table: every block takes row tiles. The KV-split count:
+// one block. Nothing depends on bs, a width, the page size or seq_len_delta at compile time: one kernel per switch set
+// (FLAGS) serves every call. Upstream's arithmetic is kept exactly: int32 sums wrap, pages and tokens are divided by
+// an arithmetic shift (floor, not C's `/`).
 #ifndef DRAFTJIT_FA3_KERNEL_CUH
 #define DRAFTJIT_FA3_KERNEL_CUH
 
@@ -158,8 +159,8 @@ __device__ __forceinline__ void fa3_swa_spec_kernel(const Fa3SpecTableParams& p)
     const long long request = quotient(m, p.repeat);
     const long long len_a = load_index<kA64>(p.seq_len_a, static_cast<int>(request));
     const long long len_b = load_index<kB64>(p.seq_len_b, static_cast<int>(m));
-    const long long total = kA64 || kB64 ? len_a + len_b
-                                         : static_cast<int>(static_cast<unsigned>(len_a) + static_cast<unsigned>(len_b));
+    const long long total =
+        kA64 || kB64 ? len_a + len_b : static_cast<int>(static_cast<unsigned>(len_a) + static_cast<unsigned>(len_b));
     const long long live = min(total, p.cover);
     const long long first = (item - m * p.tiles_per_row) * (THREADS * kFa3ItemPages) + threadIdx.x;
     int values[kFa3ItemPages];
@@ -224,8 +225,8 @@ __device__ __forceinline__ void block_max_min(T* hi, T* lo) {
 }
 
 // Upstream's get_num_kv_splits_triton in one block, values in seq_lens' dtype T as upstream's: Mx the largest length
-// (at least 0 when lanes > num_seq, upstream's masked lanes), Mn the least (Mx when 10 Mn > 8 Mx, wrapping as upstream's
-// products do); uneven_batch = Mn < Mx; the split counts from two chunk sizes, cdiv(Mx, min(cdiv(Mx, Mn),
+// (at least 0 when lanes > num_seq, upstream's masked lanes), Mn the least (Mx when 10 Mn > 8 Mx, wrapping as
+// upstream's products do); uneven_batch = Mn < Mx; the split counts from two chunk sizes, cdiv(Mx, min(cdiv(Mx, Mn),
 // max_kv_splits)) and cdiv(Mx, min(cdiv(cores, grid), max_kv_splits)) with cores = int(device_core_count *
 // max(lg2.approx(float(Mx) / 64), 1)), Triton's fast log2, and grid the attention kernel's programs per split; each
 // length's count max(cdiv(L, c1), cdiv(L, c2)) written num_group times. A zero divisor (a zero or negative least
@@ -257,7 +258,8 @@ __device__ __forceinline__ void fa3_kv_splits_kernel(const Fa3KvSplitsParams& p)
   const int block_h = min(16, group);
   if (group != 1 && block_h == 0) return;
   const unsigned per_seq = static_cast<unsigned>(p.num_seq) * static_cast<unsigned>(p.num_group);
-  const int grid = static_cast<int>(per_seq * static_cast<unsigned>(group == 1 ? p.num_head : cdiv(p.num_head, block_h)));
+  const int heads = group == 1 ? p.num_head : cdiv(p.num_head, block_h);  // per (seq, group): programs of the grid
+  const int grid = static_cast<int>(per_seq * static_cast<unsigned>(heads));
   if (grid == 0) return;
   const int splits_2 = min(cdiv(cores, grid), p.max_kv_splits);
   if (splits_2 == 0) return;
