@@ -106,7 +106,8 @@ class Point(PagedPoint):
         swa_out_cache_loc's S = bs int64 entries."""
         bs = seq.numel()
         pages = live_pages(seq, width, page_size)
-        cells = (1 if mode == "mla" else 2) * bs + (bs if mode == "qcumsum" else 0) + pages * (2 if mode == "swa" else 1)
+        per_request = (1 if mode == "mla" else 2) + (1 if mode == "qcumsum" else 0)
+        cells = per_request * bs + pages * (2 if mode == "swa" else 1)
         return 4 * cells + (8 * bs if mode == "swa" else 0)
 
     def arguments(self, twin):

@@ -127,7 +127,7 @@ case "${1:-}" in
       grep -qE "[0-9]+ passed" "$out/upstream-test.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/upstream-test.log" ||
         rc=1
     fi
-    # shellcheck disable=SC2086  # ARGS, TRTLLM_ARGS, FA3_ARGS, EAGLE_ARGS, KV_ARGS: the benchmarks' flags, split on purpose
+    # shellcheck disable=SC2086  # ARGS, TRTLLM_ARGS, FA3_ARGS, EAGLE_ARGS, KV_ARGS: benchmarks' flags, split on purpose
     python3 bench/upstream_dsa_bench.py --json "$out/upstream-dsa-bench.json" ${ARGS:-} 2>&1 |
       tee "$out/upstream-dsa-bench.md" || rc=1
     # shellcheck disable=SC2086

@@ -156,8 +156,8 @@ class Case(CheckedCase):
     count and are every stride-th element of a larger tensor when stride > 1. lengths: "mixed" (0 to max_len, some
     padded graph rows: length 1 at pool index 0 with positions drawn apart), "past" (a third at or past the table's
     columns, so that prefixes or extensions leave the row: draftjit only). No length is negative: segments would
-    overlap, and which write lands last is unordered, upstream's as draftjit's. bad: "pool" (pool indices outside the rows). blocks > 0: the token-block parallel
-    grid (steps * blocks, bs, topk) with NUM_STEPS = steps."""
+    overlap, and which write lands last is unordered, upstream's as draftjit's. bad: "pool" (pool indices outside the
+    rows). blocks > 0: the token-block parallel grid (steps * blocks, bs, topk) with NUM_STEPS = steps."""
 
     INPUTS = ("pool", "r2t", "lens", "pos")
 

@@ -298,7 +298,7 @@ void refused_splits(const Fa3KvSplitsArgs& a, const char* message) {
 
 }  // namespace
 
-TEST_CASE("issue28: the KV-split count checks its arguments before the driver, and no length nor flag launches nothing") {
+TEST_CASE("issue28: the KV-split count checks its arguments before the driver, no length nor flag launches nothing") {
   CHECK_THROWS_AS(fa3_num_kv_splits(valid_splits(), nullptr), draftjit::Error);
   Fa3KvSplitsArgs none = valid_splits();
   none.num_seq = 0;
