@@ -14,6 +14,7 @@
 #include "context_registry.hpp"
 #include "draftjit/eagle.hpp"
 #include "launch.hpp"
+#include "ops/eagle/eagle_kernel.cuh"
 #include "ops/eagle/family.hpp"
 #include "ops/eagle/ops.hpp"
 #include "prepare_kernels.hpp"

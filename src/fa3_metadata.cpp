@@ -17,6 +17,7 @@
 #include "context_registry.hpp"
 #include "draftjit/fa3.hpp"
 #include "launch.hpp"
+#include "ops/fa3/fa3_kernel.cuh"
 #include "ops/fa3/family.hpp"
 #include "prepare_kernels.hpp"
 

@@ -15,6 +15,7 @@
 #include "draftjit/kv_indices.hpp"
 #include "launch.hpp"
 #include "ops/kv_indices/family.hpp"
+#include "ops/kv_indices/kv_indices_kernel.cuh"
 #include "ops/kv_indices/ops.hpp"
 #include "prepare_kernels.hpp"
 

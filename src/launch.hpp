@@ -17,7 +17,8 @@ struct Grid {
 };
 
 // Launches kernel with its params struct as the single by-value argument; the struct's type must be the one the
-// kernel was rendered with (templates/kernel_params.cuh), which the entry name checks.
+// kernel was rendered with (templates/kernel_params.cuh, or its family's ops/<family>/*_kernel.cuh), which the entry
+// name checks.
 template <typename Params>
 void launch(const LoadedKernel& kernel, Grid grid, CUstream stream, const Params& params) {
   static_assert(std::is_trivially_copyable_v<Params> && std::is_standard_layout_v<Params>,

@@ -8,6 +8,68 @@
 #ifndef DRAFTJIT_EAGLE_KERNEL_CUH
 #define DRAFTJIT_EAGLE_KERNEL_CUH
 
+#include "kernel_params.cuh"
+
+// ---- The family's params and switch bits: host and device share them ----
+
+namespace draftjit_kernels {
+
+// The switches an EAGLE kernel is compiled for: bits of its FLAGS template argument and of KernelSpec::flags.
+enum : int {
+  kEagleSeqLens64 = 1,      // seq_lens is int64 (else int32)
+  kEaglePoolIndices32 = 2,  // req_pool_indices is int32 (else int64)
+  kEagleLens64 = 4,         // draft KV: paged_kernel_lens is int64 (else int32)
+  kEaglePositions32 = 8,    // draft KV: positions is int32 (else int64)
+  kEagleOut64 = 16,         // draft KV: kv_indices is int64 (else int32)
+  kEagleFlagsEnd = 32,
+};
+
+// Locations each thread copies per item: an item is a tile of threads x these entries of one request's run.
+enum : int { kEagleItemLocs = 4 };
+
+struct EagleCacheLocsParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_eagle_cache_locs")
+  IndexArray req_pool_indices;  // [bs] long long, or int with kEaglePoolIndices32
+  IndexArray seq_lens;          // [bs] int, or long long with kEagleSeqLens64
+  ConstMatrix req_to_token;
+  long long pool_rows;          // req_to_token's rows: a row outside them is not read
+  long long pool_cols;          // its columns: a location outside them is not read
+  int bs;
+  long long run;                // locations per request: topk * speculative_num_steps
+  long long tiles_per_run;      // items of one request: ceil(run / (threads * kEagleItemLocs))
+  long long* out_cache_loc;     // [bs * run]
+};
+
+// generate_draft_decode_kv_indices: (step, request, branch) segments of a request's row prefix and its extension.
+// Its own struct: of the cache locations' fields it shares only the inputs' views; the outputs, their row strides,
+// positions, steps, topk and the page size are its own. Both outputs are flat: step d's row starts at d * stride.
+// Blocks take contiguous runs of (request, split) items, split s of a request copying its tiles s, s + splits, ...
+struct EagleDraftKvParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_eagle_draft_kv")
+  IndexArray req_pool_indices;  // [bs] long long, or int with kEaglePoolIndices32
+  IndexArray lens;              // [bs] paged_kernel_lens: int, or long long with kEagleLens64
+  IndexArray positions;         // [bs * topk] long long, or int with kEaglePositions32
+  ConstMatrix req_to_token;
+  long long pool_rows;          // req_to_token's rows: a request of a pool index outside them reads and copies nothing
+  long long pool_cols;          // its columns: an entry whose column is outside them is left alone
+  void* kv_indices;             // int, or long long with kEagleOut64
+  long long kv_indices_stride;  // its row: an entry outside [0, stride) of its step's row is left alone
+  long long kv_indices_length;  // its entries: one at or past them is left alone
+  int* kv_indptr;               // entries 1 ..= bs * topk of each step's row (the host checks they fit)
+  long long kv_indptr_stride;
+  int bs;
+  int topk;
+  int steps;
+  long long page_size;          // >= 1
+  long long splits;             // items per request
+};
+
+}  // namespace draftjit_kernels
+
+// ---- The kernels: device code, which the host compiler skips ----
+
+#if defined(__CUDACC_RTC__) || defined(__CUDACC__)
+
 #include "common.cuh"
 
 namespace draftjit_kernels {
@@ -198,5 +260,7 @@ __device__ __forceinline__ void eagle_draft_kv_kernel(const EagleDraftKvParams& 
 }
 
 }  // namespace draftjit_kernels
+
+#endif  // defined(__CUDACC_RTC__) || defined(__CUDACC__)
 
 #endif  // DRAFTJIT_EAGLE_KERNEL_CUH

@@ -6,10 +6,10 @@
 #include <cstddef>
 #include <vector>
 
+#include "ops/eagle/eagle_kernel.cuh"
 #include "ops/eagle/ops.hpp"
 #include "ops/registry.hpp"
 #include "ops/switch_family.hpp"
-#include "templates/kernel_params.cuh"
 
 namespace draftjit::ops::eagle {
 namespace {

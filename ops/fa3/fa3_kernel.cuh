@@ -7,6 +7,97 @@
 #ifndef DRAFTJIT_FA3_KERNEL_CUH
 #define DRAFTJIT_FA3_KERNEL_CUH
 
+#include "kernel_params.cuh"
+
+// ---- The family's params and switch bits: host and device share them ----
+
+namespace draftjit_kernels {
+
+// The switches an FA3 kernel is compiled for: bits of its FLAGS template argument and of KernelSpec::flags.
+enum : int {
+  kFa3SeqLens64 = 1,      // seq_lens is int64 (else int32)
+  kFa3PoolIndices32 = 2,  // req_pool_indices is int32 (else int64)
+  kFa3Swa = 4,            // swa_page_table is written
+  kFa3SkipPageTable = 8,  // decode: no page table is written (upstream's skip_page_table)
+  kFa3Ext64 = 16,         // draft extend: extend_seq_lens is int64 (else int32)
+  kFa3SeqLenA64 = 32,     // SWA spec table: seq_len_a is int64 (else int32)
+  kFa3SeqLenB64 = 64,     // SWA spec table: seq_len_b is int64 (else int32)
+  kFa3FlagsEnd = 128,     // (the KV-split count takes kFa3SeqLens64 too)
+};
+
+// Pages each thread gathers per item of the row gather: an item is a tile of threads x these pages of one row.
+enum : int { kFa3ItemPages = 4 };
+
+struct Fa3DecodeParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_fa3_decode")
+  IndexArray req_pool_indices;   // [bs] long long, or int with kFa3PoolIndices32
+  IndexArray seq_lens;           // [bs] int, or long long with kFa3SeqLens64
+  ConstMatrix req_to_token;
+  long long pool_rows;           // req_to_token's rows: a row outside them is not gathered
+  const long long* swa_mapping;  // with kFa3Swa: [swa_entries], read at token * swa_mapping_stride
+  long long swa_entries;         // a token whose entry is outside them is not translated
+  int swa_mapping_stride;        // 1, or 0 (upstream's unified pool: every page reads entry 0)
+  int bs;
+  int seq_len_delta;
+  int max_seq_pages;             // page-table columns per row at most
+  int page_shift;                // log2(page_size)
+  long long tiles_per_row;       // items of one row: ceil(max_seq_pages / (threads * kFa3ItemPages)), 0: no gather
+  int* cache_seqlens;            // [bs]
+  int* cu_seqlens_k;             // [bs + 1], [0] = 0 written
+  Matrix page_table;             // [bs, max_seq_pages] unless kFa3SkipPageTable
+  Matrix swa_page_table;         // with kFa3Swa
+};
+
+// FA3's draft extend: the decode's gather with seq_len_delta 0, mapping stride 1 and max_seq_pages = page_table's
+// columns, and besides cu_seqlens_q and, with kFa3Swa, swa_out_cache_loc.
+struct Fa3ExtendParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_fa3_extend")
+  Fa3DecodeParams d;
+  IndexArray extend_seq_lens;        // [bs] int, or long long with kFa3Ext64
+  int* cu_seqlens_q;                 // [bs + 1], [0] = 0 written
+  const long long* out_cache_loc;    // with kFa3Swa: [out_entries]
+  long long* swa_out_cache_loc;      // with kFa3Swa: [out_entries]
+  long long out_entries;
+};
+
+// FA3's SWA speculative page table: row m of dst is row m / repeat of a over its first seq_len_a[m / repeat] columns,
+// then row m of b, over the columns below seq_len_a[m / repeat] + seq_len_b[m] and cover.
+struct Fa3SpecTableParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_fa3_swa_spec")
+  IndexArray seq_len_a;     // [rows / repeat] int, or long long with kFa3SeqLenA64
+  IndexArray seq_len_b;     // [rows] int, or long long with kFa3SeqLenB64
+  ConstMatrix a;            // [rows / repeat, a_cols]
+  ConstMatrix b;            // [rows, b_cols]
+  Matrix dst;               // [rows, >= cover]
+  long long a_cols;         // upstream's LEN_A: a column at or past it reads 0
+  long long b_cols;         // upstream's LEN_B
+  long long cover;          // columns written at most: upstream's grid, ceil(LEN_A + LEN_B, 256) * 256, within dst's
+  long long rows;           // dst's rows written: bs * repeat
+  long long repeat;         // upstream's speculative_num_draft_tokens (rows of b per row of a)
+  long long tiles_per_row;  // items of one row: ceil(cover / (threads * kFa3ItemPages))
+};
+
+// FA3's KV-split count (upstream's get_num_kv_splits_triton): one block over the num_seq lengths.
+struct Fa3KvSplitsParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_fa3_kv_splits")
+  IndexArray seq_lens;     // [num_seq] int, or long long with kFa3SeqLens64
+  int* num_kv_splits;      // [num_seq * num_group]
+  int* uneven_batch;       // optional [1]
+  int num_seq;
+  int lanes;               // upstream's MAX_NUM_SEQ (>= num_seq): with more lanes than lengths, the max counts a 0
+  int num_group;
+  int num_head;
+  int num_kv_head;
+  int max_kv_splits;
+  int device_core_count;
+};
+
+}  // namespace draftjit_kernels
+
+// ---- The kernels: device code, which the host compiler skips ----
+
+#if defined(__CUDACC_RTC__) || defined(__CUDACC__)
+
 #include "common.cuh"
 
 namespace draftjit_kernels {
@@ -272,5 +363,7 @@ __device__ __forceinline__ void fa3_kv_splits_kernel(const Fa3KvSplitsParams& p)
 }
 
 }  // namespace draftjit_kernels
+
+#endif  // defined(__CUDACC_RTC__) || defined(__CUDACC__)
 
 #endif  // DRAFTJIT_FA3_KERNEL_CUH

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "ops/fa3/fa3_kernel.cuh"
 #include "ops/fa3/ops.hpp"
 #include "ops/registry.hpp"
 #include "ops/switch_family.hpp"
-#include "templates/kernel_params.cuh"
 
 namespace draftjit::ops::fa3 {
 namespace {

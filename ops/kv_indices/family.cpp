@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "ops/kv_indices/kv_indices_kernel.cuh"
 #include "ops/kv_indices/ops.hpp"
 #include "ops/registry.hpp"
-#include "templates/kernel_params.cuh"
 
 namespace draftjit::ops::kv_indices {
 namespace {

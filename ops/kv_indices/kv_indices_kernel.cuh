@@ -9,6 +9,59 @@
 #ifndef DRAFTJIT_KV_INDICES_KERNEL_CUH
 #define DRAFTJIT_KV_INDICES_KERNEL_CUH
 
+#include "kernel_params.cuh"
+
+// ---- The family's params and switch bits: host and device share them ----
+
+namespace draftjit_kernels {
+
+// The switches a KV-index kernel is compiled for: bits of its FLAGS template argument and of KernelSpec::flags.
+enum : int {
+  kKvStart = 1,           // kv_start_idx is read (else every window starts at position 0)
+  kKvStart64 = 2,         // with kKvStart: kv_start_idx is int64 (else int32)
+  kKvLens64 = 4,          // page_kernel_lens is int64 (else int32)
+  kKvPoolIndices32 = 8,   // req_pool_indices is int32 (else int64)
+  kKvEntry = 16,          // FlashInfer: ENTRY_PAGE_SIZE > 1 (req_to_token holds page ids; tokens are rebuilt)
+  kKvMap = 32,            // FlashInfer: token_mapping translates every token
+  kKvOut64 = 64,          // FlashInfer: kv_indices is int64 (else int32)
+  kKvFlagsEnd = 128,
+};
+
+// Elements each thread moves per tile: a tile is threads x these consecutive positions (FlashInfer) or pages
+// (FlashMLA) of one request. The host sizes the grid by it.
+enum : int { kKvItemsPerThread = 4 };
+
+// One struct for the family's ops, which all read a window of a request's req_to_token row, [start, start + len)
+// in positions, and differ in where it goes: FlashInfer's CSR stream kv_indices[kv_indptr[b] + j], or FlashMLA's
+// block table row b. Blocks take (request, split) pairs, split k of a request taking its tiles k, k + splits, ...
+struct KvIndicesParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_kv_indices")
+  ConstMatrix req_to_token;
+  long long pool_rows;           // req_to_token's rows: a pool index outside them leaves the request's entries alone
+  long long columns;             // req_to_token's columns: a read outside them leaves its entry alone
+  IndexArray req_pool_indices;   // [bs] long long, or int with kKvPoolIndices32
+  IndexArray lens;               // [bs] int, or long long with kKvLens64; read as int32 (upstream's .to(int32))
+  IndexArray starts;             // with kKvStart: [bs] int, or long long with kKvStart64; read as int32
+  int bs;
+  int splits;                    // blocks per request, >= 1
+  int page_size;                 // FlashInfer: ENTRY_PAGE_SIZE E (> 1 exactly with kKvEntry); FlashMLA: P
+  // FlashInfer's CSR stream
+  IndexArray kv_indptr;          // [bs] int: where request b's segment starts in kv_indices
+  void* kv_indices;              // [kv_entries] int, or long long with kKvOut64
+  long long kv_entries;          // an element at or past it (or before 0) is not written
+  const long long* token_mapping;  // with kKvMap: [mapping_entries]
+  long long mapping_entries;     // a token at or past it leaves its element alone
+  // FlashMLA's block table: page i of request b at block_table[b, i], for i < its columns
+  Matrix block_table;
+  long long block_columns;
+};
+
+}  // namespace draftjit_kernels
+
+// ---- The kernels: device code, which the host compiler skips ----
+
+#if defined(__CUDACC_RTC__) || defined(__CUDACC__)
+
 #include "common.cuh"
 
 namespace draftjit_kernels {
@@ -148,5 +201,7 @@ __device__ __forceinline__ void flashmla_kv_indices_kernel(const KvIndicesParams
 }
 
 }  // namespace draftjit_kernels
+
+#endif  // defined(__CUDACC_RTC__) || defined(__CUDACC__)
 
 #endif  // DRAFTJIT_KV_INDICES_KERNEL_CUH

@@ -8,7 +8,7 @@
 #include "ops/registry.hpp"
 #include "ops/switch_family.hpp"
 #include "ops/trtllm_mha/ops.hpp"
-#include "templates/kernel_params.cuh"
+#include "ops/trtllm_mha/trtllm_mha_kernel.cuh"
 
 namespace draftjit::ops::trtllm_mha {
 namespace {

@@ -6,6 +6,63 @@
 #ifndef DRAFTJIT_TRTLLM_MHA_KERNEL_CUH
 #define DRAFTJIT_TRTLLM_MHA_KERNEL_CUH
 
+#include "kernel_params.cuh"
+
+// ---- The family's params and switch bits: host and device share them ----
+
+namespace draftjit_kernels {
+
+// The switches a TRTLLM-MHA kernel is compiled for: bits of its FLAGS template argument and of KernelSpec::flags.
+enum : int {
+  kTrtllmSeqLens64 = 1,      // seq_lens is int64 (else int32)
+  kTrtllmPoolIndices32 = 2,  // req_pool_indices is int32 (else int64)
+  kTrtllmQlens64 = 4,        // with kTrtllmQCumsum: qlens is int64 (else int32)
+  kTrtllmQCumsum = 8,        // cu_seqlens_q[1:] = cumsum(qlens) (upstream's Q_MODE_CUMSUM)
+  kTrtllmQStrided = 16,      // cu_seqlens_q[1:] = (b + 1) * q_stride (Q_MODE_STRIDED)
+  kTrtllmSwa = 32,           // swa_page_table is written
+  kTrtllmSwaOut = 64,        // swa_out_cache_loc is written
+  kTrtllmSkipPageTable = 128,  // no page table is written (upstream's skip_page_table)
+  kTrtllmFlagsEnd = 256,
+};
+
+// Pages each thread gathers per item of the row gather: an item is a tile of threads x these pages of one row, and
+// a tile of threads x these entries of swa_out_cache_loc. The host sizes the grid by it.
+enum : int { kTrtllmItemPages = 4 };
+
+// The family's one params struct: every op's kernel takes it and reads the fields its call has; a field a call does
+// not have is null or 0, and the kernel leaves it alone.
+struct TrtllmMhaParams {
+  DRAFTJIT_HOST_ENTRY("draftjit_trtllm_mha")
+  IndexArray req_pool_indices;   // [bs] long long, or int with kTrtllmPoolIndices32
+  IndexArray seq_lens;           // [bs] int, or long long with kTrtllmSeqLens64
+  IndexArray qlens;              // with kTrtllmQCumsum: [bs] int, or long long with kTrtllmQlens64
+  ConstMatrix req_to_token;
+  long long pool_rows;           // req_to_token's rows: a row outside them is not gathered
+  const long long* swa_mapping;  // with kTrtllmSwa or kTrtllmSwaOut: [swa_entries]
+  long long swa_entries;         // a token or loc at or past it is not translated
+  const long long* out_cache_loc;  // [out_entries], out_entries > 0 only with kTrtllmSwaOut
+  long long out_entries;         // min(its length, swa_out_entries): the entries translated, zeros after them
+  int bs;
+  long long seqlen_offset;
+  int max_seq_pages;             // page-table columns per row at most
+  int page_size;                 // P >= 1
+  long long q_stride;            // with kTrtllmQStrided
+  long long tiles_per_row;       // items of one row: ceil(max_seq_pages / (threads * kTrtllmItemPages))
+  int* cache_seqlens;            // [bs]
+  int* cu_seqlens_k;             // [bs + 1]; [0] never written
+  int* cu_seqlens_q;             // with kTrtllmQCumsum or kTrtllmQStrided: [bs + 1]; [0] never written
+  Matrix page_table;             // [bs, max_seq_pages] unless kTrtllmSkipPageTable
+  Matrix swa_page_table;         // with kTrtllmSwa
+  long long* swa_out_cache_loc;  // with kTrtllmSwaOut: [swa_out_entries]
+  long long swa_out_entries;
+};
+
+}  // namespace draftjit_kernels
+
+// ---- The kernels: device code, which the host compiler skips ----
+
+#if defined(__CUDACC_RTC__) || defined(__CUDACC__)
+
 #include "common.cuh"
 
 namespace draftjit_kernels {
@@ -173,5 +230,7 @@ __device__ __forceinline__ void trtllm_mla_kernel(const TrtllmMhaParams& p) {
 }
 
 }  // namespace draftjit_kernels
+
+#endif  // defined(__CUDACC_RTC__) || defined(__CUDACC__)
 
 #endif  // DRAFTJIT_TRTLLM_MHA_KERNEL_CUH

@@ -8,6 +8,10 @@
 #include "ops/draft_extend/family.hpp"
 #include "jit/kernel_family.hpp"
 #include "jit/kernel_spec.hpp"
+#include "ops/eagle/eagle_kernel.cuh"
+#include "ops/fa3/fa3_kernel.cuh"
+#include "ops/kv_indices/kv_indices_kernel.cuh"
+#include "ops/trtllm_mha/trtllm_mha_kernel.cuh"
 #include "templates/kernel_params.cuh"
 
 using namespace draftjit;

@@ -12,6 +12,7 @@
 #include "draftjit/kv_indices.hpp"
 #include "jit/kernel_spec.hpp"
 #include "ops/kv_indices/family.hpp"
+#include "ops/kv_indices/kv_indices_kernel.cuh"
 #include "ops/kv_indices/ops.hpp"
 #include "templates/kernel_params.cuh"
 #include "test_support.hpp"
