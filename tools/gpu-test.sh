@@ -22,6 +22,13 @@
 #                               TRTLLM_ARGS, FA3_ARGS, EAGLE_ARGS and KV_ARGS passed to them); $OUT receives
 #                               upstream-test.log and upstream-{dsa,trtllm-mha,fa3,eagle,kv-indices}-bench.{md,json}
 #   tools/gpu-test.sh profile   on the GPU machine after `run`: Nsight Compute summary of the fused kernels
+#   tools/gpu-test.sh suites    on the GPU machine, with .deps (and upstream's files, for the differential tests)
+#                               carried: everything of `run` and of `python`'s pytest in one call, at once: builds,
+#                               then the C++ GPU suite, the unit tests and the pytest files in PYTEST_GROUPS groups
+#                               (default 5), each process with its own kernel cache, each capped so the whole ends
+#                               within DEADLINE seconds (default 540); then the examples. $OUT receives
+#                               summary.txt, written as it goes (so a call cut off still returns it), and
+#                               suites-logs.tgz; exit 1 on any failure or cut
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-build-device/out}"
@@ -152,8 +159,60 @@ case "${1:-}" in
       build-device/bench/draftjit_bench --calls 300 --bs "${BS:-4096}" >"$out/ncu.txt" 2>&1
     grep -E "Duration|Elapsed Cycles|Block Size|Grid Size|Registers|Stall|Warp Cycles|Shared Memory Config|Memory Throughput|Issued Warp" "$out/ncu.txt" | head -60
     ;;
+  suites)
+    # $OUT brings back 8 files at most: the logs go to build-device/suites and come back as one archive
+    logs="$PWD/build-device/suites"
+    rm -rf "$logs" && mkdir -p "$out" "$logs"
+    trap 'tar -czf "$out/suites-logs.tgz" -C "$logs" .' EXIT
+    start=$(date +%s)
+    # seconds left before DEADLINE, at most $1 and at least 1 (`timeout 0` would mean no limit)
+    cap() {
+      local left=$(( ${DEADLINE:-540} - ($(date +%s) - start) ))
+      echo $(( left < 1 ? 1 : left < $1 ? left : $1 ))
+    }
+    say() { echo "[+$(( $(date +%s) - start )) s] $*" | tee -a "$out/summary.txt"; }
+    : >"$out/summary.txt"
+    say "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1)"
+    OUT="$logs" timeout "$(cap 300)" bash "$0" build >"$logs/build.txt" 2>&1 ||
+      { say "build failed"; tail -20 "$logs/build.txt"; exit 1; }
+    say built
+    export DRAFTJIT_UPSTREAM_SGLANG="${DRAFTJIT_UPSTREAM_SGLANG:-$PWD/.upstream-sglang}"
+    export PYTHONPATH="$PWD/build-device/python"
+    # the pytest files dealt round-robin, largest first, into PYTEST_GROUPS groups
+    mapfile -t files < <(ls -S python/tests/test_*.py)
+    groups=()
+    for i in "${!files[@]}"; do groups[i % ${PYTEST_GROUPS:-5}]+="${files[i]} "; done
+    pids=()
+    for suite in gpu unit; do
+      DRAFTJIT_CACHE_DIR="$PWD/build-device/cache-$suite" timeout "$(cap 600)" \
+        "build-device/tests/draftjit_${suite}_tests" >"$logs/$suite-tests.log" 2>&1 &
+      pids+=($!)
+    done
+    for n in "${!groups[@]}"; do
+      # shellcheck disable=SC2086  # the group's files, split on purpose
+      DRAFTJIT_CACHE_DIR="$PWD/build-device/cache-py$n" timeout "$(cap 600)" python3 -m pytest ${groups[n]} -q -rs \
+        -p no:cacheprovider >"$logs/pytest-$n.log" 2>&1 &
+      pids+=($!)
+    done
+    rc=0
+    for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+    for suite in gpu unit; do
+      f="$logs/$suite-tests.log"
+      say "$suite: $({ grep -E '^\[doctest\] (test cases|Status)' "$f" || tail -1 "$f"; } | tr -s ' ' | paste -sd' ')"
+    done
+    for n in "${!groups[@]}"; do
+      f="$logs/pytest-$n.log"
+      say "pytest $n: $({ grep -E '[0-9]+ (passed|failed|error)' "$f" || tail -1 "$f"; } | tail -1)"
+      grep -E '^(FAILED|ERROR)' "$f" | head -10 | tee -a "$out/summary.txt"
+    done
+    export DRAFTJIT_CACHE_DIR="$PWD/build-device/cache-examples"
+    { build-device/example_basic && build-device/example_cuda_graph; } >"$logs/examples.log" 2>&1 || rc=1
+    say "examples: $(tail -1 "$logs/examples.log")"
+    say "rc=$rc"
+    exit $rc
+    ;;
   *)
-    echo "usage: tools/gpu-test.sh prepare|build|run|bench|python|dsa|ab|upstream|profile" >&2
+    echo "usage: tools/gpu-test.sh prepare|build|run|bench|python|dsa|ab|upstream|profile|suites" >&2
     exit 2
     ;;
 esac
