@@ -24,6 +24,25 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX
   (cd build-asan && UBSAN_OPTIONS=print_stacktrace=1 ctest -R '^(unit|filecheck)/' --output-on-failure -j "$(nproc)" \
     --output-junit ctest-junit.xml)
 asan_rc=$?
+# LeakSanitizer's own stop-the-world tracer sometimes crashes at a process's exit on loaded machines ("Tracer caught
+# signal 11 ... LeakSanitizer has encountered a fatal error": google/sanitizers#1353, not a leak report; seen here once
+# in a CLI child of the cache concurrency test). Where every failed case shows that signature, those cases run once
+# more, and their second result counts; any other failure stands.
+rm -f build-asan/ctest-junit-rerun.xml
+if [ $asan_rc -ne 0 ] && "$python" - <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+failed = [case for case in ET.parse("build-asan/ctest-junit.xml").getroot().iter("testcase")
+          if case.get("status") == "fail"]
+sys.exit(0 if failed and all("LeakSanitizer has encountered a fatal error" in "".join(case.itertext())
+                             for case in failed) else 1)
+PY
+then
+  echo "ASan stage: LeakSanitizer's tracer crashed in every failed case; running those once more"
+  (cd build-asan && UBSAN_OPTIONS=print_stacktrace=1 ctest --rerun-failed --output-on-failure \
+    --output-junit ctest-junit-rerun.xml)
+  asan_rc=$?
+fi
 PYTHONPATH="$PWD/build/python" "$python" -m pytest python/tests -rs -q --junitxml=build/pytest-junit.xml
 pytest_rc=$?
 # The libFuzzer targets (docs/FUZZ.md), built with clang into build-fuzz/ and run for a bounded count each.
@@ -45,8 +64,13 @@ try:
     asan = list(ET.parse("build-asan/ctest-junit.xml").getroot().iter("testcase"))
 except (OSError, ET.ParseError):  # the sanitizer build failed before its tests ran
     asan, failed = [], failed + 1
+try:  # the cases run again after a LeakSanitizer tracer crash: their second status counts
+    rerun = {case.get("name"): case.get("status", "")
+             for case in ET.parse("build-asan/ctest-junit-rerun.xml").getroot().iter("testcase")}
+except (OSError, ET.ParseError):
+    rerun = {}
 for case in asan:
-    status = case.get("status", "")
+    status = rerun.get(case.get("name"), case.get("status", ""))
     passed += status == "run"
     failed += status == "fail"
     skipped += status not in ("run", "fail")
