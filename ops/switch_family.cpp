@@ -44,4 +44,10 @@ jit::KernelSpec SwitchFamily::spec_of(const OpDescription& op, int flags) const 
   return spec_of(static_cast<std::size_t>(at - ops.begin()), flags);
 }
 
+std::vector<jit::KernelSpec> SwitchFamily::plan(std::size_t op, std::int64_t bs, int flags,
+                                                std::string_view kind) const {
+  check_bs(bs, fmt::format("the {} kind", kind));
+  return {spec_of(op, flags)};
+}
+
 }  // namespace draftjit::ops

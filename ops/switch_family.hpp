@@ -2,14 +2,16 @@
 // The rules of a family whose kernels are specialised by their op and switches alone (TRTLLM, EAGLE, FA3): op i of
 // the family's list builds variant i, each op takes its own switch bits, one block size serves every call, and no bs
 // enters the spec. From these, once for every such family: its spec constructor, its buildability rule (what a
-// manifest line must name) and its bs check.
+// manifest line must name), its bs check and its kinds' plans.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "draftjit/tuning.hpp"
 #include "jit/kernel_spec.hpp"
 #include "ops/op_description.hpp"
 
@@ -35,6 +37,15 @@ struct SwitchFamily {
   // The kernel of op i, or of the op so described, with these flags: std::invalid_argument where they name none.
   jit::KernelSpec spec_of(std::size_t op, int flags) const;
   jit::KernelSpec spec_of(const OpDescription& op, int flags) const;
+  // What a call of op i's kind (named kind) launches: its one kernel for these flags, whatever the bs in range.
+  std::vector<jit::KernelSpec> plan(std::size_t op, std::int64_t bs, int flags, std::string_view kind) const;
 };
+
+// Op Op's CallKind::plan (ops/kinds.hpp), for a family whose rules are Rules and whose kinds are named KindNames,
+// indexed as its ops.
+template <const SwitchFamily& Rules, std::size_t Op, const auto& KindNames>
+std::vector<jit::KernelSpec> plan_of(std::int64_t bs, int flags, const Tuning&) {
+  return Rules.plan(Op, bs, flags, KindNames[Op]);
+}
 
 }  // namespace draftjit::ops

@@ -1,7 +1,5 @@
 #include "ops/eagle/family.hpp"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <cstddef>
 #include <vector>
@@ -43,17 +41,11 @@ constexpr std::array<const char*, 2> kKindNames = {"draft-locs", "draft-kv"};
 // One block size: an item is 256 x kEagleItemLocs locations of one request's run (or row prefix).
 constexpr SwitchFamily kRules = {kEagleFamily, "eagle", kOps, kOpFlags, kFlagNames, 256, kMaxEagleBs};
 
-// Every kind's specs: its op's kernel for these flags, whatever the bs.
-template <std::size_t kOp>
-std::vector<KernelSpec> specs_of(std::int64_t bs, int flags, const Tuning&) {
-  kRules.check_bs(bs, fmt::format("the {} kind", kKindNames[kOp]));
-  return {kRules.spec_of(kOp, flags)};
-}
-
 constexpr std::array<CallKind, 2> kKinds = {{
-    {kKindNames[0], "EAGLE's contiguous draft cache locations", kEagleFamily, kOpFlags[0], specs_of<0>},
+    {kKindNames[0], "EAGLE's contiguous draft cache locations", kEagleFamily, kOpFlags[0],
+     &plan_of<kRules, 0, kKindNames>},
     {kKindNames[1], "EAGLE's per-step draft decode KV indices (generate_draft_decode_kv_indices)", kEagleFamily,
-     kOpFlags[1], specs_of<1>},
+     kOpFlags[1], &plan_of<kRules, 1, kKindNames>},
 }};
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "ops/fa3/family.hpp"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <optional>
 #include <string>
@@ -83,23 +81,17 @@ std::optional<std::string> conflict(int flags) {
 
 constexpr SwitchFamily kRules = {kFa3Family, "fa3", kOps, kOpFlags, kFlagNames, kThreads, kMaxFa3Bs, &conflict};
 
-// A kind's plan: op I's one kernel for these flags, whatever the bs in range.
-template <std::size_t I>
-std::vector<KernelSpec> plan(std::int64_t bs, int flags, const Tuning&);
+// Each op's call kind, indexed as kOps.
+constexpr std::array<const char*, 4> kKindNames = {"fa3-decode", "fa3-extend", "fa3-swa-spec", "fa3-kv-splits"};
 
 constexpr std::array<CallKind, 4> kKinds = {{
-    {"fa3-decode", "FA3's normal-decode metadata step", kFa3Family, kOpFlags[0], &plan<0>},
-    {"fa3-extend", "FA3's draft-extend metadata step", kFa3Family, kOpFlags[1], &plan<1>},
-    {"fa3-swa-spec", "FA3's SWA speculative page table", kFa3Family, kOpFlags[2], &plan<2>},
-    {"fa3-kv-splits", "FA3's (Triton backend's) KV-split count", kFa3Family, kOpFlags[3], &plan<3>},
+    {kKindNames[0], "FA3's normal-decode metadata step", kFa3Family, kOpFlags[0], &plan_of<kRules, 0, kKindNames>},
+    {kKindNames[1], "FA3's draft-extend metadata step", kFa3Family, kOpFlags[1], &plan_of<kRules, 1, kKindNames>},
+    {kKindNames[2], "FA3's SWA speculative page table", kFa3Family, kOpFlags[2], &plan_of<kRules, 2, kKindNames>},
+    {kKindNames[3], "FA3's (Triton backend's) KV-split count", kFa3Family, kOpFlags[3],
+     &plan_of<kRules, 3, kKindNames>},
 }};
 static_assert(kKinds.size() == kOps.size());
-
-template <std::size_t I>
-std::vector<KernelSpec> plan(std::int64_t bs, int flags, const Tuning&) {
-  kRules.check_bs(bs, fmt::format("the {} kind", kKinds[I].name));
-  return {kRules.spec_of(I, flags)};
-}
 
 }  // namespace
 

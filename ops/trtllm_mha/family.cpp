@@ -55,17 +55,12 @@ std::optional<std::string> conflict(int flags) {
 constexpr SwitchFamily kRules = {kTrtllmMhaFamily, "trtllm_mha", kOps, kOpFlags, kFlagNames, 256, kMaxTrtllmMhaBs,
                                  &conflict};
 
+// Each op's call kind, indexed as kOps.
+constexpr std::array<const char*, 2> kKindNames = {"trtllm-mha", "trtllm-mla"};
+
 constexpr std::array<CallKind, 2> kKinds = {{
-    {"trtllm-mha", "TRTLLM-MHA's graph metadata step", kTrtllmMhaFamily, kOpFlags[0],
-     [](std::int64_t bs, int flags, const Tuning&) {
-       kRules.check_bs(bs, "the trtllm-mha kind");
-       return std::vector<KernelSpec>{kRules.spec_of(0, flags)};
-     }},
-    {"trtllm-mla", "TRTLLM-MLA's graph metadata step", kTrtllmMhaFamily, kOpFlags[1],
-     [](std::int64_t bs, int flags, const Tuning&) {
-       kRules.check_bs(bs, "the trtllm-mla kind");
-       return std::vector<KernelSpec>{kRules.spec_of(1, flags)};
-     }},
+    {kKindNames[0], "TRTLLM-MHA's graph metadata step", kTrtllmMhaFamily, kOpFlags[0], &plan_of<kRules, 0, kKindNames>},
+    {kKindNames[1], "TRTLLM-MLA's graph metadata step", kTrtllmMhaFamily, kOpFlags[1], &plan_of<kRules, 1, kKindNames>},
 }};
 
 }  // namespace
