@@ -1,8 +1,8 @@
-"""Upstream SGLang's TRTLLM-MHA and TRTLLM-MLA graph-metadata Triton kernels and draftjit.sglang's drop-ins side by
-side, in GPU time.
+"""Upstream SGLang's TRTLLM-MHA and TRTLLM-MLA graph-metadata and TRTLLM-MHA page-table Triton kernels and
+draftjit.sglang's drop-ins side by side, in GPU time.
 
 usage: DRAFTJIT_UPSTREAM_SGLANG=$PWD/.upstream-sglang PYTHONPATH=build-device/python \\
-           python3 bench/upstream_trtllm_mha_bench.py [--calls N] [--repeats R] [--modes plain,swa,qcumsum,mla]
+           python3 bench/upstream_trtllm_mha_bench.py [--calls N] [--repeats R] [--modes plain,swa,qcumsum,mla,table]
            [--bs 1,8,...] [--widths 4096,32768,131072] [--lives short,long] [--page-sizes 16,64] [--mem-gib G]
            [--time-limit S] [--no-cold] [--quick] [--json PATH]
 
@@ -13,7 +13,8 @@ specialises on that stride, so one compile serves all widths of a bs), seq_lens 
 SGLang's graph runner holds them, seqlen_offset 0. Modes: "plain" (Q_MODE_NONE, page_table alone: decode),
 "swa" (swa_page_table and swa_out_cache_loc of S = bs entries from an int64 out_cache_loc of bs), "qcumsum"
 (Q_MODE_CUMSUM over int32 qlens: draft extend), "mla" (update_trtllm_mla_graph_metadata: seq_lens_k and the block
-table block_kv_indices of width / P pages). Live lengths: "short" uniform in [2, min(3000, width - 2)], "long" in
+table block_kv_indices of width / P pages), "table" (build_trtllm_mha_page_table: the eager page_table of width / P
+pages from int32 cache_seqlens, no SWA). Live lengths: "short" uniform in [2, min(3000, width - 2)], "long" in
 [width / 2, width - 2].
 
 Per point, before timing, both functions write poisoned twin buffers (the inputs shared) and every output must be the
@@ -48,14 +49,16 @@ import upstream_trtllm_mha  # noqa: E402
 from side_by_side import (SLOTS, PagedPoint, add_run_flags, grid_parser, live_pages, parse_paged_grid,  # noqa: E402
                           run_paged)
 
-MODES = ("plain", "swa", "qcumsum", "mla")
+MODES = ("plain", "swa", "qcumsum", "mla", "table")
 QUICK = {"bs": "1,64", "widths": "4096,131072", "calls": 50, "repeats": 2}
-COLD_POINTS = (("plain", 32, 32768, "short", 64), ("swa", 128, 4096, "long", 16), ("mla", 32, 32768, "short", 64))
-FILES = (upstream_trtllm_mha.MHA, upstream_trtllm_mha.MLA)
+COLD_POINTS = (("plain", 32, 32768, "short", 64), ("swa", 128, 4096, "long", 16), ("mla", 32, 32768, "short", 64),
+               ("table", 32, 32768, "short", 64))
+FILES = (upstream_trtllm_mha.MHA, upstream_trtllm_mha.MLA, upstream_trtllm_mha.TABLE)
+FILE_OF = {"mla": upstream_trtllm_mha.MLA, "table": upstream_trtllm_mha.TABLE}  # the other modes': MHA
 
 
 class Upstream:
-    """Both upstream files as one loader (run_paged's): what either lacks, both paths, and a module holding both
+    """The upstream files as one loader (run_paged's): what any lacks, their paths, and a module holding their
     functions."""
 
     @staticmethod
@@ -85,13 +88,15 @@ class Point(PagedPoint):
 
     @staticmethod
     def function(mode):
-        return upstream_trtllm_mha.MLA.FUNCTION if mode == "mla" else upstream_trtllm_mha.MHA.FUNCTION
+        return FILE_OF.get(mode, upstream_trtllm_mha.MHA).FUNCTION
 
     @staticmethod
     def output_shapes(mode, bs, pages):
         """One twin's outputs: (shape, bytes per entry) by name."""
         if mode == "mla":
             return {"seq_lens_k": ((bs,), 4), "block_kv_indices": ((bs, pages), 4)}
+        if mode == "table":
+            return {"page_table": ((bs, pages), 4)}
         shapes = {"cache_seqlens": ((bs,), 4), "cu_seqlens_k": ((bs + 1,), 4), "page_table": ((bs, pages), 4)}
         if mode == "swa":
             shapes.update(swa_page_table=((bs, pages), 4), swa_out_cache_loc=((bs,), 8))
@@ -101,17 +106,20 @@ class Point(PagedPoint):
 
     @staticmethod
     def written_bytes(mode, seq, width, page_size):
-        """Bytes a call writes: cache_seqlens (MLA: seq_lens_k), cu_seqlens_k[1:] (not MLA; and cu_seqlens_q[1:]), each
-        row's live pages min(cdiv(L, P), width / P) in page_table (MLA: block_kv_indices; and swa_page_table),
-        swa_out_cache_loc's S = bs int64 entries."""
+        """Bytes a call writes: cache_seqlens (MLA: seq_lens_k; table: none), cu_seqlens_k[1:] (not MLA or table;
+        and cu_seqlens_q[1:]), each row's live pages min(cdiv(L, P), width / P) in page_table (MLA:
+        block_kv_indices; and swa_page_table), swa_out_cache_loc's S = bs int64 entries."""
         bs = seq.numel()
         pages = live_pages(seq, width, page_size)
-        per_request = (1 if mode == "mla" else 2) + (1 if mode == "qcumsum" else 0)
+        per_request = {"mla": 1, "table": 0}.get(mode, 2) + (1 if mode == "qcumsum" else 0)
         cells = per_request * bs + pages * (2 if mode == "swa" else 1)
         return 4 * cells + (8 * bs if mode == "swa" else 0)
 
     def arguments(self, twin):
         o = twin.outputs
+        if self.mode == "table":
+            return dict(req_to_token=self.r2t, req_pool_indices=self.pool, cache_seqlens=self.seq,
+                        page_table=o["page_table"], page_size=self.page_size)
         if self.mode == "mla":
             return dict(req_pool_indices=self.pool, seq_lens=self.seq, req_to_token=self.r2t,
                         block_kv_indices=o["block_kv_indices"], bs=self.bs, seqlen_offset=0,

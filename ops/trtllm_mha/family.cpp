@@ -17,11 +17,13 @@ namespace k = draftjit_kernels;
 using jit::KernelSpec;
 
 // Indexed as kOps (ops.hpp): every op's kernel takes the family's one params struct and reads what its call has.
-constexpr std::array<jit::KernelVariant, 2> kVariants = {{
+constexpr std::array<jit::KernelVariant, 3> kVariants = {{
     {"trtllm_mha", jit::scan_bit(jit::Scan::None), k::TrtllmMhaParams::kEntry, "TrtllmMhaParams",
      "trtllm_mha_kernel.cuh", "trtllm_mha_kernel"},
     {"trtllm_mla", jit::scan_bit(jit::Scan::None), k::TrtllmMhaParams::kEntry, "TrtllmMhaParams",
      "trtllm_mha_kernel.cuh", "trtllm_mla_kernel"},
+    {"trtllm_mha_table", jit::scan_bit(jit::Scan::None), k::TrtllmMhaParams::kEntry, "TrtllmMhaParams",
+     "trtllm_mha_kernel.cuh", "trtllm_mha_table_kernel"},
 }};
 static_assert(kVariants.size() == kOps.size());
 
@@ -34,11 +36,13 @@ static_assert(1 << kFlagNames.size() == k::kTrtllmFlagsEnd && k::kTrtllmSeqLens6
               k::kTrtllmSkipPageTable == 128);
 
 // Each op's switches, indexed as kOps.
-// MLA's seq_lens_k is optional at run time (a null pointer): the flags' 8 bits are all taken.
-constexpr std::array<int, 2> kOpFlags = {k::kTrtllmFlagsEnd - 1, k::kTrtllmSeqLens64 | k::kTrtllmPoolIndices32};
+// MLA's seq_lens_k is optional at run time (a null pointer): the flags' 8 bits are all taken. The page table's swa
+// is the family's bit (an SWA page table written).
+constexpr std::array<int, 3> kOpFlags = {k::kTrtllmFlagsEnd - 1, k::kTrtllmSeqLens64 | k::kTrtllmPoolIndices32,
+                                         k::kTrtllmSeqLens64 | k::kTrtllmPoolIndices32 | k::kTrtllmSwa};
 static_assert(kOpFlags.size() == kOps.size());
 
-// Rules between MHA's switches; MLA's mask excludes every bit they name.
+// Rules between MHA's switches; the other ops' masks exclude a bit of each rule.
 std::optional<std::string> conflict(int flags) {
   if ((flags & k::kTrtllmQCumsum) != 0 && (flags & k::kTrtllmQStrided) != 0) {
     return "the qcumsum and qstrided switches exclude each other";
@@ -56,11 +60,12 @@ constexpr SwitchFamily kRules = {kTrtllmMhaFamily, "trtllm_mha", kOps, kOpFlags,
                                  &conflict};
 
 // Each op's call kind, indexed as kOps.
-constexpr std::array<const char*, 2> kKindNames = {"trtllm-mha", "trtllm-mla"};
+constexpr std::array<const char*, 3> kKindNames = {"trtllm-mha", "trtllm-mla", "trtllm-mha-table"};
 
-constexpr std::array<CallKind, 2> kKinds = {{
+constexpr std::array<CallKind, 3> kKinds = {{
     {kKindNames[0], "TRTLLM-MHA's graph metadata step", kTrtllmMhaFamily, kOpFlags[0], &plan_of<kRules, 0, kKindNames>},
     {kKindNames[1], "TRTLLM-MLA's graph metadata step", kTrtllmMhaFamily, kOpFlags[1], &plan_of<kRules, 1, kKindNames>},
+    {kKindNames[2], "TRTLLM-MHA's eager page table", kTrtllmMhaFamily, kOpFlags[2], &plan_of<kRules, 2, kKindNames>},
 }};
 
 }  // namespace

@@ -1,11 +1,13 @@
 #pragma once
-// The TRTLLM family's ops (include/draftjit/trtllm_mha.hpp, trtllm_mla.hpp), each described once in upstream SGLang's
-// argument order (update_trtllm_mha_graph_metadata's and update_trtllm_mla_graph_metadata's keywords), with the field
-// of its API call each argument fills (bind_fields, ops/api_op.hpp).
+// The TRTLLM family's ops (include/draftjit/trtllm_mha.hpp, trtllm_mla.hpp, trtllm_mha_table.hpp), each described once
+// in upstream SGLang's argument order (update_trtllm_mha_graph_metadata's and update_trtllm_mla_graph_metadata's
+// keywords, build_trtllm_mha_page_table's arguments then bs), with the field of its API call each argument fills
+// (bind_fields, ops/api_op.hpp).
 #include <array>
 #include <tuple>
 
 #include "draftjit/trtllm_mha.hpp"
+#include "draftjit/trtllm_mha_table.hpp"
 #include "draftjit/trtllm_mla.hpp"
 #include "ops/api_op.hpp"
 #include "ops/op_description.hpp"
@@ -46,10 +48,23 @@ inline constexpr OpArg kMlaGraphMetadata[] = {
     {"page_size", ArgType::Int},
     {"seq_lens_k", ArgType::Tensor, Role::Out, Dtypes::Int32, 1, Size::Bs, true},
 };
+// build_trtllm_mha_page_table's arguments, then bs (the drop-in's page_table.shape[0]): page_table's columns bound the
+// pages; swa_page_table has page_table's shape and strides.
+inline constexpr OpArg kPageTable[] = {
+    {"req_to_token", ArgType::Tensor, Role::In, Dtypes::Int32, 2},
+    {"req_pool_indices", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"cache_seqlens", ArgType::Tensor, Role::In, Dtypes::Int32OrInt64, 1, Size::Bs, false, true},
+    {"page_table", ArgType::Tensor, Role::Out, Dtypes::Int32, 2},
+    {"page_size", ArgType::Int},
+    {"swa_page_table", ArgType::Tensor, Role::Out, Dtypes::Int32, 2, Size::Any, true},
+    {"full_to_swa", ArgType::Tensor, Role::In, Dtypes::Int64, 1, Size::Any, true},
+    {"bs", ArgType::Int, Role::In, Dtypes::Int32, 1, Size::Any, false, false, kMaxTrtllmMhaBs},
+};
 }  // namespace args
 
 inline constexpr OpDescription kGraphMetadataOp = {"trtllm_mha_graph_metadata", args::kGraphMetadata};
 inline constexpr OpDescription kMlaGraphMetadataOp = {"trtllm_mla_graph_metadata", args::kMlaGraphMetadata};
+inline constexpr OpDescription kPageTableOp = {"trtllm_mha_page_table", args::kPageTable};
 
 }  // namespace draftjit::ops::trtllm_mha
 
@@ -90,6 +105,18 @@ void bind_fields(TrtllmMlaArgs& a, Fields& f) {
   f("seq_lens_k", a.seq_lens_k);
 }
 
+template <class Fields>
+void bind_fields(TrtllmMhaTableArgs& a, Fields& f) {
+  f("req_to_token", a.req_to_token);
+  f("req_pool_indices", a.req_pool_indices);
+  f("cache_seqlens", a.cache_seqlens);
+  f("page_table", a.page_table);
+  f("page_size", a.page_size);
+  f("swa_page_table", a.swa_page_table);
+  f("full_to_swa", a.full_to_swa);
+  f("bs", a.bs);
+}
+
 }  // namespace draftjit
 
 namespace draftjit::ops::trtllm_mha {
@@ -100,6 +127,8 @@ inline constexpr std::tuple kApiOps = {
                          [](const TrtllmMhaArgs& a, CUstream s) { trtllm_mha_graph_metadata(a, s); }},
     ApiOp<TrtllmMlaArgs>{&kMlaGraphMetadataOp,
                          [](const TrtllmMlaArgs& a, CUstream s) { trtllm_mla_graph_metadata(a, s); }},
+    ApiOp<TrtllmMhaTableArgs>{&kPageTableOp,
+                              [](const TrtllmMhaTableArgs& a, CUstream s) { trtllm_mha_page_table(a, s); }},
 };
 inline constexpr std::array kOps = descriptions_of(kApiOps);
 

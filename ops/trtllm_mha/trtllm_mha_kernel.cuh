@@ -1,7 +1,8 @@
 // The TRTLLM family's kernels. TRTLLM-MHA's graph metadata (include/draftjit/trtllm_mha.hpp), one launch: block 0
 // writes the per-request lengths and their prefixes, the other blocks share the page-table rows' live pages and
 // swa_out_cache_loc's entries. TRTLLM-MLA's (include/draftjit/trtllm_mla.hpp) is the same row part alone. Nothing
-// depends on bs or a width at compile time: one kernel per switch set (FLAGS) serves every call.
+// depends on bs or a width at compile time: one kernel per switch set (FLAGS) serves every call. The eager page table
+// (include/draftjit/trtllm_mha_table.hpp) is the row part too, over cache_seqlens as they are.
 // Upstream's arithmetic is kept exactly: int32 sums wrap, `//` truncates toward zero (C's `/`).
 #ifndef DRAFTJIT_TRTLLM_MHA_KERNEL_CUH
 #define DRAFTJIT_TRTLLM_MHA_KERNEL_CUH
@@ -226,6 +227,37 @@ __device__ __forceinline__ void trtllm_mla_kernel(const TrtllmMhaParams& p) {
     const int live = live_pages(len, p.page_size, p.max_seq_pages);
     gather_row<THREADS>(p, r.pool_index(static_cast<int>(b)), live, tile,
                         [&](long long page, int token) { store_page(p.page_table, b, page, token / p.page_size); });
+  }
+}
+
+// The eager page table (include/draftjit/trtllm_mha_table.hpp), the family's row part alone: every block takes items
+// (row b, tile) in turn; row b's live pages are cdiv(L_b, P) in cache_seqlens' own dtype (L_b as read, no offset),
+// none where L_b <= 0 or L_b + 4095 overflows that dtype (upstream's block guard then wraps negative), at most
+// max_seq_pages, the host's bound. With kTrtllmSwa, swa_page_table[b, p] = full_to_swa[clamp(token, 0, numel - 1)] / P
+// (int64, truncating, then its low 32 bits; nothing for an empty full_to_swa).
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void trtllm_mha_table_kernel(const TrtllmMhaParams& p) {
+  static_assert((FLAGS & ~(kTrtllmSeqLens64 | kTrtllmPoolIndices32 | kTrtllmSwa)) == 0,
+                "FLAGS: seq64, pool32 and swa only");
+  constexpr bool kSeq64 = (FLAGS & kTrtllmSeqLens64) != 0;
+  constexpr long long kLast = kSeq64 ? 0x7fffffffffffffffLL : 0x7fffffffLL;  // the dtype's largest L + 4095 <= it
+  const TrtllmRequests<FLAGS> r{p};
+  for (long long item = blockIdx.x; item < p.bs * p.tiles_per_row; item += gridDim.x) {
+    const long long b = quotient(item, p.tiles_per_row);
+    const long long len = load_index<kSeq64>(p.seq_lens, static_cast<int>(b));
+    const long long pages = len <= 0 || len > kLast - 4095 ? 0 : (len - 1) / p.page_size + 1;
+    const int live = static_cast<int>(min(pages, static_cast<long long>(p.max_seq_pages)));
+    gather_row<THREADS>(p, r.pool_index(static_cast<int>(b)), live, item - b * p.tiles_per_row,
+                        [&](long long page, int token) {
+                          store_page(p.page_table, b, page, token / p.page_size);
+                          if constexpr ((FLAGS & kTrtllmSwa) != 0) {
+                            if (p.swa_entries <= 0) return;
+                            const long long at = min(static_cast<long long>(max(token, 0)), p.swa_entries - 1);
+                            const long long mapped = __ldg(p.swa_mapping + at);
+                            store_page(p.swa_page_table, b, page, static_cast<int>(static_cast<unsigned long long>(
+                                                                     mapped / p.page_size)));
+                          }
+                        });
   }
 }
 

@@ -51,6 +51,15 @@ compiled once per input dtype pair, not per page size as upstream's Triton is, a
 needs a power of two up to 4096). Where upstream writes past a row (live pages beyond block_kv_indices' columns) or
 reads outside req_to_token draftjit leaves those entries as they were.
 
+TRTLLM-MHA's eager page table (sglang/kernels/ops/kvcache/trtllm_mha_page_table.py @ 252129ae, read 2026-12-06):
+build_trtllm_mha_page_table takes upstream's arguments with their defaults and writes the same cells (each page_table
+row over its live pages, and with full_to_swa the SWA page table at page_table's strides, the lookup clamped), one
+launch of torch.ops.draftjit.trtllm_mha_page_table (kind "trtllm-mha-table"); page_table's shape gives bs and the
+pages. Upstream's assertions are raised as ValueError. The kernel is compiled once per switch set (dtypes, SWA), not
+per page size or row stride as upstream's Triton is. Where upstream writes past a row (live pages beyond page_table's
+columns) or reads outside req_to_token draftjit leaves those entries as they were; swa_page_table must have
+page_table's shape and strides.
+
 FA3's normal-decode metadata (sglang/kernels/ops/attention/metadata.py @ 1a366c6c, read 2026-12-06):
 normal_decode_set_metadata takes upstream's arguments, in its order and with its defaults, and writes the same cells
 (cache_seqlens_int32, all of cu_seqlens_k with entry 0 = 0, each page-table row over its live pages, pages and SWA
@@ -158,6 +167,7 @@ _target_verify_op = _op("dsa_target_verify_metadata")
 _draft_extend_op = _op("dsa_draft_extend_metadata")
 _trtllm_mha_op = _op("trtllm_mha_graph_metadata")
 _trtllm_mla_op = _op("trtllm_mla_graph_metadata")
+_trtllm_table_op = _op("trtllm_mha_page_table")
 _fa3_decode_op = _op("fa3_decode_metadata")
 _fa3_extend_op = _op("fa3_draft_extend_metadata")
 _fa3_spec_table_op = _op("fa3_swa_spec_page_table")
@@ -270,6 +280,18 @@ def update_trtllm_mla_graph_metadata(*, req_pool_indices, seq_lens, req_to_token
         return
     _trtllm_mla_op(req_pool_indices, seq_lens, req_to_token, block_kv_indices, bs, seqlen_offset, page_size,
                    seq_lens_k)
+
+
+def build_trtllm_mha_page_table(req_to_token, req_pool_indices, cache_seqlens, page_table, page_size,
+                                swa_page_table=None, full_to_swa=None):
+    """upstream's build_trtllm_mha_page_table: see the top of this module."""
+    if (full_to_swa is None) != (swa_page_table is None):
+        raise ValueError("full_to_swa and swa_page_table must be provided together")
+    if page_size < 1 or 4096 % page_size != 0:
+        raise ValueError(f"page_size={page_size} must divide 4096, the tokens of one of upstream's blocks")
+    bs, _ = page_table.shape if page_table is not None else (0, 0)  # None: the op's TypeError names it
+    _trtllm_table_op(req_to_token, req_pool_indices, cache_seqlens, page_table, page_size, swa_page_table,
+                     full_to_swa, bs)
 
 
 def _swa_mapping(token_to_kv_pool):

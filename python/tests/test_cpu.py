@@ -73,8 +73,8 @@ def test_emit_rejects_bad_arguments():
 def test_every_front_end_takes_every_kind_with_its_switches():
     kinds = {name: switches for name, _, switches in draftjit.kinds()}
     assert set(kinds) == {"main", "fused", "scan", "fill", "dsa-decode", "dsa-verify", "dsa-extend", "trtllm-mha",
-                          "trtllm-mla", "fa3-decode", "fa3-extend", "fa3-swa-spec", "fa3-kv-splits", "draft-locs",
-                          "draft-kv", "kv-indices", "flashmla", "chunked-prefix"}
+                          "trtllm-mla", "trtllm-mha-table", "fa3-decode", "fa3-extend", "fa3-swa-spec",
+                          "fa3-kv-splits", "draft-locs", "draft-kv", "kv-indices", "flashmla", "chunked-prefix"}
     assert kinds["kv-indices"] == ["start", "start64", "len64", "pool32", "entry", "map", "out64"]
     assert kinds["flashmla"] == ["start", "start64", "len64", "pool32"]
     assert kinds["chunked-prefix"] == ["start64", "len64", "pool32", "out64"]
@@ -82,6 +82,7 @@ def test_every_front_end_takes_every_kind_with_its_switches():
     assert kinds["fa3-extend"] == ["seq64", "pool32", "swa", "ext64"]
     assert kinds["trtllm-mha"] == ["seq64", "pool32", "q64", "qcumsum", "qstrided", "swa", "swaout", "skip"]
     assert kinds["trtllm-mla"] == ["seq64", "pool32"]
+    assert kinds["trtllm-mha-table"] == ["seq64", "pool32", "swa"]
     assert kinds["draft-locs"] == ["seq64", "pool32"]
     assert kinds["draft-kv"] == ["pool32", "len64", "pos32", "out64"]
     assert kinds["main"] == [] and kinds["dsa-verify"] == ["seq64", "pool32", "paged", "kpool", "ctx2d", "realonly"]

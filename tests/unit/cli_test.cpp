@@ -138,8 +138,8 @@ TEST_CASE("issue21: warmup --kind dsa-* builds one mode's kernels for its switch
   out.clear();
   CHECK(run_command(kCli + " warmup --bs 2 --kind dsa-nope --arch sm_90", &out) == 2);
   CHECK(contains(out, "kind must be one of main, fused, scan, fill, dsa-decode, dsa-verify, dsa-extend, trtllm-mha, "
-                      "trtllm-mla, fa3-decode, fa3-extend, fa3-swa-spec, fa3-kv-splits, draft-locs, draft-kv, "
-                      "kv-indices, flashmla, chunked-prefix, not 'dsa-nope'"));
+                      "trtllm-mla, trtllm-mha-table, fa3-decode, fa3-extend, fa3-swa-spec, fa3-kv-splits, draft-locs, "
+                      "draft-kv, kv-indices, flashmla, chunked-prefix, not 'dsa-nope'"));
   out.clear();
   CHECK(run_command(kCli + " emit --bs 65537 --kind dsa-decode", &out) == 2);
   CHECK(contains(out, "outside the supported range [0, 65536]"));

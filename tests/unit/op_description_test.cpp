@@ -19,16 +19,16 @@
 
 // The torch library instantiates one boxed kernel per entry of kOps, reading its size and entries at compile time
 // (python/src/torch_ops.cpp, built only where torch is): the joined families' lists must allow that.
-static_assert(draftjit::ops::kOps.size() == 17 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
+static_assert(draftjit::ops::kOps.size() == 18 && draftjit::ops::kOps[0] == &draftjit::ops::draft_extend::kFillOp &&
               draftjit::ops::kOps[3] == &draftjit::ops::dsa::kDecodeOp);
 
 using namespace draftjit;
 
 // The schemas the operators had when each was written by hand (python/src/torch_ops.cpp at accbfd0), with issue 29's
-// changes to the DSA ops (page_table_1 optional, static_extend_len), and issue 28's TRTLLM-MHA and TRTLLM-MLA ops
-// with upstream's keywords in their order and the FA3 ops in upstream's order (the decode's pool as its mapping and
-// stride, bs last), and EAGLE's raw kernels' positional arguments, their grid's sizes (bs) last: the descriptions
-// must give exactly these.
+// changes to the DSA ops (page_table_1 optional, static_extend_len), and issue 28's three TRTLLM ops with upstream's
+// keywords in their order (the page table's arguments, then bs), and the FA3 ops in upstream's order (the decode's
+// pool as its mapping and stride, bs last), and EAGLE's raw kernels' positional arguments, their grid's sizes (bs)
+// last: the descriptions must give exactly these.
 TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand-written ones") {
   const std::set<std::string> expected = {
       "fill_draft_extend_metadata(Tensor extend_seq_lens, Tensor seq_lens, int nsa_index_topk, "
@@ -58,6 +58,8 @@ TEST_CASE("issue27: the torch schemas made from the op descriptions are the hand
       "int skip_page_table) -> ()",
       "trtllm_mla_graph_metadata(Tensor req_pool_indices, Tensor seq_lens, Tensor req_to_token, "
       "Tensor(a!) block_kv_indices, int bs, int seqlen_offset, int page_size, Tensor(b!)? seq_lens_k) -> ()",
+      "trtllm_mha_page_table(Tensor req_to_token, Tensor req_pool_indices, Tensor cache_seqlens, "
+      "Tensor(a!) page_table, int page_size, Tensor(b!)? swa_page_table, Tensor? full_to_swa, int bs) -> ()",
       "fa3_decode_metadata(Tensor(a!) cache_seqlens_int32, Tensor(b!) cu_seqlens_k, Tensor(c!) page_table, "
       "Tensor req_to_token, Tensor req_pool_indices, int max_seq_pages, Tensor seq_lens, int seq_len_delta, "
       "int page_size, Tensor(d!)? swa_page_table, Tensor? swa_mapping, int swa_mapping_stride, "
