@@ -240,12 +240,13 @@ __device__ __forceinline__ void trtllm_mha_table_kernel(const TrtllmMhaParams& p
   static_assert((FLAGS & ~(kTrtllmSeqLens64 | kTrtllmPoolIndices32 | kTrtllmSwa)) == 0,
                 "FLAGS: seq64, pool32 and swa only");
   constexpr bool kSeq64 = (FLAGS & kTrtllmSeqLens64) != 0;
-  constexpr long long kLast = kSeq64 ? 0x7fffffffffffffffLL : 0x7fffffffLL;  // the dtype's largest L + 4095 <= it
+  constexpr long long kLast = kSeq64 ? 0x7fffffffffffffffLL : 0x7fffffffLL;  // the dtype's largest value
+  constexpr long long kBlockTokens = 4096;  // upstream's _MHA_KV_INDEX_BLOCK_TOKENS, the tokens of its guard's blocks
   const TrtllmRequests<FLAGS> r{p};
   for (long long item = blockIdx.x; item < p.bs * p.tiles_per_row; item += gridDim.x) {
     const long long b = quotient(item, p.tiles_per_row);
     const long long len = load_index<kSeq64>(p.seq_lens, static_cast<int>(b));
-    const long long pages = len <= 0 || len > kLast - 4095 ? 0 : (len - 1) / p.page_size + 1;
+    const long long pages = len <= 0 || len > kLast - (kBlockTokens - 1) ? 0 : (len - 1) / p.page_size + 1;
     const int live = static_cast<int>(min(pages, static_cast<long long>(p.max_seq_pages)));
     gather_row<THREADS>(p, r.pool_index(static_cast<int>(b)), live, item - b * p.tiles_per_row,
                         [&](long long page, int token) {

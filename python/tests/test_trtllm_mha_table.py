@@ -51,6 +51,11 @@ PAGE_SIZES = [2**k for k in range(13)]  # every page size upstream takes: those 
 
 # --- the reference: docs/BACKENDS.md, section 1, the eager page-table helper ---------------------------------------
 
+def guard_overflows(lengths, seq64):
+    """Where upstream's block guard cdiv(L, 4096) = (L + 4095) // 4096 wraps negative in L's dtype: no pages."""
+    return np.asarray(lengths, dtype=np.int64) > (2**63 - 1 if seq64 else 2**31 - 1) - 4095
+
+
 def reference(cache_seqlens, req_pool_indices, req_to_token, page_size, *, page_table, swa_page_table=None,
               full_to_swa=None, seq64=False):
     """Writes into the output views (NumPy) what one call writes and nothing else. bs, W = page_table's shape; L_b =
@@ -64,8 +69,7 @@ def reference(cache_seqlens, req_pool_indices, req_to_token, page_size, *, page_
         return
     P = page_size
     lengths = np.asarray(cache_seqlens[:bs], dtype=np.int64)
-    top = 2**63 - 1 if seq64 else 2**31 - 1
-    alive = (lengths > 0) & (lengths <= top - 4095)
+    alive = (lengths > 0) & ~guard_overflows(lengths, seq64)
     live = np.where(alive, (np.maximum(lengths, 1) - 1) // P + 1, 0)
     rows, tokens_wide = req_to_token.shape
     bound = min(width, -(-tokens_wide // P))
@@ -139,7 +143,7 @@ class Case(mha.Case):
     """test_trtllm_mha.py's case (its inputs: lengths, tokens, pool indices, the SWA mapping, layouts, strides, bad
     data; seq_lens is cache_seqlens here, the offset unused) with this op's outputs: page_table of bs rows and `pages`
     columns (W) in `layout`, and with SWA swa_page_table alike. fit: lengths clipped so that no row has pages past W
-    (upstream's defined range, for the differential test). map_size: full_to_swa's entries (default the case's)."""
+    (upstream's defined range, for the differential test), but for those whose cdiv by 4096 overflows (no pages). map_size: full_to_swa's entries (default the case's)."""
 
     def __init__(self, bs, rng, sw=Switches(), *, pages=20, fit=False, map_size=None, **options):
         self.table, self.fit = sw, fit
@@ -153,8 +157,9 @@ class Case(mha.Case):
 
     def new_values(self):
         super().new_values()
-        if self.fit:  # L <= W * P
-            self.seq_h = np.minimum(self.seq_h, self.M * self.P)
+        if self.fit:  # L <= W * P, unless upstream's block guard overflows (no pages either way)
+            past = (self.seq_h > self.M * self.P) & ~guard_overflows(self.seq_h, self.table.seq64)
+            self.seq_h[past] = self.M * self.P
         if getattr(self, "swa_mapping", None) is not None:
             self.map_h = self.map_h[:len(self.swa_mapping)]
 
