@@ -15,6 +15,7 @@
 #include "launch.hpp"
 #include "ops/trtllm_mha/family.hpp"
 #include "ops/trtllm_mha/ops.hpp"
+#include "ops/trtllm_mha/trtllm_mha_kernel.cuh"
 #include "prepare_kernels.hpp"
 
 namespace draftjit {
