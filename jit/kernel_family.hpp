@@ -14,17 +14,17 @@ namespace draftjit::jit {
 
 // One kernel template of a family, instantiated over a scan type.
 struct KernelVariant {
-  const char* name;     // "fused": its kinds are "fused_unrolled", "fused_blelloch", or "fused" for Scan::None
+  const char* name;     // N: its kinds are "N_unrolled", "N_blelloch", or "N" for Scan::None
   std::uint8_t scans;   // the scans it is built over: scan_bit() of each
   const char* entry;    // the extern "C" kernel: its params struct's kEntry
-  const char* params;   // that struct, in namespace draftjit_kernels ("FusedParams")
+  const char* params;   // that struct, in namespace draftjit_kernels
   const char* header;   // the embedded header that defines the kernel template
   const char* kernel;   // the kernel template, instantiated over the scan type (then the flags, if the family has any)
   int shared_arrays = 0;  // words per scan slot of dynamic shared memory the kernel is launched with
 };
 
 struct KernelFamily {
-  const char* name;                          // "dsa", for messages
+  const char* name;                          // the family's name (ops/<family>/family.cpp), for messages
   std::span<const KernelVariant> variants;
   // Flag bit i's name, as spec names spell it (".paged"). A family with flags passes them to its kernel template
   // after the scan type, and its manifest lines carry them.

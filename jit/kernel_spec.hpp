@@ -42,7 +42,7 @@ struct KernelSpec {
   std::string kind() const;  // "fused_unrolled": the variant and its scan, as manifests and names spell them
   // Bytes of dynamic shared memory the kernel is launched with (its variant's arrays of slots words).
   unsigned dynamic_shared_bytes() const;
-  std::string name() const;  // "fused_unrolled.bs5.t128", "dsa_draft_extend_blelloch.s256.c1.t256.paged"
+  std::string name() const;  // "<variant>_unrolled.bs5.t128", "<variant>_blelloch.s256.c1.t256.<flag name>"
   std::uint64_t id() const;  // packs every field; the runtime's per-context lookup key
   friend bool operator==(const KernelSpec&, const KernelSpec&) = default;
 };
@@ -52,7 +52,7 @@ bool is_pow2(int n);
 bool is_block(int threads);       // a multiple of 32 in [32, kMaxThreads]
 bool is_pow2_block(int threads);  // and a power of two
 
-// The family, variant and scan of the kind so named ("fill", "dsa_decode_unrolled"), the other fields defaulted;
+// The family, variant and scan of the kind so named ("<variant>", "<variant>_unrolled"), the other fields defaulted;
 // nullopt for a name no family has.
 std::optional<KernelSpec> spec_of_kind(std::string_view kind);
 std::vector<std::string> kind_names();  // every kind of every family, in registry order

@@ -6,9 +6,9 @@
 // The format, one kernel a line, each line complete in itself so that many processes can append at once:
 //
 //   # draftjit kernel manifest: one kernel a line (draftjit warmup --manifest FILE)
-//   v1 fused_unrolled bs=5 slots=8 chunk=1 threads=128 arch=sm_90
-//   v1 fill bs=0 slots=1 chunk=1 threads=256 arch=compute_90
-//   v1 dsa_decode_unrolled bs=5 slots=8 chunk=1 threads=256 flags=4 arch=sm_90
+//   v1 <variant>_unrolled bs=5 slots=8 chunk=1 threads=128 arch=sm_90
+//   v1 <variant> bs=0 slots=1 chunk=1 threads=256 arch=compute_90
+//   v1 <variant>_unrolled bs=5 slots=8 chunk=1 threads=256 flags=4 arch=sm_90
 //
 // "v1" is the line's format version (a file appended to by two draftjit versions is read line by line), then the
 // KernelSpec's kind (its variant and scan, jit::spec_of_kind) and fields, flags= for a family with switches (their
