@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -50,9 +52,13 @@ constexpr const char* kUsage = R"(usage:
 std::string usage() {
   std::string text = kUsage;
   text += "KIND (default main):\n";
+  std::size_t width = 0;  // the longest kind's name, so that every summary starts in one column
+  for (const draftjit::ops::CallKind& kind : draftjit::ops::call_kinds()) {
+    width = std::max(width, std::strlen(kind.name));
+  }
   for (const draftjit::ops::CallKind& kind : draftjit::ops::call_kinds()) {
     const std::vector<const char*> flags = draftjit::ops::switch_names(kind);
-    text += fmt::format("  {:<12} {}{}{}\n", kind.name, kind.summary, flags.empty() ? "" : "; SWITCHES: --",
+    text += fmt::format("  {:<{}} {}{}{}\n", kind.name, width, kind.summary, flags.empty() ? "" : "; SWITCHES: --",
                         fmt::join(flags, " --"));
   }
   return text;

@@ -23,6 +23,28 @@ TEST_CASE("cli: usage errors exit 2 with a message") {
   CHECK(contains(out, "not a real GPU architecture"));
 }
 
+// Every kind's summary starts in one column, however long the longest kind's name ("trtllm-mha-table").
+TEST_CASE("cli: the usage lists every kind with its summary in one column") {
+  std::string out;
+  CHECK(run_command(kCli, &out) == 2);
+  const std::size_t list = out.find("KIND (default main):\n");
+  REQUIRE(list != std::string::npos);
+  std::size_t column = std::string::npos;
+  int kinds = 0;
+  for (std::size_t at = out.find('\n', list) + 1; at < out.size() && out.compare(at, 2, "  ") == 0;) {
+    const std::size_t end = out.find('\n', at);
+    const std::string line = out.substr(at, end - at);
+    const std::size_t summary = line.find_first_not_of(' ', line.find(' ', 2));
+    CAPTURE(line);
+    if (column == std::string::npos) column = summary;
+    CHECK(summary == column);
+    CHECK(line[summary - 1] == ' ');
+    ++kinds;
+    at = end + 1;
+  }
+  CHECK(kinds >= 10);
+}
+
 TEST_CASE("cli: warmup without --arch needs a GPU and says so") {
   if (draftjit::cuda_available()) return;  // with a GPU the device's arch is the default, tested on the device
   std::string out;
