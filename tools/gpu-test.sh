@@ -15,7 +15,8 @@
 #   tools/gpu-test.sh ab        on the GPU machine after `run`, with a baseline source tree carried in $BASE (default
 #                               .ab-base, e.g. `git archive <commit> | tar -x -C .ab-base`): builds its benchmarks,
 #                               then runs draftjit_bench and draftjit_dsa_bench of both trees, alternating, ROUNDS
-#                               times (default 2); $OUT receives ab-{new,base}-<round>-{bench,dsa}.txt
+#                               times (default 2), after one discarded warm-up run of the new tree's;
+#                               $OUT receives ab-{new,base}-<round>-{bench,dsa}.txt
 #   tools/gpu-test.sh upstream  on the GPU machine after `build`, with .deps and upstream SGLang's files carried
 #                               (DRAFTJIT_UPSTREAM_SGLANG, default .upstream-sglang; docs/GPU.md): the differential
 #                               tests against upstream (every test named so), then the side-by-side benchmarks (ARGS,
@@ -113,6 +114,9 @@ case "${1:-}" in
     cmake --build "$base/build-device" --target draftjit_bench draftjit_dsa_bench >"$out/ab-build.log" 2>&1 ||
       { grep -E "error|FAILED" "$out/ab-build.log" | head -20; exit 1; }
     nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+    # Discarded: right after a heavy call (the suites) the first run measured the GPU's state, 1-4 % slower with the
+    # empty kernel up to 16 % slower (docs/PERF.md, issue 27's final round).
+    DRAFTJIT_CACHE_DIR="$PWD/build-device/ab-cache-new" build-device/bench/draftjit_bench --calls 200 >/dev/null 2>&1
     for round in $(seq 1 "${ROUNDS:-2}"); do
       for tree in new base; do
         dir=.; [ "$tree" = base ] && dir="$base"
