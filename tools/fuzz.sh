@@ -10,7 +10,7 @@
 # those input classes out (docs/FUZZ.md); CI never sets it. FUZZ_CXX picks the compiler (default clang++-14),
 # FUZZ_BUILD_DIR the build folder (default build-fuzz).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 targets=(entry_reader cli_options environment manifest_reader bundle_reader)
 # Executions per target in CI: each takes a few seconds on two cores (docs/FUZZ.md has the rates).
 declare -A ci_runs=([entry_reader]=3000 [cli_options]=15000 [environment]=20000 [manifest_reader]=20000
@@ -105,7 +105,7 @@ case "$1" in
     fi
     printf '<testsuite name="fuzz" tests="%s" failures="%s">\n%s</testsuite>\n' "${#targets[@]}" "$failures" \
       "$cases" >"$results"
-    [ $failures -eq 0 ]
+    [ "$failures" -eq 0 ]
     ;;
   *)
     [ $# -ge 2 ] || usage

@@ -31,7 +31,7 @@
 #                               summary.txt, written as it goes (so a call cut off still returns it), and
 #                               suites-logs.tgz; exit 1 on any failure or cut
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 out="${OUT:-build-device/out}"
 case "${1:-}" in
   prepare)
@@ -70,8 +70,8 @@ case "${1:-}" in
     b=build-device/bench
     $b/draftjit_cache_bench cold-compile
     build-device/draftjit warmup --bs 32,33,512,513 --arch sm_90 >/dev/null 2>&1
-    for run in 1 2 3; do $b/draftjit_cache_bench first-call 32; done
-    for run in 1 2 3; do $b/draftjit_cache_bench first-call-phases 32; done
+    for _ in 1 2 3; do $b/draftjit_cache_bench first-call 32; done
+    for _ in 1 2 3; do $b/draftjit_cache_bench first-call-phases 32; done
     $b/draftjit_cache_bench disk-hit 32
     $b/draftjit_cache_bench warm-overhead 32
     $b/draftjit_bench --calls "${CALLS:-5000}" --json "$out/bench.json" 2>/dev/null | tee "$out/draftjit-bench.txt"
@@ -83,7 +83,8 @@ case "${1:-}" in
     PYTHONPATH="$PWD/build-device/python" python3 -m pytest python/tests -rs -q -p no:cacheprovider \
       2>&1 | tee "$out/pytest.log" | tail -25 || rc=1
     grep -qE "[0-9]+ passed" "$out/pytest.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/pytest.log" || rc=1
-    rm -rf /tmp/draftjit-pip && python3 -m pip install -q --no-build-isolation --no-deps --target /tmp/draftjit-pip \
+    rm -rf /tmp/draftjit-pip
+    python3 -m pip install -q --no-build-isolation --no-deps --target /tmp/draftjit-pip \
       --config-settings=cmake.define.DRAFTJIT_FMT_INCLUDE_DIR="$PWD/.deps/include" \
       --config-settings=build-dir=/tmp/draftjit-pip-build . >"$out/pip.log" 2>&1 || { tail -20 "$out/pip.log"; rc=1; }
     (cd /tmp && PYTHONPATH=/tmp/draftjit-pip python3 -c \

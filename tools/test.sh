@@ -6,7 +6,7 @@
 # (tools/build.sh).
 # Without a CUDA device each GPU test reports itself skipped by name; skipped tests never count as passed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 python="${PYTHON:-/usr/bin/python3}"
 tools/install-deps.sh || exit 1
 tools/build.sh || exit 1

@@ -3,7 +3,7 @@
 # (bugprone, concurrency, cert) as errors: exits non-zero on any finding. Needs build/compile_commands.json
 # (tools/build.sh writes it). tools/test.sh runs it, so CI does.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 tidy=$(command -v clang-tidy || command -v clang-tidy-14 || true)
 if [ -z "$tidy" ]; then echo "tools/tidy.sh: clang-tidy not found (tools/install-deps.sh installs it)" >&2; exit 1; fi
 [ -f build/compile_commands.json ] || { echo "tools/tidy.sh: run tools/build.sh first" >&2; exit 1; }
