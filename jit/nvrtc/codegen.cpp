@@ -16,7 +16,7 @@ constexpr std::string_view kNamespace = "draftjit_kernels";
 
 // The scan type the kernel template is instantiated over, and the header that defines it.
 struct ScanType {
-  std::string type;  // "" for the fill, whose template takes the block size alone
+  std::string type;  // "" for Scan::None, whose template takes the block size alone
   const char* header;
 };
 
