@@ -28,6 +28,16 @@ inline void check_page_table(std::string_view call, std::string_view name, const
               "{} is {} x {}, smaller than the bs x max_seq_pages = {} x {} it gets", name, t.rows, t.cols, bs, pages);
 }
 
+// A table a call writes over its own columns (no max_seq_pages: TRTLLM-MLA's block table, the eager page table):
+// sizes and strides non-negative, and at least bs rows.
+inline void check_own_width_table(std::string_view call, std::string_view name, const DeviceMatrix& t,
+                                  std::int64_t bs) {
+  require_arg(call, t.rows >= 0 && t.cols >= 0 && t.row_stride >= 0 && t.col_stride >= 0,
+              "{} has a negative size or stride ({} x {}, strides {}, {})", name, t.rows, t.cols, t.row_stride,
+              t.col_stride);
+  require_arg(call, t.rows >= bs, "{} has {} rows, fewer than bs = {}", name, t.rows, bs);
+}
+
 // req_to_token as a gather over `pages` pages of `page_size` tokens reads it: sizes and strides non-negative, and,
 // when anything is gathered, non-null with page pages - 1 starting inside its columns.
 inline void check_token_table(std::string_view call, const ConstDeviceMatrix& tok, bool gathered, std::int64_t pages,

@@ -49,10 +49,7 @@ k::TrtllmMhaParams checked_params(const TrtllmMhaTableArgs& a, std::int64_t tile
     require(indices->stride >= 0, "{} has a negative stride ({})", name, indices->stride);
   }
   const DeviceMatrix& out = a.page_table;
-  require(out.rows >= 0 && out.cols >= 0 && out.row_stride >= 0 && out.col_stride >= 0,
-          "page_table has a negative size or stride ({} x {}, strides {}, {})", out.rows, out.cols, out.row_stride,
-          out.col_stride);
-  require(out.rows >= a.bs, "page_table has {} rows, fewer than bs = {}", out.rows, a.bs);
+  check_own_width_table(kCall, "page_table", out, a.bs);
   const ConstDeviceMatrix& tok = a.req_to_token;
   check_token_table(kCall, tok, false, 0, a.page_size);  // sizes and strides: the bound below keeps reads inside
   const bool launched = a.bs > 0 && out.cols > 0;  // upstream's grid (bs, cdiv(num_pages, 4096 / P)) is empty otherwise
