@@ -117,11 +117,13 @@ DsaSwitches switches_of(const DsaCommonArgs& a) {
   return s;
 }
 
-// The grid: block 0 for the per-request and per-row outputs, and up to one wave of workers for the row gather
-// (templates/row_gather.cuh), which every block follows with the checks over all requests, so past a wave more
-// blocks would only repeat them. Rows are cut into splits so that there are kPairsPerWorker (row, split) pairs per
-// worker where the rows' tiles allow: live prefixes differ from row to row, and with one pair per worker the longest
-// set the time (decode bs 256 at 131072 columns ran 1.06-1.10x upstream's time, whose grid has 8192 programs).
+// The grid of the block kernels: block 0 for the per-request and per-row outputs, and up to one wave of workers for
+// the row gather (templates/row_gather.cuh), which every block follows with the checks over all requests, so past a
+// wave more blocks would only repeat them. Rows are cut into splits so that there are kPairsPerWorker (row, split)
+// pairs per worker where the rows' tiles allow: live prefixes differ from row to row, and with one pair per worker
+// the longest set the time (decode bs 256 at 131072 columns ran 1.06-1.10x upstream's time, whose grid has 8192
+// programs). The warp kernels (bs <= kDsaWarpRequests, templates/dsa_warp_kernel.cuh) walk their items by warp: as
+// many warps as the widest rows could give items (per-row output chunks and gather chunks), up to a wave.
 constexpr std::int64_t kPairsPerWorker = 4;
 
 struct DsaGrid {
@@ -131,10 +133,17 @@ struct DsaGrid {
 
 DsaGrid dsa_grid(const k::DsaCommonParams& c, bool real_only, const jit::KernelSpec& spec, const LoadedKernel& kernel,
                  int sm_count) {
-  const std::int64_t tile = std::int64_t{spec.threads} * k::kDsaGatherColumns;
   const std::int64_t units = real_only ? (c.bound + c.page_size - 1) / c.page_size : c.bound;
-  const std::int64_t tiles = (units + tile - 1) / tile;  // of the widest live prefix
   const std::int64_t wave = std::int64_t{sm_count} * kernel.blocks_per_sm;
+  if (spec.scan == jit::Scan::Unrolled && spec.slots <= k::kDsaWarpRequests) {
+    const std::int64_t chunks = (units + k::kDsaWarpUnits - 1) / k::kDsaWarpUnits;
+    const std::int64_t row_chunks = (c.rows + k::kDsaWarpRequests - 1) / k::kDsaWarpRequests;
+    const std::int64_t warps_per_block = spec.threads / k::kDsaWarpRequests;
+    const std::int64_t warps = std::clamp<std::int64_t>(c.rows * chunks + row_chunks, 1, wave * warps_per_block);
+    return {static_cast<unsigned>((warps + warps_per_block - 1) / warps_per_block), 1};
+  }
+  const std::int64_t tile = std::int64_t{spec.threads} * k::kDsaGatherColumns;
+  const std::int64_t tiles = (units + tile - 1) / tile;  // of the widest live prefix
   const std::int64_t workers = std::clamp<std::int64_t>(c.rows * tiles, 0, wave - 1);
   std::int64_t splits = 1;
   if (c.rows > 0) {

@@ -70,15 +70,45 @@ __device__ __forceinline__ void write_token(int fill_base, int local, int topk, 
   out_cache[t] = min(expanded, topk);
 }
 
-// The sum of value over lanes 0..lane of the warp (all 32 lanes take part), modulo 2^32.
-__device__ __forceinline__ unsigned warp_inclusive_sum(unsigned value) {
+// The sum of value over lanes 0..lane of the warp (all 32 lanes take part), modulo 2^32 or 2^64 (T unsigned or
+// unsigned long long).
+template <class T>
+__device__ __forceinline__ T warp_inclusive_sum(T value) {
   const int lane = threadIdx.x % kWarpThreads;
 #pragma unroll
   for (int d = 1; d < kWarpThreads; d *= 2) {
-    const unsigned up = __shfl_up_sync(kFullWarp, value, d);
+    const T up = __shfl_up_sync(kFullWarp, value, d);
     if (lane >= d) value += up;
   }
   return value;
+}
+
+// The sum of value over the warp, in every lane, modulo 2^64 as 64-bit adds give it: three redux.sync adds of its
+// 21-, 21- and 22-bit parts, whose sums over 32 lanes fit 32 bits, in place of five rounds of two shuffles and an add
+// (most of a small batch's checks: docs/PERF.md, issue 29).
+__device__ __forceinline__ long long warp_sum(long long value) {
+#if __CUDA_ARCH__ >= 800
+  const auto v = static_cast<unsigned long long>(value);
+  const unsigned long long low = __reduce_add_sync(kFullWarp, static_cast<unsigned>(v & 0x1fffffu));
+  const unsigned long long mid = __reduce_add_sync(kFullWarp, static_cast<unsigned>(v >> 21 & 0x1fffffu));
+  const unsigned long long high = __reduce_add_sync(kFullWarp, static_cast<unsigned>(v >> 42));
+  return static_cast<long long>((high << 42) + (mid << 21) + low);
+#else
+#pragma unroll
+  for (int offset = kWarpThreads / 2; offset > 0; offset /= 2) value += __shfl_xor_sync(kFullWarp, value, offset);
+  return value;
+#endif
+}
+
+// The OR of bits over the warp, in every lane.
+__device__ __forceinline__ int warp_or(int bits) {
+#if __CUDA_ARCH__ >= 800
+  return static_cast<int>(__reduce_or_sync(kFullWarp, static_cast<unsigned>(bits)));
+#else
+#pragma unroll
+  for (int offset = kWarpThreads / 2; offset > 0; offset /= 2) bits |= __shfl_xor_sync(kFullWarp, bits, offset);
+  return bits;
+#endif
 }
 
 // n / d (d != 0), in 32 bits when both are in [0, 2^32), as lengths and row numbers almost always are: a 64-bit

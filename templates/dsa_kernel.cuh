@@ -1,13 +1,14 @@
 // One launch of a DSA step, for a mode of dsa_modes.cuh over a scan type of unrolled_scan.cuh or blelloch_scan.cuh
-// (a prefix over the bs requests), composed of three parts: the checks every block runs over all requests (and, in
-// draft extend, its own scan of the extend lengths, so that each row finds its request in shared memory), block 0's
-// per-request and per-row outputs from two more prefixes over the requests (for bs <= 32, all three come from warp
-// shuffles in the checks' pass: WarpPath), and the other blocks' shares of the row gather (row_gather.cuh). With bad
-// data only block 0 writes, and only the status word.
+// (a prefix over the bs requests). For bs <= kDsaWarpRequests on the unrolled scan it is dsa_warp_kernel.cuh's, in
+// which each warp works alone. Otherwise it is composed of three parts: the checks every block runs over all requests
+// (and, in draft extend, its own scan of the extend lengths, so that each row finds its request in shared memory),
+// block 0's per-request and per-row outputs from two more prefixes over the requests, and the other blocks' shares of
+// the row gather (row_gather.cuh). With bad data only block 0 writes, and only the status word.
 #ifndef DRAFTJIT_DSA_KERNEL_CUH
 #define DRAFTJIT_DSA_KERNEL_CUH
 
 #include "dsa_modes.cuh"
+#include "dsa_warp_kernel.cuh"
 #include "row_gather.cuh"
 
 namespace draftjit_kernels {
@@ -129,123 +130,67 @@ __device__ __forceinline__ void write_step_outputs(const typename Mode::Params& 
   write_row_outputs<Mode, Scan>(v, offsets, [&](int b) { return request_prefix<Scan>(prefix, dsa_sum, b); });
 }
 
-// bs <= 32 on the unrolled path: warp 0 holds every request, one per lane (the checks' loop gives thread b request
-// b), and scans its values with shuffles right after the checks, so that block 0 writes its outputs after the one
-// barrier the status needs; the two scans through shared memory took six more (docs/PERF.md, issue 29).
+// Whether Scan's kernels take the warp path (dsa_warp_kernel.cuh).
 template <class Scan>
 struct WarpPath {
-  enum : bool { value = Scan::kSequential && Scan::kSlots <= kWarpThreads };
+  enum : bool { value = Scan::kSequential && Scan::kSlots <= kDsaWarpRequests };
 };
-
-// What lane b of warp 0 scans for request b: zeros at and past bs.
-struct RequestValues {
-  unsigned cache = 0u;
-  unsigned dsa = 0u;
-  unsigned extend = 0u;
-};
-
-// The warp path's prefixes: lane l < slots stores the exclusive prefixes of request l into cache_prefix and
-// dsa_prefix, and where given offsets (the totals at and past bs, as find_slot needs); the last lane the KV lengths'
-// total.
-__device__ __forceinline__ void warp_prefixes(const RequestValues& mine, int slots, unsigned* cache_prefix,
-                                              unsigned* dsa_prefix, unsigned* offsets, unsigned* cache_total) {
-  const int lane = threadIdx.x % kWarpThreads;
-  const unsigned cache = warp_inclusive_sum(mine.cache), dsa = warp_inclusive_sum(mine.dsa);
-  const unsigned extend = offsets != nullptr ? warp_inclusive_sum(mine.extend) : 0u;
-  if (lane < slots) {
-    cache_prefix[lane] = cache - mine.cache;
-    dsa_prefix[lane] = dsa - mine.dsa;
-    if (offsets != nullptr) offsets[lane] = extend - mine.extend;
-  }
-  if (lane == kWarpThreads - 1) *cache_total = cache;
-}
 
 template <class Mode, class Scan, int FLAGS>
 __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
   static_assert(FLAGS >= 0 && FLAGS < kDsaFlagsEnd, "FLAGS: kDsa* switches");
-  constexpr bool kSearch = Mode::kExtend && (FLAGS & kDsaStaticExtend) == 0;  // rows find requests in offsets
-  extern __shared__ unsigned s_dsa[];  // Mode::kSharedArrays x Scan::kSlots words, sized by the launch
-  __shared__ DsaWarpChecks s_checks[Scan::kThreads / kWarpThreads];
-  __shared__ unsigned s_total;
-  unsigned* offsets = s_dsa;  // draft extend's; the other modes have one array, prefix
-  unsigned* prefix = s_dsa + (Mode::kSharedArrays - 1) * Scan::kSlots;
-  const DsaCommonParams& c = p.c;
-  const DsaRequests<FLAGS> requests{c};
-  const DsaLengths<FLAGS> lengths(c.topk, c.kpool);
-
-  constexpr bool kWarp = WarpPath<Scan>::value;
-  DsaChecks mine;
-  const unsigned* dsa_prefix = nullptr;  // the warp path's (prefix then holds the KV lengths')
-  RequestValues values;  // the warp path's, of this thread's request
-  const auto check = [&](int b, int extend) {
-    const long long seq_len = check_request<FLAGS>(c, requests.seq_len(b), requests.pool_index(b), mine);
-    const RequestRows rows = Mode::rows_of(p, b, seq_len);
-    const long long cache_len = Mode::cache_len(p, seq_len);
-    const long long dsa_sum = lengths.rows_sum(rows.base, rows.count);
-    if constexpr (kWarp) {
-      values = {static_cast<unsigned>(cache_len), static_cast<unsigned>(dsa_sum), static_cast<unsigned>(extend)};
-    }
-    if constexpr (Mode::kExtend) {
-      // The scans take extend clamped to int32; the sum is of the values themselves, as total_len is.
-      const long long wide = (FLAGS & kDsaExtend64) != 0 ? Mode::extend_wide(p, b) : extend;
-      if (wide < 0) mine.negative_extend = 1;
-      if (wide != extend) mine.extend_bits |= kDsaInt32Overflow;
-      if ((FLAGS & kDsaStaticExtend) != 0 && extend != Mode::extend(p, 0)) mine.extend_bits |= kDsaExtendNotStatic;
-      mine.extend_sum += wide;
-    }
-    mine.cache_sum += cache_len;
-    mine.dsa_sum += dsa_sum;
-  };
-  if constexpr (kSearch && !kWarp) {
-    Scan::block_exclusive([&](int b) { return Mode::extend(p, b); }, c.bs, offsets, &s_total, check);
+  if constexpr (WarpPath<Scan>::value) {
+    dsa_warp_kernel<Mode, Scan::kBs, FLAGS>(p);
   } else {
-    for (int b = threadIdx.x; b < c.bs; b += Scan::kThreads) {
-      if constexpr (Mode::kExtend) {
-        check(b, Mode::extend(p, b));
-      } else {
-        check(b, 0);
+    constexpr bool kSearch = Mode::kExtend && (FLAGS & kDsaStaticExtend) == 0;  // rows find requests in offsets
+    extern __shared__ unsigned s_dsa[];  // Mode::kSharedArrays x Scan::kSlots words, sized by the launch
+    __shared__ DsaWarpChecks s_checks[Scan::kThreads / kWarpThreads];
+    __shared__ unsigned s_total;
+    unsigned* offsets = s_dsa;  // draft extend's; the other modes have one array, prefix
+    unsigned* prefix = s_dsa + (Mode::kSharedArrays - 1) * Scan::kSlots;
+    const DsaCommonParams& c = p.c;
+    const DsaRequests<FLAGS> requests{c};
+
+    DsaChecks mine;
+    const auto check = [&](int b, int extend) { check_step_request<Mode, FLAGS>(p, b, extend, mine); };
+    if constexpr (kSearch) {
+      Scan::block_exclusive([&](int b) { return Mode::extend(p, b); }, c.bs, offsets, &s_total, check);
+    } else {
+      for (int b = threadIdx.x; b < c.bs; b += Scan::kThreads) {
+        if constexpr (Mode::kExtend) {
+          check(b, Mode::extend(p, b));
+        } else {
+          check(b, 0);
+        }
       }
     }
-  }
-  if constexpr (kWarp) {
-    __shared__ unsigned s_dsa_prefix[kWarpThreads];
-    if (threadIdx.x < kWarpThreads && (kSearch || blockIdx.x == 0)) {
-      warp_prefixes(values, Scan::kSlots, prefix, s_dsa_prefix, kSearch ? offsets : nullptr, &s_total);
+    store_warp_checks<Mode::kExtend>(mine, s_checks);
+    __syncthreads();
+    long long total_len = 0;
+    long long capacity = 0;
+    if constexpr (Mode::kExtend) {
+      total_len = c.rows;
+      capacity = p.capacity;
     }
-    dsa_prefix = s_dsa_prefix;
-  }
-  store_warp_checks(mine, s_checks);
-  __syncthreads();
-  long long total_len = 0;
-  long long capacity = 0;
-  if constexpr (Mode::kExtend) {
-    total_len = c.rows;
-    capacity = p.capacity;
-  }
-  const int status = dsa_status(block_checks<Scan::kThreads / kWarpThreads>(s_checks), Mode::kExtend, total_len,
-                                capacity);
-  if (status != 0) {
-    if (blockIdx.x == 0 && threadIdx.x == 0 && c.status != nullptr) *c.status = status;
-    return;
-  }
-  // Block 0 writes the per-request and per-row outputs; the others gather, so that its chain runs beside theirs.
-  if (blockIdx.x == 0) {
-    if constexpr (kWarp) {
-      const StepValues<Mode, FLAGS> v(p);
-      write_request_outputs<Mode, Scan>(v, offsets, [&](int b) { return b < c.bs ? prefix[b] : s_total; });
-      write_row_outputs<Mode, Scan>(v, offsets, [&](int b) { return dsa_prefix[b]; });
-    } else {
+    const int status = dsa_status(block_checks<Scan::kThreads / kWarpThreads>(s_checks), Mode::kExtend, total_len,
+                                  capacity);
+    if (status != 0) {
+      if (blockIdx.x == 0 && threadIdx.x == 0 && c.status != nullptr) *c.status = status;
+      return;
+    }
+    // Block 0 writes the per-request and per-row outputs; the others gather, so that its chain runs beside theirs.
+    if (blockIdx.x == 0) {
       write_step_outputs<Mode, Scan, FLAGS>(p, prefix, offsets, &s_total);
+      if (gridDim.x > 1) return;
     }
-    if (gridDim.x > 1) return;
+    const unsigned workers = gridDim.x > 1 ? gridDim.x - 1 : 1;
+    const unsigned worker = gridDim.x > 1 ? blockIdx.x - 1 : 0;
+    gather_rows<Scan::kThreads, FLAGS>(c, worker, workers, [&](long long row) {
+      const int request = Mode::template owner<Scan>(p, offsets, row).request;
+      const long long kv = Mode::cache_len(p, requests.seq_len(request));
+      return GatherRow{requests.pool_index(request), live_columns(kv, c.bound)};
+    });
   }
-  const unsigned workers = gridDim.x > 1 ? gridDim.x - 1 : 1;
-  const unsigned worker = gridDim.x > 1 ? blockIdx.x - 1 : 0;
-  gather_rows<Scan::kThreads, FLAGS>(c, worker, workers, [&](long long row) {
-    const int request = Mode::template owner<Scan>(p, offsets, row).request;
-    const long long kv = Mode::cache_len(p, requests.seq_len(request));
-    return GatherRow{requests.pool_index(request), live_columns(kv, c.bound)};
-  });
 }
 
 // The kernel templates the rendered entries instantiate (jit/nvrtc/codegen.cpp), one per mode's params struct.

@@ -9,7 +9,7 @@
 namespace draftjit_kernels {
 
 // kExtend: the mode has draft extend's extend lengths (their scan, stage 2 of the checks); kExpanded: it writes
-// seqlens_expanded, the per-row lengths.
+// seqlens_expanded, the per-row lengths (the mode without has one row per request).
 
 // Output row `row` belongs to request `request`, of whose rows it is number `local`.
 struct RowOwner {
@@ -86,6 +86,41 @@ struct DraftExtendMode {
     }
   }
 };
+
+// A request's facts as every kernel's checks compute them.
+struct StepRequest {
+  long long pool;       // req_pool_indices[b]
+  long long seq_len;    // clamped to int32 (check_request)
+  RequestRows rows;
+  long long cache_len;  // its KV length
+  long long dsa_sum;    // the sum of its rows' dsa lengths
+};
+
+// Request b's facts in Mode, its checks added to mine; extend: its extend length as the scans take it (draft
+// extend's; the other modes pass 0).
+template <class Mode, int FLAGS>
+__device__ __forceinline__ StepRequest check_step_request(const typename Mode::Params& p, int b, int extend,
+                                                          DsaChecks& mine) {
+  const DsaCommonParams& c = p.c;
+  const DsaRequests<FLAGS> requests{c};
+  StepRequest r;
+  r.pool = requests.pool_index(b);
+  r.seq_len = check_request<FLAGS>(c, requests.seq_len(b), r.pool, mine);
+  r.rows = Mode::rows_of(p, b, r.seq_len);
+  r.cache_len = Mode::cache_len(p, r.seq_len);
+  r.dsa_sum = DsaLengths<FLAGS>(c.topk, c.kpool).rows_sum(r.rows.base, r.rows.count);
+  if constexpr (Mode::kExtend) {
+    // The scans take extend clamped to int32; the sum is of the values themselves, as total_len is.
+    const long long wide = (FLAGS & kDsaExtend64) != 0 ? Mode::extend_wide(p, b) : extend;
+    if (wide < 0) mine.negative_extend = 1;
+    if (wide != extend) mine.extend_bits |= kDsaInt32Overflow;
+    if ((FLAGS & kDsaStaticExtend) != 0 && extend != Mode::extend(p, 0)) mine.extend_bits |= kDsaExtendNotStatic;
+    mine.extend_sum += wide;
+  }
+  mine.cache_sum += r.cache_len;
+  mine.dsa_sum += r.dsa_sum;
+  return r;
+}
 
 }  // namespace draftjit_kernels
 

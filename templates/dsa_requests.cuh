@@ -54,8 +54,7 @@ __device__ __forceinline__ long long check_request(const DsaCommonParams& c, lon
   return clamp_int32(seq_len);
 }
 
-// One warp's checks as its lane 0 stores them for the block (store_warp_checks): the four bit fields packed into
-// one word, 8 bits each.
+// A warp's checks, summed over its lanes (warp_checks): the four bit fields packed into one word, 8 bits each.
 struct DsaWarpChecks {
   int bits;
   long long extend_sum;
@@ -63,39 +62,46 @@ struct DsaWarpChecks {
   long long dsa_sum;
 };
 
+// The sum of the warp's checks, in every lane; EXTEND: draft extend's, the only mode that adds extend lengths.
+template <bool EXTEND>
+__device__ __forceinline__ DsaWarpChecks warp_checks(const DsaChecks& mine) {
+  const int bits = mine.seq_bits | mine.pool_bits << 8 | mine.extend_bits << 16 | mine.negative_extend << 24;
+  return {warp_or(bits), EXTEND ? warp_sum(mine.extend_sum) : 0LL, warp_sum(mine.cache_sum), warp_sum(mine.dsa_sum)};
+}
+
+__device__ __forceinline__ DsaChecks unpack_checks(const DsaWarpChecks& w) {
+  DsaChecks all;
+  all.seq_bits = w.bits & 0xff;
+  all.pool_bits = w.bits >> 8 & 0xff;
+  all.extend_bits = w.bits >> 16 & 0xff;
+  all.negative_extend = w.bits >> 24 & 0xff;
+  all.extend_sum = w.extend_sum;
+  all.cache_sum = w.cache_sum;
+  all.dsa_sum = w.dsa_sum;
+  return all;
+}
+
 // The sum of a warp's checks, stored by its lane 0 into warps[its warp]: each warp has its own entry, so nothing
 // needs zeroing first and no lane waits on another warp's atomics (the shared 64-bit atomics this replaced had all
 // eight warps of a bs <= 32 block queue on three words, seven of them adding zeros).
+template <bool EXTEND>
 __device__ __forceinline__ void store_warp_checks(const DsaChecks& mine, DsaWarpChecks* warps) {
-  int bits = mine.seq_bits | mine.pool_bits << 8 | mine.extend_bits << 16 | mine.negative_extend << 24;
-  long long extend_sum = mine.extend_sum, cache_sum = mine.cache_sum, dsa_sum = mine.dsa_sum;
-#pragma unroll
-  for (int offset = kWarpThreads / 2; offset > 0; offset /= 2) {
-    bits |= __shfl_xor_sync(kFullWarp, bits, offset);
-    extend_sum += __shfl_xor_sync(kFullWarp, extend_sum, offset);
-    cache_sum += __shfl_xor_sync(kFullWarp, cache_sum, offset);
-    dsa_sum += __shfl_xor_sync(kFullWarp, dsa_sum, offset);
-  }
-  if (threadIdx.x % kWarpThreads == 0) warps[threadIdx.x / kWarpThreads] = {bits, extend_sum, cache_sum, dsa_sum};
+  const DsaWarpChecks sum = warp_checks<EXTEND>(mine);
+  if (threadIdx.x % kWarpThreads == 0) warps[threadIdx.x / kWarpThreads] = sum;
 }
 
 // The block's checks from its WARPS warps' entries, after the barrier that follows store_warp_checks.
 template <int WARPS>
 __device__ __forceinline__ DsaChecks block_checks(const DsaWarpChecks* warps) {
-  DsaChecks all;
-  int bits = 0;
+  DsaWarpChecks all = {0, 0, 0, 0};
 #pragma unroll
   for (int w = 0; w < WARPS; ++w) {
-    bits |= warps[w].bits;
+    all.bits |= warps[w].bits;
     all.extend_sum += warps[w].extend_sum;
     all.cache_sum += warps[w].cache_sum;
     all.dsa_sum += warps[w].dsa_sum;
   }
-  all.seq_bits = bits & 0xff;
-  all.pool_bits = bits >> 8 & 0xff;
-  all.extend_bits = bits >> 16 & 0xff;
-  all.negative_extend = bits >> 24 & 0xff;
-  return all;
+  return unpack_checks(all);
 }
 
 // The status word from the block's checks: the first stage with a bit set decides it. total_len and capacity are

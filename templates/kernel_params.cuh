@@ -131,6 +131,11 @@ enum : int {
 // kDsaLiveColumns (draftjit::kDsaLiveColumns, upstream's BLOCK_N), clipped to the bound.
 enum : int { kDsaGatherColumns = 4, kDsaLiveColumns = 128 };
 
+// Up to this bs (the unrolled scan's), every warp of a DSA kernel holds all requests, one per lane, and works alone
+// (dsa_warp_kernel.cuh) on items the host sizes its grid by: kDsaWarpRequests output rows' per-row outputs, or
+// kDsaWarpUnits units of one row's gather (one 16-byte load per lane).
+enum : int { kDsaWarpRequests = 32, kDsaWarpUnits = kDsaWarpRequests * kDsaGatherColumns };
+
 // What every mode reads and writes.
 
 struct DsaCommonParams {

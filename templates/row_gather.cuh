@@ -30,6 +30,9 @@ __device__ __forceinline__ long long live_columns(long long kv, long long bound)
   return min(blocks * kDsaLiveColumns, bound);
 }
 
+// Tiles (or items) a thread has in flight at once: all their loads are issued before the first store.
+enum : int { kGatherInFlight = 2 };
+
 // One thread's units [unit, unit + kDsaGatherColumns) of one tile of a row, loaded and then stored: the loads of a
 // thread's tiles are all issued before the first store, so their round trips overlap.
 struct GatherPart {
@@ -93,24 +96,47 @@ __device__ __forceinline__ void store_real(const DsaCommonParams& c, const Gathe
   }
 }
 
+// How a step's gathers read and write: the source stride between two units, and whether rows move four columns per
+// 16-byte load and store.
+template <int FLAGS>
+struct GatherLayout {
+  long long src_stride;
+  bool vector;
+
+  __device__ explicit GatherLayout(const DsaCommonParams& c) {
+    constexpr bool kRealOnly = (FLAGS & kDsaRealOnly) != 0;
+    src_stride = kRealOnly ? c.req_to_token.col_stride * c.page_size : c.req_to_token.col_stride;
+    vector = !kRealOnly && aligned_rows(c.req_to_token.data, c.req_to_token.row_stride, c.req_to_token.col_stride) &&
+             aligned_rows(c.page_table_1.data, c.page_table_1.row_stride, c.page_table_1.col_stride);
+  }
+  // The row's live units: columns, or with kDsaRealOnly the real page table's.
+  __device__ static int units(const DsaCommonParams& c, long long live) {
+    return static_cast<int>((FLAGS & kDsaRealOnly) != 0 ? (live + c.page_size - 1) / c.page_size : live);
+  }
+  __device__ void load(const DsaCommonParams& c, long long pool_row, GatherPart& part) const {
+    load_part(c.req_to_token.data + pool_row * c.req_to_token.row_stride, src_stride, vector, part);
+  }
+  __device__ void store(const DsaCommonParams& c, const GatherPart& part) const {
+    if constexpr ((FLAGS & kDsaRealOnly) != 0) {
+      store_real(c, part);
+    } else {
+      store_columns<(FLAGS & kDsaPaged) != 0>(c, vector, part);
+    }
+  }
+};
+
 // Worker `worker` of `workers` takes its (row, split) pairs; row_of(row) gives the row's GatherRow. bound fits int32
 // (the host checks it).
 template <int THREADS, int FLAGS, class RowOf>
 __device__ __forceinline__ void gather_rows(const DsaCommonParams& c, unsigned worker, unsigned workers, RowOf row_of) {
-  enum : int { kTile = THREADS * kDsaGatherColumns, kStep = 2 };  // kStep: tiles a thread has in flight at once
-  constexpr bool kPaged = (FLAGS & kDsaPaged) != 0;
-  constexpr bool kRealOnly = (FLAGS & kDsaRealOnly) != 0;
-  const long long src_stride = kRealOnly ? c.req_to_token.col_stride * c.page_size : c.req_to_token.col_stride;
-  const bool vector =
-      !kRealOnly && aligned_rows(c.req_to_token.data, c.req_to_token.row_stride, c.req_to_token.col_stride) &&
-      aligned_rows(c.page_table_1.data, c.page_table_1.row_stride, c.page_table_1.col_stride);
+  enum : int { kTile = THREADS * kDsaGatherColumns, kStep = kGatherInFlight };
+  const GatherLayout<FLAGS> layout(c);
   const long long pairs = c.rows * c.splits;
   for (long long pair = worker; pair < pairs; pair += workers) {
     const long long row = quotient(pair, c.splits);
     const int split = static_cast<int>(pair - row * c.splits);
     const GatherRow source = row_of(row);
-    const int limit = static_cast<int>(kRealOnly ? (source.live + c.page_size - 1) / c.page_size : source.live);
-    const int* in = c.req_to_token.data + source.pool_row * c.req_to_token.row_stride;
+    const int limit = layout.units(c, source.live);
     const int tiles = (limit + kTile - 1) / kTile;
     for (int first = split; first < tiles; first += kStep * c.splits) {
       GatherPart parts[kStep];
@@ -123,16 +149,11 @@ __device__ __forceinline__ void gather_rows(const DsaCommonParams& c, unsigned w
         parts[s].limit = limit;
         if (parts[s].unit >= limit) continue;
         parts[s].row = row;
-        load_part(in, src_stride, vector, parts[s]);
+        layout.load(c, source.pool_row, parts[s]);
       }
 #pragma unroll
       for (int s = 0; s < kStep; ++s) {
-        if (parts[s].row < 0) continue;
-        if constexpr (kRealOnly) {
-          store_real(c, parts[s]);
-        } else {
-          store_columns<kPaged>(c, vector, parts[s]);
-        }
+        if (parts[s].row >= 0) layout.store(c, parts[s]);
       }
     }
   }
