@@ -1,7 +1,10 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "capture_mode.hpp"
 #include "context_registry.hpp"
@@ -24,6 +27,22 @@ const LoadedKernel& kernel_for_call(Context& context, const jit::KernelSpec& spe
   }
   const RelaxedCaptureMode relaxed;  // loading must not fail or break another thread's global-mode capture
   return context.kernel(spec);
+}
+
+// The advice of a call whose kernel draftjit::<prepare_function> loads ahead, the Python prepare's kind `kind`.
+inline std::string prepare_advice(const char* prepare_function, std::string_view kind) {
+  return fmt::format("Call draftjit::{} for these switches (Python: draftjit.prepare(bs, kind=\"{}\", switches=...)) "
+                     "before capturing",
+                     prepare_function, kind);
+}
+
+// The grid of a kernel whose first `leading` blocks do fixed work (block 0's prefixes) and whose other blocks stride
+// over `items`: at most one resident wave, as blocks past it would only wait for a free SM; yet one worker at least
+// where there are items, since the leading blocks take none, and never an empty grid, which the driver rejects.
+inline unsigned wave_blocks(const Context& context, const LoadedKernel& kernel, std::int64_t items, int leading = 0) {
+  const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
+  const std::int64_t workers = std::min(items, std::max<std::int64_t>(1, wave - leading));
+  return static_cast<unsigned>(std::max<std::int64_t>(1, leading + workers));
 }
 
 }  // namespace draftjit

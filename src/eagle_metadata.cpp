@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <string>
 #include <tuple>
 #include <utility>
 
@@ -84,13 +83,10 @@ void assign_draft_cache_locs_contiguous(const EagleCacheLocsArgs& args, CUstream
   if (items == 0) return;  // as upstream: no copy, nothing written
   Context& context = current_context();
   const LoadedKernel& kernel = kernel_for_call(context, spec, params.bs, stream, kCall, [] {
-    return std::string("Call draftjit::prepare_eagle_cache_locs for these switches (Python: draftjit.prepare(bs, "
-                       "kind=\"draft-locs\", switches=...)) before capturing");
+    return prepare_advice("prepare_eagle_cache_locs", "draft-locs");
   });
   // Up to one wave of blocks share the items (requests' tiles).
-  const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
-  const auto blocks = static_cast<unsigned>(std::clamp<std::int64_t>(items, 1, wave));
-  launch(kernel, {blocks, static_cast<unsigned>(spec.threads)}, stream, params);
+  launch(kernel, {wave_blocks(context, kernel, items), static_cast<unsigned>(spec.threads)}, stream, params);
 }
 
 void prepare_eagle_cache_locs(const EagleSwitches& switches) {
@@ -183,8 +179,7 @@ void generate_draft_decode_kv_indices(const EagleDraftKvArgs& args, CUstream str
   if (params.bs == 0) return;  // as upstream's empty grid: nothing written
   Context& context = current_context();
   const LoadedKernel& kernel = kernel_for_call(context, spec, params.bs, stream, kDraftKvCall, [] {
-    return std::string("Call draftjit::prepare_eagle_draft_kv for these switches (Python: draftjit.prepare(bs, "
-                       "kind=\"draft-kv\", switches=...)) before capturing");
+    return prepare_advice("prepare_eagle_draft_kv", "draft-kv");
   });
   // Up to one wave of blocks share the (request, split) items; a request's row prefix (at most req_to_token's
   // columns) splits into up to as many tiles as it has, so that a few long requests still fill the wave.

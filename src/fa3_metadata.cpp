@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
-#include <string>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -99,13 +98,9 @@ void launch_items(const jit::KernelSpec& spec, const Params& params, int bs, std
                   const char* call, const char* kind, int leading = 1) {
   Context& context = current_context();
   const LoadedKernel& kernel = kernel_for_call(context, spec, bs, stream, call, [kind] {
-    return fmt::format("Call draftjit::prepare_fa3 for these switches (Python: draftjit.prepare(bs, kind=\"{}\", "
-                       "switches=...)) before capturing", kind);
+    return prepare_advice("prepare_fa3", kind);
   });
-  const std::int64_t workers =
-      std::max<std::int64_t>(1, std::int64_t{context.sm_count()} * kernel.blocks_per_sm - leading);
-  const auto blocks = static_cast<unsigned>(leading + std::min(items, workers));
-  launch(kernel, {blocks, static_cast<unsigned>(spec.threads)}, stream, params);
+  launch(kernel, {wave_blocks(context, kernel, items, leading), static_cast<unsigned>(spec.threads)}, stream, params);
 }
 
 // Draft extend's arguments as the decode's checks take them (delta 0, mapping stride 1, the page table's columns

@@ -1,12 +1,9 @@
 // The KV index builders (include/draftjit/kv_indices.hpp): check the arguments, pick the kernel of the call's
 // switches (ops::kv_indices::spec_for), fill the family's params struct and launch it over (request, split) pairs.
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <initializer_list>
-#include <string>
 #include <utility>
 
 #include "call_checks.hpp"
@@ -109,8 +106,7 @@ void launch_pairs(const jit::KernelSpec& spec, k::KvIndicesParams params, std::i
   if (params.bs == 0 || tiles == 0) return;
   Context& context = current_context();
   const LoadedKernel& kernel = kernel_for_call(context, spec, params.bs, stream, call, [kind] {
-    return fmt::format("Call draftjit::prepare_kv_indices for these switches (Python: draftjit.prepare(bs, "
-                       "kind=\"{}\", switches=...)) before capturing", kind);
+    return prepare_advice("prepare_kv_indices", kind);
   });
   const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
   const std::int64_t workers = std::min(params.bs * std::min(tiles, wave), wave);

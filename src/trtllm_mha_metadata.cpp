@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
-#include <string>
 #include <string_view>
 #include <utility>
 
@@ -124,8 +123,7 @@ void trtllm_mha_graph_metadata(const TrtllmMhaArgs& args, CUstream stream) {
   if (params.bs == 0) return;  // as upstream: nothing launched, nothing written
   Context& context = current_context();
   const LoadedKernel& kernel = kernel_for_call(context, spec, params.bs, stream, kCall, [] {
-    return std::string("Call draftjit::prepare_trtllm_mha for these switches (Python: draftjit.prepare(bs, "
-                       "kind=\"trtllm-mha\", switches=...)) before capturing");
+    return prepare_advice("prepare_trtllm_mha", "trtllm-mha");
   });
   // Block 0 writes the prefixes; up to one wave of workers share the items (rows' page tiles, then
   // swa_out_cache_loc's tiles).

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <string>
 #include <utility>
 
 #include "call_checks.hpp"
@@ -94,13 +93,10 @@ void trtllm_mha_page_table(const TrtllmMhaTableArgs& args, CUstream stream) {
   if (items == 0) return;  // no page to write: nothing launched
   Context& context = current_context();
   const LoadedKernel& kernel = kernel_for_call(context, spec, params.bs, stream, kCall, [] {
-    return std::string("Call draftjit::prepare_trtllm_mha_table for these switches (Python: draftjit.prepare(bs, "
-                       "kind=\"trtllm-mha-table\", switches=...)) before capturing");
+    return prepare_advice("prepare_trtllm_mha_table", "trtllm-mha-table");
   });
   // Up to one wave of blocks share the items (rows' page tiles).
-  const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
-  const auto blocks = static_cast<unsigned>(std::clamp<std::int64_t>(items, 1, wave));
-  launch(kernel, {blocks, static_cast<unsigned>(spec.threads)}, stream, params);
+  launch(kernel, {wave_blocks(context, kernel, items), static_cast<unsigned>(spec.threads)}, stream, params);
 }
 
 void prepare_trtllm_mha_table(const TrtllmMhaTableSwitches& switches) {

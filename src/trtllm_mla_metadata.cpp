@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <string>
 #include <utility>
 
 #include "call_checks.hpp"
@@ -81,13 +80,10 @@ void trtllm_mla_graph_metadata(const TrtllmMlaArgs& args, CUstream stream) {
   if (items == 0) return;  // as upstream's empty grid: nothing launched, nothing written
   Context& context = current_context();
   const LoadedKernel& kernel = kernel_for_call(context, spec, params.bs, stream, kCall, [] {
-    return std::string("Call draftjit::prepare_trtllm_mla for these switches (Python: draftjit.prepare(bs, "
-                       "kind=\"trtllm-mla\", switches=...)) before capturing");
+    return prepare_advice("prepare_trtllm_mla", "trtllm-mla");
   });
   // Up to one wave of blocks share the items (rows' page tiles).
-  const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
-  const auto blocks = static_cast<unsigned>(std::clamp<std::int64_t>(items, 1, wave));
-  launch(kernel, {blocks, static_cast<unsigned>(spec.threads)}, stream, params);
+  launch(kernel, {wave_blocks(context, kernel, items), static_cast<unsigned>(spec.threads)}, stream, params);
 }
 
 void prepare_trtllm_mla(const TrtllmMlaSwitches& switches) {
