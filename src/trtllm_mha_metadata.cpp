@@ -125,12 +125,10 @@ void trtllm_mha_graph_metadata(const TrtllmMhaArgs& args, CUstream stream) {
   const LoadedKernel& kernel = kernel_for_call(context, spec, params.bs, stream, kCall, [] {
     return prepare_advice("prepare_trtllm_mha", "trtllm-mha");
   });
-  // Block 0 writes the prefixes; up to one wave of workers share the items (rows' page tiles, then
-  // swa_out_cache_loc's tiles).
+  // Block 0 writes the prefixes; the other blocks share the items (rows' page tiles, then swa_out_cache_loc's
+  // tiles), at least one of them however small the wave (block 0 gathers nothing).
   const std::int64_t items = params.bs * params.tiles_per_row + (params.swa_out_entries + tile - 1) / tile;
-  const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
-  const auto blocks = static_cast<unsigned>(1 + std::clamp<std::int64_t>(items, 0, wave - 1));
-  launch(kernel, {blocks, static_cast<unsigned>(spec.threads)}, stream, params);
+  launch(kernel, {wave_blocks(context, kernel, items, 1), static_cast<unsigned>(spec.threads)}, stream, params);
 }
 
 void prepare_trtllm_mha(const TrtllmMhaSwitches& switches) {
