@@ -128,8 +128,14 @@ def times(timer, theirs, mine, copy):
 
 def live_lengths(bs, width, live, seed):
     """A paged point's int32 live lengths (CPU): "short" uniform in [2, min(3000, width - 2)], "long" in
-    [width / 2, width - 2]."""
+    [width / 2, width - 2], "mixed" short but for request 0, long (one long-context request among short ones)."""
     import torch
+    if live == "mixed":
+        lengths = live_lengths(bs, width, "short", seed)
+        lengths[:min(bs, 1)] = live_lengths(min(bs, 1), width, "long", seed)
+        return lengths
+    if live not in ("short", "long"):
+        raise ValueError(f"--lives: {live!r} is not short, long or mixed")
     gen = torch.Generator().manual_seed(seed)
     high = max(width - 2, 2)
     low = 2 if live == "short" else max(width // 2, 2)
@@ -494,7 +500,7 @@ def grid_parser(description, modes, widths, page_sizes, widths_help=None):
     parser.add_argument("--modes", default=",".join(modes))
     parser.add_argument("--bs", default="1,8,32,64,128,256,512,1024")
     parser.add_argument("--widths", default=widths, help=widths_help)
-    parser.add_argument("--lives", default="short,long")
+    parser.add_argument("--lives", default="short,long", help="short, long, mixed (short but for one long request)")
     parser.add_argument("--page-sizes", default=page_sizes)
     return parser
 

@@ -26,10 +26,6 @@ constexpr const char* kChunkedCall = "chunked_prefix_kv_indices";
 constexpr std::int32_t kFlashmlaBlockTokens = 4096;  // upstream's block: 4096 / P pages, so P divides it
 constexpr std::int32_t kMaxEntryPageSize = std::int32_t{1} << 30;
 
-// (request, split) pairs per block where the windows' tiles allow: windows differ in length, and with one pair per
-// block the longest would set the time (row_gather.cuh's reasoning, measured there).
-constexpr std::int64_t kPairsPerWorker = 4;
-
 // The switches of the window every op reads: kv_start_idx and its dtype, the lengths' and pool indices' dtypes.
 template <class Switches>
 int window_flags(const Switches& s) {
@@ -97,8 +93,9 @@ k::KvIndicesParams common_params(std::int64_t bs, const ConstDeviceMatrix& tok, 
 }
 
 // Launches spec over params.bs requests whose widest window is `units` positions or pages: up to one wave of blocks
-// take (request, split) pairs, kPairsPerWorker per block where the tiles allow. Nothing is launched when no request
-// can write anything.
+// take (request, split) pairs, one pair per block while bs fits a wave (each request cut into as many splits as the
+// wave holds, at most its tiles), so an empty pair costs its block one window load and nothing more; past a wave
+// each block walks bs / wave requests whole. Nothing is launched when no request can write anything.
 void launch_pairs(const jit::KernelSpec& spec, k::KvIndicesParams params, std::int64_t units, CUstream stream,
                   const char* call, const char* kind) {
   const std::int64_t tile = std::int64_t{spec.threads} * k::kKvItemsPerThread;
@@ -109,9 +106,7 @@ void launch_pairs(const jit::KernelSpec& spec, k::KvIndicesParams params, std::i
     return prepare_advice("prepare_kv_indices", kind);
   });
   const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
-  const std::int64_t workers = std::min(params.bs * std::min(tiles, wave), wave);
-  const std::int64_t splits = std::clamp<std::int64_t>((kPairsPerWorker * workers + params.bs - 1) / params.bs, 1,
-                                                       std::min(tiles, kPairsPerWorker * wave));
+  const std::int64_t splits = std::clamp<std::int64_t>(wave / params.bs, 1, tiles);
   params.splits = static_cast<int>(splits);
   const auto blocks = static_cast<unsigned>(std::min(params.bs * splits, wave));
   launch(kernel, {blocks, static_cast<unsigned>(spec.threads)}, stream, params);
