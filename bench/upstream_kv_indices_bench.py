@@ -3,7 +3,7 @@ in GPU time.
 
 usage: DRAFTJIT_UPSTREAM_SGLANG=$PWD/.upstream-sglang PYTHONPATH=build-device/python \\
            python3 bench/upstream_kv_indices_bench.py [--calls N] [--repeats R] [--modes flashinfer,entry,mla]
-           [--bs 1,8,...] [--widths 4096,131072,1048576] [--lives short,long] [--page-sizes 16,64] [--mem-gib G]
+           [--bs 1,8,...] [--widths 4096,131072,1048576] [--lives short,long,mixed] [--page-sizes 16,64] [--mem-gib G]
            [--time-limit S] [--no-cold] [--quick] [--json PATH]
 
 Upstream's file loads as python/tests/upstream_kv_indices.py says (an upstream_sglang.UpstreamFile, from
@@ -39,23 +39,14 @@ sys.path.insert(0, os.path.join(HERE, "..", "python", "tests"))
 sys.path.insert(0, HERE)
 
 import upstream_kv_indices  # noqa: E402
-from side_by_side import (add_run_flags, grid_parser, parse_grid, point_spec, print_first_calls,  # noqa: E402
-                          run_points, write_poisoned)
+from side_by_side import (add_run_flags, grid_parser, live_lengths, parse_grid, point_spec,  # noqa: E402
+                          print_first_calls, run_points, write_poisoned)
 
 MODES = ("flashinfer", "entry", "mla")
 POISON32 = 0x7F7F7F7F
 SLOTS = 1 << 22  # KV slots: the tokens req_to_token holds
 QUICK = {"bs": "1,64", "widths": "4096,131072", "calls": 50, "repeats": 2}
 COLD_POINTS = (("flashinfer", 32, 32768, "short", 64), ("mla", 128, 4096, "long", 64))
-
-
-def live_lengths(bs, width, live, seed):
-    import torch
-    gen = torch.Generator().manual_seed(seed)
-    high = max(width - 2, 2)
-    low = 2 if live == "short" else max(width // 2, 2)
-    high = min(3000, high) if live == "short" else high
-    return torch.randint(low, high + 1, (bs,), generator=gen, dtype=torch.int64).to(torch.int32)
 
 
 def written_bytes(mode, seq, page_size):
