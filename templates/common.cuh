@@ -71,14 +71,20 @@ __device__ __forceinline__ void write_token(int fill_base, int local, int topk, 
 }
 
 // The sum of value over lanes 0..lane of the warp (all 32 lanes take part), modulo 2^32 or 2^64 (T unsigned or
-// unsigned long long).
-template <class T>
+// unsigned long long). Only lanes below LANES hold values (the others hold 0): log2(LANES) rounds reach every sum,
+// and the lanes at and past LANES take lane LANES - 1's, the total.
+template <int LANES = kWarpThreads, class T>
 __device__ __forceinline__ T warp_inclusive_sum(T value) {
+  static_assert(LANES >= 1 && LANES <= kWarpThreads, "LANES: 1 to 32");
   const int lane = threadIdx.x % kWarpThreads;
 #pragma unroll
-  for (int d = 1; d < kWarpThreads; d *= 2) {
+  for (int d = 1; d < LANES; d *= 2) {
     const T up = __shfl_up_sync(kFullWarp, value, d);
     if (lane >= d) value += up;
+  }
+  if constexpr (LANES < kWarpThreads) {
+    const T total = __shfl_sync(kFullWarp, value, LANES - 1);
+    if (lane >= LANES) value = total;
   }
   return value;
 }
@@ -120,6 +126,25 @@ __device__ __forceinline__ long long quotient(long long n, long long d) {
   }
   return n / d;
 }
+
+// x / d for a run-time d > 0 that in practice is a power of two (page sizes, KPool sizes): a shift then, rounding
+// toward zero as / does, instead of a division's dependent chain; else the division. Built once per thread.
+struct Divisor {
+  long long d;
+  int shift;  // log2(d), or -1 where d is not a power of two
+
+  __device__ explicit Divisor(long long divisor) : d(divisor) {
+    shift = (divisor & (divisor - 1)) == 0 ? __ffsll(divisor) - 1 : -1;
+  }
+  __device__ int operator()(int x) const {
+    if (shift >= 0) return (x + ((x >> 31) & static_cast<int>(d - 1))) >> shift;
+    return x / static_cast<int>(d);
+  }
+  __device__ long long operator()(long long x) const {
+    if (shift >= 0) return (x + ((x >> 63) & (d - 1))) >> shift;
+    return quotient(x, d);
+  }
+};
 
 // One or two running sums over requests, modulo 2^32 (q is kept only where a caller scans two values).
 struct RequestSums {

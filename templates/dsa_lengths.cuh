@@ -14,21 +14,23 @@ template <int FLAGS>
 struct DsaLengths {
   long long topk;
   long long k;
+  Divisor by_k;
+  long long u;  // (topk / k + 1) * k: sum_below's bound, a multiple of k
 
-  __device__ DsaLengths(int topk_, int kpool) : topk(topk_), k((FLAGS & kDsaKpool) != 0 ? kpool : 1) {}
+  __device__ DsaLengths(int topk_, int kpool)
+      : topk(topk_), k((FLAGS & kDsaKpool) != 0 ? kpool : 1), by_k(k), u((by_k(topk) + 1) * k) {}
 
   __device__ long long of(long long e) const {  // e >= 0
-    const long long pooled = quotient(e, k) * k;
+    const long long pooled = by_k(e) * k;
     return min(pooled, topk) + (e - pooled);
   }
 
-  // The sum of of(x) over 0 <= x < m, for m >= 0: of(x) = x below u = (topk / k + 1) * k (there floor(x / k) * k <=
-  // topk), and topk + x % k from u on, where u is a multiple of k.
+  // The sum of of(x) over 0 <= x < m, for m >= 0: of(x) = x below u (there floor(x / k) * k <= topk), and topk + x %
+  // k from u on.
   __device__ long long sum_below(long long m) const {
-    const long long u = (quotient(topk, k) + 1) * k;
     if (m <= u) return m * (m - 1) / 2;
     const long long r = m - u;
-    const long long whole = quotient(r, k);
+    const long long whole = by_k(r);
     const long long tail = r - whole * k;
     return u * (u - 1) / 2 + r * topk + whole * (k * (k - 1) / 2) + tail * (tail - 1) / 2;
   }

@@ -17,12 +17,18 @@
 
 namespace draftjit_kernels {
 
-// The first lane whose ends value is above t, for each lane's own t: ends is nondecreasing over the lanes, and the
-// last lane's is above every t asked. Every lane takes part.
+// The first lane whose ends value is above t, for each lane's own t: ends is nondecreasing over the lanes, and lane
+// LANES - 1's (and every later lane's) is above every t asked, so log2(LANES) rounds find it. Every lane takes part.
+template <int LANES>
 __device__ __forceinline__ int warp_find(unsigned ends, unsigned t) {
+  constexpr int kSpan = [] {  // the least power of two >= LANES
+    int span = 1;
+    while (span < LANES) span *= 2;
+    return span;
+  }();
   int lane = 0;
 #pragma unroll
-  for (int step = kWarpThreads / 2; step > 0; step /= 2) {
+  for (int step = kSpan / 2; step > 0; step /= 2) {
     if (__shfl_sync(kFullWarp, ends, lane + step - 1) <= t) lane += step;
   }
   return lane;
@@ -31,6 +37,7 @@ __device__ __forceinline__ int warp_find(unsigned ends, unsigned t) {
 template <class Mode, int BS, int FLAGS>
 __device__ __forceinline__ void dsa_warp_kernel(const typename Mode::Params& p) {
   static_assert(BS >= 0 && BS <= kDsaWarpRequests && kDsaWarpRequests == kWarpThreads, "one request per lane");
+  constexpr int kLanes = BS > 0 ? BS : 1;  // the lanes that hold requests: the scans below need log2(kLanes) rounds
   const DsaCommonParams& c = p.c;
   const int lane = threadIdx.x % kWarpThreads;
   const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpThreads;
@@ -58,12 +65,12 @@ __device__ __forceinline__ void dsa_warp_kernel(const typename Mode::Params& p) 
   }
   // The status is clean: every sum below is at most INT32_MAX, so 32-bit prefixes are exact.
   const auto rows = static_cast<unsigned>(r.rows.count);
-  const unsigned row_end = warp_inclusive_sum(rows);
+  const unsigned row_end = warp_inclusive_sum<kLanes>(rows);
   const DsaLengths<FLAGS> lengths(c.topk, c.kpool);
 
   if (warp == 0) {
     const auto cache = static_cast<unsigned>(r.cache_len);
-    const unsigned cache_end = warp_inclusive_sum(cache);
+    const unsigned cache_end = warp_inclusive_sum<kLanes>(cache);
     if (lane < BS) {
       c.cache_seqlens[lane] = static_cast<int>(cache);
       c.cu_seqlens_k[lane] = static_cast<int>(cache_end - cache);
@@ -79,10 +86,10 @@ __device__ __forceinline__ void dsa_warp_kernel(const typename Mode::Params& p) 
   const long long row_chunks = (c.rows + kDsaWarpRequests - 1) / kDsaWarpRequests;
   if (warps - 1 - warp < row_chunks) {
     const auto dsa = static_cast<unsigned>(r.dsa_sum);
-    const unsigned dsa_before = warp_inclusive_sum(dsa) - dsa;
+    const unsigned dsa_before = warp_inclusive_sum<kLanes>(dsa) - dsa;
     for (long long chunk = warps - 1 - warp; chunk < row_chunks; chunk += warps) {
       const long long row = chunk * kWarpThreads + lane;
-      const int b = warp_find(row_end, static_cast<unsigned>(row));
+      const int b = warp_find<kLanes>(row_end, static_cast<unsigned>(row));
       const long long base = __shfl_sync(kFullWarp, r.rows.base, b);
       const unsigned start = __shfl_sync(kFullWarp, row_end - rows, b);
       const unsigned before = __shfl_sync(kFullWarp, dsa_before, b);
@@ -104,10 +111,10 @@ __device__ __forceinline__ void dsa_warp_kernel(const typename Mode::Params& p) 
 
   // The gather: request b's items are its rows x its live chunks, numbered request by request.
   const GatherLayout<FLAGS> layout(c);
-  const int limit = rows > 0 ? layout.units(c, live_columns(r.cache_len, c.bound)) : 0;
+  const int limit = rows > 0 ? layout.units(live_columns(r.cache_len, c.bound)) : 0;
   const auto chunks = static_cast<unsigned>((limit + kDsaWarpUnits - 1) / kDsaWarpUnits);
   const unsigned long long items = static_cast<unsigned long long>(rows) * chunks;
-  const unsigned long long item_end = warp_inclusive_sum(items);
+  const unsigned long long item_end = warp_inclusive_sum<kLanes>(items);
   const unsigned long long all_items = __shfl_sync(kFullWarp, item_end, kWarpThreads - 1);
   for (auto first = static_cast<unsigned long long>(warp); first < all_items; first += kGatherInFlight * warps) {
     GatherPart parts[kGatherInFlight];

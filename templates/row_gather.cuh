@@ -60,7 +60,8 @@ __device__ __forceinline__ void load_part(const int* in, long long stride, bool 
 
 // Units are columns: page_table_1, and with PAGED the real page table's entries among them.
 template <bool PAGED>
-__device__ __forceinline__ void store_columns(const DsaCommonParams& c, bool vector, const GatherPart& part) {
+__device__ __forceinline__ void store_columns(const DsaCommonParams& c, const Divisor& by_page, bool vector,
+                                              const GatherPart& part) {
   const Matrix& dst = c.page_table_1;
   int* out = dst.data + part.row * dst.row_stride;
   if (vector && part.unit + kDsaGatherColumns <= part.limit) {
@@ -73,12 +74,12 @@ __device__ __forceinline__ void store_columns(const DsaCommonParams& c, bool vec
   }
   if constexpr (PAGED) {
     const int page_size = c.page_size;
-    int page = part.unit / page_size;  // of column unit + k, stepped along with its offset in the page
+    int page = by_page(part.unit);  // of column unit + k, stepped along with its offset in the page
     int offset = part.unit - page * page_size;
     int* real = c.real_page_table.data + part.row * c.real_page_table.row_stride;
 #pragma unroll
     for (int k = 0; k < kDsaGatherColumns; ++k) {
-      if (offset == 0 && part.unit + k < part.limit) real[page * c.real_page_table.col_stride] = part.v[k] / page_size;
+      if (offset == 0 && part.unit + k < part.limit) real[page * c.real_page_table.col_stride] = by_page(part.v[k]);
       if (++offset == page_size) {
         offset = 0;
         ++page;
@@ -88,11 +89,11 @@ __device__ __forceinline__ void store_columns(const DsaCommonParams& c, bool vec
 }
 
 // Units are the real page table's columns.
-__device__ __forceinline__ void store_real(const DsaCommonParams& c, const GatherPart& part) {
+__device__ __forceinline__ void store_real(const DsaCommonParams& c, const Divisor& by_page, const GatherPart& part) {
   int* real = c.real_page_table.data + part.row * c.real_page_table.row_stride;
 #pragma unroll
   for (int k = 0; k < kDsaGatherColumns; ++k) {
-    if (part.unit + k < part.limit) real[(part.unit + k) * c.real_page_table.col_stride] = part.v[k] / c.page_size;
+    if (part.unit + k < part.limit) real[(part.unit + k) * c.real_page_table.col_stride] = by_page(part.v[k]);
   }
 }
 
@@ -102,25 +103,26 @@ template <int FLAGS>
 struct GatherLayout {
   long long src_stride;
   bool vector;
+  Divisor by_page;
 
-  __device__ explicit GatherLayout(const DsaCommonParams& c) {
+  __device__ explicit GatherLayout(const DsaCommonParams& c) : by_page((FLAGS & kDsaPaged) != 0 ? c.page_size : 1) {
     constexpr bool kRealOnly = (FLAGS & kDsaRealOnly) != 0;
     src_stride = kRealOnly ? c.req_to_token.col_stride * c.page_size : c.req_to_token.col_stride;
     vector = !kRealOnly && aligned_rows(c.req_to_token.data, c.req_to_token.row_stride, c.req_to_token.col_stride) &&
              aligned_rows(c.page_table_1.data, c.page_table_1.row_stride, c.page_table_1.col_stride);
   }
   // The row's live units: columns, or with kDsaRealOnly the real page table's.
-  __device__ static int units(const DsaCommonParams& c, long long live) {
-    return static_cast<int>((FLAGS & kDsaRealOnly) != 0 ? (live + c.page_size - 1) / c.page_size : live);
+  __device__ int units(long long live) const {
+    return static_cast<int>((FLAGS & kDsaRealOnly) != 0 ? by_page(live + by_page.d - 1) : live);
   }
   __device__ void load(const DsaCommonParams& c, long long pool_row, GatherPart& part) const {
     load_part(c.req_to_token.data + pool_row * c.req_to_token.row_stride, src_stride, vector, part);
   }
   __device__ void store(const DsaCommonParams& c, const GatherPart& part) const {
     if constexpr ((FLAGS & kDsaRealOnly) != 0) {
-      store_real(c, part);
+      store_real(c, by_page, part);
     } else {
-      store_columns<(FLAGS & kDsaPaged) != 0>(c, vector, part);
+      store_columns<(FLAGS & kDsaPaged) != 0>(c, by_page, vector, part);
     }
   }
 };
@@ -136,7 +138,7 @@ __device__ __forceinline__ void gather_rows(const DsaCommonParams& c, unsigned w
     const long long row = quotient(pair, c.splits);
     const int split = static_cast<int>(pair - row * c.splits);
     const GatherRow source = row_of(row);
-    const int limit = layout.units(c, source.live);
+    const int limit = layout.units(source.live);
     const int tiles = (limit + kTile - 1) / kTile;
     for (int first = split; first < tiles; first += kStep * c.splits) {
       GatherPart parts[kStep];
