@@ -136,18 +136,23 @@ DsaGrid dsa_grid(const k::DsaCommonParams& c, bool real_only, const jit::KernelS
   const std::int64_t units = real_only ? (c.bound + c.page_size - 1) / c.page_size : c.bound;
   const std::int64_t wave = std::int64_t{sm_count} * kernel.blocks_per_sm;
   if (spec.scan == jit::Scan::Unrolled && spec.slots <= k::kDsaWarpRequests) {
-    const std::int64_t chunks = (units + k::kDsaWarpUnits - 1) / k::kDsaWarpUnits;
-    const std::int64_t row_chunks = (c.rows + k::kDsaWarpRequests - 1) / k::kDsaWarpRequests;
     const std::int64_t warps_per_block = spec.threads / k::kDsaWarpRequests;
-    const std::int64_t warps = std::clamp<std::int64_t>(c.rows * chunks + row_chunks, 1, wave * warps_per_block);
+    const std::int64_t most = wave * warps_per_block;
+    // Rows past a wave change nothing here, and draft extend's total_len may be any int64 (its status word, not
+    // the host, rejects one past the capacity): clamped first, the sums stay far from overflow.
+    const std::int64_t rows = std::min<std::int64_t>(c.rows, most);
+    const std::int64_t chunks = (units + k::kDsaWarpUnits - 1) / k::kDsaWarpUnits;
+    const std::int64_t row_chunks = (rows + k::kDsaWarpRequests - 1) / k::kDsaWarpRequests;
+    const std::int64_t warps = std::clamp<std::int64_t>(rows * chunks + row_chunks, 1, most);
     return {static_cast<unsigned>((warps + warps_per_block - 1) / warps_per_block), 1};
   }
   const std::int64_t tile = std::int64_t{spec.threads} * k::kDsaGatherColumns;
   const std::int64_t tiles = (units + tile - 1) / tile;  // of the widest live prefix
-  const std::int64_t workers = std::clamp<std::int64_t>(c.rows * tiles, 0, wave - 1);
+  const std::int64_t rows = std::min<std::int64_t>(c.rows, kPairsPerWorker * wave);  // past it: one split
+  const std::int64_t workers = std::clamp<std::int64_t>(rows * tiles, 0, wave - 1);
   std::int64_t splits = 1;
-  if (c.rows > 0) {
-    const std::int64_t wanted = (kPairsPerWorker * workers + c.rows - 1) / c.rows;
+  if (rows > 0) {
+    const std::int64_t wanted = (kPairsPerWorker * workers + rows - 1) / rows;
     splits = std::clamp<std::int64_t>(wanted, 1, std::max<std::int64_t>(tiles, 1));
   }
   return {static_cast<unsigned>(1 + workers), static_cast<int>(splits)};
