@@ -23,6 +23,10 @@ namespace {
 
 namespace k = draftjit_kernels;
 
+static_assert(kMaxDsaBound + std::int64_t{jit::kMaxThreads} * k::kDsaGatherColumns - 1 <=
+                  std::numeric_limits<std::int32_t>::max(),
+              "a gather tile past the widest bound must index in int32");
+
 // Throws std::invalid_argument "<call>: <what>" unless ok. Checks bs first: every other rule depends on it.
 class Checker {
  public:
@@ -62,8 +66,8 @@ k::DsaCommonParams common_params(const Checker& check, const DsaCommonArgs& a, s
   check.require(a.dsa_index_topk >= 0, "dsa_index_topk = {} is negative", a.dsa_index_topk);
   check.require(a.real_page_size >= 1, "real_page_size = {} must be >= 1", a.real_page_size);
   check.require(rows == 0 || a.index_kpool >= 1, "index_kpool = {} must be >= 1", a.index_kpool);
-  check.require(bound >= 0 && bound <= std::numeric_limits<std::int32_t>::max(),
-                "the column bound {} is outside [0, INT32_MAX]", bound);
+  check.require(bound >= 0 && bound <= kMaxDsaBound, "the column bound {} is outside [0, {}] (kMaxDsaBound)", bound,
+                kMaxDsaBound);
   check.require(a.row_capacity >= 0, "row_capacity = {} is negative", a.row_capacity);
   const bool requests = a.bs > 0;
   check_indices(check, "seq_lens", a.seq_lens, requests);

@@ -16,8 +16,8 @@
 //
 // Bad arguments (sizes, null pointers, the scalar parameters) throw std::invalid_argument before anything is
 // launched: bs outside [0, kMaxDsaBs], a negative size or stride, a negative topk, index_kpool < 1 where any row is
-// written, real_page_size < 1, a column bound outside [0, INT32_MAX] or past req_to_token's columns, a table too small
-// for what the call writes, a null pointer that is read or written. Bad data, which only the device sees, sets
+// written, real_page_size < 1, a column bound outside [0, kMaxDsaBound] or past req_to_token's columns, a table too
+// small for what the call writes, a null pointer that is read or written. Bad data, which only the device sees, sets
 // DsaStatus bits in the optional status word, which every launch writes (0 when the outputs were written); with any
 // bit set no output is written at all. This is stricter than upstream on purpose: upstream writes whatever bad data
 // makes of its outputs. Every output element outside its definition is left as it was: rows past the mode's rows,
@@ -31,6 +31,10 @@ namespace draftjit {
 
 // Past 8192 requests the scans' shared-memory slots take chunks of requests (templates/dsa_kernel.cuh).
 inline constexpr int kMaxDsaBs = 65536;
+// The widest column bound (max_len, max_seqlen_k): the gathers index a row's columns in int32, and a block's last
+// tile past a live prefix this wide still ends within INT32_MAX. Upstream takes up to INT32_MAX; a row that wide
+// (8 GiB of int32) is refused here on purpose rather than indexed past its end.
+inline constexpr std::int64_t kMaxDsaBound = 0x7fffffff - 4095;
 // A row's live prefix is its KV length rounded up to this many columns (upstream's BLOCK_N).
 inline constexpr int kDsaLiveColumns = 128;
 

@@ -52,6 +52,12 @@ TEST_CASE("issue21: valid DSA arguments reach the driver, without a GPU that is 
   CHECK_THROWS_AS(dsa_decode_metadata(decode(), nullptr), Error);
   CHECK_THROWS_AS(dsa_target_verify_metadata(verify(), nullptr), Error);
   CHECK_THROWS_AS(dsa_draft_extend_metadata(extend(), nullptr), Error);
+  DsaDecodeArgs widest = decode();  // the widest bound is accepted
+  widest.max_len = kMaxDsaBound;
+  widest.common.req_to_token.cols = widest.max_len;
+  widest.common.page_table_1.cols = widest.max_len;
+  widest.common.real_page_table.cols = widest.max_len;
+  CHECK_THROWS_AS(dsa_decode_metadata(widest, nullptr), Error);
   DsaDecodeArgs real_only = decode();  // issue 29: with P > 1, page_table_1 may be left out
   real_only.common.page_table_1 = {};
   CHECK_THROWS_AS(dsa_decode_metadata(real_only, nullptr), Error);
@@ -78,6 +84,12 @@ TEST_CASE("issue21: each bad DSA argument is an invalid_argument naming the call
   d = decode();
   d.common.real_page_table.cols = 3;
   refused([&] { dsa_decode_metadata(d, nullptr); }, "real_page_table is 8 x 3, smaller than the 4 x 4");
+  d = decode();  // a tile past a bound this wide would index past INT32_MAX (kMaxDsaBound)
+  d.max_len = kMaxDsaBound + 1;
+  d.common.req_to_token.cols = d.max_len;
+  d.common.page_table_1.cols = d.max_len;
+  d.common.real_page_table.cols = d.max_len;
+  refused([&] { dsa_decode_metadata(d, nullptr); }, "the column bound 2147479553 is outside [0, 2147479552]");
   d = decode();
   d.common.dsa_index_topk = -1;
   refused([&] { dsa_decode_metadata(d, nullptr); }, "dsa_index_topk = -1 is negative");
