@@ -70,15 +70,15 @@ struct BlellochScan {
       run[k] = thread_sum;
       thread_sum += value;
     }
-    unsigned warp_sum;
-    unsigned prefix = warp_blelloch_exclusive(thread_sum, &warp_sum);
+    unsigned warp_total;
+    unsigned prefix = warp_blelloch_exclusive(thread_sum, &warp_total);
     if constexpr (kWarps == 1) {
-      if (threadIdx.x == 0) *total = warp_sum;
+      if (threadIdx.x == 0) *total = warp_total;
     } else {
       __shared__ unsigned s_warp[kWarps];  // each warp's sum, then its exclusive prefix
       const int warp = threadIdx.x / kWarpThreads;
       const int lane = threadIdx.x % kWarpThreads;
-      if (lane == 0) s_warp[warp] = warp_sum;
+      if (lane == 0) s_warp[warp] = warp_total;
       __syncthreads();
       if (warp == 0) {
         unsigned block_sum;

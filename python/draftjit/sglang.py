@@ -22,7 +22,8 @@ KPool files' name for it). Beyond upstream's arguments there is a keyword-only `
 that receives the bits of DsaStatus (draftjit.DSA_STATUS_BITS), 0 when the outputs were written. This is where
 draftjit is stricter than upstream on purpose: with bad data (a negative or int32-overflowing length, a pool index
 outside req_to_token, total_len not the extend lengths' sum, a broken static_extend_len promise) any bit set means
-nothing else is written, where upstream writes whatever the data makes of its outputs. Each is one asynchronous
+nothing else is written, where upstream writes whatever the data makes of its outputs; and max_len / max_seqlen_k
+above 2**31 - 4096 are refused (the gathers index a row's tiles in int32). Each is one asynchronous
 launch of torch.ops.draftjit.dsa_*_metadata on torch's current stream (graph-capturable: no allocation, no host
 synchronisation; draftjit.prepare_dsa loads the kernel ahead of a capture). Unlike upstream they also launch for
 bs == 0 (and draft extend for total_len == 0), writing the same entries upstream's early returns write. Arguments
