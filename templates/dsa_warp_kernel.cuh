@@ -18,7 +18,8 @@
 namespace draftjit_kernels {
 
 // The first lane whose ends value is above t, for each lane's own t: ends is nondecreasing over the lanes, and lane
-// LANES - 1's (and every later lane's) is above every t asked, so log2(LANES) rounds find it. Every lane takes part.
+// LANES - 1's (and every later lane's) is the total, so for t below it log2(LANES) rounds find it (for a t past the
+// total the lane is meaningless, and callers discard it). Every lane takes part.
 template <int LANES>
 __device__ __forceinline__ int warp_find(unsigned ends, unsigned t) {
   constexpr int kSpan = [] {  // the least power of two >= LANES
