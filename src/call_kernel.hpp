@@ -36,11 +36,17 @@ inline std::string prepare_advice(const char* prepare_function, std::string_view
                      prepare_function, kind);
 }
 
+// One wave: the blocks of kernel resident on the context's device at once. Grids stop there, as blocks past it
+// would only wait for a free SM.
+inline std::int64_t resident_wave(const Context& context, const LoadedKernel& kernel) {
+  return std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
+}
+
 // The grid of a kernel whose first `leading` blocks do fixed work (block 0's prefixes) and whose other blocks stride
-// over `items`: at most one resident wave, as blocks past it would only wait for a free SM; yet one worker at least
-// where there are items, since the leading blocks take none, and never an empty grid, which the driver rejects.
+// over `items`: at most one resident wave; yet one worker at least where there are items, since the leading blocks
+// take none, and never an empty grid, which the driver rejects.
 inline unsigned wave_blocks(const Context& context, const LoadedKernel& kernel, std::int64_t items, int leading = 0) {
-  const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
+  const std::int64_t wave = resident_wave(context, kernel);
   const std::int64_t workers = std::min(items, std::max<std::int64_t>(1, wave - leading));
   return static_cast<unsigned>(std::max<std::int64_t>(1, leading + workers));
 }

@@ -135,10 +135,8 @@ struct DsaGrid {
   int splits;
 };
 
-DsaGrid dsa_grid(const k::DsaCommonParams& c, bool real_only, const jit::KernelSpec& spec, const LoadedKernel& kernel,
-                 int sm_count) {
+DsaGrid dsa_grid(const k::DsaCommonParams& c, bool real_only, const jit::KernelSpec& spec, std::int64_t wave) {
   const std::int64_t units = real_only ? (c.bound + c.page_size - 1) / c.page_size : c.bound;
-  const std::int64_t wave = std::int64_t{sm_count} * kernel.blocks_per_sm;
   if (spec.scan == jit::Scan::Unrolled && spec.slots <= k::kDsaWarpRequests) {
     const std::int64_t warps_per_block = spec.threads / k::kDsaWarpRequests;
     const std::int64_t most = wave * warps_per_block;
@@ -171,7 +169,7 @@ void launch_dsa(DsaMode mode, Params params, const DsaSwitches& switches, const 
     return std::string("Call draftjit::prepare_dsa for this mode, bs and switches (Python: draftjit.prepare_dsa) "
                        "before capturing");
   });
-  const DsaGrid grid = dsa_grid(params.c, switches.real_only, spec, kernel, context.sm_count());
+  const DsaGrid grid = dsa_grid(params.c, switches.real_only, spec, resident_wave(context, kernel));
   params.c.splits = grid.splits;
   launch(kernel, {grid.blocks, static_cast<unsigned>(spec.threads)}, stream, params);
 }

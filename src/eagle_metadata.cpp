@@ -183,7 +183,7 @@ void generate_draft_decode_kv_indices(const EagleDraftKvArgs& args, CUstream str
   });
   // Up to one wave of blocks share the (request, split) items; a request's row prefix (at most req_to_token's
   // columns) splits into up to as many tiles as it has, so that a few long requests still fill the wave.
-  const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
+  const std::int64_t wave = resident_wave(context, kernel);
   const std::int64_t tile = std::int64_t{k::kEagleItemLocs} * spec.threads;
   const std::int64_t tiles = std::max<std::int64_t>(1, (params.pool_cols + tile - 1) / tile);
   params.splits = std::clamp<std::int64_t>((wave + params.bs - 1) / params.bs, 1, tiles);

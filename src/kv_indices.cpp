@@ -105,7 +105,7 @@ void launch_pairs(const jit::KernelSpec& spec, k::KvIndicesParams params, std::i
   const LoadedKernel& kernel = kernel_for_call(context, spec, params.bs, stream, call, [kind] {
     return prepare_advice("prepare_kv_indices", kind);
   });
-  const std::int64_t wave = std::int64_t{context.sm_count()} * kernel.blocks_per_sm;
+  const std::int64_t wave = resident_wave(context, kernel);
   const std::int64_t splits = std::clamp<std::int64_t>(wave / params.bs, 1, tiles);
   params.splits = static_cast<int>(splits);
   const auto blocks = static_cast<unsigned>(std::min(params.bs * splits, wave));
