@@ -152,28 +152,15 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
     const DsaRequests<FLAGS> requests{c};
 
     DsaChecks mine;
-    const auto check = [&](int b, int extend) { check_step_request<Mode, FLAGS>(p, b, extend, mine); };
     if constexpr (kSearch) {
-      Scan::block_exclusive([&](int b) { return Mode::extend(p, b); }, c.bs, offsets, &s_total, check);
+      Scan::block_exclusive([&](int b) { return Mode::extend(p, b); }, c.bs, offsets, &s_total,
+                            [&](int b, int extend) { check_step_request<Mode, FLAGS>(p, b, extend, mine); });
     } else {
-      for (int b = threadIdx.x; b < c.bs; b += Scan::kThreads) {
-        if constexpr (Mode::kExtend) {
-          check(b, Mode::extend(p, b));
-        } else {
-          check(b, 0);
-        }
-      }
+      for (int b = threadIdx.x; b < c.bs; b += Scan::kThreads) check_step_request<Mode, FLAGS>(p, b, mine);
     }
     store_warp_checks<Mode::kExtend>(mine, s_checks);
     __syncthreads();
-    long long total_len = 0;
-    long long capacity = 0;
-    if constexpr (Mode::kExtend) {
-      total_len = c.rows;
-      capacity = p.capacity;
-    }
-    const int status = dsa_status(block_checks<Scan::kThreads / kWarpThreads>(s_checks), Mode::kExtend, total_len,
-                                  capacity);
+    const int status = step_status<Mode>(p, block_checks<Scan::kThreads / kWarpThreads>(s_checks));
     if (status != 0) {
       if (blockIdx.x == 0 && threadIdx.x == 0 && c.status != nullptr) *c.status = status;
       return;

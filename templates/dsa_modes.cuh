@@ -122,6 +122,27 @@ __device__ __forceinline__ StepRequest check_step_request(const typename Mode::P
   return r;
 }
 
+// The same with the request's own extend length loaded (every caller but the block scan's visit, which has it).
+template <class Mode, int FLAGS>
+__device__ __forceinline__ StepRequest check_step_request(const typename Mode::Params& p, int b, DsaChecks& mine) {
+  if constexpr (Mode::kExtend) {
+    return check_step_request<Mode, FLAGS>(p, b, Mode::extend(p, b), mine);
+  } else {
+    return check_step_request<Mode, FLAGS>(p, b, 0, mine);
+  }
+}
+
+// The step's status word from every request's checks: draft extend's rows are total_len, checked against the
+// capacity.
+template <class Mode>
+__device__ __forceinline__ int step_status(const typename Mode::Params& p, const DsaChecks& all) {
+  if constexpr (Mode::kExtend) {
+    return dsa_status(all, true, p.c.rows, p.capacity);
+  } else {
+    return dsa_status(all, false, 0, 0);
+  }
+}
+
 }  // namespace draftjit_kernels
 
 #endif  // DRAFTJIT_DSA_MODES_CUH

@@ -46,20 +46,8 @@ __device__ __forceinline__ void dsa_warp_kernel(const typename Mode::Params& p) 
 
   DsaChecks mine;
   StepRequest r = {0, 0, {0, 0}, 0, 0};  // past bs: no rows, nothing summed
-  if (lane < BS) {
-    if constexpr (Mode::kExtend) {
-      r = check_step_request<Mode, FLAGS>(p, lane, Mode::extend(p, lane), mine);
-    } else {
-      r = check_step_request<Mode, FLAGS>(p, lane, 0, mine);
-    }
-  }
-  long long total_len = 0;
-  long long capacity = 0;
-  if constexpr (Mode::kExtend) {
-    total_len = c.rows;
-    capacity = p.capacity;
-  }
-  const int status = dsa_status(unpack_checks(warp_checks<Mode::kExtend>(mine)), Mode::kExtend, total_len, capacity);
+  if (lane < BS) r = check_step_request<Mode, FLAGS>(p, lane, mine);
+  const int status = step_status<Mode>(p, unpack_checks(warp_checks<Mode::kExtend>(mine)));
   if (status != 0) {
     if (warp == 0 && lane == 0 && c.status != nullptr) *c.status = status;
     return;
