@@ -208,9 +208,12 @@ def fitted_keywords(function, keywords, arguments):
     """keywords for upstream's function (a Python function or a Triton kernel), whose file may predate some of them.
     One it has no parameter for is left out where its value is its default in arguments (the contract's (name,
     default) pairs, inspect.Parameter.empty for none: the contract without it); otherwise the calling test is
-    skipped, naming it. The family's test_upstreams_file_has_the_signature_tested_here
-    fails on such a file, saying what it lacks, so the skips hide no mismatch."""
-    parameters = inspect.signature(getattr(function, "fn", function)).parameters
+    skipped, naming it. The family's test of upstream's signature fails on such a file, saying what it lacks, so the
+    skips hide no mismatch."""
+    python_function = function
+    while hasattr(python_function, "fn"):  # a Triton kernel's, under any wrapper (an autotuner holds the kernel)
+        python_function = python_function.fn
+    parameters = inspect.signature(python_function).parameters
     defaults = {name: default for name, default in arguments if default is not inspect.Parameter.empty}
     fitted = {}
     for name, value in keywords.items():
@@ -218,9 +221,9 @@ def fitted_keywords(function, keywords, arguments):
             fitted[name] = value
         elif not (name in defaults and _is_default(value, defaults[name])):
             import pytest  # the benchmarks import this module without it
-            what = getattr(getattr(function, "fn", function), "__name__", "?")
-            pytest.skip(f"upstream's {what} ({root()}) has no parameter {name}: its file predates that part of the "
-                        f"contract draftjit follows (the family's signature test says what it lacks)")
+            pytest.skip(f"upstream's {python_function.__name__} ({root()}) has no parameter {name}: its file "
+                        f"predates that part of the contract draftjit follows (the family's signature test says "
+                        f"what it lacks)")
     return fitted
 
 
