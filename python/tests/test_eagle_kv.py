@@ -20,6 +20,7 @@ import pytest
 
 import draftjit
 import upstream_eagle
+import upstream_sglang
 from test_cpu import FakeArray
 from test_eagle import (MAX_BS, CheckedCase, check_argument_error, check_grid_drop_in, check_kind,
                         check_upstream_signature)
@@ -39,6 +40,7 @@ UPSTREAM = upstream_eagle.DRAFT_KV
 NAMES = ["req_pool_indices", "req_to_token", "paged_kernel_lens", "kv_indices", "kv_indptr", "positions", "pool_len",
          "kv_indices_stride", "kv_indptr_stride", "bs_upper", "iter_upper", "num_tokens_upper", "page_size",
          "speculative_num_steps", "topk", "bs"]
+EXTRA = [("NUM_STEPS", 0)]  # the keyword after NAMES' first 13 upstream, with its default
 WRITTEN = {"kv_indices", "kv_indptr"}
 SCHEMA = ("generate_draft_decode_kv_indices(Tensor req_pool_indices, Tensor req_to_token, Tensor paged_kernel_lens, "
           "Tensor(a!) kv_indices, Tensor(b!) kv_indptr, Tensor positions, int pool_len, int kv_indices_stride, "
@@ -226,12 +228,15 @@ class Case(CheckedCase):
     def grid(self):
         return (self.steps * max(self.blocks, 1), self.bs, self.topk)
 
-    def launch(self, kernel, **overrides):
-        """kernel[grid](...) as upstream's callers launch generate_draft_decode_kv_indices."""
+    def extra(self):
+        """The keywords after the arguments: NUM_STEPS with the token-block grid."""
+        return {"NUM_STEPS": self.steps} if self.blocks else {}
+
+    def launch(self, kernel, extra=None, **overrides):
+        """kernel[grid](...) as upstream's callers launch generate_draft_decode_kv_indices (extra: self.extra())."""
         arguments = dict(zip(NAMES, self.arguments()), **overrides)
         grid = arguments.pop("grid", self.grid())
-        extra = {"NUM_STEPS": self.steps} if self.blocks else {}
-        kernel[grid](*arguments.values(), **extra)
+        kernel[grid](*arguments.values(), **(self.extra() if extra is None else extra))
 
     def call(self, **overrides):
         self.launch(sglang.generate_draft_decode_kv_indices, **overrides)
@@ -516,4 +521,5 @@ def test_draftjit_writes_what_upstream_writes(bs, sw, options):
     on twin buffers; afterwards every buffer must be equal bit for bit, and draftjit's equal to the reference."""
     kernel = getattr(UPSTREAM.load(), UPSTREAM.FUNCTION)
     compare_twins(lambda seed: Case(bs, np.random.default_rng(seed), sw, **options),
-                  lambda case: case.launch(kernel), f"eagle-kv|{bs}|{sw.id()}|{sorted(options.items())}")
+                  lambda case: case.launch(kernel, upstream_sglang.fitted_keywords(kernel, case.extra(), EXTRA)),
+                  f"eagle-kv|{bs}|{sw.id()}|{sorted(options.items())}")

@@ -732,5 +732,5 @@ def test_draftjit_writes_what_upstream_writes(upstream, bs, sw, options):
     seed: the same values, poison and layouts); afterwards every buffer must be equal bit for bit, and draftjit's
     equal to the reference."""
     trtllm.compare_twins(lambda seed: Case(bs, np.random.default_rng(seed), sw, **options),
-                         lambda case: upstream.normal_decode_set_metadata(**case.named()),
+                         lambda case: trtllm.call_fitted(upstream.normal_decode_set_metadata, case.named(), ARGUMENTS),
                          f"{bs}|{sw.id()}|{sorted(options.items())}")

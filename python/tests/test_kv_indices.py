@@ -30,6 +30,7 @@ import pytest
 
 import draftjit
 import upstream_kv_indices
+import upstream_sglang
 from test_cpu import FakeArray
 import test_trtllm_mha as trtllm
 from test_trtllm_mha import (LAYOUTS, Interface, Output, device_copy, first_difference, layout_shape, layout_view,
@@ -645,6 +646,8 @@ def upstream_helpers(names):
         if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)) or (
                 isinstance(node, ast.FunctionDef) and node.name in names):
             exec(compile(ast.Module([node], []), "kv_indices.py", "exec"), scope)  # noqa: S102 (upstream's own)
+    absent = [name for name in names if name not in scope]
+    assert not absent, f"upstream's kv_indices.py has no {', '.join(absent)} (a file older than the contract tested)"
     return [scope[name] for name in names]
 
 
@@ -768,7 +771,8 @@ def test_draftjit_writes_what_upstream_writes(upstream, bs, sw, options):
     bit afterwards, and draftjit's equal to the reference."""
     def call_upstream(case):
         args, constexprs = case.launch_args()
-        upstream.create_flashinfer_kv_indices_triton[case.grid()](*args, **constexprs)
+        kernel = upstream.create_flashinfer_kv_indices_triton
+        kernel[case.grid()](*args, **upstream_sglang.fitted_keywords(kernel, constexprs, ARGUMENTS))
 
     trtllm.compare_twins(lambda seed: Case(bs, np.random.default_rng(seed), sw, **options), call_upstream,
                          f"{bs}|{sw.id()}|{sorted(options.items())}")

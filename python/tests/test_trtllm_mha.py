@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 
 import draftjit
+import upstream_sglang
 import upstream_trtllm_mha
 from test_cpu import FakeArray
 
@@ -1019,6 +1020,24 @@ def check_loader_says_what_is_missing(loader, folder, monkeypatch):
     assert loader.missing().endswith(f"has no {folder}/{loader.FILE}")
 
 
+def test_calls_to_an_older_upstream_file_leave_out_its_missing_defaults_or_skip():
+    """upstream_sglang.fitted_keywords against a function that predates skip_page_table: left out when False (its
+    default), a skip naming it when True; every keyword passes to a function that has them all."""
+    def older(*, bs, page_size):
+        return bs, page_size
+
+    def newer(*, bs, page_size, skip_page_table=False):
+        return bs, page_size, skip_page_table
+
+    keywords = dict(bs=3, page_size=16, skip_page_table=False)
+    assert upstream_sglang.fitted_keywords(older, keywords, ARGUMENTS) == dict(bs=3, page_size=16)
+    assert upstream_sglang.fitted_keywords(newer, keywords, ARGUMENTS) == keywords
+    with pytest.raises(pytest.skip.Exception, match="no parameter skip_page_table"):
+        upstream_sglang.fitted_keywords(older, {**keywords, "skip_page_table": True}, ARGUMENTS)
+    with pytest.raises(pytest.skip.Exception, match="no parameter swa_mapping"):  # no default: never left out
+        upstream_sglang.fitted_keywords(older, dict(bs=3, swa_mapping=None), [("swa_mapping", NO_DEFAULT)])
+
+
 def test_the_upstream_loader_says_what_is_missing(monkeypatch):
     check_loader_says_what_is_missing(upstream_trtllm_mha, upstream_trtllm_mha.KVCACHE, monkeypatch)
 
@@ -1105,8 +1124,13 @@ def test_draftjit_writes_what_upstream_writes(upstream, bs, sw, options):
     (the same seed: the same values, poison and layouts); afterwards every buffer must be equal bit for bit, and
     draftjit's equal to the reference."""
     compare_twins(lambda seed: Case(bs, np.random.default_rng(seed), sw, **options),
-                  lambda case: upstream.update_trtllm_mha_graph_metadata(**case.named()),
+                  lambda case: call_fitted(upstream.update_trtllm_mha_graph_metadata, case.named(), ARGUMENTS),
                   f"{bs}|{sw.id()}|{sorted(options.items())}")
+
+
+def call_fitted(function, keywords, arguments):
+    """upstream's function by keyword, as its file allows (upstream_sglang.fitted_keywords)."""
+    function(**upstream_sglang.fitted_keywords(function, keywords, arguments))
 
 
 def compare_twins(make_case, call_upstream, key):

@@ -13,6 +13,8 @@ sglang.kernels.ops.attention.dsa_kpool_metadata.scan by its absolute name, which
 
 import importlib.machinery
 import importlib.util
+import inspect
+import numbers
 import os
 import sys
 import types
@@ -200,3 +202,31 @@ class UpstreamFile:
         elif _files[self.MODULE][0] != base:
             raise RuntimeError(f"upstream already loaded from {_files[self.MODULE][0]}, not {base}")
         return _files[self.MODULE][1]
+
+
+def fitted_keywords(function, keywords, arguments):
+    """keywords for upstream's function (a Python function or a Triton kernel), whose file may predate some of them.
+    One it has no parameter for is left out where its value is its default in arguments (the contract's (name,
+    default) pairs, inspect.Parameter.empty for none: the contract without it); otherwise the calling test is
+    skipped, naming it. The family's test of upstream's signature fails on such a file, saying what it lacks, so the
+    skips hide no mismatch."""
+    python_function = function
+    while hasattr(python_function, "fn"):  # a Triton kernel's, under any wrapper (an autotuner holds the kernel)
+        python_function = python_function.fn
+    parameters = inspect.signature(python_function).parameters
+    defaults = {name: default for name, default in arguments if default is not inspect.Parameter.empty}
+    fitted = {}
+    for name, value in keywords.items():
+        if name in parameters:
+            fitted[name] = value
+        elif not (name in defaults and _is_default(value, defaults[name])):
+            import pytest  # the benchmarks import this module without it
+            pytest.skip(f"upstream's {python_function.__name__} ({root()}) has no parameter {name}: its file "
+                        f"predates that part of the contract draftjit follows (the family's signature test says "
+                        f"what it lacks)")
+    return fitted
+
+
+def _is_default(value, default):
+    return value is default or (isinstance(value, numbers.Number) and isinstance(default, numbers.Number)
+                                and value == default)
