@@ -121,13 +121,14 @@ DsaSwitches switches_of(const DsaCommonArgs& a) {
   return s;
 }
 
-// The grid of the block kernels: block 0 for the per-request and per-row outputs, and up to one wave of workers for
-// the row gather (templates/row_gather.cuh), which every block follows with the checks over all requests, so past a
-// wave more blocks would only repeat them. Rows are cut into splits so that there are kPairsPerWorker (row, split)
-// pairs per worker where the rows' tiles allow: live prefixes differ from row to row, and with one pair per worker
-// the longest set the time (decode bs 256 at 131072 columns ran 1.06-1.10x upstream's time, whose grid has 8192
-// programs). The warp kernels (bs <= kDsaWarpRequests, templates/dsa_warp_kernel.cuh) walk their items by warp: as
-// many warps as the widest rows could give items (per-row output chunks and gather chunks), up to a wave.
+// The grid of the block kernels: kDsaOutputBlocks for the per-request and per-row outputs, and the rest of one wave
+// for the row gather by request (templates/row_gather.cuh), which every block follows with the checks over all
+// requests, so past a wave more blocks would only repeat them. Requests are cut into splits so that there are
+// kPairsPerWorker (request, split) pairs per worker where their tiles allow: live prefixes differ from request to
+// request, and with one pair per worker the longest set the time (decode bs 256 at 131072 columns ran 1.06-1.10x
+// upstream's time, whose grid has 8192 programs). The warp kernels (bs <= kDsaWarpRequests,
+// templates/dsa_warp_kernel.cuh) walk their items by warp: as many warps as the widest rows could give items (per-row
+// output chunks and gather chunks), up to a wave.
 constexpr std::int64_t kPairsPerWorker = 4;
 
 struct DsaGrid {
@@ -150,14 +151,16 @@ DsaGrid dsa_grid(const k::DsaCommonParams& c, bool real_only, const jit::KernelS
   }
   const std::int64_t tile = std::int64_t{spec.threads} * k::kDsaGatherColumns;
   const std::int64_t tiles = (units + tile - 1) / tile;  // of the widest live prefix
-  const std::int64_t rows = std::min<std::int64_t>(c.rows, kPairsPerWorker * wave);  // past it: one split
-  const std::int64_t workers = std::clamp<std::int64_t>(rows * tiles, 0, wave - 1);
+  // The kernel's groups are the bs requests when there are rows; past kPairsPerWorker waves of them, one split.
+  const std::int64_t groups = c.rows > 0 ? std::min<std::int64_t>(c.bs, kPairsPerWorker * wave) : 0;
+  const std::int64_t most = std::max<std::int64_t>(wave - k::kDsaOutputBlocks, 0);
+  const std::int64_t workers = std::clamp<std::int64_t>(groups * tiles, 0, most);
   std::int64_t splits = 1;
-  if (rows > 0) {
-    const std::int64_t wanted = (kPairsPerWorker * workers + rows - 1) / rows;
+  if (groups > 0) {
+    const std::int64_t wanted = (kPairsPerWorker * workers + groups - 1) / groups;
     splits = std::clamp<std::int64_t>(wanted, 1, std::max<std::int64_t>(tiles, 1));
   }
-  return {static_cast<unsigned>(1 + workers), static_cast<int>(splits)};
+  return {static_cast<unsigned>(k::kDsaOutputBlocks + workers), static_cast<int>(splits)};
 }
 
 template <class Params>

@@ -2,8 +2,9 @@
 // (a prefix over the bs requests). For bs <= kDsaWarpRequests on the unrolled scan it is dsa_warp_kernel.cuh's, in
 // which each warp works alone. Otherwise it is composed of three parts: the checks every block runs over all requests
 // (and, in draft extend, its own scan of the extend lengths, so that each row finds its request in shared memory),
-// block 0's per-request and per-row outputs from two more prefixes over the requests, and the other blocks' shares of
-// the row gather (row_gather.cuh). With bad data only block 0 writes, and only the status word.
+// the per-request and per-row outputs from two more prefixes over the requests (block 0 and block 1, side by side),
+// and the other blocks' shares of the row gather by request (row_gather.cuh; in a grid of two blocks, theirs). With
+// bad data only block 0 writes, and only the status word.
 #ifndef DRAFTJIT_DSA_KERNEL_CUH
 #define DRAFTJIT_DSA_KERNEL_CUH
 
@@ -14,12 +15,24 @@
 namespace draftjit_kernels {
 
 // scan_computed's shared memory (CUB's TempStorage): a sequential scan's values, computed by the whole block for
-// thread 0 to add. The caller declares one and passes it to every call, so that the calls share it instead of each
-// instantiation declaring its own array; block scans read their values in place and take none (nullptr).
+// thread 0 to add. scan_computed_storage() holds the block's one, which every call takes, so that the calls share it
+// instead of each instantiation declaring its own array; block scans read their values in place and take none
+// (nullptr).
 template <class Scan>
 struct ScanComputedStorage {
   int values[Scan::kSlots];
 };
+
+// The block's one ScanComputedStorage for Scan, or nullptr for a block scan.
+template <class Scan>
+__device__ __forceinline__ ScanComputedStorage<Scan>* scan_computed_storage() {
+  if constexpr (Scan::kSequential) {
+    __shared__ ScanComputedStorage<Scan> s_scan_computed;
+    return &s_scan_computed;
+  } else {
+    return nullptr;
+  }
+}
 
 // Scan::block_exclusive over values(b), b < bs, with every value computed by the whole block: the unrolled scan runs
 // its chain in thread 0, which must then only add (per-request arithmetic riding on it made the chain several times
@@ -38,16 +51,8 @@ __device__ __forceinline__ void scan_computed(Values values, int bs, unsigned* p
   }
 }
 
-// The exclusive prefix of request b from a scan's slots over values: its slot's prefix plus the values of the slot's
-// requests before it (none with one request per slot).
-template <class Scan, class Values>
-__device__ __forceinline__ unsigned request_prefix(const unsigned* prefix, Values values, int b) {
-  unsigned sum = prefix[Scan::slot(b / Scan::kChunk)];
-  for (int i = b - b % Scan::kChunk; i < b; ++i) sum += static_cast<unsigned>(values(i));
-  return sum;
-}
-
-// A request's KV length and the sum of its rows' dsa lengths, the two values block 0 scans, and the rows themselves.
+// A request's KV length and the sum of its rows' dsa lengths, the two values the output blocks scan, and the rows
+// themselves.
 template <class Mode, int FLAGS>
 struct StepValues {
   const typename Mode::Params& p;
@@ -64,7 +69,7 @@ struct StepValues {
   }
 };
 
-// Block 0's per-request outputs: cache_seqlens, cu_seqlens_k (cache_prefix(b) for b <= bs, the total at bs) and the
+// Side 0's per-request outputs: cache_seqlens, cu_seqlens_k (cache_prefix(b) for b <= bs, the total at bs) and the
 // 2-D context lengths.
 template <class Mode, class Scan, int FLAGS, class CachePrefix>
 __device__ __forceinline__ void write_request_outputs(const StepValues<Mode, FLAGS>& v, const unsigned* offsets,
@@ -83,7 +88,7 @@ __device__ __forceinline__ void write_request_outputs(const StepValues<Mode, FLA
   }
 }
 
-// Block 0's per-row outputs: seqlens_expanded, dsa_cache_seqlens and dsa_cu_seqlens_k, where a row's dsa prefix is
+// Side 1's per-row outputs: seqlens_expanded, dsa_cache_seqlens and dsa_cu_seqlens_k, where a row's dsa prefix is
 // its request's (dsa_prefix(request), the scan of each request's rows' sum) plus its own rows' sum before it, in
 // closed form; and the status word's 0.
 template <class Mode, class Scan, int FLAGS, class DsaPrefix>
@@ -105,29 +110,28 @@ __device__ __forceinline__ void write_row_outputs(const StepValues<Mode, FLAGS>&
   }
 }
 
-// Block 0's outputs from two scans after the checks, in turn through prefix (Scan::kSlots words); offsets are draft
-// extend's.
-template <class Mode, class Scan, int FLAGS>
-__device__ __forceinline__ void write_step_outputs(const typename Mode::Params& p, unsigned* prefix,
+// Side SIDE of the step's outputs (kDsaOutputBlocks of them) after the checks, from a scan through prefix
+// (Scan::kSlots words): side 0 the per-request outputs from the KV lengths' scan, side 1 the per-row outputs from
+// the dsa sums'; offsets are draft extend's. SIDE is a template argument: chosen at run time, both sides' code shared
+// its registers (decode bs 1024: 46 registers, 34 with the sides apart).
+template <int SIDE, class Mode, class Scan, int FLAGS>
+__device__ __forceinline__ void write_side_outputs(const typename Mode::Params& p, unsigned* prefix,
                                                    const unsigned* offsets, unsigned* total) {
   const StepValues<Mode, FLAGS> v(p);
   const int bs = p.c.bs;
-  const auto cache_len = [&](int b) { return v.cache_len(b); };
-  const auto dsa_sum = [&](int b) { return v.dsa_sum(b); };
-  ScanComputedStorage<Scan>* scratch = nullptr;  // one for both scans below
-  if constexpr (Scan::kSequential) {
-    __shared__ ScanComputedStorage<Scan> s_scan_computed;
-    scratch = &s_scan_computed;
+  ScanComputedStorage<Scan>* scratch = scan_computed_storage<Scan>();
+  if constexpr (SIDE == 0) {
+    const auto cache_len = [&](int b) { return v.cache_len(b); };
+    scan_computed<Scan>(cache_len, bs, prefix, total, scratch);
+    __syncthreads();
+    write_request_outputs<Mode, Scan>(
+        v, offsets, [&](int b) { return b < bs ? request_prefix<Scan>(prefix, cache_len, b) : *total; });
+  } else {
+    const auto dsa_sum = [&](int b) { return v.dsa_sum(b); };
+    scan_computed<Scan>(dsa_sum, bs, prefix, total, scratch);
+    __syncthreads();
+    write_row_outputs<Mode, Scan>(v, offsets, [&](int b) { return request_prefix<Scan>(prefix, dsa_sum, b); });
   }
-
-  scan_computed<Scan>(cache_len, bs, prefix, total, scratch);
-  __syncthreads();
-  write_request_outputs<Mode, Scan>(
-      v, offsets, [&](int b) { return b < bs ? request_prefix<Scan>(prefix, cache_len, b) : *total; });
-  __syncthreads();  // prefix is read above and rewritten below
-  scan_computed<Scan>(dsa_sum, bs, prefix, total, scratch);
-  __syncthreads();
-  write_row_outputs<Mode, Scan>(v, offsets, [&](int b) { return request_prefix<Scan>(prefix, dsa_sum, b); });
 }
 
 // Whether Scan's kernels take the warp path (dsa_warp_kernel.cuh).
@@ -165,17 +169,23 @@ __device__ __forceinline__ void dsa_kernel(const typename Mode::Params& p) {
       if (blockIdx.x == 0 && threadIdx.x == 0 && c.status != nullptr) *c.status = status;
       return;
     }
-    // Block 0 writes the per-request and per-row outputs; the others gather, so that its chain runs beside theirs.
-    if (blockIdx.x == 0) {
-      write_step_outputs<Mode, Scan, FLAGS>(p, prefix, offsets, &s_total);
-      if (gridDim.x > 1) return;
+    // Blocks 0 and 1 write one side of the outputs each (a grid of one block writes both in turn), beside the
+    // gather workers after them; a grid of no more blocks than that gathers in them too.
+    static_assert(kDsaOutputBlocks == 2, "a side per output block");
+    if (blockIdx.x < kDsaOutputBlocks) {
+      if (blockIdx.x == 0) write_side_outputs<0, Mode, Scan, FLAGS>(p, prefix, offsets, &s_total);
+      if (gridDim.x == 1) __syncthreads();  // prefix is read above and rewritten below
+      if (blockIdx.x == 1 || gridDim.x == 1) write_side_outputs<1, Mode, Scan, FLAGS>(p, prefix, offsets, &s_total);
+      if (gridDim.x > kDsaOutputBlocks) return;
     }
-    const unsigned workers = gridDim.x > 1 ? gridDim.x - 1 : 1;
-    const unsigned worker = gridDim.x > 1 ? blockIdx.x - 1 : 0;
-    gather_rows<Scan::kThreads, FLAGS>(c, worker, workers, [&](long long row) {
-      const int request = Mode::template owner<Scan>(p, offsets, row).request;
-      const long long kv = Mode::cache_len(p, requests.seq_len(request));
-      return GatherRow{requests.pool_index(request), live_columns(kv, c.bound)};
+    if (c.rows == 0) return;
+    const unsigned first_worker = gridDim.x > kDsaOutputBlocks ? kDsaOutputBlocks : 0;
+    // A request's rows all copy the same source row: each tile is loaded once and stored into each of them.
+    gather_groups<Scan::kThreads, FLAGS>(c, c.bs, blockIdx.x - first_worker, gridDim.x - first_worker, [&](int b) {
+      const RowSpan rows = Mode::template rows_span<Scan>(p, offsets, b);
+      const long long kv = Mode::cache_len(p, requests.seq_len(b));
+      return GatherGroup{requests.pool_index(b), static_cast<int>(live_columns(kv, c.bound)), rows.first,
+                         static_cast<int>(rows.count)};
     });
   }
 }

@@ -17,6 +17,21 @@ struct RowOwner {
   long long local;
 };
 
+// Request b's output rows: rows [first, first + count).
+struct RowSpan {
+  long long first;
+  long long count;
+};
+
+// The exclusive prefix of request b from a scan's slots over values: its slot's prefix plus the values of the slot's
+// requests before it (none with one request per slot).
+template <class Scan, class Values>
+__device__ __forceinline__ unsigned request_prefix(const unsigned* prefix, Values values, int b) {
+  unsigned sum = prefix[Scan::slot(b / Scan::kChunk)];
+  for (int i = b - b % Scan::kChunk; i < b; ++i) sum += static_cast<unsigned>(values(i));
+  return sum;
+}
+
 // One row per request, of its KV length.
 struct DecodeMode {
   using Params = DsaDecodeParams;
@@ -27,6 +42,10 @@ struct DecodeMode {
   template <class Scan>
   __device__ static RowOwner owner(const Params&, const unsigned*, long long row) {
     return {static_cast<int>(row), 0};
+  }
+  template <class Scan>
+  __device__ static RowSpan rows_span(const Params&, const unsigned*, int b) {
+    return {b, 1};
   }
 };
 
@@ -41,6 +60,10 @@ struct TargetVerifyMode {
   __device__ static RowOwner owner(const Params& p, const unsigned*, long long row) {
     const int request = static_cast<int>(quotient(row, p.next_n));
     return {request, row - static_cast<long long>(request) * p.next_n};
+  }
+  template <class Scan>
+  __device__ static RowSpan rows_span(const Params& p, const unsigned*, int b) {
+    return {static_cast<long long>(b) * p.next_n, p.next_n};
   }
 };
 
@@ -83,6 +106,16 @@ struct DraftExtendMode {
         ++request;
       }
       return {request, row - start};
+    }
+  }
+  // With a clean status (the extend lengths sum to the rows, each in int32).
+  template <class Scan>
+  __device__ static RowSpan rows_span(const Params& p, const unsigned* offsets, int b) {
+    if constexpr ((FLAGS & kDsaStaticExtend) != 0) {
+      const long long extend_len = extend(p, 0);
+      return {b * extend_len, extend_len};
+    } else {
+      return {request_prefix<Scan>(offsets, [&](int i) { return extend(p, i); }, b), extend(p, b)};
     }
   }
 };

@@ -118,8 +118,8 @@ enum : int {
   kDsaFlagsEnd = 256,     // one past every flag
 };
 
-// Arrays of one unsigned per scan slot that each mode keeps in dynamic shared memory: a prefix over requests (block
-// 0's outputs) and, for draft extend, the extend offsets that map every row to its request.
+// Arrays of one unsigned per scan slot that each mode keeps in dynamic shared memory: a prefix over requests (the
+// output blocks') and, for draft extend, the extend offsets that map every row to its request.
 enum : int {
   kDsaDecodeSharedArrays = 1,
   kDsaTargetVerifySharedArrays = 1,
@@ -127,14 +127,20 @@ enum : int {
 };
 
 // Columns each thread of the row gather moves per item (one 16-byte load): an item is a tile of threads x these
-// columns of one row, which the host sizes the grid by. A row's live prefix is its request's KV length rounded up to
-// kDsaLiveColumns (draftjit::kDsaLiveColumns, upstream's BLOCK_N), clipped to the bound.
+// columns of one request's source row, stored into each of its rows, which the host sizes the grid by. A row's live
+// prefix is its request's KV length rounded up to kDsaLiveColumns (draftjit::kDsaLiveColumns, upstream's BLOCK_N),
+// clipped to the bound.
 enum : int { kDsaGatherColumns = 4, kDsaLiveColumns = 128 };
 
 // Up to this bs (the unrolled scan's), every warp of a DSA kernel holds all requests, one per lane, and works alone
 // (dsa_warp_kernel.cuh) on items the host sizes its grid by: kDsaWarpRequests output rows' per-row outputs, or
 // kDsaWarpUnits units of one row's gather (one 16-byte load per lane).
 enum : int { kDsaWarpRequests = 32, kDsaWarpUnits = kDsaWarpRequests * kDsaGatherColumns };
+
+// Over kDsaWarpRequests, the blocks that write a step's outputs, each beside the others and the gather workers
+// after them: block 0 the per-request outputs (the KV lengths' scan), block 1 the per-row outputs (the dsa sums'
+// scan). One block alone ran both scans in turn, and at bs 1024 that chain outlasted the gather (docs/PERF.md).
+enum : int { kDsaOutputBlocks = 2 };
 
 // What every mode reads and writes.
 
@@ -149,7 +155,7 @@ struct DsaCommonParams {
   int kpool;                     // index_kpool; > 1 exactly with kDsaKpool
   long long rows;                // the mode's output rows: bs, bs * next_n, total_len
   long long bound;               // page-table columns per row: max_len, max_seqlen_k
-  int splits;                    // gather workers per row (dsa_kernel.cuh), >= 1
+  int splits;                    // gather workers per request (row_gather.cuh), >= 1
   int* cache_seqlens;            // [bs]
   int* cu_seqlens_k;             // [bs + 1]
   int* dsa_cache_seqlens;        // [rows]

@@ -3,9 +3,10 @@
 // page_table_1[row, j] = req_to_token[pool_row, j], and with PAGED the real page table beside it, real_page_table[row,
 // j / P] = req_to_token[pool_row, j] / P for j % P == 0; with REAL_ONLY only the real page table, whose columns are
 // then the units the threads take (one load each, P columns apart). Columns past the live prefix are not touched.
-// Blocks take (row, split) pairs, split s of a row taking its tiles s, s + splits, ...: the host picks splits so
-// that a few long rows spread over the GPU as well as many short ones, and a short row in a wide table costs only
-// its live tiles. Rows with unit column strides and 16-byte alignment move four columns per load and store.
+// Blocks take (request, split) pairs, split s of a request taking its tiles s, s + splits, ... and storing each into
+// every row of the request (they all copy the same source row): the host picks splits so that a few long rows
+// spread over the GPU as well as many short ones, and a short row in a wide table costs only its live tiles. Rows
+// with unit column strides and 16-byte alignment move four columns per load and store.
 #ifndef DRAFTJIT_ROW_GATHER_CUH
 #define DRAFTJIT_ROW_GATHER_CUH
 
@@ -17,10 +18,13 @@ __device__ __forceinline__ bool aligned_rows(const int* data, long long row_stri
   return col_stride == 1 && row_stride % 4 == 0 && (reinterpret_cast<unsigned long long>(data) & 15u) == 0;
 }
 
-// Where an output row's page-table row comes from, and how many of its columns are live.
-struct GatherRow {
+// A request's rows in the gather: where their page-table row comes from, how many of its columns are live (the same
+// for every row of the request), and which output rows receive it.
+struct GatherGroup {
   long long pool_row;
-  long long live;
+  int live;
+  long long first_row;
+  int rows;
 };
 
 // The live columns of a row whose request has KV length kv: ceil(kv / kDsaLiveColumns) * kDsaLiveColumns, in [0,
@@ -125,19 +129,25 @@ struct GatherLayout {
       store_columns<(FLAGS & kDsaPaged) != 0>(c, by_page, vector, part);
     }
   }
+  // The part's units into output rows [part.row, part.row + rows).
+  __device__ void store_rows(const DsaCommonParams& c, GatherPart part, int rows) const {
+    for (int r = 0; r < rows; ++r, ++part.row) store(c, part);
+  }
 };
 
-// Worker `worker` of `workers` takes its (row, split) pairs; row_of(row) gives the row's GatherRow. bound fits int32
-// (the host checks it).
-template <int THREADS, int FLAGS, class RowOf>
-__device__ __forceinline__ void gather_rows(const DsaCommonParams& c, unsigned worker, unsigned workers, RowOf row_of) {
+// Worker `worker` of `workers` takes its (group, split) pairs over groups [0, groups); group_of(g) gives group g's
+// GatherGroup. Every tile is loaded once and stored into each row of its group. bound fits int32 (the host checks it).
+template <int THREADS, int FLAGS, class GroupOf>
+__device__ __forceinline__ void gather_groups(const DsaCommonParams& c, int groups, unsigned worker, unsigned workers,
+                                              GroupOf group_of) {
   enum : int { kTile = THREADS * kDsaGatherColumns, kStep = kGatherInFlight };
   const GatherLayout<FLAGS> layout(c);
-  const long long pairs = c.rows * c.splits;
+  const long long pairs = static_cast<long long>(groups) * c.splits;
   for (long long pair = worker; pair < pairs; pair += workers) {
-    const long long row = quotient(pair, c.splits);
-    const int split = static_cast<int>(pair - row * c.splits);
-    const GatherRow source = row_of(row);
+    const int group = static_cast<int>(quotient(pair, c.splits));
+    const int split = static_cast<int>(pair - static_cast<long long>(group) * c.splits);
+    const GatherGroup source = group_of(group);
+    if (source.rows <= 0) continue;
     const int limit = layout.units(source.live);
     const int tiles = (limit + kTile - 1) / kTile;
     for (int first = split; first < tiles; first += kStep * c.splits) {
@@ -150,12 +160,12 @@ __device__ __forceinline__ void gather_rows(const DsaCommonParams& c, unsigned w
         parts[s].unit = tile * kTile + static_cast<int>(threadIdx.x) * kDsaGatherColumns;
         parts[s].limit = limit;
         if (parts[s].unit >= limit) continue;
-        parts[s].row = row;
+        parts[s].row = source.first_row;
         layout.load(c, source.pool_row, parts[s]);
       }
 #pragma unroll
       for (int s = 0; s < kStep; ++s) {
-        if (parts[s].row >= 0) layout.store(c, parts[s]);
+        if (parts[s].row >= 0) layout.store_rows(c, parts[s], source.rows);
       }
     }
   }

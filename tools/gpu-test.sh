@@ -22,6 +22,13 @@
 #                               tests against upstream (every test named so), then the side-by-side benchmarks (ARGS,
 #                               TRTLLM_ARGS, FA3_ARGS, EAGLE_ARGS and KV_ARGS passed to them); $OUT receives
 #                               upstream-test.log and upstream-{dsa,trtllm-mha,fa3,eagle,kv-indices}-bench.{md,json}
+#   tools/gpu-test.sh upstream-ab  on the GPU machine after `build`, with .deps, upstream's files and a baseline
+#                               source tree in $BASE (default .ab-base) carried: builds the baseline as `build` does
+#                               (its own script; logs in $BASE/build-device/ab-logs), then bench/upstream_dsa_bench.py
+#                               of each tree with its own module (ARGS passed to both; --no-cold), after one
+#                               discarded short run of the new tree's, ROUNDS times (default 1), new first in odd
+#                               rounds and base first in even ones; $OUT receives
+#                               upstream-ab-{new,base}-<round>.{md,json}
 #   tools/gpu-test.sh profile   on the GPU machine after `run`: Nsight Compute summary of the fused kernels
 #   tools/gpu-test.sh suites    on the GPU machine, with .deps (and upstream's files, for the differential tests)
 #                               carried: everything of `run` and of `python`'s pytest in one call, at once: builds,
@@ -127,6 +134,37 @@ case "${1:-}" in
       done
     done
     ;;
+  upstream-ab)
+    mkdir -p "$out"
+    base="${BASE:-.ab-base}"
+    [ -e "$base/.deps" ] || ln -s "$PWD/.deps" "$base/.deps"
+    mkdir -p "$base/build-device/ab-logs"
+    logs="$(cd "$base/build-device/ab-logs" && pwd)"
+    OUT="$logs" bash "$base/tools/gpu-test.sh" build >"$logs/build.txt" 2>&1 ||
+      { echo "the baseline's build failed ($logs):"; tail -20 "$logs/build.txt"; exit 1; }
+    export DRAFTJIT_UPSTREAM_SGLANG="${DRAFTJIT_UPSTREAM_SGLANG:-$PWD/.upstream-sglang}"
+    # tree (new or base), then the benchmark's flags
+    upstream_bench() {
+      local tree=$1 dir="$PWD"; shift
+      [ "$tree" = base ] && dir="$(cd "$base" && pwd)"
+      DRAFTJIT_CACHE_DIR="$PWD/build-device/upstream-ab-cache-$tree" PYTHONPATH="$dir/build-device/python" \
+        python3 "$dir/bench/upstream_dsa_bench.py" --no-cold "$@"
+    }
+    # Discarded: right after a heavy call the first run measures the GPU's state (the ab case above); this one also
+    # fills the new tree's kernel cache and Triton's.
+    # shellcheck disable=SC2086  # ARGS: the benchmark's flags, split on purpose
+    upstream_bench new ${ARGS:-} --calls 5 --repeats 1 >/dev/null 2>&1
+    rc=0
+    for round in $(seq 1 "${ROUNDS:-1}"); do
+      order="new base"; [ $((round % 2)) = 0 ] && order="base new"
+      for tree in $order; do
+        # shellcheck disable=SC2086
+        upstream_bench "$tree" --json "$out/upstream-ab-$tree-$round.json" ${ARGS:-} \
+          >"$out/upstream-ab-$tree-$round.md" 2>&1 || rc=1
+      done
+    done
+    exit $rc
+    ;;
   upstream)
     mkdir -p "$out"
     export DRAFTJIT_UPSTREAM_SGLANG="${DRAFTJIT_UPSTREAM_SGLANG:-$PWD/.upstream-sglang}"
@@ -217,7 +255,7 @@ case "${1:-}" in
     exit $rc
     ;;
   *)
-    echo "usage: tools/gpu-test.sh prepare|build|run|bench|python|dsa|ab|upstream|profile|suites" >&2
+    echo "usage: tools/gpu-test.sh prepare|build|run|bench|python|dsa|ab|upstream-ab|upstream|profile|suites" >&2
     exit 2
     ;;
 esac

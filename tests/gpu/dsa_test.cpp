@@ -693,7 +693,7 @@ TEST_CASE("dsa draft extend: every suite bs and context with extend lengths 0..4
   run_sweep(DsaMode::DraftExtend);
 }
 
-TEST_CASE("dsa draft extend: zero-length and long extends and total_len = 0") {
+TEST_CASE("dsa draft extend: zero-length and long extends, rows only past index total_len, total_len = 0") {
   REQUIRE_CUDA(cudaSetDevice(0));
   const unsigned seed = suite_seed();
   CAPTURE(seed);
@@ -715,6 +715,20 @@ TEST_CASE("dsa draft extend: zero-length and long extends and total_len = 0") {
   clamped.seq = {7, 0, 100, 3};
   specs.push_back(clamped);
   run_good_specs(specs);
+  // The gather goes by request: requests past index total_len still own rows (a grid or loop bounded by the rows
+  // instead of bs would leave them out), in the warp kernel (bs 20), the Blelloch kernels (bs 100 and 3000) and,
+  // with unroll_max_bs 128, the sequential scan's block kernel (bs 100).
+  std::vector<Spec> late_rows;
+  for (std::int64_t bs : {20, 100, 3000}) {
+    Spec late = random_spec(DsaMode::DraftExtend, bs, 256, rng);
+    late.ext.assign(static_cast<std::size_t>(bs), 0);
+    for (std::int64_t b = bs - 4; b < bs; ++b) late.ext[static_cast<std::size_t>(b)] = 2;
+    late.static_extend = false;
+    fit_capacity(late);
+    late_rows.push_back(late);
+  }
+  run_good_specs(late_rows);
+  run_good_specs({late_rows[1]}, Tuning{.unroll_max_bs = 128});
 }
 
 TEST_CASE("dsa: strided req_to_token (column stride 2) and strided output tables") {
