@@ -24,8 +24,9 @@
 #                               upstream-test.log and upstream-{dsa,trtllm-mha,fa3,eagle,kv-indices}-bench.{md,json}
 #   tools/gpu-test.sh upstream-ab  on the GPU machine after `build`, with .deps, upstream's files and a baseline
 #                               source tree in $BASE (default .ab-base) carried: builds the baseline as `build` does
-#                               (its own script; logs in $BASE/build-device/ab-logs), then bench/upstream_dsa_bench.py
-#                               of each tree with its own module (ARGS passed to both; --no-cold), after one
+#                               (its own script; logs in $BASE/build-device/ab-logs), then the side-by-side bench
+#                               BENCH (default bench/upstream_dsa_bench.py; any bench/upstream_*_bench.py) of each
+#                               tree with its own module (ARGS passed to both; --no-cold), after one
 #                               discarded short run of the new tree's, ROUNDS times (default 1), new first in odd
 #                               rounds and base first in even ones; $OUT receives
 #                               upstream-ab-{new,base}-<round>.{md,json}
@@ -148,7 +149,7 @@ case "${1:-}" in
       local tree=$1 dir="$PWD"; shift
       [ "$tree" = base ] && dir="$(cd "$base" && pwd)"
       DRAFTJIT_CACHE_DIR="$PWD/build-device/upstream-ab-cache-$tree" PYTHONPATH="$dir/build-device/python" \
-        python3 "$dir/bench/upstream_dsa_bench.py" --no-cold "$@"
+        python3 "$dir/${BENCH:-bench/upstream_dsa_bench.py}" --no-cold "$@"
     }
     # Discarded: right after a heavy call the first run measures the GPU's state (the ab case above); this one also
     # fills the new tree's kernel cache and Triton's.
