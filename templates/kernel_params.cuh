@@ -139,7 +139,8 @@ enum : int { kDsaWarpRequests = 32, kDsaWarpUnits = kDsaWarpRequests * kDsaGathe
 
 // Over kDsaWarpRequests, the blocks that write a step's outputs, each beside the others and the gather workers
 // after them: block 0 the per-request outputs (the KV lengths' scan), block 1 the per-row outputs (the dsa sums'
-// scan). One block alone ran both scans in turn, and at bs 1024 that chain outlasted the gather (docs/PERF.md).
+// scan). One block alone ran both scans in turn; with this and the gather by request, verify and extend at bs 1024
+// ran 2-13 % faster and decode no faster (docs/PERF.md tuning-log step 15).
 enum : int { kDsaOutputBlocks = 2 };
 
 // What every mode reads and writes.
