@@ -167,6 +167,8 @@ k::EagleDraftKvParams checked_params(const EagleDraftKvArgs& a) {
   p.steps = static_cast<int>(steps);
   p.page_size = a.page_size;
   p.splits = 1;
+  p.groups = 1;
+  p.group_segments = steps * topk;
   return p;
 }
 
@@ -182,11 +184,19 @@ void generate_draft_decode_kv_indices(const EagleDraftKvArgs& args, CUstream str
     return prepare_advice("prepare_eagle_draft_kv", "draft-kv");
   });
   // Up to one wave of blocks share the (request, split) items; a request's row prefix (at most req_to_token's
-  // columns) splits into up to as many tiles as it has, so that a few long requests still fill the wave.
+  // columns) splits into up to as many tiles as it has, so that a few long requests still fill the wave; where
+  // even then most of the wave would idle (a few short rows), each tile split's segments divide into groups too,
+  // as many as keep the items within the wave: one item per block, since a block's fixed chain (its prefix sums,
+  // loads and index arithmetic) costs about as much as a short row's stores.
   const std::int64_t wave = resident_wave(context, kernel);
   const std::int64_t tile = std::int64_t{k::kEagleItemLocs} * spec.threads;
   const std::int64_t tiles = std::max<std::int64_t>(1, (params.pool_cols + tile - 1) / tile);
-  params.splits = std::clamp<std::int64_t>((wave + params.bs - 1) / params.bs, 1, tiles);
+  const std::int64_t tile_splits = std::clamp<std::int64_t>((wave + params.bs - 1) / params.bs, 1, tiles);
+  const std::int64_t segments = params.group_segments;
+  const std::int64_t groups = std::clamp<std::int64_t>(wave / (params.bs * tile_splits), 1, segments);
+  params.group_segments = (segments + groups - 1) / groups;
+  params.groups = (segments + params.group_segments - 1) / params.group_segments;
+  params.splits = tile_splits * params.groups;
   const auto blocks = static_cast<unsigned>(std::min<std::int64_t>(std::int64_t{params.bs} * params.splits, wave));
   launch(kernel, {blocks, static_cast<unsigned>(spec.threads)}, stream, params);
 }

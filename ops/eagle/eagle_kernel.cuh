@@ -4,7 +4,8 @@
 //   that starts at its seq_len, widened to int64. Blocks take (request, tile) items in turn.
 // - Draft decode KV indices: for each step, request and branch, the request's row prefix and its extension tokens
 //   at the segment's closed-form offset, and kv_indptr from the prefix over positions. Blocks take contiguous runs
-//   of (request, split) items and sum the prefixes of their first request once.
+//   of (request, split) items and sum the prefixes of their first request once; where the batch's tiles leave
+//   most of the wave idle, a request's splits also divide its (step, branch) segments among them.
 #ifndef DRAFTJIT_EAGLE_KERNEL_CUH
 #define DRAFTJIT_EAGLE_KERNEL_CUH
 
@@ -43,7 +44,8 @@ struct EagleCacheLocsParams {
 // generate_draft_decode_kv_indices: (step, request, branch) segments of a request's row prefix and its extension.
 // Its own struct: of the cache locations' fields it shares only the inputs' views; the outputs, their row strides,
 // positions, steps, topk and the page size are its own. Both outputs are flat: step d's row starts at d * stride.
-// Blocks take contiguous runs of (request, split) items, split s of a request copying its tiles s, s + splits, ...
+// Blocks take contiguous runs of (request, split) items; split s of a request is tile split s / groups (its tiles
+// t, t + splits / groups, ...) into segment group s % groups.
 struct EagleDraftKvParams {
   DRAFTJIT_HOST_ENTRY("draftjit_eagle_draft_kv")
   IndexArray req_pool_indices;  // [bs] long long, or int with kEaglePoolIndices32
@@ -61,7 +63,9 @@ struct EagleDraftKvParams {
   int topk;
   int steps;
   long long page_size;          // >= 1
-  long long splits;             // items per request
+  long long splits;             // items per request: tile splits x segment groups, the groups varying fastest
+  long long groups;             // segment groups: group g writes segments [g * group_segments, + group_segments)
+  long long group_segments;     // of the steps x topk (step, branch) segments, in the order step-major
 };
 
 }  // namespace draftjit_kernels
@@ -175,8 +179,8 @@ __device__ __forceinline__ long long load_position(const EagleDraftKvParams& p, 
   return load_index<(FLAGS & kEaglePositions32) == 0>(p.positions, static_cast<int>(x));
 }
 
-// Item (q, split): the row tiles split, split + splits, ... of request q's prefix into every (step, branch) segment;
-// split 0 also writes the extensions and kv_indptr. cum: the lengths of the requests before q; positions: the sum of
+// Item (q, split): the row tiles t, t + tile splits, ... of request q's prefix (t: the tile split) into the segments
+// of its group; split 0 also writes the extensions and kv_indptr. cum: the lengths of the requests before q; positions: the sum of
 // positions[x] for x < q * topk, total: for x < bs * topk (block 0's, for entry bs * topk).
 template <int THREADS, int FLAGS>
 __device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q, long long split, long long cum,
@@ -187,31 +191,38 @@ __device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q
   const bool row_ok = pool >= 0 && pool < p.pool_rows;
   const int* row = p.req_to_token.data + (row_ok ? pool : 0) * p.req_to_token.row_stride;
   const long long live = row_ok ? min(len, p.pool_cols) : 0;  // prefix columns past the row are left alone
-  for (long long first = split * kTile + threadIdx.x; first - threadIdx.x < live; first += p.splits * kTile) {
+  const long long segments = static_cast<long long>(p.steps) * p.topk;
+  const long long tile_split = quotient(split, p.groups), tile_splits = quotient(p.splits, p.groups);
+  const long long first_segment = (split - tile_split * p.groups) * p.group_segments;
+  const long long end_segment = min(first_segment + p.group_segments, segments);
+  const int first_step = static_cast<int>(quotient(first_segment, p.topk));
+  for (long long first = tile_split * kTile + threadIdx.x; first - threadIdx.x < live; first += tile_splits * kTile) {
     int tokens[kEagleItemLocs];
 #pragma unroll
     for (int i = 0; i < kEagleItemLocs; ++i) {
       const long long j = first + i * THREADS;
       if (j < live) tokens[i] = __ldg(row + j * p.req_to_token.col_stride);
     }
-    for (int d = 0; d < p.steps; ++d) {
-      for (int k = 0; k < p.topk; ++k) {
-        const long long base = segment_base<FLAGS>(p, cum, q, d + 1, k, len);
+    int d = first_step, k = static_cast<int>(first_segment - static_cast<long long>(first_step) * p.topk);
+    for (long long segment = first_segment; segment < end_segment; ++segment) {
+      const long long base = segment_base<FLAGS>(p, cum, q, d + 1, k, len);
 #pragma unroll
-        for (int i = 0; i < kEagleItemLocs; ++i) {
-          const long long j = first + i * THREADS;
-          if (j < live) store_kv_index<FLAGS>(p, d, base + j, tokens[i]);
-        }
+      for (int i = 0; i < kEagleItemLocs; ++i) {
+        const long long j = first + i * THREADS;
+        if (j < live) store_kv_index<FLAGS>(p, d, base + j, tokens[i]);
+      }
+      if (++k == p.topk) {
+        k = 0;
+        ++d;
       }
     }
   }
   if (split != 0) return;
   // The extensions: (step d, branch k, token e < d + 1), one per thread in turn.
-  const long long per_step = static_cast<long long>(p.topk) * p.steps;
-  for (long long t = threadIdx.x; row_ok && t < per_step * p.steps; t += THREADS) {
-    const int d = static_cast<int>(quotient(t, per_step));
-    const int k = static_cast<int>(quotient(t - d * per_step, p.steps));
-    const int e = static_cast<int>(t - d * per_step - static_cast<long long>(k) * p.steps);
+  for (long long t = threadIdx.x; row_ok && t < segments * p.steps; t += THREADS) {
+    const int d = static_cast<int>(quotient(t, segments));
+    const int k = static_cast<int>(quotient(t - d * segments, p.steps));
+    const int e = static_cast<int>(t - d * segments - static_cast<long long>(k) * p.steps);
     if (e > d) continue;
     const long long column = extension_start<FLAGS>(p, k, len) + e;
     if (column < 0 || column >= p.pool_cols) continue;
@@ -220,7 +231,7 @@ __device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q
   }
   // kv_indptr[d, z] for z = q * topk + k, the positions before z plus z * (d + 1); z = 0 writes z = bs * topk.
   const long long tokens = static_cast<long long>(p.bs) * p.topk;
-  for (long long t = threadIdx.x; t < per_step; t += THREADS) {
+  for (long long t = threadIdx.x; t < segments; t += THREADS) {
     const int d = static_cast<int>(quotient(t, p.topk));
     const int k = static_cast<int>(t - static_cast<long long>(d) * p.topk);
     long long z = static_cast<long long>(q) * p.topk + k, before = positions;

@@ -317,9 +317,20 @@ def test_a_grid_shorter_than_num_steps_is_refused():
 
 @needs_gpu
 def test_long_rows_and_wide_tables():
-    """Prefixes of several tiles (1024 tokens each) over many splits, and requests of very different lengths."""
+    """Prefixes of several tiles (1024 tokens each) over many splits, and requests of very different lengths; then a
+    batch past a wave of blocks, where a request's one split copies all its tiles into every segment."""
     for sw in (Switches(), Switches(len64=True, out64=True)):
         run_twice(Case(3, np.random.default_rng(11), sw, steps=2, topk=2, max_len=20000, page_size=64))
+    run_twice(Case(1500, np.random.default_rng(12), steps=2, topk=2, max_len=2500))
+
+
+@needs_gpu
+@pytest.mark.parametrize("bs", [1, 20, 50])
+@pytest.mark.parametrize("steps, topk", [(2, 7), (1, 13)])
+def test_segment_groups_of_every_size(bs, steps, topk):
+    """Few requests of a few tiles leave most of a wave idle: each tile split's segments divide into groups, here of
+    sizes that leave the last group short (13 segments) or cross from one step to the next (7 a step)."""
+    run_twice(Case(bs, np.random.default_rng(bs * 10 + topk), steps=steps, topk=topk, max_len=2500))
 
 
 @needs_gpu

@@ -159,7 +159,7 @@ TEST_CASE("params structs have the sizes the compiled kernels declare (tests/fil
   CHECK(sizeof(draftjit_kernels::Fa3SpecTableParams) == 152);
   CHECK(sizeof(draftjit_kernels::Fa3KvSplitsParams) == 64);
   CHECK(sizeof(draftjit_kernels::EagleCacheLocsParams) == 104);  // tests/filecheck/eagle_kernel.test
-  CHECK(sizeof(draftjit_kernels::EagleDraftKvParams) == 160);  // tests/filecheck/eagle_kernel.test
+  CHECK(sizeof(draftjit_kernels::EagleDraftKvParams) == 176);  // tests/filecheck/eagle_kernel.test
   CHECK(sizeof(draftjit_kernels::KvIndicesParams) == 184);
 }
 
