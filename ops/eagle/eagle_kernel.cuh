@@ -64,8 +64,8 @@ struct EagleDraftKvParams {
   int steps;
   long long page_size;          // >= 1
   long long splits;             // items per request: tile splits x segment groups, the groups varying fastest
-  long long groups;             // segment groups: group g writes segments [g * group_segments, + group_segments)
-  long long group_segments;     // of the steps x topk (step, branch) segments, in the order step-major
+  long long groups;             // segment groups: group g writes segments g * group_segments and on,
+  long long group_segments;     // at most, of the steps x topk (step, branch) segments in the order step-major
 };
 
 }  // namespace draftjit_kernels
@@ -180,8 +180,8 @@ __device__ __forceinline__ long long load_position(const EagleDraftKvParams& p, 
 }
 
 // Item (q, split): the row tiles t, t + tile splits, ... of request q's prefix (t: the tile split) into the segments
-// of its group; split 0 also writes the extensions and kv_indptr. cum: the lengths of the requests before q; positions: the sum of
-// positions[x] for x < q * topk, total: for x < bs * topk (block 0's, for entry bs * topk).
+// of its group; split 0 also writes the extensions and kv_indptr. cum: the lengths of the requests before q;
+// positions: the sum of positions[x] for x < q * topk, total: for x < bs * topk (block 0's, for entry bs * topk).
 template <int THREADS, int FLAGS>
 __device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q, long long split, long long cum,
                                               long long positions, long long total) {
