@@ -114,21 +114,37 @@ __device__ __forceinline__ void eagle_cache_locs_kernel(const EagleCacheLocsPara
 
 // ---- generate_draft_decode_kv_indices ----
 
-// The sum over i < n of value(i), to every thread of the block, which all call it; s_warps: the block's scratch.
-template <int THREADS, class Value>
-__device__ __forceinline__ long long block_sum(long long n, Value value, long long (&s_warps)[THREADS / kWarpThreads]) {
+// Two sums, to every thread of the block, which all call it with the same n and m: of first(i) for i < min(n, m) and
+// of second(i) for i < m. Where m is 0 it returns at once, with no barrier, as for every block whose first request
+// is 0. Its caller has n = q <= m = q * topk, or topk = 0, where no segment reads the first sum.
+template <int THREADS, class First, class Second>
+__device__ __forceinline__ void block_sums(long long n, First first, long long m, Second second, long long& first_sum,
+                                           long long& second_sum) {
   constexpr int kWarps = THREADS / kWarpThreads;
-  long long sum = 0;
-  for (long long i = threadIdx.x; i < n; i += THREADS) sum += value(i);
+  first_sum = second_sum = 0;
+  if (m == 0) return;
+  for (long long i = threadIdx.x; i < m; i += THREADS) {
+    if (i < n) first_sum += first(i);
+    second_sum += second(i);
+  }
 #pragma unroll
-  for (int d = kWarpThreads / 2; d > 0; d /= 2) sum += __shfl_xor_sync(kFullWarp, sum, d);
-  __syncthreads();  // an earlier call's readers are done
-  if (threadIdx.x % kWarpThreads == 0) s_warps[threadIdx.x / kWarpThreads] = sum;
+  for (int d = kWarpThreads / 2; d > 0; d /= 2) {
+    first_sum += __shfl_xor_sync(kFullWarp, first_sum, d);
+    second_sum += __shfl_xor_sync(kFullWarp, second_sum, d);
+  }
+  // Called once per block: no earlier reader of the scratch to wait for.
+  __shared__ long long s_warps[2][kWarps];
+  if (threadIdx.x % kWarpThreads == 0) {
+    s_warps[0][threadIdx.x / kWarpThreads] = first_sum;
+    s_warps[1][threadIdx.x / kWarpThreads] = second_sum;
+  }
   __syncthreads();
-  long long total = 0;
+  first_sum = second_sum = 0;
 #pragma unroll
-  for (int w = 0; w < kWarps; ++w) total += s_warps[w];
-  return total;
+  for (int w = 0; w < kWarps; ++w) {
+    first_sum += s_warps[0][w];
+    second_sum += s_warps[1][w];
+  }
 }
 
 // x as upstream computes it: in int32 (wrapping) where its lengths are int32, else in int64.
@@ -181,10 +197,10 @@ __device__ __forceinline__ long long load_position(const EagleDraftKvParams& p, 
 
 // Item (q, split): the row tiles t, t + tile splits, ... of request q's prefix (t: the tile split) into the segments
 // of its group; split 0 also writes the extensions and kv_indptr. cum: the lengths of the requests before q;
-// positions: the sum of positions[x] for x < q * topk, total: for x < bs * topk (block 0's, for entry bs * topk).
+// positions: the sum of positions[x] for x < q * topk.
 template <int THREADS, int FLAGS>
 __device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q, long long split, long long cum,
-                                              long long positions, long long total) {
+                                              long long positions) {
   constexpr int kTile = THREADS * kEagleItemLocs;
   const long long len = load_index<(FLAGS & kEagleLens64) != 0>(p.lens, q);
   const long long pool = load_index<(FLAGS & kEaglePoolIndices32) == 0>(p.req_pool_indices, q);
@@ -229,17 +245,14 @@ __device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q
     const int token = __ldg(row + column * p.req_to_token.col_stride);
     store_kv_index<FLAGS>(p, d, segment_base<FLAGS>(p, cum, q, d + 1, k, len) + len + e, token);
   }
-  // kv_indptr[d, z] for z = q * topk + k, the positions before z plus z * (d + 1); z = 0 writes z = bs * topk.
-  const long long tokens = static_cast<long long>(p.bs) * p.topk;
+  // kv_indptr[d, z] for z = q * topk + k + 1: the positions before z plus z * (d + 1). Request q writes entries
+  // q * topk + 1 ..= (q + 1) * topk, so the last one writes bs * topk with no block summing every position.
   for (long long t = threadIdx.x; t < segments; t += THREADS) {
     const int d = static_cast<int>(quotient(t, p.topk));
     const int k = static_cast<int>(t - static_cast<long long>(d) * p.topk);
-    long long z = static_cast<long long>(q) * p.topk + k, before = positions;
-    for (long long x = z - k; x < z; ++x) before += load_position<FLAGS>(p, x);
-    if (z == 0) {
-      z = tokens;
-      before = total;
-    }
+    const long long z = static_cast<long long>(q) * p.topk + k + 1;
+    long long before = positions;
+    for (long long x = z - k - 1; x < z; ++x) before += load_position<FLAGS>(p, x);
     p.kv_indptr[d * p.kv_indptr_stride + z] = static_cast<int>(static_cast<unsigned long long>(before + z * (d + 1)));
   }
 }
@@ -252,13 +265,10 @@ __device__ __forceinline__ void eagle_draft_kv_kernel(const EagleDraftKvParams& 
   if (first >= last) return;  // the whole block
   int q = static_cast<int>(quotient(first, p.splits));
   // The prefixes of the block's first request, once; later requests add theirs as the block reaches them.
-  __shared__ long long s_warps[THREADS / kWarpThreads];
-  const auto position = [&](long long x) { return load_position<FLAGS>(p, x); };
-  long long cum = block_sum<THREADS>(
-      q, [&](long long r) { return load_index<(FLAGS & kEagleLens64) != 0>(p.lens, static_cast<int>(r)); }, s_warps);
-  long long positions = block_sum<THREADS>(static_cast<long long>(q) * p.topk, position, s_warps);
-  const long long total =
-      first == 0 ? block_sum<THREADS>(static_cast<long long>(p.bs) * p.topk, position, s_warps) : 0;
+  long long cum, positions;
+  block_sums<THREADS>(
+      q, [&](long long r) { return load_index<(FLAGS & kEagleLens64) != 0>(p.lens, static_cast<int>(r)); },
+      static_cast<long long>(q) * p.topk, [&](long long x) { return load_position<FLAGS>(p, x); }, cum, positions);
   for (long long item = first; item < last; ++item) {
     for (; q < quotient(item, p.splits); ++q) {
       cum += load_index<(FLAGS & kEagleLens64) != 0>(p.lens, q);
@@ -266,7 +276,7 @@ __device__ __forceinline__ void eagle_draft_kv_kernel(const EagleDraftKvParams& 
         positions += load_position<FLAGS>(p, x);
       }
     }
-    draft_kv_item<THREADS, FLAGS>(p, q, item - static_cast<long long>(q) * p.splits, cum, positions, total);
+    draft_kv_item<THREADS, FLAGS>(p, q, item - static_cast<long long>(q) * p.splits, cum, positions);
   }
 }
 
