@@ -196,7 +196,7 @@ __device__ __forceinline__ long long load_position(const EagleDraftKvParams& p, 
 }
 
 // Item (q, split): the row tiles t, t + tile splits, ... of request q's prefix (t: the tile split) into the segments
-// of its group; split 0 also writes the extensions and kv_indptr. cum: the lengths of the requests before q;
+// of its group; tile split 0 also writes its group's extensions and kv_indptr entries. cum: the lengths of the requests before q;
 // positions: the sum of positions[x] for x < q * topk.
 template <int THREADS, int FLAGS>
 __device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q, long long split, long long cum,
@@ -233,23 +233,26 @@ __device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q
       }
     }
   }
-  if (split != 0) return;
-  // The extensions: (step d, branch k, token e < d + 1), one per thread in turn.
-  for (long long t = threadIdx.x; row_ok && t < segments * p.steps; t += THREADS) {
-    const int d = static_cast<int>(quotient(t, segments));
-    const int k = static_cast<int>(quotient(t - d * segments, p.steps));
-    const int e = static_cast<int>(t - d * segments - static_cast<long long>(k) * p.steps);
+  if (tile_split != 0) return;
+  // The group's extensions: (segment of step d and branch k, token e < d + 1), one per thread in turn. Each group
+  // writes its own segments' extensions and kv_indptr entries, so that no block's chain holds them all.
+  for (long long t = threadIdx.x; row_ok && t < (end_segment - first_segment) * p.steps; t += THREADS) {
+    const long long segment = first_segment + quotient(t, p.steps);
+    const int e = static_cast<int>(t - (segment - first_segment) * p.steps);
+    const int d = static_cast<int>(quotient(segment, p.topk));
+    const int k = static_cast<int>(segment - static_cast<long long>(d) * p.topk);
     if (e > d) continue;
     const long long column = extension_start<FLAGS>(p, k, len) + e;
     if (column < 0 || column >= p.pool_cols) continue;
     const int token = __ldg(row + column * p.req_to_token.col_stride);
     store_kv_index<FLAGS>(p, d, segment_base<FLAGS>(p, cum, q, d + 1, k, len) + len + e, token);
   }
-  // kv_indptr[d, z] for z = q * topk + k + 1: the positions before z plus z * (d + 1). Request q writes entries
-  // q * topk + 1 ..= (q + 1) * topk, so the last one writes bs * topk with no block summing every position.
-  for (long long t = threadIdx.x; t < segments; t += THREADS) {
-    const int d = static_cast<int>(quotient(t, p.topk));
-    const int k = static_cast<int>(t - static_cast<long long>(d) * p.topk);
+  // kv_indptr[d, z] for segment (d, k), z = q * topk + k + 1: the positions before z plus z * (d + 1). Request q
+  // writes entries q * topk + 1 ..= (q + 1) * topk, so the last one writes bs * topk with no block summing every
+  // position.
+  for (long long segment = first_segment + threadIdx.x; segment < end_segment; segment += THREADS) {
+    const int d = static_cast<int>(quotient(segment, p.topk));
+    const int k = static_cast<int>(segment - static_cast<long long>(d) * p.topk);
     const long long z = static_cast<long long>(q) * p.topk + k + 1;
     long long before = positions;
     for (long long x = z - k - 1; x < z; ++x) before += load_position<FLAGS>(p, x);
