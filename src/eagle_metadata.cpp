@@ -185,15 +185,18 @@ void generate_draft_decode_kv_indices(const EagleDraftKvArgs& args, CUstream str
   });
   // Up to one wave of blocks share the (request, split) items; a request's row prefix (at most req_to_token's
   // columns) splits into up to as many tiles as it has, so that a few long requests still fill the wave; where
-  // even then most of the wave would idle (a few short rows), each tile split's segments divide into groups too,
+  // even then some SMs would have no block (a few short rows), each tile split's segments divide into groups too,
   // as many as keep the items within the wave: one item per block, since a block's fixed chain (its prefix sums,
-  // loads and index arithmetic) costs about as much as a short row's stores.
+  // loads and index arithmetic) costs about as much as a short row's stores. Where every SM has a block, groups
+  // only add chains (bs 64, width 4096: 2 groups were 0.5-1 us slower than none, PERF step 18).
   const std::int64_t wave = resident_wave(context, kernel);
   const std::int64_t tile = std::int64_t{k::kEagleItemLocs} * spec.threads;
   const std::int64_t tiles = std::max<std::int64_t>(1, (params.pool_cols + tile - 1) / tile);
   const std::int64_t tile_splits = std::clamp<std::int64_t>((wave + params.bs - 1) / params.bs, 1, tiles);
   const std::int64_t segments = params.group_segments;
-  const std::int64_t groups = std::clamp<std::int64_t>(wave / (params.bs * tile_splits), 1, segments);
+  const std::int64_t tile_items = params.bs * tile_splits;
+  const std::int64_t groups =
+      tile_items < context.sm_count() ? std::clamp<std::int64_t>(wave / tile_items, 1, segments) : 1;
   params.group_segments = (segments + groups - 1) / groups;
   params.groups = (segments + params.group_segments - 1) / params.group_segments;
   params.splits = tile_splits * params.groups;

@@ -195,18 +195,40 @@ __device__ __forceinline__ long long load_position(const EagleDraftKvParams& p, 
   return load_index<(FLAGS & kEaglePositions32) == 0>(p.positions, static_cast<int>(x));
 }
 
-// Item (q, split): the row tiles t, t + tile splits, ... of request q's prefix (t: the tile split) into the segments
-// of its group; tile split 0 also writes its group's extensions and kv_indptr entries. cum: the lengths of the requests before q;
-// positions: the sum of positions[x] for x < q * topk.
-template <int THREADS, int FLAGS>
-__device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q, long long split, long long cum,
-                                              long long positions) {
-  constexpr int kTile = THREADS * kEagleItemLocs;
+// Request q's length and row, and the prefix columns the kernel copies: at most the row's columns, and none where
+// its pool index is outside req_to_token's rows.
+struct DraftKvRow {
+  long long len;
+  const int* row;
+  long long live;
+  bool ok;
+};
+
+template <int FLAGS>
+__device__ __forceinline__ DraftKvRow draft_kv_row(const EagleDraftKvParams& p, int q) {
   const long long len = load_index<(FLAGS & kEagleLens64) != 0>(p.lens, q);
   const long long pool = load_index<(FLAGS & kEaglePoolIndices32) == 0>(p.req_pool_indices, q);
-  const bool row_ok = pool >= 0 && pool < p.pool_rows;
-  const int* row = p.req_to_token.data + (row_ok ? pool : 0) * p.req_to_token.row_stride;
-  const long long live = row_ok ? min(len, p.pool_cols) : 0;  // prefix columns past the row are left alone
+  const bool ok = pool >= 0 && pool < p.pool_rows;
+  return {len, p.req_to_token.data + (ok ? pool : 0) * p.req_to_token.row_stride, ok ? min(len, p.pool_cols) : 0, ok};
+}
+
+// Whether item (q, split) of row r writes anything: tile split 0 writes its group's extensions and kv_indptr
+// entries, a later one only the row tiles it reaches.
+template <int THREADS>
+__device__ __forceinline__ bool draft_kv_item_writes(const EagleDraftKvParams& p, long long split, const DraftKvRow& r) {
+  const long long tile_split = quotient(split, p.groups);
+  return tile_split == 0 || tile_split * (THREADS * kEagleItemLocs) < r.live;
+}
+
+// Item (q, split): the row tiles t, t + tile splits, ... of request q's prefix (t: the tile split) into the segments
+// of its group; tile split 0 also writes its group's extensions and kv_indptr entries. cum: the lengths of the
+// requests before q; positions: the sum of positions[x] for x < q * topk; r: q's row.
+template <int THREADS, int FLAGS>
+__device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q, long long split, long long cum,
+                                              long long positions, const DraftKvRow& r) {
+  constexpr int kTile = THREADS * kEagleItemLocs;
+  const long long len = r.len, live = r.live;
+  const int* row = r.row;
   const long long segments = static_cast<long long>(p.steps) * p.topk;
   const long long tile_split = quotient(split, p.groups), tile_splits = quotient(p.splits, p.groups);
   const long long first_segment = (split - tile_split * p.groups) * p.group_segments;
@@ -236,7 +258,7 @@ __device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q
   if (tile_split != 0) return;
   // The group's extensions: (segment of step d and branch k, token e < d + 1), one per thread in turn. Each group
   // writes its own segments' extensions and kv_indptr entries, so that no block's chain holds them all.
-  for (long long t = threadIdx.x; row_ok && t < (end_segment - first_segment) * p.steps; t += THREADS) {
+  for (long long t = threadIdx.x; r.ok && t < (end_segment - first_segment) * p.steps; t += THREADS) {
     const long long segment = first_segment + quotient(t, p.steps);
     const int e = static_cast<int>(t - (segment - first_segment) * p.steps);
     const int d = static_cast<int>(quotient(segment, p.topk));
@@ -267,6 +289,10 @@ __device__ __forceinline__ void eagle_draft_kv_kernel(const EagleDraftKvParams& 
   const long long first = items * blockIdx.x / gridDim.x, last = items * (blockIdx.x + 1) / gridDim.x;
   if (first >= last) return;  // the whole block
   int q = static_cast<int>(quotient(first, p.splits));
+  DraftKvRow row = draft_kv_row<FLAGS>(p, q);
+  // A block of one item that writes nothing (a tile split past a short row, in a wide table) leaves before the sums,
+  // which then cost only the blocks that write.
+  if (last - first == 1 && !draft_kv_item_writes<THREADS>(p, first - static_cast<long long>(q) * p.splits, row)) return;
   // The prefixes of the block's first request, once; later requests add theirs as the block reaches them.
   long long cum, positions;
   block_sums<THREADS>(
@@ -274,12 +300,13 @@ __device__ __forceinline__ void eagle_draft_kv_kernel(const EagleDraftKvParams& 
       static_cast<long long>(q) * p.topk, [&](long long x) { return load_position<FLAGS>(p, x); }, cum, positions);
   for (long long item = first; item < last; ++item) {
     for (; q < quotient(item, p.splits); ++q) {
-      cum += load_index<(FLAGS & kEagleLens64) != 0>(p.lens, q);
+      cum += row.len;
       for (long long x = static_cast<long long>(q) * p.topk; x < static_cast<long long>(q + 1) * p.topk; ++x) {
         positions += load_position<FLAGS>(p, x);
       }
+      row = draft_kv_row<FLAGS>(p, q + 1);
     }
-    draft_kv_item<THREADS, FLAGS>(p, q, item - static_cast<long long>(q) * p.splits, cum, positions);
+    draft_kv_item<THREADS, FLAGS>(p, q, item - static_cast<long long>(q) * p.splits, cum, positions, row);
   }
 }
 

@@ -325,11 +325,12 @@ def test_long_rows_and_wide_tables():
 
 
 @needs_gpu
-@pytest.mark.parametrize("bs", [1, 20, 50])
+@pytest.mark.parametrize("bs", [1, 20, 40])
 @pytest.mark.parametrize("steps, topk", [(2, 7), (1, 13)])
 def test_segment_groups_of_every_size(bs, steps, topk):
-    """Few requests of a few tiles leave most of a wave idle: each tile split's segments divide into groups, here of
-    sizes that leave the last group short (13 segments) or cross from one step to the next (7 a step)."""
+    """Few requests of a few tiles (3 here: bs x 3 items, fewer than an H100's or H200's 132 SMs) leave SMs without a
+    block: each tile split's segments divide into groups, here of sizes that leave the last group short (13
+    segments) or cross from one step to the next (7 a step)."""
     run_twice(Case(bs, np.random.default_rng(bs * 10 + topk), steps=steps, topk=topk, max_len=2500))
 
 
