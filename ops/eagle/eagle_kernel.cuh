@@ -4,8 +4,8 @@
 //   that starts at its seq_len, widened to int64. Blocks take (request, tile) items in turn.
 // - Draft decode KV indices: for each step, request and branch, the request's row prefix and its extension tokens
 //   at the segment's closed-form offset, and kv_indptr from the prefix over positions. Blocks take contiguous runs
-//   of (request, split) items and sum the prefixes of their first request once; where the batch's tiles leave
-//   most of the wave idle, a request's splits also divide its (step, branch) segments among them.
+//   of (request, split) items and sum the prefixes of their first request once; where the batch's tiles leave SMs
+//   without a block, a request's splits also divide its (step, branch) segments among them.
 #ifndef DRAFTJIT_EAGLE_KERNEL_CUH
 #define DRAFTJIT_EAGLE_KERNEL_CUH
 
