@@ -179,20 +179,15 @@ __device__ __forceinline__ long long extension_start(const EagleDraftKvParams& p
 }
 
 template <int FLAGS>
-__device__ __forceinline__ void put_kv_index(const EagleDraftKvParams& p, long long at, int token) {
+__device__ __forceinline__ void store_kv_index(const EagleDraftKvParams& p, int step, long long column, int token) {
+  if (column < 0 || column >= p.kv_indices_stride) return;
+  const long long at = step * p.kv_indices_stride + column;
+  if (at >= p.kv_indices_length) return;
   if constexpr ((FLAGS & kEagleOut64) != 0) {
     static_cast<long long*>(p.kv_indices)[at] = token;
   } else {
     static_cast<int*>(p.kv_indices)[at] = token;
   }
-}
-
-// kv_indices[step, column], where that is inside the step's row and the buffer; else nothing.
-template <int FLAGS>
-__device__ __forceinline__ void store_kv_index(const EagleDraftKvParams& p, int step, long long column, int token) {
-  if (column < 0 || column >= p.kv_indices_stride) return;
-  const long long at = step * p.kv_indices_stride + column;
-  if (at < p.kv_indices_length) put_kv_index<FLAGS>(p, at, token);
 }
 
 template <int FLAGS>
@@ -240,7 +235,6 @@ __device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q
   const long long end_segment = min(first_segment + p.group_segments, segments);
   const int first_step = static_cast<int>(quotient(first_segment, p.topk));
   for (long long first = tile_split * kTile + threadIdx.x; first - threadIdx.x < live; first += tile_splits * kTile) {
-    const long long tile_first = first - threadIdx.x, tile_last = min(tile_first + kTile, live) - 1;
     int tokens[kEagleItemLocs];
 #pragma unroll
     for (int i = 0; i < kEagleItemLocs; ++i) {
@@ -250,21 +244,10 @@ __device__ __forceinline__ void draft_kv_item(const EagleDraftKvParams& p, int q
     int d = first_step, k = static_cast<int>(first_segment - static_cast<long long>(first_step) * p.topk);
     for (long long segment = first_segment; segment < end_segment; ++segment) {
       const long long base = segment_base<FLAGS>(p, cum, q, d + 1, k, len);
-      const long long at = d * p.kv_indices_stride + base;
-      // The block's whole tile inside the step's row and the buffer (the rule, bar broken strides or lengths): the
-      // stores need no check each.
-      if (base + tile_first >= 0 && base + tile_last < p.kv_indices_stride && at + tile_last < p.kv_indices_length) {
 #pragma unroll
-        for (int i = 0; i < kEagleItemLocs; ++i) {
-          const long long j = first + i * THREADS;
-          if (j < live) put_kv_index<FLAGS>(p, at + j, tokens[i]);
-        }
-      } else {
-#pragma unroll
-        for (int i = 0; i < kEagleItemLocs; ++i) {
-          const long long j = first + i * THREADS;
-          if (j < live) store_kv_index<FLAGS>(p, d, base + j, tokens[i]);
-        }
+      for (int i = 0; i < kEagleItemLocs; ++i) {
+        const long long j = first + i * THREADS;
+        if (j < live) store_kv_index<FLAGS>(p, d, base + j, tokens[i]);
       }
       if (++k == p.topk) {
         k = 0;
